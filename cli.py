@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""Lensflow command line: `python cli.py COMMAND ...` (see `python cli.py --help`).
+
+Fast commands (validate, rules, schema, tree) import neither langgraph nor openai.
+Every user mistake ends in a one-line message and a non-zero exit code, never a
+traceback: 0 fine, 1 problems found, 2 usage error or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit code 2."""
+
+
+# -- validate ----------------------------------------------------------------------
+
+
+def _load_config(args: argparse.Namespace) -> Any:
+    from engine.checks.base import RULES
+    from engine.config import ConfigError, find_pyproject, load_config
+
+    if args.no_config:
+        from engine.config import Config
+
+        return Config()
+    pyproject = Path(args.config) if args.config else find_pyproject(Path.cwd())
+    if args.config and not pyproject.is_file():  # type: ignore[union-attr]
+        raise CliError(f"{args.config}: no such config file")
+    try:
+        return load_config(pyproject, set(RULES))
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from engine.validate import UsageError, validate_paths
+
+    config = _load_config(args)
+    if args.profile:
+        from engine.catalog import load_catalog
+
+        if args.profile not in load_catalog().profiles:
+            known = ", ".join(sorted(load_catalog().profiles))
+            raise CliError(f"unknown device profile '{args.profile}'; known: {known}")
+        config = replace(config, profile=args.profile)
+    paths = args.paths or list(config.paths)
+    try:
+        result = validate_paths(paths, config)
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+    failing = result.errors + (result.warnings if args.strict else 0)
+    fmt = args.format
+    if fmt == "json":
+        from engine.reporting import to_json
+
+        print(to_json(len(result.files), result.findings))
+    elif fmt == "sarif":
+        from engine.reporting import to_sarif
+
+        print(to_sarif(len(result.files), result.findings))
+    elif fmt == "junit":
+        from engine.reporting import to_junit
+
+        print(to_junit(result.files, result.findings, args.strict))
+    elif fmt == "github":
+        from engine.reporting import to_github
+
+        text = to_github(result.findings)
+        if text:
+            print(text)
+        print(_summary_plain(result, failing))
+    else:
+        _print_text_report(result, args.strict)
+    return EXIT_PROBLEMS if failing else EXIT_OK
+
+
+def _summary_plain(result: Any, failing: int) -> str:
+    return f"lensflow: {len(result.files)} file(s), {result.errors} error(s), {result.warnings} warning(s)" + (
+        "" if failing else " - ok"
+    )
+
+
+def _print_text_report(result: Any, strict: bool) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=False)
+    cache: dict[str, list[str]] = {}
+    styles = {"error": "bold red", "warning": "bold yellow", "info": "bold cyan"}
+    for finding in result.findings:
+        header = Text()
+        header.append(f"{finding.file}:{finding.line}:{finding.column}", style="bold")
+        header.append("  ")
+        header.append(finding.severity.value, style=styles[finding.severity.value])
+        header.append(f"  {finding.message}  ")
+        header.append(f"[{finding.rule}]", style="dim")
+        console.print(header)
+        lines = cache.get(finding.file)
+        if lines is None:
+            try:
+                lines = Path(finding.file).read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                lines = []
+            cache[finding.file] = lines
+        console.print(_code_frame(lines, finding.line, finding.column))
+    failing = result.errors + (result.warnings if strict else 0)
+    summary = Text()
+    if failing:
+        summary.append("✖ ", style="bold red")
+    else:
+        summary.append("✔ ", style="bold green")
+    summary.append(f"{len(result.files)} file(s) checked: {result.errors} error(s), {result.warnings} warning(s)")
+    console.print(summary)
+
+
+def _code_frame(lines: list[str], line: int, column: int) -> Any:
+    from rich.text import Text
+
+    frame = Text()
+    if not lines or line < 1 or line > len(lines):
+        return frame
+    first, last = max(1, line - 1), min(len(lines), line + 1)
+    width = len(str(last))
+    for number in range(first, last + 1):
+        marker = ">" if number == line else " "
+        frame.append(f" {marker} {number:>{width}} | ", style="dim" if number != line else "bold")
+        frame.append(lines[number - 1][:200] + "\n")
+        if number == line:
+            frame.append(" " * (width + 6) + " " * max(column - 1, 0) + "^\n", style="bold red")
+    return frame
+
+
+# -- rules, schema, tree ---------------------------------------------------------------
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    import engine.validate  # noqa: F401  (registers the rules)
+    from engine.checks.base import RULES
+
+    rows = sorted(RULES.values(), key=lambda r: (r.scope != "source", r.slug))
+    if args.json:
+        print(
+            json.dumps(
+                [{"rule": r.slug, "severity": r.severity.value, "scope": r.scope, "summary": r.summary} for r in rows],
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Lensflow validation rules")
+    table.add_column("rule")
+    table.add_column("default")
+    table.add_column("what it catches")
+    for r in rows:
+        table.add_row(r.slug, r.severity.value, r.summary)
+    Console().print(table)
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from engine.loader import FLOW_SCHEMA
+
+    print(FLOW_SCHEMA.read_text(encoding="utf-8"))
+    return EXIT_OK
+
+
+def cmd_tree(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from engine.loader import load_flow
+
+    path = Path(args.flow)
+    if not path.is_file():
+        raise CliError(f"{args.flow}: no such file")
+    loaded = load_flow(path)
+    if loaded.built is None:
+        first = loaded.sink.findings[0]
+        raise CliError(f"{first.file}:{first.line}:{first.column}: {first.message} [{first.rule}]")
+    Console().print(_flow_tree(loaded.built.flow))
+    return EXIT_OK
+
+
+_KIND_ICON = {"final": "◉", "parallel": "⫴", "history": "Ⓗ", "compound": "▣", "atomic": "○"}
+
+
+def _flow_tree(flow: Any) -> Any:
+    """A rich Tree: states nested as in the flow, each with its steps and outgoing transitions."""
+    from rich.text import Text
+    from rich.tree import Tree
+
+    label = Text()
+    label.append(f"{flow.id}", style="bold")
+    if flow.title:
+        label.append(f"  {flow.title}", style="dim")
+    root = Tree(label)
+
+    def state_label(name: str) -> Text:
+        state = flow.states[name]
+        text = Text()
+        text.append(f"{_KIND_ICON.get(state.kind, '○')} ")
+        text.append(name, style="bold green" if state.kind == "final" else "bold")
+        if name == flow.initial or (state.parent and flow.states[state.parent].initial == name):
+            text.append("  (initial)", style="cyan")
+        steps = []
+        if state.invoke:
+            steps.append(f"invoke {state.invoke.skill}")
+        if state.collect:
+            steps.append(f"collect {state.collect.slot}")
+        if state.confirm:
+            steps.append("confirm")
+        if state.llm:
+            steps.append("llm")
+        if state.call:
+            steps.append(f"call {state.call.flow}")
+        if state.link:
+            steps.append(f"link {state.link.flow}")
+        if steps:
+            text.append("  [" + ", ".join(steps) + "]", style="magenta")
+        return text
+
+    def add(parent: Any, name: str) -> None:
+        state = flow.states[name]
+        node = parent.add(state_label(name))
+        for t in state.transitions:
+            trigger = t.trigger if t.trigger != "after" else f"after {t.delay_ms} ms"
+            line = Text()
+            line.append(f"{trigger}", style="yellow")
+            if t.cond:
+                line.append(f" [{t.cond}]", style="dim")
+            line.append(f" → {t.target}" if t.target else " (stay)")
+            node.add(line)
+        for child in state.children:
+            if child in flow.states and flow.states[child].parent == name:
+                add(node, child)
+
+    for name in flow.top:
+        if name in flow.states:
+            add(root, name)
+    return root
+
+
+# -- entry point ---------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cli.py", description="Lensflow: declarative skills for AI glasses.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    v = sub.add_parser("validate", help="check flow files and report every problem with its location")
+    v.add_argument("paths", nargs="*", help="flow files or folders (default: [tool.lensflow] paths, or flows/)")
+    v.add_argument("--format", choices=["text", "json", "sarif", "junit", "github"], default="text")
+    v.add_argument("--strict", action="store_true", help="warnings fail too")
+    v.add_argument("--profile", help="device profile for HUD checks (default quark-display)")
+    v.add_argument("--config", help="pyproject.toml to read [tool.lensflow] from (default: nearest)")
+    v.add_argument("--no-config", action="store_true", help="ignore [tool.lensflow] settings")
+    v.set_defaults(func=cmd_validate)
+
+    r = sub.add_parser("rules", help="list the validation rules")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_rules)
+
+    s = sub.add_parser("schema", help="print the flow JSON Schema (for editors)")
+    s.set_defaults(func=cmd_schema)
+
+    t = sub.add_parser("tree", help="show a flow's states and transitions as a tree")
+    t.add_argument("flow")
+    t.set_defaults(func=cmd_tree)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"lensflow: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("lensflow: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # last resort: a bug, still one line and no traceback
+        print(
+            f"lensflow: internal error: {type(exc).__name__}: {exc} (please report; LENSFLOW_DEBUG=1 shows details)",
+            file=sys.stderr,
+        )
+        if os.environ.get("LENSFLOW_DEBUG"):
+            raise
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The rule registry and the context each rule reads.
+
+A rule is a small function with a stable slug and a default severity. Flow rules
+look at one flow; project rules look at every flow of the run together (calls,
+trigger collisions). Rules never stop at the first problem: each yields every
+finding it sees, located at the node to fix.
+
+    @flow_rule("dead-end", "A non-final state with no way out.")
+    def dead_end(ctx: FlowContext) -> None:
+        ...
+        ctx.report("dead-end", f"state '{name}' ...", state.path, state=name)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.builder import BuiltFlow
+from engine.catalog import Catalog, DeviceProfile
+from engine.findings import Finding, Severity
+from engine.model import Flow
+from engine.source import Path
+
+
+@dataclass(frozen=True)
+class Rule:
+    slug: str
+    severity: Severity
+    summary: str
+    scope: str  # "source" | "flow" | "project"
+    check: Callable[..., None] | None = None
+
+
+RULES: dict[str, Rule] = {}
+
+
+def _register(
+    slug: str, summary: str, severity: Severity, scope: str
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def wrap(func: Callable[..., None]) -> Callable[..., None]:
+        RULES[slug] = Rule(slug, severity, summary, scope, func)
+        return func
+
+    return wrap
+
+
+def flow_rule(
+    slug: str, summary: str, severity: Severity = Severity.ERROR
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return _register(slug, summary, severity, "flow")
+
+
+def project_rule(
+    slug: str, summary: str, severity: Severity = Severity.ERROR
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return _register(slug, summary, severity, "project")
+
+
+def source_rule(slug: str, summary: str, severity: Severity = Severity.ERROR) -> None:
+    """Rules reported while reading a file (no function: the reader reports them)."""
+    RULES[slug] = Rule(slug, severity, summary, "source", None)
+
+
+source_rule("yaml-syntax", "The file is not readable YAML, or breaks a safety limit (size, depth, aliases, tags).")
+source_rule("duplicate-key", "The same key appears twice in one mapping; YAML would silently keep only one.")
+source_rule("schema", "The document does not have the shape the flow language defines.")
+source_rule("internal-error", "A check failed unexpectedly on this file (a bug: please report it with the file).")
+source_rule("bad-ignore", "A `# lensflow: ignore[...]` comment names a rule that does not exist.", Severity.WARNING)
+
+
+@dataclass
+class Sink:
+    """Collects findings for one file."""
+
+    file: str
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(
+        self, rule: str, message: str, line: int, column: int, flow: str | None = None, state: str | None = None
+    ) -> None:
+        severity = RULES[rule].severity if rule in RULES else Severity.ERROR
+        self.findings.append(Finding(rule, severity, message, self.file, line, column, flow, state))
+
+
+@dataclass
+class FlowContext:
+    built: BuiltFlow
+    catalog: Catalog
+    profile: DeviceProfile | None
+    project: ProjectContext
+    sink: Sink
+
+    @property
+    def flow(self) -> Flow:
+        return self.built.flow
+
+    def report(
+        self,
+        rule: str,
+        message: str,
+        path: Path,
+        *,
+        at_key: bool = True,
+        state: str | None = None,
+        offset: int | None = None,
+    ) -> None:
+        source = self.flow.source
+        if offset is not None:
+            pos = source.in_string(path, offset)
+        elif at_key:
+            pos = source.key_at(path)
+        else:
+            pos = source.at(path)
+        self.sink.add(rule, message, pos.line, pos.column, self.flow.id or None, state)
+
+
+@dataclass
+class ProjectContext:
+    """Every flow of the run by id, and the known ids of flows beside them on disk."""
+
+    flows: dict[str, list[FlowContext]] = field(default_factory=dict)
+    known_ids: set[str] = field(default_factory=set)
+    extra: dict[str, Any] = field(default_factory=dict)

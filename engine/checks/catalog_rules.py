@@ -1,0 +1,133 @@
+"""Catalogue rules: events, actions and skills must exist, and their arguments must fit."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from typing import Any
+
+from engine.checks.base import FlowContext, flow_rule
+from engine.model import State, Transition
+from engine.schema_check import SchemaValidator
+
+_TEMPLATED = {"type": "string", "pattern": "\\{\\{"}
+_validators: dict[tuple[str, str], SchemaValidator] = {}
+
+
+def relax_templates(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same schema, except that any property may instead be a `{{ template }}` string.
+
+    A template's type is only known at run time, so statically it may stand for
+    any value; literal values are still checked in full.
+    """
+    relaxed = copy.deepcopy(schema)
+    properties = relaxed.get("properties")
+    if isinstance(properties, dict):
+        for key, sub in properties.items():
+            properties[key] = {"anyOf": [sub, _TEMPLATED]}
+    return relaxed
+
+
+def validator_for(kind: str, name: str, schema: dict[str, Any]) -> SchemaValidator:
+    key = (kind, name)
+    if key not in _validators:
+        _validators[key] = SchemaValidator(relax_templates(schema), f"{kind}_{name.replace('.', '_')}")
+    return _validators[key]
+
+
+def _suggest(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=2)
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see docs/reference.md for the list"
+
+
+def is_event_transition(state: State, t: Transition) -> bool:
+    """True for transitions written under `on:` (the others are engine-made triggers)."""
+    return len(t.path) > len(state.path) and t.path[len(state.path)] == "on"
+
+
+@flow_rule("unknown-event", "A transition waits for an event that no device, skill, flow or the engine produces.")
+def unknown_event(ctx: FlowContext) -> None:
+    emitted = ctx.project.extra.get("emitted_events", set())
+    skill_events = ctx.catalog.skill_events()
+    known = sorted(ctx.catalog.events)
+    for state in ctx.flow.states.values():
+        for t in state.transitions:
+            if not is_event_transition(state, t):
+                continue
+            event = t.trigger
+            if event == "*" or ctx.catalog.knows_event(event) or event in emitted or event in skill_events:
+                continue
+            if event.endswith(".*") and any(k.startswith(event[:-1]) for k in (*known, *emitted)):
+                continue
+            ctx.report(
+                "unknown-event",
+                f"no device, skill or flow produces event '{event}'; {_suggest(event, known)}",
+                (*state.path, "on", event),
+                state=state.name,
+            )
+
+
+@flow_rule("unknown-action", "An action name is not a known device action (port.verb) or engine action.")
+def unknown_action(ctx: FlowContext) -> None:
+    actions = sorted(ctx.catalog.actions)
+    for state, action in ctx.flow.actions():
+        if action.name not in ctx.catalog.actions:
+            where = (*action.path, action.name) if action.args is not None else action.path
+            ctx.report(
+                "unknown-action",
+                f"unknown action '{action.name}'; {_suggest(action.name, actions)}",
+                where,
+                state=state.name if state else None,
+            )
+
+
+@flow_rule("action-args", "An action's arguments do not fit what the action takes.")
+def action_args(ctx: FlowContext) -> None:
+    for state, action in ctx.flow.actions():
+        spec = ctx.catalog.actions.get(action.name)
+        if spec is None or "args" not in spec:
+            continue
+        args = action.args if action.args is not None else ({} if spec["args"].get("type") == "object" else None)
+        root = (*action.path, action.name)
+        for problem in validator_for("action", action.name, spec["args"]).problems(args, root):
+            ctx.report(
+                "action-args",
+                f"{action.name}: {problem.message}",
+                problem.path,
+                at_key=problem.at_key,
+                state=state.name if state else None,
+            )
+
+
+@flow_rule("unknown-skill", "An invoke names a skill that is not in the skill catalogue.")
+def unknown_skill(ctx: FlowContext) -> None:
+    skills = sorted(ctx.catalog.skills)
+    for state in ctx.flow.states.values():
+        if state.invoke is not None and state.invoke.skill not in ctx.catalog.skills:
+            ctx.report(
+                "unknown-skill",
+                f"unknown skill '{state.invoke.skill}'; {_suggest(state.invoke.skill, skills)}",
+                (*state.invoke.path, "skill"),
+                at_key=False,
+                state=state.name,
+            )
+
+
+@flow_rule("skill-args", "An invoke's `with` does not fit the skill's input schema.")
+def skill_args(ctx: FlowContext) -> None:
+    for state in ctx.flow.states.values():
+        invoke = state.invoke
+        if invoke is None or invoke.skill not in ctx.catalog.skills:
+            continue
+        schema = ctx.catalog.skills[invoke.skill].get("input")
+        if not isinstance(schema, dict):
+            continue
+        root = (*invoke.path, "with")
+        for problem in validator_for("skill", invoke.skill, schema).problems(invoke.args, root):
+            ctx.report(
+                "skill-args",
+                f"{invoke.skill}: {problem.message}",
+                problem.path,
+                at_key=problem.at_key,
+                state=state.name,
+            )

@@ -1,0 +1,74 @@
+"""HUD rule: literal text that cannot fit the device profile's display."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from engine.checks.base import FlowContext, flow_rule
+from engine.findings import Severity
+from engine.textwidth import wrap
+
+_TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+
+
+def _field_budget(spec: dict[str, Any], fields: dict[str, Any], present: set[str], lines: int) -> dict[str, int]:
+    """Lines each present field may use on a display of `lines` lines."""
+    fixed = {name: f["lines"] for name, f in fields.items() if isinstance(f.get("lines"), int) and name in present}
+    budget: dict[str, int] = {}
+    for name, field in fields.items():
+        want = field.get("lines")
+        if isinstance(want, int):
+            budget[name] = want
+        elif want == "half":
+            budget[name] = max(1, lines // 2)
+        else:  # "rest"
+            budget[name] = max(1, lines - sum(v for k, v in fixed.items() if k != name))
+    return budget
+
+
+@flow_rule(
+    "hud-overflow", "Literal HUD text that cannot fit the device profile's lines and characters.", Severity.WARNING
+)
+def hud_overflow(ctx: FlowContext) -> None:
+    profile = ctx.profile
+    if profile is None or profile.hud is None:
+        return
+    hud = profile.hud
+    for state, action in ctx.flow.actions():
+        if action.name != "hud.show" or not isinstance(action.args, dict):
+            continue
+        layout = ctx.catalog.layouts.get(action.args.get("layout"))  # type: ignore[arg-type]
+        if layout is None:
+            continue
+        fields = layout["fields"]
+        present = {k for k in fields if k in action.args}
+        budget = _field_budget(layout, fields, present, hud.lines)
+        for name in present:
+            field = fields[name]
+            if field.get("paginate"):
+                continue
+            value = action.args[name]
+            texts = value if field.get("each") and isinstance(value, list) else [value]
+            for index, text in enumerate(texts):
+                if not isinstance(text, str):
+                    continue
+                literal = _TEMPLATE.sub("", text)
+                used = len(wrap(literal, hud.columns, hud.cjk_columns)) if literal.strip() else 0
+                allowed = budget[name]
+                if used > allowed:
+                    path = (
+                        (*action.path, "hud.show", name, index)
+                        if field.get("each")
+                        else (*action.path, "hud.show", name)
+                    )
+                    ctx.report(
+                        "hud-overflow",
+                        f"{name} of the '{action.args.get('layout')}' layout needs {used} lines on "
+                        f"{profile.id} but has {allowed} "
+                        f"({hud.columns} Latin / {hud.cjk_columns} CJK characters a line); "
+                        "shorten it or use text_wall, which pages",
+                        path,
+                        at_key=False,
+                        state=state.name if state else None,
+                    )

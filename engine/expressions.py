@@ -1,0 +1,223 @@
+"""CEL expressions and `{{ }}` templates: compile once, report errors with an offset.
+
+Implementation: `common-expression-language` (Rust `cel` crate). Measured here it
+executes a compiled guard in 3–6 µs against ~185 µs for the pure-Python
+`cel-python`, which matters because guards run on every event. Its package
+`__init__` also imports a REPL (typer, prompt_toolkit: ~150 ms); we load only the
+compiled extension module, which takes ~10 ms, so `validate` stays fast.
+
+Names: `Program.references()` reports only root variables and counts
+comprehension variables as roots, so `referenced_names` uses a small CEL lexer to
+find `slots.x` / `vars.y` member reads and the roots that are really free.
+
+    >>> compile_expression("slots.amount > 10").execute({"slots": {"amount": 12}})
+    True
+    >>> [(p.text, p.offset) for p in split_template("Pay {{ slots.amount }}")]
+    [('slots.amount', 7)]
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from types import ModuleType
+from typing import Any
+
+ROOT_NAMES = ("slots", "vars", "event", "error", "session", "device")
+_MACROS = {"all", "exists", "exists_one", "map", "filter"}
+_KEYWORDS = {"true", "false", "null", "in"}
+_BUILTIN_FUNCS = {
+    "has",
+    "size",
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bytes",
+    "bool",
+    "type",
+    "dyn",
+    "duration",
+    "timestamp",
+    "matches",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "max",
+    "min",
+    "optional",
+}
+
+
+class ExpressionError(ValueError):
+    """A CEL syntax error: `offset` is the 0-based character where it was found."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+def _load_cel() -> ModuleType:
+    """Load the compiled `cel` extension without running the package's REPL imports."""
+    spec = importlib.util.find_spec("cel")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the 'common-expression-language' package is not installed (make install)")
+    folder = next(iter(spec.submodule_search_locations))
+    for name in os.listdir(folder):
+        if name.startswith("cel.") and name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+            path = os.path.join(folder, name)
+            loader = importlib.machinery.ExtensionFileLoader("cel.cel", path)
+            ext_spec = importlib.util.spec_from_file_location("cel.cel", path, loader=loader)
+            if ext_spec is not None:
+                module = importlib.util.module_from_spec(ext_spec)
+                loader.exec_module(module)
+                return module
+    import cel  # fall back to the package (slower import, same API)
+
+    return cel
+
+
+_cel: ModuleType | None = None
+
+
+def cel_module() -> ModuleType:
+    global _cel
+    if _cel is None:
+        _cel = _load_cel()
+    return _cel
+
+
+_ERROR_POS = re.compile(r"<input>:(\d+):(\d+): (.*)")
+
+
+@lru_cache(maxsize=8192)
+def compile_expression(text: str) -> Any:
+    """Compile a CEL expression to a program. Raises `ExpressionError` on bad syntax."""
+    if not text.strip():
+        raise ExpressionError("empty expression", 0)
+    try:
+        return cel_module().compile(text)
+    except ValueError as exc:
+        raise _translate(text, str(exc)) from None
+    except Exception as exc:  # the parser must never take the validator down
+        raise ExpressionError(f"cannot parse expression: {exc}", 0) from None
+
+
+def _translate(text: str, raw: str) -> ExpressionError:
+    match = _ERROR_POS.search(raw)
+    if not match:
+        first = raw.splitlines()[0] if raw else "syntax error"
+        return ExpressionError(first.replace(f"Failed to parse expression '{text}': ", ""), 0)
+    line, column, message = int(match.group(1)), int(match.group(2)), match.group(3)
+    lines = text.split("\n")
+    offset = sum(len(x) + 1 for x in lines[: line - 1]) + max(column - 1, 0)
+    message = message.replace("Syntax error: ", "")
+    if "expecting {" in message:  # the ANTLR token list is noise to a designer
+        message = message.split(" expecting {")[0]
+    return ExpressionError(message, min(offset, len(text)))
+
+
+# -- templates -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TemplatePart:
+    text: str
+    offset: int  # where the expression starts in the template string
+
+
+def split_template(template: str) -> list[TemplatePart]:
+    """The `{{ EXPR }}` parts of a template. Raises `ExpressionError` when unbalanced."""
+    parts: list[TemplatePart] = []
+    position = 0
+    while True:
+        start = template.find("{{", position)
+        stray = template.find("}}", position)
+        if stray != -1 and (start == -1 or stray < start):
+            raise ExpressionError("'}}' without a matching '{{'", stray)
+        if start == -1:
+            return parts
+        end = template.find("}}", start + 2)
+        if end == -1:
+            raise ExpressionError("'{{' is never closed with '}}'", start)
+        raw = template[start + 2 : end]
+        lead = len(raw) - len(raw.lstrip())
+        inner = raw.strip()
+        if not inner:
+            raise ExpressionError("empty '{{ }}'", start)
+        parts.append(TemplatePart(inner, start + 2 + lead))
+        position = end + 2
+
+
+# -- names ----------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""(?P<ws>\s+)
+      |(?P<str>[rR]?[bB]?(?:'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"))
+      |(?P<num>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?[uU]?|0x[0-9a-fA-F]+[uU]?)
+      |(?P<id>[A-Za-z_][A-Za-z0-9_]*)
+      |(?P<bq>`[^`]*`)
+      |(?P<op>.)""",
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NameRef:
+    """A name an expression reads: `root` (e.g. "slots") and optional `member` ("amount")."""
+
+    root: str
+    member: str | None
+    offset: int
+
+
+def referenced_names(text: str) -> list[NameRef]:
+    """Free names an expression reads, with the first member for `slots` and `vars`.
+
+    Comprehension variables (`list.all(x, x > 0)`) and function names are not free.
+    """
+    tokens = [(m.lastgroup, m.group(), m.start()) for m in _TOKEN.finditer(text) if m.lastgroup != "ws"]
+    bound: set[str] = set()
+    for i, (kind, value, _) in enumerate(tokens):
+        if (
+            kind == "id"
+            and value in _MACROS
+            and i >= 1
+            and tokens[i - 1][1] == "."
+            and i + 3 < len(tokens)
+            and tokens[i + 1][1] == "("
+            and tokens[i + 2][0] == "id"
+            and tokens[i + 3][1] == ","
+        ):
+            bound.add(tokens[i + 2][1])
+    refs: list[NameRef] = []
+    for i, (kind, value, offset) in enumerate(tokens):
+        if kind != "id" or value in _KEYWORDS or value in bound:
+            continue
+        previous = tokens[i - 1][1] if i > 0 else ""
+        following = tokens[i + 1][1] if i + 1 < len(tokens) else ""
+        if previous == ".":
+            continue  # a member or a method, not a root
+        if following == "(" and (value in _BUILTIN_FUNCS or value in _MACROS):
+            continue
+        if following == "{":
+            continue  # a message type name
+        member = None
+        if following == "." and i + 2 < len(tokens) and tokens[i + 2][0] == "id":
+            after = tokens[i + 3][1] if i + 3 < len(tokens) else ""
+            if after != "(":
+                member = tokens[i + 2][1]
+        elif following == "[" and i + 3 < len(tokens) and tokens[i + 2][0] == "str" and tokens[i + 3][1] == "]":
+            member = tokens[i + 2][1][1:-1]
+        refs.append(NameRef(value, member, offset))
+    return refs
+
+
+def has_guarded_member(text: str, root: str, member: str) -> bool:
+    """True when the expression tests `has(root.member)` itself, so reading it is deliberate."""
+    return re.search(rf"has\(\s*{root}\s*\.\s*{re.escape(member)}\s*\)", text) is not None

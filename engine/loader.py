@@ -1,0 +1,70 @@
+"""Load one flow file: bytes -> YAML data + source map -> schema check -> model.
+
+Every stage reports into a `Sink` instead of raising, so one bad file yields all
+its findings and never a traceback. `load_flow` is what `run`, `graph` and the
+validator share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from engine.builder import BuiltFlow, build_flow
+from engine.catalog import PROJECT_ROOT
+from engine.checks.base import Sink
+from engine.findings import SourceError
+from engine.schema_check import SchemaValidator, load_schema
+from engine.yaml_reader import read_yaml
+
+FLOW_SCHEMA = PROJECT_ROOT / "schemas" / "flow.schema.json"
+
+
+@lru_cache(maxsize=1)
+def flow_schema_validator() -> SchemaValidator:
+    # Durations have their own rule (bad-duration) with a better message.
+    return SchemaValidator(load_schema(FLOW_SCHEMA), "flow", owned_defs=("duration",))
+
+
+@dataclass
+class LoadedFlow:
+    file: str
+    text: str
+    built: BuiltFlow | None  # None when the file could not be read as YAML at all
+    sink: Sink
+    schema_ok: bool
+
+
+def load_flow(path: Path | str, raw: bytes | None = None) -> LoadedFlow:
+    """Read and build a flow; problems land in `LoadedFlow.sink.findings`."""
+    file = str(path)
+    sink = Sink(file)
+    if raw is None:
+        raw = Path(path).read_bytes()
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        document = read_yaml(raw, file)
+    except SourceError as exc:
+        sink.add(exc.rule, exc.message, exc.line, exc.column)
+        return LoadedFlow(file, text, None, sink, False)
+    for dup in document.duplicates:
+        sink.add(
+            "duplicate-key",
+            f"key '{dup.key}' appears again (first at line {dup.first.line}); YAML would keep only "
+            "one of them: merge or rename",
+            dup.again.line,
+            dup.again.column,
+        )
+    data = document.data
+    flow_id = data.get("flow") if isinstance(data, dict) and isinstance(data.get("flow"), str) else None
+    if data is None:
+        sink.add("schema", "the file is empty; a flow needs at least `flow:` and `states:`", 1, 1)
+        return LoadedFlow(file, text, None, sink, False)
+    problems = flow_schema_validator().problems(data)
+    for problem in problems:
+        pos = document.source.key_at(problem.path) if problem.at_key else document.source.at(problem.path)
+        sink.add("schema", problem.message, pos.line, pos.column, flow_id)
+    if not isinstance(data, dict):
+        return LoadedFlow(file, text, None, sink, False)
+    return LoadedFlow(file, text, build_flow(data, document.source), sink, not problems)

@@ -1,0 +1,78 @@
+"""Where things are in a source file, kept beside the data rather than inside it.
+
+The loader returns plain data (dicts, lists, scalars) and a `SourceMap` that maps
+a path into that data to the line and column it came from. Keeping positions out
+of the data means the same data can be validated by JSON Schema, compiled and
+serialised without stripping annotations first.
+
+    >>> m = SourceMap("f.yaml")
+    >>> m.values[("states", "a")] = Position(3, 5)
+    >>> m.at(("states", "a", "on", "gesture.tap"))
+    Position(line=3, column=5)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PathItem = str | int | float | bool | None
+Path = tuple[PathItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A 1-based line and column."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScalarStyle:
+    """How a string scalar was written, so an offset inside it can be mapped to a column."""
+
+    style: str  # "" plain, "'" or '"' quoted, "|" or ">" block
+    single_line: bool
+
+
+@dataclass
+class SourceMap:
+    """Positions of every key and value of one loaded document."""
+
+    file: str
+    values: dict[Path, Position] = field(default_factory=dict)
+    keys: dict[Path, Position] = field(default_factory=dict)
+    styles: dict[Path, ScalarStyle] = field(default_factory=dict)
+
+    def at(self, path: Path) -> Position:
+        """Position of the value at `path`, or of its nearest known ancestor."""
+        return self._nearest(self.values, path)
+
+    def key_at(self, path: Path) -> Position:
+        """Position of the key that names `path` (falls back to the value)."""
+        if path in self.keys:
+            return self.keys[path]
+        return self._nearest(self.values, path)
+
+    def in_string(self, path: Path, offset: int) -> Position:
+        """Position of character `offset` inside the string value at `path`.
+
+        Exact for plain and quoted one-line scalars without escapes; otherwise the
+        start of the value, which is still the right line to look at.
+        """
+        start = self.at(path)
+        style = self.styles.get(path)
+        if style is None or not style.single_line or style.style in ("|", ">"):
+            return start
+        quote = 1 if style.style in ("'", '"') else 0
+        return Position(start.line, start.column + quote + offset)
+
+    @staticmethod
+    def _nearest(table: dict[Path, Position], path: Path) -> Position:
+        probe = path
+        while probe:
+            found = table.get(probe)
+            if found is not None:
+                return found
+            probe = probe[:-1]
+        return table.get((), Position(1, 1))
