@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent
+# Fast commands are judged on start-up time: keep the project's bytecode cached even
+# where PYTHONDONTWRITEBYTECODE is set (writing fails silently on a read-only tree).
+sys.dont_write_bytecode = False
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -100,7 +103,7 @@ def _print_text_report(result: Any, strict: bool) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    console = Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False, soft_wrap=True)
     cache: dict[str, list[str]] = {}
     styles = {"error": "bold red", "warning": "bold yellow", "info": "bold cyan"}
     for finding in result.findings:
