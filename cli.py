@@ -157,6 +157,11 @@ def cmd_rules(args: argparse.Namespace) -> int:
     from engine.checks.base import RULES
 
     rows = sorted(RULES.values(), key=lambda r: (r.scope != "source", r.slug))
+    if args.markdown:
+        from engine.reporting import rules_markdown
+
+        print(rules_markdown(), end="")
+        return EXIT_OK
     if args.json:
         print(
             json.dumps(
@@ -279,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("rules", help="list the validation rules")
     r.add_argument("--json", action="store_true")
+    r.add_argument("--markdown", action="store_true", help="the rule reference (docs/rules.md)")
     r.set_defaults(func=cmd_rules)
 
     s = sub.add_parser("schema", help="print the flow JSON Schema (for editors)")
