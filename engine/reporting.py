@@ -126,5 +126,6 @@ def rules_markdown() -> str:
         "| --- | --- | --- | --- |",
     ]
     for rule in sorted(RULES.values(), key=lambda r: (r.scope != "source", r.slug)):
-        lines.append(f"| <a id=\"{rule.slug}\"></a>`{rule.slug}` | {rule.severity.value} | {rule.scope} | {rule.summary} |")
+        anchor = f'<a id="{rule.slug}"></a>'
+        lines.append(f"| {anchor}`{rule.slug}` | {rule.severity.value} | {rule.scope} | {rule.summary} |")
     return "\n".join(lines) + "\n"
