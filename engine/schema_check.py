@@ -161,40 +161,60 @@ class SchemaValidator:
             yield SchemaProblem("the document is nested too deeply to check", ())
             return
         for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
-            for leaf in _leaves(error):
+            for leaf, hint in _leaves(error):
                 if any(leaf.schema is owned for owned in self._owned):
                     continue
-                problem = _humanize(leaf, root)
+                problem = _humanize(leaf, root, hint)
                 key = (problem.message, problem.path)
                 if key not in seen:
                     seen.add(key)
                     yield problem
 
 
-def _leaves(error: Any) -> list[Any]:
-    """For oneOf/anyOf failures, the branch that got furthest explains it best."""
-    if error.validator in ("oneOf", "anyOf") and error.context:
-        from jsonschema.exceptions import best_match, relevance
+TEMPLATE_MARK = "lensflow:template"
 
-        # Prefer the alternative whose *type* matched: its errors are about content.
-        typed = [e for e in error.context if e.validator != "type"]
-        chosen = best_match(typed or error.context, key=relevance)
-        if chosen is None:
-            return [error]
-        if typed and chosen.validator != "type":
-            same_branch = [
-                e for e in typed if list(e.relative_schema_path)[:1] == list(chosen.relative_schema_path)[:1]
-            ]
-            leaves: list[Any] = []
-            for e in same_branch:
-                leaves.extend(_leaves(e))
-            return leaves or [chosen]
-        return [_shape_error(error)]
-    return [error]
+
+def _branch(error: Any) -> int | None:
+    path = list(error.relative_schema_path)
+    return path[0] if path and isinstance(path[0], int) else None
+
+
+def _root_type_miss(error: Any) -> bool:
+    """The alternative failed on its own `type`: the value is not that kind of thing at all."""
+    path = [p for p in error.relative_schema_path if p != "$ref"]
+    return len(path) == 2 and path[1] == "type"
+
+
+def _leaves(error: Any, hint: str | None = None) -> list[tuple[Any, str | None]]:
+    """The errors that explain a failure best, each with a hint from an enclosing description.
+
+    For oneOf/anyOf, the alternative whose type matched explains it (a branch mapping
+    with a misspelt key); when no alternative's type matched, the enclosing
+    description says what was expected. `{{ template }}` alternatives added by
+    `relax_templates` never explain anything.
+    """
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        return [(error, hint)]
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    hint = schema.get("description") or hint
+    context = [
+        e for e in error.context if not (isinstance(e.schema, dict) and e.schema.get("$comment") == TEMPLATE_MARK)
+    ]
+    branches: dict[int | None, list[Any]] = {}
+    for e in context:
+        branches.setdefault(_branch(e), []).append(e)
+    if len(branches) == 1:
+        (only,) = branches.values()
+        return [leaf for e in only for leaf in _leaves(e, hint)]
+    matched = {b: errs for b, errs in branches.items() if not any(_root_type_miss(e) for e in errs)}
+    if len(matched) == 1:
+        (errs,) = matched.values()
+        return [leaf for e in errs for leaf in _leaves(e, hint)]
+    return [(_ShapeError(error), hint)]
 
 
 class _ShapeError:
-    """A stand-in error for 'none of the allowed shapes' (oneOf where no type matched)."""
+    """A stand-in error for 'none of the allowed shapes fits'."""
 
     def __init__(self, error: Any) -> None:
         self.validator = "shape"
@@ -205,11 +225,7 @@ class _ShapeError:
         self.relative_schema_path = error.relative_schema_path
 
 
-def _shape_error(error: Any) -> Any:
-    return _ShapeError(error)
-
-
-def _humanize(error: Any, root: Path = ()) -> SchemaProblem:
+def _humanize(error: Any, root: Path = (), hint: str | None = None) -> SchemaProblem:
     path: Path = (*root, *error.absolute_path)
     where = describe_path(path)
     kind = error.validator
@@ -243,7 +259,8 @@ def _humanize(error: Any, root: Path = ()) -> SchemaProblem:
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return SchemaProblem(f"{where} is '{instance}', not one of: {shown}{hint}", path)
     if kind == "pattern":
-        return SchemaProblem(f"{where} '{instance}' is not valid: {_pattern_hint(schema)}", path)
+        expected = schema.get("description") or hint or f"must match {schema.get('pattern')}"
+        return SchemaProblem(f"{where} '{instance}' does not fit: {expected.rstrip('.')}", path)
     if kind in ("minItems", "minProperties", "minLength"):
         return SchemaProblem(f"{where} must not be empty", path, at_key=True)
     if kind in ("maxProperties",) and schema.get("maxProperties") == 1:
@@ -251,8 +268,8 @@ def _humanize(error: Any, root: Path = ()) -> SchemaProblem:
     if kind in ("maxItems", "maxLength", "maximum", "minimum", "exclusiveMinimum", "uniqueItems"):
         return SchemaProblem(f"{where}: {error.message}", path)
     if kind == "shape":
-        description = schema.get("description", "")
-        return SchemaProblem(f"{where} has the wrong shape ({_json_type(instance)}): {description}".rstrip(": "), path)
+        expected = schema.get("description") or hint or "see the schema"
+        return SchemaProblem(f"{where} is {_json_type(instance)}, which does not fit: {expected.rstrip('.')}", path)
     return SchemaProblem(f"{where}: {error.message}", path)
 
 

@@ -3,7 +3,8 @@
 Shared by the static checks (reachability, dead ends, payment paths) and the
 compiler, so both agree on the semantics written in docs/semantics.md:
 
-* entering a compound state enters its `initial` child (default: the first);
+* entering a compound state enters its `initial` child (default: the first; any
+  descendant may be named, as in SCXML);
 * entering a parallel state enters every region;
 * targeting a history state resumes the parent's last active child, or its
   initial child on first entry;
@@ -43,8 +44,11 @@ def leaves_entered(flow: Flow, name: str, *, history_any: bool = False) -> list[
         elif state.kind == "parallel":
             stack.extend(reversed(state.children))
         elif state.kind == "compound" and state.children:
-            target = state.initial if state.initial in state.children else state.children[0]
-            stack.append(target)
+            # SCXML allows `initial` to name any descendant; entering it enters the states between.
+            valid = state.initial in state.children or (
+                state.initial is not None and state.initial in descendants(flow, current)
+            )
+            stack.append(state.initial if valid else state.children[0])  # type: ignore[arg-type]
         else:
             out.append(current)
     return out

@@ -191,3 +191,11 @@ def test_tree_command_shows_states_and_transitions() -> None:
     assert "glance_pay" in proc.stdout and "confirm.yes → paying" in proc.stdout
     proc = run_cli("tree", "nope.yaml")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_profile_option_checks_required_capabilities() -> None:
+    code, report = validate_json("flows/glance_pay.yaml", extra=("--profile", "audio-only"))
+    assert code == 1
+    assert [(f["rule"], f["line"]) for f in report["findings"]] == [("missing-capability", 7)]
+    proc = run_cli("validate", "--profile", "hologram", "flows")
+    assert proc.returncode == 2 and "unknown device profile 'hologram'" in proc.stderr

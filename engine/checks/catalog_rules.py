@@ -7,10 +7,11 @@ import difflib
 from typing import Any
 
 from engine.checks.base import FlowContext, flow_rule
+from engine.findings import Severity
 from engine.model import State, Transition
-from engine.schema_check import SchemaValidator
+from engine.schema_check import TEMPLATE_MARK, SchemaValidator
 
-_TEMPLATED = {"type": "string", "pattern": "\\{\\{"}
+_TEMPLATED = {"type": "string", "pattern": "\\{\\{", "$comment": TEMPLATE_MARK}
 _validators: dict[tuple[str, str], SchemaValidator] = {}
 
 
@@ -81,7 +82,7 @@ def unknown_action(ctx: FlowContext) -> None:
             )
 
 
-@flow_rule("action-args", "An action's arguments do not fit what the action takes.")
+@flow_rule("action-args", "An action's arguments do not fit what the action takes.", Severity.WARNING)
 def action_args(ctx: FlowContext) -> None:
     for state, action in ctx.flow.actions():
         spec = ctx.catalog.actions.get(action.name)

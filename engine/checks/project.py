@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.checks.base import FlowContext, ProjectContext, project_rule
+from engine.findings import Severity
 
 
 @dataclass
@@ -153,7 +154,11 @@ def trigger_collision(project: ProjectContext) -> None:
                 )
 
 
-@project_rule("duplicate-flow", "Two files define a flow with the same id; flow ids are unique across a project.")
+@project_rule(
+    "duplicate-flow",
+    "Two files define a flow with the same id; flow ids are unique across a project.",
+    Severity.WARNING,
+)
 def duplicate_flow(project: ProjectContext) -> None:
     files: dict[str, list[str]] = project.extra.get("files_by_id", {})
     for ctx in _run_flows(project):

@@ -64,6 +64,17 @@ def missing_capability(ctx: FlowContext) -> None:
                     (key, index),
                     at_key=False,
                 )
+    profile = ctx.profile
+    if profile is not None:
+        for index, name in enumerate(flow.requires):
+            if name in known and name not in profile.capabilities:
+                ctx.report(
+                    "missing-capability",
+                    f"the flow requires '{name}', which the {profile.id} profile does not have, so it would always be "
+                    "refused there; move it to `optional:` and degrade, or validate with the right --profile",
+                    ("requires", index),
+                    at_key=False,
+                )
     reported: set[str] = set()
     for state, action in flow.actions():
         needed = ctx.catalog.actions.get(action.name, {}).get("capability")

@@ -7,7 +7,7 @@ import difflib
 from engine.checks.base import FlowContext, flow_rule
 from engine.model import Flow, Transition
 from engine.source import Path
-from engine.statechart import exits_of, leaf_successors, parallel_escape, reachable_states
+from engine.statechart import descendants, exits_of, leaf_successors, parallel_escape, reachable_states
 
 
 def target_path(flow: Flow, t: Transition) -> Path:
@@ -45,18 +45,11 @@ def unknown_target(ctx: FlowContext) -> None:
             ("initial",),
             at_key=False,
         )
-    elif flow.initial is not None and flow.initial in flow.states and flow.states[flow.initial].parent is not None:
-        ctx.report(
-            "unknown-target",
-            f"initial state '{flow.initial}' is nested; the top-level initial must be one of: {', '.join(flow.top)}",
-            ("initial",),
-            at_key=False,
-        )
     for state in flow.states.values():
         written = (*state.path, "initial") in flow.source.values
-        misplaced = state.initial is not None and state.initial not in state.children
+        misplaced = state.initial is not None and state.initial not in descendants(flow, state.name)
         if state.kind in ("compound", "parallel") and written and misplaced:
-            what = "does not exist" if state.initial not in flow.states else f"is not a child of '{state.name}'"
+            what = "does not exist" if state.initial not in flow.states else f"is not inside '{state.name}'"
             ctx.report(
                 "unknown-target",
                 f"initial state '{state.initial}' of '{state.name}' {what}; children: {', '.join(state.children)}",
