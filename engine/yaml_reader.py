@@ -74,12 +74,15 @@ def resolve_plain(text: str) -> Any:
         return True
     if text in ("false", "False", "FALSE"):
         return False
-    if _INT.match(text):
-        return int(text)
-    if _OCT.match(text):
-        return int(text[2:], 8)
-    if _HEX.match(text):
-        return int(text[2:], 16)
+    try:
+        if _INT.match(text):
+            return int(text)
+        if _OCT.match(text):
+            return int(text[2:], 8)
+        if _HEX.match(text):
+            return int(text[2:], 16)
+    except ValueError:  # more digits than Python converts: keep the text, the schema will say
+        return text
     if _FLOAT.match(text):
         return float(text)
     if _INF.match(text):
@@ -227,7 +230,8 @@ class _Composer:
             value = event.value
         top = self.stack[-1] if self.stack else None
         if top is not None and isinstance(top.container, dict) and top.key is _NO_KEY:
-            self._set_key(top, value, pos)
+            # Keys are text, as in JSON: `20:` stays "20" for the duration rule to explain.
+            self._set_key(top, event.value, pos)
         else:
             path = self._pos_path()
             self.source.values[path] = pos
@@ -278,15 +282,13 @@ class _Composer:
         if top is not None and isinstance(top.container, dict) and top.key is _NO_KEY:
             if isinstance(value, (dict, list)):
                 raise SourceError("yaml-syntax", "an alias to a mapping or list used as a key", pos.line, pos.column)
-            self._set_key(top, value, pos)
+            self._set_key(top, value if isinstance(value, str) else _key_text(value), pos)
             return
         self.source.values.setdefault(self._pos_path(), pos)
         self._place(value, pos)
 
     # -- placing values ----------------------------------------------------
-    def _set_key(self, frame: _Frame, key: Any, pos: Position) -> None:
-        if isinstance(key, float) and math.isnan(key):
-            key = "nan"
+    def _set_key(self, frame: _Frame, key: str, pos: Position) -> None:
         frame.key = key
         frame.key_pos = pos
 
@@ -313,6 +315,14 @@ class _Composer:
         top.keys_seen[key] = key_pos
         self.source.keys[path] = key_pos
         top.container[key] = value
+
+
+def _key_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _pos(event: yaml.Event) -> Position:

@@ -102,3 +102,13 @@ def test_oversized_and_non_utf8_files() -> None:
     with pytest.raises(SourceError, match="UTF-8") as info:
         read_yaml(b"a: b\nc: caf\xe9\n", "latin.yaml")
     assert info.value.line == 2
+
+
+def test_keys_are_always_text_as_written() -> None:
+    doc = read_yaml("after: {20: a, 1.50: b, ~: c, true: d}\n", "f.yaml")
+    assert list(doc.data["after"]) == ["20", "1.50", "~", "true"]
+
+
+def test_numbers_too_long_for_python_stay_text() -> None:
+    digits = "9" * 5000
+    assert read_yaml(f"n: {digits}\n", "f.yaml").data == {"n": digits}

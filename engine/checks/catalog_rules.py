@@ -36,9 +36,16 @@ def validator_for(kind: str, name: str, schema: dict[str, Any]) -> SchemaValidat
     return _validators[key]
 
 
-def _suggest(name: str, options: list[str]) -> str:
+def _suggest(name: str, options: list[str], catalog_file: str) -> str:
+    """A close match, else the known names of the same namespace, else where the list lives."""
     close = difflib.get_close_matches(name, options, n=2)
-    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see docs/reference.md for the list"
+    if close:
+        return f"did you mean {' or '.join(repr(c) for c in close)}?"
+    prefix = name.split(".")[0] + "."
+    same = [o for o in options if o.startswith(prefix)]
+    if same:
+        return f"known: {', '.join(same[:8])}"
+    return f"the catalogue is schemas/catalog/{catalog_file}"
 
 
 def is_event_transition(state: State, t: Transition) -> bool:
@@ -62,7 +69,7 @@ def unknown_event(ctx: FlowContext) -> None:
                 continue
             ctx.report(
                 "unknown-event",
-                f"no device, skill or flow produces event '{event}'; {_suggest(event, known)}",
+                f"no device, skill or flow produces event '{event}'; {_suggest(event, known, 'events.json')}",
                 (*state.path, "on", event),
                 state=state.name,
             )
@@ -76,7 +83,7 @@ def unknown_action(ctx: FlowContext) -> None:
             where = (*action.path, action.name) if action.args is not None else action.path
             ctx.report(
                 "unknown-action",
-                f"unknown action '{action.name}'; {_suggest(action.name, actions)}",
+                f"unknown action '{action.name}'; {_suggest(action.name, actions, 'actions.json')}",
                 where,
                 state=state.name if state else None,
             )
@@ -107,7 +114,7 @@ def unknown_skill(ctx: FlowContext) -> None:
         if state.invoke is not None and state.invoke.skill not in ctx.catalog.skills:
             ctx.report(
                 "unknown-skill",
-                f"unknown skill '{state.invoke.skill}'; {_suggest(state.invoke.skill, skills)}",
+                f"unknown skill '{state.invoke.skill}'; {_suggest(state.invoke.skill, skills, 'skills.json')}",
                 (*state.invoke.path, "skill"),
                 at_key=False,
                 state=state.name,
