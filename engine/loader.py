@@ -27,6 +27,11 @@ def flow_schema_validator() -> SchemaValidator:
     return SchemaValidator(load_schema(FLOW_SCHEMA), "flow", owned_defs=("duration",))
 
 
+def _is_state_key(path: tuple[object, ...]) -> bool:
+    """True for a key of a `states:` mapping (top level or nested: states.X.states.Y)."""
+    return len(path) >= 2 and len(path) % 3 == 2 and all(path[i] == "states" for i in range(0, len(path) - 1, 3))
+
+
 @dataclass
 class LoadedFlow:
     file: str
@@ -56,6 +61,14 @@ def load_flow(path: Path | str, raw: bytes | None = None) -> LoadedFlow:
             dup.again.line,
             dup.again.column,
         )
+        if _is_state_key(dup.path):
+            sink.add(
+                "duplicate-state",
+                f"state '{dup.key}' is defined again (first at line {dup.first.line}); state names must be unique "
+                "in a flow, rename one of them",
+                dup.again.line,
+                dup.again.column,
+            )
     data = document.data
     flow_id = data.get("flow") if isinstance(data, dict) and isinstance(data.get("flow"), str) else None
     if data is None:

@@ -126,6 +126,13 @@ def dead_end(ctx: FlowContext) -> None:
 @flow_rule("no-final-path", "Some reachable state can never lead to a final state: the flow could never finish.")
 def no_final_path(ctx: FlowContext) -> None:
     flow = ctx.flow
+    if flow.states and not any(s.kind == "final" or s.link for s in flow.states.values()):
+        ctx.report(
+            "no-final-path",
+            "the flow has no final state, so it can never finish; add a `type: final` state and a transition to it",
+            ("states",),
+        )
+        return
     if flow.initial not in flow.states or has_unknown_targets(flow):
         return
     leaves = [n for n in flow.states if _is_leaf(flow, n)]
@@ -146,14 +153,6 @@ def no_final_path(ctx: FlowContext) -> None:
     reached = reachable_states(flow)
     trapped = [n for n in leaves if n in reached and n not in good]
     if not trapped:
-        return
-    if not any(s.kind == "final" for s in flow.states.values()) and not any(s.link for s in flow.states.values()):
-        ctx.report(
-            "no-final-path",
-            "the flow has no final state, so it can never finish; add a state with `type: final` "
-            f"and a transition to it (from {', '.join(trapped[:4])})",
-            ("states",),
-        )
         return
     first = trapped[0]
     loop = ", ".join(trapped[:6]) + (" ..." if len(trapped) > 6 else "")
