@@ -297,11 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from engine.catalog import CatalogError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except CliError as exc:
+    except (CliError, CatalogError) as exc:
         print(f"lensflow: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -68,19 +68,39 @@ class Catalog:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        return json.load(handle)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return json.load(handle)  # type: ignore[no-any-return]
+    except (OSError, ValueError) as exc:
+        raise CatalogError(f"{path}: cannot read catalogue: {exc}") from None
+
+
+class CatalogError(Exception):
+    """A catalogue or device-profile file that cannot be used; the message names the file."""
 
 
 def load_profile(path: Path) -> DeviceProfile:
-    with path.open("rb") as handle:
-        data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    try:
+        with path.open("rb") as handle:
+            data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{path}: cannot read device profile: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("profile"), str):
+        raise CatalogError(
+            f"{path}: a device profile needs `profile:` and `capabilities:` (see schemas/device-profile.schema.json)"
+        )
     hud = data.get("hud")
     geometry = None
     if isinstance(hud, dict):
-        geometry = HudGeometry(
-            int(hud["lines"]), int(hud["columns"]), int(hud["cjk_columns"]), float(hud.get("max_updates_per_second", 4))
-        )
+        try:
+            geometry = HudGeometry(
+                int(hud["lines"]),
+                int(hud["columns"]),
+                int(hud["cjk_columns"]),
+                float(hud.get("max_updates_per_second", 4)),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise CatalogError(f"{path}: hud needs whole numbers lines, columns and cjk_columns") from None
     return DeviceProfile(
         id=str(data["profile"]),
         title=str(data.get("title", data["profile"])),

@@ -1,0 +1,1 @@
+"""Device side: profiles (data in `profiles/`), ports and drivers for the glasses."""

@@ -1,0 +1,1 @@
+"""Services that flows invoke, each with an online provider and an embedded default."""
