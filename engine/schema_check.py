@@ -243,6 +243,8 @@ def _humanize(error: Any, root: Path = (), hint: str | None = None) -> SchemaPro
         key = extras[0] if extras else "?"
         close = difflib.get_close_matches(str(key), allowed, n=1)
         fix = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
+        if isinstance(instance, dict) and instance.get(key) is None and " " in str(key):
+            fix = "a comma inside {...} starts a new key: put the text before it in quotes"
         return SchemaProblem(f"unknown key '{key}' in {where}; {fix}", (*path, key), at_key=True)
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
