@@ -221,3 +221,132 @@ def referenced_names(text: str) -> list[NameRef]:
 def has_guarded_member(text: str, root: str, member: str) -> bool:
     """True when the expression tests `has(root.member)` itself, so reading it is deliberate."""
     return re.search(rf"has\(\s*{root}\s*\.\s*{re.escape(member)}\s*\)", text) is not None
+
+
+# -- evaluation -------------------------------------------------------------------------
+
+MAX_EXPRESSION_CHARS = 2000
+MAX_COMPREHENSION_DEPTH = 2
+_ALL = None
+
+
+class EvaluationError(Exception):
+    """A guard, value or template failed at run time (missing key, wrong types ...)."""
+
+
+def _needs(text: str) -> dict[str, set[str] | None]:
+    """Which roots (and which of their members) an expression reads; None means the whole root."""
+    needs: dict[str, set[str] | None] = {}
+    for ref in referenced_names(text):
+        if ref.root not in ROOT_NAMES:
+            continue
+        current = needs.get(ref.root, set())
+        if ref.member is None or current is None:
+            needs[ref.root] = None
+        else:
+            current.add(ref.member)
+            needs[ref.root] = current
+    if "[" in text or "has(" in text:  # dynamic keys: give the whole roots
+        for root in list(needs):
+            if re.search(rf"\b{root}\s*\[", text):
+                needs[root] = None
+    return needs
+
+
+class CompiledExpression:
+    """A CEL expression compiled once, evaluated against only the data it reads.
+
+    Converting a whole `vars` (say, a meeting transcript) into CEL values on every
+    guard would cost hundreds of microseconds; passing just the members the
+    expression names keeps a guard at a few.
+    """
+
+    __slots__ = ("_needs", "program", "text")
+
+    def __init__(self, text: str) -> None:
+        if len(text) > MAX_EXPRESSION_CHARS:
+            raise ExpressionError(f"expression longer than {MAX_EXPRESSION_CHARS} characters", 0)
+        depth = sum(1 for m in re.finditer(r"\.(all|exists|exists_one|map|filter)\s*\(", text))
+        if depth > MAX_COMPREHENSION_DEPTH * 2:
+            raise ExpressionError("too many comprehensions in one expression (bounded evaluation)", 0)
+        self.text = text
+        self.program = compile_expression(text)
+        self._needs = tuple(
+            (root, tuple(members) if members is not None else None) for root, members in _needs(text).items()
+        )
+
+    def evaluate(self, scope: dict[str, Any]) -> Any:
+        context: dict[str, Any] = {}
+        for root, members in self._needs:
+            value = scope.get(root)
+            if value is None:
+                value = {}
+            if members is None or not isinstance(value, dict):
+                context[root] = value
+            else:
+                context[root] = {m: value[m] for m in members if m in value}
+        try:
+            return self.program.execute(context)
+        except Exception as exc:  # CEL raises KeyError, TypeError, ZeroDivisionError, ValueError ...
+            raise EvaluationError(f"{self.text}: {type(exc).__name__}: {exc}") from None
+
+
+def render_value(value: Any) -> str:
+    """How a value reads inside text: CEL spelling for booleans and null."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 1e15 else str(value)
+    return str(value)
+
+
+class CompiledTemplate:
+    """Text with {{ EXPR }} parts. A template that is exactly one {{ EXPR }} keeps the value's type."""
+
+    __slots__ = ("parts", "single", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.parts: list[str | CompiledExpression] = []
+        position = 0
+        for part in split_template(text):
+            start = text.rfind("{{", 0, part.offset)
+            end = text.find("}}", part.offset) + 2
+            if start > position:
+                self.parts.append(text[position:start])
+            self.parts.append(CompiledExpression(part.text))
+            position = end
+        if position < len(text):
+            self.parts.append(text[position:])
+        self.single = len(self.parts) == 1 and isinstance(self.parts[0], CompiledExpression)
+
+    def render(self, scope: dict[str, Any]) -> Any:
+        if self.single:
+            return self.parts[0].evaluate(scope)  # type: ignore[union-attr]
+        return "".join(p if isinstance(p, str) else render_value(p.evaluate(scope)) for p in self.parts)
+
+
+def compile_value(value: Any) -> Any:
+    """Compile every template inside a data structure (dicts, lists, strings)."""
+    if isinstance(value, str):
+        return CompiledTemplate(value) if "{{" in value else value
+    if isinstance(value, dict):
+        return {k: compile_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [compile_value(v) for v in value]
+    return value
+
+
+def render(value: Any, scope: dict[str, Any]) -> Any:
+    """Render a structure made by `compile_value`."""
+    if isinstance(value, CompiledTemplate):
+        return value.render(scope)
+    if isinstance(value, dict):
+        return {k: render(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, scope) for v in value]
+    return value

@@ -1,0 +1,631 @@
+"""The step function: one event in, the session moved on, effects and a trace out.
+
+    result = interpreter.send(session, "gesture.tap", {}, now_ms)
+    result.effects   # what the shell must do: device actions, timers, invokes, prompts
+    result.trace     # what happened, as data (entered, exited, action, error ...)
+
+Run-to-completion as in SCXML: the event's transition runs (exit states innermost
+first, transition actions, enter states outermost first), then eventless
+(`always`) transitions until none is enabled, then the internal events it raised
+(`emit`, `done.state.*`, errors), each followed by eventless transitions again.
+Only then is the next external event taken.
+
+The interpreter never sleeps and never calls a skill: timers, invokes, model calls
+and sub-flows leave as effects, and come back as calls such as `timer_fired` or
+`invoke_done`. Device actions go through a `Ports` object so the HUD, speaker and
+camera answer at once (a photo taken by `camera.capture` is in `vars` for the
+next action).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.compiler import ALWAYS, CompiledAction, CompiledFlow, CompiledTransition
+from engine.expressions import CompiledExpression, EvaluationError, render
+from engine.session import Session
+from engine.slot_values import parse_slot, yes_or_no
+
+MAX_MICROSTEPS = 1000
+CAPTURE_START = {"mic.start": "mic", "camera.record_start": "camera"}
+CAPTURE_STOP = {"mic.stop": "mic", "camera.record_stop": "camera"}
+UTTERANCE_EVENTS = ("asr.transcript", "user.utterance")
+
+
+class Ports(Protocol):
+    """Where device actions go. `perform` returns a value for actions that produce one (a photo)."""
+
+    def perform(self, session: Session, action: str, args: Any) -> Any: ...
+
+
+class RecordingPorts:
+    """Ports with no hardware behind them: they record actions and make placeholder photos and videos."""
+
+    def __init__(self) -> None:
+        self.performed: list[tuple[str, Any]] = []
+        self._count = 0
+
+    def perform(self, session: Session, action: str, args: Any) -> Any:
+        self.performed.append((action, args))
+        if action in ("camera.capture", "camera.record_stop"):
+            self._count += 1
+            kind = "photo" if action == "camera.capture" else "video"
+            return f"sim://{kind}/{self._count}"
+        return None
+
+
+@dataclass
+class Effect:
+    """Something the shell must do. Kinds: action, led, prompt, timer_start, timer_cancel,
+    invoke_start, invoke_cancel, llm_start, call_start, link, done."""
+
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass
+class StepResult:
+    effects: list[Effect] = field(default_factory=list)
+    trace: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Cursor:
+    """The flyweight model the shared machine runs: it carries the session being stepped."""
+
+    __slots__ = ("before", "event", "interp", "scope", "session", "state", "taken")
+
+    def __init__(self, interp: Interpreter) -> None:
+        self.interp = interp
+        self.state = ""
+        self.session: Session | None = None
+        self.event: dict[str, Any] = {}
+        self.scope: dict[str, Any] = {}
+        self.before = ""
+        self.taken = False
+
+    def check(self, candidate: CompiledTransition) -> bool:
+        guard = candidate.guard
+        if guard is None:
+            return True
+        try:
+            return bool(guard.evaluate(self.scope))
+        except EvaluationError as exc:
+            self.interp._error("error.execution", f"guard of {candidate.source}: {exc}", {"state": candidate.source})
+            return False
+
+    def apply(self, candidate: CompiledTransition) -> None:
+        self.taken = True
+        self.interp._apply(self, candidate)
+
+
+class Interpreter:
+    """Steps sessions of one compiled flow. Cheap to create; holds no session between calls."""
+
+    def __init__(
+        self, compiled: CompiledFlow, ports: Ports | None = None, device: dict[str, Any] | None = None
+    ) -> None:
+        self.compiled = compiled
+        self.flow = compiled.flow
+        self.ports: Ports = ports or RecordingPorts()
+        self.device = device or {}
+        self.permissions = frozenset(self.flow.permissions)
+        self.events = compiled.machine.events
+        self.cursor = _Cursor(self)
+        self._queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self._result = StepResult()
+        self._now = 0
+        from engine.catalog import load_catalog
+
+        catalog = load_catalog()
+        self._event_permission = {name: spec.get("permission") for name, spec in catalog.events.items()}
+        self._skills = catalog.skills
+
+    # -- public entry points --------------------------------------------------------------
+    def start(self, session: Session, now: int) -> StepResult:
+        """Enter the initial configuration."""
+        self._begin(session, now, "start", {})
+        session.config = self.compiled.initial_config
+        self.cursor.state = session.config
+        self._trace("start", flow=self.flow.id, config=session.config)
+        self._enter(session, self.compiled.initial_entries, frozenset(self.compiled.configs[session.config]))
+        return self._finish(session)
+
+    def send(self, session: Session, name: str, data: dict[str, Any] | None, now: int) -> StepResult:
+        """Process one external event to completion."""
+        data = data or {}
+        self._begin(session, now, name, data)
+        if session.done:
+            self._trace("ignored", event=name, reason="flow finished")
+            return self._finish(session)
+        needed = self._event_permission.get(name)
+        if needed and needed not in self.permissions:
+            self._trace("refused", event=name, permission=needed)
+            self._queue.append(("error.permission", {"event": name, "permission": needed}))
+        else:
+            self._queue.append((name, data))
+        return self._finish(session)
+
+    def timer_fired(self, session: Session, trigger: str, due: int, now: int) -> StepResult:
+        self._begin(session, now, trigger, {})
+        if session.done or not session.timers or session.timers.get(trigger) != due:
+            return self._finish(session)  # stale: its state was left (or re-entered) since
+        del session.timers[trigger]
+        if trigger.startswith("no_input."):
+            self._no_input(session, trigger[len("no_input.") :])
+        else:
+            self._trace("timer", trigger=trigger)
+            self._queue.append((trigger, {}))
+        return self._finish(session)
+
+    def invoke_done(self, session: Session, state: str, result: Any, now: int) -> StepResult:
+        return self._completion(session, state, "invoke", result, None, now)
+
+    def invoke_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
+        return self._completion(session, state, "invoke", None, {"code": code, "message": message}, now)
+
+    def llm_done(self, session: Session, state: str, result: Any, now: int) -> StepResult:
+        return self._completion(session, state, "llm", result, None, now)
+
+    def llm_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
+        return self._completion(session, state, "llm", None, {"code": code, "message": message}, now)
+
+    def call_done(self, session: Session, state: str, output: Any, now: int) -> StepResult:
+        return self._completion(session, state, "call", output, None, now)
+
+    def call_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
+        return self._completion(session, state, "call", None, {"code": code, "message": message}, now)
+
+    # -- the loop ---------------------------------------------------------------------------
+    def _begin(self, session: Session, now: int, name: str, data: dict[str, Any]) -> None:
+        self._now = now
+        self._result = StepResult()
+        self._queue.clear()
+        cursor = self.cursor
+        cursor.session = session
+        cursor.state = session.config
+
+    def _finish(self, session: Session) -> StepResult:
+        steps = 0
+        self._settle(session)
+        while self._queue and not session.done:
+            name, data = self._queue.popleft()
+            self._fire(session, name, data)
+            self._settle(session)
+            steps += 1
+            if steps > MAX_MICROSTEPS:
+                self._trace("error", kind="error.loop", message="more than 1000 internal events in one step")
+                break
+        result = self._result
+        self._result = StepResult()
+        return result
+
+    def _settle(self, session: Session) -> None:
+        """Eventless transitions until none is enabled (bounded)."""
+        for _ in range(MAX_MICROSTEPS):
+            if session.done or ALWAYS not in self.compiled.triggers:
+                return
+            if not self._fire(session, ALWAYS, {}):
+                return
+        self._error("error.loop", "eventless transitions did not settle after 1000 steps", {})
+
+    def _scope(self, session: Session, name: str, data: dict[str, Any]) -> dict[str, Any]:
+        scope = {
+            "slots": session.slots,
+            "vars": session.vars,
+            "event": data,
+            "session": {"id": session.id, "flow": self.flow.id, "now": self._now},
+            "device": self.device,
+        }
+        if name.startswith("error"):
+            scope["error"] = data
+        return scope
+
+    def _fire(self, session: Session, name: str, data: dict[str, Any]) -> bool:
+        """Run one trigger through the machine; then the engine's own readers of it (collect, confirm)."""
+        cursor = self.cursor
+        cursor.event = data
+        cursor.scope = self._scope(session, name, data)
+        cursor.taken = False
+        cursor.before = session.config
+        cursor.state = session.config
+        if name != ALWAYS:
+            self._trace("event", name=name, data=data) if name[0] != "_" else None
+        event = self.events.get(name)
+        if event is not None:
+            event.trigger(cursor)
+            session.config = cursor.state
+        if not cursor.taken and name != ALWAYS:
+            for pattern in self._patterns_for(name):
+                self.events[pattern].trigger(cursor)
+                session.config = cursor.state
+                if cursor.taken:
+                    return True
+            return self._engine_readers(session, name, data)
+        return cursor.taken
+
+    def _patterns_for(self, name: str) -> list[str]:
+        """Wildcard descriptors that match an event, most specific first: `error.invoke.*`, `error.*`, `*`."""
+        triggers = self.compiled.triggers
+        parts = name.split(".")
+        found = []
+        for cut in range(len(parts) - 1, 0, -1):
+            prefix = ".".join(parts[:cut])
+            for candidate in (f"{prefix}.*", prefix):
+                if candidate in triggers and candidate != name:
+                    found.append(candidate)
+        if "*" in triggers:
+            found.append("*")
+        return found
+
+    # -- transitions -------------------------------------------------------------------------
+    def _apply(self, cursor: _Cursor, c: CompiledTransition) -> None:
+        session = cursor.session
+        assert session is not None
+        if c.target is None:
+            self._trace("transition", source=c.source, trigger=c.trigger, target=None)
+            self._run_actions(session, c.actions)
+            return
+        before = self.compiled.configs[cursor.before]
+        if c.dynamic:
+            compiler = self.compiled._compiler  # type: ignore[attr-defined]
+            exits, entries, after = compiler.microstep(before, c, session.history)
+            name = self.compiled.config_name(compiler.leaves_of(after))
+            if name not in self.compiled.configs:
+                self.compiled.configs[name] = after
+                self.compiled.machine.add_state(name)
+            cursor.state = name
+        else:
+            exits, entries, after = c.exits, c.entries, self.compiled.configs[c.dest]  # type: ignore[index]
+        session.config = cursor.state
+        self._trace("transition", source=c.source, trigger=c.trigger, target=c.target)
+        self._exit(session, exits, before)
+        self._run_actions(session, c.actions)
+        self._enter(session, entries, after)
+
+    def _exit(self, session: Session, exits: tuple[str, ...], before: frozenset[str]) -> None:
+        states = self.compiled.states
+        for name in exits:
+            cs = states[name]
+            for h in cs.history_children:
+                deep = self.flow.states[h].deep
+                if deep:
+                    remembered = [s for s in before if name in states[s].ancestors and not self.flow.states[s].children]
+                else:
+                    remembered = [c for c in self.flow.states[name].children if c in before]
+                if session.history is None:
+                    session.history = {}
+                session.history[h] = sorted(remembered, key=self.compiled.order.__getitem__)
+            self._run_actions(session, cs.exit)
+            if session.timers:
+                for key in [k for k in session.timers if k.startswith((f"after.{name}.", f"no_input.{name}"))]:
+                    del session.timers[key]
+                    self._effect("timer_cancel", trigger=key)
+            if session.invokes and name in session.invokes:
+                del session.invokes[name]
+                self._effect("invoke_cancel", state=name)
+                self._trace("invoke", state=name, status="cancelled")
+            if session.attempts:
+                session.attempts.pop(name, None)
+            self._trace("exit", state=name)
+
+    def _enter(self, session: Session, entries: tuple[str, ...], active: frozenset[str]) -> None:
+        states = self.compiled.states
+        for name in entries:
+            cs = states[name]
+            state = cs.state
+            self._trace("enter", state=name)
+            self._run_actions(session, cs.entry)
+            for index, delay in cs.timers:
+                self._start_timer(session, f"after.{name}.{index}", delay)
+            if state.invoke is not None:
+                self._start_invoke(session, name)
+            if state.collect is not None:
+                self._ask(session, name, state.collect.prompt, state.collect.no_input_after_ms, reset=True)
+            if state.confirm is not None:
+                self._ask(session, name, state.confirm.prompt, state.confirm.no_input_after_ms, reset=True)
+            if state.llm is not None:
+                self._start_llm(session, name)
+            if state.call is not None:
+                args = self._render(session, state.call.args)
+                self._effect("call_start", state=name, flow=state.call.flow, args=args)
+            if state.link is not None:
+                args = self._render(session, state.link.args)
+                self._effect("link", state=name, flow=state.link.flow, args=args)
+            if state.kind == "final":
+                self._final(session, name, active)
+
+    def _final(self, session: Session, name: str, active: frozenset[str]) -> None:
+        state = self.flow.states[name]
+        output = self._render(session, state.output) if state.output is not None else None
+        parent = state.parent
+        if parent is None:
+            session.done = True
+            session.final = name
+            session.output = output
+            for key in list(session.timers or {}):
+                self._effect("timer_cancel", trigger=key)
+            session.timers = None
+            for invoke_state in list(session.invokes or {}):
+                self._effect("invoke_cancel", state=invoke_state)
+            session.invokes = None
+            self._stop_captures(session)
+            self._effect("done", final=name, output=output)
+            self._trace("done", final=name, output=output)
+            return
+        self._queue.append((f"done.state.{parent}", {"output": output} if output is not None else {}))
+        grand = self.flow.states[parent].parent
+        if grand is not None and self.flow.states[grand].kind == "parallel":
+            regions = [r for r in self.flow.states[grand].children if self.flow.states[r].kind != "history"]
+            if all(
+                any(self.flow.states[s].kind == "final" and self.flow.states[s].parent == r for s in active)
+                for r in regions
+            ):
+                self._queue.append((f"done.state.{grand}", {}))
+
+    # -- actions ------------------------------------------------------------------------------
+    def _render(self, session: Session, value: Any) -> Any:
+        from engine.expressions import compile_value
+
+        try:
+            return render(compile_value(value), self._scope(session, "", self.cursor.event))
+        except EvaluationError as exc:
+            self._error("error.execution", str(exc), {})
+            return None
+
+    def _run_actions(self, session: Session, actions: tuple[CompiledAction, ...]) -> None:
+        if not actions:
+            return
+        scope = self.cursor.scope or self._scope(session, "", {})
+        for action in actions:
+            try:
+                self._run_action(session, action, scope)
+            except EvaluationError as exc:
+                self._error("error.execution", f"{action.name}: {exc}", {"action": action.name})
+
+    def _run_action(self, session: Session, action: CompiledAction, scope: dict[str, Any]) -> None:
+        name = action.name
+        if name == "set":
+            for root, key, value in action.assignments:
+                result = value.evaluate(scope) if isinstance(value, CompiledExpression) else render(value, scope)
+                (session.slots if root == "slots" else session.vars)[key] = result
+                self._trace("set", name=f"{root}.{key}", value=result)
+            return
+        if name == "log":
+            self._trace("log", text=render(action.args, scope))
+            return
+        if name == "emit":
+            args = render(action.args, scope) or {}
+            self._queue.append((str(args.get("event")), dict(args.get("data") or {})))
+            return
+        if action.permission and action.permission not in self.permissions:
+            self._trace("refused", action=name, permission=action.permission)
+            self._queue.append(("error.permission", {"action": name, "permission": action.permission}))
+            return
+        args = render(action.args, scope)
+        if name in CAPTURE_START:
+            self._capture(session, CAPTURE_START[name], True)
+        elif name == "camera.capture":
+            self._effect("led", on=True, reason="camera")
+        value = self.ports.perform(session, name, args)
+        self._effect("action", name=name, args=args)
+        self._trace("action", name=name, args=args)
+        if name == "camera.capture" and not (session.captures and "camera" in session.captures):
+            self._effect("led", on=bool(session.captures), reason="camera")
+        if name in CAPTURE_STOP:
+            self._capture(session, CAPTURE_STOP[name], False)
+        if action.sets_var and isinstance(args, dict) and isinstance(args.get(action.sets_var), str):
+            session.vars[args[action.sets_var]] = value
+
+    def _capture(self, session: Session, port: str, on: bool) -> None:
+        """The privacy LED is the engine's: on while any capture runs, whatever the flow does."""
+        captures = set(session.captures or ())
+        captures.add(port) if on else captures.discard(port)
+        session.captures = sorted(captures) or None
+        self._effect("led", on=bool(captures), reason=port)
+
+    def _stop_captures(self, session: Session) -> None:
+        for port in list(session.captures or ()):
+            self._effect(
+                "action",
+                name=f"{'mic' if port == 'mic' else 'camera'}.{'stop' if port == 'mic' else 'record_stop'}",
+                args={},
+            )
+        if session.captures:
+            session.captures = None
+            self._effect("led", on=False, reason="flow finished")
+
+    # -- timers, steps --------------------------------------------------------------------------
+    def _start_timer(self, session: Session, trigger: str, delay_ms: int) -> None:
+        due = self._now + delay_ms
+        if session.timers is None:
+            session.timers = {}
+        session.timers[trigger] = due
+        self._effect("timer_start", trigger=trigger, due=due)
+
+    def _start_invoke(self, session: Session, state_name: str) -> None:
+        invoke = self.flow.states[state_name].invoke
+        assert invoke is not None
+        skill = self._skills.get(invoke.skill, {})
+        needed = skill.get("permission")
+        if needed and needed not in self.permissions:
+            self._trace("refused", skill=invoke.skill, permission=needed)
+            self._queue.append(
+                (
+                    f"error.invoke.{state_name}",
+                    {"code": "PERMISSION_DENIED", "message": f"the flow lacks the '{needed}' permission"},
+                )
+            )
+            return
+        if skill.get("confirm"):
+            if session.confirmed is None:
+                self._trace("refused", skill=invoke.skill, reason="no confirmation")
+                self._queue.append(
+                    (
+                        f"error.invoke.{state_name}",
+                        {"code": "CONFIRMATION_REQUIRED", "message": "payments need a confirm step first"},
+                    )
+                )
+                return
+            session.confirmed = None  # one confirmation authorises one payment
+        args = self._render(session, invoke.args)
+        key = self._render(session, invoke.idempotency_key) if invoke.idempotency_key else None
+        if session.invokes is None:
+            session.invokes = {}
+        session.invokes[state_name] = {"skill": invoke.skill, "args": args, "key": key, "started": self._now}
+        self._effect(
+            "invoke_start",
+            state=state_name,
+            skill=invoke.skill,
+            args=args,
+            key=key,
+            timeout=invoke.timeout_ms,
+            retry=invoke.retry_max,
+            backoff=invoke.retry_backoff_ms,
+        )
+        self._trace("invoke", state=state_name, skill=invoke.skill, status="started", args=args)
+
+    def _start_llm(self, session: Session, state_name: str) -> None:
+        llm = self.flow.states[state_name].llm
+        assert llm is not None
+        if session.invokes is None:
+            session.invokes = {}
+        session.invokes[state_name] = {"skill": "llm", "started": self._now}
+        self._effect(
+            "llm_start",
+            state=state_name,
+            prompt=self._render(session, llm.prompt),
+            system=self._render(session, llm.system) if llm.system else None,
+            image=self._render(session, llm.image) if llm.image else None,
+            schema=llm.output_schema,
+            timeout=llm.timeout_ms,
+        )
+        self._trace("llm", state=state_name, status="started")
+
+    def _completion(
+        self, session: Session, state: str, kind: str, result: Any, error: dict[str, Any] | None, now: int
+    ) -> StepResult:
+        self._begin(session, now, kind, {})
+        pending = session.invokes or {}
+        if session.done or state not in pending:
+            self._trace("ignored", state=state, reason=f"{kind} result for a state that was left")
+            return self._finish(session)
+        del pending[state]
+        if not pending:
+            session.invokes = None
+        owner = self.flow.states[state]
+        if error is None:
+            var = {"invoke": owner.invoke, "llm": owner.llm, "call": owner.call}[kind]
+            if var is not None and getattr(var, "result_var", None):
+                session.vars[var.result_var] = result  # type: ignore[union-attr]
+            self._trace(kind, state=state, status="done")
+            self._queue.append((f"done.{kind}.{state}", {"data": result}))
+        else:
+            self._trace(kind, state=state, status="failed", **error)
+            self._queue.append((f"error.{kind}.{state}", error))
+        return self._finish(session)
+
+    def _ask(self, session: Session, state: str, prompt: str, no_input_ms: int | None, reset: bool) -> None:
+        if session.attempts is None:
+            session.attempts = {}
+        if reset:
+            session.attempts[state] = 0
+        self._effect("prompt", state=state, text=self._render(session, prompt))
+        self._trace("prompt", state=state, text=self._render(session, prompt))
+        if no_input_ms:
+            self._start_timer(session, f"no_input.{state}", no_input_ms)
+
+    def _no_input(self, session: Session, state: str) -> None:
+        st = self.flow.states[state]
+        step = st.collect or st.confirm
+        if step is None:
+            return
+        attempts = (session.attempts or {}).get(state, 0) + 1
+        self._trace("no_input", state=state, attempt=attempts)
+        kind = "collect" if st.collect else "confirm"
+        if step.no_input_max is not None and attempts > step.no_input_max:
+            self._queue.append((f"{kind}.no_input.{state}", {}))
+            return
+        if session.attempts is None:
+            session.attempts = {}
+        session.attempts[state] = attempts
+        text = step.prompt
+        if st.collect and st.collect.reprompts:
+            text = st.collect.reprompts[min(attempts, len(st.collect.reprompts)) - 1]
+        self._ask(session, state, text, step.no_input_after_ms, reset=False)
+
+    def _engine_readers(self, session: Session, name: str, data: dict[str, Any]) -> bool:
+        """Events no transition took may answer an active collect or confirm step."""
+        active = self.compiled.configs.get(session.config, frozenset())
+        for state in self.compiled.leaves.get(session.config, ()):
+            for owner in (state, *self.compiled.states[state].ancestors):
+                st = self.flow.states[owner]
+                if st.confirm is not None and owner in active:
+                    answer = self._confirm_answer(st.confirm.via, name, data)
+                    if answer is not None:
+                        if answer:
+                            session.confirmed = owner
+                        self._queue.append((f"confirm.{'yes' if answer else 'no'}.{owner}", {"via": name}))
+                        return True
+                if st.collect is not None and owner in active and name in UTTERANCE_EVENTS:
+                    if data.get("is_final") is False:
+                        return False
+                    return self._collect_answer(session, owner, str(data.get("text", "")))
+        return False
+
+    def _confirm_answer(self, via: tuple[str, ...], name: str, data: dict[str, Any]) -> bool | None:
+        if name == "user.yes":
+            return True
+        if name == "user.no":
+            return False
+        if "voice" in via and name in UTTERANCE_EVENTS and data.get("is_final") is not False:
+            return yes_or_no(str(data.get("text", "")))
+        if "gesture" in via and name.startswith("gesture."):
+            return {"gesture.tap": True, "gesture.double_tap": True, "gesture.swipe_down": False}.get(name)
+        if "head" in via and name in ("head.nod", "head.shake"):
+            return name == "head.nod"
+        return None
+
+    def _collect_answer(self, session: Session, state: str, text: str) -> bool:
+        collect = self.flow.states[state].collect
+        assert collect is not None
+        slot = self.flow.slots.get(collect.slot)
+        ok, value = parse_slot(slot.type if slot else "string", text, slot.values if slot else None)
+        if ok and slot is not None:
+            for cond, say in slot.rejections:
+                try:
+                    rejected = CompiledExpression(cond).evaluate({"slots": {**session.slots, collect.slot: value}})
+                except EvaluationError:
+                    rejected = False
+                if rejected:
+                    ok = False
+                    self._effect("prompt", state=state, text=self._render(session, say))
+                    self._trace("rejected", state=state, slot=collect.slot, value=value, say=say)
+                    return True
+        if ok:
+            session.slots[collect.slot] = value
+            self._trace("set", name=f"slots.{collect.slot}", value=value)
+            if session.timers:
+                session.timers.pop(f"no_input.{state}", None)
+            self._queue.append((f"collect.filled.{state}", {"value": value}))
+            return True
+        attempts = (session.attempts or {}).get(state, 0)
+        text_out = collect.reprompts[min(attempts, len(collect.reprompts) - 1)] if collect.reprompts else collect.prompt
+        if session.attempts is None:
+            session.attempts = {}
+        session.attempts[state] = attempts + 1
+        self._trace("no_match", state=state, text=text)
+        self._ask(session, state, text_out, collect.no_input_after_ms, reset=False)
+        return True
+
+    # -- output --------------------------------------------------------------------------------
+    def _effect(self, kind: str, **data: Any) -> None:
+        self._result.effects.append(Effect(kind, data))
+
+    def _trace(self, kind: str, **data: Any) -> None:
+        self._result.trace.append({"t": self._now, "kind": kind, **data})
+
+    def _error(self, name: str, message: str, data: dict[str, Any]) -> None:
+        self._trace("error", error=name, message=message)
+        self._queue.append((name, {"message": message, **data}))

@@ -1,0 +1,385 @@
+"""The runtime shell: it carries out the interpreter's effects on a clock.
+
+It owns what the pure step function must not: the clock and its timers, skill
+calls as asyncio tasks (timeout, retry with backoff, cancellation when the state
+is left), model calls with a validated, structured result (one repair attempt),
+sub-flows (`call` pushes a frame, `link` hands over) and the trace.
+
+On a `VirtualClock` everything is deterministic: a skill that takes time takes
+*virtual* time (`SkillContext.sleep`), so a 10-second timeout is tested in
+microseconds.
+
+    runner = Runner({"demo": compiled})
+    await runner.start("demo")
+    await runner.send("gesture.tap", {})
+    await runner.run_until(60_000)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.clock import VirtualClock
+from engine.compiler import CompiledFlow
+from engine.interpreter import Interpreter, Ports, RecordingPorts, StepResult
+from engine.session import Session
+
+
+class SkillError(Exception):
+    """A skill failed in a way the flow can branch on (`error.code`, `error.message`)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class SkillContext:
+    """What a running skill may use: the session's clock and the call's idempotency key."""
+
+    sleep: Callable[[int], Awaitable[None]]
+    now: Callable[[], int]
+    idempotency_key: str | None
+    session_id: str
+    attempt: int
+
+
+Skill = Callable[[dict[str, Any], SkillContext], Awaitable[Any]]
+
+
+class LlmProvider(Protocol):
+    async def complete(
+        self, prompt: str, system: str | None, image: str | None, schema: dict[str, Any] | None
+    ) -> Any: ...
+
+
+@dataclass
+class Frame:
+    """One flow on the session's stack (a `call` pushes one)."""
+
+    session: Session
+    interpreter: Interpreter
+    caller_state: str | None = None
+
+
+@dataclass
+class Runner:
+    flows: dict[str, CompiledFlow]
+    skills: dict[str, Skill] = field(default_factory=dict)
+    llm: LlmProvider | None = None
+    ports: Ports = field(default_factory=RecordingPorts)
+    clock: VirtualClock = field(default_factory=VirtualClock)
+    session_id: str = "session-1"
+    on_trace: Callable[[dict[str, Any]], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.stack: list[Frame] = []
+        self.trace: list[dict[str, Any]] = []
+        self._tasks: dict[tuple[int, str], asyncio.Task[Any]] = {}
+        self._parked: set[asyncio.Task[Any]] = set()  # waiting on the clock
+        self._waiting: dict[asyncio.Task[Any], asyncio.Future[Any]] = {}  # waiting on an inner task
+        self._interpreters: dict[str, Interpreter] = {}
+
+    # -- public ---------------------------------------------------------------------------
+    @property
+    def session(self) -> Session:
+        return self.stack[0].session if self.stack else Session(self.session_id, "")
+
+    @property
+    def top(self) -> Frame:
+        return self.stack[-1]
+
+    async def start(self, flow_id: str, slots: dict[str, Any] | None = None) -> None:
+        frame = self._frame(flow_id, Session(self.session_id, flow_id, slots))
+        self.stack.append(frame)
+        self._carry_out(frame, frame.interpreter.start(frame.session, self.clock.now()))
+        await self._quiesce()
+
+    async def send(self, name: str, data: dict[str, Any] | None = None) -> None:
+        if not self.stack:
+            return
+        frame = self.top
+        self._carry_out(frame, frame.interpreter.send(frame.session, name, data or {}, self.clock.now()))
+        await self._quiesce()
+
+    async def run_until(self, until_ms: int) -> None:
+        """Advance virtual time, firing timers and finishing skills due on the way."""
+        while True:
+            await self._quiesce()
+            due = self.clock.next_due()
+            if due is None or due > until_ms:
+                break
+            self.clock.run_one(until_ms)
+        self.clock.advance_to(until_ms)
+        await self._quiesce()
+
+    @property
+    def done(self) -> bool:
+        return bool(self.stack) and len(self.stack) == 1 and self.stack[0].session.done
+
+    # -- effects ----------------------------------------------------------------------------
+    def _frame(self, flow_id: str, session: Session) -> Frame:
+        if flow_id not in self._interpreters:
+            self._interpreters[flow_id] = Interpreter(self.flows[flow_id], self.ports)
+        return Frame(session, self._interpreters[flow_id])
+
+    def _carry_out(self, frame: Frame, result: StepResult) -> None:
+        for entry in result.trace:
+            entry = {**entry, "flow": frame.session.flow_id} if len(self.stack) > 1 else entry
+            self.trace.append(entry)
+            if self.on_trace:
+                self.on_trace(entry)
+        for effect in result.effects:
+            data = effect.data
+            kind = effect.kind
+            if kind == "timer_start":
+                trigger, due = data["trigger"], data["due"]
+                self.clock.call_at(due, lambda f=frame, t=trigger, d=due: self._timer(f, t, d))
+            elif kind == "invoke_start":
+                self._launch(frame, data["state"], self._invoke(frame, data))
+            elif kind == "invoke_cancel":
+                self._cancel(frame, data["state"])
+            elif kind == "llm_start":
+                self._launch(frame, data["state"], self._call_llm(frame, data))
+            elif kind == "call_start":
+                self._call_flow(frame, data)
+            elif kind == "link":
+                self._link(frame, data)
+            elif kind == "done":
+                self._finished(frame, data)
+
+    def _timer(self, frame: Frame, trigger: str, due: int) -> None:
+        if frame in self.stack:
+            self._carry_out(frame, frame.interpreter.timer_fired(frame.session, trigger, due, self.clock.now()))
+
+    def _launch(self, frame: Frame, state: str, coro: Awaitable[None]) -> None:
+        key = (id(frame), state)
+        task = asyncio.ensure_future(coro)
+        self._tasks[key] = task
+        task.add_done_callback(lambda t, k=key: self._tasks.pop(k, None) if self._tasks.get(k) is t else None)
+
+    def _cancel(self, frame: Frame, state: str) -> None:
+        task = self._tasks.pop((id(frame), state), None)
+        if task is not None:
+            task.cancel()
+
+    async def _sleep(self, ms: int) -> None:
+        """Wait `ms` of clock time (virtual time on a VirtualClock)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        task = asyncio.current_task()
+
+        def wake() -> None:
+            if task is not None:
+                self._parked.discard(task)
+            if not future.done():
+                future.set_result(None)
+
+        self.clock.call_at(self.clock.now() + ms, wake)
+        if task is not None:
+            self._parked.add(task)
+        try:
+            await future
+        finally:
+            if task is not None:
+                self._parked.discard(task)
+
+    async def _with_timeout(self, coro: Awaitable[Any], timeout_ms: int | None) -> Any:
+        """Await `coro`, failing with TIMEOUT after `timeout_ms` of *clock* time."""
+        inner = asyncio.ensure_future(coro)
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        expired: asyncio.Future[None] = loop.create_future()
+
+        def expire() -> None:
+            if task is not None:
+                self._waiting.pop(task, None)
+            if not expired.done():
+                expired.set_result(None)
+
+        handle = self.clock.call_at(self.clock.now() + timeout_ms, expire) if timeout_ms else None
+        if task is not None:
+            self._waiting[task] = inner
+        try:
+            done, _ = await asyncio.wait({inner, expired}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            inner.cancel()
+            raise
+        finally:
+            if task is not None:
+                self._waiting.pop(task, None)
+            if handle is not None:
+                handle.cancel()
+        if inner in done:
+            return inner.result()
+        inner.cancel()
+        raise SkillError("TIMEOUT", f"no answer within {timeout_ms} ms")
+
+    async def _invoke(self, frame: Frame, data: dict[str, Any]) -> None:
+        state, skill_name = data["state"], data["skill"]
+        skill = self.skills.get(skill_name)
+        attempts = 1 + int(data.get("retry") or 0)
+        error = SkillError("UNAVAILABLE", f"skill '{skill_name}' has no provider on this device")
+        for attempt in range(1, attempts + 1):
+            if skill is None:
+                break
+            context = SkillContext(self._sleep, self.clock.now, data.get("key"), frame.session.id, attempt)
+            try:
+                result = await self._with_timeout(skill(dict(data.get("args") or {}), context), data.get("timeout"))
+            except SkillError as exc:
+                error = exc
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a provider bug is a failed call, not a crashed session
+                error = SkillError("EXECUTION", f"{type(exc).__name__}: {exc}")
+            else:
+                self._report(frame, frame.interpreter.invoke_done(frame.session, state, result, self.clock.now()))
+                return
+            if attempt < attempts:
+                self._record(
+                    {
+                        "t": self.clock.now(),
+                        "kind": "invoke",
+                        "state": state,
+                        "status": "retry",
+                        "attempt": attempt + 1,
+                        "code": error.code,
+                    }
+                )
+                await self._sleep(int(data.get("backoff") or 0) * (2 ** (attempt - 1)))
+        self._report(
+            frame, frame.interpreter.invoke_failed(frame.session, state, error.code, error.message, self.clock.now())
+        )
+
+    async def _call_llm(self, frame: Frame, data: dict[str, Any]) -> None:
+        state = data["state"]
+        if self.llm is None:
+            self._report(
+                frame,
+                frame.interpreter.llm_failed(
+                    frame.session, state, "LLM_UNAVAILABLE", "no model is configured or reachable", self.clock.now()
+                ),
+            )
+            return
+        schema = data.get("schema")
+        prompt = str(data.get("prompt") or "")
+        try:
+            for attempt in (1, 2):  # one repair attempt after an invalid answer
+                answer = await self._with_timeout(
+                    self.llm.complete(prompt, data.get("system"), data.get("image"), schema), data.get("timeout")
+                )
+                problem = _schema_problem(answer, schema)
+                if problem is None:
+                    self._report(frame, frame.interpreter.llm_done(frame.session, state, answer, self.clock.now()))
+                    return
+                self._record(
+                    {
+                        "t": self.clock.now(),
+                        "kind": "llm",
+                        "state": state,
+                        "status": "invalid",
+                        "attempt": attempt,
+                        "problem": problem,
+                    }
+                )
+                prompt = (
+                    f"{data.get('prompt')}\n\nYour previous answer was invalid: {problem}. "
+                    f"Answer again with JSON that fits this schema: {json.dumps(schema)}"
+                )
+            raise SkillError("INVALID_OUTPUT", problem or "invalid answer")
+        except SkillError as exc:
+            self._report(
+                frame, frame.interpreter.llm_failed(frame.session, state, exc.code, exc.message, self.clock.now())
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._report(
+                frame, frame.interpreter.llm_failed(frame.session, state, "EXECUTION", str(exc), self.clock.now())
+            )
+
+    def _call_flow(self, frame: Frame, data: dict[str, Any]) -> None:
+        flow_id = data["flow"]
+        if flow_id not in self.flows:
+            result = frame.interpreter.call_failed(
+                frame.session, data["state"], "UNKNOWN_FLOW", f"flow '{flow_id}' is not loaded", self.clock.now()
+            )
+            self._carry_out(frame, result)
+            return
+        child = self._frame(flow_id, Session(frame.session.id, flow_id, data.get("args") or {}))
+        child.caller_state = data["state"]
+        self.stack.append(child)
+        self._carry_out(child, child.interpreter.start(child.session, self.clock.now()))
+
+    def _link(self, frame: Frame, data: dict[str, Any]) -> None:
+        flow_id = data["flow"]
+        if flow_id not in self.flows:
+            self._record(
+                {
+                    "t": self.clock.now(),
+                    "kind": "error",
+                    "error": "error.link",
+                    "message": f"flow '{flow_id}' is not loaded",
+                }
+            )
+            return
+        index = self.stack.index(frame)
+        replacement = self._frame(flow_id, Session(frame.session.id, flow_id, data.get("args") or {}))
+        replacement.caller_state = frame.caller_state
+        for state in list(frame.session.invokes or {}):
+            self._cancel(frame, state)
+        self.stack[index] = replacement
+        self._record({"t": self.clock.now(), "kind": "link", "from": frame.session.flow_id, "to": flow_id})
+        self._carry_out(replacement, replacement.interpreter.start(replacement.session, self.clock.now()))
+
+    def _finished(self, frame: Frame, data: dict[str, Any]) -> None:
+        if frame.caller_state is None or frame not in self.stack or len(self.stack) < 2:
+            return
+        self.stack.remove(frame)
+        parent = self.stack[-1]
+        self._carry_out(
+            parent,
+            parent.interpreter.call_done(parent.session, frame.caller_state, data.get("output"), self.clock.now()),
+        )
+
+    def _report(self, frame: Frame, result: StepResult) -> None:
+        if frame in self.stack:
+            self._carry_out(frame, result)
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        self.trace.append(entry)
+        if self.on_trace:
+            self.on_trace(entry)
+
+    def _idle(self, task: asyncio.Future[Any]) -> bool:
+        if task.done() or task in self._parked:
+            return True
+        inner = self._waiting.get(task)  # type: ignore[arg-type]
+        return inner is not None and not inner.done() and self._idle(inner)
+
+    async def _quiesce(self) -> None:
+        """Let running tasks go until each is done or waiting on the clock."""
+        for spin in range(100_000):
+            if all(self._idle(t) for t in list(self._tasks.values())):
+                await asyncio.sleep(0)
+                if all(self._idle(t) for t in list(self._tasks.values())):
+                    return
+            await asyncio.sleep(0 if spin < 1000 else 0.001)  # a task doing real I/O: give it real time
+
+
+def _schema_problem(answer: Any, schema: dict[str, Any] | None) -> str | None:
+    if not schema:
+        return None
+    from jsonschema import Draft202012Validator
+
+    errors = sorted(Draft202012Validator(schema).iter_errors(answer), key=lambda e: list(e.path))
+    if not errors:
+        return None
+    first = errors[0]
+    where = ".".join(str(p) for p in first.path) or "the answer"
+    return f"{where}: {first.message}"

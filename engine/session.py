@@ -1,0 +1,90 @@
+"""A session: everything that differs between two wearers running the same flow.
+
+Plain data with `__slots__`, so ten thousand idle sessions cost ten thousand small
+records. `snapshot()` turns it into a versioned JSON document
+(`schemas/snapshot.schema.json`) and `Session.restore()` turns it back: restoring
+and continuing behaves exactly as never having stopped, including timers (kept as
+due times on the session's clock) and invokes that were in flight.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SNAPSHOT_VERSION = 1
+
+
+class Session:
+    __slots__ = (
+        "attempts",
+        "captures",
+        "config",
+        "confirmed",
+        "done",
+        "final",
+        "flow_id",
+        "history",
+        "id",
+        "invokes",
+        "output",
+        "parent",
+        "slots",
+        "timers",
+        "vars",
+    )
+
+    def __init__(self, session_id: str, flow_id: str, slots: dict[str, Any] | None = None) -> None:
+        self.id = session_id
+        self.flow_id = flow_id
+        self.config = ""
+        self.slots: dict[str, Any] = dict(slots or {})
+        self.vars: dict[str, Any] = {}
+        self.history: dict[str, list[str]] | None = None
+        self.timers: dict[str, int] | None = None  # trigger -> due time (ms on the session clock)
+        self.invokes: dict[str, dict[str, Any]] | None = None  # state -> {skill, key, started, attempt}
+        self.attempts: dict[str, int] | None = None  # collect/confirm re-prompt counters by state
+        self.captures: list[str] | None = None  # capture ports on (privacy LED)
+        self.confirmed: str | None = None  # the confirm state whose "yes" authorises the next payment
+        self.done = False
+        self.final: str | None = None
+        self.output: Any = None
+        self.parent: dict[str, Any] | None = None  # caller frame when run by `call`
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "version": SNAPSHOT_VERSION,
+            "id": self.id,
+            "flow": self.flow_id,
+            "config": self.config,
+            "slots": self.slots,
+            "vars": self.vars,
+            "history": self.history or {},
+            "timers": self.timers or {},
+            "invokes": self.invokes or {},
+            "attempts": self.attempts or {},
+            "captures": self.captures or [],
+            "confirmed": self.confirmed,
+            "done": self.done,
+            "final": self.final,
+            "output": self.output,
+            "parent": self.parent,
+        }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> Session:
+        if data.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"snapshot version {data.get('version')!r} is not supported (expected {SNAPSHOT_VERSION})")
+        session = cls(str(data["id"]), str(data["flow"]), data.get("slots") or {})
+        session.config = str(data["config"])
+        session.vars = dict(data.get("vars") or {})
+        session.history = dict(data["history"]) if data.get("history") else None
+        session.timers = {str(k): int(v) for k, v in data["timers"].items()} if data.get("timers") else None
+        session.invokes = dict(data["invokes"]) if data.get("invokes") else None
+        session.attempts = dict(data["attempts"]) if data.get("attempts") else None
+        session.captures = list(data["captures"]) if data.get("captures") else None
+        session.confirmed = data.get("confirmed")
+        session.done = bool(data.get("done"))
+        session.final = data.get("final")
+        session.output = data.get("output")
+        session.parent = data.get("parent")
+        return session
