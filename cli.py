@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parent
 # Fast commands are judged on start-up time: keep the project's bytecode cached even
@@ -265,6 +265,132 @@ def _flow_tree(flow: Any) -> Any:
     return root
 
 
+# -- run -----------------------------------------------------------------------------------
+
+
+def _load_runnable(path: Path) -> dict[str, Any]:
+    """Compile the flow at `path` and the valid flows beside it (for call and link)."""
+    from engine.compiler import CompileError, compile_flow
+    from engine.config import Config
+    from engine.validate import validate_paths
+
+    result = validate_paths([str(path)], Config())
+    errors = [f for f in result.findings if f.severity.value == "error"]
+    if errors:
+        lines = [f"{f.file}:{f.line}:{f.column}: {f.message} [{f.rule}]" for f in errors]
+        raise CliError("the flow has errors; fix them first (python cli.py validate):\n  " + "\n  ".join(lines))
+    from engine.loader import load_flow
+
+    compiled: dict[str, Any] = {}
+    main = load_flow(path)
+    assert main.built is not None
+    try:
+        compiled[main.built.flow.id] = compile_flow(main.built.flow)
+    except CompileError as exc:
+        raise CliError(str(exc)) from None
+    for other in sorted(path.resolve().parent.glob("*.y*ml")):
+        if other.resolve() == path.resolve():
+            continue
+        loaded = load_flow(other)
+        if loaded.built is not None and loaded.schema_ok and loaded.built.flow.id not in compiled:
+            try:
+                compiled[loaded.built.flow.id] = compile_flow(loaded.built.flow)
+            except Exception:  # a broken neighbour only matters if called; the call then fails cleanly
+                continue
+    compiled["__main__"] = compiled[main.built.flow.id]
+    return compiled
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from engine.runtime import Runner
+    from engine.scenario import ScenarioError, load_events_file
+    from skills.registry import embedded_skills
+
+    flow_path = Path(args.flow)
+    if not flow_path.is_file():
+        raise CliError(f"{args.flow}: no such file")
+    events_path = Path(args.events) if args.events else None
+    if events_path is not None and not events_path.is_file():
+        raise CliError(f"{args.events}: no such file")
+    try:
+        scenario = load_events_file(events_path) if events_path else None
+    except ScenarioError as exc:
+        raise CliError(str(exc)) from None
+    compiled = _load_runnable(flow_path)
+    main_flow = compiled.pop("__main__")
+    printer = _json_line if args.json else _TracePrinter().print
+
+    async def drive() -> Runner:
+        runner = Runner(compiled, skills=embedded_skills(), on_trace=printer)
+        await runner.start(main_flow.id, scenario.slots if scenario else {})
+        for event in scenario.events if scenario else []:
+            await runner.run_until(event.at_ms)
+            await runner.send(event.name, event.data)
+        await runner.run_until(scenario.until_ms if scenario else 0)
+        return runner
+
+    runner = asyncio.run(drive())
+    root = runner.stack[0]
+    flow = root.interpreter.compiled
+    active = sorted(flow.configs.get(root.session.config, ()), key=lambda s: (flow.states[s].depth, flow.order[s]))
+    end = {
+        "kind": "end",
+        "flow": root.session.flow_id,
+        "states": [] if root.session.done and not active else active,
+        "done": root.session.done,
+        "final": root.session.final,
+        "slots": root.session.slots,
+        "vars": root.session.vars,
+    }
+    if args.json:
+        _json_line(end)
+    else:
+        from rich.console import Console
+
+        status = f"done in '{end['final']}'" if end["done"] else f"waiting in {', '.join(active)}"
+        Console(highlight=False).print(f"[bold]{end['flow']}[/bold]: {status}  slots={end['slots']}")
+    return EXIT_OK
+
+
+def _json_line(entry: dict[str, Any]) -> None:
+    print(json.dumps(entry, ensure_ascii=False, default=str), flush=True)
+
+
+class _TracePrinter:
+    """A readable trace: time, what happened, where."""
+
+    STYLES: ClassVar[dict[str, str]] = {
+        "enter": "green",
+        "exit": "dim",
+        "transition": "cyan",
+        "action": "magenta",
+        "error": "bold red",
+        "refused": "bold red",
+        "invoke": "yellow",
+        "timer": "blue",
+        "done": "bold green",
+        "event": "bold",
+    }
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(highlight=False, soft_wrap=True)
+
+    def print(self, entry: dict[str, Any]) -> None:
+        from rich.text import Text
+
+        kind = entry.get("kind", "")
+        t = entry.get("t", 0)
+        details = {k: v for k, v in entry.items() if k not in ("t", "kind")}
+        text = Text(f"{t / 1000:>9.3f}s  ", style="dim")
+        text.append(f"{kind:<10}", style=self.STYLES.get(kind, ""))
+        text.append(" " + " ".join(f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in details.items()))
+        self.console.print(text)
+
+
 # -- entry point ---------------------------------------------------------------------
 
 
@@ -289,6 +415,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("schema", help="print the flow JSON Schema (for editors)")
     s.set_defaults(func=cmd_schema)
+
+    run = sub.add_parser("run", help="run a flow on the virtual clock with timed events")
+    run.add_argument("flow")
+    run.add_argument("--events", help="YAML events file (slots, events, until)")
+    run.add_argument("--json", action="store_true", help="JSON lines, the last one the end state")
+    run.set_defaults(func=cmd_run)
 
     t = sub.add_parser("tree", help="show a flow's states and transitions as a tree")
     t.add_argument("flow")

@@ -126,6 +126,12 @@ class Interpreter:
     def start(self, session: Session, now: int) -> StepResult:
         """Enter the initial configuration."""
         self._begin(session, now, "start", {})
+        for name, slot in self.flow.slots.items():
+            if name not in session.slots and slot.default is not None:
+                session.slots[name] = slot.default
+            value = session.slots.get(name)
+            if slot.type in ("number", "money") and isinstance(value, int) and not isinstance(value, bool):
+                session.slots[name] = float(value)  # CEL does not mix int and double arithmetic
         session.config = self.compiled.initial_config
         self.cursor.state = session.config
         self._trace("start", flow=self.flow.id, config=session.config)
@@ -232,18 +238,61 @@ class Interpreter:
         cursor.state = session.config
         if name != ALWAYS:
             self._trace("event", name=name, data=data) if name[0] != "_" else None
+        parallel = len(self.compiled.leaves.get(session.config, ())) > 1
         event = self.events.get(name)
-        if event is not None:
+        if parallel:
+            self._fire_regions(session, name)
+        elif event is not None:
             event.trigger(cursor)
             session.config = cursor.state
         if not cursor.taken and name != ALWAYS:
             for pattern in self._patterns_for(name):
-                self.events[pattern].trigger(cursor)
-                session.config = cursor.state
+                if parallel:
+                    self._fire_regions(session, pattern)
+                else:
+                    self.events[pattern].trigger(cursor)
+                    session.config = cursor.state
                 if cursor.taken:
                     return True
             return self._engine_readers(session, name, data)
         return cursor.taken
+
+    def _fire_regions(self, session: Session, trigger: str) -> None:
+        """In a parallel configuration, each region may take its own transition for one event (SCXML).
+
+        Per active leaf, the first enabled transition of the leaf or its ancestors is
+        selected; one whose exit set overlaps an earlier selection is dropped; the
+        selected ones run in document order.
+        """
+        cursor = self.cursor
+        compiler = self.compiled._compiler  # type: ignore[attr-defined]
+        active = self.compiled.configs[session.config]
+        selected: list[tuple[CompiledTransition, frozenset[str]]] = []
+        for leaf in self.compiled.leaves[session.config]:
+            chosen = None
+            for owner in (leaf, *self.compiled.states[leaf].ancestors):
+                for t in compiler.transitions[owner]:
+                    if t.trigger != trigger:
+                        continue
+                    if any(s.origin is t.origin for s, _ in selected):
+                        chosen = False
+                        break
+                    if cursor.check(t):
+                        chosen = t
+                        break
+                if chosen is not None:
+                    break
+            if not chosen:
+                continue
+            exits = frozenset(compiler.microstep(active, chosen, session.history)[0]) if chosen.target else frozenset()
+            if any(exits & other for _, other in selected):
+                continue
+            selected.append((chosen, exits))
+        for t, _ in selected:
+            cursor.before = session.config
+            cursor.state = session.config
+            self._apply(cursor, t)
+            session.config = cursor.state
 
     def _patterns_for(self, name: str) -> list[str]:
         """Wildcard descriptors that match an event, most specific first: `error.invoke.*`, `error.*`, `*`."""
@@ -268,7 +317,7 @@ class Interpreter:
             self._run_actions(session, c.actions)
             return
         before = self.compiled.configs[cursor.before]
-        if c.dynamic:
+        if c.dynamic or c.dest is None:
             compiler = self.compiled._compiler  # type: ignore[attr-defined]
             exits, entries, after = compiler.microstep(before, c, session.history)
             name = self.compiled.config_name(compiler.leaves_of(after))
@@ -473,7 +522,15 @@ class Interpreter:
         key = self._render(session, invoke.idempotency_key) if invoke.idempotency_key else None
         if session.invokes is None:
             session.invokes = {}
-        session.invokes[state_name] = {"skill": invoke.skill, "args": args, "key": key, "started": self._now}
+        session.invokes[state_name] = {
+            "skill": invoke.skill,
+            "args": args,
+            "key": key,
+            "started": self._now,
+            "timeout": invoke.timeout_ms,
+            "retry": invoke.retry_max,
+            "backoff": invoke.retry_backoff_ms,
+        }
         self._effect(
             "invoke_start",
             state=state_name,
@@ -491,16 +548,15 @@ class Interpreter:
         assert llm is not None
         if session.invokes is None:
             session.invokes = {}
-        session.invokes[state_name] = {"skill": "llm", "started": self._now}
-        self._effect(
-            "llm_start",
-            state=state_name,
-            prompt=self._render(session, llm.prompt),
-            system=self._render(session, llm.system) if llm.system else None,
-            image=self._render(session, llm.image) if llm.image else None,
-            schema=llm.output_schema,
-            timeout=llm.timeout_ms,
-        )
+        request = {
+            "prompt": self._render(session, llm.prompt),
+            "system": self._render(session, llm.system) if llm.system else None,
+            "image": self._render(session, llm.image) if llm.image else None,
+            "schema": llm.output_schema,
+            "timeout": llm.timeout_ms,
+        }
+        session.invokes[state_name] = {"skill": "llm", "started": self._now, "request": request}
+        self._effect("llm_start", state=state_name, **request)
         self._trace("llm", state=state_name, status="started")
 
     def _completion(

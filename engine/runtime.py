@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from engine.clock import VirtualClock
 from engine.compiler import CompiledFlow
 from engine.interpreter import Interpreter, Ports, RecordingPorts, StepResult
-from engine.session import Session
+from engine.session import SNAPSHOT_VERSION, Session
 
 
 class SkillError(Exception):
@@ -117,6 +117,56 @@ class Runner:
             self.clock.run_one(until_ms)
         self.clock.advance_to(until_ms)
         await self._quiesce()
+
+    # -- durability -----------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The whole session as a JSON-ready document (schemas/snapshot.schema.json)."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "now": self.clock.now(),
+            "stack": [{"session": f.session.snapshot(), "caller_state": f.caller_state} for f in self.stack],
+        }
+
+    async def resume(self, snapshot: dict[str, Any]) -> None:
+        """Continue from a snapshot as if the process had never stopped.
+
+        Timers come back at their due times. A call in flight at the crash is
+        started again when that cannot repeat an effect (the call has an
+        idempotency key, or the skill has no side effects); otherwise the flow
+        gets `error.invoke` with code INTERRUPTED, never a silent second attempt.
+        """
+        if snapshot.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"snapshot version {snapshot.get('version')!r} is not supported")
+        self.clock.advance_to(int(snapshot["now"]))
+        self.stack = []
+        for item in snapshot["stack"]:
+            session = Session.restore(item["session"])
+            if session.flow_id not in self.flows:
+                raise ValueError(f"the snapshot runs flow '{session.flow_id}', which is not loaded")
+            frame = self._frame(session.flow_id, session)
+            frame.caller_state = item.get("caller_state")
+            self.stack.append(frame)
+        for frame in self.stack:
+            for trigger, due in (frame.session.timers or {}).items():
+                self.clock.call_at(due, lambda f=frame, t=trigger, d=due: self._timer(f, t, d))
+            for state, info in list((frame.session.invokes or {}).items()):
+                self._resume_call(frame, state, info)
+        await self._quiesce()
+
+    def _resume_call(self, frame: Frame, state: str, info: dict[str, Any]) -> None:
+        now = self.clock.now()
+        if info.get("skill") == "llm":
+            self._record({"t": now, "kind": "llm", "state": state, "status": "resumed"})
+            self._launch(frame, state, self._call_llm(frame, {"state": state, **(info.get("request") or {})}))
+            return
+        spec = frame.interpreter._skills.get(info.get("skill"), {})
+        if info.get("key") or not spec.get("side_effects"):
+            self._record({"t": now, "kind": "invoke", "state": state, "status": "resumed", "key": info.get("key")})
+            self._launch(frame, state, self._invoke(frame, {"state": state, **info}))
+            return
+        self._record({"t": now, "kind": "invoke", "state": state, "status": "interrupted"})
+        message = f"'{info.get('skill')}' was running when the session stopped and has no idempotency key"
+        self._carry_out(frame, frame.interpreter.invoke_failed(frame.session, state, "INTERRUPTED", message, now))
 
     @property
     def done(self) -> bool:
