@@ -397,12 +397,16 @@ def _trigger_name(state: str, index: int, t: Transition) -> str:
     return t.trigger
 
 
-_cache: dict[int, CompiledFlow] = {}
+_cache: dict[int, tuple[Flow, CompiledFlow]] = {}
 
 
 def compile_flow(flow: Flow, catalog: Catalog | None = None) -> CompiledFlow:
     """Compile once per flow definition; every session of the flow shares the result."""
-    key = id(flow)
-    if key not in _cache:
-        _cache[key] = _Compiler(flow, catalog or load_catalog()).build()
-    return _cache[key]
+    cached = _cache.get(id(flow))
+    if cached is not None and cached[0] is flow:
+        return cached[1]
+    compiled = _Compiler(flow, catalog or load_catalog()).build()
+    if len(_cache) > 256:
+        _cache.clear()
+    _cache[id(flow)] = (flow, compiled)
+    return compiled

@@ -378,6 +378,9 @@ class Interpreter:
                 self._start_llm(session, name)
             if state.call is not None:
                 args = self._render(session, state.call.args)
+                if session.invokes is None:
+                    session.invokes = {}
+                session.invokes[name] = {"skill": "call", "flow": state.call.flow, "started": self._now}
                 self._effect("call_start", state=name, flow=state.call.flow, args=args)
             if state.link is not None:
                 args = self._render(session, state.link.args)
@@ -655,9 +658,8 @@ class Interpreter:
                 except EvaluationError:
                     rejected = False
                 if rejected:
-                    ok = False
-                    self._effect("prompt", state=state, text=self._render(session, say))
-                    self._trace("rejected", state=state, slot=collect.slot, value=value, say=say)
+                    self._trace("rejected", state=state, slot=collect.slot, value=value)
+                    self._ask(session, state, say, collect.no_input_after_ms, reset=False)
                     return True
         if ok:
             session.slots[collect.slot] = value

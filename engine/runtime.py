@@ -155,6 +155,8 @@ class Runner:
 
     def _resume_call(self, frame: Frame, state: str, info: dict[str, Any]) -> None:
         now = self.clock.now()
+        if info.get("skill") == "call":
+            return  # the called flow is itself on the restored stack
         if info.get("skill") == "llm":
             self._record({"t": now, "kind": "llm", "state": state, "status": "resumed"})
             self._launch(frame, state, self._call_llm(frame, {"state": state, **(info.get("request") or {})}))
