@@ -74,7 +74,7 @@ def load_events_file(path: Path) -> Scenario:
         if at < last:
             raise ScenarioError(
                 f"{file}:{pos.line}:{pos.column}",
-                f"events must be in time order ({item['at']} comes after a later event)",
+                f"events must be in time order ({item['at']} is earlier than the event before it)",
             )
         last = at
         events.append(TimedEvent(at, item["event"], dict(item.get("data") or {})))
