@@ -42,6 +42,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/validate_bench.py
+	$(PY) bench/runtime_bench.py
 
 # Refresh the lock after editing requirements.in / requirements-dev.in.
 lock:

@@ -226,7 +226,7 @@ def has_guarded_member(text: str, root: str, member: str) -> bool:
 # -- evaluation -------------------------------------------------------------------------
 
 MAX_EXPRESSION_CHARS = 2000
-MAX_COMPREHENSION_DEPTH = 2
+MAX_COMPREHENSIONS = 4
 _ALL = None
 
 
@@ -266,8 +266,8 @@ class CompiledExpression:
     def __init__(self, text: str) -> None:
         if len(text) > MAX_EXPRESSION_CHARS:
             raise ExpressionError(f"expression longer than {MAX_EXPRESSION_CHARS} characters", 0)
-        depth = sum(1 for m in re.finditer(r"\.(all|exists|exists_one|map|filter)\s*\(", text))
-        if depth > MAX_COMPREHENSION_DEPTH * 2:
+        comprehensions = len(re.findall(r"\.(all|exists|exists_one|map|filter)\s*\(", text))
+        if comprehensions > MAX_COMPREHENSIONS:
             raise ExpressionError("too many comprehensions in one expression (bounded evaluation)", 0)
         self.text = text
         self.program = compile_expression(text)

@@ -104,12 +104,17 @@ class Interpreter:
     """Steps sessions of one compiled flow. Cheap to create; holds no session between calls."""
 
     def __init__(
-        self, compiled: CompiledFlow, ports: Ports | None = None, device: dict[str, Any] | None = None
+        self,
+        compiled: CompiledFlow,
+        ports: Ports | None = None,
+        device: dict[str, Any] | None = None,
+        trace: bool = True,
     ) -> None:
         self.compiled = compiled
         self.flow = compiled.flow
         self.ports: Ports = ports or RecordingPorts()
         self.device = device or {}
+        self.tracing = trace
         self.permissions = frozenset(self.flow.permissions)
         self.events = compiled.machine.events
         self.cursor = _Cursor(self)
@@ -459,12 +464,12 @@ class Interpreter:
         if name in CAPTURE_START:
             self._capture(session, CAPTURE_START[name], True)
         elif name == "camera.capture":
-            self._effect("led", on=True, reason="camera")
+            self._led(session, True, "camera")
         value = self.ports.perform(session, name, args)
         self._effect("action", name=name, args=args)
         self._trace("action", name=name, args=args)
         if name == "camera.capture" and not (session.captures and "camera" in session.captures):
-            self._effect("led", on=bool(session.captures), reason="camera")
+            self._led(session, bool(session.captures), "camera")
         if name in CAPTURE_STOP:
             self._capture(session, CAPTURE_STOP[name], False)
         if action.sets_var and isinstance(args, dict) and isinstance(args.get(action.sets_var), str):
@@ -475,7 +480,13 @@ class Interpreter:
         captures = set(session.captures or ())
         captures.add(port) if on else captures.discard(port)
         session.captures = sorted(captures) or None
-        self._effect("led", on=bool(captures), reason=port)
+        self._led(session, bool(captures), port)
+
+    def _led(self, session: Session, on: bool, reason: str) -> None:
+        """Drive the privacy indicator through the ports; flows cannot reach it (`led.privacy` is no flow action)."""
+        self.ports.perform(session, "led.privacy", {"on": on})
+        self._effect("led", on=on, reason=reason)
+        self._trace("led", on=on, reason=reason)
 
     def _stop_captures(self, session: Session) -> None:
         for port in list(session.captures or ()):
@@ -486,7 +497,7 @@ class Interpreter:
             )
         if session.captures:
             session.captures = None
-            self._effect("led", on=False, reason="flow finished")
+            self._led(session, False, "flow finished")
 
     # -- timers, steps --------------------------------------------------------------------------
     def _start_timer(self, session: Session, trigger: str, delay_ms: int) -> None:
@@ -682,7 +693,8 @@ class Interpreter:
         self._result.effects.append(Effect(kind, data))
 
     def _trace(self, kind: str, **data: Any) -> None:
-        self._result.trace.append({"t": self._now, "kind": kind, **data})
+        if self.tracing:
+            self._result.trace.append({"t": self._now, "kind": kind, **data})
 
     def _error(self, name: str, message: str, data: dict[str, Any]) -> None:
         self._trace("error", error=name, message=message)

@@ -73,7 +73,7 @@ class Runner:
     skills: dict[str, Skill] = field(default_factory=dict)
     llm: LlmProvider | None = None
     ports: Ports = field(default_factory=RecordingPorts)
-    clock: VirtualClock = field(default_factory=VirtualClock)
+    clock: Any = field(default_factory=VirtualClock)  # VirtualClock, or AsyncioClock for live runs
     session_id: str = "session-1"
     on_trace: Callable[[dict[str, Any]], None] | None = None
 
@@ -108,7 +108,7 @@ class Runner:
         await self._quiesce()
 
     async def run_until(self, until_ms: int) -> None:
-        """Advance virtual time, firing timers and finishing skills due on the way."""
+        """Advance virtual time, firing timers and finishing skills due on the way (VirtualClock only)."""
         while True:
             await self._quiesce()
             due = self.clock.next_due()

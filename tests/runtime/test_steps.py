@@ -294,8 +294,18 @@ def test_privacy_led_follows_capture() -> None:
         """
     )
     runner = run(text, [(1000, "gesture.tap", {})], until=2000)
-    effects = [(e["t"], e["name"]) for e in kinds(runner, "action")]
-    assert (1000, "camera.capture") in effects
+    timeline = [
+        (e["t"], e["kind"], e.get("name") or e.get("on")) for e in runner.trace if e["kind"] in ("action", "led")
+    ]
+    assert timeline == [
+        (0, "led", True),
+        (0, "action", "mic.start"),
+        (1000, "action", "mic.stop"),
+        (1000, "led", False),
+        (1000, "led", True),
+        (1000, "action", "camera.capture"),
+        (1000, "led", False),
+    ]
     assert runner.session.vars["photo"].startswith("sim://photo/")
 
 
@@ -317,3 +327,37 @@ def test_payment_is_refused_at_run_time_without_a_confirmation() -> None:
     runner = run(text, until=1000, skills={"payment.pay": pay})
     assert runner.session.final == "refused" and paid == []
     assert kinds(runner, "refused")[0]["reason"] == "no confirmation"
+
+
+def test_live_mode_on_the_asyncio_clock() -> None:
+    import asyncio
+    import time
+
+    from engine.clock import AsyncioClock
+    from engine.runtime import Runner
+    from tests.runtime.helpers import compile_text
+
+    compiled = compile_text(flow_yaml("a:\n  after: {50ms: done}\ndone: {type: final}\n"))
+
+    async def live() -> tuple[Runner, float]:
+        runner = Runner({"t": compiled}, clock=AsyncioClock())
+        started = time.perf_counter()
+        await runner.start("t")
+        while not runner.done and time.perf_counter() - started < 5:
+            await asyncio.sleep(0.01)
+        return runner, time.perf_counter() - started
+
+    runner, elapsed = asyncio.run(live())
+    assert runner.session.final == "done"
+    assert 0.04 <= elapsed < 5
+
+
+def test_expressions_are_bounded() -> None:
+    import pytest
+
+    from engine.expressions import CompiledExpression, ExpressionError
+
+    with pytest.raises(ExpressionError, match="longer than"):
+        CompiledExpression("1 + " * 1000 + "1")
+    with pytest.raises(ExpressionError, match="comprehensions"):
+        CompiledExpression("l.all(a, l.all(b, l.all(c, l.all(d, l.all(e, true)))))")
