@@ -79,6 +79,7 @@ class CompiledState:
     exit: tuple[CompiledAction, ...]
     timers: tuple[tuple[int, int], ...]  # (index, delay_ms)
     history_children: tuple[str, ...]  # history pseudo-states directly inside
+    plain: bool = False  # nothing happens on entry or exit (the fast path skips it)
 
 
 @dataclass
@@ -145,6 +146,20 @@ class _Compiler:
                 exit=tuple(_compile_action(a, self.catalog) for a in state.exit),
                 timers=timers,
                 history_children=tuple(c for c in state.children if self.flow.states[c].kind == "history"),
+            )
+            cs = self.states[name]
+            cs.plain = not (
+                cs.entry
+                or cs.exit
+                or cs.timers
+                or cs.history_children
+                or state.kind == "final"
+                or state.invoke
+                or state.collect
+                or state.confirm
+                or state.llm
+                or state.call
+                or state.link
             )
             compiled: list[CompiledTransition] = []
             for index, t in enumerate(state.transitions):

@@ -253,6 +253,87 @@ def _needs(text: str) -> dict[str, set[str] | None]:
     return needs
 
 
+class _Fallback(Exception):
+    """The fast path cannot answer exactly as CEL would: ask CEL."""
+
+
+_SIMPLE = re.compile(
+    r"^\s*(slots|vars|event|error|session|device)\.([A-Za-z_][A-Za-z0-9_]*)\s*"
+    r"(<=|>=|==|!=|<|>|\+|-)\s*"
+    r"(-?\d+\.\d+|-?\d+|'[^'\\]*'|\"[^\"\\]*\"|true|false|null)\s*$"
+)
+_INT64 = (-(2**63), 2**63 - 1)
+_COMPARE = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def _literal(text: str) -> Any:
+    if text in ("true", "false"):
+        return text == "true"
+    if text == "null":
+        return None
+    if text[0] in "'\"":
+        return text[1:-1]
+    return float(text) if "." in text else int(text)
+
+
+def _lower(text: str) -> Any:
+    """A Python function for `root.member OP literal`, exact for the types it accepts.
+
+    Guards like `vars.count < 3` or `event.lat >= 31.5` are most of what flows
+    write. CEL stays the reference: whenever the operands are not plain numbers,
+    strings or booleans of matching kinds, or the member is missing, the fast
+    path steps aside and CEL answers (or raises) as usual. A property test
+    checks both paths agree.
+    """
+    match = _SIMPLE.match(text)
+    if match is None:
+        return None
+    root, member, op, raw = match.groups()
+    literal = _literal(raw)
+    numeric = type(literal) in (int, float)
+
+    if op in ("+", "-"):
+        if type(literal) is not int:
+            return None
+        sign = 1 if op == "+" else -1
+
+        def arithmetic(scope: dict[str, Any]) -> Any:
+            container = scope.get(root)
+            if type(container) is not dict or member not in container:
+                raise _Fallback
+            value = container[member]
+            if type(value) is not int:
+                raise _Fallback  # CEL refuses double + int; let it say so
+            result = value + sign * literal
+            if not _INT64[0] <= result <= _INT64[1]:
+                raise _Fallback
+            return result
+
+        return arithmetic
+    compare = _COMPARE[op]
+
+    def comparison(scope: dict[str, Any]) -> Any:
+        container = scope.get(root)
+        if type(container) is not dict or member not in container:
+            raise _Fallback
+        value = container[member]
+        kind = type(value)
+        if numeric and kind in (int, float):
+            return compare(value, literal)
+        if kind is type(literal) and kind in (str, bool) and (kind is str or op in ("==", "!=")):
+            return compare(value, literal)
+        raise _Fallback
+
+    return comparison
+
+
 class CompiledExpression:
     """A CEL expression compiled once, evaluated against only the data it reads.
 
@@ -261,7 +342,7 @@ class CompiledExpression:
     expression names keeps a guard at a few.
     """
 
-    __slots__ = ("_needs", "program", "text")
+    __slots__ = ("_fast", "_needs", "program", "text")
 
     def __init__(self, text: str) -> None:
         if len(text) > MAX_EXPRESSION_CHARS:
@@ -274,8 +355,18 @@ class CompiledExpression:
         self._needs = tuple(
             (root, tuple(members) if members is not None else None) for root, members in _needs(text).items()
         )
+        self._fast = _lower(text)
 
     def evaluate(self, scope: dict[str, Any]) -> Any:
+        if self._fast is not None:
+            try:
+                return self._fast(scope)
+            except _Fallback:
+                pass
+        return self.evaluate_cel(scope)
+
+    def evaluate_cel(self, scope: dict[str, Any]) -> Any:
+        """Evaluate with the CEL engine only (the reference the fast path must agree with)."""
         context: dict[str, Any] = {}
         for root, members in self._needs:
             value = scope.get(root)

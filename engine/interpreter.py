@@ -115,6 +115,10 @@ class Interpreter:
         self.ports: Ports = ports or RecordingPorts()
         self.device = device or {}
         self.tracing = trace
+        self._has_always = ALWAYS in compiled.triggers
+        self._scope_cache: dict[str, Any] = {"slots": None, "vars": None, "event": None, "device": self.device}
+        self._session_info: dict[str, Any] = {}
+        self._session_of_info: Session | None = None
         self.permissions = frozenset(self.flow.permissions)
         self.events = compiled.machine.events
         self.cursor = _Cursor(self)
@@ -199,11 +203,13 @@ class Interpreter:
 
     def _finish(self, session: Session) -> StepResult:
         steps = 0
-        self._settle(session)
+        if self._has_always:
+            self._settle(session)
         while self._queue and not session.done:
             name, data = self._queue.popleft()
             self._fire(session, name, data)
-            self._settle(session)
+            if self._has_always:
+                self._settle(session)
             steps += 1
             if steps > MAX_MICROSTEPS:
                 self._trace("error", kind="error.loop", message="more than 1000 internal events in one step")
@@ -222,15 +228,21 @@ class Interpreter:
         self._error("error.loop", "eventless transitions did not settle after 1000 steps", {})
 
     def _scope(self, session: Session, name: str, data: dict[str, Any]) -> dict[str, Any]:
-        scope = {
-            "slots": session.slots,
-            "vars": session.vars,
-            "event": data,
-            "session": {"id": session.id, "flow": self.flow.id, "now": self._now},
-            "device": self.device,
-        }
+        """The names expressions read. Reused between events: only what changed is replaced."""
+        scope = self._scope_cache
+        scope["slots"] = session.slots
+        scope["vars"] = session.vars
+        scope["event"] = data
+        if self._session_of_info is not session:
+            self._session_info = {"id": session.id, "flow": self.flow.id, "now": self._now}
+            self._session_of_info = session
+        else:
+            self._session_info["now"] = self._now
+        scope["session"] = self._session_info
         if name.startswith("error"):
             scope["error"] = data
+        elif "error" in scope:
+            del scope["error"]
         return scope
 
     def _fire(self, session: Session, name: str, data: dict[str, Any]) -> bool:
@@ -241,8 +253,8 @@ class Interpreter:
         cursor.taken = False
         cursor.before = session.config
         cursor.state = session.config
-        if name != ALWAYS:
-            self._trace("event", name=name, data=data) if name[0] != "_" else None
+        if self.tracing and name != ALWAYS:
+            self._trace("event", name=name, data=data)
         parallel = len(self.compiled.leaves.get(session.config, ())) > 1
         event = self.events.get(name)
         if parallel:
@@ -333,15 +345,21 @@ class Interpreter:
         else:
             exits, entries, after = c.exits, c.entries, self.compiled.configs[c.dest]  # type: ignore[index]
         session.config = cursor.state
-        self._trace("transition", source=c.source, trigger=c.trigger, target=c.target)
+        if self.tracing:
+            self._trace("transition", source=c.source, trigger=c.trigger, target=c.target)
         self._exit(session, exits, before)
         self._run_actions(session, c.actions)
         self._enter(session, entries, after)
 
     def _exit(self, session: Session, exits: tuple[str, ...], before: frozenset[str]) -> None:
         states = self.compiled.states
+        tracing = self.tracing
         for name in exits:
             cs = states[name]
+            if cs.plain and not session.timers and not session.invokes and not session.attempts:
+                if tracing:
+                    self._trace("exit", state=name)
+                continue
             for h in cs.history_children:
                 deep = self.flow.states[h].deep
                 if deep:
@@ -366,10 +384,16 @@ class Interpreter:
 
     def _enter(self, session: Session, entries: tuple[str, ...], active: frozenset[str]) -> None:
         states = self.compiled.states
+        tracing = self.tracing
         for name in entries:
             cs = states[name]
+            if cs.plain:
+                if tracing:
+                    self._trace("enter", state=name)
+                continue
             state = cs.state
-            self._trace("enter", state=name)
+            if tracing:
+                self._trace("enter", state=name)
             self._run_actions(session, cs.entry)
             for index, delay in cs.timers:
                 self._start_timer(session, f"after.{name}.{index}", delay)
@@ -447,7 +471,8 @@ class Interpreter:
             for root, key, value in action.assignments:
                 result = value.evaluate(scope) if isinstance(value, CompiledExpression) else render(value, scope)
                 (session.slots if root == "slots" else session.vars)[key] = result
-                self._trace("set", name=f"{root}.{key}", value=result)
+                if self.tracing:
+                    self._trace("set", name=f"{root}.{key}", value=result)
             return
         if name == "log":
             self._trace("log", text=render(action.args, scope))
