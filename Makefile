@@ -32,6 +32,7 @@ system-deps:
 demo: $(STAMP)
 	$(PY) cli.py validate flows/
 	$(PY) cli.py tree flows/glance_pay.yaml
+	$(PY) cli.py run flows/translate.yaml --events docs/examples/translate.events.yaml
 
 test: $(STAMP)
 	$(PY) -m ruff check .
