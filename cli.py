@@ -268,6 +268,21 @@ def _flow_tree(flow: Any) -> Any:
 # -- run -----------------------------------------------------------------------------------
 
 
+# Findings that make a flow impossible to run as written; the other rules are about
+# design (dead ends, missing handlers...) and only warn when a designer tries a flow.
+RUN_BLOCKING_RULES = {
+    "yaml-syntax",
+    "duplicate-key",
+    "schema",
+    "duplicate-state",
+    "unknown-target",
+    "expression-syntax",
+    "bad-duration",
+    "call-cycle",
+    "internal-error",
+}
+
+
 def _load_runnable(path: Path) -> dict[str, Any]:
     """Compile the flow at `path` and the valid flows beside it (for call and link)."""
     from engine.compiler import CompileError, compile_flow
@@ -276,9 +291,12 @@ def _load_runnable(path: Path) -> dict[str, Any]:
 
     result = validate_paths([str(path)], Config())
     errors = [f for f in result.findings if f.severity.value == "error"]
-    if errors:
-        lines = [f"{f.file}:{f.line}:{f.column}: {f.message} [{f.rule}]" for f in errors]
-        raise CliError("the flow has errors; fix them first (python cli.py validate):\n  " + "\n  ".join(lines))
+    blocking = [f for f in errors if f.rule in RUN_BLOCKING_RULES]
+    if blocking:
+        lines = [f"{f.file}:{f.line}:{f.column}: {f.message} [{f.rule}]" for f in blocking]
+        raise CliError("the flow cannot run; fix it first (python cli.py validate):\n  " + "\n  ".join(lines))
+    for f in errors:  # design problems: worth knowing, but the flow can still be tried
+        print(f"lensflow: warning: {f.file}:{f.line}:{f.column}: {f.message} [{f.rule}]", file=sys.stderr)
     from engine.loader import load_flow
 
     compiled: dict[str, Any] = {}

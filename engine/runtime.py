@@ -28,6 +28,8 @@ from engine.compiler import CompiledFlow
 from engine.interpreter import Interpreter, Ports, RecordingPorts, StepResult
 from engine.session import SNAPSHOT_VERSION, Session
 
+MAX_CALL_DEPTH = 16
+
 
 class SkillError(Exception):
     """A skill failed in a way the flow can branch on (`error.code`, `error.message`)."""
@@ -360,6 +362,12 @@ class Runner:
         if flow_id not in self.flows:
             result = frame.interpreter.call_failed(
                 frame.session, data["state"], "UNKNOWN_FLOW", f"flow '{flow_id}' is not loaded", self.clock.now()
+            )
+            self._carry_out(frame, result)
+            return
+        if len(self.stack) >= MAX_CALL_DEPTH:
+            result = frame.interpreter.call_failed(
+                frame.session, data["state"], "CALL_DEPTH", f"more than {MAX_CALL_DEPTH} nested calls", self.clock.now()
             )
             self._carry_out(frame, result)
             return

@@ -109,3 +109,14 @@ def test_invalid_flow_is_refused_with_its_findings(tmp_path: Path) -> None:
     proc = run_cli("run", str(tmp_path / "bad.yaml"))
     assert proc.returncode == 2
     assert "unknown-target" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_design_findings_warn_but_the_flow_still_runs(tmp_path: Path) -> None:
+    # `stopped` is no longer final: a dead end the validator reports, yet a designer may still try the flow.
+    flow, events = _write(tmp_path, "events: [{at: 1s, event: gesture.swipe_down}]\n")
+    Path(flow).write_text(FLOW.replace("stopped: {type: final}", "stopped: {entry: [{log: stuck}]}"))
+    proc = run_cli("run", flow, "--events", events, "--json")
+    assert proc.returncode == 0
+    assert "warning" in proc.stderr and "[dead-end]" in proc.stderr
+    end = json.loads(proc.stdout.splitlines()[-1])
+    assert (end["done"], end["states"]) == (False, ["stopped"])
