@@ -6,14 +6,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Debian packages the project needs (installed when missing and running as root).
-APT_PACKAGES :=
+APT_PACKAGES := fonts-wqy-microhei
 
 .PHONY: demo test lint bench install system-deps lock clean
 
-install: $(STAMP)
+install: system-deps $(STAMP)
 
 $(STAMP): requirements.lock
-	@$(MAKE) --no-print-directory system-deps
 	@if [ ! -x $(PY) ]; then \
 	  $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 	    echo "python3 -m venv failed: installing python3-venv"; \
@@ -29,19 +28,19 @@ system-deps:
 	  else echo "missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
-demo: $(STAMP)
+demo: install
 	$(PY) cli.py validate flows/
 	$(PY) cli.py tree flows/glance_pay.yaml
 	$(PY) cli.py run flows/translate.yaml --events docs/examples/translate.events.yaml
 
-test: $(STAMP)
+test: install
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
-lint: $(STAMP)
+lint: install
 	$(PY) -m ruff check .
 
-bench: $(STAMP)
+bench: install
 	$(PY) bench/validate_bench.py
 	$(PY) bench/runtime_bench.py
 

@@ -409,6 +409,53 @@ class _TracePrinter:
         self.console.print(text)
 
 
+# -- preview ---------------------------------------------------------------------------------
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from devices.hud.render_png import FontMissing, save_frame
+    from devices.preview import preview_flow
+    from engine.catalog import load_catalog
+    from engine.loader import load_flow
+
+    path = Path(args.flow)
+    if not path.is_file():
+        raise CliError(f"{args.flow}: no such file")
+    loaded = load_flow(path)
+    if loaded.built is None:
+        first = loaded.sink.findings[0]
+        raise CliError(f"{first.file}:{first.line}:{first.column}: {first.message} [{first.rule}]")
+    flow = loaded.built.flow
+    catalog = load_catalog()
+    profile = catalog.profiles.get(args.profile)
+    if profile is None:
+        raise CliError(f"unknown device profile '{args.profile}'; known: {', '.join(sorted(catalog.profiles))}")
+    if args.state and args.state not in flow.states:
+        raise CliError(f"flow '{flow.id}' has no state '{args.state}'; states: {', '.join(flow.states)}")
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"{args.out}: cannot create ({exc.strerror or exc})") from None
+    written: list[str] = []
+    for item in preview_flow(flow, profile, args.state):
+        if item.frame is not None:
+            try:
+                files = save_frame(item.frame, profile, out / f"{item.state}.png")
+            except FontMissing as exc:
+                raise CliError(str(exc)) from None
+            written += [str(f) for f in files]
+        if item.spoken:
+            target = out / f"{item.state}.spoken.txt"
+            target.write_text("\n".join(item.spoken) + "\n", encoding="utf-8")
+            written.append(str(target))
+    for name in written:
+        print(name)
+    if not written:
+        print(f"lensflow: no state of '{flow.id}' shows or says anything", file=sys.stderr)
+    return EXIT_OK
+
+
 # -- entry point ---------------------------------------------------------------------
 
 
@@ -439,6 +486,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--events", help="YAML events file (slots, events, until)")
     run.add_argument("--json", action="store_true", help="JSON lines, the last one the end state")
     run.set_defaults(func=cmd_run)
+
+    pv = sub.add_parser("preview", help="render what each state shows on the HUD (PNG) or says")
+    pv.add_argument("flow")
+    pv.add_argument("--state", help="only this state")
+    pv.add_argument("--out", required=True, help="folder for the PNG frames")
+    pv.add_argument("--profile", default="quark-display", help="device profile (default quark-display)")
+    pv.set_defaults(func=cmd_preview)
 
     t = sub.add_parser("tree", help="show a flow's states and transitions as a tree")
     t.add_argument("flow")

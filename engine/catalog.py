@@ -27,6 +27,9 @@ class HudGeometry:
     columns: int
     cjk_columns: int
     max_updates_per_second: float = 4.0
+    width_px: int = 640
+    height_px: int = 240
+    color: str = "#00ff66"
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ def load_profile(path: Path) -> DeviceProfile:
                 int(hud["columns"]),
                 int(hud["cjk_columns"]),
                 float(hud.get("max_updates_per_second", 4)),
+                int(hud.get("width_px", 640)),
+                int(hud.get("height_px", 240)),
+                str(hud.get("color", "#00ff66")),
             )
         except (KeyError, TypeError, ValueError):
             raise CatalogError(f"{path}: hud needs whole numbers lines, columns and cjk_columns") from None

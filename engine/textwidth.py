@@ -24,7 +24,8 @@ def char_cells(char: str, columns: int, cjk_columns: int) -> float:
 
 
 def text_cells(text: str, columns: int, cjk_columns: int) -> float:
-    return sum(char_cells(c, columns, cjk_columns) for c in text)
+    """Narrow cells a text takes (rounded, so 14 CJK characters are exactly a 38-cell line)."""
+    return round(sum(char_cells(c, columns, cjk_columns) for c in text), 6)
 
 
 def _tokens(text: str, columns: int, cjk_columns: int) -> list[str]:

@@ -1,0 +1,111 @@
+"""What the HUD shows when flows ask faster, or for more, than it can show.
+
+* **Priorities**: a frame stays up while a lower-priority frame asks to replace
+  it (a payment confirmation, `priority: critical`, is never covered by a
+  caption); the newest lower one waits and shows when the higher one is cleared.
+* **Rate limit with coalescing**: at most `max_updates_per_second` updates leave
+  for the display; frames that arrive in between replace each other, and the
+  latest one is sent when the next slot opens. Nothing is lost that matters,
+  because only the newest state of the display matters.
+* **Toasts** expire after their duration and uncover what was under them.
+
+The compositor is given the time; it never reads a clock, so the simulator and
+tests drive it on virtual time.
+
+    >>> c = HudCompositor(max_updates_per_second=4)
+    >>> c.show(frame_a, now=0)     # sent at once
+    >>> c.show(frame_b, now=100)   # within 250 ms: held
+    >>> c.due()                    # 250: when the held frame may go
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from devices.hud.layout import HudFrame
+
+BLANK = HudFrame("blank", ((),), priority=-1)
+
+
+@dataclass
+class HudCompositor:
+    max_updates_per_second: float = 4.0
+    sent: list[tuple[int, HudFrame]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._interval = int(1000 / self.max_updates_per_second) if self.max_updates_per_second > 0 else 0
+        self._current = BLANK  # what the display should show (before rate limiting)
+        self._shown = BLANK  # what was last sent
+        self._last_sent: int | None = None
+        self._pending_send = False
+        self._waiting: HudFrame | None = None  # a lower-priority frame behind the current one
+        self._expires: int | None = None
+        self._under_toast: HudFrame | None = None
+        self.coalesced = 0
+
+    @property
+    def current(self) -> HudFrame:
+        return self._current
+
+    def show(self, frame: HudFrame, now: int) -> None:
+        self._expire(now)
+        if frame.priority < self._current.priority:
+            self._waiting = frame
+            return
+        if frame.duration_ms is not None and self._current is not BLANK and self._current.duration_ms is None:
+            self._under_toast = self._current
+        elif frame.duration_ms is None:
+            self._under_toast = None
+        self._set(frame, now)
+        self._expires = now + frame.duration_ms if frame.duration_ms is not None else None
+
+    def clear(self, now: int) -> None:
+        """Remove the current frame; a frame waiting behind it comes up."""
+        self._expire(now)
+        self._expires = None
+        nxt = self._waiting or BLANK
+        self._waiting = None
+        self._under_toast = None
+        self._set(nxt, now)
+
+    def tick(self, now: int) -> None:
+        """Let time pass: toasts expire, a held frame leaves when its slot opens."""
+        self._expire(now)
+        self._flush(now)
+
+    def due(self) -> int | None:
+        """The next time `tick` has something to do."""
+        times = []
+        if self._pending_send and self._last_sent is not None:
+            times.append(self._last_sent + self._interval)
+        if self._expires is not None:
+            times.append(self._expires)
+        return min(times) if times else None
+
+    def _expire(self, now: int) -> None:
+        if self._expires is not None and now >= self._expires:
+            self._expires = None
+            back = self._under_toast or self._waiting or BLANK
+            self._under_toast = None
+            if back is self._waiting:
+                self._waiting = None
+            self._set(back, now)
+
+    def _set(self, frame: HudFrame, now: int) -> None:
+        if self._pending_send:
+            self.coalesced += 1
+        self._current = frame
+        self._pending_send = True
+        self._flush(now)
+
+    def _flush(self, now: int) -> None:
+        if not self._pending_send:
+            return
+        if self._last_sent is not None and now < self._last_sent + self._interval:
+            return
+        self._pending_send = False
+        if self._current == self._shown:
+            return
+        self._shown = self._current
+        self._last_sent = now
+        self.sent.append((now, self._current))

@@ -1,0 +1,150 @@
+"""Turn a `hud.show` into the lines a waveguide display can show.
+
+Layouts belong to the engine, not to flows: a flow says *what* (a card with a
+title and a body); this module decides *how* it fits the device profile's lines
+and characters: wrapping by display width (East Asian wide characters count as
+`columns / cjk_columns` cells), truncation with an ellipsis where a field has one
+line, and pages where a layout can page.
+
+    >>> from engine.catalog import HudGeometry
+    >>> frame = lay_out("card", {"title": "Pay", "body": "¥25.00 to Lucky Noodles"}, HudGeometry(5, 38, 14))
+    >>> frame.pages[0]
+    ('Pay', '¥25.00 to Lucky Noodles')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.catalog import HudGeometry
+from engine.textwidth import text_cells, wrap
+
+PRIORITIES = {"low": 0, "normal": 1, "high": 2, "critical": 3}
+ARROWS = {
+    "straight": "↑",
+    "left": "←",
+    "right": "→",
+    "slight_left": "↖",
+    "slight_right": "↗",
+    "sharp_left": "↙",
+    "sharp_right": "↘",
+    "u_turn": "↶",
+    "arrive": "◎",
+}
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class HudFrame:
+    """What the display shows: one or more pages of at most `geometry.lines` lines."""
+
+    layout: str
+    pages: tuple[tuple[str, ...], ...]
+    priority: int = 1
+    duration_ms: int | None = None  # toasts disappear on their own
+    title_lines: int = 0  # leading lines drawn emphasised (titles)
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return self.pages[0] if self.pages else ()
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def fit_line(text: str, geometry: HudGeometry) -> str:
+    """One line: cut with an ellipsis when it is wider than the display."""
+    text = " ".join(str(text).split())
+    if text_cells(text, geometry.columns, geometry.cjk_columns) <= geometry.columns:
+        return text
+    out = ""
+    for char in text:
+        if text_cells(out + char + ELLIPSIS, geometry.columns, geometry.cjk_columns) > geometry.columns:
+            break
+        out += char
+    return out.rstrip() + ELLIPSIS
+
+
+def _narrower(geometry: HudGeometry, cells: int) -> HudGeometry:
+    return HudGeometry(geometry.lines, max(1, geometry.columns - cells), geometry.cjk_columns)
+
+
+def wrap_lines(text: Any, geometry: HudGeometry) -> list[str]:
+    lines = wrap(str(text or ""), geometry.columns, geometry.cjk_columns)
+    return [line for line in lines if line] or []
+
+
+def _paged(head: list[str], body: list[str], per_page: int) -> tuple[tuple[str, ...], ...]:
+    per_page = max(1, per_page)
+    chunks = [body[i : i + per_page] for i in range(0, len(body), per_page)] or [[]]
+    return tuple(tuple(head + chunk) for chunk in chunks)
+
+
+def _last(lines: list[str], count: int) -> list[str]:
+    """Subtitles show the newest words: keep the last lines."""
+    return lines[-count:] if count > 0 else []
+
+
+def lay_out(layout: str, args: dict[str, Any], geometry: HudGeometry) -> HudFrame:
+    """Lay out one `hud.show`. Unknown layouts fall back to a text wall of whatever text was given."""
+    n = geometry.lines
+    priority = PRIORITIES.get(str(args.get("priority", "normal")), 1)
+    meta = {k: args[k] for k in ("id",) if k in args}
+    if layout == "card":
+        title = [fit_line(args["title"], geometry)] if args.get("title") not in (None, "") else []
+        body = wrap_lines(args.get("body", args.get("text", "")), geometry)
+        return HudFrame("card", _paged(title, body, n - len(title)), priority, title_lines=len(title), meta=meta)
+    if layout == "double_text":
+        top = max(1, n // 2)
+        original = _last(wrap_lines(args.get("original", ""), geometry), top)
+        translation = _last(wrap_lines(args.get("translation", ""), geometry), n - top)
+        lines = original + [""] * (top - len(original)) + translation
+        return HudFrame("double_text", (tuple(lines),), priority, meta=meta)
+    if layout == "list":
+        title = [fit_line(args["title"], geometry)] if args.get("title") else []
+        selected = args.get("selected")
+        items = []
+        for index, item in enumerate(list(args.get("items") or [])[:10]):
+            marker = "› " if index == selected else "  " if selected is not None else "• "
+            items.append(marker + fit_line(str(item), _narrower(geometry, 2)))
+        return HudFrame("list", _paged(title, items, n - len(title)), priority, title_lines=len(title), meta=meta)
+    if layout == "toast":
+        lines = wrap_lines(args.get("text", ""), geometry)
+        if len(lines) > 2:
+            lines = [lines[0], fit_line(" ".join(lines[1:]), geometry)]
+        duration = args.get("duration")
+        ms = 2000
+        if isinstance(duration, str):
+            from engine.durations import DurationError, parse_duration
+
+            try:
+                ms = parse_duration(duration)
+            except DurationError:
+                ms = 2000
+        return HudFrame("toast", (tuple(lines),), priority, duration_ms=ms, meta=meta)
+    if layout == "nav":
+        arrow = ARROWS.get(str(args.get("arrow", "straight")), "↑")
+        head = [fit_line(f"{arrow}  {args.get('distance', '')}".rstrip(), geometry)]
+        if args.get("street"):
+            head.append(fit_line(args["street"], geometry))
+        rest = wrap_lines(args.get("text", ""), geometry)[: max(0, n - len(head))]
+        return HudFrame("nav", (tuple(head + rest),), priority, title_lines=1, meta=meta)
+    if layout == "progress":
+        title = [fit_line(args["title"], geometry)] if args.get("title") else []
+        value = args.get("value")
+        lines = list(title)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            fraction = max(0.0, min(1.0, value / 100 if value > 1 else value))
+            width = max(4, geometry.columns - 8)
+            filled = round(fraction * width)
+            lines.append(f"[{'█' * filled}{'░' * (width - filled)}] {round(fraction * 100)}%")
+        elif value not in (None, ""):
+            lines.append(fit_line(str(value), geometry))
+        else:
+            lines.append("…")
+        lines += wrap_lines(args.get("text", ""), geometry)[: max(0, n - len(lines))]
+        return HudFrame("progress", (tuple(lines[:n]),), priority, title_lines=len(title), meta=meta)
+    text = args.get("text", args.get("body", ""))
+    return HudFrame("text_wall", _paged([], wrap_lines(text, geometry), n), priority, meta=meta)
