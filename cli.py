@@ -409,6 +409,125 @@ class _TracePrinter:
         self.console.print(text)
 
 
+# -- simulate --------------------------------------------------------------------------------
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from devices.scenario import load_scenario
+    from devices.simulator import SimulatedDevice
+    from engine.catalog import load_catalog
+    from engine.runtime import Runner
+    from engine.scenario import ScenarioError
+    from skills.registry import embedded_skills
+
+    flow_path = Path(args.flow)
+    if not flow_path.is_file():
+        raise CliError(f"{args.flow}: no such file")
+    compiled = _load_runnable(flow_path)
+    main_flow = compiled.pop("__main__")
+    recognizer: Any = None
+
+    def recognise(path: Path) -> str:
+        nonlocal recognizer
+        if recognizer is None:
+            from devices.audio.asr import Recognizer
+
+            phrases = [p for c in compiled.values() for p in c.flow.phrases]
+            phrases += [str(v) for c in compiled.values() for slot in c.flow.slots.values() for v in slot.values or ()]
+            recognizer = Recognizer(phrases)
+        return str(recognizer.recognize(path))
+
+    scenario_path = Path(args.scenario)
+    try:
+        scenario = load_scenario(scenario_path, recognise)
+    except ScenarioError as exc:
+        raise CliError(str(exc)) from None
+    catalog = load_catalog()
+    profile_name = args.profile or scenario.profile or "quark-display"
+    profile = catalog.profiles.get(profile_name)
+    if profile is None:
+        raise CliError(f"unknown device profile '{profile_name}'; known: {', '.join(sorted(catalog.profiles))}")
+    missing = [c for c in main_flow.flow.requires if c not in profile.capabilities]
+    if missing:
+        raise CliError(
+            f"flow '{main_flow.id}' requires {', '.join(missing)}, which the {profile.id} profile does not "
+            "have: the device refuses it"
+        )
+    out = Path(args.out)
+    runner_box: dict[str, Any] = {}
+    device = SimulatedDevice(
+        profile,
+        out,
+        frozenset(main_flow.flow.permissions),
+        speak_audio=not args.no_audio,
+        now=lambda: runner_box["runner"].clock.now(),
+        schedule=lambda when, cb: runner_box["runner"].clock.call_at(when, cb),
+    )
+    printer = _json_line if args.json else None
+
+    async def drive() -> Runner:
+        runner = Runner(
+            compiled,
+            skills=embedded_skills(),
+            ports=device,
+            on_trace=printer,
+            device={"profile": profile.id, "display": profile.hud is not None},
+        )
+        runner_box["runner"] = runner
+        for at, image in scenario.images:
+            runner.clock.call_at(at, lambda p=image: device.next_images.append(p))
+        await runner.start(main_flow.id, scenario.slots)
+        for event in scenario.events:
+            await runner.run_until(event.at_ms)
+            await runner.send(event.name, event.data)
+        await runner.run_until(scenario.until_ms)
+        device.flush_hud()
+        return runner
+
+    runner = asyncio.run(drive())
+    entries = sorted(runner.trace + device.log, key=lambda e: e.get("t", 0))
+    with (out / "trace.jsonl").open("w", encoding="utf-8") as handle:
+        for entry in entries:
+            handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+    root = runner.stack[0]
+    flow = root.interpreter.compiled
+    active = sorted(flow.configs.get(root.session.config, ()), key=lambda s: (flow.states[s].depth, flow.order[s]))
+    end = {
+        "kind": "end",
+        "flow": root.session.flow_id,
+        "states": active,
+        "done": root.session.done,
+        "final": root.session.final,
+        "slots": root.session.slots,
+        "vars": root.session.vars,
+    }
+    if args.json:
+        for entry in device.log:
+            _json_line(entry)
+        _json_line(end)
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    from devices.hud.render_terminal import HudView
+
+    console = Console(highlight=False)
+    if profile.hud is not None and device.hud.current.layout != "blank":
+        console.print(HudView(device.hud.current, profile))
+    table = Table(title=f"{end['flow']} on {profile.id}")
+    table.add_column("what")
+    table.add_column("result")
+    table.add_row("end", f"done in '{end['final']}'" if end["done"] else f"waiting in {', '.join(active)}")
+    table.add_row("HUD frames", str(sum(1 for e in device.log if e["kind"] == "hud")))
+    table.add_row("spoken", str(sum(1 for e in device.log if e["kind"] == "spoken")))
+    table.add_row("photos", str(sum(1 for e in device.log if e["kind"] == "photo")))
+    table.add_row("output", str(out))
+    console.print(table)
+    return EXIT_OK
+
+
 # -- preview ---------------------------------------------------------------------------------
 
 
@@ -486,6 +605,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--events", help="YAML events file (slots, events, until)")
     run.add_argument("--json", action="store_true", help="JSON lines, the last one the end state")
     run.set_defaults(func=cmd_run)
+
+    sim = sub.add_parser("simulate", help="run a flow on the simulated glasses with a scenario")
+    sim.add_argument("flow")
+    sim.add_argument("--scenario", required=True, help="scenario YAML (events plus say/wav/image/gesture/gpx ...)")
+    sim.add_argument("--out", required=True, help="folder for the trace, HUD frames (PNG) and speech (WAV)")
+    sim.add_argument("--profile", help="device profile (default: the scenario's, else quark-display)")
+    sim.add_argument("--json", action="store_true", help="JSON lines, the last one the end state")
+    sim.add_argument("--no-audio", action="store_true", help="do not synthesise speech (faster)")
+    sim.set_defaults(func=cmd_simulate)
 
     pv = sub.add_parser("preview", help="render what each state shows on the HUD (PNG) or says")
     pv.add_argument("flow")

@@ -78,6 +78,7 @@ class Runner:
     clock: Any = field(default_factory=VirtualClock)  # VirtualClock, or AsyncioClock for live runs
     session_id: str = "session-1"
     on_trace: Callable[[dict[str, Any]], None] | None = None
+    device: dict[str, Any] = field(default_factory=dict)  # `device.*` in expressions (profile, display ...)
 
     def __post_init__(self) -> None:
         self.stack: list[Frame] = []
@@ -179,7 +180,7 @@ class Runner:
     # -- effects ----------------------------------------------------------------------------
     def _frame(self, flow_id: str, session: Session) -> Frame:
         if flow_id not in self._interpreters:
-            self._interpreters[flow_id] = Interpreter(self.flows[flow_id], self.ports)
+            self._interpreters[flow_id] = Interpreter(self.flows[flow_id], self.ports, self.device)
         return Frame(session, self._interpreters[flow_id])
 
     def _carry_out(self, frame: Frame, result: StepResult) -> None:
