@@ -528,6 +528,48 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- serve -----------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from devices.audio.asr import Recognizer
+    from devices.bridge.server import BridgeServer
+    from engine.compiler import compile_flow
+    from engine.loader import load_flow
+    from engine.validate import UsageError, expand_paths
+    from skills.registry import embedded_skills
+
+    try:
+        files = expand_paths(args.flows or ["flows"])
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+    flows = {}
+    for path in files:
+        loaded = load_flow(path)
+        if loaded.built is not None and loaded.schema_ok:
+            flows[loaded.built.flow.id] = compile_flow(loaded.built.flow)
+    if not flows:
+        raise CliError("no runnable flow found; check them with `python cli.py validate`")
+    phrases = [p for c in flows.values() for p in c.flow.phrases]
+
+    async def main() -> None:
+        bridge = BridgeServer(flows, skills=embedded_skills(), recognizer_factory=lambda: Recognizer(phrases))
+        try:
+            server = await bridge.start(args.host, args.port)
+        except OSError as exc:
+            raise CliError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc})") from None
+        print(
+            f"lensflow bridge on ws://{args.host}:{args.port} serving {', '.join(sorted(flows))} (Ctrl-C stops)",
+            flush=True,
+        )
+        await server.serve_forever()
+
+    asyncio.run(main())
+    return EXIT_OK
+
+
 # -- preview ---------------------------------------------------------------------------------
 
 
@@ -614,6 +656,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--json", action="store_true", help="JSON lines, the last one the end state")
     sim.add_argument("--no-audio", action="store_true", help="do not synthesise speech (faster)")
     sim.set_defaults(func=cmd_simulate)
+
+    sv = sub.add_parser("serve", help="run the hardware bridge (WebSocket) for glasses and companion apps")
+    sv.add_argument("flows", nargs="*", help="flow files or folders (default flows/)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8765)
+    sv.set_defaults(func=cmd_serve)
 
     pv = sub.add_parser("preview", help="render what each state shows on the HUD (PNG) or says")
     pv.add_argument("flow")

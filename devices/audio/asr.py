@@ -75,7 +75,7 @@ class Recognizer:
         if grammar is None:
             return False
         try:
-            self._decoder.set_jsgf_string("commands", grammar)
+            self._decoder.add_jsgf_string("commands", grammar)
             return True
         except Exception:  # a word missing from the dictionary: fall back to the language model
             return False
@@ -93,7 +93,10 @@ class Recognizer:
         return hyp.hypstr.strip() if hyp is not None else ""
 
     def recognize(self, path: Path) -> str:
-        pcm = read_pcm16k(path)
+        return self.recognize_pcm(read_pcm16k(path))
+
+    def recognize_pcm(self, pcm: bytes) -> str:
+        """Text of 16 kHz mono 16-bit PCM (what the bridge streams from the glasses)."""
         if self._known_words:
             text = self._decode(pcm, "commands")
             if text:

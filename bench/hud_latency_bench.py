@@ -1,0 +1,111 @@
+"""Event-to-HUD latency added by the engine, against one raw `transitions` event, same run.
+
+From a device event entering the interpreter to the HUD command leaving the port
+(skills, model calls and the display's own rendering excluded), over a long
+scenario of captions, cards and toasts. Target: p99 below one 60 Hz frame (16.7 ms).
+
+Usage: python bench/hud_latency_bench.py [--events N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from runtime_bench import per_event_raw  # noqa: E402
+
+from devices.hud.compositor import HudCompositor  # noqa: E402
+from devices.hud.layout import lay_out  # noqa: E402
+from engine.builder import build_flow  # noqa: E402
+from engine.catalog import load_catalog  # noqa: E402
+from engine.compiler import compile_flow  # noqa: E402
+from engine.interpreter import Interpreter  # noqa: E402
+from engine.session import Session  # noqa: E402
+from engine.yaml_reader import read_yaml  # noqa: E402
+
+FLOW = """
+flow: captions
+permissions: [display, microphone]
+initial: listening
+states:
+  listening:
+    on:
+      asr.partial:
+        - do: [{hud.show: {layout: double_text, original: "{{ event.text }}", translation: "…"}}]
+      asr.transcript:
+        - if: "event.text.contains('pay')"
+          target: confirming
+        - do: [{hud.show: {layout: double_text, original: "{{ event.text }}", translation: "{{ event.text }}"}}]
+      gesture.tap: {do: [{hud.show: {layout: toast, text: "Saved {{ event.n }}"}}]}
+  confirming:
+    entry: [{hud.show: {layout: card, title: Confirm, body: "Pay {{ event.text }}?", priority: critical}}]
+    on: {gesture.swipe_down: listening}
+"""
+
+
+class StampingPorts:
+    """The display port: records when each HUD command leaves, and lays it out as the device would."""
+
+    def __init__(self) -> None:
+        self.stamps: list[float] = []
+        self.hud = HudCompositor(max_updates_per_second=0)
+        self.geometry = load_catalog().profiles["quark-display"].hud
+
+    def perform(self, session: Any, action: str, args: Any) -> Any:
+        if action == "hud.show":
+            self.hud.show(lay_out(args["layout"], args, self.geometry), 0)
+            self.stamps.append(time.perf_counter())
+        return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=20_000)
+    args = parser.parse_args()
+    document = read_yaml(FLOW, "captions.yaml")
+    ports = StampingPorts()
+    interp = Interpreter(compile_flow(build_flow(document.data, document.source).flow), ports, trace=False)
+    session = Session("bench", "captions")
+    interp.start(session, 0)
+    script = []
+    for i in range(args.events):
+        kind = i % 10
+        if kind < 6:
+            script.append(("asr.partial", {"text": f"where is the station number {i}", "is_final": False}))
+        elif kind < 8:
+            script.append(("asr.transcript", {"text": f"where is the station {i}", "is_final": True}))
+        elif kind == 8:
+            script.append(("gesture.tap", {"n": i}))
+        else:
+            script.append(("asr.transcript", {"text": f"pay {i} yuan", "is_final": True}))
+            script.append(("gesture.swipe_down", {}))
+    latencies = []
+    for t, (name, data) in enumerate(script):
+        before = len(ports.stamps)
+        started = time.perf_counter()
+        interp.send(session, name, data, t)
+        if len(ports.stamps) > before:
+            latencies.append(ports.stamps[before] - started)
+    latencies.sort()
+    p50 = statistics.median(latencies)
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    raw = per_event_raw(20_000)
+    print(f"HUD commands measured: {len(latencies):,}")
+    print(f"{'measure':<36}{'ms':>10}{'x raw event':>14}")
+    print(f"{'one raw transitions event':<36}{raw * 1000:>10.4f}{1:>14.1f}")
+    print(f"{'event -> HUD command, p50':<36}{p50 * 1000:>10.4f}{p50 / raw:>14.1f}")
+    print(f"{'event -> HUD command, p99':<36}{p99 * 1000:>10.4f}{p99 / raw:>14.1f}")
+    print(f"p99 target < 16.7 ms (one 60 Hz frame): {'OK' if p99 < 0.0167 else 'OVER'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
