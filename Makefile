@@ -32,6 +32,8 @@ demo: install
 	$(PY) cli.py validate flows/
 	$(PY) cli.py tree flows/glance_pay.yaml
 	$(PY) cli.py run flows/translate.yaml --events docs/examples/translate.events.yaml
+	$(PY) cli.py preview flows/glance_pay.yaml --out out/demo/preview
+	$(PY) cli.py simulate flows/translate.yaml --scenario docs/examples/translate.scenario.yaml --out out/demo/simulator
 
 test: install
 	$(PY) -m ruff check .

@@ -69,6 +69,7 @@ class Recognizer:
         self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
         self._phrases = list(dict.fromkeys([*phrases, *DEFAULT_PHRASES]))
         self._grammar = _grammar(self._phrases)
+        self._normalized = {re.sub(r"[^a-z' ]+", " ", p.lower()).strip() for p in self._phrases}
         self._known_words = self._dictionary_words(self._grammar)
 
     def _dictionary_words(self, grammar: str | None) -> bool:
@@ -99,6 +100,6 @@ class Recognizer:
         """Text of 16 kHz mono 16-bit PCM (what the bridge streams from the glasses)."""
         if self._known_words:
             text = self._decode(pcm, "commands")
-            if text:
+            if text and text in self._normalized:  # a whole known phrase, not a fragment forced into one
                 return text
         return self._decode(pcm, None)
