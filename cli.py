@@ -422,6 +422,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from engine.scenario import ScenarioError
     from skills.registry import embedded_skills
 
+    if args.scenario is None:
+        return _simulate_live(args)
+    if not args.flow or not args.out:
+        raise CliError("simulate with --scenario needs a flow file and --out")
     flow_path = Path(args.flow)
     if not flow_path.is_file():
         raise CliError(f"{args.flow}: no such file")
@@ -525,6 +529,51 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     table.add_row("photos", str(sum(1 for e in device.log if e["kind"] == "photo")))
     table.add_row("output", str(out))
     console.print(table)
+    return EXIT_OK
+
+
+def _simulate_live(args: argparse.Namespace) -> int:
+    """`simulate` without a scenario: a live session in the terminal."""
+    from devices.interactive import main_loop
+    from devices.simulator import SimulatedDevice
+    from engine.catalog import load_catalog
+    from engine.compiler import compile_flow
+    from engine.loader import load_flow
+    from engine.validate import UsageError, expand_paths
+
+    try:
+        files = expand_paths([args.flow] if args.flow else ["flows"])
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+    flows = {}
+    for path in files:
+        loaded = load_flow(path)
+        if loaded.built is not None and loaded.schema_ok:
+            flows[loaded.built.flow.id] = compile_flow(loaded.built.flow)
+    if not flows:
+        raise CliError("no runnable flow found; check them with `python cli.py validate`")
+    catalog = load_catalog()
+    profile = catalog.profiles.get(args.profile or "quark-display")
+    if profile is None:
+        raise CliError(f"unknown device profile '{args.profile}'; known: {', '.join(sorted(catalog.profiles))}")
+    device = SimulatedDevice(profile, Path(args.out or "out/live"), speak_audio=not args.no_audio)
+    runner = main_loop(flows, device)
+    if runner is not None and runner.stack:
+        session = runner.stack[0].session
+        print(
+            json.dumps(
+                {
+                    "kind": "end",
+                    "flow": session.flow_id,
+                    "done": session.done,
+                    "final": session.final,
+                    "slots": session.slots,
+                    "vars": session.vars,
+                },
+                ensure_ascii=False,
+                default=str,
+            )
+        )
     return EXIT_OK
 
 
@@ -648,10 +697,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="JSON lines, the last one the end state")
     run.set_defaults(func=cmd_run)
 
-    sim = sub.add_parser("simulate", help="run a flow on the simulated glasses with a scenario")
-    sim.add_argument("flow")
-    sim.add_argument("--scenario", required=True, help="scenario YAML (events plus say/wav/image/gesture/gpx ...)")
-    sim.add_argument("--out", required=True, help="folder for the trace, HUD frames (PNG) and speech (WAV)")
+    sim = sub.add_parser("simulate", help="try flows on the simulated glasses: live, or with a scenario")
+    sim.add_argument("flow", nargs="?", help="a flow (with --scenario), or flows to try live (default flows/)")
+    sim.add_argument("--scenario", help="scenario YAML (events plus say/wav/image/gesture/gpx ...); without it: live")
+    sim.add_argument("--out", help="folder for the trace, HUD frames (PNG) and speech (WAV)")
     sim.add_argument("--profile", help="device profile (default: the scenario's, else quark-display)")
     sim.add_argument("--json", action="store_true", help="JSON lines, the last one the end state")
     sim.add_argument("--no-audio", action="store_true", help="do not synthesise speech (faster)")
