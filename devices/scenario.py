@@ -141,6 +141,11 @@ def _expand(
     recognise: Callable[[Path], str] | None,
 ) -> list[TimedEvent]:
     if "event" in item:
+        from devices.events import payload_problem
+
+        problem = payload_problem(item["event"], item.get("data") or {})
+        if problem is not None:
+            raise ScenarioError(location, problem)
         return [TimedEvent(at, item["event"], dict(item.get("data") or {}))]
     if "say" in item:
         text = item["say"]

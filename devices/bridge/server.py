@@ -21,6 +21,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from devices.bridge.protocol import ProtocolError, decode_binary, decode_text
+from devices.events import payload_problem
 from engine.clock import AsyncioClock
 from engine.compiler import CompiledFlow
 from engine.runtime import Runner
@@ -191,6 +192,9 @@ class BridgeServer:
                         continue
                     message = decode_text(frame)
                     if message["type"] == "event":
+                        problem = payload_problem(message["name"], message.get("data") or {})
+                        if problem is not None:
+                            raise ProtocolError("BAD_EVENT", problem)
                         await session.on_event(message)
                     elif message["type"] == "ack":
                         session.on_ack(message["seq"])

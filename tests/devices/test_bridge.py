@@ -123,10 +123,11 @@ def test_a_bad_client_gets_errors_and_its_session_survives() -> None:
                 json.dumps({"type": "teleport"}),
                 b"\x00\x00",
                 b"\x00\x00\x00\x05{}",
+                json.dumps({"type": "event", "seq": 9, "name": "location.update", "data": {"lat": "north"}}),
             ):
                 await ws.send(bad)
                 reply = await _receive(ws, lambda m: m.get("type") == "error")
-                assert reply[-1]["code"] in ("BAD_JSON", "BAD_MESSAGE", "UNKNOWN_TYPE", "BAD_FRAME")
+                assert reply[-1]["code"] in ("BAD_JSON", "BAD_MESSAGE", "UNKNOWN_TYPE", "BAD_FRAME", "BAD_EVENT")
             await ws.send(json.dumps({"type": "event", "seq": 1, "name": "gesture.tap", "data": {}}))
             got = await _receive(ws, lambda m: m.get("type") == "ack")
             if not any(m.get("type") == "command" and m["args"].get("text") == "in b" for m in got):

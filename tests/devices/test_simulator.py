@@ -136,6 +136,7 @@ def test_bad_scenarios_and_refused_profiles_are_one_line_errors(tmp_path: Path) 
     cases = {
         "events:\n  - {at: 1s, say: hi}\n  - {at: 1s, gestur: tap}\n": "scenario.yaml:3:",
         "events:\n  - {at: 1s, wav: missing.wav}\n": "scenario.yaml:2:5: file 'missing.wav' not found",
+        "events:\n  - {at: 1s, event: location.update, data: {lng: 1.0}}\n": "missing the required key 'lat'",
     }
     for text, expected in cases.items():
         (tmp_path / "scenario.yaml").write_text(text)

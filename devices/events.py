@@ -1,0 +1,38 @@
+"""Device events at the boundary: a payload that does not fit its schema is refused there.
+
+The schemas are the catalogue's (`schemas/catalog/events.json`), read leniently:
+required fields and their types are checked, extra fields a device adds are kept.
+Flows then never see a `location.update` without a latitude.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from typing import Any
+
+from engine.catalog import load_catalog
+from engine.schema_check import SchemaValidator
+
+
+def _lenient(schema: dict[str, Any]) -> dict[str, Any]:
+    relaxed = copy.deepcopy(schema)
+    relaxed.pop("additionalProperties", None)
+    return relaxed
+
+
+@lru_cache(maxsize=128)
+def _validator(name: str) -> SchemaValidator | None:
+    spec = load_catalog().events.get(name)
+    if spec is None or "payload" not in spec:
+        return None
+    return SchemaValidator(_lenient(spec["payload"]), "event_" + name.replace(".", "_"))
+
+
+def payload_problem(name: str, data: Any) -> str | None:
+    """Why a device event's payload is unusable, or None when it is fine (or the event is not catalogued)."""
+    validator = _validator(name)
+    if validator is None:
+        return None
+    problems = validator.problems(data, (name,))
+    return problems[0].message if problems else None
