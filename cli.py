@@ -619,6 +619,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- route -----------------------------------------------------------------------------------
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    from engine.loader import load_flow
+    from engine.routing import OfflineRouter
+    from engine.validate import UsageError, expand_paths
+
+    try:
+        files = expand_paths([args.flows])
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+    flows = []
+    for path in files:
+        loaded = load_flow(path)
+        if loaded.built is not None and loaded.built.flow.id:
+            flows.append(loaded.built.flow)
+    if not flows:
+        raise CliError(f"no flows found in {args.flows}")
+    route = OfflineRouter(flows).route(args.utterance, args.active, args.awaiting)
+    if args.json:
+        print(json.dumps(route.as_dict(), ensure_ascii=False))
+    else:
+        from rich.console import Console
+
+        result = route.as_dict()
+        Console(highlight=False).print(
+            f"[bold]{result['command']}[/bold] flow={result['flow']} slots={result['slots']} "
+            f"confidence={result['confidence']} via={result['via']}"
+            + (f" options={result['options']}" if "options" in result else "")
+        )
+    return EXIT_OK
+
+
 # -- preview ---------------------------------------------------------------------------------
 
 
@@ -711,6 +745,14 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8765)
     sv.set_defaults(func=cmd_serve)
+
+    ro = sub.add_parser("route", help="show how one utterance is understood (which flow, which slots)")
+    ro.add_argument("utterance")
+    ro.add_argument("--flows", default="flows", help="flow folder (default flows/)")
+    ro.add_argument("--active", help="the flow running now (for cancel and slot answers)")
+    ro.add_argument("--awaiting", help="what the running flow waits for: confirm, or collect:SLOT")
+    ro.add_argument("--json", action="store_true")
+    ro.set_defaults(func=cmd_route)
 
     pv = sub.add_parser("preview", help="render what each state shows on the HUD (PNG) or says")
     pv.add_argument("flow")
