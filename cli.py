@@ -638,7 +638,16 @@ def cmd_route(args: argparse.Namespace) -> int:
             flows.append(loaded.built.flow)
     if not flows:
         raise CliError(f"no flows found in {args.flows}")
-    route = OfflineRouter(flows).route(args.utterance, args.active, args.awaiting)
+    from engine.llm import LlmSettings
+
+    if LlmSettings.from_env().configured:  # Qwen when an endpoint is set up, with the offline router as fallback
+        import asyncio
+
+        from engine.model_router import ModelRouter
+
+        route = asyncio.run(ModelRouter(flows).route(args.utterance, args.active, args.awaiting))
+    else:
+        route = OfflineRouter(flows).route(args.utterance, args.active, args.awaiting)
     if args.json:
         print(json.dumps(route.as_dict(), ensure_ascii=False))
     else:

@@ -1,0 +1,235 @@
+"""Qwen through the `openai` client: settings, retries, structured results, streaming, token usage.
+
+Any OpenAI-compatible endpoint serving a Qwen model works:
+
+| where | LENSFLOW_LLM_BASE_URL | LENSFLOW_LLM_MODEL | key variable |
+| --- | --- | --- | --- |
+| DashScope (default) | https://dashscope.aliyuncs.com/compatible-mode/v1 | qwen-plus | DASHSCOPE_API_KEY |
+| Ollama | http://127.0.0.1:11434/v1 | qwen2.5:7b | none needed |
+| vLLM | http://127.0.0.1:8000/v1 | Qwen/Qwen2.5-7B-Instruct | none needed |
+| llama.cpp server | http://127.0.0.1:8080/v1 | qwen2.5 | none needed |
+
+`LENSFLOW_LLM_API_KEY_ENV` names the variable holding the key. Every call has a
+timeout; 429 and 5xx (and timeouts, dropped connections) are retried with
+exponential backoff honouring `Retry-After`; 400 and 401 are not. Qwen3's thinking
+is turned off (`enable_thinking: false`) unless asked for. Provider errors become
+`LlmError` with a code the runtime turns into `error.code`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+DASHSCOPE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
+
+
+class LlmError(Exception):
+    """A failed model call: `code` (TIMEOUT, RATE_LIMITED, BAD_REQUEST, UNAUTHORIZED, SERVER_ERROR,
+    UNREACHABLE, INVALID_OUTPUT, NOT_CONFIGURED) and whether retrying could help."""
+
+    def __init__(self, code: str, message: str, retryable: bool = False) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    base_url: str = DASHSCOPE_URL
+    model: str = "qwen-plus"
+    api_key_env: str = "DASHSCOPE_API_KEY"
+    timeout_s: float = 20.0
+    max_retries: int = 3
+    backoff_s: float = 0.5
+    enable_thinking: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> LlmSettings:
+        env = dict(os.environ if env is None else env)
+        return cls(
+            base_url=env.get("LENSFLOW_LLM_BASE_URL", DASHSCOPE_URL),
+            model=env.get("LENSFLOW_LLM_MODEL", "qwen-plus"),
+            api_key_env=env.get("LENSFLOW_LLM_API_KEY_ENV", "DASHSCOPE_API_KEY"),
+            timeout_s=float(env.get("LENSFLOW_LLM_TIMEOUT", "20")),
+            max_retries=int(env.get("LENSFLOW_LLM_RETRIES", "3")),
+            enable_thinking=env.get("LENSFLOW_LLM_THINKING", "") in ("1", "true", "yes"),
+        )
+
+    def api_key(self) -> str | None:
+        key = os.environ.get(self.api_key_env)
+        if key:
+            return key
+        local = self.base_url.startswith(("http://127.", "http://localhost", "http://[::1]"))
+        return "not-needed" if local else None
+
+    @property
+    def configured(self) -> bool:
+        return self.api_key() is not None
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, usage: Any) -> None:
+        self.calls += 1
+        if usage is not None:
+            self.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
+            self.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
+
+
+@dataclass
+class QwenClient:
+    settings: LlmSettings = field(default_factory=LlmSettings.from_env)
+    usage: Usage = field(default_factory=Usage)
+
+    def __post_init__(self) -> None:
+        self._client: Any = None
+
+    def _openai(self) -> Any:
+        if self._client is None:
+            key = self.settings.api_key()
+            if key is None:
+                raise LlmError(
+                    "NOT_CONFIGURED", f"no API key in ${self.settings.api_key_env} for {self.settings.base_url}"
+                )
+            from openai import AsyncOpenAI
+
+            self._client = AsyncOpenAI(
+                base_url=self.settings.base_url, api_key=key, timeout=self.settings.timeout_s, max_retries=0
+            )
+        return self._client
+
+    def _extra(self) -> dict[str, Any]:
+        return {"enable_thinking": self.settings.enable_thinking}
+
+    async def chat(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> Any:
+        """One chat completion (with retries); returns the `message` of the first choice."""
+        kwargs: dict[str, Any] = {"model": self.settings.model, "messages": messages, "extra_body": self._extra()}
+        if tools:
+            kwargs["tools"] = tools
+            kwargs["tool_choice"] = "auto"
+        if response_format:
+            kwargs["response_format"] = response_format
+        response = await self._with_retries(lambda: self._openai().chat.completions.create(**kwargs))
+        self.usage.add(getattr(response, "usage", None))
+        if not response.choices:
+            raise LlmError("SERVER_ERROR", "the answer has no choices")
+        return response.choices[0].message
+
+    async def stream(self, messages: list[dict[str, Any]]) -> AsyncIterator[str]:
+        """Text of a spoken answer as it arrives (SSE). A stream cut short raises TRUNCATED."""
+        kwargs = {
+            "model": self.settings.model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "extra_body": self._extra(),
+        }
+        stream = await self._with_retries(lambda: self._openai().chat.completions.create(**kwargs))
+        finished = False
+        try:
+            async for chunk in stream:
+                if getattr(chunk, "usage", None) is not None:
+                    self.usage.add(chunk.usage)
+                for choice in chunk.choices or []:
+                    if choice.delta and choice.delta.content:
+                        yield choice.delta.content
+                    if choice.finish_reason:
+                        finished = True
+        except Exception as exc:
+            raise _translate(exc) from None
+        if not finished:
+            raise LlmError("TRUNCATED", "the answer stream ended before the model finished", retryable=True)
+
+    async def complete(self, prompt: str, system: str | None, image: str | None, schema: dict[str, Any] | None) -> Any:
+        """The runtime's `llm` step: a JSON answer when a schema is given (validated by the runner)."""
+        content: Any = prompt
+        if image:
+            content = [{"type": "text", "text": prompt}, {"type": "image_url", "image_url": {"url": image}}]
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": content}]
+        if schema:
+            messages.insert(
+                0,
+                {
+                    "role": "system",
+                    "content": "Answer with JSON only, fitting this JSON Schema: "
+                    + json.dumps(schema, ensure_ascii=False),
+                },
+            )
+            message = await self.chat(messages, response_format={"type": "json_object"})
+            try:
+                return json.loads(message.content or "")
+            except ValueError:
+                raise LlmError("INVALID_OUTPUT", "the answer is not JSON") from None
+        message = await self.chat(messages)
+        return message.content
+
+    async def _with_retries(self, call: Any) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except LlmError:
+                raise
+            except Exception as exc:
+                error = _translate(exc)
+                if not error.retryable or attempt >= self.settings.max_retries:
+                    raise error from None
+                wait = _retry_after(exc)
+                await asyncio.sleep(wait if wait is not None else self.settings.backoff_s * (2**attempt))
+                attempt += 1
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    value = response.headers.get("retry-after")
+    try:
+        return min(float(value), 30.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _translate(exc: Exception) -> LlmError:
+    """The openai SDK's exceptions as the engine's error codes."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return LlmError("TIMEOUT", "the model did not answer in time", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return LlmError("UNREACHABLE", f"cannot reach the model endpoint ({exc})", retryable=True)
+    if isinstance(exc, openai.RateLimitError):
+        return LlmError("RATE_LIMITED", _message(exc), retryable=True)
+    if isinstance(exc, openai.AuthenticationError):
+        return LlmError("UNAUTHORIZED", _message(exc))
+    if isinstance(exc, openai.BadRequestError):
+        return LlmError("BAD_REQUEST", _message(exc))
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        return LlmError("SERVER_ERROR" if status >= 500 else "BAD_REQUEST", _message(exc), retryable=status >= 500)
+    return LlmError("SERVER_ERROR", f"{type(exc).__name__}: {exc}")
+
+
+def _message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            code = error.get("code")
+            return f"{error['message']}" + (f" ({code})" if code else "")
+    return str(exc)
