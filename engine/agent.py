@@ -1,0 +1,215 @@
+"""The assistant's turn loop as a LangGraph graph: understand -> act -> (confirm) -> respond.
+
+One graph invoke per *user turn* (an utterance or a deliberate gesture). High-rate
+device events (audio frames, partial transcripts, location, IMU) never go through
+it: they go straight to the flow runtime (`Assistant.device_event`).
+
+The graph state holds the runtime snapshot, so the LangGraph checkpointer makes a
+session durable: SQLite in a data folder by default, PostgreSQL when
+`LENSFLOW_DB=postgresql://...`. Kill the process, start it again with the same
+session id, and the flow goes on where it was. A `confirm` step pauses the graph
+with `interrupt`; the turn resumes with the wearer's yes or no (voice or gesture).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypedDict
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+
+from engine.compiler import CompiledFlow
+from engine.routing import Route
+from engine.runtime import Runner
+
+DEFAULT_DATA = Path(os.environ.get("LENSFLOW_DATA", Path.home() / ".local" / "share" / "lensflow"))
+
+
+class TurnState(TypedDict, total=False):
+    utterance: str
+    route: dict[str, Any]
+    snapshot: dict[str, Any] | None
+    replies: list[str]
+    turns: int
+    tokens: int
+
+
+class Assistant:
+    """Routes each turn, runs flows, and keeps the session in the checkpointer."""
+
+    def __init__(
+        self,
+        flows: dict[str, CompiledFlow],
+        router: Any,
+        checkpointer: Any,
+        skills: dict[str, Any] | None = None,
+        llm: Any = None,
+    ) -> None:
+        self.flows = flows
+        self.router = router
+        self.skills = skills or {}
+        self.llm = llm
+        graph = StateGraph(TurnState)
+        graph.add_node("understand", self._understand)
+        graph.add_node("act", self._act)
+        graph.add_node("confirm", self._confirm)
+        graph.add_node("respond", self._respond)
+        graph.add_edge(START, "understand")
+        graph.add_edge("understand", "act")
+        graph.add_edge("act", "confirm")
+        graph.add_edge("confirm", "respond")
+        graph.add_edge("respond", END)
+        self.graph = graph.compile(checkpointer=checkpointer)
+
+    # -- public ---------------------------------------------------------------------------------
+    async def turn(self, session_id: str, utterance: str) -> dict[str, Any]:
+        """One user turn. Returns the graph's values (replies, route, and any pending confirmation)."""
+        config = {"configurable": {"thread_id": session_id}}
+        if await self.pending_confirmation(session_id) is not None:
+            return await self.answer_confirmation(session_id, utterance)
+        result = await self.graph.ainvoke({"utterance": utterance, "replies": []}, config)
+        return await self._with_interrupt(result, session_id)
+
+    async def answer_confirmation(self, session_id: str, answer: str) -> dict[str, Any]:
+        """Resume a turn paused at a confirm step with "yes", "确认", a gesture name ..."""
+        config = {"configurable": {"thread_id": session_id}}
+        result = await self.graph.ainvoke(Command(resume=answer), config)
+        return await self._with_interrupt(result, session_id)
+
+    async def pending_confirmation(self, session_id: str) -> str | None:
+        state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})
+        for task in state.tasks or ():
+            for pending in task.interrupts or ():
+                return str(pending.value.get("prompt", "")) if isinstance(pending.value, dict) else str(pending.value)
+        return None
+
+    async def snapshot(self, session_id: str) -> dict[str, Any] | None:
+        values = (await self.graph.aget_state({"configurable": {"thread_id": session_id}})).values
+        return values.get("snapshot") if values else None
+
+    async def _with_interrupt(self, result: dict[str, Any], session_id: str) -> dict[str, Any]:
+        out = dict(result)
+        prompt = await self.pending_confirmation(session_id)
+        if prompt is not None:
+            out["confirm"] = prompt
+        return out
+
+    # -- nodes -----------------------------------------------------------------------------------
+    async def _runner(self, snapshot: dict[str, Any] | None, config: Any = None) -> Runner:
+        session_id = ((config or {}).get("configurable") or {}).get("thread_id", "session")
+        runner = Runner(self.flows, skills=self.skills, llm=self.llm, session_id=str(session_id))
+        if snapshot:
+            await runner.resume(snapshot)
+        return runner
+
+    @staticmethod
+    def _awaiting(runner: Runner) -> tuple[str | None, str | None]:
+        if not runner.stack or runner.stack[0].session.done:
+            return None, None
+        frame = runner.stack[-1]
+        flow = frame.interpreter.flow
+        for name in frame.interpreter.compiled.configs.get(frame.session.config, ()):
+            state = flow.states[name]
+            if state.confirm is not None:
+                return frame.session.flow_id, "confirm"
+            if state.collect is not None:
+                return frame.session.flow_id, f"collect:{state.collect.slot}"
+        return frame.session.flow_id, None
+
+    async def _understand(self, state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+        runner = await self._runner(state.get("snapshot"), config)
+        active, awaiting = self._awaiting(runner)
+        route: Route = await self._route(state["utterance"], active, awaiting)
+        return {"route": route.as_dict(), "turns": state.get("turns", 0) + 1}
+
+    async def _route(self, utterance: str, active: str | None, awaiting: str | None) -> Route:
+        result = self.router.route(utterance, active, awaiting)
+        if hasattr(result, "__await__"):
+            result = await result
+        return result  # type: ignore[no-any-return]
+
+    async def _act(self, state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+        route = state["route"]
+        runner = await self._runner(state.get("snapshot"), config)
+        before = len(runner.trace)
+        replies: list[str] = []
+        command = route["command"]
+        running = bool(runner.stack) and not runner.stack[0].session.done
+        if command == "start_flow" and route.get("flow") in self.flows:
+            runner = Runner(self.flows, skills=self.skills, llm=self.llm, session_id=runner.session_id)
+            await runner.start(route["flow"], dict(route.get("slots") or {}))
+            before = 0
+        elif command == "set_slots" and running:
+            for value in (route.get("slots") or {}).values():
+                await runner.send("asr.transcript", {"text": str(value), "is_final": True})
+        elif command == "confirm" and running:
+            await runner.send("user.yes" if route.get("answer") == "yes" else "user.no", {"via": "voice"})
+        elif command == "cancel" and running:
+            await runner.send("user.cancel", {"via": "voice"})
+            if not runner.stack[0].session.done:
+                runner.stack[0].session.done = True
+                runner.stack[0].session.final = None
+                replies.append("Stopped.")
+        elif command == "clarify":
+            replies.append("Did you mean " + " or ".join(route.get("options") or []) + "?")
+        elif command == "answer":
+            replies.append(route.get("text") or "")
+        elif running:
+            await runner.send("asr.transcript", {"text": state["utterance"], "is_final": True})
+        replies += _spoken(runner.trace[before:])
+        return {"snapshot": runner.snapshot() if runner.stack else state.get("snapshot"), "replies": replies}
+
+    async def _confirm(self, state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+        runner = await self._runner(state.get("snapshot"), config)
+        _, awaiting = self._awaiting(runner)
+        if awaiting != "confirm":
+            return {}
+        prompt = next((r for r in reversed(state.get("replies") or []) if r), "Confirm?")
+        answer = interrupt({"prompt": prompt})  # pauses here; resumes with the wearer's answer
+        before = len(runner.trace)
+        event = _confirmation_event(str(answer))
+        if event is not None:
+            await runner.send(event[0], event[1])
+        return {"snapshot": runner.snapshot(), "replies": (state.get("replies") or []) + _spoken(runner.trace[before:])}
+
+    async def _respond(self, state: TurnState) -> dict[str, Any]:
+        return {"replies": [r for r in state.get("replies") or [] if r]}
+
+
+def _confirmation_event(answer: str) -> tuple[str, dict[str, Any]] | None:
+    """A resume value as the event the runtime reads: a gesture name, or words."""
+    if answer.startswith(("gesture.", "head.", "user.")):
+        return answer, {"via": "gesture"}
+    return "asr.transcript", {"text": answer, "is_final": True}
+
+
+def _spoken(trace: list[dict[str, Any]]) -> list[str]:
+    """What the wearer hears or reads this turn: prompts, speech, HUD texts."""
+    out = []
+    for entry in trace:
+        if entry["kind"] == "prompt":
+            out.append(str(entry.get("text", "")))
+        elif entry["kind"] == "action" and entry.get("name") == "audio.speak":
+            out.append(str((entry.get("args") or {}).get("text", "")))
+        elif entry["kind"] == "action" and entry.get("name") == "hud.show":
+            args = entry.get("args") or {}
+            out.append(" ".join(str(args[k]) for k in ("title", "body", "text") if args.get(k)))
+    return out
+
+
+def open_checkpointer(url: str | None = None) -> Any:
+    """The session store, as an async context manager: PostgreSQL for `postgresql://...`,
+    else SQLite (a file path; default `sessions.sqlite` in the data folder)."""
+    url = url or os.environ.get("LENSFLOW_DB")
+    if url and url.startswith(("postgresql://", "postgres://")):
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        return AsyncPostgresSaver.from_conn_string(url)
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    path = Path(url) if url else DEFAULT_DATA / "sessions.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return AsyncSqliteSaver.from_conn_string(str(path))

@@ -1,0 +1,106 @@
+"""The LangGraph turn loop: routing, confirmation through interrupt, and sessions that survive a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from engine.agent import Assistant, open_checkpointer
+from engine.compiler import compile_flow
+from engine.loader import load_flow
+from engine.routing import OfflineRouter
+from tests.conftest import ROOT
+
+FLOWS = {}
+for _path in sorted((ROOT / "flows").glob("*.yaml")):
+    _flow = load_flow(_path).built.flow  # type: ignore[union-attr]
+    FLOWS[_flow.id] = compile_flow(_flow)
+
+
+class Payments:
+    """Fake providers for the payment skills, counting charges."""
+
+    def __init__(self) -> None:
+        self.charges: list[str | None] = []
+
+    def skills(self) -> dict[str, Any]:
+        async def decode(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+            return {"payload": "QR-1", "merchant": "Lucky Noodles"}
+
+        async def pay(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+            self.charges.append(ctx.idempotency_key)
+            return {"status": "PAID"}
+
+        return {"payment.decode_qr": decode, "payment.pay": pay}
+
+
+def _assistant(saver: Any, payments: Payments) -> Assistant:
+    return Assistant(FLOWS, OfflineRouter([c.flow for c in FLOWS.values()]), saver, skills=payments.skills())
+
+
+def test_a_payment_waits_for_confirmation_and_resumes_by_voice_or_gesture(tmp_path: Path) -> None:
+    async def scenario(answer: str) -> tuple[dict[str, Any], dict[str, Any], Payments]:
+        payments = Payments()
+        async with open_checkpointer(str(tmp_path / f"{answer}.sqlite")) as saver:
+            assistant = _assistant(saver, payments)
+            first = await assistant.turn("s1", "pay 25 yuan")
+            second = await assistant.turn("s1", answer)
+        return first, second, payments
+
+    first, second, payments = asyncio.run(scenario("确认"))
+    assert first["route"]["flow"] == "glance_pay" and first["route"]["slots"] == {"amount": 25.0}
+    assert first["confirm"] == "Pay 25 to Lucky Noodles?"
+    assert payments.charges == ["s1:QR-1"]
+    assert second["snapshot"]["stack"][0]["session"]["final"] == "paid"
+    _, second, payments = asyncio.run(scenario("gesture.tap"))
+    assert payments.charges == ["s1:QR-1"] and second["snapshot"]["stack"][0]["session"]["final"] == "paid"
+    _, second, payments = asyncio.run(scenario("no, cancel"))
+    assert payments.charges == [] and second["snapshot"]["stack"][0]["session"]["final"] == "cancelled"
+
+
+def test_no_flow_fits_gives_an_answer_without_starting_anything(tmp_path: Path) -> None:
+    async def scenario() -> dict[str, Any]:
+        async with open_checkpointer(str(tmp_path / "a.sqlite")) as saver:
+            return await _assistant(saver, Payments()).turn("s2", "tell me a joke")
+
+    result = asyncio.run(scenario())
+    assert result["route"]["command"] == "answer" and not result.get("snapshot")
+    assert "offline" in result["replies"][0]
+
+
+SCRIPT = textwrap.dedent(
+    """\
+    import asyncio, json, sys
+    sys.path.insert(0, {root!r})
+    from tests.test_agent import Payments, _assistant
+    from engine.agent import open_checkpointer
+
+    async def main() -> None:
+        payments = Payments()
+        async with open_checkpointer({db!r}) as saver:
+            result = await _assistant(saver, payments).turn("kept", sys.argv[1])
+        print(json.dumps({{"confirm": result.get("confirm"), "charges": payments.charges,
+                          "final": (result.get("snapshot") or {{}}).get("stack", [{{}}])[0].get("session", {{}}).get("final")}}))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_a_killed_process_resumes_the_session(tmp_path: Path) -> None:
+    script = tmp_path / "turn.py"
+    script.write_text(SCRIPT.format(root=str(ROOT), db=str(tmp_path / "sessions.sqlite")))
+    first = subprocess.run([sys.executable, str(script), "scan to pay"], capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    paused = json.loads(first.stdout.splitlines()[-1])
+    assert paused["confirm"] and paused["charges"] == []  # stopped at the confirmation, nothing charged
+    # the first process is gone; a new one picks the session up where it stopped
+    second = subprocess.run([sys.executable, str(script), "yes"], capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    result = json.loads(second.stdout.splitlines()[-1])
+    assert result["final"] == "paid" and result["charges"] == ["kept:QR-1"]
