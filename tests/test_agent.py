@@ -84,8 +84,9 @@ SCRIPT = textwrap.dedent(
         payments = Payments()
         async with open_checkpointer({db!r}) as saver:
             result = await _assistant(saver, payments).turn("kept", sys.argv[1])
-        print(json.dumps({{"confirm": result.get("confirm"), "charges": payments.charges,
-                          "final": (result.get("snapshot") or {{}}).get("stack", [{{}}])[0].get("session", {{}}).get("final")}}))
+        snapshot = result.get("snapshot") or {{"stack": [{{"session": {{}}}}]}}
+        final = snapshot["stack"][0]["session"].get("final")
+        print(json.dumps({{"confirm": result.get("confirm"), "charges": payments.charges, "final": final}}))
 
     asyncio.run(main())
     """
