@@ -105,3 +105,24 @@ def test_a_killed_process_resumes_the_session(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     result = json.loads(second.stdout.splitlines()[-1])
     assert result["final"] == "paid" and result["charges"] == ["kept:QR-1"]
+
+
+def test_sessions_in_postgresql_survive_a_restart() -> None:
+    from tests.servers.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        payments = Payments()
+
+        async def turn(text: str) -> dict[str, Any]:
+            async with open_checkpointer(server.url) as saver:
+                await saver.setup()
+                return await _assistant(saver, payments).turn("pg-1", text)  # a fresh assistant each time
+
+        first = asyncio.run(turn("pay 8 yuan"))
+        assert first["confirm"] and payments.charges == []
+        second = asyncio.run(turn("yes"))
+        assert second["snapshot"]["stack"][0]["session"]["final"] == "paid"
+        assert payments.charges == ["pg-1:QR-1"]
+    finally:
+        server.stop()
