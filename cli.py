@@ -619,6 +619,100 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- chat ------------------------------------------------------------------------------------
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A conversation with the whole assistant on the simulated glasses."""
+    import asyncio
+
+    from rich.console import Console
+
+    from devices.hud.render_terminal import HudView
+    from devices.interactive import KEYS
+    from devices.simulator import SimulatedDevice
+    from engine.agent import Assistant, open_checkpointer
+    from engine.catalog import load_catalog
+    from engine.compiler import compile_flow
+    from engine.llm import LlmSettings, QwenClient
+    from engine.loader import load_flow
+    from engine.model_router import ModelRouter
+    from engine.validate import UsageError, expand_paths
+    from skills.registry import embedded_skills
+
+    try:
+        files = expand_paths([args.flows])
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+    flows = {}
+    for path in files:
+        loaded = load_flow(path)
+        if loaded.built is not None and loaded.schema_ok:
+            flows[loaded.built.flow.id] = compile_flow(loaded.built.flow)
+    if not flows:
+        raise CliError(f"no runnable flows in {args.flows}")
+    profile = load_catalog().profiles["quark-display"]
+    device = SimulatedDevice(profile, Path(args.out), speak_audio=False)
+    client = QwenClient(LlmSettings.from_env())
+    router = ModelRouter([c.flow for c in flows.values()], client)
+    console = Console(highlight=False)
+    mode = f"Qwen ({client.settings.model})" if client.settings.configured else "offline (no model configured)"
+    console.print(
+        f"[bold]lensflow chat[/bold] · routing: {mode} · session {args.session} · 'q' quits, t/d/s... are gestures"
+    )
+
+    async def talk() -> None:
+        async with open_checkpointer(args.db) as saver:
+            if hasattr(saver, "setup"):
+                await saver.setup()
+            assistant = Assistant(
+                flows,
+                router,
+                saver,
+                skills=embedded_skills(),
+                llm=client if client.settings.configured else None,
+                ports=device,
+            )
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, "you> ")
+                except (EOFError, KeyboardInterrupt):
+                    return
+                text = line.strip()
+                if text in ("q", ":quit"):
+                    return
+                if not text:
+                    continue
+                if text in KEYS:
+                    pending = await assistant.pending_confirmation(args.session)
+                    if pending is not None:
+                        result = await assistant.answer_confirmation(args.session, KEYS[text])
+                    else:
+                        await assistant.device_event(args.session, KEYS[text], {})
+                        result = {"replies": []}
+                else:
+                    result = await assistant.turn(args.session, text)
+                route = result.get("route") or {}
+                if route:
+                    console.print(
+                        f"[dim]route via {route.get('via')}: {route.get('command')} {route.get('flow') or ''} "
+                        f"{route.get('slots') or ''} · tokens {client.usage.prompt_tokens}+"
+                        f"{client.usage.completion_tokens}[/dim]"
+                    )
+                device.flush_hud()
+                if device.hud.current.layout != "blank":
+                    console.print(HudView(device.hud.current, profile))
+                for reply in result.get("replies") or []:
+                    console.print(f"glasses> {reply}")
+                if result.get("confirm"):
+                    console.print(
+                        f"[bold yellow]confirm?[/bold yellow] {result['confirm']} (say yes/no, or t = yes, s = no)"
+                    )
+
+    asyncio.run(talk())
+    return EXIT_OK
+
+
 # -- route -----------------------------------------------------------------------------------
 
 
@@ -754,6 +848,15 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8765)
     sv.set_defaults(func=cmd_serve)
+
+    ch = sub.add_parser("chat", help="talk to the whole assistant (all flows) on the simulated glasses")
+    ch.add_argument("--flows", default="flows")
+    ch.add_argument("--session", default="chat", help="session id: the same id resumes the conversation")
+    ch.add_argument(
+        "--db", help="session store: a SQLite file or postgresql://... (default LENSFLOW_DB or the data folder)"
+    )
+    ch.add_argument("--out", default="out/chat", help="folder for HUD frames")
+    ch.set_defaults(func=cmd_chat)
 
     ro = sub.add_parser("route", help="show how one utterance is understood (which flow, which slots)")
     ro.add_argument("utterance")

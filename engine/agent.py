@@ -47,8 +47,10 @@ class Assistant:
         checkpointer: Any,
         skills: dict[str, Any] | None = None,
         llm: Any = None,
+        ports: Any = None,
     ) -> None:
         self.flows = flows
+        self.ports = ports
         self.router = router
         self.skills = skills or {}
         self.llm = llm
@@ -100,10 +102,33 @@ class Assistant:
     # -- nodes -----------------------------------------------------------------------------------
     async def _runner(self, snapshot: dict[str, Any] | None, config: Any = None) -> Runner:
         session_id = ((config or {}).get("configurable") or {}).get("thread_id", "session")
-        runner = Runner(self.flows, skills=self.skills, llm=self.llm, session_id=str(session_id))
+        runner = self._new_runner(str(session_id))
         if snapshot:
             await runner.resume(snapshot)
         return runner
+
+    def _new_runner(self, session_id: str) -> Runner:
+        if self.ports is not None:
+            return Runner(self.flows, skills=self.skills, llm=self.llm, session_id=session_id, ports=self.ports)
+        return Runner(self.flows, skills=self.skills, llm=self.llm, session_id=session_id)
+
+    async def device_event(self, session_id: str, name: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        """The fast path for device events (gestures, locations, partial transcripts): straight to the flow.
+
+        No graph invoke and no routing; the new runtime snapshot is written back to
+        the session's state so the next turn, or a restart, sees it.
+        """
+        config = {"configurable": {"thread_id": session_id}}
+        state = await self.graph.aget_state(config)
+        snapshot = (state.values or {}).get("snapshot")
+        if not snapshot:
+            return None
+        runner = self._new_runner(session_id)
+        await runner.resume(snapshot)
+        await runner.send(name, data)
+        new = runner.snapshot()
+        await self.graph.aupdate_state(config, {"snapshot": new}, as_node="respond")
+        return new
 
     @staticmethod
     def _awaiting(runner: Runner) -> tuple[str | None, str | None]:
@@ -139,7 +164,7 @@ class Assistant:
         command = route["command"]
         running = bool(runner.stack) and not runner.stack[0].session.done
         if command == "start_flow" and route.get("flow") in self.flows:
-            runner = Runner(self.flows, skills=self.skills, llm=self.llm, session_id=runner.session_id)
+            runner = self._new_runner(runner.session_id)
             await runner.start(route["flow"], dict(route.get("slots") or {}))
             before = 0
         elif command == "set_slots" and running:

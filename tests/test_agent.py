@@ -126,3 +126,53 @@ def test_sessions_in_postgresql_survive_a_restart() -> None:
         assert payments.charges == ["pg-1:QR-1"]
     finally:
         server.stop()
+
+
+def test_device_events_take_the_fast_path_without_routing(tmp_path: Path) -> None:
+    routed: list[str] = []
+
+    class CountingRouter(OfflineRouter):
+        def route(self, utterance: str, active_flow: str | None = None, awaiting: str | None = None) -> Any:
+            routed.append(utterance)
+            return super().route(utterance, active_flow, awaiting)
+
+    async def scenario() -> dict[str, Any] | None:
+        async with open_checkpointer(str(tmp_path / "fast.sqlite")) as saver:
+            assistant = Assistant(FLOWS, CountingRouter([c.flow for c in FLOWS.values()]), saver)
+            await assistant.turn("s3", "take me to the station")
+            for i in range(5):  # location fixes never reach the router or the turn graph
+                await assistant.device_event("s3", "location.update", {"lat": 31.2 + i / 1000, "lng": 121.4})
+            await assistant.device_event("s3", "gesture.swipe_down", {})
+            return await assistant.snapshot("s3")
+
+    snapshot = asyncio.run(scenario())
+    assert routed == ["take me to the station"]
+    assert snapshot is not None
+    session = snapshot["stack"][0]["session"]
+    assert session["flow"] == "navigate" and session["slots"]["destination"] == "station"
+
+
+def test_cli_chat_offline_session(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "chat",
+            "--db",
+            str(tmp_path / "c.sqlite"),
+            "--session",
+            "c1",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        input="tell me a joke\ntranslate into Japanese\ns\nq\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "routing: offline" in proc.stdout
+    assert "route via offline: answer" in proc.stdout
+    assert "start_flow translate {'target_lang': 'ja'}" in proc.stdout
+    assert "HUD · double_text" in proc.stdout
