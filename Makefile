@@ -47,6 +47,7 @@ bench: install
 	$(PY) bench/runtime_bench.py
 	$(PY) bench/hud_latency_bench.py
 	$(PY) bench/routing_bench.py
+	$(PY) bench/agent_bench.py
 
 # Refresh the lock after editing requirements.in / requirements-dev.in.
 lock:

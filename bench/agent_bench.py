@@ -1,0 +1,141 @@
+"""Assistant turn costs, measured in one run against a local OpenAI-compatible server answering at once.
+
+* engine overhead per user turn (turn time minus the time spent waiting on the
+  model server) against one bare LangGraph invoke with `AsyncSqliteSaver`: target <= 2x;
+* prompt size of the routing call with every shipped flow (characters: no Qwen
+  tokenizer runs offline here);
+* model calls per utterance over the labelled utterance set: target <= 1.1.
+
+Usage: python bench/agent_bench.py [--turns N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, TypedDict
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from langgraph.graph import END, START, StateGraph  # noqa: E402
+
+from engine.agent import Assistant, open_checkpointer  # noqa: E402
+from engine.compiler import compile_flow  # noqa: E402
+from engine.llm import LlmSettings, QwenClient  # noqa: E402
+from engine.loader import load_flow  # noqa: E402
+from engine.model_router import SYSTEM_PROMPT, ModelRouter  # noqa: E402
+from tests.servers.openai_compat import OpenAICompatServer  # noqa: E402
+from tests.test_routing import CASES  # noqa: E402
+
+
+class TimedClient(QwenClient):
+    """Counts the wall time spent inside model calls (the server's share of a turn)."""
+
+    waited: float = 0.0
+
+    async def chat(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await super().chat(*args, **kwargs)
+        finally:
+            TimedClient.waited += time.perf_counter() - started
+
+
+class Bare(TypedDict, total=False):
+    n: int
+
+
+async def bare_invokes(db: str, n: int) -> float:
+    async def node(state: Bare) -> dict[str, int]:
+        return {"n": state.get("n", 0) + 1}
+
+    graph = StateGraph(Bare)
+    graph.add_node("node", node)
+    graph.add_edge(START, "node")
+    graph.add_edge("node", END)
+    async with open_checkpointer(db) as saver:
+        app = graph.compile(checkpointer=saver)
+        config = {"configurable": {"thread_id": "bare"}}
+        await app.ainvoke({"n": 0}, config)
+        started = time.perf_counter()
+        for _ in range(n):
+            await app.ainvoke({}, config)
+        return (time.perf_counter() - started) / n
+
+
+async def assistant_turns(db: str, server: OpenAICompatServer, flows: dict[str, Any], n: int) -> float:
+    client = TimedClient(LlmSettings(base_url=server.base_url, api_key_env="LENSFLOW_BENCH_NO_KEY", max_retries=0))
+    router = ModelRouter([c.flow for c in flows.values()], client)
+    async with open_checkpointer(db) as saver:
+        assistant = Assistant(flows, router, saver)
+        for _ in range(n + 1):
+            server.reply(tool_calls=[("answer", {"text": "ok"})])
+        await assistant.turn("warm", "hello")
+        TimedClient.waited = 0.0
+        started = time.perf_counter()
+        for i in range(n):
+            await assistant.turn(f"t{i % 5}", "tell me something")
+        total = time.perf_counter() - started
+        return (total - TimedClient.waited) / n
+
+
+async def calls_per_utterance(server: OpenAICompatServer, flows: dict[str, Any]) -> tuple[float, int]:
+    client = QwenClient(LlmSettings(base_url=server.base_url, api_key_env="LENSFLOW_BENCH_NO_KEY", max_retries=0))
+    router = ModelRouter([c.flow for c in flows.values()], client)
+    for case in CASES:
+        expect = case["expect"]
+        if expect["command"] == "start_flow":
+            server.reply(tool_calls=[(f"start_{expect['flow']}", expect.get("slots") or {})])
+        elif expect["command"] == "confirm":
+            server.reply(tool_calls=[("confirm", {"answer": expect["answer"]})])
+        elif expect["command"] == "set_slots":
+            server.reply(tool_calls=[("set_slots", {"slots": expect.get("slots") or {}})])
+        elif expect["command"] == "cancel":
+            server.reply(tool_calls=[("cancel", {})])
+        else:
+            server.reply(tool_calls=[("answer", {"text": "I don't know."})])
+    before = len(server.requests)
+    for case in CASES:
+        await router.route(case["text"], case.get("active"), case.get("awaiting"))
+    prompt = server.requests[-1]
+    size = len(json.dumps(prompt["tools"], ensure_ascii=False)) + len(SYSTEM_PROMPT)
+    return (len(server.requests) - before) / len(CASES), size
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--turns", type=int, default=100)
+    args = parser.parse_args()
+    flows = {}
+    for path in sorted((ROOT / "flows").glob("*.yaml")):
+        flow = load_flow(path).built.flow  # type: ignore[union-attr]
+        flows[flow.id] = compile_flow(flow)
+    server = OpenAICompatServer().start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            bare, turn = [], []
+            for round_ in range(3):
+                bare.append(asyncio.run(bare_invokes(f"{tmp}/bare{round_}.sqlite", args.turns)))
+                turn.append(asyncio.run(assistant_turns(f"{tmp}/turn{round_}.sqlite", server, flows, args.turns)))
+            calls, prompt_chars = asyncio.run(calls_per_utterance(server, flows))
+    finally:
+        server.stop()
+    t_bare, t_turn = statistics.median(bare), statistics.median(turn)
+    print(f"{'measure':<52}{'value':>14}")
+    print(f"{'bare LangGraph invoke + AsyncSqliteSaver':<52}{t_bare * 1000:>11.2f} ms")
+    print(f"{'assistant turn, engine overhead (model time removed)':<52}{t_turn * 1000:>11.2f} ms")
+    print(f"overhead ratio: {t_turn / t_bare:.2f}x (target <= 2x)")
+    print(f"routing prompt with all shipped flows: {prompt_chars:,} characters (tools + system prompt)")
+    print(f"model calls per utterance over {len(CASES)} labelled utterances: {calls:.2f} (target <= 1.1)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
