@@ -532,17 +532,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _simulate_live(args: argparse.Namespace) -> int:
-    """`simulate` without a scenario: a live session in the terminal."""
-    from devices.interactive import main_loop
-    from devices.simulator import SimulatedDevice
-    from engine.catalog import load_catalog
+def _load_flows(paths: list[str]) -> dict[str, Any]:
+    """Compile every schema-valid flow under `paths`, by id (for commands that run several flows)."""
     from engine.compiler import compile_flow
     from engine.loader import load_flow
     from engine.validate import UsageError, expand_paths
 
     try:
-        files = expand_paths([args.flow] if args.flow else ["flows"])
+        files = expand_paths(paths)
     except UsageError as exc:
         raise CliError(str(exc)) from None
     flows = {}
@@ -551,7 +548,17 @@ def _simulate_live(args: argparse.Namespace) -> int:
         if loaded.built is not None and loaded.schema_ok:
             flows[loaded.built.flow.id] = compile_flow(loaded.built.flow)
     if not flows:
-        raise CliError("no runnable flow found; check them with `python cli.py validate`")
+        raise CliError(f"no runnable flow in {', '.join(paths)}; check them with `python cli.py validate`")
+    return flows
+
+
+def _simulate_live(args: argparse.Namespace) -> int:
+    """`simulate` without a scenario: a live session in the terminal."""
+    from devices.interactive import main_loop
+    from devices.simulator import SimulatedDevice
+    from engine.catalog import load_catalog
+
+    flows = _load_flows([args.flow] if args.flow else ["flows"])
     catalog = load_catalog()
     profile = catalog.profiles.get(args.profile or "quark-display")
     if profile is None:
@@ -585,22 +592,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from devices.audio.asr import Recognizer
     from devices.bridge.server import BridgeServer
-    from engine.compiler import compile_flow
-    from engine.loader import load_flow
-    from engine.validate import UsageError, expand_paths
     from skills.registry import embedded_skills
 
-    try:
-        files = expand_paths(args.flows or ["flows"])
-    except UsageError as exc:
-        raise CliError(str(exc)) from None
-    flows = {}
-    for path in files:
-        loaded = load_flow(path)
-        if loaded.built is not None and loaded.schema_ok:
-            flows[loaded.built.flow.id] = compile_flow(loaded.built.flow)
-    if not flows:
-        raise CliError("no runnable flow found; check them with `python cli.py validate`")
+    flows = _load_flows(args.flows or ["flows"])
     phrases = [p for c in flows.values() for p in c.flow.phrases]
 
     async def main() -> None:
@@ -633,24 +627,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from devices.simulator import SimulatedDevice
     from engine.agent import Assistant, open_checkpointer
     from engine.catalog import load_catalog
-    from engine.compiler import compile_flow
     from engine.llm import LlmSettings, QwenClient
-    from engine.loader import load_flow
     from engine.model_router import ModelRouter
-    from engine.validate import UsageError, expand_paths
     from skills.registry import embedded_skills
 
-    try:
-        files = expand_paths([args.flows])
-    except UsageError as exc:
-        raise CliError(str(exc)) from None
-    flows = {}
-    for path in files:
-        loaded = load_flow(path)
-        if loaded.built is not None and loaded.schema_ok:
-            flows[loaded.built.flow.id] = compile_flow(loaded.built.flow)
-    if not flows:
-        raise CliError(f"no runnable flows in {args.flows}")
+    flows = _load_flows([args.flows])
     profile = load_catalog().profiles["quark-display"]
     device = SimulatedDevice(profile, Path(args.out), speak_audio=False)
     client = QwenClient(LlmSettings.from_env())
@@ -717,21 +698,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from engine.loader import load_flow
     from engine.routing import OfflineRouter
-    from engine.validate import UsageError, expand_paths
 
-    try:
-        files = expand_paths([args.flows])
-    except UsageError as exc:
-        raise CliError(str(exc)) from None
-    flows = []
-    for path in files:
-        loaded = load_flow(path)
-        if loaded.built is not None and loaded.built.flow.id:
-            flows.append(loaded.built.flow)
-    if not flows:
-        raise CliError(f"no flows found in {args.flows}")
+    flows = [compiled.flow for compiled in _load_flows([args.flows]).values()]
     from engine.llm import LlmSettings
 
     if LlmSettings.from_env().configured:  # Qwen when an endpoint is set up, with the offline router as fallback
