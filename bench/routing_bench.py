@@ -14,15 +14,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.test_routing import CASES, correct, shipped_router  # noqa: E402
+from tests.test_routing import CASES, INDEPENDENT, correct, shipped_router  # noqa: E402
 
 
 def main() -> int:
+    for name, cases in (("labelled set", CASES), ("independent set", INDEPENDENT)):
+        print(f"== {name} ({len(cases)} utterances)")
+        report(cases)
+    return 0
+
+
+def report(cases: list) -> None:
     router = shipped_router()
     totals: Counter[str] = Counter()
     right: Counter[str] = Counter()
     times = []
-    for case in CASES:
+    for case in cases:
         language = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in case["text"]) else "en"
         started = time.perf_counter()
         route = router.route(case["text"], case.get("active"), case.get("awaiting"))
@@ -35,7 +42,6 @@ def main() -> int:
         if totals[key]:
             print(f"{key:<12}{totals[key]:>12}{right[key] / totals[key]:>10.1%}")
     print(f"median routing time: {statistics.median(times) * 1e6:.0f} us per utterance (no model call)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -327,6 +327,9 @@ class _Builder:
                 if cond is not None:
                     rejections.append((cond, _str(rej.get("say")) or ""))
             values = tuple(body["values"]) if isinstance(body.get("values"), list) else None
+            synonyms = {
+                str(k): tuple(str(w) for w in v) for k, v in _dict(body.get("synonyms")).items() if isinstance(v, list)
+            } or None
             out[name] = Slot(
                 name,
                 _str(body.get("type")) or "string",
@@ -335,6 +338,7 @@ class _Builder:
                 values,
                 tuple(rejections),
                 path,
+                synonyms,
             )
         return out
 

@@ -686,7 +686,9 @@ class Interpreter:
         collect = self.flow.states[state].collect
         assert collect is not None
         slot = self.flow.slots.get(collect.slot)
-        ok, value = parse_slot(slot.type if slot else "string", text, slot.values if slot else None)
+        ok, value = parse_slot(
+            slot.type if slot else "string", text, slot.values if slot else None, slot.synonyms if slot else None
+        )
         if ok and slot is not None:
             for cond, say in slot.rejections:
                 try:

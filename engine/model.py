@@ -155,6 +155,7 @@ class Slot:
     values: tuple[Any, ...] | None
     rejections: tuple[tuple[str, str], ...]
     path: Path
+    synonyms: dict[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

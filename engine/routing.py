@@ -29,13 +29,32 @@ from engine.slot_values import NO_WORDS, YES_WORDS, find_number, parse_duration_
 
 START_THRESHOLD = 80.0
 CLARIFY_MARGIN = 4.0
-CANCEL_WORDS = ("cancel", "stop", "never mind", "nevermind", "forget it", "quit", "取消", "算了", "停止", "不用了")
+CANCEL_WORDS = (
+    "cancel",
+    "stop",
+    "never mind",
+    "nevermind",
+    "forget it",
+    "quit",
+    "that's enough",
+    "turn it off",
+    "取消",
+    "算了",
+    "停止",
+    "不用了",
+    "不用",
+    "关掉",
+    "别了",
+)
 FILLERS = {"please", "can", "you", "could", "would", "i", "want", "to", "me", "hey", "qwen", "now", "for", "a", "the"}
 _NUMBERISH = re.compile(
     r"(?:[¥$€]?\d+(?:[.,]\d+)?\s*(?:yuan|rmb|cny|块钱|块|元)?|\b(?:yuan|rmb|cny)\b"
     r"|[零一二两三四五六七八九十百千万]+\s*(?:块钱|块|元))"
 )
-CJK_FILLERS = ("帮我", "请问", "请", "我要", "我想", "给我", "一下", "麻烦")
+CJK_FILLERS = ("帮我", "请问", "请", "我要", "我想", "给我", "一下", "麻烦", "谢谢", "好吗")
+LEADING = {"the", "to", "a", "an", "uh", "um", "please"}
+TRAILING = {"please", "thanks", "thank", "you", "now", "from", "here"}
+CJK_EDGES = "去到吧呢啊了"
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
@@ -98,6 +117,8 @@ def match_phrase(phrase: str, utterance: str) -> tuple[float, tuple[int, int]]:
         at = u.find(p)
         if at >= 0:
             return 100.0, (at, at + len(p))
+        if len(p) < 4:  # two or three characters: one changed character is another word
+            return 0.0, (0, 0)
         best, span = 0.0, (0, 0)
         for size in (len(p) - 1, len(p), len(p) + 1):
             for start in range(0, max(1, len(u) - size + 1)):
@@ -122,6 +143,8 @@ def match_phrase(phrase: str, utterance: str) -> tuple[float, tuple[int, int]]:
             score = fuzz.ratio(p, u[start:end])
             if score > best:
                 best, span = score, (start, end)
+    if len(p) < 12:  # short phrases need a closer match: "what's the" is not "what's this"
+        best *= 0.9
     return best, span
 
 
@@ -192,11 +215,13 @@ class OfflineRouter:
                 if ms is not None:
                     found[name] = ms
             elif slot.type == "enum":
-                ok, value = parse_slot("enum", rest or text, slot.values)
+                ok, value = parse_slot("enum", text, slot.values, slot.synonyms)
                 if ok:
                     found[name] = value
             elif slot.type in ("string", "location") and free_text and (only == name or len(text_slots) == 1):
-                source = text if only == name else rest
+                after = text[span[1] :].strip()
+                # a place or subject follows its trigger ("navigate to X", "导航到X"); before it only as a fallback
+                source = text if only == name else (after or rest)
                 if any(s.type in ("money", "number", "integer") for s in flow.slots.values()):
                     source = _NUMBERISH.sub(" ", source)
                 if _CJK.search(source):
@@ -204,8 +229,12 @@ class OfflineRouter:
                         source = source.replace(filler, " ")
                     words = source.split()
                 else:
-                    words = [w for w in source.split() if w not in FILLERS]
-                value = " ".join(words).strip()
+                    words = [w for w in source.split() if w not in FILLERS or w in ("the",)]
+                while words and words[0] in LEADING:
+                    words = words[1:]
+                while words and words[-1] in TRAILING:
+                    words = words[:-1]
+                value = " ".join(words).strip().strip(CJK_EDGES).strip()
                 if value and (only == name or span != (0, 0)):
                     found[name] = value
         return found

@@ -204,7 +204,9 @@ def parse_duration_text(text: str) -> int | None:
     return None
 
 
-def parse_slot(slot_type: str, text: str, values: Sequence[Any] | None = None) -> tuple[bool, Any]:
+def parse_slot(
+    slot_type: str, text: str, values: Sequence[Any] | None = None, synonyms: dict[str, Sequence[str]] | None = None
+) -> tuple[bool, Any]:
     """Parse `text` as a value of `slot_type`."""
     text = text.strip()
     if not text:
@@ -230,7 +232,8 @@ def parse_slot(slot_type: str, text: str, values: Sequence[Any] | None = None) -
         options = [str(v) for v in values or []]
         lowered = text.lower()
         for option in options:
-            if option.lower() in lowered:
+            words = [option, *((synonyms or {}).get(option) or [])]
+            if any(_has_word(lowered, (w.lower(),)) for w in words):
                 return True, option
         close = difflib.get_close_matches(lowered, [o.lower() for o in options], n=1, cutoff=0.75)
         if close:

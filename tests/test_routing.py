@@ -13,6 +13,7 @@ from engine.routing import OfflineRouter, match_phrase
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = yaml.safe_load((ROOT / "tests" / "fixtures" / "utterances.yaml").read_text(encoding="utf-8"))
+INDEPENDENT = yaml.safe_load((ROOT / "tests" / "fixtures" / "utterances_independent.yaml").read_text(encoding="utf-8"))
 
 
 def shipped_router() -> OfflineRouter:
@@ -30,14 +31,14 @@ def correct(route: Any, expect: dict[str, Any]) -> bool:
     return all(route.slots.get(k) == v for k, v in (expect.get("slots") or {}).items())
 
 
-def accuracy() -> tuple[float, list[tuple[str, Any]]]:
+def accuracy(cases: list[dict[str, Any]] = CASES) -> tuple[float, list[tuple[str, Any]]]:
     router = shipped_router()
     misses = []
-    for case in CASES:
+    for case in cases:
         route = router.route(case["text"], case.get("active"), case.get("awaiting"))
         if not correct(route, case["expect"]):
             misses.append((case["text"], route.as_dict()))
-    return 1 - len(misses) / len(CASES), misses
+    return 1 - len(misses) / len(cases), misses
 
 
 def test_the_labelled_set_is_large_enough_and_bilingual() -> None:
@@ -50,6 +51,12 @@ def test_the_labelled_set_is_large_enough_and_bilingual() -> None:
 
 def test_offline_accuracy_on_the_labelled_set() -> None:
     score, misses = accuracy()
+    assert score >= 0.9, misses
+
+
+def test_offline_accuracy_on_the_independently_written_set() -> None:
+    assert len(INDEPENDENT) >= 60
+    score, misses = accuracy(INDEPENDENT)
     assert score >= 0.9, misses
 
 
