@@ -654,6 +654,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 llm=client if client.settings.configured else None,
                 ports=device,
             )
+            if client.settings.configured:  # spoken answers are printed as they stream in
+                assistant.on_text = lambda piece: console.print(piece, end="", style="green")
             while True:
                 try:
                     line = await asyncio.to_thread(input, "you> ")

@@ -51,6 +51,7 @@ class Assistant:
     ) -> None:
         self.flows = flows
         self.ports = ports
+        self.on_text: Any = None  # receives a model's spoken answer piece by piece
         self.router = router
         self.skills = skills or {}
         self.llm = llm
@@ -151,6 +152,8 @@ class Assistant:
         return {"route": route.as_dict(), "turns": state.get("turns", 0) + 1}
 
     async def _route(self, utterance: str, active: str | None, awaiting: str | None) -> Route:
+        if self.on_text is not None and hasattr(self.router, "client"):  # stream a spoken answer as it comes
+            return await self.router.route(utterance, active, awaiting, on_text=self.on_text)  # type: ignore[no-any-return]
         result = self.router.route(utterance, active, awaiting)
         if hasattr(result, "__await__"):
             result = await result

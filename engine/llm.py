@@ -130,6 +130,53 @@ class QwenClient:
             raise LlmError("SERVER_ERROR", "the answer has no choices")
         return response.choices[0].message
 
+    async def chat_streamed(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, on_text: Any
+    ) -> Any:
+        """One streamed completion: text is handed to `on_text` as it arrives (a spoken answer can
+        start at once), tool calls are assembled from their pieces. Returns a message-like object."""
+        kwargs: dict[str, Any] = {
+            "model": self.settings.model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "extra_body": self._extra(),
+        }
+        if tools:
+            kwargs["tools"] = tools
+            kwargs["tool_choice"] = "auto"
+        stream = await self._with_retries(lambda: self._openai().chat.completions.create(**kwargs))
+        text: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        finished = False
+        try:
+            async for chunk in stream:
+                if getattr(chunk, "usage", None) is not None:
+                    self.usage.add(chunk.usage)
+                for choice in chunk.choices or []:
+                    delta = choice.delta
+                    if delta is not None and delta.content:
+                        text.append(delta.content)
+                        if on_text is not None:
+                            on_text(delta.content)
+                    for piece in (delta.tool_calls if delta is not None else None) or []:
+                        call = calls.setdefault(piece.index, {"id": "", "name": "", "arguments": ""})
+                        if piece.id:
+                            call["id"] = piece.id
+                        if piece.function is not None:
+                            call["name"] += piece.function.name or ""
+                            call["arguments"] += piece.function.arguments or ""
+                    if choice.finish_reason:
+                        finished = True
+        except Exception as exc:
+            raise _translate(exc) from None
+        if not finished:
+            raise LlmError("TRUNCATED", "the answer stream ended before the model finished", retryable=True)
+        return _StreamedMessage(
+            "".join(text) or None,
+            [_StreamedCall(c["id"] or f"call_{i}", c["name"], c["arguments"]) for i, c in sorted(calls.items())],
+        )
+
     async def stream(self, messages: list[dict[str, Any]]) -> AsyncIterator[str]:
         """Text of a spoken answer as it arrives (SSE). A stream cut short raises TRUNCATED."""
         kwargs = {
@@ -192,6 +239,24 @@ class QwenClient:
                 wait = _retry_after(exc)
                 await asyncio.sleep(wait if wait is not None else self.settings.backoff_s * (2**attempt))
                 attempt += 1
+
+
+@dataclass
+class _StreamedFunction:
+    name: str
+    arguments: str
+
+
+class _StreamedCall:
+    def __init__(self, call_id: str, name: str, arguments: str) -> None:
+        self.id = call_id
+        self.function = _StreamedFunction(name, arguments)
+
+
+@dataclass
+class _StreamedMessage:
+    content: str | None
+    tool_calls: list[_StreamedCall]
 
 
 def _retry_after(exc: Exception) -> float | None:

@@ -152,7 +152,11 @@ class ModelRouter:
         self.offline = OfflineRouter(flows)
         self.last_error: LlmError | None = None
 
-    async def route(self, utterance: str, active_flow: str | None = None, awaiting: str | None = None) -> Route:
+    async def route(
+        self, utterance: str, active_flow: str | None = None, awaiting: str | None = None, on_text: Any = None
+    ) -> Route:
+        """One model call. With `on_text`, the call is streamed and a spoken answer's text
+        reaches `on_text` as it arrives, before the call is over."""
         if not self.client.settings.configured:
             return self.offline.route(utterance, active_flow, awaiting)
         context = f"Running flow: {active_flow or 'none'}. Waiting for: {awaiting or 'nothing'}."
@@ -162,7 +166,10 @@ class ModelRouter:
         ]
         try:
             for attempt in (1, 2):
-                message = await self.client.chat(messages, tools=self.tools)
+                if on_text is not None:
+                    message = await self.client.chat_streamed(messages, self.tools, on_text)
+                else:
+                    message = await self.client.chat(messages, tools=self.tools)
                 calls = list(message.tool_calls or [])
                 if not calls:
                     return Route("answer", None, text=message.content or "", confidence=0.5, via="qwen")

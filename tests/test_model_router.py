@@ -168,3 +168,46 @@ def test_cli_route_uses_qwen_when_configured(server: OpenAICompatServer) -> None
         env={"LENSFLOW_LLM_BASE_URL": "https://example.invalid/v1", "LENSFLOW_LLM_API_KEY_ENV": "LENSFLOW_UNSET"},
     )
     assert json.loads(proc.stdout)["via"] == "offline"
+
+
+def test_streamed_routing_speaks_answers_as_they_arrive_and_assembles_tool_calls(server: OpenAICompatServer) -> None:
+    router = ModelRouter(FLOWS, client_for(server))
+    heard: list[str] = []
+    server.reply(stream=["The Bund ", "is by the ", "river."])
+    result = asyncio.run(router.route("what is the bund", on_text=heard.append))
+    assert heard == ["The Bund ", "is by the ", "river."]
+    assert (result.command, result.text, result.via) == ("answer", "The Bund is by the river.", "qwen")
+    server.reply(tool_calls=[("start_navigate", {"destination": "the Bund"})])
+    result = asyncio.run(router.route("take me to the Bund", on_text=heard.append))
+    assert (result.command, result.flow, result.slots) == ("start_flow", "navigate", {"destination": "the Bund"})
+    assert all(request["stream"] for request in server.requests) and len(server.requests) == 2
+
+
+def test_cli_chat_with_qwen_streams_the_answer(server: OpenAICompatServer, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    server.reply(stream=["It is ", "sunny."])
+    env = {**__import__("os").environ, "LENSFLOW_LLM_BASE_URL": server.base_url, "LENSFLOW_LLM_RETRIES": "0"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "chat",
+            "--db",
+            str(tmp_path / "c.sqlite"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        input="how is the weather\nq\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "routing: Qwen (qwen-plus)" in proc.stdout and "It is sunny." in proc.stdout
+    assert "route via qwen: answer" in proc.stdout and "tokens 120+12" in proc.stdout

@@ -94,12 +94,53 @@ class OpenAICompatServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _stream_tool_calls(self, body: dict[str, Any], reply: Reply) -> None:
+                """Tool calls arrive in pieces: id and name first, then the arguments in slices."""
+
+                def send(delta: dict[str, Any], finish: str | None = None, usage: Any = None) -> None:
+                    event: dict[str, Any] = {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": body.get("model"),
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                    }
+                    if usage is not None:
+                        event["usage"] = usage
+                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                    self.wfile.flush()
+
+                send({"role": "assistant", "content": None})
+                for i, (name, args) in enumerate(reply.tool_calls or []):
+                    raw = args if isinstance(args, str) else json.dumps(args)
+                    send(
+                        {
+                            "tool_calls": [
+                                {
+                                    "index": i,
+                                    "id": f"call_{i}",
+                                    "type": "function",
+                                    "function": {"name": name, "arguments": ""},
+                                }
+                            ]
+                        }
+                    )
+                    for start in range(0, len(raw), 7):
+                        send({"tool_calls": [{"index": i, "function": {"arguments": raw[start : start + 7]}}]})
+                send({}, "tool_calls", reply.usage)
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
+
             def _stream(self, body: dict[str, Any], reply: Reply) -> None:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("cache-control", "no-cache")
                 self.send_header("connection", "close")
                 self.end_headers()
+                if reply.tool_calls:
+                    self._stream_tool_calls(body, reply)
+                    return
                 chunks = reply.stream or [reply.content or ""]
                 for index, piece in enumerate(chunks):
                     delta: dict[str, Any] = {"content": piece}
