@@ -73,13 +73,13 @@ class Assistant:
         config = {"configurable": {"thread_id": session_id}}
         if await self.pending_confirmation(session_id) is not None:
             return await self.answer_confirmation(session_id, utterance)
-        result = await self.graph.ainvoke({"utterance": utterance, "replies": []}, config)
+        result = await self.graph.ainvoke({"utterance": utterance, "replies": []}, config, durability="exit")
         return await self._with_interrupt(result, session_id)
 
     async def answer_confirmation(self, session_id: str, answer: str) -> dict[str, Any]:
         """Resume a turn paused at a confirm step with "yes", "确认", a gesture name ..."""
         config = {"configurable": {"thread_id": session_id}}
-        result = await self.graph.ainvoke(Command(resume=answer), config)
+        result = await self.graph.ainvoke(Command(resume=answer), config, durability="exit")
         return await self._with_interrupt(result, session_id)
 
     async def pending_confirmation(self, session_id: str) -> str | None:
