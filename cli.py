@@ -616,6 +616,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # -- chat ------------------------------------------------------------------------------------
 
 
+def _llm_flags_to_env(args: argparse.Namespace) -> None:
+    """--llm-url / --model override the LENSFLOW_LLM_* settings for this run."""
+    if getattr(args, "llm_url", None):
+        os.environ["LENSFLOW_LLM_BASE_URL"] = args.llm_url
+    if getattr(args, "model", None):
+        os.environ["LENSFLOW_LLM_MODEL"] = args.model
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation with the whole assistant on the simulated glasses."""
     import asyncio
@@ -634,6 +642,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     flows = _load_flows([args.flows])
     profile = load_catalog().profiles["quark-display"]
     device = SimulatedDevice(profile, Path(args.out), speak_audio=False)
+    _llm_flags_to_env(args)
     client = QwenClient(LlmSettings.from_env())
     router = ModelRouter([c.flow for c in flows.values()], client)
     console = Console(highlight=False)
@@ -705,6 +714,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     flows = [compiled.flow for compiled in _load_flows([args.flows]).values()]
     from engine.llm import LlmSettings
 
+    _llm_flags_to_env(args)
     if LlmSettings.from_env().configured:  # Qwen when an endpoint is set up, with the offline router as fallback
         import asyncio
 
@@ -827,6 +837,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", help="session store: a SQLite file or postgresql://... (default LENSFLOW_DB or the data folder)"
     )
     ch.add_argument("--out", default="out/chat", help="folder for HUD frames")
+    ch.add_argument("--llm-url", help="OpenAI-compatible endpoint serving Qwen (default: DashScope)")
+    ch.add_argument("--model", help="model name (default qwen-plus)")
     ch.set_defaults(func=cmd_chat)
 
     ro = sub.add_parser("route", help="show how one utterance is understood (which flow, which slots)")
@@ -835,6 +847,8 @@ def build_parser() -> argparse.ArgumentParser:
     ro.add_argument("--active", help="the flow running now (for cancel and slot answers)")
     ro.add_argument("--awaiting", help="what the running flow waits for: confirm, or collect:SLOT")
     ro.add_argument("--json", action="store_true")
+    ro.add_argument("--llm-url", help="OpenAI-compatible endpoint serving Qwen (default: DashScope)")
+    ro.add_argument("--model", help="model name (default qwen-plus)")
     ro.set_defaults(func=cmd_route)
 
     pv = sub.add_parser("preview", help="render what each state shows on the HUD (PNG) or says")

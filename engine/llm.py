@@ -52,10 +52,20 @@ class LlmSettings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> LlmSettings:
         env = dict(os.environ if env is None else env)
+        key_env = env.get("LENSFLOW_LLM_API_KEY_ENV")
+        if key_env is None:  # the provider's usual variable, else the OpenAI client's
+            key_env = (
+                "DASHSCOPE_API_KEY"
+                if env.get("DASHSCOPE_API_KEY") or not env.get("OPENAI_API_KEY")
+                else "OPENAI_API_KEY"
+            )
         return cls(
-            base_url=env.get("LENSFLOW_LLM_BASE_URL", DASHSCOPE_URL),
-            model=env.get("LENSFLOW_LLM_MODEL", "qwen-plus"),
-            api_key_env=env.get("LENSFLOW_LLM_API_KEY_ENV", "DASHSCOPE_API_KEY"),
+            base_url=env.get("LENSFLOW_LLM_BASE_URL")
+            or env.get("DASHSCOPE_BASE_URL")
+            or env.get("OPENAI_BASE_URL")
+            or DASHSCOPE_URL,
+            model=env.get("LENSFLOW_LLM_MODEL") or env.get("QWEN_MODEL") or "qwen-plus",
+            api_key_env=key_env,
             timeout_s=float(env.get("LENSFLOW_LLM_TIMEOUT", "20")),
             max_retries=int(env.get("LENSFLOW_LLM_RETRIES", "3")),
             enable_thinking=env.get("LENSFLOW_LLM_THINKING", "") in ("1", "true", "yes"),

@@ -211,3 +211,17 @@ def test_cli_chat_with_qwen_streams_the_answer(server: OpenAICompatServer, tmp_p
     assert proc.returncode == 0, proc.stderr
     assert "routing: Qwen (qwen-plus)" in proc.stdout and "It is sunny." in proc.stdout
     assert "route via qwen: answer" in proc.stdout and "tokens 120+12" in proc.stdout
+
+
+def test_cli_route_flags_and_common_variables(server: OpenAICompatServer) -> None:
+    import json
+
+    from tests.conftest import run_cli
+
+    server.reply(tool_calls=[("start_capture", {"mode": "video"})])
+    proc = run_cli("route", "start recording", "--json", "--llm-url", server.base_url, "--model", "qwen-max")
+    assert json.loads(proc.stdout)["slots"] == {"mode": "video"} and server.requests[-1]["model"] == "qwen-max"
+    server.reply(tool_calls=[("start_capture", {"mode": "photo"})])
+    proc = run_cli("route", "take a photo", "--json", env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "k"})
+    assert json.loads(proc.stdout)["via"] == "qwen"
+    assert server.headers[-1]["authorization"] == "Bearer k"
