@@ -1,8 +1,9 @@
 """Which skill implementation answers each skill name on this device.
 
-`embedded_skills()` is what runs with no network and no keys. Flows calling a skill
-with no provider get `error.invoke` with code UNAVAILABLE, which their `on_error`
-handles like any other failure.
+`embedded_skills()` is what runs with no network and no keys. Skills that only
+exist online (translation, open questions, image descriptions) answer offline
+with `error.code` OFFLINE, which flows turn into a clear message, never an
+invented answer.
 """
 
 from __future__ import annotations
@@ -10,9 +11,31 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from skills import media, summarize, teleprompter, transcripts
+from skills.base import needs_network
+
 Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
 
 
+def _offline(what: str) -> Skill:
+    async def refuse(args: dict[str, Any], ctx: Any) -> Any:
+        raise needs_network(what)
+
+    return refuse
+
+
 def embedded_skills() -> dict[str, Skill]:
-    """Skills that work offline. Providers register here as they are added."""
-    return {}
+    """Skills that work offline, and the online-only ones answering OFFLINE."""
+    return {
+        "transcribe.start": transcripts.start,
+        "transcribe.append": transcripts.append,
+        "transcribe.stop": transcripts.stop,
+        "transcribe.export": transcripts.export,
+        "summarize.text": summarize.summarize,
+        "teleprompter.load": teleprompter.load,
+        "teleprompter.align": teleprompter.align_skill,
+        "media.save": media.save,
+        "translate.text": _offline("Translation"),
+        "assistant.answer": _offline("Answering open questions"),
+        "vision.describe": _offline("Describing what the camera sees"),
+    }
