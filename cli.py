@@ -324,7 +324,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from engine.runtime import Runner
     from engine.scenario import ScenarioError, load_events_file
-    from skills.registry import embedded_skills
+    from skills.registry import skills_for_device
 
     flow_path = Path(args.flow)
     if not flow_path.is_file():
@@ -341,7 +341,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     printer = _json_line if args.json else _TracePrinter().print
 
     async def drive() -> Runner:
-        runner = Runner(compiled, skills=embedded_skills(), on_trace=printer)
+        runner = Runner(compiled, skills=skills_for_device(), on_trace=printer)
         await runner.start(main_flow.id, scenario.slots if scenario else {})
         for event in scenario.events if scenario else []:
             await runner.run_until(event.at_ms)
@@ -420,7 +420,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from engine.catalog import load_catalog
     from engine.runtime import Runner
     from engine.scenario import ScenarioError
-    from skills.registry import embedded_skills
+    from skills.registry import skills_for_device
 
     if args.scenario is None:
         return _simulate_live(args)
@@ -474,7 +474,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     async def drive() -> Runner:
         runner = Runner(
             compiled,
-            skills=embedded_skills(),
+            skills=skills_for_device(),
             ports=device,
             on_trace=printer,
             device={"profile": profile.id, "display": profile.hud is not None},
@@ -592,13 +592,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from devices.audio.asr import Recognizer
     from devices.bridge.server import BridgeServer
-    from skills.registry import embedded_skills
+    from skills.registry import skills_for_device
 
     flows = _load_flows(args.flows or ["flows"])
     phrases = [p for c in flows.values() for p in c.flow.phrases]
 
     async def main() -> None:
-        bridge = BridgeServer(flows, skills=embedded_skills(), recognizer_factory=lambda: Recognizer(phrases))
+        bridge = BridgeServer(flows, skills=skills_for_device(), recognizer_factory=lambda: Recognizer(phrases))
         try:
             server = await bridge.start(args.host, args.port)
         except OSError as exc:
@@ -637,7 +637,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from engine.catalog import load_catalog
     from engine.llm import LlmSettings, QwenClient
     from engine.model_router import ModelRouter
-    from skills.registry import embedded_skills
+    from skills.registry import skills_for_device
 
     flows = _load_flows([args.flows])
     profile = load_catalog().profiles["quark-display"]
@@ -659,7 +659,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 flows,
                 router,
                 saver,
-                skills=embedded_skills(),
+                skills=skills_for_device(),
                 llm=client if client.settings.configured else None,
                 ports=device,
             )

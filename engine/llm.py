@@ -126,9 +126,14 @@ class QwenClient:
         messages: list[dict[str, Any]],
         tools: list[dict[str, Any]] | None = None,
         response_format: dict[str, Any] | None = None,
+        extra_body: dict[str, Any] | None = None,
     ) -> Any:
         """One chat completion (with retries); returns the `message` of the first choice."""
-        kwargs: dict[str, Any] = {"model": self.settings.model, "messages": messages, "extra_body": self._extra()}
+        kwargs: dict[str, Any] = {
+            "model": self.settings.model,
+            "messages": messages,
+            "extra_body": {**self._extra(), **(extra_body or {})},
+        }
         if tools:
             kwargs["tools"] = tools
             kwargs["tool_choice"] = "auto"

@@ -24,6 +24,22 @@ def _offline(what: str) -> Skill:
     return refuse
 
 
+def skills_for_device() -> dict[str, Skill]:
+    """The embedded skills, with the online ones on Qwen when an endpoint is configured."""
+    from engine.llm import LlmSettings
+
+    skills = embedded_skills()
+    settings = LlmSettings.from_env()
+    if settings.configured:
+        from skills.qwen import QwenSkills
+
+        online = QwenSkills(settings)
+        skills.update(
+            {"translate.text": online.translate, "assistant.answer": online.answer, "vision.describe": online.describe}
+        )
+    return skills
+
+
 def embedded_skills() -> dict[str, Skill]:
     """Skills that work offline, and the online-only ones answering OFFLINE."""
     return {

@@ -1,0 +1,84 @@
+"""Online Qwen skills against the local OpenAI-compatible server: Qwen-MT, streaming, Qwen-VL, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from engine.llm import LlmSettings
+from engine.runtime import SkillError
+from skills.qwen import QwenSkills
+from tests.conftest import run_cli
+from tests.servers.openai_compat import OpenAICompatServer
+
+CTX = SimpleNamespace(session_id="s1", idempotency_key=None, attempt=1)
+
+
+@pytest.fixture
+def server() -> Iterator[OpenAICompatServer]:
+    srv = OpenAICompatServer().start()
+    yield srv
+    srv.stop()
+
+
+def skills(server: OpenAICompatServer) -> QwenSkills:
+    return QwenSkills(
+        LlmSettings(
+            base_url=server.base_url, api_key_env="LENSFLOW_TEST_NO_KEY", max_retries=1, backoff_s=0.01, timeout_s=5
+        )
+    )
+
+
+def test_translation_uses_qwen_mt_with_translation_options(server: OpenAICompatServer) -> None:
+    server.reply(content="駅はどこですか")
+    result = asyncio.run(skills(server).translate({"text": "where is the station", "target": "ja"}, CTX))
+    assert result == {"text": "駅はどこですか", "source": "where is the station", "target": "ja"}
+    request = server.requests[-1]
+    assert request["model"] == "qwen-mt-turbo"
+    assert request["translation_options"] == {"source_lang": "auto", "target_lang": "Japanese"}
+
+
+def test_answers_stream_and_images_go_to_qwen_vl(server: OpenAICompatServer, tmp_path: Path) -> None:
+    server.reply(stream=["A red ", "lantern."])
+    assert asyncio.run(skills(server).answer({"question": "what is a lantern"}, CTX)) == {"text": "A red lantern."}
+    assert server.requests[-1]["stream"] is True
+    photo = tmp_path / "p.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    server.reply(content="A paper lantern.")
+    assert asyncio.run(skills(server).describe({"image": str(photo)}, CTX)) == {"text": "A paper lantern."}
+    request = server.requests[-1]
+    assert request["model"] == "qwen-vl-plus"
+    assert request["messages"][0]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+@pytest.mark.parametrize(
+    "status, code", [(400, "BAD_REQUEST"), (401, "UNAUTHORIZED"), (429, "RATE_LIMITED"), (500, "SERVER_ERROR")]
+)
+def test_provider_errors_become_codes_flows_can_branch_on(server: OpenAICompatServer, status: int, code: str) -> None:
+    for _ in range(2):
+        server.fail(status, "InvalidParameter" if status == 400 else "", retry_after=0)
+    with pytest.raises(SkillError) as info:
+        asyncio.run(skills(server).translate({"text": "hi", "target": "fr"}, CTX))
+    assert info.value.code == code
+
+
+def test_the_translate_flow_online_shows_subtitles(server: OpenAICompatServer) -> None:
+    server.reply(content="駅はどこですか")
+    proc = run_cli(
+        "run",
+        "flows/translate.yaml",
+        "--events",
+        "docs/examples/translate.events.yaml",
+        "--json",
+        env={"LENSFLOW_LLM_BASE_URL": server.base_url, "LENSFLOW_LLM_RETRIES": "0"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    shows = [
+        json.loads(line)["args"] for line in proc.stdout.splitlines() if '"hud.show"' in line and "double_text" in line
+    ]
+    assert {"layout": "double_text", "original": "where is the station", "translation": "駅はどこですか"} in shows
