@@ -43,7 +43,12 @@ async def load(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     if not text:
         raise SkillError("BAD_REQUEST", "give the script as text or file")
     pages = paginate(str(text))
-    return {"pages": pages, "words": len(words_of(str(text))), "script": str(text)}
+    return {
+        "pages": ["\n".join(page) for page in pages],
+        "lines": pages,
+        "words": len(words_of(str(text))),
+        "script": str(text),
+    }
 
 
 def align(script: str, heard: str, position: int) -> int:

@@ -1,0 +1,48 @@
+"""The Skills I flows end to end on the embedded defaults (cli.py run, as a designer runs them)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+
+def _run(flow: str, events: str, data: Path) -> list[dict]:
+    proc = run_cli(
+        "run",
+        f"flows/{flow}.yaml",
+        "--events",
+        f"docs/examples/{events}",
+        "--json",
+        env={
+            "LENSFLOW_DATA": str(data),
+            "LENSFLOW_LLM_API_KEY_ENV": "LENSFLOW_UNSET",
+            "LENSFLOW_LLM_BASE_URL": "https://unset.invalid/v1",
+        },
+    )
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def test_meeting_notes_are_saved_summarized_offline_and_exported(tmp_path: Path) -> None:
+    lines = _run("transcribe_meeting", "meeting.events.yaml", tmp_path)
+    end = lines[-1]
+    assert end["final"] == "saved"
+    assert end["vars"]["summary"]["extractive"] is True
+    assert end["vars"]["summary"]["decisions"] == ["We decided to launch the glasses on Friday."]
+    files = end["vars"]["exported"]["files"]
+    markdown = Path(next(f for f in files if f.endswith(".md"))).read_text()
+    assert "# Launch review" in markdown and "**Li** Li will update the pricing page by Monday." in markdown
+    assert "_Extractive summary" in markdown
+    jsonl = next((tmp_path / "transcripts").glob("*.jsonl")).read_text().splitlines()
+    assert len(jsonl) == 4  # metadata + three final segments, written as they came
+
+
+def test_teleprompter_follows_a_reader_who_skips_sentences(tmp_path: Path) -> None:
+    lines = _run("teleprompter", "teleprompter.events.yaml", tmp_path)
+    end = lines[-1]
+    assert end["states"] == ["reading", "following"]
+    assert end["vars"]["page"] == 1 and end["vars"]["position"] > 50
+    pages = [e["args"]["text"] for e in lines if e.get("name") == "hud.show"]
+    assert pages[-1] == end["vars"]["doc"]["pages"][1]
