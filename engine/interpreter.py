@@ -113,7 +113,9 @@ class Interpreter:
         self.compiled = compiled
         self.flow = compiled.flow
         self.ports: Ports = ports or RecordingPorts()
-        self.device = device or {}
+        self.device = device if device is not None else {}  # shared with the runner: one device, many flows
+        for key, value in (("worn", True), ("connected", True), ("battery", 100)):
+            self.device.setdefault(key, value)
         self.tracing = trace
         self._has_always = ALWAYS in compiled.triggers
         self._scope_cache: dict[str, Any] = {"slots": None, "vars": None, "event": None, "device": self.device}
@@ -151,6 +153,7 @@ class Interpreter:
         """Process one external event to completion."""
         data = data or {}
         self._begin(session, now, name, data)
+        self._note_device_state(name, data)
         if session.done:
             self._trace("ignored", event=name, reason="flow finished")
             return self._finish(session)
@@ -161,6 +164,15 @@ class Interpreter:
         else:
             self._queue.append((name, data))
         return self._finish(session)
+
+    def _note_device_state(self, name: str, data: dict[str, Any]) -> None:
+        """Keep `device.*` current for expressions: worn, connected, battery."""
+        if name in ("device.doffed", "device.donned"):
+            self.device["worn"] = name == "device.donned"
+        elif name in ("device.disconnected", "device.reconnected"):
+            self.device["connected"] = name == "device.reconnected"
+        elif name in ("device.battery", "device.battery_low") and isinstance(data.get("level"), int):
+            self.device["battery"] = data["level"]
 
     def timer_fired(self, session: Session, trigger: str, due: int, now: int) -> StepResult:
         self._begin(session, now, trigger, {})
