@@ -326,6 +326,8 @@ def _lower(text: str) -> Any:
         value = container[member]
         kind = type(value)
         if numeric and kind in (int, float):
+            if value != value:  # NaN: CEL's own rules apply
+                raise _Fallback
             return compare(value, literal)
         if kind is type(literal) and kind in (str, bool) and (kind is str or op in ("==", "!=")):
             return compare(value, literal)

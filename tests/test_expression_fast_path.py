@@ -33,7 +33,7 @@ def outcome(expr: CompiledExpression, scope: dict, fast: bool) -> tuple[str, obj
     return ("value", (type(value).__name__ if isinstance(value, bool) else "num", value))
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(st.sampled_from(["vars", "slots", "event"]), st.sampled_from(OPS), LITERALS, VALUES, st.booleans())
 def test_fast_path_agrees_with_cel(root: str, op: str, literal: str, value: object, present: bool) -> None:
     text = f"{root}.x {op} {literal}"
