@@ -8,6 +8,7 @@ invented answer.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +38,10 @@ def skills_for_device() -> dict[str, Skill]:
         skills.update(
             {"translate.text": online.translate, "assistant.answer": online.answer, "vision.describe": online.describe}
         )
+    if os.environ.get("DASHSCOPE_API_KEY") or os.environ.get("LENSFLOW_ASR_URL"):
+        from skills.dashscope_asr import DashScopeRecognizer
+
+        skills["asr.transcribe"] = DashScopeRecognizer().transcribe
     return skills
 
 
