@@ -34,6 +34,8 @@ demo: install
 	$(PY) cli.py run flows/translate.yaml --events docs/examples/translate.events.yaml
 	$(PY) cli.py preview flows/glance_pay.yaml --out out/demo/preview
 	$(PY) cli.py simulate flows/translate.yaml --scenario docs/examples/translate.scenario.yaml --out out/demo/simulator
+	LENSFLOW_DATA=out/demo/data $(PY) cli.py run flows/transcribe_meeting.yaml --events docs/examples/meeting.events.yaml
+	LENSFLOW_DATA=out/demo/data $(PY) cli.py run flows/teleprompter.yaml --events docs/examples/teleprompter.events.yaml
 
 test: install
 	$(PY) -m ruff check .

@@ -225,3 +225,13 @@ def test_cli_route_flags_and_common_variables(server: OpenAICompatServer) -> Non
     proc = run_cli("route", "take a photo", "--json", env={"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "k"})
     assert json.loads(proc.stdout)["via"] == "qwen"
     assert server.headers[-1]["authorization"] == "Bearer k"
+
+
+def test_thinking_on_a_non_streaming_call_is_refused_like_dashscope_does(server: OpenAICompatServer) -> None:
+    server.reply(content="never sent")
+    thinking = client_for(server, enable_thinking=True)
+    with pytest.raises(LlmError) as info:
+        asyncio.run(thinking.chat([{"role": "user", "content": "hi"}]))
+    assert info.value.code == "BAD_REQUEST" and "enable_thinking" in info.value.message
+    server.reply(content="fine")
+    assert asyncio.run(client_for(server).chat([{"role": "user", "content": "hi"}])).content == "fine"

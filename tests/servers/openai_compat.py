@@ -62,6 +62,10 @@ class OpenAICompatServer:
                 if not self.path.endswith("/chat/completions"):
                     self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
                     return
+                if body.get("enable_thinking") and not body.get("stream"):
+                    # DashScope refuses Qwen3 thinking on non-streaming calls, with this 400
+                    reply = Reply(status=400, message="parameter.enable_thinking must be set to false for "
+                                  "non-streaming calls")
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.status != 200:
