@@ -82,5 +82,9 @@ def page_of(script: str, position: int) -> int:
 
 async def align_skill(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     script = str(args.get("script") or "")
-    position = align(script, str(args.get("heard") or ""), int(args.get("position") or 0))
+    position = int(args.get("position") or 0)
+    if args.get("advance"):  # auto-scroll: move on by a number of words
+        position = min(len(words_of(script)), position + int(args["advance"]))
+    else:
+        position = align(script, str(args.get("heard") or ""), position)
     return {"position": position, "page": page_of(script, position)}

@@ -64,8 +64,9 @@ class OpenAICompatServer:
                     return
                 if body.get("enable_thinking") and not body.get("stream"):
                     # DashScope refuses Qwen3 thinking on non-streaming calls, with this 400
-                    reply = Reply(status=400, message="parameter.enable_thinking must be set to false for "
-                                  "non-streaming calls")
+                    reply = Reply(
+                        status=400, message="parameter.enable_thinking must be set to false for non-streaming calls"
+                    )
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.status != 200:

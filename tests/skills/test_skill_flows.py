@@ -46,3 +46,19 @@ def test_teleprompter_follows_a_reader_who_skips_sentences(tmp_path: Path) -> No
     assert end["vars"]["page"] == 1 and end["vars"]["position"] > 50
     pages = [e["args"]["text"] for e in lines if e.get("name") == "hud.show"]
     assert pages[-1] == end["vars"]["doc"]["pages"][1]
+
+
+def test_teleprompter_scrolls_at_a_speed_the_reader_can_change(tmp_path: Path) -> None:
+    from tests.conftest import ROOT
+
+    proc = run_cli(
+        "run",
+        "flows/teleprompter.yaml",
+        "--events",
+        str(ROOT / "tests" / "fixtures" / "teleprompter_autoscroll.events.yaml"),
+        "--json",
+        env={"LENSFLOW_DATA": str(tmp_path)},
+    )
+    end = json.loads(proc.stdout.splitlines()[-1])
+    # 120 words a minute is 2 words a second for 10 s, then "slower" makes it 90: 1 word a second for 10 s
+    assert (end["vars"]["position"], end["vars"]["speed"]) == (30, 90)
