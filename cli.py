@@ -598,7 +598,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     phrases = [p for c in flows.values() for p in c.flow.phrases]
 
     async def main() -> None:
-        bridge = BridgeServer(flows, skills=skills_for_device(), recognizer_factory=lambda: Recognizer(phrases))
+        if os.environ.get("DASHSCOPE_API_KEY") or os.environ.get("LENSFLOW_ASR_URL"):
+            from skills.dashscope_asr import DashScopePcmRecognizer
+
+            factory: Any = DashScopePcmRecognizer  # online recognition, Chinese and English
+        else:
+            factory = lambda: Recognizer(phrases)  # noqa: E731 - pocketsphinx, English, offline
+        bridge = BridgeServer(flows, skills=skills_for_device(), recognizer_factory=factory)
         try:
             server = await bridge.start(args.host, args.port)
         except OSError as exc:

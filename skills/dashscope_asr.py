@@ -133,3 +133,18 @@ def _wav_frames(path: Path) -> list[bytes]:
     except (OSError, wave.Error, EOFError) as exc:
         raise SkillError("NOT_FOUND", f"cannot read audio {path}: {exc}") from None
     return [pcm[i : i + FRAME_BYTES] for i in range(0, len(pcm), FRAME_BYTES)]
+
+
+class DashScopePcmRecognizer:
+    """The bridge's recogniser interface (`recognize_pcm`, called on a worker thread) on DashScope."""
+
+    def __init__(self, recognizer: DashScopeRecognizer | None = None) -> None:
+        self.recognizer = recognizer or DashScopeRecognizer()
+
+    def recognize_pcm(self, pcm: bytes) -> str:
+        frames = [pcm[i : i + FRAME_BYTES] for i in range(0, len(pcm), FRAME_BYTES)]
+
+        async def collect() -> str:
+            return " ".join([s["text"] async for s in self.recognizer.stream(frames)]).strip()
+
+        return asyncio.run(collect())  # a worker thread has no running loop of its own

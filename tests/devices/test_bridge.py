@@ -220,3 +220,29 @@ def test_cli_serve_runs_the_reference_server() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_streamed_speech_goes_to_dashscope_when_configured() -> None:
+    from skills.dashscope_asr import DashScopePcmRecognizer, DashScopeRecognizer
+    from tests.servers.dashscope_asr import DashScopeAsrServer
+
+    async def scenario() -> None:
+        asr = DashScopeAsrServer(sentences=[{"begin_time": 0, "end_time": 900, "text": "yes"}])
+        asr_server, asr_url = await asr.start()
+        bridge, server, url = await _server(
+            recognizer_factory=lambda: DashScopePcmRecognizer(DashScopeRecognizer(url=asr_url, api_key="k"))
+        )
+        async with connect(url) as ws:
+            await ws.send(json.dumps({"type": "hello", "device": "g", "flow": "ticker"}))
+            session_id = json.loads(await ws.recv())["session"]
+            for seq in range(1, 11):
+                header = {"type": "audio", "seq": seq, "format": "pcm_s16le_16k", "end": seq == 10}
+                await ws.send(encode_binary(header, b"\x00\x01" * 1600))
+            await _receive(ws, lambda m: m.get("type") == "command" and m["args"].get("text") == "agreed", timeout=10)
+        assert bridge.sessions[session_id].runner.session.final == "agreed"  # type: ignore[union-attr]
+        assert asr.audio_bytes == 10 * 3200
+        for s in (server, asr_server):
+            s.close()
+            await s.wait_closed()
+
+    asyncio.run(scenario())
