@@ -42,13 +42,15 @@ class SkillError(Exception):
 
 @dataclass
 class SkillContext:
-    """What a running skill may use: the session's clock and the call's idempotency key."""
+    """What a running skill may use: the session's clock, the call's idempotency key, and `emit`
+    to raise progress events into the session while it works (a streamed answer's sentences)."""
 
     sleep: Callable[[int], Awaitable[None]]
     now: Callable[[], int]
     idempotency_key: str | None
     session_id: str
     attempt: int
+    emit: Callable[[str, dict[str, Any]], None] = lambda name, data: None
 
 
 Skill = Callable[[dict[str, Any], SkillContext], Awaitable[Any]]
@@ -283,7 +285,14 @@ class Runner:
         for attempt in range(1, attempts + 1):
             if skill is None:
                 break
-            context = SkillContext(self._sleep, self.clock.now, data.get("key"), frame.session.id, attempt)
+            context = SkillContext(
+                self._sleep,
+                self.clock.now,
+                data.get("key"),
+                frame.session.id,
+                attempt,
+                lambda name, payload, f=frame: self._progress(f, name, payload),
+            )
             try:
                 result = await self._with_timeout(skill(dict(data.get("args") or {}), context), data.get("timeout"))
             except SkillError as exc:
@@ -407,6 +416,11 @@ class Runner:
             parent,
             parent.interpreter.call_done(parent.session, frame.caller_state, data.get("output"), self.clock.now()),
         )
+
+    def _progress(self, frame: Frame, name: str, data: dict[str, Any]) -> None:
+        """An event a running skill raises (progress, partial results) goes to its flow at once."""
+        if frame in self.stack:
+            self._carry_out(frame, frame.interpreter.send(frame.session, name, data, self.clock.now()))
 
     def _report(self, frame: Frame, result: StepResult) -> None:
         if frame in self.stack:

@@ -71,16 +71,22 @@ class QwenSkills:
     async def answer(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         question = str(args.get("question") or "")
         system = "You answer questions for someone wearing AI glasses: two short sentences at most, spoken aloud."
+        emit = getattr(ctx, "emit", None) or (lambda name, data: None)
+        text, spoken = "", 0
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": question}]
         try:
-            pieces = [
-                p
-                async for p in self.chat.stream(
-                    [{"role": "system", "content": system}, {"role": "user", "content": question}]
-                )
-            ]
+            async for piece in self.chat.stream(messages):
+                text += piece
+                emit("assistant.partial", {"text": text})  # the HUD follows the answer as it streams
+                end = max(text.rfind(mark) for mark in ".!?。！？")
+                if end >= spoken:  # a whole sentence is ready: it can be spoken already
+                    emit("assistant.sentence", {"text": text[spoken : end + 1].strip()})
+                    spoken = end + 1
         except LlmError as exc:
             raise _skill_error(exc) from None
-        return {"text": "".join(pieces)}
+        if text[spoken:].strip():
+            emit("assistant.sentence", {"text": text[spoken:].strip()})
+        return {"text": text}
 
     async def describe(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         image = str(args.get("image") or "")

@@ -82,3 +82,40 @@ def test_the_translate_flow_online_shows_subtitles(server: OpenAICompatServer) -
         json.loads(line)["args"] for line in proc.stdout.splitlines() if '"hud.show"' in line and "double_text" in line
     ]
     assert {"layout": "double_text", "original": "where is the station", "translation": "駅はどこですか"} in shows
+
+
+def test_ask_streams_the_answer_to_the_hud_and_speaks_it_sentence_by_sentence(
+    server: OpenAICompatServer, tmp_path: Path
+) -> None:
+    server.reply(stream=["The Bund is ", "a waterfront. ", "It is in ", "Shanghai."])
+    (tmp_path / "ev.yaml").write_text("slots: {question: what is the bund}\nuntil: 5s\n")
+    proc = run_cli(
+        "run",
+        "flows/ask.yaml",
+        "--events",
+        str(tmp_path / "ev.yaml"),
+        "--json",
+        env={"LENSFLOW_LLM_BASE_URL": server.base_url, "LENSFLOW_LLM_RETRIES": "0"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    partials = [e["args"]["text"] for e in lines if e.get("name") == "hud.show" and e["args"].get("priority") == "low"]
+    assert partials[0] == "The Bund is " and partials[-1] == "The Bund is a waterfront. It is in Shanghai."
+    spoken = [e["args"]["text"] for e in lines if e.get("name") == "audio.speak"]
+    assert spoken == ["The Bund is a waterfront.", "It is in Shanghai."]
+    assert lines[-1]["states"] == ["told"]
+
+
+def test_ask_offline_says_it_needs_the_network(tmp_path: Path) -> None:
+    (tmp_path / "ev.yaml").write_text("slots: {question: what is the bund}\nuntil: 5s\n")
+    proc = run_cli(
+        "run",
+        "flows/ask.yaml",
+        "--events",
+        str(tmp_path / "ev.yaml"),
+        "--json",
+        env={"LENSFLOW_LLM_BASE_URL": "https://unset.invalid/v1", "LENSFLOW_LLM_API_KEY_ENV": "UNSET_KEY"},
+    )
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert lines[-1]["final"] == "offline"
+    assert any(e.get("name") == "hud.show" and e["args"]["text"] == "This needs the network" for e in lines)
