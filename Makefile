@@ -28,14 +28,18 @@ system-deps:
 	  else echo "missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
+DEMO := out/demo
+
 demo: install
 	$(PY) cli.py validate flows/
 	$(PY) cli.py tree flows/glance_pay.yaml
-	$(PY) cli.py run flows/translate.yaml --events docs/examples/translate.events.yaml
-	$(PY) cli.py preview flows/glance_pay.yaml --out out/demo/preview
-	$(PY) cli.py simulate flows/translate.yaml --scenario docs/examples/translate.scenario.yaml --out out/demo/simulator
-	LENSFLOW_DATA=out/demo/data $(PY) cli.py run flows/transcribe_meeting.yaml --events docs/examples/meeting.events.yaml
-	LENSFLOW_DATA=out/demo/data $(PY) cli.py run flows/teleprompter.yaml --events docs/examples/teleprompter.events.yaml
+	$(PY) cli.py preview flows/glance_pay.yaml --out $(DEMO)/preview
+	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/translate.yaml --scenario docs/examples/translate.scenario.yaml --out $(DEMO)/translate
+	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/transcribe_meeting.yaml --scenario docs/examples/meeting.events.yaml --out $(DEMO)/meeting
+	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/teleprompter.yaml --scenario docs/examples/teleprompter.events.yaml --out $(DEMO)/teleprompter --no-audio
+	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/capture.yaml --scenario docs/examples/capture.scenario.yaml --out $(DEMO)/capture
+	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/ask.yaml --scenario docs/examples/ask.scenario.yaml --out $(DEMO)/ask
+	$(PY) cli.py report $(DEMO)/translate $(DEMO)/meeting $(DEMO)/teleprompter $(DEMO)/capture $(DEMO)/ask
 
 test: install
 	$(PY) -m ruff check .

@@ -711,6 +711,39 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- report ----------------------------------------------------------------------------------
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """A table of simulator runs: what each flow did, from the trace.jsonl in each output folder."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="What ran")
+    for column in ("flow", "end", "HUD frames", "spoken", "photos", "errors", "output"):
+        table.add_column(column)
+    for folder in args.folders:
+        trace = Path(folder) / "trace.jsonl"
+        if not trace.is_file():
+            raise CliError(f"{folder}: no trace.jsonl (run `cli.py simulate ... --out {folder}` first)")
+        entries = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines() if line.strip()]
+        start = next((e for e in entries if e["kind"] == "start"), {})
+        done = [e for e in entries if e["kind"] == "done"]
+        kinds = [e["kind"] for e in entries]
+        errors = sum(1 for e in entries if e["kind"] == "invoke" and e.get("status") == "failed")
+        table.add_row(
+            str(start.get("flow", "?")),
+            done[-1]["final"] if done else "still running",
+            str(kinds.count("hud")),
+            str(kinds.count("spoken")),
+            str(kinds.count("photo")),
+            str(errors),
+            str(folder),
+        )
+    Console(highlight=False, width=max(100, Console().width)).print(table)
+    return EXIT_OK
+
+
 # -- route -----------------------------------------------------------------------------------
 
 
@@ -846,6 +879,10 @@ def build_parser() -> argparse.ArgumentParser:
     ch.add_argument("--llm-url", help="OpenAI-compatible endpoint serving Qwen (default: DashScope)")
     ch.add_argument("--model", help="model name (default qwen-plus)")
     ch.set_defaults(func=cmd_chat)
+
+    rp = sub.add_parser("report", help="summarise simulator runs (their output folders) in a table")
+    rp.add_argument("folders", nargs="+")
+    rp.set_defaults(func=cmd_report)
 
     ro = sub.add_parser("route", help="show how one utterance is understood (which flow, which slots)")
     ro.add_argument("utterance")

@@ -62,3 +62,34 @@ def test_teleprompter_scrolls_at_a_speed_the_reader_can_change(tmp_path: Path) -
     end = json.loads(proc.stdout.splitlines()[-1])
     # 120 words a minute is 2 words a second for 10 s, then "slower" makes it 90: 1 word a second for 10 s
     assert (end["vars"]["position"], end["vars"]["speed"]) == (30, 90)
+
+
+def test_demo_scenarios_run_and_the_report_sums_them_up(tmp_path: Path) -> None:
+    folders = []
+    for flow, scenario in (
+        ("capture", "capture.scenario.yaml"),
+        ("ask", "ask.scenario.yaml"),
+        ("transcribe_meeting", "meeting.events.yaml"),
+    ):
+        out = tmp_path / flow
+        proc = run_cli(
+            "simulate",
+            f"flows/{flow}.yaml",
+            "--scenario",
+            f"docs/examples/{scenario}",
+            "--out",
+            str(out),
+            "--no-audio",
+            env={
+                "LENSFLOW_DATA": str(tmp_path / "data"),
+                "LENSFLOW_LLM_BASE_URL": "https://unset.invalid/v1",
+                "LENSFLOW_LLM_API_KEY_ENV": "UNSET_KEY",
+            },
+        )
+        assert proc.returncode == 0, proc.stderr
+        folders.append(str(out))
+    report = run_cli("report", *folders)
+    assert report.returncode == 0
+    rows = [line for line in report.stdout.splitlines() if line.startswith("│")]
+    assert [row.split("│")[1].strip() for row in rows] == ["capture", "ask", "transcribe_meeting"]
+    assert [row.split("│")[2].strip() for row in rows] == ["done", "offline", "saved"]
