@@ -113,7 +113,7 @@ class Interpreter(DialogueSteps):
         self.flow = compiled.flow
         self.ports: Ports = ports or RecordingPorts()
         self.device = device if device is not None else {}  # shared with the runner: one device, many flows
-        for key, value in (("worn", True), ("connected", True), ("battery", 100)):
+        for key, value in (("worn", True), ("connected", True), ("battery", 100), ("location", None)):
             self.device.setdefault(key, value)
         self.tracing = trace
         self._has_always = ALWAYS in compiled.triggers
@@ -172,6 +172,8 @@ class Interpreter(DialogueSteps):
             self.device["connected"] = name == "device.reconnected"
         elif name in ("device.battery", "device.battery_low") and isinstance(data.get("level"), int):
             self.device["battery"] = data["level"]
+        elif name == "location.update" and "lat" in data and "lng" in data:
+            self.device["location"] = {"lat": data["lat"], "lng": data["lng"]}
 
     def timer_fired(self, session: Session, trigger: str, due: int, now: int) -> StepResult:
         self._begin(session, now, trigger, {})
@@ -250,6 +252,10 @@ class Interpreter(DialogueSteps):
         else:
             self._session_info["now"] = self._now
         scope["session"] = self._session_info
+        # where the wearer is belongs only to flows with the location permission
+        scope["device"] = (
+            self.device if "location" in self.permissions else {k: v for k, v in self.device.items() if k != "location"}
+        )
         if name.startswith("error"):
             scope["error"] = data
         elif "error" in scope:

@@ -83,3 +83,24 @@ def test_taking_the_glasses_off_stops_a_recording(tmp_path: Path) -> None:
     names = [e.get("name") for e in runner.trace if e["kind"] == "action"]
     assert "camera.record_start" in names and "camera.record_stop" in names
     assert runner.session.final in ("done", "not_saved")
+
+
+def test_photos_carry_the_location_and_only_flows_allowed_to_see_it_do(tmp_path: Path) -> None:
+    runner = Runner({"capture": CAPTURE}, skills=embedded_skills(), ports=PhotoPorts(tmp_path), device={})
+
+    async def go() -> None:
+        runner._interpreters.clear()
+        await runner.start("capture", {"mode": "video"})
+        await runner.send("location.update", {"lat": 31.23, "lng": 121.47})
+        await runner.send("gesture.tap", {})
+        await runner.run_until(1000)
+
+    asyncio.run(go())
+    saves = [e for e in runner.trace if e["kind"] == "invoke" and e.get("skill") == "media.save"]
+    assert saves[0]["args"]["location"] == {"lat": 31.23, "lng": 121.47}
+    from tests.runtime.helpers import compile_text
+
+    nosy = compile_text("flow: nosy\npermissions: []\nstates:\n  a:\n    entry: [{set: {vars.where: device}}]\n")
+    other = Runner({"nosy": nosy}, device={"location": {"lat": 1.0, "lng": 2.0}})
+    asyncio.run(other.start("nosy"))
+    assert "location" not in other.session.vars["where"] and other.session.vars["where"]["worn"] is True

@@ -119,3 +119,30 @@ def test_ask_offline_says_it_needs_the_network(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert lines[-1]["final"] == "offline"
     assert any(e.get("name") == "hud.show" and e["args"]["text"] == "This needs the network" for e in lines)
+
+
+def test_translation_is_two_way_and_stops_by_voice(server: OpenAICompatServer, tmp_path: Path) -> None:
+    server.reply(content="駅はどこですか")
+    server.reply(content="车站在那边")
+    (tmp_path / "ev.yaml").write_text(
+        "slots: {target_lang: ja, my_lang: zh}\n"
+        "events:\n"
+        "  - {at: 1s, event: asr.transcript, data: {text: 'where is the station', lang: en, is_final: true}}\n"
+        "  - {at: 2s, event: asr.transcript, data: {text: '駅はあちらです', lang: ja, is_final: true}}\n"
+        "  - {at: 3s, event: asr.transcript, data: {text: 'stop translating', lang: en, is_final: true}}\n"
+        "until: 5s\n"
+    )
+    proc = run_cli(
+        "run",
+        "flows/translate.yaml",
+        "--events",
+        str(tmp_path / "ev.yaml"),
+        "--json",
+        env={"LENSFLOW_LLM_BASE_URL": server.base_url, "LENSFLOW_LLM_RETRIES": "0"},
+    )
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    targets = [r["translation_options"]["target_lang"] for r in server.requests]
+    assert targets == ["Japanese", "Chinese"]  # the reply in Japanese is translated back
+    assert lines[-1]["final"] == "done"
+    mics = [e["name"] for e in lines if e.get("name", "").startswith("mic.")]
+    assert mics == ["mic.start", "mic.stop"]  # one listening session, not one per sentence
