@@ -481,7 +481,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
         runner_box["runner"] = runner
         for at, image in scenario.images:
-            runner.clock.call_at(at, lambda p=image: device.next_images.append(p))
+            if at == 0:
+                device.next_images.append(image)  # what the camera sees from the start
+            else:
+                runner.clock.call_at(at, lambda p=image: device.next_images.append(p))
         await runner.start(main_flow.id, scenario.slots)
         for event in scenario.events:
             await runner.run_until(event.at_ms)

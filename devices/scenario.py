@@ -43,7 +43,7 @@ class SimScenario:
 
 
 def _ms(text: str) -> int:
-    return 0 if text == "0" else parse_duration(text)
+    return 0 if text in ("0", "0s", "0ms") else parse_duration(text)
 
 
 def _lang(text: str) -> str:

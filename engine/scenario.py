@@ -68,7 +68,7 @@ def load_events_file(path: Path) -> Scenario:
     for index, item in enumerate(data.get("events") or []):
         pos = document.source.at(("events", index, "at"))
         try:
-            at = 0 if item["at"] == "0" else parse_duration(item["at"])
+            at = 0 if item["at"] in ("0", "0s", "0ms") else parse_duration(item["at"])
         except DurationError as exc:
             raise ScenarioError(f"{file}:{pos.line}:{pos.column}", str(exc)) from None
         if at < last:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from skills import media, summarize, teleprompter, transcripts
+from skills import media, payments, summarize, teleprompter, transcripts
 from skills.base import needs_network
 
 Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
@@ -56,6 +56,10 @@ def embedded_skills() -> dict[str, Skill]:
         "teleprompter.load": teleprompter.load,
         "teleprompter.align": teleprompter.align_skill,
         "media.save": media.save,
+        "payment.decode_qr": payments.decode_qr,
+        "payment.pay": payments.pay,
+        "payment.query": payments.query,
+        "payment.cancel": payments.cancel,
         "translate.text": _offline("Translation"),
         "assistant.answer": _offline("Answering open questions"),
         "vision.describe": _offline("Describing what the camera sees"),

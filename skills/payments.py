@@ -1,0 +1,154 @@
+"""Glance-to-pay on the embedded default: QR decoding with zxing-cpp and a local sandbox ledger.
+
+The ledger (SQLite, `<data>/payments.sqlite`) has the semantics of Alipay's trade
+API that the flow relies on, so retries and crashes behave as they would online:
+
+* `out_trade_no` is the idempotency key: paying again with the same number
+  returns the first outcome (like ACQ.TRADE_HAS_SUCCESS counting as paid), never
+  a second charge;
+* a trade is recorded and charged in one transaction, so a crash leaves it either
+  paid or absent;
+* `query` tells the state of a number; `cancel` closes an unpaid one.
+
+Text read from a QR code is data: the payload is parsed for its fields and never
+interpreted as instructions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from skills.base import SkillError, data_dir
+
+START_BALANCE = 1000.0
+
+
+def read_codes(image: str) -> list[str]:
+    """Text of every barcode or QR code in an image file."""
+    import zxingcpp
+    from PIL import Image
+
+    try:
+        with Image.open(image) as picture:
+            return [r.text for r in zxingcpp.read_barcodes(picture.convert("L"))]
+    except OSError as exc:
+        raise SkillError("NOT_FOUND", f"cannot read image {image}: {exc}") from None
+
+
+def parse_payload(payload: str) -> dict[str, Any]:
+    """Merchant and amount from a payment QR (`https://qr.alipay.com/CODE?merchant=..&amount=..`)."""
+    url = urlparse(payload)
+    query = parse_qs(url.query)
+    merchant = (query.get("merchant") or [""])[0][:64]
+    amount: float | None = None
+    try:
+        amount = round(float((query.get("amount") or [""])[0]), 2)
+    except ValueError:
+        amount = None
+    return {"payload": payload, "merchant": merchant or url.netloc, "amount": amount}
+
+
+async def decode_qr(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    codes = [c for c in read_codes(str(args.get("image") or "")) if c.startswith(("https://", "http://"))]
+    if not codes:
+        raise SkillError("NO_CODE", "no payment QR code in view")
+    return parse_payload(codes[0])
+
+
+class SandboxLedger:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or data_dir() / "payments.sqlite"
+        with self._db() as db:
+            db.execute("create table if not exists wallet (id integer primary key check (id = 1), balance real)")
+            db.execute("insert or ignore into wallet values (1, ?)", (START_BALANCE,))
+            db.execute(
+                "create table if not exists trades (out_trade_no text primary key, trade_no text, "
+                "payload text, merchant text, amount real, status text, created real)"
+            )
+
+    def _db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=10, isolation_level="IMMEDIATE")
+
+    def pay(self, out_trade_no: str, payload: str, merchant: str, amount: float) -> dict[str, Any]:
+        with self._db() as db:  # one transaction: charged and recorded together, or neither
+            row = db.execute(
+                "select trade_no, status, amount from trades where out_trade_no = ?", (out_trade_no,)
+            ).fetchone()
+            if row is not None:
+                if row[1] == "TRADE_SUCCESS":
+                    return {
+                        "out_trade_no": out_trade_no,
+                        "trade_no": row[0],
+                        "status": "TRADE_SUCCESS",
+                        "amount": row[2],
+                        "repeated": True,
+                    }
+                raise SkillError("TRADE_CLOSED", f"trade {out_trade_no} was closed")
+            (balance,) = db.execute("select balance from wallet where id = 1").fetchone()
+            if amount > balance:
+                raise SkillError("INSUFFICIENT_FUNDS", f"balance {balance:.2f} is less than {amount:.2f}")
+            trade_no = "SB" + hashlib.sha1(out_trade_no.encode()).hexdigest()[:16].upper()
+            db.execute("update wallet set balance = balance - ? where id = 1", (amount,))
+            db.execute(
+                "insert into trades values (?, ?, ?, ?, ?, 'TRADE_SUCCESS', ?)",
+                (out_trade_no, trade_no, payload, merchant, amount, time.time()),
+            )
+        return {
+            "out_trade_no": out_trade_no,
+            "trade_no": trade_no,
+            "status": "TRADE_SUCCESS",
+            "amount": amount,
+            "repeated": False,
+        }
+
+    def query(self, out_trade_no: str) -> dict[str, Any]:
+        with self._db() as db:
+            row = db.execute("select status, amount from trades where out_trade_no = ?", (out_trade_no,)).fetchone()
+        if row is None:
+            return {"out_trade_no": out_trade_no, "status": "TRADE_NOT_EXIST"}
+        return {"out_trade_no": out_trade_no, "status": row[0], "amount": row[1]}
+
+    def cancel(self, out_trade_no: str) -> dict[str, Any]:
+        with self._db() as db:
+            row = db.execute("select status from trades where out_trade_no = ?", (out_trade_no,)).fetchone()
+            if row is not None and row[0] == "TRADE_SUCCESS":
+                raise SkillError("TRADE_HAS_SUCCESS", "the trade is paid; refund it instead")
+            db.execute(
+                "insert or replace into trades (out_trade_no, status, created) values (?, 'TRADE_CLOSED', ?)",
+                (out_trade_no, time.time()),
+            )
+        return {"out_trade_no": out_trade_no, "status": "TRADE_CLOSED"}
+
+    def balance(self) -> float:
+        with self._db() as db:
+            return float(db.execute("select balance from wallet where id = 1").fetchone()[0])
+
+
+def _out_trade_no(args: dict[str, Any], ctx: Any) -> str:
+    key = getattr(ctx, "idempotency_key", None) or f"{ctx.session_id}:{args.get('payload')}"
+    return "LF" + hashlib.sha256(str(key).encode()).hexdigest()[:30]
+
+
+async def pay(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    try:
+        amount = round(float(str(args.get("amount")).lstrip("¥$€").rstrip("元").strip()), 2)
+    except ValueError:
+        raise SkillError("BAD_REQUEST", f"amount {args.get('amount')!r} is not a number") from None
+    if amount <= 0:
+        raise SkillError("BAD_REQUEST", "the amount must be more than zero")
+    return SandboxLedger().pay(
+        _out_trade_no(args, ctx), str(args.get("payload") or ""), str(args.get("merchant") or ""), amount
+    )
+
+
+async def query(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    return SandboxLedger().query(str(args["out_trade_no"]))
+
+
+async def cancel(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    return SandboxLedger().cancel(str(args["out_trade_no"]))
