@@ -39,7 +39,8 @@ demo: install
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/teleprompter.yaml --scenario docs/examples/teleprompter.events.yaml --out $(DEMO)/teleprompter --no-audio
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/capture.yaml --scenario docs/examples/capture.scenario.yaml --out $(DEMO)/capture
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/ask.yaml --scenario docs/examples/ask.scenario.yaml --out $(DEMO)/ask
-	$(PY) cli.py report $(DEMO)/translate $(DEMO)/meeting $(DEMO)/teleprompter $(DEMO)/capture $(DEMO)/ask
+	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/glance_pay.yaml --scenario docs/examples/glance_pay.scenario.yaml --out $(DEMO)/pay
+	$(PY) cli.py report $(DEMO)/translate $(DEMO)/meeting $(DEMO)/teleprompter $(DEMO)/capture $(DEMO)/ask $(DEMO)/pay
 
 test: install
 	$(PY) -m ruff check .
