@@ -190,19 +190,24 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_tree(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+def _read_flow(name: str) -> Any:
+    """One flow file as a model; a file that cannot be read as a flow is a one-line error."""
     from engine.loader import load_flow
 
-    path = Path(args.flow)
+    path = Path(name)
     if not path.is_file():
-        raise CliError(f"{args.flow}: no such file")
+        raise CliError(f"{name}: no such file")
     loaded = load_flow(path)
     if loaded.built is None:
         first = loaded.sink.findings[0]
         raise CliError(f"{first.file}:{first.line}:{first.column}: {first.message} [{first.rule}]")
-    Console().print(_flow_tree(loaded.built.flow))
+    return loaded.built.flow
+
+
+def cmd_tree(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    Console().print(_flow_tree(_read_flow(args.flow)))
     return EXIT_OK
 
 
@@ -786,16 +791,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from devices.hud.render_png import FontMissing, save_frame
     from devices.preview import preview_flow
     from engine.catalog import load_catalog
-    from engine.loader import load_flow
 
-    path = Path(args.flow)
-    if not path.is_file():
-        raise CliError(f"{args.flow}: no such file")
-    loaded = load_flow(path)
-    if loaded.built is None:
-        first = loaded.sink.findings[0]
-        raise CliError(f"{first.file}:{first.line}:{first.column}: {first.message} [{first.rule}]")
-    flow = loaded.built.flow
+    flow = _read_flow(args.flow)
     catalog = load_catalog()
     profile = catalog.profiles.get(args.profile)
     if profile is None:
