@@ -253,7 +253,7 @@ def _flow_tree(flow: Any) -> Any:
         state = flow.states[name]
         node = parent.add(state_label(name))
         for t in state.transitions:
-            trigger = t.trigger if t.trigger != "after" else f"after {t.delay_ms} ms"
+            trigger = t.trigger if t.trigger != "after" else f"after {t.path[len(state.path) + 1]}"
             line = Text()
             line.append(f"{trigger}", style="yellow")
             if t.cond:
