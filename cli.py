@@ -355,18 +355,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return runner
 
     runner = asyncio.run(drive())
-    root = runner.stack[0]
-    flow = root.interpreter.compiled
-    active = sorted(flow.configs.get(root.session.config, ()), key=lambda s: (flow.states[s].depth, flow.order[s]))
-    end = {
-        "kind": "end",
-        "flow": root.session.flow_id,
-        "states": [] if root.session.done and not active else active,
-        "done": root.session.done,
-        "final": root.session.final,
-        "slots": root.session.slots,
-        "vars": root.session.vars,
-    }
+    end = runner.end_state()
+    active = end["states"]
     if args.json:
         _json_line(end)
     else:
@@ -503,18 +493,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     with (out / "trace.jsonl").open("w", encoding="utf-8") as handle:
         for entry in entries:
             handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
-    root = runner.stack[0]
-    flow = root.interpreter.compiled
-    active = sorted(flow.configs.get(root.session.config, ()), key=lambda s: (flow.states[s].depth, flow.order[s]))
-    end = {
-        "kind": "end",
-        "flow": root.session.flow_id,
-        "states": active,
-        "done": root.session.done,
-        "final": root.session.final,
-        "slots": root.session.slots,
-        "vars": root.session.vars,
-    }
+    end = runner.end_state()
+    active = end["states"]
     if args.json:
         for entry in device.log:
             _json_line(entry)
@@ -574,21 +554,7 @@ def _simulate_live(args: argparse.Namespace) -> int:
     device = SimulatedDevice(profile, Path(args.out or "out/live"), speak_audio=not args.no_audio)
     runner = main_loop(flows, device)
     if runner is not None and runner.stack:
-        session = runner.stack[0].session
-        print(
-            json.dumps(
-                {
-                    "kind": "end",
-                    "flow": session.flow_id,
-                    "done": session.done,
-                    "final": session.final,
-                    "slots": session.slots,
-                    "vars": session.vars,
-                },
-                ensure_ascii=False,
-                default=str,
-            )
-        )
+        _json_line(runner.end_state())
     return EXIT_OK
 
 

@@ -145,11 +145,8 @@ class QwenClient:
             raise LlmError("SERVER_ERROR", "the answer has no choices")
         return response.choices[0].message
 
-    async def chat_streamed(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, on_text: Any
-    ) -> Any:
-        """One streamed completion: text is handed to `on_text` as it arrives (a spoken answer can
-        start at once), tool calls are assembled from their pieces. Returns a message-like object."""
+    async def _deltas(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> Any:
+        """The `delta` of each streamed chunk (SSE), counting usage; a stream cut short raises TRUNCATED."""
         kwargs: dict[str, Any] = {
             "model": self.settings.model,
             "messages": messages,
@@ -161,32 +158,44 @@ class QwenClient:
             kwargs["tools"] = tools
             kwargs["tool_choice"] = "auto"
         stream = await self._with_retries(lambda: self._openai().chat.completions.create(**kwargs))
-        text: list[str] = []
-        calls: dict[int, dict[str, str]] = {}
         finished = False
-        try:
-            async for chunk in stream:
-                if getattr(chunk, "usage", None) is not None:
-                    self.usage.add(chunk.usage)
-                for choice in chunk.choices or []:
-                    delta = choice.delta
-                    if delta is not None and delta.content:
-                        text.append(delta.content)
-                        if on_text is not None:
-                            on_text(delta.content)
-                    for piece in (delta.tool_calls if delta is not None else None) or []:
-                        call = calls.setdefault(piece.index, {"id": "", "name": "", "arguments": ""})
-                        if piece.id:
-                            call["id"] = piece.id
-                        if piece.function is not None:
-                            call["name"] += piece.function.name or ""
-                            call["arguments"] += piece.function.arguments or ""
-                    if choice.finish_reason:
-                        finished = True
-        except Exception as exc:
-            raise _translate(exc) from None
+        chunks = aiter(stream)
+        while True:
+            try:
+                chunk = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except Exception as exc:  # the provider's errors only, not the consumer's
+                raise _translate(exc) from None
+            if getattr(chunk, "usage", None) is not None:
+                self.usage.add(chunk.usage)
+            for choice in chunk.choices or []:
+                if choice.delta is not None:
+                    yield choice.delta
+                if choice.finish_reason:
+                    finished = True
         if not finished:
             raise LlmError("TRUNCATED", "the answer stream ended before the model finished", retryable=True)
+
+    async def chat_streamed(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, on_text: Any
+    ) -> Any:
+        """One streamed completion: text is handed to `on_text` as it arrives (a spoken answer can
+        start at once), tool calls are assembled from their pieces. Returns a message-like object."""
+        text: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        async for delta in self._deltas(messages, tools):
+            if delta.content:
+                text.append(delta.content)
+                if on_text is not None:
+                    on_text(delta.content)
+            for piece in delta.tool_calls or []:
+                call = calls.setdefault(piece.index, {"id": "", "name": "", "arguments": ""})
+                if piece.id:
+                    call["id"] = piece.id
+                if piece.function is not None:
+                    call["name"] += piece.function.name or ""
+                    call["arguments"] += piece.function.arguments or ""
         return _StreamedMessage(
             "".join(text) or None,
             [_StreamedCall(c["id"] or f"call_{i}", c["name"], c["arguments"]) for i, c in sorted(calls.items())],
@@ -194,28 +203,9 @@ class QwenClient:
 
     async def stream(self, messages: list[dict[str, Any]]) -> AsyncIterator[str]:
         """Text of a spoken answer as it arrives (SSE). A stream cut short raises TRUNCATED."""
-        kwargs = {
-            "model": self.settings.model,
-            "messages": messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "extra_body": self._extra(),
-        }
-        stream = await self._with_retries(lambda: self._openai().chat.completions.create(**kwargs))
-        finished = False
-        try:
-            async for chunk in stream:
-                if getattr(chunk, "usage", None) is not None:
-                    self.usage.add(chunk.usage)
-                for choice in chunk.choices or []:
-                    if choice.delta and choice.delta.content:
-                        yield choice.delta.content
-                    if choice.finish_reason:
-                        finished = True
-        except Exception as exc:
-            raise _translate(exc) from None
-        if not finished:
-            raise LlmError("TRUNCATED", "the answer stream ended before the model finished", retryable=True)
+        async for delta in self._deltas(messages):
+            if delta.content:
+                yield delta.content
 
     async def complete(self, prompt: str, system: str | None, image: str | None, schema: dict[str, Any] | None) -> Any:
         """The runtime's `llm` step: a JSON answer when a schema is given (validated by the runner)."""

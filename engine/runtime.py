@@ -175,6 +175,23 @@ class Runner:
         message = f"'{info.get('skill')}' was running when the session stopped and has no idempotency key"
         self._carry_out(frame, frame.interpreter.invoke_failed(frame.session, state, "INTERRUPTED", message, now))
 
+    def end_state(self) -> dict[str, Any]:
+        """The `end` line of a run: the root flow's active states (outermost first), outcome, slots, vars."""
+        root = self.stack[0]
+        compiled = root.interpreter.compiled
+        active = sorted(
+            compiled.configs.get(root.session.config, ()), key=lambda s: (compiled.states[s].depth, compiled.order[s])
+        )
+        return {
+            "kind": "end",
+            "flow": root.session.flow_id,
+            "states": active,
+            "done": root.session.done,
+            "final": root.session.final,
+            "slots": root.session.slots,
+            "vars": root.session.vars,
+        }
+
     @property
     def done(self) -> bool:
         return bool(self.stack) and len(self.stack) == 1 and self.stack[0].session.done

@@ -56,9 +56,7 @@ def run(
 
 
 def states(runner: Runner) -> list[str]:
-    root = runner.stack[0]
-    compiled = root.interpreter.compiled
-    return sorted(compiled.configs[root.session.config], key=lambda s: (compiled.states[s].depth, compiled.order[s]))
+    return list(runner.end_state()["states"])
 
 
 def kinds(runner: Runner, kind: str) -> list[dict[str, Any]]:
