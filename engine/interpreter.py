@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from engine.compiler import ALWAYS, CompiledAction, CompiledFlow, CompiledTransition
 from engine.dialogue import DialogueSteps
-from engine.expressions import CompiledExpression, EvaluationError, render
+from engine.expressions import CompiledExpression, EvaluationError, compile_value, render
 from engine.session import Session
 
 MAX_MICROSTEPS = 1000
@@ -117,6 +117,7 @@ class Interpreter(DialogueSteps):
             self.device.setdefault(key, value)
         self.tracing = trace
         self._has_always = ALWAYS in compiled.triggers
+        self._compiled_values: dict[int, tuple[Any, Any]] = {}
         self._scope_cache: dict[str, Any] = {"slots": None, "vars": None, "event": None, "device": self.device}
         self._session_info: dict[str, Any] = {}
         self._session_of_info: Session | None = None
@@ -213,6 +214,9 @@ class Interpreter(DialogueSteps):
         cursor = self.cursor
         cursor.session = session
         cursor.state = session.config
+        # this session's names, not those of whichever session this interpreter stepped before
+        cursor.event = data
+        cursor.scope = self._scope(session, name, data)
 
     def _finish(self, session: Session) -> StepResult:
         steps = 0
@@ -464,10 +468,17 @@ class Interpreter(DialogueSteps):
 
     # -- actions ------------------------------------------------------------------------------
     def _render(self, session: Session, value: Any) -> Any:
-        from engine.expressions import compile_value
+        """Render a step's text or arguments in the scope of the event being processed.
 
+        Templates are compiled once per definition (the flow model is immutable) and kept.
+        """
+        cached = self._compiled_values.get(id(value))
+        if cached is None or cached[0] is not value:
+            cached = (value, compile_value(value))
+            self._compiled_values[id(value)] = cached
+        scope = self.cursor.scope or self._scope(session, "", self.cursor.event)
         try:
-            return render(compile_value(value), self._scope(session, "", self.cursor.event))
+            return render(cached[1], scope)
         except EvaluationError as exc:
             self._error("error.execution", str(exc), {})
             return None

@@ -361,3 +361,28 @@ def test_expressions_are_bounded() -> None:
         CompiledExpression("1 + " * 1000 + "1")
     with pytest.raises(ExpressionError, match="comprehensions"):
         CompiledExpression("l.all(a, l.all(b, l.all(c, l.all(d, l.all(e, true)))))")
+
+
+def test_one_interpreter_keeps_sessions_apart_and_errors_readable_in_prompts() -> None:
+    from engine.interpreter import Interpreter
+    from engine.session import Session
+    from tests.runtime.helpers import compile_text
+
+    text = flow_yaml(
+        """
+        a:
+          entry: [{hud.show: {layout: toast, text: "hello {{ slots.name }}"}}]
+          invoke: {skill: x.y, on_done: done, on_error: asking}
+        asking:
+          collect: {slot: name, prompt: "Failed: {{ error.code }}", no_input: {after: 5s, max: 0, target: done}}
+        done: {type: final}
+        """,
+        header="slots:\n  name: {type: string}\n",
+    )
+    interp = Interpreter(compile_text(text))
+    first, second = Session("1", "t", {"name": "Ana"}), Session("2", "t", {"name": "Bo"})
+    shown = [interp.start(s, 0).trace for s in (first, second)]
+    texts = [[e["args"]["text"] for e in t if e["kind"] == "action"] for t in shown]
+    assert texts == [["hello Ana"], ["hello Bo"]]
+    failed = interp.invoke_failed(first, "a", "TIMEOUT", "slow", 10)
+    assert [e["text"] for e in failed.trace if e["kind"] == "prompt"] == ["Failed: TIMEOUT"]
