@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Debian packages the project needs (installed when missing and running as root).
-APT_PACKAGES := fonts-wqy-microhei espeak-ng sox postgresql
+APT_PACKAGES := fonts-wqy-microhei espeak-ng sox postgresql graphviz
 
 .PHONY: demo test lint bench install system-deps lock clean
 
