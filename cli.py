@@ -407,13 +407,20 @@ class _TracePrinter:
 # -- simulate --------------------------------------------------------------------------------
 
 
+def _configured_llm() -> Any:
+    """The Qwen client for `llm` steps when an endpoint is configured, else None (steps fail cleanly)."""
+    from engine.llm import LlmSettings, QwenClient
+
+    settings = LlmSettings.from_env()
+    return QwenClient(settings) if settings.configured else None
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     import asyncio
 
     from devices.scenario import load_scenario
-    from devices.simulator import SimulatedDevice
+    from devices.simulation import ProfileRefused, check_profile, simulate
     from engine.catalog import load_catalog
-    from engine.runtime import Runner
     from engine.scenario import ScenarioError
     from skills.registry import skills_for_device
 
@@ -448,51 +455,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     profile = catalog.profiles.get(profile_name)
     if profile is None:
         raise CliError(f"unknown device profile '{profile_name}'; known: {', '.join(sorted(catalog.profiles))}")
-    missing = [c for c in main_flow.flow.requires if c not in profile.capabilities]
-    if missing:
-        raise CliError(
-            f"flow '{main_flow.id}' requires {', '.join(missing)}, which the {profile.id} profile does not "
-            "have: the device refuses it"
-        )
+    try:
+        check_profile(main_flow.flow, profile)
+    except ProfileRefused as exc:
+        raise CliError(str(exc)) from None
     out = Path(args.out)
-    runner_box: dict[str, Any] = {}
-    device = SimulatedDevice(
-        profile,
-        out,
-        frozenset(main_flow.flow.permissions),
-        speak_audio=not args.no_audio,
-        now=lambda: runner_box["runner"].clock.now(),
-        schedule=lambda when, cb: runner_box["runner"].clock.call_at(when, cb),
-    )
-    printer = _json_line if args.json else None
-
-    async def drive() -> Runner:
-        runner = Runner(
+    sim = asyncio.run(
+        simulate(
             compiled,
+            main_flow.id,
+            scenario,
+            profile,
+            out,
             skills=skills_for_device(),
-            ports=device,
-            on_trace=printer,
-            device={"profile": profile.id, "display": profile.hud is not None},
+            llm=_configured_llm(),
+            speak_audio=not args.no_audio,
+            on_trace=_json_line if args.json else None,
         )
-        runner_box["runner"] = runner
-        for at, image in scenario.images:
-            if at == 0:
-                device.next_images.append(image)  # what the camera sees from the start
-            else:
-                runner.clock.call_at(at, lambda p=image: device.next_images.append(p))
-        await runner.start(main_flow.id, scenario.slots)
-        for event in scenario.events:
-            await runner.run_until(event.at_ms)
-            await runner.send(event.name, event.data)
-        await runner.run_until(scenario.until_ms)
-        device.flush_hud()
-        return runner
-
-    runner = asyncio.run(drive())
-    entries = sorted(runner.trace + device.log, key=lambda e: e.get("t", 0))
-    with (out / "trace.jsonl").open("w", encoding="utf-8") as handle:
-        for entry in entries:
-            handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+    )
+    sim.write_trace(out)
+    runner, device = sim.runner, sim.device
     end = runner.end_state()
     active = end["states"]
     if args.json:

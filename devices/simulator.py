@@ -45,6 +45,7 @@ class SimulatedDevice:
         self.next_images: list[Path] = []
         self._frames_written = 0
         self._counter = 0
+        self._owner = ""  # the session performing the current action (its HUD frames replace each other)
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "frames").mkdir(exist_ok=True)
         (self.out / "audio").mkdir(exist_ok=True)
@@ -79,6 +80,7 @@ class SimulatedDevice:
         if capability and capability not in self.profile.capabilities:
             self._record("unsupported", action=action, capability=capability)
             return None
+        self._owner = str(getattr(session, "id", "") or "")
         handler = getattr(self, "_" + action.replace(".", "_"), None)
         if handler is None:
             self._record("action", name=action, args=args)
@@ -88,7 +90,8 @@ class SimulatedDevice:
     # -- HUD -----------------------------------------------------------------------------------
     def _hud_show(self, args: dict[str, Any]) -> None:
         assert self.profile.hud is not None
-        self.hud.show(lay_out(str(args.get("layout", "text_wall")), args, self.profile.hud), self._t())
+        frame = lay_out(str(args.get("layout", "text_wall")), args, self.profile.hud)
+        self.hud.show(frame, self._t(), owner=self._owner)
         self.flush_hud()
         due = self.hud.due()
         if due is not None and self.schedule is not None:

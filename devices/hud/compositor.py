@@ -1,8 +1,10 @@
 """What the HUD shows when flows ask faster, or for more, than it can show.
 
-* **Priorities**: a frame stays up while a lower-priority frame asks to replace
-  it (a payment confirmation, `priority: critical`, is never covered by a
-  caption); the newest lower one waits and shows when the higher one is cleared.
+* **Priorities**: a frame stays up while a lower-priority frame from another
+  session asks to replace it (a payment confirmation, `priority: critical`, is
+  never covered by a caption); the newest lower one waits and shows when the
+  higher one is cleared. A session always replaces its own frame: the flow that
+  asked for the confirmation card moves on to its receipt.
 * **Rate limit with coalescing**: at most `max_updates_per_second` updates leave
   for the display; frames that arrive in between replace each other, and the
   latest one is sent when the next slot opens. Nothing is lost that matters,
@@ -41,17 +43,19 @@ class HudCompositor:
         self._waiting: HudFrame | None = None  # a lower-priority frame behind the current one
         self._expires: int | None = None
         self._under_toast: HudFrame | None = None
+        self._owner = ""  # the session whose frame is current
         self.coalesced = 0
 
     @property
     def current(self) -> HudFrame:
         return self._current
 
-    def show(self, frame: HudFrame, now: int) -> None:
+    def show(self, frame: HudFrame, now: int, owner: str = "") -> None:
         self._expire(now)
-        if frame.priority < self._current.priority:
+        if frame.priority < self._current.priority and (owner != self._owner or not owner):
             self._waiting = frame
             return
+        self._owner = owner
         if frame.duration_ms is not None and self._current is not BLANK and self._current.duration_ms is None:
             self._under_toast = self._current
         elif frame.duration_ms is None:

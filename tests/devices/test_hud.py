@@ -85,6 +85,18 @@ def test_priorities_keep_a_confirmation_above_captions() -> None:
     assert hud.current is caption  # the waiting caption comes up when the confirmation goes
 
 
+def test_a_session_replaces_its_own_critical_frame_but_others_cannot() -> None:
+    hud = HudCompositor(max_updates_per_second=0)
+    confirm = lay_out("card", {"title": "Confirm", "body": "Pay 25?", "priority": "critical"}, G)
+    receipt = lay_out("card", {"title": "Paid", "body": "25 to Lucky Noodles"}, G)
+    caption = lay_out("double_text", {"original": "hello", "translation": "你好"}, G)
+    hud.show(confirm, 0, owner="pay-session")
+    hud.show(caption, 5, owner="translate-session")
+    assert hud.current is confirm
+    hud.show(receipt, 10, owner="pay-session")  # the paying flow moves on to its receipt
+    assert hud.current is receipt
+
+
 def test_rate_limit_coalesces_to_the_latest_frame() -> None:
     hud = HudCompositor(max_updates_per_second=4)
     frames = [lay_out("toast", {"text": f"caption {i}", "duration": "1h"}, G) for i in range(10)]
