@@ -273,54 +273,17 @@ def _flow_tree(flow: Any) -> Any:
 # -- run -----------------------------------------------------------------------------------
 
 
-# Findings that make a flow impossible to run as written; the other rules are about
-# design (dead ends, missing handlers...) and only warn when a designer tries a flow.
-RUN_BLOCKING_RULES = {
-    "yaml-syntax",
-    "duplicate-key",
-    "schema",
-    "duplicate-state",
-    "unknown-target",
-    "expression-syntax",
-    "bad-duration",
-    "call-cycle",
-    "internal-error",
-}
-
-
 def _load_runnable(path: Path) -> dict[str, Any]:
-    """Compile the flow at `path` and the valid flows beside it (for call and link)."""
-    from engine.compiler import CompileError, compile_flow
-    from engine.config import Config
-    from engine.validate import validate_paths
+    """Compile the flow at `path` and the valid flows beside it (for call and link); main one as `__main__`."""
+    from engine.runnable import NotRunnable, load_runnable
 
-    result = validate_paths([str(path)], Config())
-    errors = [f for f in result.findings if f.severity.value == "error"]
-    blocking = [f for f in errors if f.rule in RUN_BLOCKING_RULES]
-    if blocking:
-        lines = [f"{f.file}:{f.line}:{f.column}: {f.message} [{f.rule}]" for f in blocking]
-        raise CliError("the flow cannot run; fix it first (python cli.py validate):\n  " + "\n  ".join(lines))
-    for f in errors:  # design problems: worth knowing, but the flow can still be tried
-        print(f"lensflow: warning: {f.file}:{f.line}:{f.column}: {f.message} [{f.rule}]", file=sys.stderr)
-    from engine.loader import load_flow
-
-    compiled: dict[str, Any] = {}
-    main = load_flow(path)
-    assert main.built is not None
     try:
-        compiled[main.built.flow.id] = compile_flow(main.built.flow)
-    except CompileError as exc:
+        compiled, main_id, warnings = load_runnable(path)
+    except NotRunnable as exc:
         raise CliError(str(exc)) from None
-    for other in sorted(path.resolve().parent.glob("*.y*ml")):
-        if other.resolve() == path.resolve():
-            continue
-        loaded = load_flow(other)
-        if loaded.built is not None and loaded.schema_ok and loaded.built.flow.id not in compiled:
-            try:
-                compiled[loaded.built.flow.id] = compile_flow(loaded.built.flow)
-            except Exception:  # a broken neighbour only matters if called; the call then fails cleanly
-                continue
-    compiled["__main__"] = compiled[main.built.flow.id]
+    for line in warnings:  # design problems: worth knowing, but the flow can still be tried
+        print(f"lensflow: warning: {line}", file=sys.stderr)
+    compiled["__main__"] = compiled[main_id]
     return compiled
 
 
@@ -419,7 +382,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     import asyncio
 
     from devices.scenario import load_scenario
-    from devices.simulation import ProfileRefused, check_profile, simulate
+    from devices.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
     from engine.catalog import load_catalog
     from engine.scenario import ScenarioError
     from skills.registry import skills_for_device
@@ -433,21 +396,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CliError(f"{args.flow}: no such file")
     compiled = _load_runnable(flow_path)
     main_flow = compiled.pop("__main__")
-    recognizer: Any = None
-
-    def recognise(path: Path) -> str:
-        nonlocal recognizer
-        if recognizer is None:
-            from devices.audio.asr import Recognizer
-
-            phrases = [p for c in compiled.values() for p in c.flow.phrases]
-            phrases += [str(v) for c in compiled.values() for slot in c.flow.slots.values() for v in slot.values or ()]
-            recognizer = Recognizer(phrases)
-        return str(recognizer.recognize(path))
-
     scenario_path = Path(args.scenario)
     try:
-        scenario = load_scenario(scenario_path, recognise)
+        scenario = load_scenario(scenario_path, phrase_recognizer(compiled))
     except ScenarioError as exc:
         raise CliError(str(exc)) from None
     catalog = load_catalog()

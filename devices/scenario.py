@@ -108,17 +108,28 @@ def load_scenario(path: Path, recognise: Callable[[Path], str] | None = None) ->
         first = problems[0]
         pos = document.source.key_at(first.path) if first.at_key else document.source.at(first.path)
         raise ScenarioError(f"{file}:{pos.line}:{pos.column}", first.message)
-    base = path.parent
+    return build_scenario(data, document.source, file, path.parent, recognise)
+
+
+def build_scenario(
+    data: dict[str, Any],
+    source: Any,
+    file: str,
+    base: Path,
+    recognise: Callable[[Path], str] | None = None,
+    at: tuple[Any, ...] = (),
+) -> SimScenario:
+    """A scenario from already-validated data found at path `at` of a document (flow tests embed one)."""
     scenario = SimScenario(dict(data.get("slots") or {}), profile=data.get("profile"))
     last = 0
     for index, item in enumerate(data.get("events") or []):
-        where = document.source.at(("events", index))
+        where = source.at((*at, "events", index))
         location = f"{file}:{where.line}:{where.column}"
-        at = _ms(item["at"])
-        if at < last:
+        when = _ms(item["at"])
+        if when < last:
             raise ScenarioError(location, f"events must be in time order ({item['at']} is earlier than the one before)")
-        last = at
-        scenario.events.extend(_expand(item, at, base, location, scenario, recognise))
+        last = when
+        scenario.events.extend(_expand(item, when, base, location, scenario, recognise))
     scenario.events.sort(key=lambda e: e.at_ms)
     end = max([last, *(e.at_ms for e in scenario.events)])
     scenario.until_ms = _ms(data["until"]) if data.get("until") else end + 1000

@@ -35,6 +35,23 @@ class Simulation:
                 handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
 
 
+def phrase_recognizer(compiled: dict[str, Any]) -> Any:
+    """A WAV-to-text function for scenarios, tuned to the flows' phrases; pocketsphinx loads on first use."""
+    recognizer: Any = None
+
+    def recognise(path: Path) -> str:
+        nonlocal recognizer
+        if recognizer is None:
+            from devices.audio.asr import Recognizer
+
+            phrases = [p for c in compiled.values() for p in c.flow.phrases]
+            phrases += [str(v) for c in compiled.values() for slot in c.flow.slots.values() for v in slot.values or ()]
+            recognizer = Recognizer(phrases)
+        return str(recognizer.recognize(path))
+
+    return recognise
+
+
 class ProfileRefused(Exception):
     """The device profile lacks a capability the flow requires: real glasses would refuse to start it."""
 

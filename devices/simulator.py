@@ -137,6 +137,20 @@ class SimulatedDevice:
                 file = None
         self._record("spoken", text=text, file=file, instead_of_display=degraded)
 
+    def prompt(self, session: Any, text: str) -> None:
+        """A question the flow asks (collect, confirm): said to the wearer."""
+        file = None
+        if self.speak_audio and text.strip() and "speaker" in self.profile.capabilities:
+            from devices.audio.tts import SpeechUnavailable, speak_to_wav
+
+            self._counter += 1
+            try:
+                path = speak_to_wav(text, self.out / "audio" / f"{self._counter:04d}_{self._t():08d}ms.wav", None)
+                file = str(path.relative_to(self.out))
+            except SpeechUnavailable:
+                file = None
+        self._record("prompt", text=text, file=file)
+
     def _audio_play(self, args: dict[str, Any]) -> None:
         self._record("sound", sound=args.get("sound") or args.get("file"))
 

@@ -226,6 +226,10 @@ class Runner:
                 self._link(frame, data)
             elif kind == "done":
                 self._finished(frame, data)
+            elif kind == "prompt":
+                ask = getattr(self.ports, "prompt", None)  # optional: ports that can say a question
+                if ask is not None:
+                    ask(frame.session, data["text"])
 
     def _timer(self, frame: Frame, trigger: str, due: int) -> None:
         if frame in self.stack:
