@@ -491,6 +491,58 @@ def _simulate_live(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- test ------------------------------------------------------------------------------------
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from devices.flow_tests import TestFileError, find_test_files, junit_xml, run_file
+
+    try:
+        files = find_test_files(args.paths or ["flows"])
+    except TestFileError as exc:
+        raise CliError(str(exc)) from None
+    if not files:
+        raise CliError(f"no flow tests found under {', '.join(args.paths or ['flows'])}")
+    keep = Path(args.out) if args.out else None
+    results = []
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    for path in files:
+        result = run_file(path, keep)
+        results.append(result)
+        _print_test_file(console, result)
+    if args.junit:
+        Path(args.junit).write_text(junit_xml(results), encoding="utf-8")
+    cases = [c for r in results for c in r.cases]
+    failed = sum(1 for c in cases if not c.passed) + sum(1 for r in results if r.error)
+    seconds = sum(c.seconds for c in cases)
+    style = "bold red" if failed else "bold green"
+    console.print(
+        f"[{style}]{len(cases) - sum(1 for c in cases if not c.passed)} passed, {failed} failed[/] "
+        f"in {len(results)} file(s), {sum(c.checked for c in cases)} assertions, {seconds:.1f} s"
+    )
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _print_test_file(console: Any, result: Any) -> None:
+    from rich.markup import escape
+
+    if result.error is not None:
+        console.print(f"[red]ERROR[/] {escape(result.error)}")
+        return
+    console.print(f"[bold]{escape(result.file)}[/] ({escape(result.flow)})")
+    for case in result.cases:
+        mark = "[green]✓[/]" if case.passed else "[red]✗[/]"
+        console.print(f"  {mark} {escape(case.name)} [dim]{case.seconds * 1000:.0f} ms[/]")
+        if case.error:
+            console.print(f"      [red]{escape(case.error)}[/]", soft_wrap=True)
+        for failure in case.failures:
+            console.print(
+                f"      [red]{escape(result.file)}:{escape(failure.removeprefix('line '))}[/]", soft_wrap=True
+            )
+
+
 # -- serve -----------------------------------------------------------------------------------
 
 
@@ -761,6 +813,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--json", action="store_true", help="JSON lines, the last one the end state")
     sim.add_argument("--no-audio", action="store_true", help="do not synthesise speech (faster)")
     sim.set_defaults(func=cmd_simulate)
+
+    te = sub.add_parser("test", help="run flow tests (flows/tests/*.yaml): scenarios with assertions")
+    te.add_argument("paths", nargs="*", help="test files, or folders (a folder's tests/ subfolder; default flows/)")
+    te.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report (for CI)")
+    te.add_argument("--out", help="keep each case's HUD frames and trace under this folder")
+    te.set_defaults(func=cmd_test)
 
     sv = sub.add_parser("serve", help="run the hardware bridge (WebSocket) for glasses and companion apps")
     sv.add_argument("flows", nargs="*", help="flow files or folders (default flows/)")

@@ -116,6 +116,7 @@ class SimulatedDevice:
                     "layout": frame.layout,
                     "lines": list(frame.lines),
                     "pages": len(frame.pages),
+                    **({"text_lines": [line for page in frame.pages for line in page]} if len(frame.pages) > 1 else {}),
                     "files": [str(f.relative_to(self.out)) for f in files],
                 }
             )
