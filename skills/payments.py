@@ -10,6 +10,10 @@ API that the flow relies on, so retries and crashes behave as they would online:
   paid or absent;
 * `query` tells the state of a number; `cancel` closes an unpaid one.
 
+The skills run the same protocol as the online provider (skills/checkout.py):
+each attempt is journaled before the ledger is touched, and reconciliation
+settles what a crash left open.
+
 Text read from a QR code is data: the payload is parsed for its fields and never
 interpreted as instructions.
 """
@@ -24,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from skills.base import SkillError, data_dir
+from skills.checkout import Checkout, Reply
 
 START_BALANCE = 1000.0
 
@@ -129,26 +134,51 @@ class SandboxLedger:
             return float(db.execute("select balance from wallet where id = 1").fetchone()[0])
 
 
-def _out_trade_no(args: dict[str, Any], ctx: Any) -> str:
-    key = getattr(ctx, "idempotency_key", None) or f"{ctx.session_id}:{args.get('payload')}"
-    return "LF" + hashlib.sha256(str(key).encode()).hexdigest()[:30]
+class LedgerGateway:
+    """The sandbox ledger behind the provider-independent payment protocol (skills/checkout.py)."""
+
+    name = "sandbox"
+
+    def __init__(self, ledger: SandboxLedger | None = None) -> None:
+        self.ledger = ledger or SandboxLedger()
+
+    def pay(self, out_trade_no: str, subject: str, amount: float, payload: str) -> Reply:
+        result = self.ledger.pay(out_trade_no, payload, subject, amount)
+        return Reply("paid", result["trade_no"], result["amount"], "repeated" if result["repeated"] else "")
+
+    def query(self, out_trade_no: str) -> Reply:
+        result = self.ledger.query(out_trade_no)
+        status = {"TRADE_SUCCESS": "paid", "TRADE_CLOSED": "closed"}.get(result["status"], "absent")
+        trade_no = "SB" + hashlib.sha1(out_trade_no.encode()).hexdigest()[:16].upper() if status == "paid" else ""
+        return Reply(status, trade_no, result.get("amount"))
+
+    def cancel(self, out_trade_no: str) -> Reply:
+        try:
+            self.ledger.cancel(out_trade_no)
+        except SkillError as exc:
+            if exc.code == "TRADE_HAS_SUCCESS":
+                return self.query(out_trade_no)
+            raise
+        return Reply("closed", detail="cancelled")
+
+
+def _checkout() -> Checkout:
+    return Checkout(LedgerGateway())
 
 
 async def pay(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    try:
-        amount = round(float(str(args.get("amount")).lstrip("¥$€").rstrip("元").strip()), 2)
-    except ValueError:
-        raise SkillError("BAD_REQUEST", f"amount {args.get('amount')!r} is not a number") from None
-    if amount <= 0:
-        raise SkillError("BAD_REQUEST", "the amount must be more than zero")
-    return SandboxLedger().pay(
-        _out_trade_no(args, ctx), str(args.get("payload") or ""), str(args.get("merchant") or ""), amount
-    )
+    """payment.pay offline: exactly once per idempotency key, journaled before the ledger is touched."""
+    return await _checkout().pay(args, ctx)
 
 
 async def query(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    return SandboxLedger().query(str(args["out_trade_no"]))
+    return await _checkout().query(args, ctx)
 
 
 async def cancel(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    return SandboxLedger().cancel(str(args["out_trade_no"]))
+    return await _checkout().cancel(args, ctx)
+
+
+async def reconcile(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """payment.reconcile offline: settle attempts a crash left open, and say what became of them."""
+    return await _checkout().reconcile(args, ctx)
