@@ -42,6 +42,10 @@ def skills_for_device() -> dict[str, Skill]:
         from skills.dashscope_asr import DashScopeRecognizer
 
         skills["asr.transcribe"] = DashScopeRecognizer().transcribe
+    if os.environ.get("LENSFLOW_ALIPAY_APP_ID"):  # keys are checked on first use: a bad one is a CONFIG error
+        from skills.alipay import alipay_skills
+
+        skills.update(alipay_skills())
     return skills
 
 
@@ -60,6 +64,7 @@ def embedded_skills() -> dict[str, Skill]:
         "payment.pay": payments.pay,
         "payment.query": payments.query,
         "payment.cancel": payments.cancel,
+        "payment.reconcile": payments.reconcile,
         "translate.text": _offline("Translation"),
         "assistant.answer": _offline("Answering open questions"),
         "vision.describe": _offline("Describing what the camera sees"),
