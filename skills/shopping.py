@@ -21,7 +21,6 @@ from statistics import median
 from typing import Any
 
 from skills.base import SkillError
-from skills.payments import read_codes
 from skills.product_catalog import Catalog, Offer, normalize_ean, valid_ean
 
 Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
@@ -36,9 +35,22 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 # -- identification ---------------------------------------------------------------------------
 
 
+def product_codes(image: str) -> list[str]:
+    """Text of the retail barcodes (EAN-13, EAN-8, UPC-A) in an image file; QR codes are not looked for."""
+    import zxingcpp
+    from PIL import Image
+
+    formats = (zxingcpp.BarcodeFormat.EAN13, zxingcpp.BarcodeFormat.EAN8, zxingcpp.BarcodeFormat.UPCA)
+    try:
+        with Image.open(image) as picture:
+            return [r.text for r in zxingcpp.read_barcodes(picture.convert("L"), formats=formats)]
+    except OSError as exc:
+        raise SkillError("NOT_FOUND", f"cannot read image {image}: {exc}") from None
+
+
 def barcode_in(image: str) -> str | None:
-    """The first product barcode (valid EAN/UPC) in a photo; QR codes and misreads are ignored."""
-    for text in read_codes(image):
+    """The first product barcode with a valid check digit in a photo, as EAN-13 (or EAN-8)."""
+    for text in product_codes(image):
         code = text.strip()
         if valid_ean(code):
             return normalize_ean(code)
