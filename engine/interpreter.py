@@ -20,12 +20,14 @@ next action).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.compiler import ALWAYS, CompiledAction, CompiledFlow, CompiledTransition
 from engine.dialogue import DialogueSteps
 from engine.expressions import CompiledExpression, EvaluationError, compile_value, render
+from engine.model import Transition
 from engine.session import Session
 
 MAX_MICROSTEPS = 1000
@@ -113,6 +115,7 @@ class Interpreter(DialogueSteps):
         self.flow = compiled.flow
         self.ports: Ports = ports or RecordingPorts()
         self.device = device if device is not None else {}  # shared with the runner: one device, many flows
+        self.on_transition: Callable[[Transition], None] | None = None  # coverage tools watch branches taken
         for key, value in (("worn", True), ("connected", True), ("battery", 100), ("location", None)):
             self.device.setdefault(key, value)
         self.tracing = trace
@@ -350,6 +353,8 @@ class Interpreter(DialogueSteps):
     def _apply(self, cursor: _Cursor, c: CompiledTransition) -> None:
         session = cursor.session
         assert session is not None
+        if self.on_transition is not None:
+            self.on_transition(c.origin)
         if c.target is None:
             self._trace("transition", source=c.source, trigger=c.trigger, target=None)
             self._run_actions(session, c.actions)
