@@ -195,13 +195,18 @@ async def search(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
 
 
 def taobao_search(client: Any) -> Skill:
-    """Online search with Taobao's affiliate API; a barcode is searched by its catalogue name when known."""
+    """Online search with Taobao's affiliate API.
+
+    A barcode the catalogue knows is searched by its Chinese name (Taobao listings are
+    in Chinese), else the given name, else the digits.
+    """
 
     async def search_online(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         ean, query = str(args.get("ean") or "").strip(), str(args.get("query") or "").strip()
-        if not query and ean:
-            product = Catalog().by_ean(ean)
-            query = product["name_zh"] if product else ean
+        product = Catalog().by_ean(ean) if ean else None
+        if product is not None:
+            query = product["name_zh"]
+        query = query or ean
         if not query:
             raise SkillError("UNKNOWN_PRODUCT", "nothing to search for")
         sleep = getattr(ctx, "sleep", None)
