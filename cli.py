@@ -543,6 +543,76 @@ def _print_test_file(console: Any, result: Any) -> None:
             )
 
 
+# -- explore ---------------------------------------------------------------------------------
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from engine.explore import explore
+    from engine.runnable import NotRunnable, load_runnable
+    from engine.validate import UsageError, expand_paths
+
+    try:
+        files = expand_paths(args.flows or ["flows"])
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+    if not files:
+        raise CliError(f"no flow files under {', '.join(args.flows or ['flows'])}")
+    reports = []
+    failed = False
+    for path in files:
+        try:
+            compiled, main_id, _warnings = load_runnable(path)
+        except NotRunnable as exc:
+            raise CliError(f"{path}: cannot explore a flow that cannot run: {exc.lines[0]}") from None
+        report = explore(compiled[main_id], max_configurations=args.max_configurations)
+        reports.append(report)
+        below = args.min_coverage is not None and report.coverage + 1e-9 < args.min_coverage
+        failed = failed or bool(report.defects) or below
+    if args.json:
+        print(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, indent=2))
+    else:
+        _print_explorations(reports, args.min_coverage)
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _print_explorations(reports: list[Any], min_coverage: float | None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table(title="Exploration")
+    for column in ("flow", "transitions", "states", "configurations", "findings"):
+        table.add_column(column, justify="left" if column == "flow" else "right")
+    for r in reports:
+        covered = sum(1 for b in r.branches if b.covered_by is not None)
+        low = min_coverage is not None and r.coverage + 1e-9 < min_coverage
+        style = "red" if low else "green" if r.coverage >= 100 else "yellow"
+        table.add_row(
+            r.flow,
+            f"[{style}]{covered}/{len(r.branches)} ({r.coverage:.0f}%)[/]",
+            f"{len(r.visited & set(r.states))}/{len(r.states)}",
+            f"{r.nodes}{' (bounded)' if r.truncated else ''}",
+            f"[red]{len(r.findings)}[/]" if r.findings else "0",
+        )
+    console.print(table)
+    for r in reports:
+        for branch in r.branches:
+            if branch.covered_by is None:
+                console.print(f"{escape(r.file)}:{branch.line}: not covered: {escape(branch.label())}", soft_wrap=True)
+        for finding in r.findings:
+            console.print(
+                f"[red]{escape(r.file)}: {finding.kind}[/] in {escape(finding.state)}: {escape(finding.message)}",
+                soft_wrap=True,
+            )
+            steps = [s.describe() for s in finding.path] or ["(at start)"]
+            console.print("    path: " + escape(" → ".join(steps)), soft_wrap=True)
+    if min_coverage is not None:
+        low = [r.flow for r in reports if r.coverage + 1e-9 < min_coverage]
+        if low:
+            console.print(f"[red]below {min_coverage:g}% transition coverage: {', '.join(low)}[/]")
+
+
 # -- serve -----------------------------------------------------------------------------------
 
 
@@ -819,6 +889,13 @@ def build_parser() -> argparse.ArgumentParser:
     te.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report (for CI)")
     te.add_argument("--out", help="keep each case's HUD frames and trace under this folder")
     te.set_defaults(func=cmd_test)
+
+    ex = sub.add_parser("explore", help="drive flows through every branch; report coverage and defects")
+    ex.add_argument("flows", nargs="*", help="flow files or folders (default flows/)")
+    ex.add_argument("--min-coverage", type=float, metavar="N", help="fail below N percent transition coverage")
+    ex.add_argument("--max-configurations", type=int, default=4000, help="search bound per flow (default 4000)")
+    ex.add_argument("--json", action="store_true")
+    ex.set_defaults(func=cmd_explore)
 
     sv = sub.add_parser("serve", help="run the hardware bridge (WebSocket) for glasses and companion apps")
     sv.add_argument("flows", nargs="*", help="flow files or folders (default flows/)")

@@ -42,6 +42,7 @@ from engine.session import Session
 DEFAULT_MAX_NODES = 4000
 DEFAULT_MAX_DEPTH = 40
 CANDIDATES_PER_TRIGGER = 24
+SHAPES_PER_CONFIGURATION = 12  # data shapes explored per configuration (keeps the search finite)
 STEP_MS = 100  # virtual time between a wearer's actions
 DEVICE_DEFAULTS: dict[str, Any] = {
     "worn": True,
@@ -145,7 +146,8 @@ class Exploration:
 
     @property
     def defects(self) -> list[Finding]:
-        return [f for f in self.findings if f.kind in ("error", "refused", "stuck")]
+        """Every finding is a defect: a wearer would meet it on the path shown."""
+        return list(self.findings)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -215,6 +217,7 @@ class Explorer:
     def run(self) -> Exploration:
         result = self.result
         seen: set[Any] = set()
+        shapes: dict[Any, int] = {}  # configurations explored per core key, whatever their data
         queue: deque[_Node] = deque()
         for slots, device in self._roots():
             root = self._start(slots, device)
@@ -246,8 +249,11 @@ class Explorer:
                 if child_key != key:
                     moved = True
                 children_of.setdefault(key, set()).add(child_key)
-                if child_key not in seen or new_branches:
+                core = child_key[:-2]
+                fresh = child_key not in seen and shapes.get(core, 0) < SHAPES_PER_CONFIGURATION
+                if fresh or new_branches:
                     seen.add(child_key)
+                    shapes[core] = shapes.get(core, 0) + 1
                     queue.append(child)
             if not moved:
                 self._stuck(node, session)
@@ -386,9 +392,9 @@ class Explorer:
             tuple(sorted(s["timers"])),
             tuple(sorted((k, v) for k, v in s["attempts"].items())),
             s["confirmed"],
-            tuple(sorted(s["slots"])),
-            tuple(sorted(s["vars"])),
             tuple(sorted((k, str(v)) for k, v in node.device.items() if k != "location")),
+            _shape(s["slots"]),
+            _shape(s["vars"]),
         )
 
     def _stuck(self, node: _Node, session: Session) -> None:
@@ -403,6 +409,7 @@ class Explorer:
         if self.result.truncated or not ended:
             return
         parents: dict[Any, set[Any]] = {}
+        ended = ended | {kid for kids in children.values() for kid in kids if kid not in nodes}  # not explored
         for parent, kids in children.items():
             for kid in kids:
                 parents.setdefault(kid, set()).add(parent)
@@ -515,6 +522,28 @@ class Explorer:
 
 
 # -- values that satisfy and falsify guards ---------------------------------------------------------
+
+
+def explore(compiled: CompiledFlow, max_configurations: int = DEFAULT_MAX_NODES) -> Exploration:
+    return Explorer(compiled, max_nodes=max_configurations).run()
+
+
+def _shape(value: Any, depth: int = 0) -> Any:
+    """What guards usually tell apart, and no more: which keys, empty or not, the sign of a number.
+    Configurations are explored again when the shape of their data changes, so the search stays finite."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return (value > 0) - (value < 0)
+    if isinstance(value, str):
+        return bool(value)
+    if depth >= 3:
+        return type(value).__name__
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _shape(v, depth + 1)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return ("list", min(len(value), 2), _shape(value[0], depth + 1) if value else None)
+    return type(value).__name__
 
 
 def _literals(expression: str) -> list[Any]:
