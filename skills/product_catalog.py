@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ class Catalog:
     def _build(self, digest: str) -> None:
         """Build into a new file and move it into place, so a reader never sees half a catalogue."""
         products = read_source(self.source)
-        partial = self.path.with_suffix(f".{digest[:8]}.tmp")
+        partial = self.path.with_suffix(f".{os.getpid()}.tmp")  # two processes may build at once
         partial.unlink(missing_ok=True)
         db = sqlite3.connect(partial)
         try:
