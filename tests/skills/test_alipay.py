@@ -172,6 +172,7 @@ def simulate(
     tmp_path: Path, events: str, env: dict[str, str], server: AlipayServer | None = None, qr: str = QR
 ) -> tuple[int, dict[str, Any], list[str]]:
     """`cli.py simulate flows/glance_pay.yaml` in a child process; the server may SIGKILL it mid-request."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     qr_png(tmp_path / "qr.png", qr)
     scenario = tmp_path / "pay.yaml"
     scenario.write_text(f"events:\n  - {{at: 0s, image: qr.png}}\n{events}until: 40s\n")
@@ -255,3 +256,20 @@ def test_a_qr_that_says_to_pay_pays_nothing_online_without_a_yes(tmp_path: Path,
     code, end, _ = simulate(tmp_path, "", server.env(), server, qr=hostile)
     assert code == 0 and end["final"] == "cancelled" and "receipt" not in end["vars"]
     assert "pay" not in methods(server) and server.charges == 0
+
+
+def test_the_hud_follows_the_wait_and_a_lost_answer_is_checked_before_the_wearer_is_told(
+    tmp_path: Path, server: AlipayServer
+) -> None:
+    server.script("alipay.trade.pay", "wait", succeed_after=2)
+    code, end, spoken = simulate(tmp_path / "wait", TAP, server.env(), server)
+    assert code == 0 and end["final"] == "paid" and spoken == ["Paid 25"]
+    frames = [json.loads(line) for line in (tmp_path / "wait" / "out" / "trace.jsonl").read_text().splitlines()]
+    assert any("Confirm in Alipay" in " ".join(f.get("lines", [])) for f in frames if f.get("kind") == "hud")
+
+    server.script("alipay.trade.pay", "drop")
+    server.script("alipay.trade.query", "lost")
+    server.script("alipay.trade.cancel", "lost")  # no answer to anything: the flow asks once more, then says so
+    code, end, spoken = simulate(tmp_path / "lost", TAP, server.env(), server, qr=QR + "&table=7")
+    assert code == 0 and end["final"] == "checked" and server.charges == 2
+    assert spoken[-1] == "The payment of 25.00 to Lucky Noodles went through."
