@@ -9,6 +9,7 @@ from typing import Any
 from skills.product_catalog import Catalog, ean_check_digit
 from skills.shopping import sales_text
 from tests.conftest import ROOT, run_cli
+from tests.servers.openai_compat import OpenAICompatServer
 from tests.servers.taobao import TaobaoServer
 from tests.skills.test_price_compare_photos import package_photo
 
@@ -111,6 +112,31 @@ def test_online_the_offers_come_from_taobao(tmp_path: Path) -> None:
     assert shown(trace, "list")[0][1:] == ["• ¥9.90 淘宝好店 52k/mo", "• ¥12.50 天猫超市 800/mo"]
     assert end["vars"]["offers"]["source"] == "taobao" and end["vars"]["comparison"]["cheaper"] == "online"
     assert busy["final"] == "busy"
+
+
+def test_online_a_package_without_a_barcode_is_named_by_qwen_vl_and_searched_on_taobao(tmp_path: Path) -> None:
+    package_photo(tmp_path / "plain.png", "高露洁 全面防蛀牙膏", None)
+    vision = OpenAICompatServer().start()
+    try:
+        vision.reply(content="高露洁 全面防蛀牙膏 250g")
+        with TaobaoServer() as gateway:
+            gateway.offer("高露洁", shop="天猫超市", price="12.50", volume=800)
+            env = {
+                "LENSFLOW_LLM_BASE_URL": vision.base_url,
+                "LENSFLOW_LLM_RETRIES": "0",
+                "LENSFLOW_TAOBAO_APP_KEY": gateway.app_key,
+                "LENSFLOW_TAOBAO_APP_SECRET": gateway.secret,
+                "LENSFLOW_TAOBAO_ADZONE_ID": "109876543210",
+                "LENSFLOW_TAOBAO_URL": gateway.url,
+            }
+            end, trace = simulate(tmp_path, "  - {at: 0s, image: plain.png}\n", env)
+            asked = gateway.requests[-1]["q"]
+    finally:
+        vision.stop()
+    content = vision.requests[0]["messages"][0]["content"]
+    assert content[0]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert end["vars"]["product"] == {"ean": "", "name": "高露洁 全面防蛀牙膏 250g", "known": False, "source": "photo"}
+    assert asked == "高露洁 全面防蛀牙膏 250g" and shown(trace, "list")[0][1] == "• ¥12.50 天猫超市 800/mo"
 
 
 def test_the_demo_scenario_runs(tmp_path: Path) -> None:
