@@ -42,6 +42,7 @@ from engine.session import Session
 DEFAULT_MAX_NODES = 4000
 DEFAULT_MAX_DEPTH = 40
 CANDIDATES_PER_TRIGGER = 24
+MAX_ATTEMPTS_TOLD_APART = 4  # re-prompt counters beyond this are alike (no_input.max is small)
 SHAPES_PER_CONFIGURATION = 12  # data shapes explored per configuration (keeps the search finite)
 STEP_MS = 100  # virtual time between a wearer's actions
 DEVICE_DEFAULTS: dict[str, Any] = {
@@ -390,7 +391,7 @@ class Explorer:
             node.linked,
             tuple(sorted(node.pending)),
             tuple(sorted(s["timers"])),
-            tuple(sorted((k, v) for k, v in s["attempts"].items())),
+            tuple(sorted((k, min(v, MAX_ATTEMPTS_TOLD_APART)) for k, v in s["attempts"].items())),
             s["confirmed"],
             tuple(sorted((k, str(v)) for k, v in node.device.items() if k != "location")),
             _shape(s["slots"]),
@@ -494,9 +495,12 @@ class Explorer:
         return steps
 
     def _rejection_literals(self, slot: Any) -> list[Any]:
+        """Values the slot's rejections and the flow's guards compare it with."""
         if slot is None:
             return []
-        return [v for cond, _ in slot.rejections for v in _literals(cond)]
+        mention = f"slots.{slot.name}"
+        guards = [t.cond for st in self.flow.states.values() for t in st.transitions if t.cond and mention in t.cond]
+        return [v for cond in [*(c for c, _ in slot.rejections), *guards] for v in _literals(cond)]
 
     def _completions(self, kind: str, state: str, request: dict[str, Any], now: int) -> list[Step]:
         owner = self.flow.states[state]
@@ -672,7 +676,34 @@ def _objects(schema: Any, guards: list[str], root: str) -> list[Any]:
     for name, sub in properties.items():
         for value in _samples(sub)[1:]:
             candidates.append(_set_path(base, (name,), value))
+    leaves = [
+        p
+        for p in _guard_fields(guards, root)
+        if not any(q[: len(p)] == p and q != p for q in _guard_fields(guards, root))
+    ]
+    for pick in (_zero, _one):  # every field a guard reads at once: falsifies (or satisfies) `a || b` together
+        combined = base
+        for path in leaves:
+            sub = properties.get(path[0]) if len(path) == 1 else None
+            combined = _set_path(combined, path, pick(sub))
+        candidates.append(combined)
     return _unique(candidates)
+
+
+def _kind(schema: Any) -> str | None:
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    return kind if isinstance(kind, str) else None
+
+
+def _zero(schema: Any) -> Any:
+    """The emptiest value a field may take: what makes `size(x) > 0`, `x > 0` and `x` false."""
+    return {"array": [], "integer": 0, "number": 0, "string": "", "boolean": False}.get(_kind(schema) or "", 0)
+
+
+def _one(schema: Any) -> Any:
+    return {"array": [{}], "integer": 1, "number": 1, "string": "x", "boolean": True}.get(_kind(schema) or "", 1)
 
 
 def _results(schema: Any, guards: list[str], var: str | None) -> list[Any]:

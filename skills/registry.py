@@ -12,7 +12,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from skills import media, payments, summarize, teleprompter, transcripts
+from skills import media, navigation, payments, shopping, summarize, teleprompter, transcripts
 from skills.base import needs_network
 
 Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
@@ -46,6 +46,8 @@ def skills_for_device() -> dict[str, Skill]:
         from skills.alipay import alipay_skills
 
         skills.update(alipay_skills())
+    skills.update(shopping.online_skills(skills["vision.describe"] if settings.configured else None))
+    skills.update(navigation.online_skills())  # AMap when LENSFLOW_AMAP_KEY is set; the offline map otherwise
     return skills
 
 
@@ -68,4 +70,8 @@ def embedded_skills() -> dict[str, Skill]:
         "translate.text": _offline("Translation"),
         "assistant.answer": _offline("Answering open questions"),
         "vision.describe": _offline("Describing what the camera sees"),
+        "shopping.identify": shopping.identify,
+        "shopping.search": shopping.search,
+        "shopping.compare": shopping.compare,
+        **navigation.embedded_skills(),  # the bundled offline map
     }
