@@ -31,6 +31,7 @@ system-deps:
 DEMO := out/demo
 
 demo: install
+	rm -rf $(DEMO)/data  # every demo starts with an empty wallet, journal and catalogue
 	$(PY) cli.py validate flows/
 	$(PY) cli.py tree flows/glance_pay.yaml
 	$(PY) cli.py preview flows/glance_pay.yaml --out $(DEMO)/preview
@@ -40,7 +41,8 @@ demo: install
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/capture.yaml --scenario docs/examples/capture.scenario.yaml --out $(DEMO)/capture
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/ask.yaml --scenario docs/examples/ask.scenario.yaml --out $(DEMO)/ask
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/glance_pay.yaml --scenario docs/examples/glance_pay.scenario.yaml --out $(DEMO)/pay
-	$(PY) cli.py report $(DEMO)/translate $(DEMO)/meeting $(DEMO)/teleprompter $(DEMO)/capture $(DEMO)/ask $(DEMO)/pay
+	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/price_compare.yaml --scenario docs/examples/price_compare.scenario.yaml --out $(DEMO)/price
+	$(PY) cli.py report $(DEMO)/translate $(DEMO)/meeting $(DEMO)/teleprompter $(DEMO)/capture $(DEMO)/ask $(DEMO)/pay $(DEMO)/price
 
 test: install
 	$(PY) -m ruff check .
