@@ -529,12 +529,12 @@ def _print_test_file(console: Any, result: Any) -> None:
     from rich.markup import escape
 
     if result.error is not None:
-        console.print(f"[red]ERROR[/] {escape(result.error)}")
+        console.print(f"[red]ERROR[/] {escape(result.error)}", soft_wrap=True)
         return
-    console.print(f"[bold]{escape(result.file)}[/] ({escape(result.flow)})")
+    console.print(f"[bold]{escape(result.file)}[/] ({escape(result.flow)})", soft_wrap=True)
     for case in result.cases:
         mark = "[green]✓[/]" if case.passed else "[red]✗[/]"
-        console.print(f"  {mark} {escape(case.name)} [dim]{case.seconds * 1000:.0f} ms[/]")
+        console.print(f"  {mark} {escape(case.name)} [dim]{case.seconds * 1000:.0f} ms[/]", soft_wrap=True)
         if case.error:
             console.print(f"      [red]{escape(case.error)}[/]", soft_wrap=True)
         for failure in case.failures:

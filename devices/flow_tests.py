@@ -166,8 +166,10 @@ def _resolve_flow(test_path: Path, ref: str, document: Any) -> Path:
 
     folder = test_path.parent.parent if test_path.parent.name == "tests" else test_path.parent
     for candidate in sorted(folder.glob("*.y*ml")):
+        if candidate.resolve() == test_path.resolve():
+            continue
         loaded = load_flow(candidate)
-        if loaded.built is not None and loaded.built.flow.id == ref:
+        if loaded.built is not None and loaded.schema_ok and loaded.built.flow.id == ref:
             return candidate
     raise TestFileError(where, f"no flow with id '{ref}' in {folder}/")
 
