@@ -32,6 +32,7 @@ _LEADING = re.compile(
 )
 _TRAILING = re.compile(r"\s+(?:please|by car|on foot|walking|driving|by driving|now)\s*$", re.IGNORECASE)
 _ARTICLE = re.compile(r"^(?:the|a|an|the nearest|nearest|closest|the closest)\s+", re.IGNORECASE)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _ZH_FILLER = re.compile(r"^(?:请|我要|我想)?(?:带我去|导航到|导航去|开车去|步行去|去往|前往|去)|(?:怎么走|在哪里?|吧)$")
 
 _ORDINALS = {
@@ -80,9 +81,23 @@ def clean_query(text: str) -> str:
     return query.strip(" .,!?。！？")
 
 
+def _words(query: str, name: str) -> float:
+    """How well every word of the query appears in the name (typos allowed); words the name has and the
+    query lacks cost nothing ('railway station' is all of 'Hangzhou Railway Station'), but query words the
+    name lacks do ('Eiffel Tower' is not 'Hangzhou Tower', 'first hospital' is not any 'hospital')."""
+    said, named = utils.default_process(query).split(), utils.default_process(name).split()
+    if not said or not named:
+        return 0.0
+    return sum(max(fuzz.ratio(word, other) for other in named) for word in said) / len(said)
+
+
 def _score(query: str, poi: dict[str, Any]) -> float:
-    names = [poi.get("en", ""), poi.get("zh", ""), *(poi.get("aliases") or [])]
-    return max(fuzz.WRatio(query, str(name), processor=utils.default_process) for name in names if name)
+    """The best match among a place's English and Chinese names and aliases. Chinese has no spaces, so
+    there the query may be any part of a name ('中医院' in '浙江省中医院'), but not the other way round."""
+    names = [str(n) for n in (poi.get("en", ""), poi.get("zh", ""), *(poi.get("aliases") or [])) if n]
+    if _CJK.search(query):
+        return max(fuzz.partial_ratio(query, n) if len(n) >= len(query) else fuzz.ratio(query, n) for n in names)
+    return max(_words(query, name) for name in names)
 
 
 def search(pois: list[dict[str, Any]], text: str, near: Point | None = None, limit: int = 5) -> list[dict[str, Any]]:

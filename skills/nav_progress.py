@@ -71,7 +71,7 @@ def progress(
     distance = max(0.0, float(step["at_m"]) - here.along_m)
     announced: list[str] = list(before.get("announced") or [])
     say = ""
-    if not arrived and not off:
+    if not arrived and not off and index > 0:  # the first step was said with the route's summary
         say, said = _announcement(index, steps, distance, mode, announced, here_street=steps[index - 1]["street"])
         if said:
             announced = ([*announced, said])[-KEEP_ANNOUNCED:]

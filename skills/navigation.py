@@ -156,8 +156,11 @@ def online_skills() -> dict[str, Skill]:
     if not settings.configured:
         return {}
     amap = AmapNavigation(settings)
-    return {
-        "navigation.search_poi": amap.search_poi,
-        "navigation.geocode": amap.geocode,
-        "navigation.route": amap.route,
-    }
+
+    async def search_poi(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        return offered(await amap.search_poi(args, ctx))
+
+    async def route(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        return described(await amap.route(args, ctx))
+
+    return {"navigation.search_poi": search_poi, "navigation.geocode": amap.geocode, "navigation.route": route}
