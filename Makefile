@@ -27,6 +27,11 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
+	@# npm (for the Mermaid parser the tests use) may come from Node's own packages: only its absence matters
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	  else echo "npm is missing (run: sudo apt-get install nodejs npm)"; exit 1; fi; \
+	fi
 
 DEMO := out/demo
 
@@ -44,7 +49,14 @@ demo: install
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/price_compare.yaml --scenario docs/examples/price_compare.scenario.yaml --out $(DEMO)/price
 	$(PY) cli.py report $(DEMO)/translate $(DEMO)/meeting $(DEMO)/teleprompter $(DEMO)/capture $(DEMO)/ask $(DEMO)/pay $(DEMO)/price
 
-test: install
+# The Mermaid parser the diagram tests check every generated diagram with (pinned by its lock file).
+MERMAID := $(VENV)/mermaid/.installed
+$(MERMAID): tests/mermaid/package-lock.json | $(STAMP)
+	mkdir -p $(VENV)/mermaid && cp tests/mermaid/package.json tests/mermaid/package-lock.json $(VENV)/mermaid/
+	cd $(VENV)/mermaid && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+test: install $(MERMAID)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

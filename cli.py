@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Lensflow command line: `python cli.py COMMAND ...` (see `python cli.py --help`).
 
-Fast commands (validate, rules, schema, tree) import neither langgraph nor openai.
+Fast commands (validate, rules, schema, tree, graph, explore, new) import neither langgraph nor openai.
 Every user mistake ends in a one-line message and a non-zero exit code, never a
 traceback: 0 fine, 1 problems found, 2 usage error or unreadable input.
 """
@@ -613,6 +613,48 @@ def _print_explorations(reports: list[Any], min_coverage: float | None) -> None:
             console.print(f"[red]below {min_coverage:g}% transition coverage: {', '.join(low)}[/]")
 
 
+# -- new -------------------------------------------------------------------------------------
+
+
+def _schema_ref(schema: Path, folder: Path) -> str:
+    """The modeline's schema: relative inside this checkout, else the absolute path of the installed one."""
+    folder = folder.resolve()
+    return os.path.relpath(schema, folder) if folder.is_relative_to(ROOT) else str(schema)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """A flow from the template and its tests, both passing, ready to edit."""
+    import re
+
+    name = args.name
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", name):
+        raise CliError(f"'{name}' is not a flow id: use lower case letters, digits and _ (e.g. show_note)")
+    folder = Path(args.dir)
+    flow_path, test_path = folder / f"{name}.yaml", folder / "tests" / f"{name}.yaml"
+    existing = [str(p) for p in (flow_path, test_path) if p.exists()]
+    if existing and not args.force:
+        raise CliError(f"{existing[0]} already exists (use --force to overwrite)")
+    templates = ROOT / "schemas" / "templates"
+    schemas = ROOT / "schemas"
+    title = name.replace("_", " ").capitalize()
+    values = {
+        "__NAME__": name,
+        "__TITLE__": title,
+        "__PHRASE__": title.lower(),
+        "__FLOW_SCHEMA__": _schema_ref(schemas / "flow.schema.json", folder),
+        "__TEST_SCHEMA__": _schema_ref(schemas / "flow-test.schema.json", folder / "tests"),
+    }
+    test_path.parent.mkdir(parents=True, exist_ok=True)
+    for template, target in (("flow.yaml", flow_path), ("flow_test.yaml", test_path)):
+        text = (templates / template).read_text(encoding="utf-8")
+        for key, value in values.items():
+            text = text.replace(key, value)
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}")
+    print(f"next: python cli.py test {test_path}")
+    return EXIT_OK
+
+
 # -- serve -----------------------------------------------------------------------------------
 
 
@@ -844,6 +886,37 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- graph ---------------------------------------------------------------------------
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Draw one flow: Mermaid or DOT text (stdout by default), or an SVG/PNG image through Graphviz."""
+    from engine.diagram import DiagramError, render, to_dot, to_mermaid
+
+    flow = _read_flow(args.flow)
+    if args.format in ("mermaid", "dot"):
+        text = to_mermaid(flow) if args.format == "mermaid" else to_dot(flow)
+        if args.out in (None, "-"):
+            sys.stdout.write(text)
+            return EXIT_OK
+        data = text.encode("utf-8")
+    else:
+        try:
+            data = render(to_dot(flow), args.format)
+        except DiagramError as exc:
+            raise CliError(str(exc)) from None
+        if args.out == "-":
+            sys.stdout.buffer.write(data)
+            return EXIT_OK
+    out = Path(args.out) if args.out else Path(f"{Path(args.flow).stem}.{args.format}")
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise CliError(f"{out}: cannot write ({exc.strerror or exc})") from None
+    print(out)
+    return EXIT_OK
+
+
 # -- entry point ---------------------------------------------------------------------
 
 
@@ -890,6 +963,12 @@ def build_parser() -> argparse.ArgumentParser:
     te.add_argument("--out", help="keep each case's HUD frames and trace under this folder")
     te.set_defaults(func=cmd_test)
 
+    nw = sub.add_parser("new", help="write a new flow from a template, with its tests (both passing)")
+    nw.add_argument("name", help="flow id, e.g. show_note")
+    nw.add_argument("--dir", default="flows", help="where flows live (default flows/; tests go in its tests/)")
+    nw.add_argument("--force", action="store_true", help="overwrite existing files")
+    nw.set_defaults(func=cmd_new)
+
     ex = sub.add_parser("explore", help="drive flows through every branch; report coverage and defects")
     ex.add_argument("flows", nargs="*", help="flow files or folders (default flows/)")
     ex.add_argument("--min-coverage", type=float, metavar="N", help="fail below N percent transition coverage")
@@ -934,6 +1013,14 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--out", required=True, help="folder for the PNG frames")
     pv.add_argument("--profile", default="quark-display", help="device profile (default quark-display)")
     pv.set_defaults(func=cmd_preview)
+
+    g = sub.add_parser("graph", help="draw a flow: Mermaid or DOT text, or an SVG/PNG image (Graphviz)")
+    g.add_argument("flow")
+    g.add_argument("--format", choices=["mermaid", "dot", "svg", "png"], default="mermaid")
+    g.add_argument(
+        "--out", help="file to write, '-' for stdout (default: text to stdout, images to FLOW.svg/.png here)"
+    )
+    g.set_defaults(func=cmd_graph)
 
     t = sub.add_parser("tree", help="show a flow's states and transitions as a tree")
     t.add_argument("flow")
