@@ -20,7 +20,9 @@ def _repo(tmp_path: Path) -> Path:
     (repo / "flows" / "tests").mkdir(parents=True)
     (repo / "flows" / "capture.yaml").write_text(GOOD)
     shutil.copy(ROOT / "flows" / "tests" / "capture.yaml", repo / "flows" / "tests" / "capture.yaml")
-    (repo / "flows" / "broken.yaml").write_text("flow: broken\ninitial: a\nstates:\n  a: {on: {gesture.tap: nowhere}}\n")
+    (repo / "flows" / "broken.yaml").write_text(
+        "flow: broken\ninitial: a\nstates:\n  a: {on: {gesture.tap: nowhere}}\n"
+    )
     return repo
 
 
