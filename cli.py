@@ -63,10 +63,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
             raise CliError(f"unknown device profile '{args.profile}'; known: {known}")
         config = replace(config, profile=args.profile)
     paths = args.paths or list(config.paths)
+    if args.watch:
+        return _watch(paths, config, args)
     try:
         result = validate_paths(paths, config)
     except UsageError as exc:
         raise CliError(str(exc)) from None
+    return _report_validation(result, args)
+
+
+def _report_validation(result: Any, args: argparse.Namespace) -> int:
     failing = result.errors + (result.warnings if args.strict else 0)
     fmt = args.format
     if fmt == "json":
@@ -91,6 +97,64 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         _print_text_report(result, args.strict)
     return EXIT_PROBLEMS if failing else EXIT_OK
+
+
+def _watch(paths: list[str], config: Any, args: argparse.Namespace) -> int:
+    """Validate, then again on every save; each flow that still loads gets its HUD preview re-rendered."""
+    from watchfiles import watch
+
+    from engine.validate import UsageError, validate_paths
+
+    preview_root = Path(args.preview_out)
+    roots = [p for p in paths if Path(p).exists()]
+    if not roots:
+        raise CliError(f"nothing to watch: {', '.join(paths)} not found")
+
+    def cycle(changed: list[str] | None) -> None:
+        try:
+            result = validate_paths(paths, config)
+        except UsageError as exc:
+            print(f"lensflow: {exc}", file=sys.stderr)
+            return
+        _report_validation(result, args)
+        for name in changed if changed is not None else [str(f) for f in result.files]:
+            _preview_quietly(Path(name), preview_root, config.profile or "quark-display")
+        print(f"watching {', '.join(roots)} (Ctrl-C to stop)", flush=True)
+
+    cycle(None)
+    try:
+        for changes in watch(*roots, debounce=200, step=50, rust_timeout=0, yield_on_timeout=False):
+            changed = sorted({path for _, path in changes if path.endswith((".yaml", ".yml"))})
+            if changed:
+                print(f"\nchanged: {', '.join(changed)}", flush=True)
+                cycle([c for c in changed if Path(c).exists() and "/tests/" not in c.replace(os.sep, "/")])
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def _preview_quietly(path: Path, root: Path, profile_name: str) -> None:
+    """Re-render a flow's HUD preview; a flow that does not load yet is skipped (validation said why)."""
+    from devices.hud.render_png import save_frame
+    from devices.preview import preview_flow
+    from engine.catalog import load_catalog
+    from engine.loader import load_flow
+
+    loaded = load_flow(path)
+    profile = load_catalog().profiles.get(profile_name)
+    if loaded.built is None or not loaded.schema_ok or profile is None:
+        return
+    out = root / loaded.built.flow.id
+    out.mkdir(parents=True, exist_ok=True)
+    frames = 0
+    try:
+        for item in preview_flow(loaded.built.flow, profile, None):
+            if item.frame is not None:
+                frames += len(save_frame(item.frame, profile, out / f"{item.state}.png"))
+    except Exception as exc:  # a preview must never stop the watch (a missing font, a half-written file)
+        print(f"lensflow: preview of {path} failed: {exc}", file=sys.stderr)
+        return
+    print(f"preview: {frames} frame(s) in {out}", flush=True)
 
 
 def _summary_plain(result: Any, failing: int) -> str:
@@ -932,6 +996,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--profile", help="device profile for HUD checks (default quark-display)")
     v.add_argument("--config", help="pyproject.toml to read [tool.lensflow] from (default: nearest)")
     v.add_argument("--no-config", action="store_true", help="ignore [tool.lensflow] settings")
+    v.add_argument("--watch", action="store_true", help="validate again, and re-render HUD previews, on every save")
+    v.add_argument("--preview-out", default="out/preview", help="where --watch writes previews (default out/preview)")
     v.set_defaults(func=cmd_validate)
 
     r = sub.add_parser("rules", help="list the validation rules")
