@@ -30,7 +30,7 @@ class Payments:
 
     def skills(self) -> dict[str, Any]:
         async def decode(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
-            return {"payload": "QR-1", "merchant": "Lucky Noodles"}
+            return {"payload": "QR-1", "merchant": "Lucky Noodles", "amount": 12.0}
 
         async def pay(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
             self.charges.append(ctx.idempotency_key)
