@@ -31,6 +31,7 @@ import json
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from engine.catalog import Catalog, load_catalog
@@ -278,10 +279,18 @@ class Explorer:
             for value in _unique(values):
                 if _fits(slot, value):
                     roots.append(({**filled, name: value}, device))
+        text = self._flow_text()
         for key, alternatives in DEVICE_VARIANTS.items():
-            if any(f"device.{key}" in g for g in guards):
+            if f"device.{key}" in text:
                 roots.extend(({**filled}, {**device, key: value}) for value in alternatives)
         return roots
+
+    def _flow_text(self) -> str:
+        """Everything the flow's expressions could read (guards, `set`, templates), as written."""
+        try:
+            return Path(self.flow.file).read_text(encoding="utf-8")
+        except OSError:
+            return json.dumps(self.flow.raw, default=str)
 
     def _start(self, slots: dict[str, Any], device: dict[str, Any]) -> _Node:
         session = Session("explore", self.flow.id, dict(slots))
@@ -393,7 +402,7 @@ class Explorer:
             tuple(sorted(s["timers"])),
             tuple(sorted((k, min(v, MAX_ATTEMPTS_TOLD_APART)) for k, v in s["attempts"].items())),
             s["confirmed"],
-            tuple(sorted((k, str(v)) for k, v in node.device.items() if k != "location")),
+            tuple(sorted((k, str(v) if k != "location" else v is not None) for k, v in node.device.items())),
             _shape(s["slots"]),
             _shape(s["vars"]),
         )

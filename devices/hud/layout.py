@@ -105,6 +105,8 @@ def lay_out(layout: str, args: dict[str, Any], geometry: HudGeometry) -> HudFram
     if layout == "list":
         title = [fit_line(args["title"], geometry)] if args.get("title") else []
         selected = args.get("selected")
+        if isinstance(selected, str) and selected.strip().lstrip("-").isdigit():
+            selected = int(selected)  # a rendered template such as "{{ vars.choice }}"
         items = []
         for index, item in enumerate(list(args.get("items") or [])[:10]):
             marker = "› " if index == selected else "  " if selected is not None else "• "

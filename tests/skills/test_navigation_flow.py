@@ -96,7 +96,7 @@ def test_several_matches_are_offered_and_the_wearer_picks_by_voice(tmp_path: Pat
     )
     lines = _simulate(scenario, tmp_path / "pick")
     lists = [e["lines"] for e in lines if e["kind"] == "hud" and e.get("layout") == "list"]
-    assert lists[0][1:] == ["• 1 Starbucks Hubin (45 m)", "• 2 Starbucks Wulin Square (1.8 km)"]
+    assert lists[0][1:] == ["› 1 Starbucks Hubin (45 m)", "  2 Starbucks Wulin Square (1.8 km)"]
     assert any(s.startswith("I found 2 places. 1: Starbucks Hubin") for s in _spoken(lines))
     end = lines[-1]
     assert end["vars"]["place"]["name"] == "Starbucks Wulin Square"
@@ -117,8 +117,8 @@ def test_a_place_can_be_picked_by_gesture_and_a_wrong_answer_asks_again(tmp_path
     )
     lines = _simulate(scenario, tmp_path / "gesture")
     assert "Sorry, which one? Say first, second, or its name." in _spoken(lines)
-    titles = [e["lines"][0] for e in lines if e["kind"] == "hud" and e.get("layout") == "list"]
-    assert titles[-1] == "Which one? Tap for 3"
+    frames = [e["lines"] for e in lines if e["kind"] == "hud" and e.get("layout") == "list"]
+    assert frames[-1][0] == "Which one? Tap to pick" and frames[-1][3].startswith("› 3 ")  # the third is marked
     end = lines[-1]
     assert end["vars"]["place"]["name"] == end["vars"]["places"]["pois"][2]["name"]
 
