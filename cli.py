@@ -254,6 +254,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reference(args: argparse.Namespace) -> int:
+    from engine.reference import reference_markdown
+
+    print(reference_markdown(), end="")
+    return EXIT_OK
+
+
 def _read_flow(name: str) -> Any:
     """One flow file as a model; a file that cannot be read as a flow is a one-line error."""
     from engine.loader import load_flow
@@ -1007,6 +1014,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("schema", help="print the flow JSON Schema (for editors)")
     s.set_defaults(func=cmd_schema)
+
+    rf = sub.add_parser("reference", help="print the reference of every key, event, action, skill and rule")
+    rf.set_defaults(func=cmd_reference)
 
     run = sub.add_parser("run", help="run a flow on the virtual clock with timed events")
     run.add_argument("flow")
