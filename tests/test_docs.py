@@ -45,5 +45,5 @@ def test_the_tutorial_flow_passes_everything_the_tutorial_runs(tmp_path) -> None
     message = shown.splitlines()[0].split(" ", 1)[1]
     assert message in tutorial and ":23:17" in shown.splitlines()[0]
     # the tutorial's states are the example's
-    assert "    output: {photo: \"{{ vars.saved.path }}\", note: \"{{ slots.note }}\"}" in tutorial
-    assert "    output: {photo: \"{{ vars.saved.path }}\", note: \"{{ slots.note }}\"}" in flow.read_text()
+    assert '    output: {photo: "{{ vars.saved.path }}", note: "{{ slots.note }}"}' in tutorial
+    assert '    output: {photo: "{{ vars.saved.path }}", note: "{{ slots.note }}"}' in flow.read_text()
