@@ -196,6 +196,11 @@ def test_tree_command_shows_states_and_transitions() -> None:
 def test_profile_option_checks_required_capabilities() -> None:
     code, report = validate_json("flows/glance_pay.yaml", extra=("--profile", "audio-only"))
     assert code == 1
-    assert [(f["rule"], f["line"]) for f in report["findings"]] == [("missing-capability", 7)]
+    requires = next(
+        i
+        for i, line in enumerate((ROOT / "flows" / "glance_pay.yaml").read_text().splitlines(), 1)
+        if line.startswith("requires:")
+    )
+    assert [(f["rule"], f["line"]) for f in report["findings"]] == [("missing-capability", requires)]
     proc = run_cli("validate", "--profile", "hologram", "flows")
     assert proc.returncode == 2 and "unknown device profile 'hologram'" in proc.stderr
