@@ -40,6 +40,9 @@ demo: install
 	$(PY) cli.py validate flows/
 	$(PY) cli.py tree flows/glance_pay.yaml
 	$(PY) cli.py preview flows/glance_pay.yaml --out $(DEMO)/preview
+	$(PY) cli.py graph flows/glance_pay.yaml --format svg --out $(DEMO)/glance_pay.svg
+	$(PY) cli.py explore flows/ --min-coverage 90
+	$(PY) cli.py test flows/
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/translate.yaml --scenario docs/examples/translate.scenario.yaml --out $(DEMO)/translate
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/transcribe_meeting.yaml --scenario docs/examples/meeting.events.yaml --out $(DEMO)/meeting
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/teleprompter.yaml --scenario docs/examples/teleprompter.events.yaml --out $(DEMO)/teleprompter --no-audio
