@@ -440,13 +440,12 @@ def test_mermaid_parser_reads_every_diagram(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-# -- the `graph` command (its tests run once cli.py has it) ------------------------------
+# -- the `graph` command ------------------------------
 
 
 @pytest.fixture(scope="module")
 def graph_cli() -> None:
-    if run_cli("graph", "--help").returncode != 0:
-        pytest.skip("cli.py has no graph command yet")
+    assert run_cli("graph", "--help").returncode == 0, "cli.py has no graph command"
 
 
 GLANCE_PAY = ROOT / "flows" / "glance_pay.yaml"
