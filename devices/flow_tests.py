@@ -28,10 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog import PROJECT_ROOT
-from engine.findings import SourceError
 from engine.scenario import ScenarioError
-from engine.schema_check import SchemaValidator, load_schema
-from engine.yaml_reader import read_yaml
+from engine.schema_check import SchemaValidator, load_schema, read_checked
 
 SCHEMA = PROJECT_ROOT / "schemas" / "flow-test.schema.json"
 SCENARIO_EVENTS_REF = "https://lensflow.dev/schemas/scenario.schema.json#/properties/events"
@@ -130,21 +128,10 @@ _VALIDATOR: SchemaValidator | None = None
 
 def read_test_file(path: Path) -> TestFile:
     global _VALIDATOR
-    file = str(path)
-    try:
-        document = read_yaml(path.read_bytes(), file)
-    except OSError as exc:
-        raise TestFileError(file, f"cannot read ({exc.strerror or exc})") from None
-    except SourceError as exc:
-        raise TestFileError(f"{file}:{exc.line}:{exc.column}", exc.message) from None
-    data = document.data
     if _VALIDATOR is None:
         _VALIDATOR = SchemaValidator(_schema(), "flow-test")
-    problems = _VALIDATOR.problems(data)
-    if problems:
-        first = problems[0]
-        pos = document.source.key_at(first.path) if first.at_key else document.source.at(first.path)
-        raise TestFileError(f"{file}:{pos.line}:{pos.column}", first.message)
+    document = read_checked(path, _VALIDATOR, TestFileError)
+    data = document.data
     flow_path = _resolve_flow(path, str(data["flow"]), document)
     cases = [
         TestCase(str(case["name"]), case, i, document.source.at(("tests", i)).line)

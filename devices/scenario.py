@@ -25,10 +25,8 @@ from typing import Any
 
 from engine.catalog import PROJECT_ROOT
 from engine.durations import parse_duration
-from engine.findings import SourceError
 from engine.scenario import ScenarioError, TimedEvent
-from engine.schema_check import SchemaValidator, load_schema
-from engine.yaml_reader import read_yaml
+from engine.schema_check import SchemaValidator, load_schema, read_checked
 
 SCHEMA = PROJECT_ROOT / "schemas" / "scenario.schema.json"
 
@@ -95,20 +93,9 @@ def gpx_events(path: Path, start_ms: int, interval_ms: int = 1000) -> list[Timed
 
 
 def load_scenario(path: Path, recognise: Callable[[Path], str] | None = None) -> SimScenario:
-    file = str(path)
-    try:
-        document = read_yaml(path.read_bytes(), file)
-    except OSError as exc:
-        raise ScenarioError(file, f"cannot read ({exc.strerror or exc})") from None
-    except SourceError as exc:
-        raise ScenarioError(f"{file}:{exc.line}:{exc.column}", exc.message) from None
+    document = read_checked(path, SchemaValidator(load_schema(SCHEMA), "scenario"), ScenarioError)
     data = document.data if document.data is not None else {}
-    problems = SchemaValidator(load_schema(SCHEMA), "scenario").problems(data)
-    if problems:
-        first = problems[0]
-        pos = document.source.key_at(first.path) if first.at_key else document.source.at(first.path)
-        raise ScenarioError(f"{file}:{pos.line}:{pos.column}", first.message)
-    return build_scenario(data, document.source, file, path.parent, recognise)
+    return build_scenario(data, document.source, str(path), path.parent, recognise)
 
 
 def build_scenario(

@@ -294,3 +294,24 @@ def load_schema(path: FsPath) -> dict[str, Any]:
 
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
+
+
+def read_checked(path: FsPath, validator: SchemaValidator, fail: Callable[[str, str], Exception]) -> Any:
+    """A YAML document that fits `validator`'s schema; else `fail(where, message)` for the first problem,
+    `where` being `file:line:col` (or the file alone when it cannot be read)."""
+    from engine.findings import SourceError
+    from engine.yaml_reader import read_yaml
+
+    file = str(path)
+    try:
+        document = read_yaml(path.read_bytes(), file)
+    except OSError as exc:
+        raise fail(file, f"cannot read ({exc.strerror or exc})") from None
+    except SourceError as exc:
+        raise fail(f"{file}:{exc.line}:{exc.column}", exc.message) from None
+    problems = validator.problems(document.data if document.data is not None else {})
+    if problems:
+        first = problems[0]
+        pos = document.source.key_at(first.path) if first.at_key else document.source.at(first.path)
+        raise fail(f"{file}:{pos.line}:{pos.column}", first.message)
+    return document

@@ -27,7 +27,6 @@ tracking and the flow do not care which one answered.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from typing import Any
 import httpx
 
 from skills.base import SkillError
-from skills.nav_geo import SPEED_M_S, VERBS, Point, bearing, compass, cumulative, distance_m, point_of
+from skills.nav_geo import SPEED_M_S, VERBS, Point, bearing, close_steps, compass, cumulative, distance_m, point_of
 from skills.nav_places import clean_query
 
 DEFAULT_URL = "https://restapi.amap.com"
@@ -167,19 +166,7 @@ def route_document(data: dict[str, Any], mode: str, origin: Point, destination: 
             }
         )
     total = along[-1]
-    steps.append(
-        {
-            "instruction": f"Arrive at {name}" if name else "Arrive at your destination",
-            "action": "arrive",
-            "street": name,
-            "at_m": round(total, 1),
-            "lat": points[-1][0],
-            "lng": points[-1][1],
-        }
-    )
-    for step, following in itertools.pairwise(steps):
-        step["distance_m"] = round(following["at_m"] - step["at_m"], 1)
-    steps[-1]["distance_m"] = 0.0
+    close_steps(steps, name, total, points[-1])
     cost = path.get("cost") or {}
     duration = cost.get("duration") or path.get("duration")
     return {

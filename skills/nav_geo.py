@@ -180,3 +180,21 @@ def point_of(value: Any, what: str) -> Point:
 
 def compass(degrees: float) -> str:
     return COMPASS[int((degrees + 22.5) // 45) % 8]
+
+
+def close_steps(steps: list[dict[str, Any]], name: str, total_m: float, last: Any) -> list[dict[str, Any]]:
+    """End a route's manoeuvres with the arrival and give each its distance to the next (both providers)."""
+    steps.append(
+        {
+            "instruction": f"Arrive at {name}" if name else "Arrive at your destination",
+            "action": "arrive",
+            "street": name,
+            "at_m": round(total_m, 1),
+            "lat": last[0],
+            "lng": last[1],
+        }
+    )
+    for step, following in itertools.pairwise(steps):
+        step["distance_m"] = round(following["at_m"] - step["at_m"], 1)
+    steps[-1]["distance_m"] = 0.0
+    return steps

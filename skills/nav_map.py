@@ -25,7 +25,17 @@ from typing import Any
 import networkx as nx
 
 from skills.base import SkillError
-from skills.nav_geo import SPEED_M_S, VERBS, Point, bearing, compass, distance_m, project_on_segment, turn_action
+from skills.nav_geo import (
+    SPEED_M_S,
+    VERBS,
+    Point,
+    bearing,
+    close_steps,
+    compass,
+    distance_m,
+    project_on_segment,
+    turn_action,
+)
 
 DEFAULT_MAP = Path(__file__).parent / "data" / "hangzhou_hubin.json"
 MAX_SNAP_M = 500.0  # farther from every street than this is outside the map
@@ -147,19 +157,7 @@ class OfflineMap:
                 }
             )
             previous = street
-        steps.append(
-            {
-                "instruction": f"Arrive at {name}" if name else "Arrive at your destination",
-                "action": "arrive",
-                "street": name,
-                "at_m": round(total, 1),
-                "lat": points[-1][0],
-                "lng": points[-1][1],
-            }
-        )
-        for step, following in itertools.pairwise(steps):
-            step["distance_m"] = round(following["at_m"] - step["at_m"], 1)
-        steps[-1]["distance_m"] = 0.0
+        close_steps(steps, name, total, points[-1])
         return {
             "source": "offline",
             "mode": mode,
