@@ -25,6 +25,7 @@ from typing import Any
 
 from engine.catalog import PROJECT_ROOT
 from engine.durations import parse_duration
+from engine.event_names import engine_owned, refusal
 from engine.scenario import ScenarioError, TimedEvent
 from engine.schema_check import SchemaValidator, load_schema, read_checked
 
@@ -141,6 +142,8 @@ def _expand(
     if "event" in item:
         from devices.events import payload_problem
 
+        if engine_owned(item["event"]):
+            raise ScenarioError(location, refusal(item["event"]))
         problem = payload_problem(item["event"], item.get("data") or {})
         if problem is not None:
             raise ScenarioError(location, problem)

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from engine.clock import VirtualClock
 from engine.compiler import CompiledFlow
+from engine.event_names import engine_owned, refusal
 from engine.interpreter import Interpreter, Ports, RecordingPorts, StepResult
 from engine.session import SNAPSHOT_VERSION, Session
 
@@ -106,6 +107,14 @@ class Runner:
         await self._quiesce()
 
     async def send(self, name: str, data: dict[str, Any] | None = None) -> None:
+        """Deliver an event from outside (a device, a scenario, the assistant).
+
+        Engine-owned names (`confirm.yes.*`, `done.invoke.*`, `error.*` ...) are
+        refused here whatever the front door checked: only the engine raises them.
+        """
+        if engine_owned(name):
+            self._record({"t": self.clock.now(), "kind": "refused", "event": name, "reason": refusal(name)})
+            return
         if not self.stack:
             return
         frame = self.top

@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.catalog import PROJECT_ROOT
 from engine.durations import DurationError, parse_duration
+from engine.event_names import engine_owned, refusal
 from engine.findings import SourceError
 from engine.schema_check import SchemaValidator, load_schema
 from engine.yaml_reader import read_yaml
@@ -77,6 +78,9 @@ def load_events_file(path: Path) -> Scenario:
                 f"events must be in time order ({item['at']} is earlier than the event before it)",
             )
         last = at
+        if engine_owned(item["event"]):
+            where = document.source.at(("events", index, "event"))
+            raise ScenarioError(f"{file}:{where.line}:{where.column}", refusal(item["event"]))
         events.append(TimedEvent(at, item["event"], dict(item.get("data") or {})))
     until = parse_duration(data["until"]) if data.get("until") else last + 1000
     if until < last:
