@@ -402,7 +402,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _json_line(entry: dict[str, Any]) -> None:
-    print(json.dumps(entry, ensure_ascii=False, default=str), flush=True)
+    from engine.jsonout import dumps
+
+    print(dumps(entry), flush=True)
 
 
 class _TracePrinter:
@@ -640,7 +642,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
         below = args.min_coverage is not None and report.coverage + 1e-9 < args.min_coverage
         failed = failed or bool(report.defects) or below
     if args.json:
-        print(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, indent=2))
+        from engine.jsonout import dumps
+
+        print(dumps([r.as_dict() for r in reports], indent=2))
     else:
         _print_explorations(reports, args.min_coverage)
     return EXIT_PROBLEMS if failed else EXIT_OK
@@ -905,7 +909,9 @@ def cmd_route(args: argparse.Namespace) -> int:
     else:
         route = OfflineRouter(flows).route(args.utterance, args.active, args.awaiting)
     if args.json:
-        print(json.dumps(route.as_dict(), ensure_ascii=False))
+        from engine.jsonout import dumps
+
+        print(dumps(route.as_dict()))
     else:
         from rich.console import Console
 

@@ -254,7 +254,7 @@ class Interpreter(DialogueSteps):
         scope["vars"] = session.vars
         scope["event"] = data
         if self._session_of_info is not session:
-            self._session_info = {"id": session.id, "flow": self.flow.id, "now": self._now}
+            self._session_info = {"id": session.id, "run": session.run, "flow": self.flow.id, "now": self._now}
             self._session_of_info = session
         else:
             self._session_info["now"] = self._now
@@ -591,7 +591,8 @@ class Interpreter(DialogueSteps):
                 return
             session.confirmed = None  # one confirmation authorises one payment
         args = self._render(session, invoke.args)
-        key = self._render(session, invoke.idempotency_key) if invoke.idempotency_key else None
+        # keys are scoped to this run of the flow: the same QR paid in a later run is a new intent
+        key = f"{session.run}:{self._render(session, invoke.idempotency_key)}" if invoke.idempotency_key else None
         if session.invokes is None:
             session.invokes = {}
         session.invokes[state_name] = {

@@ -9,6 +9,7 @@ due times on the session's clock) and invokes that were in flight.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 SNAPSHOT_VERSION = 1
@@ -28,14 +29,20 @@ class Session:
         "invokes",
         "output",
         "parent",
+        "run",
         "slots",
         "timers",
         "vars",
     )
 
-    def __init__(self, session_id: str, flow_id: str, slots: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, session_id: str, flow_id: str, slots: dict[str, Any] | None = None, run: str | None = None
+    ) -> None:
         self.id = session_id
         self.flow_id = flow_id
+        # One run of a flow is one intent: idempotency keys are scoped to it, so starting the flow
+        # again (same wearer, same static QR) is a new payment, while a retry or a resume is not.
+        self.run = run or secrets.token_hex(8)
         self.config = ""
         self.slots: dict[str, Any] = dict(slots or {})
         self.vars: dict[str, Any] = {}
@@ -55,6 +62,7 @@ class Session:
             "version": SNAPSHOT_VERSION,
             "id": self.id,
             "flow": self.flow_id,
+            "run": self.run,
             "config": self.config,
             "slots": self.slots,
             "vars": self.vars,
@@ -74,7 +82,7 @@ class Session:
     def restore(cls, data: dict[str, Any]) -> Session:
         if data.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"snapshot version {data.get('version')!r} is not supported (expected {SNAPSHOT_VERSION})")
-        session = cls(str(data["id"]), str(data["flow"]), data.get("slots") or {})
+        session = cls(str(data["id"]), str(data["flow"]), data.get("slots") or {}, data.get("run"))
         session.config = str(data["config"])
         session.vars = dict(data.get("vars") or {})
         session.history = dict(data["history"]) if data.get("history") else None

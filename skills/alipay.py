@@ -18,12 +18,14 @@ import http.client
 import json
 import socket
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 from skills.alipay_settings import AlipaySettings
 from skills.base import SkillError
 from skills.checkout import Checkout, OutcomeUnknown, Reply
+from skills.money import money, stored
 
 # sub_code -> the code a flow branches on (a definite refusal: nothing was charged)
 REFUSALS = {
@@ -56,14 +58,14 @@ class AlipayGateway:
         self.client = DefaultAlipayClient(config)
 
     # -- the three calls ------------------------------------------------------------------
-    def pay(self, out_trade_no: str, subject: str, amount: float, payload: str) -> Reply:
+    def pay(self, out_trade_no: str, subject: str, amount: Decimal, payload: str) -> Reply:
         from alipay.aop.api.domain.AlipayTradePayModel import AlipayTradePayModel
         from alipay.aop.api.request.AlipayTradePayRequest import AlipayTradePayRequest
         from alipay.aop.api.response.AlipayTradePayResponse import AlipayTradePayResponse
 
         model = AlipayTradePayModel()
         model.out_trade_no = out_trade_no
-        model.total_amount = f"{amount:.2f}"
+        model.total_amount = money(amount)
         model.subject = subject[:256]  # text read from the QR travels as data, in a field, never as instructions
         model.scene = "bar_code"
         model.product_code = "FACE_TO_FACE_PAYMENT"
@@ -72,7 +74,7 @@ class AlipayGateway:
         answer = self._call(AlipayTradePayRequest(biz_model=model), AlipayTradePayResponse(), sent_matters=True)
         code, sub_code = str(answer.code or ""), str(answer.sub_code or "")
         if code == "10000":
-            return Reply("paid", str(answer.trade_no or ""), _float(answer.total_amount))
+            return Reply("paid", str(answer.trade_no or ""), _amount(answer.total_amount))
         if code == "10003":
             return Reply("waiting", str(answer.trade_no or ""))
         if sub_code == "ACQ.TRADE_HAS_SUCCESS":  # a retry of a paid number: the first outcome, no second charge
@@ -93,7 +95,7 @@ class AlipayGateway:
             status = {"TRADE_SUCCESS": "paid", "TRADE_FINISHED": "paid", "WAIT_BUYER_PAY": "waiting"}.get(
                 str(answer.trade_status), "closed"
             )
-            return Reply(status, str(answer.trade_no or ""), _float(answer.total_amount))
+            return Reply(status, str(answer.trade_no or ""), _amount(answer.total_amount))
         if answer.sub_code == "ACQ.TRADE_NOT_EXIST":
             return Reply("absent")
         raise OutcomeUnknown("UNKNOWN", f"query answered {answer.code} {answer.sub_code or answer.msg}")
@@ -188,11 +190,8 @@ class AlipayGateway:
         raise OutcomeUnknown("UNKNOWN", f"unexpected answer {reason}")
 
 
-def _float(value: Any) -> float | None:
-    try:
-        return round(float(value), 2)
-    except (TypeError, ValueError):
-        return None
+def _amount(value: Any) -> Decimal | None:
+    return stored(value)
 
 
 def _why(exc: BaseException) -> str:
@@ -209,4 +208,5 @@ def alipay_skills(settings: Callable[[], AlipaySettings] = AlipaySettings.from_e
         "payment.query": checkout.query,
         "payment.cancel": checkout.cancel,
         "payment.reconcile": checkout.reconcile,
+        "payment.acknowledge": checkout.acknowledge,
     }

@@ -14,8 +14,12 @@ answer means. This module decides what to do with each answer:
 * `reconcile` settles attempts left unresolved by a crash and reports each
   outcome once, so the wearer is told whether they were charged.
 
+The wearer is told of a charge at least once, never not at all: an outcome is
+marked told only when the flow has shown it and calls `payment.acknowledge`.
+A crash between showing and acknowledging repeats the news; it never loses it.
+
 Errors the flow branches on: INSUFFICIENT_FUNDS, TRADE_CLOSED, DECLINED, CONFIG,
-BAD_REQUEST, NOT_CHARGED (cancelled or never reached the provider),
+BAD_AMOUNT, BAD_REQUEST, NOT_CHARGED (cancelled or never reached the provider),
 UNAVAILABLE, and PAYMENT_UNKNOWN (the provider could not be asked; the attempt
 stays in the journal and the next reconciliation settles it).
 """
@@ -25,13 +29,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import secrets
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from skills.base import SkillError
+from skills.money import money, parse_amount
 from skills.payment_journal import NOT_CHARGED, PAID, UNRESOLVED, Attempt, PaymentJournal
 
 POLLS = 6  # queries while the wearer confirms in the wallet app (10003), then cancel
@@ -45,7 +52,7 @@ class Reply:
 
     status: str
     trade_no: str = ""
-    amount: float | None = None
+    amount: Decimal | None = None
     detail: str = ""
 
 
@@ -63,7 +70,7 @@ class Gateway(Protocol):
 
     name: str
 
-    def pay(self, out_trade_no: str, subject: str, amount: float, payload: str) -> Reply: ...
+    def pay(self, out_trade_no: str, subject: str, amount: Decimal, payload: str) -> Reply: ...
 
     def query(self, out_trade_no: str) -> Reply: ...
 
@@ -74,22 +81,12 @@ def crash_drill(step: str) -> None:
     """Kill this process at a named step when `LENSFLOW_PAYMENT_CRASH` lists it, as a power cut would.
 
     Steps: `before_request` (journal written, nothing sent), `after_request` (the
-    provider answered, the answer not yet recorded), `while_polling`. Used by the
+    provider answered, the answer not yet recorded), `while_polling`, `after_settle`
+    (a charge recorded, not yet shown), `after_reconcile` (outcomes found, not yet shown). Used by the
     crash tests and by anyone who wants to see recovery with their own eyes.
     """
     if step in os.environ.get("LENSFLOW_PAYMENT_CRASH", "").split(","):
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def parse_amount(value: Any) -> float:
-    """25, "25.00", "¥25" or "25元" as a positive amount with two decimals."""
-    try:
-        amount = round(float(str(value).lstrip("¥$€").rstrip("元").removesuffix("CNY").removesuffix("RMB").strip()), 2)
-    except ValueError:
-        raise SkillError("BAD_REQUEST", f"amount {value!r} is not a number") from None
-    if amount <= 0:
-        raise SkillError("BAD_REQUEST", "the amount must be more than zero")
-    return amount
 
 
 def out_trade_no(key: str, generation: int = 0) -> str:
@@ -98,15 +95,11 @@ def out_trade_no(key: str, generation: int = 0) -> str:
     return "LF" + hashlib.sha256(text.encode()).hexdigest()[:30]
 
 
-def _money(amount: float) -> str:
-    return f"{amount:.2f}"
-
-
 def _summary(attempt: Attempt) -> str:
     merchant = attempt.merchant or "the merchant"
     if attempt.status == PAID:
-        return f"The payment of {_money(attempt.amount)} to {merchant} went through."
-    return f"The payment of {_money(attempt.amount)} to {merchant} did not go through. Nothing was charged."
+        return f"The payment of {money(attempt.amount)} to {merchant} went through."
+    return f"The payment of {money(attempt.amount)} to {merchant} did not go through. Nothing was charged."
 
 
 class Checkout:
@@ -146,7 +139,8 @@ class Checkout:
         amount = parse_amount(args.get("amount"))
         payload = str(args.get("payload") or "")
         merchant = str(args.get("merchant") or "")[:64]
-        key = str(getattr(ctx, "idempotency_key", None) or f"{ctx.session_id}:{payload}")
+        # no key from the flow: this call is its own intent (a retry of it cannot be recognised)
+        key = str(getattr(ctx, "idempotency_key", None) or f"call:{secrets.token_hex(12)}")
         gateway = self.gateway
         earlier = self.journal.for_key(key, gateway.name)
         last = earlier[-1] if earlier else None
@@ -197,8 +191,12 @@ class Checkout:
     async def reconcile(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         """payment.reconcile: settle attempts a crash left open; report outcomes the wearer has not heard.
 
-        With `payload`, also lists recent paid attempts for that QR, so the flow asks before paying it again.
+        With `payload`, also lists recent paid attempts for that QR, so the flow asks before paying it again;
+        with `amount`, refuses (BAD_AMOUNT) an amount that cannot be paid, before the wearer is asked.
+        Nothing is marked told here: the flow calls `payment.acknowledge` once it has shown the summary.
         """
+        if "amount" in args:
+            parse_amount(args.get("amount"))
         gateway = self.gateway
         for attempt in self.journal.unresolved(gateway.name):
             try:
@@ -209,7 +207,8 @@ class Checkout:
                 attempt.out_trade_no, PAID if reply.status == PAID else NOT_CHARGED, reply.trade_no, reply.detail
             )
         told = self.journal.untold()
-        self.journal.mark_told([a.out_trade_no for a in told])
+        if told:
+            crash_drill("after_reconcile")
         pending = self.journal.unresolved(gateway.name)
         result: dict[str, Any] = {
             "resolved": [a.public() for a in told],
@@ -228,6 +227,19 @@ class Checkout:
             recent = self.journal.recent_paid(payload, time.time() - RECENT_SECONDS)
             result["recent"] = [a.public() for a in recent]
         return result
+
+    async def acknowledge(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        """payment.acknowledge: mark outcomes told once the flow has shown them to the wearer.
+
+        `told` is a list of out_trade_no strings or of `resolved` entries (objects with one).
+        """
+        numbers: list[str] = []
+        for item in args.get("told") or []:
+            number = item.get("out_trade_no") if isinstance(item, dict) else item
+            if isinstance(number, str) and number:
+                numbers.append(number)
+        self.journal.mark_told(numbers)
+        return {"told": len(numbers)}
 
     # -- protocol -------------------------------------------------------------------------
     async def _resolve(
@@ -254,11 +266,11 @@ class Checkout:
             return Reply(PAID, closed.trade_no, closed.amount, "recovered")
         return Reply("closed", detail="cancelled")
 
-    async def _poll(self, number: str, ctx: Any, merchant: str, amount: float) -> Reply:
+    async def _poll(self, number: str, ctx: Any, merchant: str, amount: Decimal) -> Reply:
         """The wallet asks the wearer to confirm: query on the session clock, then cancel when time is up."""
         emit = getattr(ctx, "emit", None) or (lambda name, data: None)
         for poll in range(1, self.polls + 1):
-            emit("payment.waiting", {"poll": poll, "polls": self.polls, "merchant": merchant, "amount": amount})
+            emit("payment.waiting", {"poll": poll, "polls": self.polls, "merchant": merchant, "amount": float(amount)})
             await ctx.sleep(self.poll_every_ms)
             crash_drill("while_polling")
             try:
@@ -269,9 +281,10 @@ class Checkout:
                 return reply
         return await self._resolve(number, ctx, None, cancel_waiting=True)
 
-    def _finish(self, number: str, reply: Reply, amount: float, repeated: bool) -> dict[str, Any]:
-        if reply.status == PAID:
-            self.journal.settle(number, PAID, reply.trade_no, reply.detail, told=True)
+    def _finish(self, number: str, reply: Reply, amount: Decimal, repeated: bool) -> dict[str, Any]:
+        if reply.status == PAID:  # told only once the flow has shown it (payment.acknowledge)
+            self.journal.settle(number, PAID, reply.trade_no, reply.detail)
+            crash_drill("after_settle")
             return self._receipt(number, reply, repeated=repeated, recovered=reply.detail == "recovered")
         self.journal.settle(number, NOT_CHARGED, detail=reply.detail or reply.status, told=True)
         if reply.status == "closed" and reply.detail != "cancelled":
@@ -284,7 +297,7 @@ class Checkout:
             "out_trade_no": number,
             "trade_no": reply.trade_no,
             "status": "TRADE_SUCCESS",
-            "amount": reply.amount,
+            "amount": float(reply.amount) if reply.amount is not None else None,
             "repeated": repeated,
             "recovered": recovered,
         }

@@ -17,10 +17,12 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from skills.base import data_dir
+from skills.money import money, stored
 
 UNRESOLVED = "sending"
 PAID = "paid"
@@ -34,7 +36,7 @@ class Attempt:
     provider: str
     payload: str
     merchant: str
-    amount: float
+    amount: Decimal | None
     status: str
     trade_no: str
     detail: str
@@ -46,7 +48,7 @@ class Attempt:
         return {
             "out_trade_no": self.out_trade_no,
             "merchant": self.merchant,
-            "amount": self.amount,
+            "amount": float(self.amount) if self.amount is not None else None,
             "status": self.status,
             "trade_no": self.trade_no,
             "detail": self.detail,
@@ -64,7 +66,7 @@ class PaymentJournal:
         with self._db() as db:
             db.execute(
                 "create table if not exists attempts (out_trade_no text primary key, key text, provider text, "
-                "payload text, merchant text, amount real, status text, trade_no text, detail text, created real, "
+                "payload text, merchant text, amount text, status text, trade_no text, detail text, created real, "
                 "updated real, "
                 "told integer default 0, seq integer)"
             )
@@ -78,16 +80,16 @@ class PaymentJournal:
     def _rows(self, where: str, params: tuple[Any, ...]) -> list[Attempt]:
         with self._db() as db:
             rows = db.execute(f"select {_COLUMNS} from attempts where {where} order by seq", params).fetchall()
-        return [Attempt(*row[:10], bool(row[10])) for row in rows]
+        return [Attempt(*row[:5], stored(row[5]), *row[6:10], bool(row[10])) for row in rows]
 
-    def begin(self, out_trade_no: str, key: str, provider: str, payload: str, merchant: str, amount: float) -> None:
+    def begin(self, out_trade_no: str, key: str, provider: str, payload: str, merchant: str, amount: Decimal) -> None:
         """Record an attempt before its request is sent (a second call for the same number is a no-op)."""
         now = time.time()
         with self._db() as db:
             (seq,) = db.execute("select coalesce(max(seq), 0) + 1 from attempts").fetchone()
             db.execute(
                 "insert or ignore into attempts values (?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, 0, ?)",
-                (out_trade_no, key, provider, payload, merchant, amount, UNRESOLVED, now, now, seq),
+                (out_trade_no, key, provider, payload, merchant, money(amount), UNRESOLVED, now, now, seq),
             )
 
     def settle(self, out_trade_no: str, status: str, trade_no: str = "", detail: str = "", told: bool = False) -> None:

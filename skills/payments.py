@@ -23,14 +23,16 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from skills.base import SkillError, data_dir
 from skills.checkout import Checkout, Reply
+from skills.money import from_cents, money, parse_amount, to_cents
 
-START_BALANCE = 1000.0
+START_BALANCE = Decimal("1000.00")
 
 
 def read_codes(image: str) -> list[str]:
@@ -46,15 +48,17 @@ def read_codes(image: str) -> list[str]:
 
 
 def parse_payload(payload: str) -> dict[str, Any]:
-    """Merchant and amount from a payment QR (`https://qr.alipay.com/CODE?merchant=..&amount=..`)."""
+    """Merchant and amount from a payment QR (`https://qr.alipay.com/CODE?merchant=..&amount=..`).
+
+    A QR without an amount gives `amount: None` (the flow asks the wearer); one whose
+    amount cannot be paid (`nan`, `-5`, `1e9`, `12.345`) is refused with BAD_AMOUNT
+    before anything is confirmed. The amount is a JSON number with at most two decimals.
+    """
     url = urlparse(payload)
     query = parse_qs(url.query)
     merchant = (query.get("merchant") or [""])[0][:64]
-    amount: float | None = None
-    try:
-        amount = round(float((query.get("amount") or [""])[0]), 2)
-    except ValueError:
-        amount = None
+    raw = (query.get("amount") or [""])[0].strip()
+    amount = float(parse_amount(raw)) if raw else None
     return {"payload": payload, "merchant": merchant or url.netloc, "amount": amount}
 
 
@@ -68,21 +72,25 @@ async def decode_qr(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
 class SandboxLedger:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or data_dir() / "payments.sqlite"
-        with self._db() as db:
-            db.execute("create table if not exists wallet (id integer primary key check (id = 1), balance real)")
-            db.execute("insert or ignore into wallet values (1, ?)", (START_BALANCE,))
+        with self._db() as db:  # integer cents: no float can make the balance NaN or NULL
             db.execute(
-                "create table if not exists trades (out_trade_no text primary key, trade_no text, "
-                "payload text, merchant text, amount real, status text, created real)"
+                "create table if not exists account (id integer primary key check (id = 1), "
+                "balance_cents integer not null check (balance_cents >= 0))"
+            )
+            db.execute("insert or ignore into account values (1, ?)", (to_cents(START_BALANCE),))
+            db.execute(
+                "create table if not exists trade (out_trade_no text primary key, trade_no text, payload text, "
+                "merchant text, amount_cents integer check (amount_cents > 0), status text not null, created real)"
             )
 
     def _db(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10, isolation_level="IMMEDIATE")
 
-    def pay(self, out_trade_no: str, payload: str, merchant: str, amount: float) -> dict[str, Any]:
+    def pay(self, out_trade_no: str, payload: str, merchant: str, amount: Decimal) -> dict[str, Any]:
+        cents = to_cents(parse_amount(amount))
         with self._db() as db:  # one transaction: charged and recorded together, or neither
             row = db.execute(
-                "select trade_no, status, amount from trades where out_trade_no = ?", (out_trade_no,)
+                "select trade_no, status, amount_cents from trade where out_trade_no = ?", (out_trade_no,)
             ).fetchone()
             if row is not None:
                 if row[1] == "TRADE_SUCCESS":
@@ -90,48 +98,52 @@ class SandboxLedger:
                         "out_trade_no": out_trade_no,
                         "trade_no": row[0],
                         "status": "TRADE_SUCCESS",
-                        "amount": row[2],
+                        "amount": from_cents(row[2]),
                         "repeated": True,
                     }
                 raise SkillError("TRADE_CLOSED", f"trade {out_trade_no} was closed")
-            (balance,) = db.execute("select balance from wallet where id = 1").fetchone()
-            if amount > balance:
-                raise SkillError("INSUFFICIENT_FUNDS", f"balance {balance:.2f} is less than {amount:.2f}")
+            (balance,) = db.execute("select balance_cents from account where id = 1").fetchone()
+            if cents > balance:
+                raise SkillError(
+                    "INSUFFICIENT_FUNDS", f"balance {money(from_cents(balance))} is less than {money(amount)}"
+                )
             trade_no = "SB" + hashlib.sha1(out_trade_no.encode()).hexdigest()[:16].upper()
-            db.execute("update wallet set balance = balance - ? where id = 1", (amount,))
+            db.execute("update account set balance_cents = balance_cents - ? where id = 1", (cents,))
             db.execute(
-                "insert into trades values (?, ?, ?, ?, ?, 'TRADE_SUCCESS', ?)",
-                (out_trade_no, trade_no, payload, merchant, amount, time.time()),
+                "insert into trade values (?, ?, ?, ?, ?, 'TRADE_SUCCESS', ?)",
+                (out_trade_no, trade_no, payload, merchant, cents, time.time()),
             )
         return {
             "out_trade_no": out_trade_no,
             "trade_no": trade_no,
             "status": "TRADE_SUCCESS",
-            "amount": amount,
+            "amount": from_cents(cents),
             "repeated": False,
         }
 
     def query(self, out_trade_no: str) -> dict[str, Any]:
         with self._db() as db:
-            row = db.execute("select status, amount from trades where out_trade_no = ?", (out_trade_no,)).fetchone()
+            row = db.execute(
+                "select status, amount_cents from trade where out_trade_no = ?", (out_trade_no,)
+            ).fetchone()
         if row is None:
             return {"out_trade_no": out_trade_no, "status": "TRADE_NOT_EXIST"}
-        return {"out_trade_no": out_trade_no, "status": row[0], "amount": row[1]}
+        return {"out_trade_no": out_trade_no, "status": row[0], "amount": from_cents(row[1]) if row[1] else None}
 
     def cancel(self, out_trade_no: str) -> dict[str, Any]:
         with self._db() as db:
-            row = db.execute("select status from trades where out_trade_no = ?", (out_trade_no,)).fetchone()
+            row = db.execute("select status from trade where out_trade_no = ?", (out_trade_no,)).fetchone()
             if row is not None and row[0] == "TRADE_SUCCESS":
                 raise SkillError("TRADE_HAS_SUCCESS", "the trade is paid; refund it instead")
             db.execute(
-                "insert or replace into trades (out_trade_no, status, created) values (?, 'TRADE_CLOSED', ?)",
+                "insert or replace into trade (out_trade_no, status, created) values (?, 'TRADE_CLOSED', ?)",
                 (out_trade_no, time.time()),
             )
         return {"out_trade_no": out_trade_no, "status": "TRADE_CLOSED"}
 
-    def balance(self) -> float:
+    def balance(self) -> Decimal:
         with self._db() as db:
-            return float(db.execute("select balance from wallet where id = 1").fetchone()[0])
+            return from_cents(db.execute("select balance_cents from account where id = 1").fetchone()[0])
 
 
 class LedgerGateway:
@@ -142,7 +154,7 @@ class LedgerGateway:
     def __init__(self, ledger: SandboxLedger | None = None) -> None:
         self.ledger = ledger or SandboxLedger()
 
-    def pay(self, out_trade_no: str, subject: str, amount: float, payload: str) -> Reply:
+    def pay(self, out_trade_no: str, subject: str, amount: Decimal, payload: str) -> Reply:
         result = self.ledger.pay(out_trade_no, payload, subject, amount)
         return Reply("paid", result["trade_no"], result["amount"], "repeated" if result["repeated"] else "")
 
@@ -182,3 +194,8 @@ async def cancel(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
 async def reconcile(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """payment.reconcile offline: settle attempts a crash left open, and say what became of them."""
     return await _checkout().reconcile(args, ctx)
+
+
+async def acknowledge(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """payment.acknowledge: the wearer has been shown these outcomes; reconciliation stops repeating them."""
+    return await _checkout().acknowledge(args, ctx)

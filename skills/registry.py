@@ -67,6 +67,7 @@ def embedded_skills() -> dict[str, Skill]:
         "payment.query": payments.query,
         "payment.cancel": payments.cancel,
         "payment.reconcile": payments.reconcile,
+        "payment.acknowledge": payments.acknowledge,
         "translate.text": _offline("Translation"),
         "assistant.answer": _offline("Answering open questions"),
         "vision.describe": _offline("Describing what the camera sees"),

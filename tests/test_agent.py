@@ -55,10 +55,12 @@ def test_a_payment_waits_for_confirmation_and_resumes_by_voice_or_gesture(tmp_pa
     first, second, payments = asyncio.run(scenario("确认"))
     assert first["route"]["flow"] == "glance_pay" and first["route"]["slots"] == {"amount": 25.0}
     assert first["confirm"] == "Pay 25 to Lucky Noodles?"
-    assert payments.charges == ["s1:QR-1"]
+    run = second["snapshot"]["stack"][0]["session"]["run"]  # keys are scoped to this run of the flow
+    assert payments.charges == [f"{run}:s1:QR-1"]
     assert second["snapshot"]["stack"][0]["session"]["final"] == "paid"
     _, second, payments = asyncio.run(scenario("gesture.tap"))
-    assert payments.charges == ["s1:QR-1"] and second["snapshot"]["stack"][0]["session"]["final"] == "paid"
+    run = second["snapshot"]["stack"][0]["session"]["run"]
+    assert payments.charges == [f"{run}:s1:QR-1"] and second["snapshot"]["stack"][0]["session"]["final"] == "paid"
     _, second, payments = asyncio.run(scenario("no, cancel"))
     assert payments.charges == [] and second["snapshot"]["stack"][0]["session"]["final"] == "cancelled"
 
@@ -104,7 +106,7 @@ def test_a_killed_process_resumes_the_session(tmp_path: Path) -> None:
     second = subprocess.run([sys.executable, str(script), "yes"], capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
     result = json.loads(second.stdout.splitlines()[-1])
-    assert result["final"] == "paid" and result["charges"] == ["kept:QR-1"]
+    assert result["final"] == "paid" and len(result["charges"]) == 1 and result["charges"][0].endswith(":kept:QR-1")
 
 
 def test_sessions_in_postgresql_survive_a_restart() -> None:
@@ -123,7 +125,8 @@ def test_sessions_in_postgresql_survive_a_restart() -> None:
         assert first["confirm"] and payments.charges == []
         second = asyncio.run(turn("yes"))
         assert second["snapshot"]["stack"][0]["session"]["final"] == "paid"
-        assert payments.charges == ["pg-1:QR-1"]
+        run = second["snapshot"]["stack"][0]["session"]["run"]  # the run survived the restart with its key
+        assert payments.charges == [f"{run}:pg-1:QR-1"]
     finally:
         server.stop()
 
