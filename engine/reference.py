@@ -108,6 +108,7 @@ def reference_markdown() -> str:
         needs = [spec["permission"]] if spec.get("permission") else []
         needs += ["a confirm step"] if spec.get("confirm") else []
         needs += ["side effects"] if spec.get("side_effects") else []
+        needs += ["idempotent"] if spec.get("idempotent") else []
         out.append(
             f"| `{name}` | {_fields(spec.get('input'))} | {_fields(spec.get('output'))} | {', '.join(needs)} | "
             f"{_cell(spec.get('description'))} |"

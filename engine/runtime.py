@@ -146,7 +146,8 @@ class Runner:
 
         Timers come back at their due times. A call in flight at the crash is
         started again when that cannot repeat an effect (the call has an
-        idempotency key, or the skill has no side effects); otherwise the flow
+        idempotency key, or the skill has no side effects or is idempotent by
+        itself); otherwise the flow
         gets `error.invoke` with code INTERRUPTED, never a silent second attempt.
         """
         if snapshot.get("version") != SNAPSHOT_VERSION:
@@ -176,7 +177,7 @@ class Runner:
             self._launch(frame, state, self._call_llm(frame, {"state": state, **(info.get("request") or {})}))
             return
         spec = frame.interpreter._skills.get(info.get("skill"), {})
-        if info.get("key") or not spec.get("side_effects"):
+        if info.get("key") or not spec.get("side_effects") or spec.get("idempotent"):
             self._record({"t": now, "kind": "invoke", "state": state, "status": "resumed", "key": info.get("key")})
             self._launch(frame, state, self._invoke(frame, {"state": state, **info}))
             return

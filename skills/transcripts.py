@@ -4,10 +4,16 @@ A transcript is a JSON-lines file (`<data>/transcripts/<id>.jsonl`): one line of
 metadata, then one line per segment (text, start/end ms, speaker, language). If
 the process dies, everything appended so far is on disk; `stop` reads it back,
 and `export` writes Markdown and JSON (with a summary when one is given).
+
+Appends are idempotent: each segment has an id (`segment`, or one made from its
+start, end, speaker and text), and a segment already in the file is not written
+again. A sentence delivered twice (an event replayed after a crash, because the
+session was checkpointed before it) is saved once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -65,16 +71,37 @@ async def start(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     return {"id": transcript_id, "path": str(path)}
 
 
+def segment_id(args: dict[str, Any]) -> str | None:
+    """The segment's identity: given by the recogniser, or its timing, speaker and text.
+
+    Without timing, two identical sentences cannot be told from one delivered twice,
+    so such a segment has no id and is always kept (losing speech is worse than repeating it).
+    """
+    if args.get("segment"):
+        return str(args["segment"])[:128]
+    start, end = args.get("start_ms") or 0, args.get("end_ms") or 0
+    if not start and not end:
+        return None
+    text = str(args.get("text") or "").strip()
+    digest = hashlib.sha256(f"{start}|{end}|{args.get('speaker') or ''}|{text}".encode()).hexdigest()[:20]
+    return f"t{start}-{end}-{digest}"
+
+
 async def append(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     text = str(args.get("text") or "").strip()
     path = _path(str(args["id"]))
     if not path.exists():
         raise SkillError("NOT_FOUND", f"no transcript '{args['id']}'")
+    segment = segment_id(args)
+    _, segments = read_segments(str(args["id"]))
+    if segment is not None and any(s.get("segment") == segment for s in segments):
+        return {"count": len(segments), "repeated": True}
     if text:
         _append(
             path,
             {
                 "kind": "segment",
+                "segment": segment,
                 "text": text,
                 "start_ms": args.get("start_ms"),
                 "end_ms": args.get("end_ms"),
@@ -82,7 +109,7 @@ async def append(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
                 "lang": args.get("lang"),
             },
         )
-    _, segments = read_segments(str(args["id"]))
+        return {"count": len(segments) + 1}
     return {"count": len(segments)}
 
 
