@@ -167,6 +167,8 @@ class Assistant:
         command = route["command"]
         running = bool(runner.stack) and not runner.stack[0].session.done
         if command == "start_flow" and route.get("flow") in self.flows:
+            if running:  # the flow it replaces stops first: no microphone keeps recording for it
+                await runner.stop("replaced")
             runner = self._new_runner(runner.session_id)
             await runner.start(route["flow"], dict(route.get("slots") or {}))
             before = 0
@@ -178,8 +180,7 @@ class Assistant:
         elif command == "cancel" and running:
             await runner.send("user.cancel", {"via": "voice"})
             if not runner.stack[0].session.done:
-                runner.stack[0].session.done = True
-                runner.stack[0].session.final = None
+                await runner.stop("cancelled")
                 replies.append("Stopped.")
         elif command == "clarify":
             replies.append("Did you mean " + " or ".join(route.get("options") or []) + "?")

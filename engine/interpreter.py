@@ -28,11 +28,10 @@ from engine.compiler import ALWAYS, CompiledAction, CompiledFlow, CompiledTransi
 from engine.dialogue import DialogueSteps
 from engine.expressions import CompiledExpression, EvaluationError, compile_value, render
 from engine.model import Transition
+from engine.privacy import CAPTURE_START, CAPTURE_STOP, STOP_ACTION, PrivacyLed
 from engine.session import Session
 
 MAX_MICROSTEPS = 1000
-CAPTURE_START = {"mic.start": "mic", "camera.record_start": "camera"}
-CAPTURE_STOP = {"mic.stop": "mic", "camera.record_stop": "camera"}
 
 
 class Ports(Protocol):
@@ -110,10 +109,12 @@ class Interpreter(DialogueSteps):
         ports: Ports | None = None,
         device: dict[str, Any] | None = None,
         trace: bool = True,
+        led: PrivacyLed | None = None,
     ) -> None:
         self.compiled = compiled
         self.flow = compiled.flow
         self.ports: Ports = ports or RecordingPorts()
+        self.led = led or PrivacyLed(self.ports)  # shared by every flow on one device (the runner's)
         self.device = device if device is not None else {}  # shared with the runner: one device, many flows
         self.on_transition: Callable[[Transition], None] | None = None  # coverage tools watch branches taken
         for key, value in (("worn", True), ("connected", True), ("battery", 100), ("location", None)):
@@ -166,6 +167,19 @@ class Interpreter(DialogueSteps):
             self._queue.append(("error.permission", {"event": name, "permission": needed}))
         else:
             self._queue.append((name, data))
+        return self._finish(session)
+
+    def halt(self, session: Session, now: int, reason: str) -> StepResult:
+        """End the flow from outside (the wearer cancelled, another flow replaced it).
+
+        Nothing it started keeps running: timers and calls are cancelled and every
+        capture it started is stopped on the device, with the LED following.
+        """
+        self._begin(session, now, "halt", {})
+        if not session.done:
+            self._trace("halted", reason=reason)
+            self._end(session)
+            session.final = None
         return self._finish(session)
 
     def _note_device_state(self, name: str, data: dict[str, Any]) -> None:
@@ -448,16 +462,9 @@ class Interpreter(DialogueSteps):
         output = self._render(session, state.output) if state.output is not None else None
         parent = state.parent
         if parent is None:
-            session.done = True
+            self._end(session)
             session.final = name
             session.output = output
-            for key in list(session.timers or {}):
-                self._effect("timer_cancel", trigger=key)
-            session.timers = None
-            for invoke_state in list(session.invokes or {}):
-                self._effect("invoke_cancel", state=invoke_state)
-            session.invokes = None
-            self._stop_captures(session)
             self._effect("done", final=name, output=output)
             self._trace("done", final=name, output=output)
             return
@@ -472,6 +479,16 @@ class Interpreter(DialogueSteps):
                 self._queue.append((f"done.state.{grand}", {}))
 
     # -- actions ------------------------------------------------------------------------------
+    def _end(self, session: Session) -> None:
+        session.done = True
+        for key in list(session.timers or {}):
+            self._effect("timer_cancel", trigger=key)
+        session.timers = None
+        for invoke_state in list(session.invokes or {}):
+            self._effect("invoke_cancel", state=invoke_state)
+        session.invokes = None
+        self._stop_captures(session)
+
     def _render(self, session: Session, value: Any) -> Any:
         """Render a step's text or arguments in the scope of the event being processed.
 
@@ -522,12 +539,12 @@ class Interpreter(DialogueSteps):
         if name in CAPTURE_START:
             self._capture(session, CAPTURE_START[name], True)
         elif name == "camera.capture":
-            self._led(session, True, "camera")
+            self._led(session, "photo", True)
         value = self.ports.perform(session, name, args)
         self._effect("action", name=name, args=args)
         self._trace("action", name=name, args=args)
-        if name == "camera.capture" and not (session.captures and "camera" in session.captures):
-            self._led(session, bool(session.captures), "camera")
+        if name == "camera.capture":
+            self._led(session, "photo", False)
         if name in CAPTURE_STOP:
             self._capture(session, CAPTURE_STOP[name], False)
         if action.sets_var and isinstance(args, dict) and isinstance(args.get(action.sets_var), str):
@@ -538,24 +555,23 @@ class Interpreter(DialogueSteps):
         captures = set(session.captures or ())
         captures.add(port) if on else captures.discard(port)
         session.captures = sorted(captures) or None
-        self._led(session, bool(captures), port)
+        self._led(session, port, on)
 
-    def _led(self, session: Session, on: bool, reason: str) -> None:
-        """Drive the privacy indicator through the ports; flows cannot reach it (`led.privacy` is no flow action)."""
-        self.ports.perform(session, "led.privacy", {"on": on})
-        self._effect("led", on=on, reason=reason)
-        self._trace("led", on=on, reason=reason)
+    def _led(self, session: Session, port: str, on: bool) -> None:
+        """Count this capture on the device's LED; flows cannot reach it (`led.privacy` is no flow action)."""
+        lit = self.led.set(session, port, on)
+        if lit is not None:
+            self._effect("led", on=lit, reason=port)
+            self._trace("led", on=lit, reason=port)
 
     def _stop_captures(self, session: Session) -> None:
+        """Stop, on the device, every capture this flow left running (it ended or was halted)."""
         for port in list(session.captures or ()):
-            self._effect(
-                "action",
-                name=f"{'mic' if port == 'mic' else 'camera'}.{'stop' if port == 'mic' else 'record_stop'}",
-                args={},
-            )
-        if session.captures:
-            session.captures = None
-            self._led(session, False, "flow finished")
+            action = STOP_ACTION[port]
+            self.ports.perform(session, action, {})
+            self._effect("action", name=action, args={})
+            self._trace("action", name=action, args={}, reason="flow ended")
+            self._capture(session, port, False)
 
     # -- timers, steps --------------------------------------------------------------------------
     def _start_timer(self, session: Session, trigger: str, delay_ms: int) -> None:

@@ -27,6 +27,7 @@ from engine.clock import VirtualClock
 from engine.compiler import CompiledFlow
 from engine.event_names import engine_owned, refusal
 from engine.interpreter import Interpreter, Ports, RecordingPorts, StepResult
+from engine.privacy import PrivacyLed
 from engine.session import SNAPSHOT_VERSION, Session
 
 MAX_CALL_DEPTH = 16
@@ -90,6 +91,7 @@ class Runner:
         self._parked: set[asyncio.Task[Any]] = set()  # waiting on the clock
         self._waiting: dict[asyncio.Task[Any], asyncio.Future[Any]] = {}  # waiting on an inner task
         self._interpreters: dict[str, Interpreter] = {}
+        self.led = PrivacyLed(self.ports)  # one device: every flow on the stack counts on the same LED
 
     # -- public ---------------------------------------------------------------------------
     @property
@@ -119,6 +121,16 @@ class Runner:
             return
         frame = self.top
         self._carry_out(frame, frame.interpreter.send(frame.session, name, data or {}, self.clock.now()))
+        await self._quiesce()
+
+    async def stop(self, reason: str = "cancelled") -> None:
+        """End every flow on the stack from outside (cancelled, or replaced by another flow).
+
+        Their timers and calls stop, and every capture they started is stopped on the
+        device, so nothing keeps recording for a flow the wearer left.
+        """
+        for frame in reversed(list(self.stack)):
+            self._carry_out(frame, frame.interpreter.halt(frame.session, self.clock.now(), reason))
         await self._quiesce()
 
     async def run_until(self, until_ms: int) -> None:
@@ -161,6 +173,7 @@ class Runner:
             frame = self._frame(session.flow_id, session)
             frame.caller_state = item.get("caller_state")
             self.stack.append(frame)
+            self.led.adopt(session, session.captures or ())
         for frame in self.stack:
             for trigger, due in (frame.session.timers or {}).items():
                 self.clock.call_at(due, lambda f=frame, t=trigger, d=due: self._timer(f, t, d))
@@ -209,7 +222,7 @@ class Runner:
     # -- effects ----------------------------------------------------------------------------
     def _frame(self, flow_id: str, session: Session) -> Frame:
         if flow_id not in self._interpreters:
-            self._interpreters[flow_id] = Interpreter(self.flows[flow_id], self.ports, self.device)
+            self._interpreters[flow_id] = Interpreter(self.flows[flow_id], self.ports, self.device, led=self.led)
         return Frame(session, self._interpreters[flow_id])
 
     def _carry_out(self, frame: Frame, result: StepResult) -> None:
@@ -434,6 +447,7 @@ class Runner:
         replacement.caller_state = frame.caller_state
         for state in list(frame.session.invokes or {}):
             self._cancel(frame, state)
+        self._carry_out(frame, frame.interpreter.halt(frame.session, self.clock.now(), "linked"))
         self.stack[index] = replacement
         self._record({"t": self.clock.now(), "kind": "link", "from": frame.session.flow_id, "to": flow_id})
         self._carry_out(replacement, replacement.interpreter.start(replacement.session, self.clock.now()))

@@ -1,0 +1,81 @@
+"""The privacy LED of one device: on exactly while any capture runs, whoever started it.
+
+A flow never drives the LED (`led.privacy` is no flow action); the engine does,
+from a count of captures rather than a per-action toggle. A meeting's microphone
+and a photo taken by another flow on the same glasses are two holders: the photo
+ending does not turn the light off while the microphone still records. Holders
+are keyed by the flow run (`Session.run`), so flows on a call stack and flows
+replaced by the assistant are counted apart.
+
+    led = PrivacyLed(ports)
+    led.set(session, "mic", True)    # -> True: the LED was turned on
+    led.set(session, "photo", True)  # -> None: already on
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+CAPTURE_START = {"mic.start": "mic", "camera.record_start": "camera"}
+CAPTURE_STOP = {"mic.stop": "mic", "camera.record_stop": "camera"}
+STOP_ACTION = {"mic": "mic.stop", "camera": "camera.record_stop"}
+
+
+class PrivacyLed:
+    """Counts captures per holder and drives `led.privacy` through the ports when the answer changes."""
+
+    def __init__(self, ports: Any) -> None:
+        self.ports = ports
+        self.holders: dict[str, set[str]] = {}
+        self.lit = False
+
+    @property
+    def capturing(self) -> bool:
+        return any(self.holders.values())
+
+    def set(self, session: Any, port: str, on: bool) -> bool | None:
+        """Record that `session` started (on) or stopped a capture on `port`; the LED's new state if it changed."""
+        held = self.holders.setdefault(session.run, set())
+        held.add(port) if on else held.discard(port)
+        if not held:
+            del self.holders[session.run]
+        want = self.capturing
+        if want == self.lit:
+            return None
+        self.lit = want
+        self.ports.perform(session, "led.privacy", {"on": want})
+        return want
+
+    def adopt(self, session: Any, ports: Iterable[str]) -> None:
+        """A restored session's captures: still running on the device, whose LED is still on."""
+        for port in ports:
+            self.holders.setdefault(session.run, set()).add(port)
+        self.lit = self.capturing
+
+
+def privacy_violations(actions: Iterable[tuple[str, Any]]) -> list[str]:
+    """Where a sequence of device actions captured with the LED off, or ended with a capture running.
+
+    `actions` are (name, args) as a device saw them, `led.privacy` included. Used to
+    check simulate traces and explorations.
+    """
+    problems: list[str] = []
+    running: set[str] = set()
+    lit = False
+    for index, (name, args) in enumerate(actions):
+        if name == "led.privacy":
+            lit = bool((args or {}).get("on"))
+            if not lit and running:
+                problems.append(f"action {index}: LED off while {', '.join(sorted(running))} capture runs")
+        elif name in CAPTURE_START:
+            running.add(CAPTURE_START[name])
+            if not lit:
+                problems.append(f"action {index}: {name} with the LED off")
+        elif name in CAPTURE_STOP:
+            running.discard(CAPTURE_STOP[name])
+        elif name == "camera.capture" and not lit:
+            problems.append(f"action {index}: camera.capture with the LED off")
+    if running:
+        problems.append(f"the end: {', '.join(sorted(running))} capture still running")
+    return problems
