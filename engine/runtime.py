@@ -121,6 +121,14 @@ class Runner:
         self._carry_out(frame, frame.interpreter.send(frame.session, name, data or {}, self.clock.now()))
         await self._quiesce()
 
+    def stop(self) -> None:
+        """End the session for good (a server freeing an abandoned one): running skills are
+        cancelled and timers still pending find no flow to fire into."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        self._tasks.clear()
+        self.stack = []
+
     async def run_until(self, until_ms: int) -> None:
         """Advance virtual time, firing timers and finishing skills due on the way (VirtualClock only)."""
         while True:
