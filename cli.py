@@ -737,9 +737,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from devices.audio.asr import Recognizer
+    from devices.bridge.auth import ENV_TOKENS, TokenError, is_loopback, tokens_from_env, tokens_from_file
     from devices.bridge.server import BridgeServer
     from skills.registry import skills_for_device
 
+    try:
+        tokens = tokens_from_env(os.environ.get(ENV_TOKENS))
+        if args.tokens:
+            tokens |= tokens_from_file(Path(args.tokens))
+    except TokenError as exc:
+        raise CliError(str(exc)) from None
+    if not tokens and not is_loopback(args.host):
+        raise CliError(
+            f"--host {args.host} is reachable from other machines: give device tokens "
+            f"(--tokens FILE or {ENV_TOKENS}) or listen on 127.0.0.1"
+        )
+    if not 0 < args.idle_minutes < 10**6:
+        raise CliError("--idle-minutes must be a number of minutes above 0")
     flows = _load_flows(args.flows or ["flows"])
     phrases = [p for c in flows.values() for p in c.flow.phrases]
 
@@ -750,13 +764,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
             factory: Any = DashScopePcmRecognizer  # online recognition, Chinese and English
         else:
             factory = lambda: Recognizer(phrases)  # noqa: E731 - pocketsphinx, English, offline
-        bridge = BridgeServer(flows, skills=skills_for_device(), recognizer_factory=factory)
+        bridge = BridgeServer(
+            flows,
+            skills=skills_for_device(),
+            recognizer_factory=factory,
+            tokens=frozenset(tokens),
+            idle_expiry=args.idle_minutes * 60,
+        )
         try:
             server = await bridge.start(args.host, args.port)
         except OSError as exc:
             raise CliError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc})") from None
         print(
-            f"lensflow bridge on ws://{args.host}:{args.port} serving {', '.join(sorted(flows))} (Ctrl-C stops)",
+            f"lensflow bridge on ws://{args.host}:{args.port} serving {', '.join(sorted(flows))}"
+            f" ({len(tokens) or 'no'} device tokens; Ctrl-C stops)",
             flush=True,
         )
         await server.serve_forever()
@@ -1060,8 +1081,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sv = sub.add_parser("serve", help="run the hardware bridge (WebSocket) for glasses and companion apps")
     sv.add_argument("flows", nargs="*", help="flow files or folders (default flows/)")
-    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     sv.add_argument("--port", type=int, default=8765)
+    sv.add_argument(
+        "--tokens", metavar="FILE", help="device tokens, one a line (# comments); also LENSFLOW_BRIDGE_TOKENS"
+    )
+    sv.add_argument(
+        "--idle-minutes", type=float, default=15.0, help="free a session its device left this long ago (default 15)"
+    )
     sv.set_defaults(func=cmd_serve)
 
     ch = sub.add_parser("chat", help="talk to the whole assistant (all flows) on the simulated glasses")

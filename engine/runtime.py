@@ -132,6 +132,13 @@ class Runner:
         for frame in reversed(list(self.stack)):
             self._carry_out(frame, frame.interpreter.halt(frame.session, self.clock.now(), reason))
         await self._quiesce()
+    def discard(self) -> None:
+        """End the session for good (a server freeing an abandoned one): running skills are
+        cancelled and timers still pending find no flow to fire into."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        self._tasks.clear()
+        self.stack = []
 
     async def run_until(self, until_ms: int) -> None:
         """Advance virtual time, firing timers and finishing skills due on the way (VirtualClock only)."""

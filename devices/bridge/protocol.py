@@ -1,49 +1,108 @@
 """The bridge protocol between glasses (or their companion app) and the engine, over WebSocket.
 
-Text frames carry JSON control messages; binary frames carry audio and images.
+Text frames carry JSON control messages (at most 64 KiB each); binary frames carry
+audio and images (at most 4 MiB each).
 
 Device -> engine
-  {"type": "hello", "device": ID, "profile": "quark-display", "flow": "glance_pay",
-   "slots": {...}, "session": ID?, "last_command": N?}        first message; resumes a session
+  {"type": "hello", "device": ID, "token": TOKEN?, "profile": "quark-display", "flow": "glance_pay",
+   "slots": {...}?, "session": ID?, "last_command": N?}     first message; resumes a session
   {"type": "event", "seq": N, "name": "gesture.tap", "data": {...}}
   {"type": "ack", "seq": N}                                     every command up to N was carried out
   binary: 4-byte big-endian header length, JSON header {"type": "audio", "seq": N,
-          "format": "pcm_s16le_16k"} or {"type": "image", "seq": N, "format": "png"}, then the bytes
+          "format": "pcm_s16le_16k", "end": BOOL?} or {"type": "image", "seq": N, "format": "png"},
+          then the bytes
 
 Engine -> device
   {"type": "welcome", "session": ID, "resumed": BOOL, "last_event": N}
   {"type": "command", "seq": N, "action": "hud.show", "args": {...}, "lines": [...]?}
   {"type": "ack", "seq": N}                                     every event up to N was received
   {"type": "pause", "stream": "mic"} / {"type": "resume", "stream": "mic"}   audio backpressure
-  {"type": "error", "code": CODE, "message": TEXT}              the connection stays open
+  {"type": "error", "code": CODE, "message": TEXT, "seq": N?}   the connection stays open
+
+A session belongs to the device that opened it: its id is random, and resuming it
+needs the same device id and the same token. When the server has tokens, every
+hello needs one of them. A bad hello gets an `error` and the connection is closed
+(code 1008); any other bad frame gets an `error` and the connection stays open.
+
+Numbers: an event's `seq` is a positive integer, at most `SEQ_WINDOW` above the last
+one processed; numbers already processed are acknowledged and not run again. An
+ack names a command the server has sent. Event names the engine raises itself
+(`confirm.*`, `done.*`, `error.*`, `collect.*`, `after.*`) are refused
+(FORGED_EVENT) and not acknowledged.
 
 Nothing is lost or done twice across a reconnect: both sides number their messages,
 keep what the other side has not acknowledged, send it again after `hello` /
-`welcome`, and drop numbers they have already seen.
+`welcome`, and drop numbers they have already seen. The server keeps a bounded
+number of unacknowledged commands; when it has to drop the oldest it says so
+(OUTBOX_OVERFLOW) and the device redraws from the commands that follow.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import struct
+from dataclasses import dataclass
 from typing import Any
 
 PROTOCOL_VERSION = 1
 MAX_HEADER = 4096
+MAX_TEXT_FRAME = 64 * 1024  # characters in one JSON control message
+MAX_BINARY_FRAME = 4 * 1024 * 1024  # one audio chunk or image
+MAX_STRING = 8 * 1024  # characters in any one string of slots or event data (a ten-minute script)
+MAX_DEPTH = 8  # nesting of objects and lists in slots or event data
+MAX_ID = 128  # characters in a device id, session id, token, profile, flow or event name
+SEQ_WINDOW = 1000  # how far ahead of the last processed event a number may jump
+
+_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
 
 class ProtocolError(Exception):
     """A malformed frame: `code` is sent back in an error message."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, seq: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.seq = seq
+
+    def frame(self) -> dict[str, Any]:
+        """The `error` message the device gets."""
+        out: dict[str, Any] = {"type": "error", "code": self.code, "message": self.message}
+        if self.seq is not None:
+            out["seq"] = self.seq
+        return out
+
+
+@dataclass(frozen=True)
+class Hello:
+    """A checked hello: every field has its type and size, or the hello was refused."""
+
+    device: str
+    token: str | None = None
+    profile: str | None = None
+    flow: str | None = None
+    slots: dict[str, Any] | None = None
+    session: str | None = None
+    last_command: int = 0
 
 
 def encode_binary(header: dict[str, Any], payload: bytes) -> bytes:
     raw = json.dumps(header).encode()
     return struct.pack(">I", len(raw)) + raw + payload
+
+
+def _loads(raw: str | bytes, code: str, what: str) -> Any:
+    """json.loads that turns every failure (including very deep nesting) into a ProtocolError."""
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise ProtocolError(code, f"{what} is not JSON (or nests too deeply)") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def decode_binary(frame: bytes) -> tuple[dict[str, Any], bytes]:
@@ -52,31 +111,95 @@ def decode_binary(frame: bytes) -> tuple[dict[str, Any], bytes]:
     (size,) = struct.unpack(">I", frame[:4])
     if size > MAX_HEADER or size + 4 > len(frame):
         raise ProtocolError("BAD_FRAME", f"binary header length {size} does not fit the frame")
-    try:
-        header = json.loads(frame[4 : 4 + size])
-    except ValueError:
-        raise ProtocolError("BAD_FRAME", "binary header is not JSON") from None
+    header = _loads(frame[4 : 4 + size], "BAD_FRAME", "binary header")
     if not isinstance(header, dict) or header.get("type") not in ("audio", "image"):
         raise ProtocolError("BAD_FRAME", "binary header needs type audio or image")
+    if "seq" in header:
+        positive_int(header["seq"], "BAD_FRAME", "a binary header's `seq`")
+    if not isinstance(header.get("end", False), bool):
+        raise ProtocolError("BAD_FRAME", "a binary header's `end` must be true or false")
     return header, frame[4 + size :]
 
 
 def decode_text(frame: str) -> dict[str, Any]:
-    try:
-        message = json.loads(frame)
-    except ValueError:
-        raise ProtocolError("BAD_JSON", "text frame is not JSON") from None
+    """One control message, checked: types, sizes and sequence numbers (not their window)."""
+    if len(frame) > MAX_TEXT_FRAME:
+        raise ProtocolError("TOO_LARGE", f"a text frame holds at most {MAX_TEXT_FRAME} characters")
+    message = _loads(frame, "BAD_JSON", "text frame")
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise ProtocolError("BAD_MESSAGE", "a message is a JSON object with a string `type`")
     kind = message["type"]
     if kind == "event":
-        if not isinstance(message.get("seq"), int) or not isinstance(message.get("name"), str):
-            raise ProtocolError("BAD_MESSAGE", "an event needs an integer `seq` and a string `name`")
-        if not isinstance(message.get("data", {}), dict):
-            raise ProtocolError("BAD_MESSAGE", "an event's `data` must be an object")
+        seq = positive_int(message.get("seq"), "BAD_SEQ", "an event's `seq`")
+        name = message.get("name")
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ProtocolError("BAD_MESSAGE", "an event needs a `name` of letters, digits and . _ -", seq)
+        data = message.get("data", {})
+        if not isinstance(data, dict):
+            raise ProtocolError("BAD_MESSAGE", "an event's `data` must be an object", seq)
+        check_value(data, "the event's `data`", seq)
     elif kind == "ack":
-        if not isinstance(message.get("seq"), int):
-            raise ProtocolError("BAD_MESSAGE", "an ack needs an integer `seq`")
+        positive_int(message.get("seq"), "BAD_SEQ", "an ack's `seq`")
     elif kind != "hello":
-        raise ProtocolError("UNKNOWN_TYPE", f"unknown message type '{kind}'")
+        raise ProtocolError("UNKNOWN_TYPE", f"unknown message type '{kind[:MAX_ID]}'")
     return message
+
+
+def positive_int(value: Any, code: str, what: str) -> int:
+    """A sequence number: an int (not a bool, not a float) of 1 or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ProtocolError(code, f"{what} must be a positive integer")
+    return value
+
+
+def check_value(value: Any, where: str, seq: int | None = None, depth: int = 0) -> None:
+    """Refuse data a flow should never be handed: deep nesting, huge strings, non-finite numbers."""
+    if depth > MAX_DEPTH:
+        raise ProtocolError("BAD_MESSAGE", f"{where} nests deeper than {MAX_DEPTH} levels", seq)
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise ProtocolError("TOO_LARGE", f"{where} has a string longer than {MAX_STRING} characters", seq)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ProtocolError("BAD_MESSAGE", f"{where} has a number out of range", seq)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if len(key) > MAX_ID:
+                raise ProtocolError("TOO_LARGE", f"{where} has a key longer than {MAX_ID} characters", seq)
+            check_value(item, where, seq, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_value(item, where, seq, depth + 1)
+
+
+def parse_hello(message: dict[str, Any]) -> Hello:
+    """Check every field of a hello in one place; a ProtocolError (BAD_HELLO, TOO_LARGE) refuses it."""
+
+    def text(key: str, required: bool = False) -> str | None:
+        value = message.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value or len(value) > MAX_ID:
+            need = "a" if required else "an optional"
+            raise ProtocolError("BAD_HELLO", f"hello needs {need} `{key}`: a string of 1 to {MAX_ID} characters")
+        return value
+
+    slots = message.get("slots")
+    if slots is not None:
+        if not isinstance(slots, dict):
+            raise ProtocolError("BAD_HELLO", "hello `slots` must be a JSON object")
+        check_value(slots, "hello `slots`")
+    last = message.get("last_command")
+    if last is None or (type(last) is int and last == 0):
+        last = 0
+    else:
+        last = positive_int(last, "BAD_HELLO", "hello `last_command`")
+    return Hello(
+        device=text("device", required=True) or "",
+        token=text("token"),
+        profile=text("profile"),
+        flow=text("flow"),
+        slots=slots,
+        session=text("session"),
+        last_command=last,
+    )
