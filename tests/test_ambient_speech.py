@@ -134,6 +134,22 @@ def test_a_wake_phrase_alone_or_a_double_tap_makes_the_next_utterance_a_command(
     assert armed and stopped["route"]["command"] == "cancel" and _flow(stopped)[1] == "saved"
 
 
+def test_a_translation_listens_too(tmp_path: Path) -> None:
+    skills = Skills()
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with open_checkpointer(str(tmp_path / "t.sqlite")) as saver:
+            assistant = _offline(saver, skills)
+            out = [await assistant.turn("t", "translate into Japanese")]
+            out.append(await assistant.turn("t", "let's pay the bill later"))
+            out.append(await assistant.turn("t", "Qwen, stop"))
+            return out
+
+    started, heard, stopped = asyncio.run(scenario())
+    assert started["route"]["flow"] == "translate" and heard["route"]["command"] == "heard"
+    assert _flow(heard) == ("translate", None) and _flow(stopped) == ("translate", "done")
+
+
 def _pay(tmp_path: Path, answers: list[str]) -> tuple[list[dict[str, Any]], Skills]:
     skills = Skills()
 
