@@ -806,12 +806,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from devices.hud.render_terminal import HudView
     from devices.interactive import KEYS
     from devices.simulator import SimulatedDevice
+    from engine.addressing import WakeConfigError, wake_phrases
     from engine.agent import Assistant, open_checkpointer
     from engine.catalog import load_catalog
     from engine.llm import LlmSettings, QwenClient
     from engine.model_router import ModelRouter
     from skills.registry import skills_for_device
 
+    try:
+        wake = wake_phrases(args.wake)
+    except WakeConfigError as exc:
+        raise CliError(str(exc)) from None
     flows = _load_flows([args.flows])
     profile = load_catalog().profiles["quark-display"]
     device = SimulatedDevice(profile, Path(args.out), speak_audio=False)
@@ -823,6 +828,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     console.print(
         f"[bold]lensflow chat[/bold] · routing: {mode} · session {args.session} · 'q' quits, t/d/s... are gestures"
     )
+    console.print(f"[dim]while a flow listens, start with “{wake[0]}, ...” or double tap (d) to give a command[/dim]")
 
     async def talk() -> None:
         async with open_checkpointer(args.db) as saver:
@@ -835,6 +841,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 skills=skills_for_device(),
                 llm=client if client.settings.configured else None,
                 ports=device,
+                wake=wake,
             )
             if client.settings.configured:  # spoken answers are printed as they stream in
                 assistant.on_text = lambda piece: console.print(piece, end="", style="green")
@@ -854,7 +861,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
                         result = await assistant.answer_confirmation(args.session, KEYS[text])
                     else:
                         await assistant.device_event(args.session, KEYS[text], {})
-                        result = {"replies": []}
+                        armed = await assistant.awaiting_command(args.session)
+                        result = {"replies": ["Listening for a command."] if armed else []}
                 else:
                     result = await assistant.turn(args.session, text)
                 route = result.get("route") or {}
@@ -1100,6 +1108,11 @@ def build_parser() -> argparse.ArgumentParser:
     ch.add_argument("--out", default="out/chat", help="folder for HUD frames")
     ch.add_argument("--llm-url", help="OpenAI-compatible endpoint serving Qwen (default: DashScope)")
     ch.add_argument("--model", help="model name (default qwen-plus)")
+    ch.add_argument(
+        "--wake",
+        help="wake phrases, comma-separated, that address the assistant while a flow listens "
+        "(default LENSFLOW_WAKE_PHRASES, else 'hey qwen,qwen,千问,...')",
+    )
     ch.set_defaults(func=cmd_chat)
 
     rp = sub.add_parser("report", help="summarise simulator runs (their output folders) in a table")

@@ -9,11 +9,19 @@ session durable: SQLite in a data folder by default, PostgreSQL when
 `LENSFLOW_DB=postgresql://...`. Kill the process, start it again with the same
 session id, and the flow goes on where it was. A `confirm` step pauses the graph
 with `interrupt`; the turn resumes with the wearer's yes or no (voice or gesture).
+
+What an utterance is for is decided in one place, the understand step, by
+`engine.addressing.hear`: while the active flow listens (it holds the microphone
+for dictation or conversation), what is heard is that flow's `asr.transcript`,
+never routed and never shown to the model, unless the wearer addresses the
+assistant with a wake phrase or the command gesture. While a confirmation is
+pending, only a plain yes or no (or a gesture) answers it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -21,6 +29,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
+from engine.addressing import COMMAND_GESTURE, hear, wake_phrases
 from engine.compiler import CompiledFlow
 from engine.routing import Route
 from engine.runtime import Runner
@@ -35,6 +44,7 @@ class TurnState(TypedDict, total=False):
     replies: list[str]
     turns: int
     tokens: int
+    armed: bool  # the next utterance is a command (wake phrase alone, or the command gesture)
 
 
 class Assistant:
@@ -48,8 +58,10 @@ class Assistant:
         skills: dict[str, Any] | None = None,
         llm: Any = None,
         ports: Any = None,
+        wake: Sequence[str] | str | None = None,
     ) -> None:
         self.flows = flows
+        self.wake = wake_phrases(wake)  # WakeConfigError when the setting names no phrase
         self.ports = ports
         self.on_text: Any = None  # receives a model's spoken answer piece by piece
         self.router = router
@@ -69,10 +81,21 @@ class Assistant:
 
     # -- public ---------------------------------------------------------------------------------
     async def turn(self, session_id: str, utterance: str) -> dict[str, Any]:
-        """One user turn. Returns the graph's values (replies, route, and any pending confirmation)."""
+        """One spoken turn. Returns the graph's values (replies, route, and any pending confirmation).
+
+        Gestures are not utterances: they answer a pending confirmation through
+        `answer_confirmation` and reach a running flow through `device_event`, so no
+        transcript can pass for a tap.
+        """
         config = {"configurable": {"thread_id": session_id}}
-        if await self.pending_confirmation(session_id) is not None:
-            return await self.answer_confirmation(session_id, utterance)
+        prompt = await self.pending_confirmation(session_id)
+        if prompt is not None:
+            heard = hear(utterance, confirming=True, phrases=self.wake)
+            if heard.kind == "answer":
+                return await self.answer_confirmation(session_id, heard.text)
+            values = (await self.graph.aget_state(config)).values or {}
+            route = {"via": "confirm", "command": "reask", "flow": None, "slots": {}, "confidence": 1.0}
+            return {**values, "route": route, "replies": [f"{prompt} {REASK}"], "confirm": prompt}
         result = await self.graph.ainvoke({"utterance": utterance, "replies": []}, config, durability="exit")
         return await self._with_interrupt(result, session_id)
 
@@ -88,6 +111,11 @@ class Assistant:
             for pending in task.interrupts or ():
                 return str(pending.value.get("prompt", "")) if isinstance(pending.value, dict) else str(pending.value)
         return None
+
+    async def awaiting_command(self, session_id: str) -> bool:
+        """True when the next utterance is taken as a command (after a wake phrase alone or the command gesture)."""
+        state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})
+        return bool((state.values or {}).get("armed"))
 
     async def snapshot(self, session_id: str) -> dict[str, Any] | None:
         values = (await self.graph.aget_state({"configurable": {"thread_id": session_id}})).values
@@ -126,6 +154,9 @@ class Assistant:
             return None
         runner = self._new_runner(session_id)
         await runner.resume(snapshot)
+        if name == COMMAND_GESTURE and self._listening(runner) and not _handles(runner, name):
+            await self.graph.aupdate_state(config, {"armed": True}, as_node="respond")
+            return snapshot
         await runner.send(name, data)
         new = runner.snapshot()
         await self.graph.aupdate_state(config, {"snapshot": new}, as_node="respond")
@@ -145,11 +176,51 @@ class Assistant:
                 return frame.session.flow_id, f"collect:{state.collect.slot}"
         return frame.session.flow_id, None
 
+    @staticmethod
+    def _listening(runner: Runner) -> bool:
+        """The active flow holds the microphone for itself (dictation, conversation), so speech is its input.
+
+        A flow that opened the microphone with `mode: command` wants commands: not listening.
+        """
+        if not runner.stack or runner.stack[0].session.done:
+            return False
+        frame = runner.stack[-1]
+        if "mic" not in (frame.session.captures or ()):
+            return False
+        flow = frame.interpreter.flow
+        for name in frame.interpreter.compiled.configs.get(frame.session.config, ()):
+            for action in flow.states[name].entry:
+                args = action.args if isinstance(action.args, dict) else {}
+                if action.name == "mic.start" and args.get("mode") == "command":
+                    return False
+        return True
+
     async def _understand(self, state: TurnState, config: RunnableConfig) -> dict[str, Any]:
         runner = await self._runner(state.get("snapshot"), config)
         active, awaiting = self._awaiting(runner)
-        route: Route = await self._route(state["utterance"], active, awaiting)
-        return {"route": route.as_dict(), "turns": state.get("turns", 0) + 1}
+        listening = self._listening(runner)
+        heard = hear(
+            state["utterance"],
+            listening=listening,
+            confirming=awaiting == "confirm",
+            armed=bool(state.get("armed")),
+            phrases=self.wake,
+        )
+        if heard.kind == "input":
+            route = Route("heard", active, confidence=1.0, via="listening")
+        elif heard.kind == "answer":
+            route = Route("confirm", active, answer=heard.answer, confidence=1.0, via="confirm")
+        elif heard.kind == "reask":
+            route = Route("reask", active, confidence=1.0, text=REASK, via="confirm")
+        elif heard.kind == "wake":
+            route = Route("wake", active, confidence=1.0, text="Yes?", via="wake")
+        else:
+            route = await self._route(heard.text, active, awaiting)
+            if listening and active is not None and route.command == "start_flow":
+                title = self.flows[active].flow.title or active
+                text = f"{title} is listening. To start something else, first say “{self.wake[0]}, stop”."
+                route = Route("answer", None, confidence=route.confidence, text=text, via=route.via)
+        return {"route": route.as_dict(), "turns": state.get("turns", 0) + 1, "armed": heard.kind == "wake"}
 
     async def _route(self, utterance: str, active: str | None, awaiting: str | None) -> Route:
         if self.on_text is not None and hasattr(self.router, "client"):  # stream a spoken answer as it comes
@@ -175,8 +246,8 @@ class Assistant:
         elif command == "set_slots" and running:
             for value in (route.get("slots") or {}).values():
                 await runner.send("asr.transcript", {"text": str(value), "is_final": True})
-        elif command == "confirm" and running:
-            await runner.send("user.yes" if route.get("answer") == "yes" else "user.no", {"via": "voice"})
+        elif command == "confirm" and running:  # spoken, so the step's `via` decides whether voice may answer
+            await runner.send("asr.transcript", {"text": route.get("answer") or "no", "is_final": True})
         elif command == "cancel" and running:
             await runner.send("user.cancel", {"via": "voice"})
             if not runner.stack[0].session.done:
@@ -184,9 +255,9 @@ class Assistant:
                 replies.append("Stopped.")
         elif command == "clarify":
             replies.append("Did you mean " + " or ".join(route.get("options") or []) + "?")
-        elif command == "answer":
+        elif command in ("answer", "wake", "reask"):
             replies.append(route.get("text") or "")
-        elif running:
+        elif running:  # "heard": the listening flow's input; otherwise words for the running flow
             await runner.send("asr.transcript", {"text": state["utterance"], "is_final": True})
         replies += _spoken(runner.trace[before:])
         return {"snapshot": runner.snapshot() if runner.stack else state.get("snapshot"), "replies": replies}
@@ -206,6 +277,17 @@ class Assistant:
 
     async def _respond(self, state: TurnState) -> dict[str, Any]:
         return {"replies": [r for r in state.get("replies") or [] if r]}
+
+
+REASK = "Say yes or no, or tap to confirm."
+
+
+def _handles(runner: Runner, event: str) -> bool:
+    """Whether the active flow's current states have a transition of their own for `event`."""
+    frame = runner.stack[-1]
+    flow = frame.interpreter.flow
+    active = frame.interpreter.compiled.configs.get(frame.session.config, ())
+    return any(t.trigger == event for name in active for t in flow.states[name].transitions)
 
 
 def _confirmation_event(answer: str) -> tuple[str, dict[str, Any]] | None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from engine.addressing import confirm_reply
 from engine.expressions import CompiledExpression, EvaluationError
 from engine.session import Session
-from engine.slot_values import parse_slot, yes_or_no
+from engine.slot_values import parse_slot
 
 UTTERANCE_EVENTS = ("asr.transcript", "user.utterance")
 
@@ -83,7 +84,7 @@ class DialogueSteps:
         if name == "user.no":
             return False
         if "voice" in via and name in UTTERANCE_EVENTS and data.get("is_final") is not False:
-            return yes_or_no(str(data.get("text", "")))
+            return confirm_reply(str(data.get("text", "")))  # a plain yes or no only, never a sentence
         if "gesture" in via and name.startswith("gesture."):
             return {"gesture.tap": True, "gesture.double_tap": True, "gesture.swipe_down": False}.get(name)
         if "head" in via and name in ("head.nod", "head.shake"):

@@ -24,8 +24,9 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from engine.addressing import confirm_reply
 from engine.model import Flow
-from engine.slot_values import NO_WORDS, YES_WORDS, find_number, parse_duration_text, parse_language, parse_slot
+from engine.slot_values import find_number, parse_duration_text, parse_language, parse_slot
 
 START_THRESHOLD = 80.0
 CLARIFY_MARGIN = 4.0
@@ -60,7 +61,7 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 @dataclass(frozen=True)
 class Route:
-    command: str  # start_flow | set_slots | cancel | confirm | clarify | answer
+    command: str  # start_flow | set_slots | cancel | confirm | clarify | answer (+ heard | wake | reask: agent)
     flow: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     options: tuple[str, ...] = ()
@@ -154,11 +155,10 @@ class OfflineRouter:
 
     def route(self, utterance: str, active_flow: str | None = None, awaiting: str | None = None) -> Route:
         text = normalize(utterance)
-        if awaiting == "confirm":
-            if _has(text, NO_WORDS):
-                return Route("confirm", active_flow, answer=False, confidence=1.0)
-            if _has(text, YES_WORDS):
-                return Route("confirm", active_flow, answer=True, confidence=1.0)
+        if awaiting == "confirm":  # only a plain yes or no answers: "sure, we can pay next week" does not
+            answer = confirm_reply(utterance)
+            if answer is not None:
+                return Route("confirm", active_flow, answer=answer, confidence=1.0)
         if active_flow is not None and _has(text, CANCEL_WORDS):
             return Route("cancel", active_flow, confidence=1.0)
         scored = []

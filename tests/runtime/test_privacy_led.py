@@ -144,16 +144,15 @@ def test_every_shipped_scenario_captures_only_with_the_light_on(
     assert privacy_violations(seen) == []
 
 
-def test_the_assistant_stops_a_meeting_it_replaces_or_cancels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A meeting left for a photo, or cancelled by voice, stops recording; the LED follows every capture."""
+def test_the_assistant_stops_a_flow_it_replaces_or_cancels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A video left for a photo, or a recording cancelled by voice, stops; the LED follows every capture."""
     from engine.agent import Assistant, open_checkpointer
     from engine.routing import OfflineRouter
+    from engine.runnable import load_runnable
     from skills.registry import embedded_skills
 
     monkeypatch.setenv("LENSFLOW_DATA", str(tmp_path / "data"))
-    from engine.runnable import load_runnable
-
-    flows, _, _ = load_runnable(ROOT / "flows" / "transcribe_meeting.yaml")
+    flows, _, _ = load_runnable(ROOT / "flows" / "capture.yaml")
     ports = RecordingPorts()
 
     async def go() -> None:
@@ -161,13 +160,13 @@ def test_the_assistant_stops_a_meeting_it_replaces_or_cancels(tmp_path: Path, mo
             assistant = Assistant(
                 flows, OfflineRouter([c.flow for c in flows.values()]), saver, skills=embedded_skills(), ports=ports
             )
-            await assistant.turn("w", "start meeting notes")
-            assert ("mic.start", {"mode": "dictation"}) in ports.performed
-            await assistant.turn("w", "take a photo")
-            await assistant.turn("w", "start meeting notes")
-            await assistant.turn("w", "cancel")
+            await assistant.turn("w", "record a video")
+            assert "camera.record_start" in [a for a, _ in ports.performed]
+            await assistant.turn("w", "take a photo")  # replaces the video
+            await assistant.turn("w", "record a video")
+            await assistant.turn("w", "take a picture")  # replaces it again
 
     asyncio.run(go())
     names = [a for a, _ in ports.performed]
-    assert names.count("mic.start") == 2 and names.count("mic.stop") == 2, names
+    assert names.count("camera.record_start") == 2 and names.count("camera.record_stop") == 2, names
     assert privacy_violations(ports.performed) == []
