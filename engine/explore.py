@@ -38,6 +38,7 @@ from engine.catalog import Catalog, load_catalog
 from engine.compiler import CompiledFlow
 from engine.interpreter import Interpreter, RecordingPorts, StepResult
 from engine.model import State, Transition
+from engine.privacy import PrivacyLed, step_violations
 from engine.session import Session
 
 DEFAULT_MAX_NODES = 4000
@@ -96,7 +97,7 @@ class Step:
 
 @dataclass
 class Finding:
-    kind: str  # error | refused | stuck | no_end
+    kind: str  # error | refused | privacy | stuck | no_end
     message: str
     state: str
     path: tuple[Step, ...]
@@ -297,10 +298,12 @@ class Explorer:
         self.interp.device.clear()
         self.interp.device.update(copy.deepcopy(device))
         self._taken.clear()
+        self.interp.led = PrivacyLed(self.interp.ports)  # this path's device: no light left on by another
         result = self.interp.start(session, 0)
         start = {"slots": slots, **({"device": device} if device != DEVICE_DEFAULTS else {})}
         path = (Step("start", self.flow.id, start, 0),) if slots or device != DEVICE_DEFAULTS else ()
         self._record(session.config, result, path)
+        self._check_privacy(session, (), result, path)
         return self._after(_Node({}, {}, {}, 0, path), session, result, 0, path)
 
     def _apply(self, node: _Node, step: Step) -> tuple[_Node | None, bool]:
@@ -309,6 +312,9 @@ class Explorer:
         self.interp.device.update(copy.deepcopy(node.device))
         self._taken.clear()
         interp = self.interp
+        captures_before = tuple(session.captures or ())
+        interp.led = PrivacyLed(interp.ports)
+        interp.led.adopt(session, captures_before)
         now = step.at
         self.result.steps += 1
         if step.kind == "event":
@@ -338,6 +344,7 @@ class Explorer:
                 )
         path = (*node.path, step)
         new = self._record(session.config, result, path)
+        self._check_privacy(session, captures_before, result, path)
         pending = dict(node.pending)
         if step.kind in ("done", "fail"):
             kind, state = step.name.split(" ", 1)
@@ -385,6 +392,13 @@ class Explorer:
                 )
                 self._finding("refused", f"{what} refused: {why}", config, path)
         return new
+
+    def _check_privacy(
+        self, session: Session, captures_before: tuple[str, ...], result: StepResult, path: tuple[Step, ...]
+    ) -> None:
+        """A capture with the privacy LED off, or a flow that ends still capturing, is a finding."""
+        for problem in step_violations(result.trace, captures_before, finished=session.done):
+            self._finding("privacy", f"privacy LED: {problem}", session.config, path)
 
     def _finding(self, kind: str, message: str, config: str, path: tuple[Step, ...]) -> None:
         if any(f.kind == kind and f.message == message for f in self.result.findings):

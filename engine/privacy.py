@@ -54,10 +54,11 @@ class PrivacyLed:
         self.lit = self.capturing
 
 
-def privacy_violations(actions: Iterable[tuple[str, Any]]) -> list[str]:
+def privacy_violations(actions: Iterable[tuple[str, Any]], finished: bool = True) -> list[str]:
     """Where a sequence of device actions captured with the LED off, or ended with a capture running.
 
-    `actions` are (name, args) as a device saw them, `led.privacy` included. Used to
+    `actions` are (name, args) as a device saw them, `led.privacy` included; with
+    `finished`, a capture still running at the end is a violation too. Used to
     check simulate traces and explorations.
     """
     problems: list[str] = []
@@ -76,6 +77,19 @@ def privacy_violations(actions: Iterable[tuple[str, Any]]) -> list[str]:
             running.discard(CAPTURE_STOP[name])
         elif name == "camera.capture" and not lit:
             problems.append(f"action {index}: camera.capture with the LED off")
-    if running:
+    if running and finished:
         problems.append(f"the end: {', '.join(sorted(running))} capture still running")
     return problems
+
+
+def step_violations(trace: Iterable[dict[str, Any]], captures_before: Iterable[str], finished: bool) -> list[str]:
+    """`privacy_violations` for one step's trace, starting from the captures its session had running."""
+    running = sorted(captures_before)
+    seeded: list[tuple[str, Any]] = [("led.privacy", {"on": bool(running)})]
+    seeded += [({"mic": "mic.start", "camera": "camera.record_start"}[port], {}) for port in running]
+    for entry in trace:
+        if entry.get("kind") == "led":
+            seeded.append(("led.privacy", {"on": entry.get("on")}))
+        elif entry.get("kind") == "action":
+            seeded.append((str(entry.get("name")), entry.get("args")))
+    return privacy_violations(seeded, finished)

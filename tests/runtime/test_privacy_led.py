@@ -170,3 +170,27 @@ def test_the_assistant_stops_a_flow_it_replaces_or_cancels(tmp_path: Path, monke
     names = [a for a, _ in ports.performed]
     assert names.count("camera.record_start") == 2 and names.count("camera.record_stop") == 2, names
     assert privacy_violations(ports.performed) == []
+
+
+def test_exploration_checks_the_light_on_every_path() -> None:
+    from engine.explore import Explorer
+    from engine.privacy import step_violations
+
+    text = flow_yaml(
+        """
+        listening:
+          entry: [{mic.start: {}}]
+          on: {gesture.tap: done, gesture.swipe_down: photo}
+        photo:
+          entry: [{camera.capture: {as: p}}]
+          on: {gesture.tap: done}
+        done: {type: final}
+        """
+    )
+    result = Explorer(compile_text(text)).run()
+    assert result.findings == [] and {"listening", "photo", "done"} <= result.visited
+    # the check itself: a capture left running at the end, or one without the light, is reported
+    leaked = [{"kind": "led", "on": True}, {"kind": "action", "name": "mic.start"}]
+    assert step_violations(leaked, (), finished=True) == ["the end: mic capture still running"]
+    dark = [{"kind": "action", "name": "camera.capture"}]
+    assert step_violations(dark, (), finished=False) == ["action 1: camera.capture with the LED off"]
