@@ -4,7 +4,7 @@ Translation uses a Qwen-MT model (`qwen-mt-turbo` by default, `LENSFLOW_MT_MODEL
 with DashScope's `translation_options`; answers use the chat model, streamed;
 image questions use a Qwen-VL model (`qwen-vl-plus`, `LENSFLOW_VL_MODEL`), the photo
 sent as a data URL (a file from the captures or files folder only, see skills/files.py;
-an `https://` or `data:image/` URL is passed on as it is). Provider errors arrive as the engine's codes (RATE_LIMITED,
+an http(s) or `data:image/` URL is passed on as it is). Provider errors arrive as the engine's codes (RATE_LIMITED,
 TIMEOUT, BAD_REQUEST ...) so flows branch on them.
 """
 
@@ -92,7 +92,7 @@ class QwenSkills:
 
     async def describe(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         image = str(args.get("image") or "")
-        if not image.startswith(("https://", "data:image/")):  # a file: only one this device stored
+        if not image.startswith(("http://", "https://", "data:image/")):  # a file: only one this device stored
             kind = mimetypes.guess_type(Path(image).name)[0] or "image/png"
             if not kind.startswith("image/"):
                 kind = "image/png"
