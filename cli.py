@@ -811,12 +811,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from engine.catalog import load_catalog
     from engine.llm import LlmSettings, QwenClient
     from engine.model_router import ModelRouter
+    from engine.settings import session_store
     from skills.registry import skills_for_device
 
     try:
         wake = wake_phrases(args.wake)
     except WakeConfigError as exc:
         raise CliError(str(exc)) from None
+    session_store(args.db)  # a bad --db or LENSFLOW_DB is one line before the conversation starts
     flows = _load_flows([args.flows])
     profile = load_catalog().profiles["quark-display"]
     device = SimulatedDevice(profile, Path(args.out), speak_audio=False)
@@ -922,19 +924,45 @@ def cmd_report(args: argparse.Namespace) -> int:
 # -- route -----------------------------------------------------------------------------------
 
 
+def _check_route_context(flows: list[Any], active: str | None, awaiting: str | None) -> None:
+    """--active must name a loaded flow, and --awaiting be `confirm` or `collect:SLOT` of that flow."""
+    by_id = {flow.id: flow for flow in flows}
+    if active is not None and active not in by_id:
+        raise CliError(f"--active: no flow '{active}'; known: {', '.join(sorted(by_id)) or 'none'}")
+    if awaiting is None or awaiting == "confirm":
+        return
+    slot = awaiting.removeprefix("collect:") if awaiting.startswith("collect:") else None
+    if slot is None:
+        raise CliError(f"--awaiting: '{awaiting}' is neither confirm nor collect:SLOT")
+    if active is None:
+        raise CliError("--awaiting collect:SLOT needs --active (the flow that asks for the slot)")
+    slots = by_id[active].slots
+    if slot not in slots:
+        known = ", ".join(sorted(slots)) or "none"
+        raise CliError(f"--awaiting: flow '{active}' has no slot '{slot}'; its slots: {known}")
+
+
 def cmd_route(args: argparse.Namespace) -> int:
     from engine.routing import OfflineRouter
 
     flows = [compiled.flow for compiled in _load_flows([args.flows]).values()]
     from engine.llm import LlmSettings
 
+    _check_route_context(flows, args.active, args.awaiting)
     _llm_flags_to_env(args)
     if LlmSettings.from_env().configured:  # Qwen when an endpoint is set up, with the offline router as fallback
         import asyncio
 
         from engine.model_router import ModelRouter
 
-        route = asyncio.run(ModelRouter(flows).route(args.utterance, args.active, args.awaiting))
+        router = ModelRouter(flows)
+        route = asyncio.run(router.route(args.utterance, args.active, args.awaiting))
+        if router.last_error is not None:  # said once, on stderr: stdout stays the route alone
+            print(
+                f"lensflow: the model at {router.client.settings.base_url} failed "
+                f"({router.last_error.code}: {router.last_error.message}); routed offline",
+                file=sys.stderr,
+            )
     else:
         route = OfflineRouter(flows).route(args.utterance, args.active, args.awaiting)
     if args.json:
@@ -1150,14 +1178,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that run flows read the environment's settings: a bad one stops them before anything starts.
+# (`test` runs each case with its own data folder and provider settings.)
+READS_SETTINGS = {"run", "simulate", "serve", "chat", "route"}
+
+
 def main(argv: list[str] | None = None) -> int:
     from engine.catalog import CatalogError
+    from engine.config import ConfigError
+    from engine.settings import SettingsError, check_environment
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command in READS_SETTINGS:
+            check_environment()
         return int(args.func(args))
-    except (CliError, CatalogError) as exc:
+    except (CliError, CatalogError, ConfigError, SettingsError) as exc:
         print(f"lensflow: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

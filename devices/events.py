@@ -8,6 +8,7 @@ Flows then never see a `location.update` without a latitude.
 from __future__ import annotations
 
 import copy
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -29,8 +30,25 @@ def _validator(name: str) -> SchemaValidator | None:
     return SchemaValidator(_lenient(spec["payload"]), "event_" + name.replace(".", "_"))
 
 
+def _not_finite(data: Any, path: str) -> str | None:
+    """The first NaN or infinity in a payload (JSON Schema's `number` lets them through)."""
+    pending: list[tuple[Any, str]] = [(data, path)]
+    while pending:
+        value, where = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return where
+        if isinstance(value, dict):
+            pending.extend((v, f"{where}.{k}") for k, v in reversed(list(value.items())))
+        elif isinstance(value, list):
+            pending.extend((v, f"{where}.{i}") for i, v in reversed(list(enumerate(value))))
+    return None
+
+
 def payload_problem(name: str, data: Any) -> str | None:
     """Why a device event's payload is unusable, or None when it is fine (or the event is not catalogued)."""
+    bad = _not_finite(data, name)
+    if bad is not None:
+        return f"{bad} is not a finite number"
     validator = _validator(name)
     if validator is None:
         return None

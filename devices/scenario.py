@@ -24,12 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog import PROJECT_ROOT
-from engine.durations import parse_duration
+from engine.durations import DurationError
 from engine.event_names import engine_owned, refusal
-from engine.scenario import ScenarioError, TimedEvent
+from engine.files import MAX_SOURCE_BYTES, NotAnImage, decode_image, open_regular, read_regular
+from engine.scenario import ScenarioError, TimedEvent, moment
 from engine.schema_check import SchemaValidator, load_schema, read_checked
 
 SCHEMA = PROJECT_ROOT / "schemas" / "scenario.schema.json"
+MAX_IMAGE_BYTES = 32 << 20
+MAX_WAV_BYTES = 64 << 20
 
 
 @dataclass
@@ -41,12 +44,19 @@ class SimScenario:
     profile: str | None = None
 
 
-def _ms(text: str) -> int:
-    return 0 if text in ("0", "0s", "0ms") else parse_duration(text)
+def _ms(text: str, location: str) -> int:
+    try:
+        return moment(text)
+    except DurationError as exc:
+        raise ScenarioError(location, str(exc)) from None
 
 
 def _lang(text: str) -> str:
     return "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def _bearing(a: Any, b: Any) -> float:
@@ -62,12 +72,20 @@ def gpx_events(path: Path, start_ms: int, interval_ms: int = 1000) -> list[Timed
     import gpxpy
 
     try:
-        track = gpxpy.parse(path.read_text(encoding="utf-8"))
+        track = gpxpy.parse(read_regular(path, MAX_SOURCE_BYTES).decode("utf-8"))
     except (OSError, gpxpy.gpx.GPXException, ValueError) as exc:
         raise ScenarioError(str(path), f"not a readable GPX track ({exc})") from None
     points = [p for t in track.tracks for s in t.segments for p in s.points] or list(track.waypoints)
     if not points:
         raise ScenarioError(str(path), "the GPX file has no track points")
+    for number, point in enumerate(points, 1):
+        lat, lng = point.latitude, point.longitude
+        if not (_finite(lat) and _finite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+            raise ScenarioError(
+                str(path),
+                f"point {number} is at lat={lat} lon={lng}; a position needs a latitude within ±90 "
+                "and a longitude within ±180",
+            )
     events: list[TimedEvent] = []
     first_time = points[0].time
     for index, point in enumerate(points):
@@ -113,22 +131,43 @@ def build_scenario(
     for index, item in enumerate(data.get("events") or []):
         where = source.at((*at, "events", index))
         location = f"{file}:{where.line}:{where.column}"
-        when = _ms(item["at"])
+        when = _ms(item["at"], location)
         if when < last:
             raise ScenarioError(location, f"events must be in time order ({item['at']} is earlier than the one before)")
         last = when
         scenario.events.extend(_expand(item, when, base, location, scenario, recognise))
     scenario.events.sort(key=lambda e: e.at_ms)
     end = max([last, *(e.at_ms for e in scenario.events)])
-    scenario.until_ms = _ms(data["until"]) if data.get("until") else end + 1000
+    if data.get("until") is not None:
+        where = source.at((*at, "until"))
+        scenario.until_ms = _ms(data["until"], f"{file}:{where.line}:{where.column}")
+    else:
+        scenario.until_ms = end + 1000
     return scenario
 
 
 def _file(base: Path, name: str, location: str) -> Path:
-    path = (base / name).resolve()
-    if not path.is_file():
+    """A file named by the scenario, inside the scenario's own folder (links followed, then checked)."""
+    if Path(name).is_absolute():
+        raise ScenarioError(location, f"'{name}' is an absolute path; name files relative to the scenario's folder")
+    root = base.resolve()
+    path = (root / name).resolve()
+    if not path.is_relative_to(root):
+        raise ScenarioError(location, f"'{name}' leads outside the scenario's folder {root}; keep its files beside it")
+    if not path.exists():
         raise ScenarioError(location, f"file '{name}' not found (paths are relative to the scenario)")
+    if not path.is_file():
+        raise ScenarioError(location, f"'{name}' is not a regular file")
     return path
+
+
+def _image_size(path: Path, name: str, location: str) -> tuple[int, int]:
+    """Width and height of a scenario's photo, refusing what is not a sane image before decoding it."""
+    try:
+        with open_regular(path, MAX_IMAGE_BYTES) as handle, decode_image(handle) as image:
+            return image.size  # type: ignore[no-any-return]
+    except (OSError, NotAnImage) as exc:
+        raise ScenarioError(location, f"'{name}' is not an image ({exc})") from None
 
 
 def _expand(
@@ -166,6 +205,8 @@ def _expand(
         ]
     if "wav" in item:
         path = _file(base, item["wav"], location)
+        if path.stat().st_size > MAX_WAV_BYTES:
+            raise ScenarioError(location, f"'{item['wav']}' is larger than the {MAX_WAV_BYTES >> 20} MB a clip may be")
         if recognise is None:
             raise ScenarioError(location, "speech recognition is not available here")
         try:
@@ -189,13 +230,7 @@ def _expand(
         ]
     if "image" in item:
         path = _file(base, item["image"], location)
-        from PIL import Image
-
-        try:
-            with Image.open(path) as image:
-                w, h = image.size
-        except OSError as exc:
-            raise ScenarioError(location, f"'{item['image']}' is not an image ({exc})") from None
+        w, h = _image_size(path, item["image"], location)
         scenario.images.append((at, path))
         return [TimedEvent(at, "camera.photo", {"image": str(path), "w": w, "h": h})]
     if "gesture" in item:
@@ -203,11 +238,12 @@ def _expand(
     if "head" in item:
         return [TimedEvent(at, f"head.{item['head']}", {})]
     if "gpx" in item:
-        interval = _ms(item["interval"]) if item.get("interval") else 1000
+        interval = _ms(item["interval"], location) if item.get("interval") else 1000
+        track = _file(base, item["gpx"], location)
         try:
-            return gpx_events(_file(base, item["gpx"], location), at, interval)
+            return gpx_events(track, at, interval)
         except ScenarioError as exc:
-            raise ScenarioError(location, exc.message) from None
+            raise ScenarioError(location, f"{item['gpx']}: {exc.message}") from None
     if "battery" in item:
         level = int(item["battery"])
         events = [TimedEvent(at, "device.battery", {"level": level, "charging": False})]
@@ -217,7 +253,7 @@ def _expand(
     if "disconnect" in item:
         return [
             TimedEvent(at, "device.disconnected", {}),
-            TimedEvent(at + _ms(item["disconnect"]), "device.reconnected", {}),
+            TimedEvent(at + _ms(item["disconnect"], location), "device.reconnected", {}),
         ]
     if "doff" in item:
         return [TimedEvent(at, "device.doffed" if item["doff"] else "device.donned", {})]

@@ -3,7 +3,9 @@
 It implements the interpreter's `Ports`: HUD frames go through the compositor
 (priorities, rate limit) and are written as PNGs; speech is synthesised with
 espeak-ng into WAV files; photos come from the scenario (or a generated
-placeholder) and are saved; the privacy LED and haptics are logged. Everything
+placeholder) and are stored in `<data>/captures` as real glasses would store them
+(the only photos skills may read besides the files folder), with a copy in the
+output folder; the privacy LED and haptics are logged. Everything else
 lands under one output folder, with a JSON-lines trace beside it.
 
 On a profile without a display, a flow that lists `display` as optional is
@@ -13,6 +15,8 @@ spoken to instead: the text it would show is said.
 from __future__ import annotations
 
 import json
+import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,7 @@ from devices.hud.compositor import HudCompositor
 from devices.hud.layout import lay_out
 from devices.hud.render_png import save_frame
 from engine.catalog import DeviceProfile
+from engine.settings import captures_folder
 
 CAPABILITY_OF_PORT = {"hud": "display", "audio": "speaker", "camera": "camera", "mic": "microphone", "haptic": "haptic"}
 
@@ -46,6 +51,7 @@ class SimulatedDevice:
         self._frames_written = 0
         self._counter = 0
         self._owner = ""  # the session performing the current action (its HUD frames replace each other)
+        self._captures_dir: Path | None = None
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "frames").mkdir(exist_ok=True)
         (self.out / "audio").mkdir(exist_ok=True)
@@ -158,23 +164,36 @@ class SimulatedDevice:
     # -- camera, LED, haptics --------------------------------------------------------------------
     def _camera_capture(self, args: dict[str, Any]) -> str:
         self._counter += 1
-        target = self.out / "media" / f"photo_{self._counter:04d}_{self._t():08d}ms.png"
+        target = self._captures() / f"photo_{self._counter:04d}_{self._t():08d}ms.png"
         if self.next_images:
             source = self.next_images.pop(0)
-            Image.open(source).save(target)
+            with Image.open(source) as picture:
+                picture.save(target)
         else:
             image = Image.new("RGB", (640, 480), (40, 40, 40))
             ImageDraw.Draw(image).text((20, 20), f"simulated photo at {self._t()} ms", fill=(200, 200, 200))
             image.save(target)
-        self._record("photo", file=str(target.relative_to(self.out)))
-        return str(target)
+        return self._keep("photo", target)
 
     def _camera_record_stop(self, args: dict[str, Any]) -> str:
         self._counter += 1
-        target = self.out / "media" / f"video_{self._counter:04d}_{self._t():08d}ms.json"
+        target = self._captures() / f"video_{self._counter:04d}_{self._t():08d}ms.json"
         target.write_text(json.dumps({"simulated_video": True, "stopped_at_ms": self._t()}))
-        self._record("video", file=str(target.relative_to(self.out)))
-        return str(target)
+        return self._keep("video", target)
+
+    def _captures(self) -> Path:
+        """This device's folder under `<data>/captures`: skills read photos from there and nowhere else."""
+        if self._captures_dir is None:
+            self._captures_dir = captures_folder() / f"sim-{uuid.uuid4().hex[:12]}"
+            self._captures_dir.mkdir(parents=True, exist_ok=True)
+        return self._captures_dir
+
+    def _keep(self, kind: str, stored: Path) -> str:
+        """A copy in the output folder for whoever reads the run; the flow gets the stored file."""
+        copy = self.out / "media" / stored.name
+        shutil.copyfile(stored, copy)
+        self._record(kind, file=str(copy.relative_to(self.out)), stored=str(stored))
+        return str(stored)
 
     def _privacy(self, on: bool) -> None:
         if on != self.led_on:

@@ -20,9 +20,7 @@ pending, only a plain yes or no (or a gesture) answers it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
@@ -33,8 +31,7 @@ from engine.addressing import COMMAND_GESTURE, hear, wake_phrases
 from engine.compiler import CompiledFlow
 from engine.routing import Route
 from engine.runtime import Runner
-
-DEFAULT_DATA = Path(os.environ.get("LENSFLOW_DATA", Path.home() / ".local" / "share" / "lensflow"))
+from engine.settings import session_store
 
 
 class TurnState(TypedDict, total=False):
@@ -313,14 +310,13 @@ def _spoken(trace: list[dict[str, Any]]) -> list[str]:
 
 def open_checkpointer(url: str | None = None) -> Any:
     """The session store, as an async context manager: PostgreSQL for `postgresql://...`,
-    else SQLite (a file path; default `sessions.sqlite` in the data folder)."""
-    url = url or os.environ.get("LENSFLOW_DB")
-    if url and url.startswith(("postgresql://", "postgres://")):
+    else SQLite (a file path or `sqlite:///path`; default `sessions.sqlite` in the data folder).
+    The setting is checked first (`engine.settings.session_store`)."""
+    store = session_store(url)  # SettingsError: a scheme other than postgres, a folder, a file that is not SQLite
+    if store.postgres_url is not None:
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-        return AsyncPostgresSaver.from_conn_string(url)
+        return AsyncPostgresSaver.from_conn_string(store.postgres_url)
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    path = Path(url) if url else DEFAULT_DATA / "sessions.sqlite"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return AsyncSqliteSaver.from_conn_string(str(path))
+    return AsyncSqliteSaver.from_conn_string(str(store.sqlite_path))

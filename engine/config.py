@@ -16,6 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.files import read_regular_text
 from engine.findings import Severity
 
 LEVELS = ("off", "info", "warning", "error")
@@ -60,17 +61,27 @@ def _line_of(text: str, key: str) -> int:
     return 1
 
 
-def load_config(pyproject: Path | None, known_rules: set[str]) -> Config:
+def load_config(
+    pyproject: Path | None, known_rules: set[str], known_profiles: set[str] | None = None
+) -> Config:
+    """The `[tool.lensflow]` settings of `pyproject`, every value checked (`ConfigError` with file:line).
+
+    `profile` must name one of `known_profiles` (default: the catalogue's device profiles)."""
     if pyproject is None:
         return Config()
     try:
-        text = pyproject.read_text(encoding="utf-8")
+        text = read_regular_text(pyproject)
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", str(pyproject)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", str(pyproject)) from None
-    section = data.get("tool", {}).get("lensflow")
+    except OSError as exc:
+        raise ConfigError(f"cannot read ({exc.strerror or exc})", str(pyproject)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read: not UTF-8 ({exc.reason} at byte {exc.start})", str(pyproject)) from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError("`tool` must be a table ([tool.NAME] sections)", f"{pyproject}:{_line_of(text, 'tool')}")
+    section = tool.get("lensflow")
     if section is None:
         return Config(file=str(pyproject))
     if not isinstance(section, dict):
@@ -99,6 +110,15 @@ def load_config(pyproject: Path | None, known_rules: set[str]) -> Config:
     if profile is not None and not isinstance(profile, str):
         raise ConfigError(
             'profile must be a profile name such as "quark-display"', f"{pyproject}:{_line_of(text, 'profile')}"
+        )
+    if profile is not None and known_profiles is None:
+        from engine.catalog import load_catalog
+
+        known_profiles = set(load_catalog().profiles)
+    if profile is not None and profile not in known_profiles:  # type: ignore[operator]
+        raise ConfigError(
+            f"unknown device profile '{profile}'; known: {', '.join(sorted(known_profiles))}",
+            f"{pyproject}:{_line_of(text, 'profile')}",
         )
     paths = section.get("paths", ["flows"])
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):

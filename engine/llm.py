@@ -11,7 +11,9 @@ Any OpenAI-compatible endpoint serving a Qwen model works:
 
 `LENSFLOW_LLM_API_KEY_ENV` names the variable holding the key. Every call has a
 timeout; 429 and 5xx (and timeouts, dropped connections) are retried with
-exponential backoff honouring `Retry-After`; 400 and 401 are not. Qwen3's thinking
+exponential backoff honouring `Retry-After`; 400 and 401 are not, nor a connection
+refused by a local endpoint (nothing listens there; it fails at once). Numeric
+settings are parsed by `engine.settings` (a typo is a one-line error). Qwen3's thinking
 is turned off (`enable_thinking: false`) unless asked for. Provider errors become
 `LlmError` with a code the runtime turns into `error.code`.
 """
@@ -24,6 +26,8 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from engine.settings import number
 
 DASHSCOPE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
 
@@ -66,17 +70,22 @@ class LlmSettings:
             or DASHSCOPE_URL,
             model=env.get("LENSFLOW_LLM_MODEL") or env.get("QWEN_MODEL") or "qwen-plus",
             api_key_env=key_env,
-            timeout_s=float(env.get("LENSFLOW_LLM_TIMEOUT", "20")),
-            max_retries=int(env.get("LENSFLOW_LLM_RETRIES", "3")),
+            timeout_s=number("LENSFLOW_LLM_TIMEOUT", 20.0, env, above_minimum=True),
+            max_retries=int(number("LENSFLOW_LLM_RETRIES", 3, env, maximum=10, integer=True)),
             enable_thinking=env.get("LENSFLOW_LLM_THINKING", "") in ("1", "true", "yes"),
         )
+
+    @property
+    def local(self) -> bool:
+        """A server on this machine (Ollama, vLLM, llama.cpp): no key needed, and nothing to wait for
+        when it is not listening."""
+        return self.base_url.startswith(("http://127.", "http://localhost", "http://[::1]"))
 
     def api_key(self) -> str | None:
         key = os.environ.get(self.api_key_env)
         if key:
             return key
-        local = self.base_url.startswith(("http://127.", "http://localhost", "http://[::1]"))
-        return "not-needed" if local else None
+        return "not-needed" if self.local else None
 
     @property
     def configured(self) -> bool:
@@ -239,6 +248,8 @@ class QwenClient:
                 raise
             except Exception as exc:
                 error = _translate(exc)
+                if self.settings.local and _refused(exc):  # no server on this port: retrying only adds seconds
+                    raise LlmError("UNREACHABLE", f"nothing is listening at {self.settings.base_url}") from None
                 if not error.retryable or attempt >= self.settings.max_retries:
                     raise error from None
                 wait = _retry_after(exc)
@@ -262,6 +273,18 @@ class _StreamedCall:
 class _StreamedMessage:
     content: str | None
     tool_calls: list[_StreamedCall]
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a connection was refused somewhere down the chain of causes (openai -> httpx -> OSError)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _retry_after(exc: Exception) -> float | None:

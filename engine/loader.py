@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.builder import BuiltFlow, build_flow
 from engine.catalog import PROJECT_ROOT
 from engine.checks.base import Sink
+from engine.files import read_regular
 from engine.findings import SourceError
 from engine.schema_check import SchemaValidator, load_schema
 from engine.yaml_reader import read_yaml
@@ -46,7 +47,7 @@ def load_flow(path: Path | str, raw: bytes | None = None) -> LoadedFlow:
     file = str(path)
     sink = Sink(file)
     if raw is None:
-        raw = Path(path).read_bytes()
+        raw = read_regular(path)
     text = raw.decode("utf-8", errors="replace")
     try:
         document = read_yaml(raw, file)

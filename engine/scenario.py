@@ -16,6 +16,7 @@ from typing import Any
 from engine.catalog import PROJECT_ROOT
 from engine.durations import DurationError, parse_duration
 from engine.event_names import engine_owned, refusal
+from engine.files import read_regular
 from engine.findings import SourceError
 from engine.schema_check import SchemaValidator, load_schema
 from engine.yaml_reader import read_yaml
@@ -30,6 +31,13 @@ class ScenarioError(Exception):
         super().__init__(f"{location}: {message}")
         self.location = location
         self.message = message
+
+
+def moment(value: object) -> int:
+    """A time since the start (`at:`, `until:`): a duration, or zero (`0`, `0s`, `0ms`) for the start itself."""
+    if isinstance(value, str) and value.strip() in ("0", "0s", "0ms"):
+        return 0
+    return parse_duration(value)
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ class Scenario:
 def load_events_file(path: Path) -> Scenario:
     file = str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except OSError as exc:
         raise ScenarioError(file, f"cannot read ({exc.strerror or exc})") from None
     try:
@@ -69,7 +77,7 @@ def load_events_file(path: Path) -> Scenario:
     for index, item in enumerate(data.get("events") or []):
         pos = document.source.at(("events", index, "at"))
         try:
-            at = 0 if item["at"] in ("0", "0s", "0ms") else parse_duration(item["at"])
+            at = moment(item["at"])
         except DurationError as exc:
             raise ScenarioError(f"{file}:{pos.line}:{pos.column}", str(exc)) from None
         if at < last:
@@ -82,7 +90,13 @@ def load_events_file(path: Path) -> Scenario:
             where = document.source.at(("events", index, "event"))
             raise ScenarioError(f"{file}:{where.line}:{where.column}", refusal(item["event"]))
         events.append(TimedEvent(at, item["event"], dict(item.get("data") or {})))
-    until = parse_duration(data["until"]) if data.get("until") else last + 1000
+    until = last + 1000
+    if data.get("until") is not None:
+        pos = document.source.at(("until",))
+        try:
+            until = moment(data["until"])
+        except DurationError as exc:
+            raise ScenarioError(f"{file}:{pos.line}:{pos.column}", f"until: {exc}") from None
     if until < last:
         pos = document.source.at(("until",))
         raise ScenarioError(f"{file}:{pos.line}:{pos.column}", f"until ({data['until']}) is before the last event")

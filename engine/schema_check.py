@@ -299,12 +299,13 @@ sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
 def read_checked(path: FsPath, validator: SchemaValidator, fail: Callable[[str, str], Exception]) -> Any:
     """A YAML document that fits `validator`'s schema; else `fail(where, message)` for the first problem,
     `where` being `file:line:col` (or the file alone when it cannot be read)."""
+    from engine.files import read_regular
     from engine.findings import SourceError
     from engine.yaml_reader import read_yaml
 
     file = str(path)
     try:
-        document = read_yaml(path.read_bytes(), file)
+        document = read_yaml(read_regular(path), file)
     except OSError as exc:
         raise fail(file, f"cannot read ({exc.strerror or exc})") from None
     except SourceError as exc:

@@ -20,6 +20,7 @@ from engine.checks import catalog_rules, expressions, hud, robustness, safety, s
 from engine.checks.base import RULES, FlowContext, ProjectContext, Sink
 from engine.checks.project import FlowSummary, summarize
 from engine.config import Config
+from engine.files import read_regular
 from engine.findings import Finding, Severity
 from engine.loader import load_flow
 from engine.suppress import parse_suppressions
@@ -99,7 +100,7 @@ def validate_paths(paths: list[str], config: Config | None = None, catalog: Cata
 
     for path in files:
         try:
-            raw = path.read_bytes()
+            raw = read_regular(path)  # a FIFO named *.yaml would otherwise hang the run
         except OSError as exc:
             raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
         try:
@@ -123,7 +124,7 @@ def validate_paths(paths: list[str], config: Config | None = None, catalog: Cata
 
     for path in _neighbours(files):
         try:
-            document = read_yaml(path.read_bytes(), str(path))
+            document = read_yaml(read_regular(path), str(path))
         except Exception:  # a broken neighbour is that file's own problem, reported when it is validated
             continue
         summary = summarize(document.data, str(path))

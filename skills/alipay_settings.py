@@ -15,12 +15,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
+from engine.files import read_regular
 from skills.base import SkillError
 
 SANDBOX_GATEWAY = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 _PEM = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
+MAX_KEY_FILE_BYTES = 64 << 10  # an RSA key in PEM is a few kilobytes
 
 
 def configured(env: Mapping[str, str] | None = None) -> bool:
@@ -37,9 +38,11 @@ def _read(env: Mapping[str, str], name: str) -> str:
     path = env.get(f"{name}_FILE", "").strip()
     if not value and path:
         try:
-            value = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
+            value = read_regular(path, MAX_KEY_FILE_BYTES).decode("utf-8").strip()
+        except OSError as exc:  # a FIFO or a device is refused before it is read
             raise _config_error(f"{name}_FILE: cannot read {path} ({exc.strerror or exc})") from None
+        except UnicodeDecodeError:
+            raise _config_error(f"{name}_FILE: {path} is not a text key file") from None
     if not value:
         raise _config_error(f"set {name} or {name}_FILE")
     return value

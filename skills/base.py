@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from engine.runtime import SkillError
+from engine.settings import SettingsError, data_folder
 
 __all__ = ["SkillError", "data_dir", "needs_network"]
 
 
 def data_dir(*parts: str) -> Path:
-    """A folder under the data folder (`LENSFLOW_DATA`, default ~/.local/share/lensflow)."""
-    base = Path(os.environ.get("LENSFLOW_DATA", Path.home() / ".local" / "share" / "lensflow"))
+    """A folder under the data folder (`LENSFLOW_DATA`, default ~/.local/share/lensflow); a bad setting
+    is the CONFIG error a flow can report."""
+    try:
+        base = data_folder()
+    except SettingsError as exc:
+        raise SkillError("CONFIG", str(exc)) from None
     folder = base.joinpath(*parts)
     folder.mkdir(parents=True, exist_ok=True)
     return folder

@@ -22,13 +22,14 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterable
-from pathlib import Path
 from typing import Any
 
 from skills.base import SkillError
+from skills.files import open_allowed
 
 DEFAULT_URL = "wss://dashscope.aliyuncs.com/api-ws/v1/inference/"
 FRAME_BYTES = 3200  # 100 ms of 16 kHz 16-bit mono
+MAX_AUDIO_BYTES = 64 << 20  # 35 minutes of 16 kHz 16-bit mono
 
 
 class DashScopeRecognizer:
@@ -116,22 +117,23 @@ class DashScopeRecognizer:
 
     async def transcribe(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         """The `asr.transcribe` skill: a 16 kHz mono WAV file to text and timed segments."""
-        frames = _wav_frames(Path(str(args.get("audio") or "")))
+        frames = _wav_frames(str(args.get("audio") or ""))
         hints = [str(args["lang"])] if args.get("lang") else None
         segments = [segment async for segment in self.stream(frames, hints)]
         return {"text": " ".join(s["text"] for s in segments).strip(), "segments": segments, "lang": args.get("lang")}
 
 
-def _wav_frames(path: Path) -> list[bytes]:
+def _wav_frames(name: str) -> list[bytes]:
+    """The PCM of a recording in the captures or files folder (skills/files.py), in streaming frames."""
     import wave
 
     try:
-        with wave.open(str(path), "rb") as wav:
+        with open_allowed(name, None, MAX_AUDIO_BYTES, "audio") as handle, wave.open(handle, "rb") as wav:
             if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) != (16_000, 1, 2):
-                raise SkillError("BAD_REQUEST", f"{path.name}: realtime recognition takes 16 kHz mono 16-bit audio")
+                raise SkillError("BAD_REQUEST", f"{name}: realtime recognition takes 16 kHz mono 16-bit audio")
             pcm = wav.readframes(wav.getnframes())
     except (OSError, wave.Error, EOFError) as exc:
-        raise SkillError("NOT_FOUND", f"cannot read audio {path}: {exc}") from None
+        raise SkillError("BAD_REQUEST", f"cannot read audio {name}: {exc}") from None
     return [pcm[i : i + FRAME_BYTES] for i in range(0, len(pcm), FRAME_BYTES)]
 
 

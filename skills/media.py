@@ -1,34 +1,46 @@
-"""Photos and videos saved with time and location metadata, refused when storage is full."""
+"""Photos and videos saved with time and location metadata, refused when storage is full.
+
+Only what the device stored (the captures folder) or the files folder can be saved:
+any other name is FILE_NOT_ALLOWED (skills/files.py)."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 from skills.base import SkillError, data_dir
+from skills.files import open_allowed
 
 MIN_FREE_BYTES = 50 << 20
+MAX_MEDIA_BYTES = 4 << 30  # a long 4K recording; the captures folder holds what the camera took
 
 
 async def save(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    source = Path(str(args.get("file") or ""))
-    if not source.is_file():
-        raise SkillError("NOT_FOUND", f"nothing to save at {source}")
-    target_dir = data_dir("media")
-    free = shutil.disk_usage(target_dir).free
-    if free < MIN_FREE_BYTES + source.stat().st_size:
-        raise SkillError("STORAGE_FULL", f"only {free >> 20} MB free")
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = target_dir / f"{args.get('kind', 'photo')}-{stamp}-{ctx.session_id}{source.suffix}"
-    shutil.copyfile(source, target)
+    name = str(args.get("file") or "")
+    kind = "video" if args.get("kind") == "video" else "photo"  # part of a file name: never taken as given
+    with open_allowed(name, None, MAX_MEDIA_BYTES, kind) as handle:
+        source = Path(name)
+        size = os.fstat(handle.fileno()).st_size
+        target_dir = data_dir("media")
+        free = shutil.disk_usage(target_dir).free
+        if free < MIN_FREE_BYTES + size:
+            raise SkillError("STORAGE_FULL", f"only {free >> 20} MB free")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        session = re.sub(r"[^A-Za-z0-9_-]", "_", str(ctx.session_id))[:64]
+        suffix = source.suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", source.suffix) else ""
+        target = target_dir / f"{kind}-{stamp}-{session}{suffix}"
+        with target.open("wb") as out:
+            shutil.copyfileobj(handle, out)
     meta = {
-        "kind": args.get("kind", "photo"),
+        "kind": kind,
         "taken": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "location": args.get("location"),
-        "source": str(source),
+        "source": name,
     }
     target.with_suffix(target.suffix + ".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     return {"path": str(target), "bytes": target.stat().st_size}

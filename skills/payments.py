@@ -30,21 +30,18 @@ from urllib.parse import parse_qs, urlparse
 
 from skills.base import SkillError, data_dir
 from skills.checkout import Checkout, Reply
+from skills.files import open_image
 from skills.money import from_cents, money, parse_amount, to_cents
 
 START_BALANCE = Decimal("1000.00")
 
 
 def read_codes(image: str) -> list[str]:
-    """Text of every barcode or QR code in an image file."""
+    """Text of every barcode or QR code in a photo the device stored (skills/files.py says which)."""
     import zxingcpp
-    from PIL import Image
 
-    try:
-        with Image.open(image) as picture:
-            return [r.text for r in zxingcpp.read_barcodes(picture.convert("L"))]
-    except OSError as exc:
-        raise SkillError("NOT_FOUND", f"cannot read image {image}: {exc}") from None
+    with open_image(image) as picture:
+        return [r.text for r in zxingcpp.read_barcodes(picture.convert("L"))]
 
 
 def parse_payload(payload: str) -> dict[str, Any]:

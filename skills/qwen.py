@@ -3,7 +3,8 @@
 Translation uses a Qwen-MT model (`qwen-mt-turbo` by default, `LENSFLOW_MT_MODEL`)
 with DashScope's `translation_options`; answers use the chat model, streamed;
 image questions use a Qwen-VL model (`qwen-vl-plus`, `LENSFLOW_VL_MODEL`), the photo
-sent as a data URL. Provider errors arrive as the engine's codes (RATE_LIMITED,
+sent as a data URL (a file from the captures or files folder only, see skills/files.py;
+an http(s) or `data:image/` URL is passed on as it is). Provider errors arrive as the engine's codes (RATE_LIMITED,
 TIMEOUT, BAD_REQUEST ...) so flows branch on them.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 from engine.llm import LlmError, LlmSettings, QwenClient
 from skills.base import SkillError
+from skills.files import MAX_IMAGE_BYTES, read_allowed
 
 LANGUAGE_NAMES = {
     "en": "English",
@@ -90,12 +92,12 @@ class QwenSkills:
 
     async def describe(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         image = str(args.get("image") or "")
-        if not image.startswith(("http://", "https://", "data:")):
-            path = Path(image)
-            if not path.is_file():
-                raise SkillError("NOT_FOUND", f"no image at {image}")
-            kind = mimetypes.guess_type(path.name)[0] or "image/png"
-            image = f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
+        if not image.startswith(("http://", "https://", "data:image/")):  # a file: only one this device stored
+            kind = mimetypes.guess_type(Path(image).name)[0] or "image/png"
+            if not kind.startswith("image/"):
+                kind = "image/png"
+            data = read_allowed(image, None, MAX_IMAGE_BYTES, "image")
+            image = f"data:{kind};base64,{base64.b64encode(data).decode()}"
         question = str(args.get("question") or "What is this? Answer in one or two short sentences.")
         content = [{"type": "image_url", "image_url": {"url": image}}, {"type": "text", "text": question}]
         try:

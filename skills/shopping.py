@@ -21,6 +21,7 @@ from statistics import median
 from typing import Any
 
 from skills.base import SkillError
+from skills.files import open_image
 from skills.product_catalog import Catalog, Offer, normalize_ean, valid_ean
 
 Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
@@ -36,16 +37,12 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def product_codes(image: str) -> list[str]:
-    """Text of the retail barcodes (EAN-13, EAN-8, UPC-A) in an image file; QR codes are not looked for."""
+    """Text of the retail barcodes (EAN-13, EAN-8, UPC-A) in a photo the device stored; QR codes are not looked for."""
     import zxingcpp
-    from PIL import Image
 
     formats = (zxingcpp.BarcodeFormat.EAN13, zxingcpp.BarcodeFormat.EAN8, zxingcpp.BarcodeFormat.UPCA)
-    try:
-        with Image.open(image) as picture:
-            return [r.text for r in zxingcpp.read_barcodes(picture.convert("L"), formats=formats)]
-    except OSError as exc:
-        raise SkillError("NOT_FOUND", f"cannot read image {image}: {exc}") from None
+    with open_image(image) as picture:
+        return [r.text for r in zxingcpp.read_barcodes(picture.convert("L"), formats=formats)]
 
 
 def barcode_in(image: str) -> str | None:

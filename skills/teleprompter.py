@@ -1,6 +1,7 @@
 """Teleprompter: a script in HUD pages, followed by the speaker's words.
 
-`load` splits a script (text or file) into pages that fit the display. `align`
+`load` splits a script (text, or a file in `<files>/scripts`) into pages that fit the
+display; any other file is refused with FILE_NOT_ALLOWED (see skills/files.py). `align`
 finds where the reader is: the heard words are matched against a window of the
 script ahead of the current position with fuzzy matching, so a skipped sentence,
 a repeated phrase or a recognition slip does not lose the place; the position
@@ -16,10 +17,21 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from engine.catalog import DEFAULT_PROFILE, load_catalog
+from engine.settings import SettingsError, files_folder
 from engine.textwidth import wrap
 from skills.base import SkillError
+from skills.files import read_allowed
 
 WINDOW_WORDS = 80
+MAX_SCRIPT_BYTES = 1 << 20  # a script of a megabyte is some 150,000 words: hours of reading
+
+
+def scripts_folder() -> Path:
+    """Where scripts named by a flow are read from: `<files>/scripts`."""
+    try:
+        return files_folder() / "scripts"
+    except SettingsError as exc:
+        raise SkillError("CONFIG", str(exc)) from None
 
 
 def words_of(text: str) -> list[str]:
@@ -36,10 +48,11 @@ def paginate(text: str, profile: str | None = None) -> list[list[str]]:
 async def load(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     text = args.get("text")
     if not text and args.get("file"):
+        raw = read_allowed(str(args["file"]), [scripts_folder()], MAX_SCRIPT_BYTES, "script")
         try:
-            text = Path(str(args["file"])).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SkillError("NOT_FOUND", f"cannot read script {args['file']}: {exc.strerror or exc}") from None
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SkillError("BAD_REQUEST", f"script '{args['file']}' is not UTF-8 text") from None
     if not text:
         raise SkillError("BAD_REQUEST", "give the script as text or file")
     pages = paginate(str(text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -12,6 +13,7 @@ QR = ROOT / "docs" / "examples" / "merchant_qr.png"
 
 
 def _write(tmp_path: Path, body: str) -> Path:
+    shutil.copyfile(QR, tmp_path / QR.name)  # a test's files sit beside it
     path = tmp_path / "case.yaml"
     path.write_text(f"flow: {ROOT / 'flows' / 'glance_pay.yaml'}\ntests:\n{body}")
     return path
@@ -36,7 +38,7 @@ def test_failing_assertions_fail_with_their_lines_and_what_happened_instead(tmp_
         tmp_path,
         f"""  - name: wrong on purpose
     events:
-      - {{at: 0s, image: {QR}}}
+      - {{at: 0s, image: {QR.name}}}
       - {{at: 2s, gesture: swipe_down}}
     expect:
       - state_reached: paying
@@ -45,7 +47,7 @@ def test_failing_assertions_fail_with_their_lines_and_what_happened_instead(tmp_
       - llm_calls: 1
   - name: right
     events:
-      - {{at: 0s, image: {QR}}}
+      - {{at: 0s, image: {QR.name}}}
       - {{at: 2s, gesture: swipe_down}}
     expect:
       - flow_completed: cancelled

@@ -38,8 +38,9 @@ def hud_overflow(ctx: FlowContext) -> None:
     for state, action in ctx.flow.actions():
         if action.name != "hud.show" or not isinstance(action.args, dict):
             continue
-        layout = ctx.catalog.layouts.get(action.args.get("layout"))  # type: ignore[arg-type]
-        if layout is None:
+        layout_name = action.args.get("layout")
+        layout = ctx.catalog.layouts.get(layout_name) if isinstance(layout_name, str) else None
+        if layout is None:  # not a layout name (a list, a template, a typo): action-args reports it
             continue
         fields = layout["fields"]
         present = {k for k in fields if k in action.args}

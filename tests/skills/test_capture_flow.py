@@ -12,6 +12,7 @@ from engine.compiler import compile_flow
 from engine.interpreter import RecordingPorts
 from engine.loader import load_flow
 from engine.runtime import Runner
+from engine.settings import captures_folder
 from skills import media
 from skills.registry import embedded_skills
 from tests.conftest import ROOT
@@ -20,6 +21,8 @@ CAPTURE = compile_flow(load_flow(ROOT / "flows" / "capture.yaml").built.flow)  #
 
 
 class PhotoPorts(RecordingPorts):
+    """A camera that stores its photos where a device does: the captures folder (the only one media.save takes)."""
+
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self.folder = folder
@@ -27,7 +30,9 @@ class PhotoPorts(RecordingPorts):
     def perform(self, session: Any, action: str, args: Any) -> Any:
         super().perform(session, action, args)
         if action == "camera.capture":
-            photo = self.folder / f"photo{len(self.performed)}.png"
+            folder = captures_folder()
+            folder.mkdir(parents=True, exist_ok=True)
+            photo = folder / f"photo{len(self.performed)}.png"
             photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
             return str(photo)
         return None

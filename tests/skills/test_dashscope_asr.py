@@ -16,6 +16,13 @@ from tests.servers.dashscope_asr import DashScopeAsrServer
 CTX = SimpleNamespace(session_id="s", idempotency_key=None, attempt=1)
 
 
+@pytest.fixture(autouse=True)
+def files_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files these tests make sit in the folder flows may read from."""
+    monkeypatch.setenv("LENSFLOW_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("LENSFLOW_FILES", str(tmp_path))
+
+
 def _wav(path: Path, seconds: float = 1.0, rate: int = 16_000) -> Path:
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +107,9 @@ def test_online_the_offers_come_from_taobao(tmp_path: Path) -> None:
         end, trace = simulate(tmp_path, '  - {at: 0s, image: p.png}\n  - {at: 4s, say: "it\'s 10 yuan here"}\n', env)
         gateway.fail(7, times=10)
         (tmp_path / "busy").mkdir()
+        shutil.copyfile(tmp_path / "p.png", tmp_path / "busy" / "p.png")  # a scenario's files sit beside it
         busy, _ = simulate(
-            tmp_path / "busy", "  - {at: 0s, image: ../p.png}\n", {**env, "LENSFLOW_TAOBAO_BACKOFF": "0"}
+            tmp_path / "busy", "  - {at: 0s, image: p.png}\n", {**env, "LENSFLOW_TAOBAO_BACKOFF": "0"}
         )
     assert shown(trace, "list")[0][1:] == ["• ¥9.90 淘宝好店 52k/mo", "• ¥12.50 天猫超市 800/mo"]
     assert end["vars"]["offers"]["source"] == "taobao" and end["vars"]["comparison"]["cheaper"] == "online"

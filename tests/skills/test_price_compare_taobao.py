@@ -25,6 +25,7 @@ CTX = SimpleNamespace(session_id="s", idempotency_key=None, attempt=1)
 @pytest.fixture(autouse=True)
 def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LENSFLOW_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("LENSFLOW_FILES", str(tmp_path))  # the photos these tests make are files flows may read
     return tmp_path / "data"
 
 

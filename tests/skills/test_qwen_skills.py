@@ -19,6 +19,13 @@ from tests.servers.openai_compat import OpenAICompatServer
 CTX = SimpleNamespace(session_id="s1", idempotency_key=None, attempt=1)
 
 
+@pytest.fixture(autouse=True)
+def files_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files these tests make sit in the folder flows may read from."""
+    monkeypatch.setenv("LENSFLOW_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("LENSFLOW_FILES", str(tmp_path))
+
+
 @pytest.fixture
 def server() -> Iterator[OpenAICompatServer]:
     srv = OpenAICompatServer().start()
