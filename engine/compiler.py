@@ -132,10 +132,11 @@ class _Compiler:
     def compile_states(self) -> None:
         for name, state in self.flow.states.items():
             ancestors = tuple(self.flow.ancestors(name))
+            groups = _timer_groups(state.transitions)
             timers = tuple(
                 (i, t.delay_ms)
                 for i, t in enumerate(state.transitions)
-                if t.trigger == "after" and t.delay_ms is not None
+                if t.trigger == "after" and t.delay_ms is not None and groups[i] == i
             )
             self.states[name] = CompiledState(
                 name=name,
@@ -163,7 +164,7 @@ class _Compiler:
             )
             compiled: list[CompiledTransition] = []
             for index, t in enumerate(state.transitions):
-                trigger = _trigger_name(name, index, t)
+                trigger = _trigger_name(name, groups[index], t)
                 guard = CompiledExpression(t.cond) if t.cond else None
                 actions = tuple(_compile_action(a, self.catalog) for a in t.actions)
                 compiled.append(CompiledTransition(trigger, name, t.target, guard, actions, t))
@@ -395,6 +396,23 @@ def _check(candidate: CompiledTransition, event_data: Any) -> bool:
 def _apply(candidate: CompiledTransition, event_data: Any) -> None:
     """Machine `after` callback: the cursor carries out exits, actions and entries."""
     event_data.model.apply(candidate)
+
+
+def _timer_groups(transitions: tuple[Transition, ...] | list[Transition]) -> dict[int, int]:
+    """Index of each transition's timer: the branches of one `after` delay share the first one's.
+
+    `after: {5s: [{if: .., target: a}, {target: b}]}` is one timer whose branches are
+    chosen like `on:` branches (the first whose guard holds), not one timer per branch.
+    """
+    first: dict[tuple[Any, ...], int] = {}
+    out: dict[int, int] = {}
+    for index, t in enumerate(transitions):
+        if t.trigger != "after" or "after" not in t.path:
+            out[index] = index
+            continue
+        at = len(t.path) - 1 - t.path[::-1].index("after")
+        out[index] = first.setdefault(tuple(t.path[: at + 2]), index)
+    return out
 
 
 def _trigger_name(state: str, index: int, t: Transition) -> str:

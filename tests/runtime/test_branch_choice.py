@@ -1,0 +1,51 @@
+"""Every kind of branch list takes only the first branch whose guard holds, like `on:`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.runtime.helpers import flow_yaml, run
+
+FIRST_ONLY = '[{if: "true", do: [{set: {vars.first: "1"}}]}, {target: b, do: [{set: {vars.fallback: "1"}}]}]'
+
+
+async def ok(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    return {"fine": True}
+
+
+async def broken(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    from engine.runtime import SkillError
+
+    raise SkillError("UNAVAILABLE", "down")
+
+
+CASES = {
+    "on": ("a:\n  on: {gesture.tap: BRANCHES}\n", [(500, "gesture.tap", {})], {}),
+    "after": ("a:\n  after: {1s: BRANCHES}\n", [], {}),
+    "on_done": (
+        "a:\n  invoke: {skill: media.save, with: {file: x, kind: photo}, on_done: BRANCHES, on_error: b}\n",
+        [],
+        {"media.save": ok},
+    ),
+    "on_error": (
+        "a:\n  invoke: {skill: media.save, with: {file: x, kind: photo}, on_error: BRANCHES, on_done: b}\n",
+        [],
+        {"media.save": broken},
+    ),
+    "confirm": (
+        "a:\n  confirm: {prompt: Sure?, via: [gesture], on_yes: BRANCHES, on_no: b}\n",
+        [(500, "gesture.tap", {})],
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+def test_only_the_first_enabled_branch_runs(kind: str) -> None:
+    state, events, skills = CASES[kind]
+    text = flow_yaml(state.replace("BRANCHES", FIRST_ONLY) + "b: {type: final}\n")
+    runner = run(text, events, until=5000, skills=skills)
+    assert runner.session.vars.get("first") == 1, kind
+    assert "fallback" not in runner.session.vars and not runner.session.done, kind
