@@ -251,12 +251,12 @@ class _Compiler:
         assert t.target is not None
         dom = self.domain(t.source, t.target)
         exits = [s for s in active if s != dom and (dom is None or self.is_descendant(s, dom))]
-        exits.sort(key=lambda s: (-self.states[s].depth, -self.order[s]))
+        exits.sort(key=lambda s: -self.order[s])  # reverse document order (SCXML): each region exits as a whole
         remaining = set(active) - set(exits)
         entries: list[str] = []
         self.enter_path(t.target, dom, entries, history)
         entries = [e for e in entries if e not in remaining and self.flow.states[e].kind != "history"]
-        entries.sort(key=lambda s: (self.states[s].depth, self.order[s]))
+        entries.sort(key=self.order.__getitem__)  # document order, depth first (SCXML)
         return tuple(exits), tuple(entries), frozenset(remaining | set(entries))
 
     def leaves_of(self, active: frozenset[str]) -> tuple[str, ...]:
@@ -275,7 +275,7 @@ class _Compiler:
         initial_entries: list[str] = []
         self.enter_path(flow.initial, None, initial_entries, None)  # type: ignore[arg-type]
         initial_entries = [e for e in initial_entries if flow.states[e].kind != "history"]
-        initial_entries.sort(key=lambda s: (self.states[s].depth, self.order[s]))
+        initial_entries.sort(key=self.order.__getitem__)
         initial_active = frozenset(initial_entries)
 
         configs: dict[str, frozenset[str]] = {}

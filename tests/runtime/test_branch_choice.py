@@ -49,3 +49,33 @@ def test_only_the_first_enabled_branch_runs(kind: str) -> None:
     runner = run(text, events, until=5000, skills=skills)
     assert runner.session.vars.get("first") == 1, kind
     assert "fallback" not in runner.session.vars and not runner.session.done, kind
+
+
+def test_parallel_regions_are_entered_and_exited_in_document_order() -> None:
+    """SCXML: entry in document order (each region whole, depth first), exit in reverse document order."""
+    text = flow_yaml(
+        """
+        p:
+          type: parallel
+          entry: [{log: p}]
+          exit: [{log: out-p}]
+          on: {gesture.tap: end}
+          states:
+            r1:
+              entry: [{log: r1}]
+              exit: [{log: out-r1}]
+              initial: r1a
+              states:
+                r1a: {entry: [{log: r1a}], exit: [{log: out-r1a}]}
+            r2:
+              entry: [{log: r2}]
+              exit: [{log: out-r2}]
+              initial: r2a
+              states:
+                r2a: {entry: [{log: r2a}], exit: [{log: out-r2a}]}
+        end: {type: final}
+        """
+    )
+    runner = run(text, [(500, "gesture.tap", {})], until=1000)
+    logged = [e["text"] for e in runner.trace if e["kind"] == "log"]
+    assert logged == ["p", "r1", "r1a", "r2", "r2a", "out-r2a", "out-r2", "out-r1a", "out-r1", "out-p"]
