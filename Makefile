@@ -73,6 +73,7 @@ bench: install
 	$(PY) bench/runtime_bench.py
 	$(PY) bench/hud_latency_bench.py
 	$(PY) bench/routing_bench.py
+	$(PY) bench/text_scaling_bench.py
 	$(PY) bench/agent_bench.py
 
 # Refresh the lock after editing requirements.in / requirements-dev.in.

@@ -293,14 +293,16 @@ class _Compiler:
             leaves[cname] = self.leaves_of(active)
             multi = len(leaves[cname]) > 1
             by_trigger: dict[str, list[CompiledTransition]] = {}
+            added: set[int] = set()  # ids of the source transitions already a candidate here
             for leaf in leaves[cname]:
                 for owner in (leaf, *self.proper_ancestors(leaf)):
                     for t in self.transitions[owner]:
                         if t.trigger.startswith("done.state.") and not self._completion_applies(owner, active):
                             continue
-                        lst = by_trigger.setdefault(t.trigger, [])
-                        if any(x.origin is t.origin for x in lst):
+                        if id(t.origin) in added:  # a set, not a scan of the list: many branches stay linear
                             continue
+                        added.add(id(t.origin))
+                        lst = by_trigger.setdefault(t.trigger, [])
                         dynamic = multi or self.needs_history(t.target)
                         if t.target is None:
                             entry = CompiledTransition(t.trigger, t.source, None, t.guard, t.actions, t.origin, False)

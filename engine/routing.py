@@ -10,6 +10,10 @@ reachable. It produces the same commands the model does:
 * `clarify(options)`: two flows fit about equally well;
 * `answer`: nothing fits; offline there is no model to answer with, and it says so.
 
+Only the first `MAX_UTTERANCE_CHARS` characters of an utterance are routed (cut at
+a word boundary); the rest is ignored. That is minutes of speech, and it bounds the
+fuzzy matching, which is linear in the utterance for every trigger phrase.
+
     >>> router = OfflineRouter(flows)
     >>> router.route("translate into Japanese").command
     'start_flow'
@@ -29,6 +33,7 @@ from engine.model import Flow
 from engine.slot_values import find_number, parse_duration_text, parse_language, parse_slot
 
 START_THRESHOLD = 80.0
+MAX_UTTERANCE_CHARS = 2000  # characters routed; the rest of a longer utterance is ignored
 CLARIFY_MARGIN = 4.0
 CANCEL_WORDS = (
     "cancel",
@@ -85,6 +90,18 @@ class Route:
         if self.text is not None:
             out["text"] = self.text
         return out
+
+
+def bounded(utterance: str) -> str:
+    """The part of an utterance that is routed: at most `MAX_UTTERANCE_CHARS`, not cutting a word."""
+    if len(utterance) <= MAX_UTTERANCE_CHARS:
+        return utterance
+    head = utterance[:MAX_UTTERANCE_CHARS]
+    if not utterance[MAX_UTTERANCE_CHARS].isspace():
+        cut = max(head.rfind(" "), head.rfind("\n"), head.rfind("\t"))
+        if cut > 0:
+            head = head[:cut]
+    return head
 
 
 def normalize(text: str) -> str:
@@ -154,6 +171,7 @@ class OfflineRouter:
         self.flows = {flow.id: flow for flow in flows}
 
     def route(self, utterance: str, active_flow: str | None = None, awaiting: str | None = None) -> Route:
+        utterance = bounded(utterance)
         text = normalize(utterance)
         if awaiting == "confirm":  # only a plain yes or no answers: "sure, we can pay next week" does not
             answer = confirm_reply(utterance)
@@ -231,11 +249,12 @@ class OfflineRouter:
                     words = source.split()
                 else:
                     words = [w for w in source.split() if w not in FILLERS or w in ("the",)]
-                while words and words[0] in LEADING:
-                    words = words[1:]
-                while words and words[-1] in TRAILING:
-                    words = words[:-1]
-                value = " ".join(words).strip().strip(CJK_EDGES).strip()
+                first, last = 0, len(words)
+                while first < last and words[first] in LEADING:
+                    first += 1
+                while last > first and words[last - 1] in TRAILING:
+                    last -= 1
+                value = " ".join(words[first:last]).strip().strip(CJK_EDGES).strip()
                 if value and (only == name or span != (0, 0)):
                     found[name] = value
         return found

@@ -293,9 +293,6 @@ def load_schema(path: FsPath) -> dict[str, Any]:
         return json.load(handle)
 
 
-sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
-
-
 def read_checked(path: FsPath, validator: SchemaValidator, fail: Callable[[str, str], Exception]) -> Any:
     """A YAML document that fits `validator`'s schema; else `fail(where, message)` for the first problem,
     `where` being `file:line:col` (or the file alone when it cannot be read)."""

@@ -151,12 +151,16 @@ def find_number(text: str) -> float | None:
         if value is not None:
             return float(value)
     words = re.findall(r"[a-z]+", text.lower())
-    for start in range(len(words)):
-        for end in range(len(words), start, -1):
-            value = en_number(words[start:end])
-            if value is not None and words[start] not in ("a", "an", "and"):
-                return float(value)
-    return None
+    # The first number word (not "a"/"an") starts the number; it runs as far as number words
+    # (and "and") go. One pass over the words: no slice is measured twice.
+    start = next((i for i, w in enumerate(words) if w in _EN_NUMBERS and w not in ("a", "an")), None)
+    if start is None:
+        return None
+    end = start
+    while end < len(words) and (words[end] in _EN_NUMBERS or words[end] == "and"):
+        end += 1
+    value = en_number(words[start:end])
+    return float(value) if value is not None else None
 
 
 def _has_word(text: str, words: Sequence[str]) -> bool:

@@ -87,18 +87,34 @@ def exits_of(flow: Flow, leaf_name: str) -> list[tuple[State, Transition]]:
     return out
 
 
-def parallel_escape(flow: Flow, leaf_name: str) -> bool:
-    """True when a sibling region of an enclosing parallel state has a transition leaving it."""
-    for ancestor in flow.ancestors(leaf_name):
-        state = flow.states[ancestor]
+def escaping_parallels(flow: Flow) -> set[str]:
+    """Parallel states with a transition from somewhere inside them to a state outside.
+
+    Computed once per flow (each parallel state's subtree is walked once), so asking it
+    for every leaf stays linear in the states.
+    """
+    out: set[str] = set()
+    for name, state in flow.states.items():
         if state.kind != "parallel":
             continue
-        inside = descendants(flow, ancestor)
-        for name in inside:
-            for t in flow.states[name].transitions:
-                if t.target is not None and t.target not in inside and t.target != ancestor:
-                    return True
-    return False
+        inside = descendants(flow, name)
+        if any(
+            t.target is not None and t.target not in inside and t.target != name
+            for member in inside
+            for t in flow.states[member].transitions
+        ):
+            out.add(name)
+    return out
+
+
+def parallel_escape(flow: Flow, leaf_name: str, escaping: set[str] | None = None) -> bool:
+    """True when a sibling region of an enclosing parallel state has a transition leaving it.
+
+    Pass `escaping` (from `escaping_parallels`) when asking for many leaves.
+    """
+    if escaping is None:
+        escaping = escaping_parallels(flow)
+    return any(ancestor in escaping for ancestor in flow.ancestors(leaf_name))
 
 
 def descendants(flow: Flow, name: str) -> set[str]:

@@ -6,6 +6,12 @@ and characters: wrapping by display width (East Asian wide characters count as
 `columns / cjk_columns` cells), truncation with an ellipsis where a field has one
 line, and pages where a layout can page.
 
+Text is bounded before it is laid out: a field keeps at most `MAX_TEXT_CHARS`
+characters (the first ones; subtitles keep the newest), the cut marked with an
+ellipsis. That is ~500 display lines, far more than a wearer reads, and it keeps
+a runaway transcript or script from costing the display loop time. Laying out is
+linear in the text anyway (see `engine.textwidth`).
+
     >>> from engine.catalog import HudGeometry
     >>> frame = lay_out("card", {"title": "Pay", "body": "¥25.00 to Lucky Noodles"}, HudGeometry(5, 38, 14))
     >>> frame.pages[0]
@@ -18,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.catalog import HudGeometry
-from engine.textwidth import text_cells, wrap
+from engine.textwidth import char_cells, text_cells, wrap
 
 PRIORITIES = {"low": 0, "normal": 1, "high": 2, "critical": 3}
 ARROWS = {
@@ -33,6 +39,7 @@ ARROWS = {
     "arrive": "◎",
 }
 ELLIPSIS = "…"
+MAX_TEXT_CHARS = 20_000  # characters of one field that are laid out; the rest is cut (see above)
 
 
 @dataclass(frozen=True)
@@ -54,25 +61,40 @@ class HudFrame:
         return "\n".join(self.lines)
 
 
+def bounded(text: Any, newest: bool = False) -> str:
+    """`text` as a string of at most `MAX_TEXT_CHARS` characters; `newest` keeps the end instead of the start."""
+    text = str(text)
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    if newest:
+        return ELLIPSIS + text[len(text) - MAX_TEXT_CHARS + 1 :]
+    return text[: MAX_TEXT_CHARS - 1] + ELLIPSIS
+
+
 def fit_line(text: str, geometry: HudGeometry) -> str:
     """One line: cut with an ellipsis when it is wider than the display."""
-    text = " ".join(str(text).split())
-    if text_cells(text, geometry.columns, geometry.cjk_columns) <= geometry.columns:
+    text = " ".join(bounded(text).split())
+    columns, cjk_columns = geometry.columns, geometry.cjk_columns
+    if text_cells(text, columns, cjk_columns) <= columns:
         return text
-    out = ""
+    ellipsis = char_cells(ELLIPSIS, columns, cjk_columns)
+    end, used = 0, 0.0  # running width of text[:end]: each character is measured once
     for char in text:
-        if text_cells(out + char + ELLIPSIS, geometry.columns, geometry.cjk_columns) > geometry.columns:
+        step = char_cells(char, columns, cjk_columns)
+        if round(used + step + ellipsis, 6) > columns:
             break
-        out += char
-    return out.rstrip() + ELLIPSIS
+        used += step
+        end += 1
+    return text[:end].rstrip() + ELLIPSIS
 
 
 def _narrower(geometry: HudGeometry, cells: int) -> HudGeometry:
     return HudGeometry(geometry.lines, max(1, geometry.columns - cells), geometry.cjk_columns)
 
 
-def wrap_lines(text: Any, geometry: HudGeometry) -> list[str]:
-    lines = wrap(str(text or ""), geometry.columns, geometry.cjk_columns)
+def wrap_lines(text: Any, geometry: HudGeometry, newest: bool = False) -> list[str]:
+    """Display lines of a text field (bounded first: see `MAX_TEXT_CHARS`)."""
+    lines = wrap(bounded(text or "", newest), geometry.columns, geometry.cjk_columns)
     return [line for line in lines if line] or []
 
 
@@ -98,8 +120,8 @@ def lay_out(layout: str, args: dict[str, Any], geometry: HudGeometry) -> HudFram
         return HudFrame("card", _paged(title, body, n - len(title)), priority, title_lines=len(title), meta=meta)
     if layout == "double_text":
         top = max(1, n // 2)
-        original = _last(wrap_lines(args.get("original", ""), geometry), top)
-        translation = _last(wrap_lines(args.get("translation", ""), geometry), n - top)
+        original = _last(wrap_lines(args.get("original", ""), geometry, newest=True), top)
+        translation = _last(wrap_lines(args.get("translation", ""), geometry, newest=True), n - top)
         lines = original + [""] * (top - len(original)) + translation
         return HudFrame("double_text", (tuple(lines),), priority, meta=meta)
     if layout == "list":

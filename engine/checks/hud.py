@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from engine.checks.base import FlowContext, flow_rule
 from engine.findings import Severity
 from engine.textwidth import wrap
 
-_TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+
+def without_templates(text: str) -> str:
+    """`text` with every `{{ ... }}` removed: what is known before the flow runs.
+
+    One left-to-right pass with `str.find` (a lazy regex retries from every unclosed `{{`,
+    which is quadratic on a long text of them).
+    """
+    out: list[str] = []
+    pos = 0
+    while (start := text.find("{{", pos)) >= 0:
+        end = text.find("}}", start + 2)
+        if end < 0:  # unclosed: no later `{{` can close either
+            break
+        out.append(text[pos:start])
+        pos = end + 2
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _field_budget(spec: dict[str, Any], fields: dict[str, Any], present: set[str], lines: int) -> dict[str, int]:
@@ -54,7 +69,7 @@ def hud_overflow(ctx: FlowContext) -> None:
             for index, text in enumerate(texts):
                 if not isinstance(text, str):
                     continue
-                literal = _TEMPLATE.sub("", text)
+                literal = without_templates(text)
                 used = len(wrap(literal, hud.columns, hud.cjk_columns)) if literal.strip() else 0
                 allowed = budget[name]
                 if used > allowed:

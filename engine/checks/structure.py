@@ -7,7 +7,14 @@ import difflib
 from engine.checks.base import FlowContext, flow_rule
 from engine.model import Flow, Transition
 from engine.source import Path
-from engine.statechart import descendants, exits_of, leaf_successors, parallel_escape, reachable_states
+from engine.statechart import (
+    descendants,
+    escaping_parallels,
+    exits_of,
+    leaf_successors,
+    parallel_escape,
+    reachable_states,
+)
 
 
 def target_path(flow: Flow, t: Transition) -> Path:
@@ -99,21 +106,23 @@ def _is_leaf(flow: Flow, name: str) -> bool:
     return state.kind in ("atomic", "final") or (state.kind == "compound" and not state.children)
 
 
-def _has_way_out(flow: Flow, name: str) -> bool:
+def _has_way_out(flow: Flow, name: str, escaping: set[str]) -> bool:
+    """`escaping` is `escaping_parallels(flow)`, computed once by the caller (per-leaf would be quadratic)."""
     if any(t.target is not None for _, t in exits_of(flow, name)):
         return True
     if any(flow.states[a].link is not None for a in (name, *flow.ancestors(name))):
         return True
-    return parallel_escape(flow, name)
+    return parallel_escape(flow, name, escaping)
 
 
 @flow_rule("dead-end", "A non-final state with no transition out: the session would be stuck there.")
 def dead_end(ctx: FlowContext) -> None:
     flow = ctx.flow
+    escaping = escaping_parallels(flow)
     for name, state in flow.states.items():
         if not _is_leaf(flow, name) or state.kind == "final":
             continue
-        if not _has_way_out(flow, name):
+        if not _has_way_out(flow, name, escaping):
             ctx.report(
                 "dead-end",
                 f"state '{name}' is not final and has no way out (no transition with a target, "
@@ -136,20 +145,24 @@ def no_final_path(ctx: FlowContext) -> None:
     if flow.initial not in flow.states or has_unknown_targets(flow):
         return
     leaves = [n for n in flow.states if _is_leaf(flow, n)]
+    escaping = escaping_parallels(flow)
     goals = {n for n in leaves if flow.states[n].kind == "final" and flow.states[n].parent is None}
     goals |= {n for n in leaves if any(flow.states[a].link is not None for a in (n, *flow.ancestors(n)))}
-    dead = {n for n in leaves if flow.states[n].kind != "final" and not _has_way_out(flow, n)}
-    successors = {n: leaf_successors(flow, n) for n in leaves}
-    escapes = {n for n in leaves if parallel_escape(flow, n)}
-    # Leaves that can reach a goal (or a dead end, which dead-end already reports).
-    good = set(goals) | dead
-    changed = True
-    while changed:
-        changed = False
-        for n in leaves:
-            if n not in good and (successors[n] & good or n in escapes):
-                good.add(n)
-                changed = True
+    dead = {n for n in leaves if flow.states[n].kind != "final" and not _has_way_out(flow, n, escaping)}
+    escapes = {n for n in leaves if parallel_escape(flow, n, escaping)}
+    # Leaves that can reach a goal (or a dead end, which dead-end already reports): walk the
+    # transitions backwards from them once, so a long chain costs one pass, not one per link.
+    predecessors: dict[str, list[str]] = {}
+    for n in leaves:
+        for successor in leaf_successors(flow, n):
+            predecessors.setdefault(successor, []).append(n)
+    good = goals | dead | escapes
+    stack = list(good)
+    while stack:
+        for before in predecessors.get(stack.pop(), ()):
+            if before not in good:
+                good.add(before)
+                stack.append(before)
     reached = reachable_states(flow)
     trapped = [n for n in leaves if n in reached and n not in good]
     if not trapped:
