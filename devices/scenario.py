@@ -67,8 +67,12 @@ def _bearing(a: Any, b: Any) -> float:
     return (math.degrees(math.atan2(x, y)) + 360) % 360
 
 
-def gpx_events(path: Path, start_ms: int, interval_ms: int = 1000) -> list[TimedEvent]:
-    """location.update events along a GPX track (its own timestamps when it has them)."""
+def gpx_events(path: Path, start_ms: int, interval_ms: int | None = None) -> list[TimedEvent]:
+    """location.update events along a GPX track.
+
+    An explicit `interval_ms` spaces the points evenly (a designer's choice wins over the
+    track's clock); otherwise the track's own timestamps, or one point a second.
+    """
     import gpxpy
 
     try:
@@ -89,10 +93,10 @@ def gpx_events(path: Path, start_ms: int, interval_ms: int = 1000) -> list[Timed
     events: list[TimedEvent] = []
     first_time = points[0].time
     for index, point in enumerate(points):
-        if first_time is not None and point.time is not None:
+        if interval_ms is None and first_time is not None and point.time is not None:
             offset = int((point.time - first_time).total_seconds() * 1000)
         else:
-            offset = index * interval_ms
+            offset = index * (interval_ms or 1000)
         previous = points[index - 1] if index else None
         heading = _bearing(previous, point) if previous else 0.0
         speed = 0.0
@@ -141,6 +145,10 @@ def build_scenario(
     if data.get("until") is not None:
         where = source.at((*at, "until"))
         scenario.until_ms = _ms(data["until"], f"{file}:{where.line}:{where.column}")
+        if scenario.until_ms < last:  # as `cli.py run` does: never run silently past the end asked for
+            raise ScenarioError(
+                f"{file}:{where.line}:{where.column}", f"until ({data['until']}) is before the last event ({last} ms)"
+            )
     else:
         scenario.until_ms = end + 1000
     return scenario
@@ -238,7 +246,7 @@ def _expand(
     if "head" in item:
         return [TimedEvent(at, f"head.{item['head']}", {})]
     if "gpx" in item:
-        interval = _ms(item["interval"], location) if item.get("interval") else 1000
+        interval = _ms(item["interval"], location) if item.get("interval") else None
         track = _file(base, item["gpx"], location)
         try:
             return gpx_events(track, at, interval)
