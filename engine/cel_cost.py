@@ -275,8 +275,8 @@ def static_problems(text: str) -> list[LimitProblem]:
     """Every static limit `text` breaks (it must already be valid CEL). Empty when it is within bounds."""
     if len(text) > MAX_EXPRESSION_CHARS:
         message = (
-            f"expression of {len(text)} characters; at most {MAX_EXPRESSION_CHARS} are allowed "
-            "(compute parts with `set:` into vars first)"
+            f"expression longer than {MAX_EXPRESSION_CHARS} characters ({len(text)}); compute parts of it "
+            "with `set:` into vars first"
         )
         return [LimitProblem("expression-limit", message, 0)]
     try:
