@@ -12,11 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.cel_parse import parse
 from engine.compiler import CompileError, compile_flow
 from engine.config import Config
-from engine.expressions import CompiledExpression, EvaluationError, ExpressionError
+from engine.expressions import CompiledExpression, EvaluationError, ExpressionError, cel_module
 from engine.limits import MAX_COMPREHENSIONS, MAX_CONFIGURATIONS, MAX_EXPRESSION_CHARS
 from engine.loader import load_flow
 from engine.validate import validate_paths
@@ -183,6 +185,38 @@ def test_the_parser_counts_what_cel_runs() -> None:
     assert parse("// a comment\n1 + 2 in [3]").name == "in"
     for text in ("{'a': 1}.exists(k, k == 'a')", "x.y[0].z(.a.b, T.U{f: 1})", "!!-1 in [1] && r'\\d' != b'x'"):
         parse(text)
+
+
+ATOMS = st.sampled_from(
+    ["1", "2u", "3.5", ".5", "1e3", "0x1F", "'s'", '"d"', r"r'\d'", "b'x'", "true", "null", "slots.a", "vars.b[0]"]
+) | st.sampled_from(["event.c['k']", "x", ".y", "[1, 2,]", "{'k': 1,}", "{}", "[]", "'''m\nl'''"])
+
+
+def _compose(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    pair = st.tuples(children, children)
+    triple = st.tuples(children, children, children)
+    ops = st.sampled_from(["+", "-", "*", "/", "%", "==", "!=", "<", ">=", "&&", "||", "in"])
+    macros = st.sampled_from(["all", "exists", "exists_one", "map", "filter"])
+    return st.one_of(
+        st.tuples(children, ops, children).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+        children.map(lambda c: f"!-({c})"),
+        triple.map(lambda t: f"{t[0]} ? {t[1]} : {t[2]}"),
+        st.tuples(children, macros, children).map(lambda t: f"{t[0]} . {t[1]}(v, {t[2]})"),
+        triple.map(lambda t: f"{t[0]}.map(v, {t[1]}, {t[2]})"),
+        children.map(lambda c: f"size({c}) // note\n"),
+        pair.map(lambda t: f"{t[0]}.contains({t[1]})"),
+        pair.map(lambda t: f"[{t[0]}, {{{t[0]}: {t[1]}}}][{t[1]}]"),
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.recursive(ATOMS, _compose, max_leaves=12))
+def test_the_parser_reads_every_expression_cel_accepts(text: str) -> None:
+    try:
+        cel_module().compile(text)
+    except Exception:
+        return  # not CEL: expression-syntax reports it before any limit is looked at
+    parse(text)
 
 
 # -- item 11: validate reports what loading enforces ------------------------------------------------
