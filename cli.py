@@ -527,20 +527,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _load_flows(paths: list[str]) -> dict[str, Any]:
-    """Compile every schema-valid flow under `paths`, by id (for commands that run several flows)."""
-    from engine.compiler import compile_flow
-    from engine.loader import load_flow
-    from engine.validate import UsageError, expand_paths
+    """Compile every flow under `paths` that can run, by id; each one that cannot is named in one line and skipped."""
+    from engine.runnable import load_all_runnable
+    from engine.validate import UsageError
 
     try:
-        files = expand_paths(paths)
+        flows, skipped = load_all_runnable(paths)
     except UsageError as exc:
         raise CliError(str(exc)) from None
-    flows = {}
-    for path in files:
-        loaded = load_flow(path)
-        if loaded.built is not None and loaded.schema_ok:
-            flows[loaded.built.flow.id] = compile_flow(loaded.built.flow)
+    for line in skipped:
+        print(f"lensflow: skipped {line}", file=sys.stderr)
     if not flows:
         raise CliError(f"no runnable flow in {', '.join(paths)}; check them with `python cli.py validate`")
     return flows

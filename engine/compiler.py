@@ -32,11 +32,12 @@ from typing import Any
 from transitions import Machine
 
 from engine.catalog import Catalog, load_catalog
-from engine.expressions import CompiledExpression, compile_value
+from engine.expressions import CompiledExpression, ExpressionError, compile_value
+from engine.limits import MAX_CONFIGURATIONS
 from engine.model import Action, Flow, State, Transition
+from engine.statechart import configuration_count
 
 ALWAYS = "__always__"
-MAX_CONFIGURATIONS = 5000
 ENGINE_ACTIONS = ("set", "emit", "log")
 
 
@@ -268,8 +269,17 @@ class _Compiler:
 
     # -- configurations -----------------------------------------------------------------
     def build(self) -> CompiledFlow:
-        self.compile_states()
         flow = self.flow
+        configurations = configuration_count(flow)
+        if configurations > MAX_CONFIGURATIONS:  # validate reports it too (configuration-limit)
+            raise CompileError(
+                f"{flow.file}: {configurations} state configurations, more than {MAX_CONFIGURATIONS} "
+                "(parallel regions multiply); split the flow or use fewer parallel regions"
+            )
+        try:
+            self.compile_states()
+        except ExpressionError as exc:  # validate reports it with its line (expression-syntax, expression-limit)
+            raise CompileError(f"{flow.file}: {exc.message}") from None
         if flow.initial not in flow.states:
             raise CompileError(f"{flow.file}: initial state '{flow.initial}' does not exist")
         initial_entries: list[str] = []

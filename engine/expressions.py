@@ -27,6 +27,16 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
+from engine.cel_cost import analyze, measure, static_problems
+from engine.limits import (
+    ASSUMED_CHARS,
+    ASSUMED_ITEMS,
+    COST_BYTES_BUDGET,
+    COST_STEPS_BUDGET,
+    MAX_EXPRESSION_CHARS,
+    STEPS_PER_INPUT_ITEM,
+)
+
 ROOT_NAMES = ("slots", "vars", "event", "error", "session", "device")
 _MACROS = {"all", "exists", "exists_one", "map", "filter"}
 _KEYWORDS = {"true", "false", "null", "in"}
@@ -225,10 +235,6 @@ def has_guarded_member(text: str, root: str, member: str) -> bool:
 
 # -- evaluation -------------------------------------------------------------------------
 
-MAX_EXPRESSION_CHARS = 2000
-MAX_COMPREHENSIONS = 4
-_ALL = None
-
 
 class EvaluationError(Exception):
     """A guard, value or template failed at run time (missing key, wrong types ...)."""
@@ -344,16 +350,18 @@ class CompiledExpression:
     expression names keeps a guard at a few.
     """
 
-    __slots__ = ("_fast", "_needs", "program", "text")
+    __slots__ = ("_analysis", "_fast", "_free_scale", "_needs", "program", "text")
 
     def __init__(self, text: str) -> None:
-        if len(text) > MAX_EXPRESSION_CHARS:
-            raise ExpressionError(f"expression longer than {MAX_EXPRESSION_CHARS} characters", 0)
-        comprehensions = len(re.findall(r"\.(all|exists|exists_one|map|filter)\s*\(", text))
-        if comprehensions > MAX_COMPREHENSIONS:
-            raise ExpressionError("too many comprehensions in one expression (bounded evaluation)", 0)
+        if len(text) <= MAX_EXPRESSION_CHARS:
+            compile_expression(text)  # a syntax error is reported before any limit
+        refused = [p for p in static_problems(text) if p.rule == "expression-limit"]
+        if refused:
+            raise ExpressionError(refused[0].message, refused[0].offset)
         self.text = text
         self.program = compile_expression(text)
+        self._analysis = analyze(text)
+        self._free_scale: float | None = None  # computed on the first evaluation
         self._needs = tuple(
             (root, tuple(members) if members is not None else None) for root, members in _needs(text).items()
         )
@@ -378,10 +386,44 @@ class CompiledExpression:
                 context[root] = value
             else:
                 context[root] = {m: value[m] for m in members if m in value}
+        self._check_cost(context)
         try:
             return self.program.execute(context)
         except Exception as exc:  # CEL raises KeyError, TypeError, ZeroDivisionError, ValueError ...
             raise EvaluationError(f"{self.text}: {type(exc).__name__}: {exc}") from None
+
+    def _check_cost(self, context: dict[str, Any]) -> None:
+        """Refuse to start an evaluation whose worst case on these inputs is over the budget.
+
+        The CEL engine cannot be stopped once started, so the bound is checked
+        before: inputs within `free_scale` of the assumed sizes always fit;
+        larger ones are costed exactly.
+        """
+        if self._free_scale is None:
+            self._free_scale = self._analysis.free_scale()
+        scale = self._free_scale
+        cap_items, cap_chars = COST_STEPS_BUDGET / STEPS_PER_INPUT_ITEM, COST_BYTES_BUDGET
+        longest, items, chars = measure(context, cap_items, cap_chars)
+        if items <= scale * ASSUMED_ITEMS and chars <= scale * ASSUMED_CHARS:
+            return
+        text = _short(self.text)
+        if items > cap_items or chars > cap_chars:
+            raise EvaluationError(
+                f"{text}: not evaluated: the values it reads hold over {cap_items:,.0f} items or "
+                f"{cap_chars:,} characters (see docs/runtime.md, Bounds)"
+            )
+        cost = self._analysis.cost(longest, items, chars)
+        if not cost.within_budget():
+            raise EvaluationError(
+                f"{text}: not evaluated: on these inputs ({items:,} items, lists of up to {longest:,}, "
+                f"{chars:,} characters) it may take {cost.steps:,.0f} steps and {cost.bytes:,.0f} bytes, over the "
+                f"budget of {COST_STEPS_BUDGET:,} steps and {COST_BYTES_BUDGET:,} bytes (see docs/runtime.md, Bounds)"
+            )
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def render_value(value: Any) -> str:

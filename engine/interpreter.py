@@ -26,12 +26,11 @@ from typing import Any, Protocol
 
 from engine.compiler import ALWAYS, CompiledAction, CompiledFlow, CompiledTransition
 from engine.dialogue import DialogueSteps
-from engine.expressions import CompiledExpression, EvaluationError, compile_value, render
+from engine.expressions import CompiledExpression, EvaluationError, ExpressionError, compile_value, render
+from engine.limits import MAX_MICROSTEPS
 from engine.model import Transition
 from engine.privacy import CAPTURE_START, CAPTURE_STOP, STOP_ACTION, PrivacyLed
 from engine.session import Session
-
-MAX_MICROSTEPS = 1000
 
 
 class Ports(Protocol):
@@ -246,7 +245,8 @@ class Interpreter(DialogueSteps):
                 self._settle(session)
             steps += 1
             if steps > MAX_MICROSTEPS:
-                self._trace("error", kind="error.loop", message="more than 1000 internal events in one step")
+                message = f"more than {MAX_MICROSTEPS} internal events in one step"
+                self._trace("error", kind="error.loop", message=message)
                 break
         result = self._result
         self._result = StepResult()
@@ -259,7 +259,7 @@ class Interpreter(DialogueSteps):
                 return
             if not self._fire(session, ALWAYS, {}):
                 return
-        self._error("error.loop", "eventless transitions did not settle after 1000 steps", {})
+        self._error("error.loop", f"eventless transitions did not settle after {MAX_MICROSTEPS} steps", {})
 
     def _scope(self, session: Session, name: str, data: dict[str, Any]) -> dict[str, Any]:
         """The names expressions read. Reused between events: only what changed is replaced."""
@@ -494,14 +494,14 @@ class Interpreter(DialogueSteps):
 
         Templates are compiled once per definition (the flow model is immutable) and kept.
         """
-        cached = self._compiled_values.get(id(value))
-        if cached is None or cached[0] is not value:
-            cached = (value, compile_value(value))
-            self._compiled_values[id(value)] = cached
         scope = self.cursor.scope or self._scope(session, "", self.cursor.event)
         try:
+            cached = self._compiled_values.get(id(value))
+            if cached is None or cached[0] is not value:
+                cached = (value, compile_value(value))
+                self._compiled_values[id(value)] = cached
             return render(cached[1], scope)
-        except EvaluationError as exc:
+        except (EvaluationError, ExpressionError) as exc:  # a template over a limit (validate reports it)
             self._error("error.execution", str(exc), {})
             return None
 

@@ -19,6 +19,8 @@ RUN_BLOCKING_RULES = frozenset(
         "duplicate-state",
         "unknown-target",
         "expression-syntax",
+        "expression-limit",
+        "configuration-limit",
         "bad-duration",
         "call-cycle",
         "internal-error",
@@ -68,3 +70,39 @@ def load_runnable(path: Path) -> tuple[dict[str, Any], str, list[str]]:
             except Exception:  # a broken neighbour only matters if called; the call then fails cleanly
                 continue
     return compiled, main.built.flow.id, warnings
+
+
+def load_all_runnable(paths: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """Every flow under `paths` that can run, compiled, by id; and one line for each flow left out.
+
+    For commands that serve many flows at once (serve, route, chat): a flow that
+    cannot run is reported as `file:line:col: message [rule]` and skipped, and the
+    others still load. Raises `UsageError` for a path that does not exist.
+    """
+    from engine.compiler import CompileError, compile_flow
+    from engine.config import Config
+    from engine.loader import load_flow
+    from engine.validate import expand_paths, validate_paths
+
+    files = expand_paths(paths)
+    result = validate_paths([str(f) for f in files], Config())
+    blocked: dict[Path, Any] = {}
+    for finding in result.findings:
+        if finding.severity.value == "error" and finding.rule in RUN_BLOCKING_RULES:
+            blocked.setdefault(Path(finding.file).resolve(), finding)
+    compiled: dict[str, Any] = {}
+    skipped: list[str] = []
+    for path in files:
+        finding = blocked.get(path.resolve())
+        if finding is not None:
+            skipped.append(_where(finding))
+            continue
+        loaded = load_flow(path)
+        if loaded.built is None or not loaded.schema_ok:
+            skipped.append(f"{path}: cannot be read as a flow")
+            continue
+        try:
+            compiled[loaded.built.flow.id] = compile_flow(loaded.built.flow)
+        except CompileError as exc:
+            skipped.append(str(exc))
+    return compiled, skipped

@@ -27,10 +27,9 @@ from engine.clock import VirtualClock
 from engine.compiler import CompiledFlow
 from engine.event_names import engine_owned, refusal
 from engine.interpreter import Interpreter, Ports, RecordingPorts, StepResult
+from engine.limits import MAX_CALL_DEPTH
 from engine.privacy import PrivacyLed
 from engine.session import SNAPSHOT_VERSION, Session
-
-MAX_CALL_DEPTH = 16
 
 
 class SkillError(Exception):

@@ -157,3 +157,37 @@ def leaf_successors(flow: Flow, leaf_name: str) -> set[str]:
         if t.target is not None and t.target in flow.states:
             out.update(leaves_entered(flow, t.target, history_any=True))
     return out
+
+
+def configuration_count(flow: Flow) -> int:
+    """How many sets of active states the flow's structure allows (parallel regions multiply).
+
+    The compiler enumerates the reachable ones, which are never more, so this is
+    the number both the compiler and `validate` hold against MAX_CONFIGURATIONS.
+    """
+    counts: dict[str, int] = {}
+
+    def count(name: str, seen: frozenset[str]) -> int:
+        if name in counts:
+            return counts[name]
+        state = flow.states.get(name)
+        if state is None or name in seen:
+            return 1
+        children = [c for c in state.children if c in flow.states and flow.states[c].kind != "history"]
+        inside = seen | {name}
+        if not children:
+            total = 1
+        elif state.kind == "parallel":
+            total = 1
+            for child in children:
+                total *= count(child, inside)
+        else:
+            total = sum(count(child, inside) for child in children)
+        counts[name] = total
+        return total
+
+    return sum(
+        count(name, frozenset())
+        for name in flow.top
+        if flow.states.get(name) is None or flow.states[name].kind != "history"
+    )
