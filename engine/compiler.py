@@ -33,7 +33,7 @@ from transitions import Machine
 
 from engine.catalog import Catalog, load_catalog
 from engine.expressions import CompiledExpression, ExpressionError, compile_value
-from engine.limits import MAX_CONFIGURATIONS
+from engine.limits import MAX_CONFIGURATIONS, configurations_allowed
 from engine.model import Action, Flow, State, Transition
 from engine.statechart import configuration_count
 
@@ -271,7 +271,7 @@ class _Compiler:
     def build(self) -> CompiledFlow:
         flow = self.flow
         configurations = configuration_count(flow)
-        if configurations > MAX_CONFIGURATIONS:  # validate reports it too (configuration-limit)
+        if configurations > configurations_allowed(len(flow.states)):  # validate reports it too (configuration-limit)
             raise CompileError(
                 f"{flow.file}: {configurations} state configurations, more than {MAX_CONFIGURATIONS} "
                 "(parallel regions multiply); split the flow or use fewer parallel regions"
@@ -332,7 +332,7 @@ class _Compiler:
                         lst.append(entry)
             for trigger, lst in by_trigger.items():
                 candidates[(cname, trigger)] = lst
-            if len(configs) > MAX_CONFIGURATIONS:
+            if len(configs) > configurations_allowed(len(flow.states)):
                 raise CompileError(
                     f"{flow.file}: more than {MAX_CONFIGURATIONS} state configurations (parallel regions multiply); "
                     "split the flow or use fewer parallel regions"

@@ -11,7 +11,7 @@ from engine.checks.base import FlowContext, ProjectContext, flow_rule, project_r
 from engine.checks.expressions import _expressions_of
 from engine.checks.project import FlowSummary
 from engine.expressions import ExpressionError, compile_expression
-from engine.limits import MAX_CALL_DEPTH, MAX_CONFIGURATIONS, MAX_EXPRESSION_CHARS
+from engine.limits import MAX_CALL_DEPTH, MAX_CONFIGURATIONS, MAX_EXPRESSION_CHARS, configurations_allowed
 from engine.statechart import configuration_count
 
 
@@ -60,7 +60,7 @@ def configuration_limit(ctx: FlowContext) -> None:
     if flow.initial not in flow.states:
         return  # unknown-target reports it
     total = configuration_count(flow)
-    if total <= MAX_CONFIGURATIONS:
+    if total <= configurations_allowed(len(flow.states)):
         return
     outermost = next(
         (
