@@ -54,7 +54,7 @@ flow: bench_{n}
 version: 1
 title: Benchmark flow {n}
 description: A generated flow for the validator benchmark.
-permissions: [display, microphone]
+permissions: [display, microphone, network]
 requires: [display]
 triggers:
   phrases: ["bench phrase {n}"]

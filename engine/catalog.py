@@ -1,4 +1,4 @@
-"""The catalogue the checks consult: events, actions, skills, HUD layouts, device profiles.
+"""The catalogue the checks consult: events, actions, skills, error codes, HUD layouts, device profiles.
 
 All of it is data (`schemas/catalog/*.json`, `devices/profiles/*.yaml`), so a new
 skill, event or device is added by editing a file, never the checks. Skills and
@@ -42,6 +42,33 @@ class DeviceProfile:
 
 
 @dataclass(frozen=True)
+class ErrorVocabulary:
+    """Every `error.code` a step can fail with (errors.json): one name per meaning.
+
+    `aliases` are old names no skill raises any more, kept so a guard that still
+    compares with one is told the new name; `engine` lists the codes the engine
+    itself raises for each kind of step (invoke, confirm, llm, call).
+    """
+
+    codes: dict[str, str]
+    aliases: dict[str, str] = field(default_factory=dict)
+    engine: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def canonical(self, code: str) -> str:
+        """The vocabulary's name for a code (an alias becomes its new name; others stay as they are)."""
+        return self.aliases.get(code, code)
+
+
+def skill_permissions(spec: dict[str, Any]) -> tuple[str, ...]:
+    """What a flow must declare to invoke a skill: `permissions` (a list) and the older single `permission`."""
+    needed = [p for p in spec.get("permissions") or () if isinstance(p, str)]
+    single = spec.get("permission")
+    if isinstance(single, str) and single and single not in needed:
+        needed.append(single)
+    return tuple(needed)
+
+
+@dataclass(frozen=True)
 class Catalog:
     events: dict[str, dict[str, Any]]
     event_patterns: dict[str, dict[str, Any]]
@@ -49,6 +76,7 @@ class Catalog:
     skills: dict[str, dict[str, Any]]
     layouts: dict[str, dict[str, Any]]
     profiles: dict[str, DeviceProfile] = field(default_factory=dict)
+    errors: ErrorVocabulary = field(default_factory=lambda: ErrorVocabulary({}))
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -68,6 +96,16 @@ class Catalog:
 
     def profile(self, name: str | None) -> DeviceProfile | None:
         return self.profiles.get(name or DEFAULT_PROFILE)
+
+    def skill_errors(self, name: str) -> frozenset[str] | None:
+        """Codes an invoke of this skill can fail with (its own and the engine's); None when it lists none."""
+        spec = self.skills.get(name)
+        if spec is None or not isinstance(spec.get("errors"), list):
+            return None
+        codes = {*spec["errors"], *self.errors.engine.get("invoke", ())}
+        if spec.get("confirm"):
+            codes |= set(self.errors.engine.get("confirm", ()))
+        return frozenset(codes)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -116,6 +154,41 @@ def load_profile(path: Path) -> DeviceProfile:
     )
 
 
+def load_errors(path: Path) -> ErrorVocabulary:
+    """The error vocabulary; a malformed file or an alias to an unknown code is a CatalogError."""
+    data = _read_json(path)
+    codes, aliases, engine = data.get("codes"), data.get("aliases", {}), data.get("engine", {})
+    if not isinstance(codes, dict) or not isinstance(aliases, dict) or not isinstance(engine, dict):
+        raise CatalogError(f"{path}: needs `codes` (code: meaning), and `aliases` and `engine` as mappings")
+    for old, new in aliases.items():
+        if new not in codes:
+            raise CatalogError(f"{path}: alias {old!r} names {new!r}, which is not under `codes`")
+    steps: dict[str, tuple[str, ...]] = {}
+    for step, listed in engine.items():
+        unknown = [c for c in listed if c not in codes] if isinstance(listed, list) else [listed]
+        if unknown:
+            raise CatalogError(f"{path}: engine.{step} lists {unknown!r}, not under `codes`")
+        steps[step] = tuple(listed)
+    return ErrorVocabulary({str(k): str(v) for k, v in codes.items()}, dict(aliases), steps)
+
+
+def _check_skill_errors(skills: dict[str, dict[str, Any]], vocabulary: ErrorVocabulary, path: Path) -> None:
+    """A skill may only list codes of the vocabulary, so guards and docs speak one language."""
+    for name, spec in skills.items():
+        listed = spec.get("errors")
+        if listed is None:
+            continue
+        if not isinstance(listed, list):
+            raise CatalogError(f"{path}: skill {name!r}: `errors` must be a list of codes")
+        unknown = [c for c in listed if c not in vocabulary.codes]
+        if unknown:
+            hint = "; ".join(f"{c} is now {vocabulary.aliases[c]}" for c in unknown if c in vocabulary.aliases)
+            raise CatalogError(
+                f"{path}: skill {name!r} lists error codes not in errors.json: {', '.join(map(str, unknown))}"
+                + (f" ({hint})" if hint else "")
+            )
+
+
 @lru_cache(maxsize=4)
 def load_catalog(catalog_dir: Path = CATALOG_DIR, profiles_dir: Path = PROFILES_DIR) -> Catalog:
     """Read the catalogue once per process."""
@@ -124,11 +197,17 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR, profiles_dir: Path = PROFILES_
     for path in sorted(profiles_dir.glob("*.yaml")):
         profile = load_profile(path)
         profiles[profile.id] = profile
+    # a catalogue folder without its own errors.json speaks the project's vocabulary
+    errors_file = catalog_dir / "errors.json"
+    vocabulary = load_errors(errors_file if errors_file.exists() else CATALOG_DIR / "errors.json")
+    skills = _read_json(catalog_dir / "skills.json")["skills"]
+    _check_skill_errors(skills, vocabulary, catalog_dir / "skills.json")
     return Catalog(
         events=events["events"],
         event_patterns=events.get("patterns", {}),
         actions=_read_json(catalog_dir / "actions.json")["actions"],
-        skills=_read_json(catalog_dir / "skills.json")["skills"],
+        skills=skills,
         layouts=_read_json(catalog_dir / "hud_layouts.json")["layouts"],
         profiles=profiles,
+        errors=vocabulary,
     )

@@ -585,9 +585,14 @@ class Interpreter(DialogueSteps):
         invoke = self.flow.states[state_name].invoke
         assert invoke is not None
         skill = self._skills.get(invoke.skill, {})
-        needed = skill.get("permission")
-        if needed and needed not in self.permissions:
+        from engine.catalog import skill_permissions
+
+        missing = [p for p in skill_permissions(skill) if p not in self.permissions]
+        if missing:
+            # refused like a device action (error.permission), and the invoke fails so its state never waits on it
+            needed = missing[0]
             self._trace("refused", skill=invoke.skill, permission=needed)
+            self._queue.append(("error.permission", {"skill": invoke.skill, "state": state_name, "permission": needed}))
             self._queue.append(
                 (
                     f"error.invoke.{state_name}",

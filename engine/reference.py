@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.catalog import PROJECT_ROOT, load_catalog
+from engine.catalog import PROJECT_ROOT, ErrorVocabulary, load_catalog, skill_permissions
 
 SCHEMAS = PROJECT_ROOT / "schemas"
 # The parts of a flow file, in the order a designer meets them.
@@ -66,6 +66,33 @@ def _fields(schema: Any) -> str:
     return ", ".join(f"`{k}`{'*' if k in required else ''}" for k in schema["properties"])
 
 
+def _error_codes(vocabulary: ErrorVocabulary) -> list[str]:
+    """The `error.code` vocabulary: each code once, who raises it, and the old names it replaced."""
+    kinds = {"invoke": "every invoke", "confirm": "confirm skills", "llm": "llm steps", "call": "calls"}
+    engine: dict[str, list[str]] = {}
+    for step, codes in vocabulary.engine.items():
+        for code in codes:
+            engine.setdefault(code, []).append(kinds.get(step, step))
+    old: dict[str, list[str]] = {}
+    for alias, code in sorted(vocabulary.aliases.items()):
+        old.setdefault(code, []).append(f"`{alias}`")
+    out = [
+        "",
+        "## Error codes",
+        "",
+        "What `error.code` can be after a failed invoke, llm step or call (`schemas/catalog/errors.json`). The engine",
+        "raises some codes itself for every step of a kind; skills list theirs above. A guard that compares",
+        "`error.code` with a code its step never raises is reported by `unknown-error-code`.",
+        "",
+        "| code | raised by the engine for | formerly | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for code, meaning in sorted(vocabulary.codes.items()):
+        by, formerly = ", ".join(engine.get(code, [])), ", ".join(old.get(code, []))
+        out.append(f"| `{code}` | {by} | {formerly} | {_cell(meaning)} |")
+    return out
+
+
 def reference_markdown() -> str:
     flow = _load("flow.schema.json")
     defs = flow["$defs"]
@@ -103,16 +130,26 @@ def reference_markdown() -> str:
             f"{_cell(spec.get('description'))} |"
         )
 
-    out += ["", "## Skills", "", "| skill | input | output | needs | meaning |", "| --- | --- | --- | --- | --- |"]
+    out += [
+        "",
+        "## Skills",
+        "",
+        "`permissions` must all be in the calling flow's `permissions:` (checked by `missing-permission`, refused",
+        "at run time). `errors` are the codes the skill raises besides the engine's own (see Error codes).",
+        "",
+        "| skill | input | output | permissions | errors | notes | meaning |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name, spec in sorted(catalog.skills.items()):
-        needs = [spec["permission"]] if spec.get("permission") else []
-        needs += ["a confirm step"] if spec.get("confirm") else []
-        needs += ["side effects"] if spec.get("side_effects") else []
-        needs += ["idempotent"] if spec.get("idempotent") else []
+        notes = ["a confirm step"] if spec.get("confirm") else []
+        notes += ["side effects"] if spec.get("side_effects") else []
+        notes += ["idempotent"] if spec.get("idempotent") else []
+        errors = ", ".join(f"`{c}`" for c in spec.get("errors") or ())
         out.append(
-            f"| `{name}` | {_fields(spec.get('input'))} | {_fields(spec.get('output'))} | {', '.join(needs)} | "
-            f"{_cell(spec.get('description'))} |"
+            f"| `{name}` | {_fields(spec.get('input'))} | {_fields(spec.get('output'))} | "
+            f"{', '.join(skill_permissions(spec))} | {errors} | {', '.join(notes)} | {_cell(spec.get('description'))} |"
         )
+    out += _error_codes(catalog.errors)
 
     layouts = _load("catalog/hud_layouts.json")["layouts"]
     out += ["", "## HUD layouts", "", "| layout | fields (lines each) |", "| --- | --- |"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Importing the rule modules registers their rules.
+import engine.checks.error_codes  # noqa: F401
 from engine.catalog import Catalog, load_catalog
 from engine.checks import catalog_rules, expressions, hud, limits, robustness, safety, structure  # noqa: F401
 from engine.checks.base import RULES, FlowContext, ProjectContext, Sink

@@ -10,7 +10,7 @@ Settings come from the environment:
 AMap answers HTTP 200 with `status: "1"`, or `status: "0"` with `info` and
 `infocode`; those become `SkillError` codes a flow can branch on:
 
-    10001 INVALID_USER_KEY and other key problems  -> INVALID_KEY
+    10001 INVALID_USER_KEY and other key problems  -> UNAUTHORIZED
     10003 / 10044 daily quota used up              -> QUOTA_EXCEEDED
     10021 and other per-second limits              -> RATE_LIMITED (after retrying with backoff)
     20800 / 20803 outside the service area, too far -> OUT_OF_AREA
@@ -78,7 +78,7 @@ def amap_error(infocode: str, info: str) -> SkillError:
     """The flow-facing error for an AMap `status: "0"` answer."""
     detail = f"AMap {infocode} {info}".strip()
     if infocode in KEY_ERRORS:
-        return SkillError("INVALID_KEY", f"the AMap key was refused ({detail}); check LENSFLOW_AMAP_KEY")
+        return SkillError("UNAUTHORIZED", f"the AMap key was refused ({detail}); check LENSFLOW_AMAP_KEY")
     if infocode in QUOTA_ERRORS:
         return SkillError("QUOTA_EXCEEDED", f"the AMap daily quota is used up ({detail})")
     if infocode in RATE_ERRORS:

@@ -24,4 +24,4 @@ def data_dir(*parts: str) -> Path:
 
 def needs_network(what: str) -> SkillError:
     """The offline answer of a skill that only exists online: it says so, and never makes something up."""
-    return SkillError("OFFLINE", f"{what} needs the network; no offline model can do it on the glasses")
+    return SkillError("UNAVAILABLE", f"{what} needs the network; no offline model can do it on the glasses")

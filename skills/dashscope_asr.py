@@ -12,7 +12,7 @@
     <- {"header": {"event": "task-finished"}}  or  {"header": {"event": "task-failed", "error_code", "error_message"}}
 
 Final sentences come out as segments (`text`, `start_ms`, `end_ms`, `speaker`, `is_final`);
-a `task-failed` becomes `SkillError(error_code, error_message)`.
+a `task-failed` becomes `SkillError("PROVIDER_ERROR", "<error_code>: <error_message>")`.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class DashScopeRecognizer:
         from websockets.exceptions import WebSocketException
 
         if not self.api_key and not self.url.startswith(("ws://127.", "ws://localhost")):
-            raise SkillError("NOT_CONFIGURED", "DASHSCOPE_API_KEY is not set")
+            raise SkillError("CONFIG", "DASHSCOPE_API_KEY is not set")
         task_id = uuid.uuid4().hex
         headers = {"Authorization": f"bearer {self.api_key or 'local'}"}
         try:
@@ -107,13 +107,15 @@ class DashScopeRecognizer:
         except TimeoutError:
             raise SkillError("TIMEOUT", "the recognition service stopped answering") from None
         except (OSError, WebSocketException) as exc:
-            raise SkillError("UNREACHABLE", f"cannot reach the recognition service ({exc})") from None
+            raise SkillError("UNAVAILABLE", f"cannot reach the recognition service ({exc})") from None
 
     @staticmethod
     def _raise_if_failed(message: dict[str, Any]) -> None:
         header = message.get("header", {})
         if header.get("event") == "task-failed":
-            raise SkillError(str(header.get("error_code") or "TASK_FAILED"), str(header.get("error_message") or ""))
+            # the service's own codes are not the flows' vocabulary: they travel in the message
+            code = str(header.get("error_code") or "task-failed")
+            raise SkillError("PROVIDER_ERROR", f"{code}: {header.get('error_message') or 'recognition failed'}")
 
     async def transcribe(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         """The `asr.transcribe` skill: a 16 kHz mono WAV file to text and timed segments."""

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from engine.catalog import load_catalog
 from engine.llm import LlmError, LlmSettings, QwenClient
 from skills.base import SkillError
 from skills.files import MAX_IMAGE_BYTES, read_allowed
@@ -44,7 +45,8 @@ def _client(model_env: str, default: str, settings: LlmSettings | None) -> QwenC
 
 
 def _skill_error(exc: LlmError) -> SkillError:
-    return SkillError(exc.code, exc.message)
+    """The model client's failure under the vocabulary's name (its UNREACHABLE is UNAVAILABLE, and so on)."""
+    return SkillError(load_catalog().errors.canonical(exc.code), exc.message)
 
 
 class QwenSkills:

@@ -2,7 +2,7 @@
 
 `embedded_skills()` is what runs with no network and no keys. Skills that only
 exist online (translation, open questions, image descriptions) answer offline
-with `error.code` OFFLINE, which flows turn into a clear message, never an
+with `error.code` UNAVAILABLE, which flows turn into a clear message, never an
 invented answer.
 """
 
@@ -52,7 +52,7 @@ def skills_for_device() -> dict[str, Skill]:
 
 
 def embedded_skills() -> dict[str, Skill]:
-    """Skills that work offline, and the online-only ones answering OFFLINE."""
+    """Skills that work offline, and the online-only ones answering UNAVAILABLE."""
     return {
         "transcribe.start": transcripts.start,
         "transcribe.append": transcripts.append,

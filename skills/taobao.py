@@ -13,13 +13,13 @@ as upper-case hex. The gateway answers HTTP 200 either way; a failure is an
 | TOP code | error.code | what happens |
 | --- | --- | --- |
 | 7 (App Call Limited) | RATE_LIMITED | retried with backoff first |
-| 11 (Insufficient isv permissions) | PERMISSION_DENIED | the app key lacks the affiliate API |
+| 11 (Insufficient isv permissions) | UNAUTHORIZED | the app key lacks the affiliate API |
 | 25 (Invalid signature) | BAD_SIGNATURE | wrong secret or sign method |
 | 26-30 (app key, session) | UNAUTHORIZED | |
 | 40, 41 (arguments) | BAD_REQUEST | |
 | others | PROVIDER_ERROR | |
 
-Transport failures are TIMEOUT and UNREACHABLE. Settings come from the environment
+Transport failures are TIMEOUT and UNAVAILABLE. Settings come from the environment
 (`TaobaoSettings.from_env`); without an app key the embedded catalogue answers.
 """
 
@@ -109,9 +109,7 @@ def top_error(error: Mapping[str, Any]) -> SkillError:
     if code == 7:
         return SkillError("RATE_LIMITED", f"Taobao is limiting calls from this app key (TOP 7: {detail})")
     if code == 11:
-        return SkillError(
-            "PERMISSION_DENIED", f"the Taobao app key may not call {METHOD} (TOP 11: {detail}); apply for it"
-        )
+        return SkillError("UNAUTHORIZED", f"the Taobao app key may not call {METHOD} (TOP 11: {detail}); apply for it")
     if code == 25:
         return SkillError(
             "BAD_SIGNATURE",
@@ -189,7 +187,7 @@ class TaobaoClient:
 
         s = self.settings
         if s.sign_method not in SIGN_METHODS:
-            raise SkillError("BAD_CONFIG", f"LENSFLOW_TAOBAO_SIGN_METHOD must be one of {', '.join(SIGN_METHODS)}")
+            raise SkillError("CONFIG", f"LENSFLOW_TAOBAO_SIGN_METHOD must be one of {', '.join(SIGN_METHODS)}")
         attempts = 1 + max(0, s.retries)
         async with httpx.AsyncClient(timeout=s.timeout_s) as client:
             for attempt in range(1, attempts + 1):
@@ -211,7 +209,7 @@ class TaobaoClient:
         except httpx.TimeoutException:
             raise SkillError("TIMEOUT", f"Taobao did not answer within {self.settings.timeout_s:g} s") from None
         except httpx.HTTPError as exc:
-            raise SkillError("UNREACHABLE", f"cannot reach the Taobao gateway at {self.settings.url} ({exc})") from None
+            raise SkillError("UNAVAILABLE", f"cannot reach the Taobao gateway at {self.settings.url} ({exc})") from None
         try:
             body = response.json()
         except ValueError:

@@ -18,7 +18,7 @@ FLOW = textwrap.dedent(
           gesture.double_tap: {targte: b}
           head.nod: [{target: b, iff: "true"}]
         entry: {log: x}
-        invoke: {skill: translate.text, with: {text: x, target: y}, retry: {max: many}, on_done: b, on_error: b}
+        invoke: {skill: summarize.text, with: {text: x, lang: yyy}, retry: {max: many}, on_done: b, on_error: b}
       b: {type: final}
     """
 )

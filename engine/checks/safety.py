@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from engine.catalog import skill_permissions
 from engine.checks.base import FlowContext, flow_rule
 from engine.checks.catalog_rules import is_event_transition
 from engine.statechart import active_with, exits_of, leaves_entered
@@ -25,15 +26,16 @@ def missing_permission(ctx: FlowContext) -> None:
             )
     for state in flow.states.values():
         if state.invoke is not None:
-            needed = ctx.catalog.skills.get(state.invoke.skill, {}).get("permission")
-            if needed and needed not in granted:
-                ctx.report(
-                    "missing-permission",
-                    f"skill '{state.invoke.skill}' needs the '{needed}' permission; add it to `permissions:`",
-                    (*state.invoke.path, "skill"),
-                    at_key=False,
-                    state=state.name,
-                )
+            spec = ctx.catalog.skills.get(state.invoke.skill, {})
+            for needed in skill_permissions(spec):
+                if needed not in granted:
+                    ctx.report(
+                        "missing-permission",
+                        f"skill '{state.invoke.skill}' needs the '{needed}' permission; add it to `permissions:`",
+                        (*state.invoke.path, "skill"),
+                        at_key=False,
+                        state=state.name,
+                    )
         for t in state.transitions:
             if not is_event_transition(state, t):
                 continue

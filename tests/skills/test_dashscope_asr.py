@@ -75,7 +75,7 @@ def test_task_failed_becomes_an_error_code(tmp_path: Path, at_start: bool) -> No
     server = DashScopeAsrServer(fail=("InvalidParameter", "sample_rate is not supported"), fail_at_start=at_start)
     result, error = _run(server, _wav(tmp_path / "a.wav"))
     assert result is None and error is not None
-    assert (error.code, error.message) == ("InvalidParameter", "sample_rate is not supported")
+    assert (error.code, error.message) == ("PROVIDER_ERROR", "InvalidParameter: sample_rate is not supported")
 
 
 def test_unreachable_and_wrong_audio(tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_unreachable_and_wrong_audio(tmp_path: Path) -> None:
             return exc
         raise AssertionError("no error")
 
-    assert asyncio.run(go()).code == "UNREACHABLE"
+    assert asyncio.run(go()).code == "UNAVAILABLE"
     with pytest.raises(SkillError) as info:
         asyncio.run(
             DashScopeRecognizer(url="ws://127.0.0.1:9/", api_key="k").transcribe(

@@ -108,7 +108,7 @@ def test_online_only_skills_say_they_need_the_network() -> None:
     for name in ("translate.text", "assistant.answer", "vision.describe"):
         with pytest.raises(SkillError) as info:
             asyncio.run(skills[name]({"text": "hi", "question": "?", "image": "x", "target": "ja"}, CTX))
-        assert info.value.code == "OFFLINE" and "needs the network" in info.value.message
+        assert info.value.code == "UNAVAILABLE" and "needs the network" in info.value.message
 
 
 def test_the_translate_flow_offline_shows_that_translation_needs_the_network(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def test_amap_errors_become_codes_a_flow_can_branch_on(amap: AmapServer, infocod
 
 def test_a_refused_key_is_named_as_such(amap: AmapServer) -> None:
     error = _error(_nav(amap, key="wrong").search_poi({"keywords": "杭州站"}, Context()))
-    assert error.code == "INVALID_KEY" and "LENSFLOW_AMAP_KEY" in error.message
+    assert error.code == "UNAUTHORIZED" and "LENSFLOW_AMAP_KEY" in error.message
 
 
 def test_the_per_second_limit_is_retried_with_backoff(amap: AmapServer) -> None:

@@ -64,7 +64,7 @@ def test_answers_stream_and_images_go_to_qwen_vl(server: OpenAICompatServer, tmp
 
 
 @pytest.mark.parametrize(
-    "status, code", [(400, "BAD_REQUEST"), (401, "UNAUTHORIZED"), (429, "RATE_LIMITED"), (500, "SERVER_ERROR")]
+    "status, code", [(400, "BAD_REQUEST"), (401, "UNAUTHORIZED"), (429, "RATE_LIMITED"), (500, "PROVIDER_ERROR")]
 )
 def test_provider_errors_become_codes_flows_can_branch_on(server: OpenAICompatServer, status: int, code: str) -> None:
     for _ in range(2):
