@@ -107,6 +107,16 @@ class SimulatedDevice:
         self.hud.clear(self._t())
         self.flush_hud()
 
+    def finished(self, session: Any) -> None:
+        """The runner says a flow ended: nothing it showed may stay or come back on the HUD."""
+        if self.profile.hud is None:
+            return
+        self.hud.finished(str(getattr(session, "id", "") or ""), self._t())
+        self.flush_hud()
+        due = self.hud.due()
+        if due is not None and self.schedule is not None:
+            self.schedule(due, self.flush_hud)
+
     def flush_hud(self) -> None:
         """Write frames the compositor has sent since the last flush."""
         self.hud.tick(self._t())
