@@ -462,8 +462,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.scenario is None:
         return _simulate_live(args)
-    if not args.flow or not args.out:
-        raise CliError("simulate with --scenario needs a flow file and --out")
+    if not args.flow:
+        raise CliError("simulate with --scenario needs a flow file")
     flow_path = Path(args.flow)
     if not flow_path.is_file():
         raise CliError(f"{args.flow}: no such file")
@@ -483,7 +483,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         check_profile(main_flow.flow, profile)
     except ProfileRefused as exc:
         raise CliError(str(exc)) from None
-    out = Path(args.out)
+    out = _simulation_folders(args, main_flow.id)
     sim = asyncio.run(
         simulate(
             compiled,
@@ -522,8 +522,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     table.add_row("spoken", str(sum(1 for e in device.log if e["kind"] == "spoken")))
     table.add_row("photos", str(sum(1 for e in device.log if e["kind"] == "photo")))
     table.add_row("output", str(out))
+    table.add_row("skill data", os.environ["LENSFLOW_DATA"])
     console.print(table)
     return EXIT_OK
+
+
+def _simulation_folders(args: argparse.Namespace, name: str) -> Path:
+    """Where a simulation writes, said before it starts: `--out` (default out/simulate/NAME) for the trace,
+    frames and speech, and for what its skills store (wallet, journal, photos) `LENSFLOW_DATA` when it is
+    set, else OUT/data, so trying a flow never touches the wearer's own data folder."""
+    from engine.settings import SettingsError, data_folder
+
+    out = Path(args.out) if args.out else Path("out") / "simulate" / name
+    if "LENSFLOW_DATA" not in os.environ:
+        os.environ["LENSFLOW_DATA"] = str(out / "data")
+    try:
+        data = data_folder()
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    print(f"simulate: writing to {out}/ (skill data in {data}/)", file=sys.stderr, flush=True)
+    return out
 
 
 def _load_flows(paths: list[str]) -> dict[str, Any]:
@@ -547,18 +565,24 @@ def _load_flows(paths: list[str]) -> dict[str, Any]:
 
 
 def _simulate_live(args: argparse.Namespace) -> int:
-    """`simulate` without a scenario: a live session in the terminal."""
+    """`simulate` without a scenario: a live session in the terminal, with the skills, model and
+    routing `chat` and scenarios use (the embedded providers, online ones where keys are set)."""
     from devices.interactive import main_loop
     from devices.simulator import SimulatedDevice
     from engine.catalog import load_catalog
+    from engine.llm import LlmSettings, QwenClient
+    from engine.model_router import ModelRouter
+    from skills.registry import skills_for_device
 
     flows = _load_flows([args.flow] if args.flow else ["flows"])
     catalog = load_catalog()
     profile = catalog.profiles.get(args.profile or "quark-display")
     if profile is None:
         raise CliError(f"unknown device profile '{args.profile}'; known: {', '.join(sorted(catalog.profiles))}")
-    device = SimulatedDevice(profile, Path(args.out or "out/live"), speak_audio=not args.no_audio)
-    runner = main_loop(flows, device)
+    out = _simulation_folders(args, "live")
+    device = SimulatedDevice(profile, out, speak_audio=not args.no_audio)
+    router = ModelRouter([c.flow for c in flows.values()], QwenClient(LlmSettings.from_env()))
+    runner = main_loop(flows, device, skills=skills_for_device(), llm=_configured_llm(), router=router)
     if runner is not None and runner.stack:
         _json_line(runner.end_state())
     return EXIT_OK
@@ -1090,7 +1114,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="try flows on the simulated glasses: live, or with a scenario")
     sim.add_argument("flow", nargs="?", help="a flow (with --scenario), or flows to try live (default flows/)")
     sim.add_argument("--scenario", help="scenario YAML (events plus say/wav/image/gesture/gpx ...); without it: live")
-    sim.add_argument("--out", help="folder for the trace, HUD frames (PNG) and speech (WAV)")
+    sim.add_argument(
+        "--out",
+        help="folder for the trace, HUD frames (PNG), speech (WAV) and, unless LENSFLOW_DATA is set, the skills' "
+        "data (default out/simulate/FLOW, live: out/simulate/live)",
+    )
     sim.add_argument("--profile", help="device profile (default: the scenario's, else quark-display)")
     sim.add_argument("--json", action="store_true", help="JSON lines, the last one the end state")
     sim.add_argument("--no-audio", action="store_true", help="do not synthesise speech (faster)")
