@@ -109,6 +109,7 @@ def _watch(paths: list[str], config: Any, args: argparse.Namespace) -> int:
     roots = [p for p in paths if Path(p).exists()]
     if not roots:
         raise CliError(f"nothing to watch: {', '.join(paths)} not found")
+    folders, wanted = _watch_targets(roots)
 
     def cycle(changed: list[str] | None) -> None:
         try:
@@ -123,7 +124,10 @@ def _watch(paths: list[str], config: Any, args: argparse.Namespace) -> int:
 
     cycle(None)
     try:
-        for changes in watch(*roots, debounce=200, step=50, rust_timeout=0, yield_on_timeout=False):
+        recursive = any(Path(r).is_dir() for r in roots)
+        for changes in watch(
+            *folders, watch_filter=wanted, recursive=recursive, debounce=200, step=50, rust_timeout=0
+        ):
             changed = sorted({path for _, path in changes if path.endswith((".yaml", ".yml"))})
             if changed:
                 print(f"\nchanged: {', '.join(changed)}", flush=True)
@@ -131,6 +135,31 @@ def _watch(paths: list[str], config: Any, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return EXIT_OK
+
+
+def _watch_targets(roots: list[str]) -> tuple[list[Path], Any]:
+    """The folders to watch, and a filter keeping the changes that matter.
+
+    A file is watched through its folder: editors that save atomically write a new
+    file and rename it over the old one, and a watch on the old file's inode would
+    hear nothing after the first such save."""
+    folders: list[Path] = []
+    files: set[Path] = set()
+    trees: list[Path] = []
+    for root in roots:
+        path = Path(root).resolve()
+        if path.is_dir():
+            trees.append(path)
+            folders.append(path)
+        else:
+            files.add(path)
+            folders.append(path.parent)
+
+    def wanted(_change: Any, name: str) -> bool:
+        path = Path(name).resolve()
+        return path in files or any(path.is_relative_to(tree) for tree in trees)
+
+    return list(dict.fromkeys(folders)), wanted
 
 
 def _preview_quietly(path: Path, root: Path, profile_name: str) -> None:
@@ -1059,14 +1088,19 @@ def cmd_graph(args: argparse.Namespace) -> int:
             return EXIT_OK
         data = text.encode("utf-8")
     else:
+        if args.out is None and sys.stdout.isatty():  # an image is not for a terminal; nothing lands here unasked
+            raise CliError(
+                f"graph --format {args.format} makes an image: add --out FILE.{args.format}, "
+                f"or redirect it (> FILE.{args.format})"
+            )
         try:
             data = render(to_dot(flow), args.format)
         except DiagramError as exc:
             raise CliError(str(exc)) from None
-        if args.out == "-":
+        if args.out in (None, "-"):
             sys.stdout.buffer.write(data)
             return EXIT_OK
-    out = Path(args.out) if args.out else Path(f"{Path(args.flow).stem}.{args.format}")
+    out = Path(args.out)
     try:
         out.write_bytes(data)
     except OSError as exc:
@@ -1196,7 +1230,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("flow")
     g.add_argument("--format", choices=["mermaid", "dot", "svg", "png"], default="mermaid")
     g.add_argument(
-        "--out", help="file to write, '-' for stdout (default: text to stdout, images to FLOW.svg/.png here)"
+        "--out",
+        help="file to write, '-' for stdout (default: stdout; an svg/png is refused on a terminal without --out)",
     )
     g.set_defaults(func=cmd_graph)
 
