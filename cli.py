@@ -125,9 +125,7 @@ def _watch(paths: list[str], config: Any, args: argparse.Namespace) -> int:
     cycle(None)
     try:
         recursive = any(Path(r).is_dir() for r in roots)
-        for changes in watch(
-            *folders, watch_filter=wanted, recursive=recursive, debounce=200, step=50, rust_timeout=0
-        ):
+        for changes in watch(*folders, watch_filter=wanted, recursive=recursive, debounce=200, step=50, rust_timeout=0):
             changed = sorted({path for _, path in changes if path.endswith((".yaml", ".yml"))})
             if changed:
                 print(f"\nchanged: {', '.join(changed)}", flush=True)
