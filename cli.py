@@ -1035,6 +1035,31 @@ def cmd_route(args: argparse.Namespace) -> int:
 # -- preview ---------------------------------------------------------------------------------
 
 
+def _preview_sample(args: argparse.Namespace) -> Any:
+    """The sample data for `preview`: --sample FILE.yaml, then each --slots / --vars name=value over it."""
+    from devices.preview import Sample, SampleError
+    from engine.files import read_regular
+    from engine.findings import SourceError
+    from engine.yaml_reader import read_yaml
+
+    try:
+        sample = Sample()
+        if args.sample:
+            try:
+                document = read_yaml(read_regular(args.sample), args.sample).data
+            except OSError as exc:
+                raise CliError(f"{args.sample}: cannot read ({exc.strerror or exc})") from None
+            except SourceError as exc:
+                raise CliError(f"{args.sample}:{exc.line}:{exc.column}: {exc.message}") from None
+            sample = Sample.from_document(document, args.sample)
+        for root in ("slots", "vars"):
+            for item in getattr(args, root) or []:
+                sample.assign(root, item)
+    except SampleError as exc:
+        raise CliError(str(exc)) from None
+    return sample
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
     from devices.hud.render_png import FontMissing, save_frame
     from devices.preview import preview_flow
@@ -1047,13 +1072,14 @@ def cmd_preview(args: argparse.Namespace) -> int:
         raise CliError(f"unknown device profile '{args.profile}'; known: {', '.join(sorted(catalog.profiles))}")
     if args.state and args.state not in flow.states:
         raise CliError(f"flow '{flow.id}' has no state '{args.state}'; states: {', '.join(flow.states)}")
+    sample = _preview_sample(args)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CliError(f"{args.out}: cannot create ({exc.strerror or exc})") from None
     written: list[str] = []
-    for item in preview_flow(flow, profile, args.state):
+    for item in preview_flow(flow, profile, args.state, sample):
         if item.frame is not None:
             try:
                 files = save_frame(item.frame, profile, out / f"{item.state}.png")
@@ -1222,6 +1248,13 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--state", help="only this state")
     pv.add_argument("--out", required=True, help="folder for the PNG frames")
     pv.add_argument("--profile", default="quark-display", help="device profile (default quark-display)")
+    pv.add_argument("--sample", metavar="FILE", help="YAML with sample slots, vars, event and device values")
+    pv.add_argument(
+        "--slots", nargs="+", action="extend", metavar="NAME=VALUE", help="sample slot values (YAML values, dots nest)"
+    )
+    pv.add_argument(
+        "--vars", nargs="+", action="extend", metavar="NAME=VALUE", help="sample vars (e.g. route.summary_short='2 km')"
+    )
     pv.set_defaults(func=cmd_preview)
 
     g = sub.add_parser("graph", help="draw a flow: Mermaid or DOT text, or an SVG/PNG image (Graphviz)")
