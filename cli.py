@@ -109,6 +109,7 @@ def _watch(paths: list[str], config: Any, args: argparse.Namespace) -> int:
     roots = [p for p in paths if Path(p).exists()]
     if not roots:
         raise CliError(f"nothing to watch: {', '.join(paths)} not found")
+    folders, wanted = _watch_targets(roots)
 
     def cycle(changed: list[str] | None) -> None:
         try:
@@ -123,7 +124,8 @@ def _watch(paths: list[str], config: Any, args: argparse.Namespace) -> int:
 
     cycle(None)
     try:
-        for changes in watch(*roots, debounce=200, step=50, rust_timeout=0, yield_on_timeout=False):
+        recursive = any(Path(r).is_dir() for r in roots)
+        for changes in watch(*folders, watch_filter=wanted, recursive=recursive, debounce=200, step=50, rust_timeout=0):
             changed = sorted({path for _, path in changes if path.endswith((".yaml", ".yml"))})
             if changed:
                 print(f"\nchanged: {', '.join(changed)}", flush=True)
@@ -131,6 +133,31 @@ def _watch(paths: list[str], config: Any, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return EXIT_OK
+
+
+def _watch_targets(roots: list[str]) -> tuple[list[Path], Any]:
+    """The folders to watch, and a filter keeping the changes that matter.
+
+    A file is watched through its folder: editors that save atomically write a new
+    file and rename it over the old one, and a watch on the old file's inode would
+    hear nothing after the first such save."""
+    folders: list[Path] = []
+    files: set[Path] = set()
+    trees: list[Path] = []
+    for root in roots:
+        path = Path(root).resolve()
+        if path.is_dir():
+            trees.append(path)
+            folders.append(path)
+        else:
+            files.add(path)
+            folders.append(path.parent)
+
+    def wanted(_change: Any, name: str) -> bool:
+        path = Path(name).resolve()
+        return path in files or any(path.is_relative_to(tree) for tree in trees)
+
+    return list(dict.fromkeys(folders)), wanted
 
 
 def _preview_quietly(path: Path, root: Path, profile_name: str) -> None:
@@ -462,8 +489,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.scenario is None:
         return _simulate_live(args)
-    if not args.flow or not args.out:
-        raise CliError("simulate with --scenario needs a flow file and --out")
+    if not args.flow:
+        raise CliError("simulate with --scenario needs a flow file")
     flow_path = Path(args.flow)
     if not flow_path.is_file():
         raise CliError(f"{args.flow}: no such file")
@@ -483,7 +510,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         check_profile(main_flow.flow, profile)
     except ProfileRefused as exc:
         raise CliError(str(exc)) from None
-    out = Path(args.out)
+    out = _simulation_folders(args, main_flow.id)
     sim = asyncio.run(
         simulate(
             compiled,
@@ -522,8 +549,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     table.add_row("spoken", str(sum(1 for e in device.log if e["kind"] == "spoken")))
     table.add_row("photos", str(sum(1 for e in device.log if e["kind"] == "photo")))
     table.add_row("output", str(out))
+    table.add_row("skill data", os.environ["LENSFLOW_DATA"])
     console.print(table)
     return EXIT_OK
+
+
+def _simulation_folders(args: argparse.Namespace, name: str) -> Path:
+    """Where a simulation writes, said before it starts: `--out` (default out/simulate/NAME) for the trace,
+    frames and speech, and for what its skills store (wallet, journal, photos) `LENSFLOW_DATA` when it is
+    set, else OUT/data, so trying a flow never touches the wearer's own data folder."""
+    from engine.settings import SettingsError, data_folder
+
+    out = Path(args.out) if args.out else Path("out") / "simulate" / name
+    if "LENSFLOW_DATA" not in os.environ:
+        os.environ["LENSFLOW_DATA"] = str(out / "data")
+    try:
+        data = data_folder()
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    print(f"simulate: writing to {out}/ (skill data in {data}/)", file=sys.stderr, flush=True)
+    return out
 
 
 def _load_flows(paths: list[str]) -> dict[str, Any]:
@@ -543,18 +588,24 @@ def _load_flows(paths: list[str]) -> dict[str, Any]:
 
 
 def _simulate_live(args: argparse.Namespace) -> int:
-    """`simulate` without a scenario: a live session in the terminal."""
+    """`simulate` without a scenario: a live session in the terminal, with the skills, model and
+    routing `chat` and scenarios use (the embedded providers, online ones where keys are set)."""
     from devices.interactive import main_loop
     from devices.simulator import SimulatedDevice
     from engine.catalog import load_catalog
+    from engine.llm import LlmSettings, QwenClient
+    from engine.model_router import ModelRouter
+    from skills.registry import skills_for_device
 
     flows = _load_flows([args.flow] if args.flow else ["flows"])
     catalog = load_catalog()
     profile = catalog.profiles.get(args.profile or "quark-display")
     if profile is None:
         raise CliError(f"unknown device profile '{args.profile}'; known: {', '.join(sorted(catalog.profiles))}")
-    device = SimulatedDevice(profile, Path(args.out or "out/live"), speak_audio=not args.no_audio)
-    runner = main_loop(flows, device)
+    out = _simulation_folders(args, "live")
+    device = SimulatedDevice(profile, out, speak_audio=not args.no_audio)
+    router = ModelRouter([c.flow for c in flows.values()], QwenClient(LlmSettings.from_env()))
+    runner = main_loop(flows, device, skills=skills_for_device(), llm=_configured_llm(), router=router)
     if runner is not None and runner.stack:
         _json_line(runner.end_state())
     return EXIT_OK
@@ -980,6 +1031,31 @@ def cmd_route(args: argparse.Namespace) -> int:
 # -- preview ---------------------------------------------------------------------------------
 
 
+def _preview_sample(args: argparse.Namespace) -> Any:
+    """The sample data for `preview`: --sample FILE.yaml, then each --slots / --vars name=value over it."""
+    from devices.preview import Sample, SampleError
+    from engine.files import read_regular
+    from engine.findings import SourceError
+    from engine.yaml_reader import read_yaml
+
+    try:
+        sample = Sample()
+        if args.sample:
+            try:
+                document = read_yaml(read_regular(args.sample), args.sample).data
+            except OSError as exc:
+                raise CliError(f"{args.sample}: cannot read ({exc.strerror or exc})") from None
+            except SourceError as exc:
+                raise CliError(f"{args.sample}:{exc.line}:{exc.column}: {exc.message}") from None
+            sample = Sample.from_document(document, args.sample)
+        for root in ("slots", "vars"):
+            for item in getattr(args, root) or []:
+                sample.assign(root, item)
+    except SampleError as exc:
+        raise CliError(str(exc)) from None
+    return sample
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
     from devices.hud.render_png import FontMissing, save_frame
     from devices.preview import preview_flow
@@ -992,13 +1068,14 @@ def cmd_preview(args: argparse.Namespace) -> int:
         raise CliError(f"unknown device profile '{args.profile}'; known: {', '.join(sorted(catalog.profiles))}")
     if args.state and args.state not in flow.states:
         raise CliError(f"flow '{flow.id}' has no state '{args.state}'; states: {', '.join(flow.states)}")
+    sample = _preview_sample(args)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CliError(f"{args.out}: cannot create ({exc.strerror or exc})") from None
     written: list[str] = []
-    for item in preview_flow(flow, profile, args.state):
+    for item in preview_flow(flow, profile, args.state, sample):
         if item.frame is not None:
             try:
                 files = save_frame(item.frame, profile, out / f"{item.state}.png")
@@ -1031,14 +1108,19 @@ def cmd_graph(args: argparse.Namespace) -> int:
             return EXIT_OK
         data = text.encode("utf-8")
     else:
+        if args.out is None and sys.stdout.isatty():  # an image is not for a terminal; nothing lands here unasked
+            raise CliError(
+                f"graph --format {args.format} makes an image: add --out FILE.{args.format}, "
+                f"or redirect it (> FILE.{args.format})"
+            )
         try:
             data = render(to_dot(flow), args.format)
         except DiagramError as exc:
             raise CliError(str(exc)) from None
-        if args.out == "-":
+        if args.out in (None, "-"):
             sys.stdout.buffer.write(data)
             return EXIT_OK
-    out = Path(args.out) if args.out else Path(f"{Path(args.flow).stem}.{args.format}")
+    out = Path(args.out)
     try:
         out.write_bytes(data)
     except OSError as exc:
@@ -1086,7 +1168,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="try flows on the simulated glasses: live, or with a scenario")
     sim.add_argument("flow", nargs="?", help="a flow (with --scenario), or flows to try live (default flows/)")
     sim.add_argument("--scenario", help="scenario YAML (events plus say/wav/image/gesture/gpx ...); without it: live")
-    sim.add_argument("--out", help="folder for the trace, HUD frames (PNG) and speech (WAV)")
+    sim.add_argument(
+        "--out",
+        help="folder for the trace, HUD frames (PNG), speech (WAV) and, unless LENSFLOW_DATA is set, the skills' "
+        "data (default out/simulate/FLOW, live: out/simulate/live)",
+    )
     sim.add_argument("--profile", help="device profile (default: the scenario's, else quark-display)")
     sim.add_argument("--json", action="store_true", help="JSON lines, the last one the end state")
     sim.add_argument("--no-audio", action="store_true", help="do not synthesise speech (faster)")
@@ -1158,13 +1244,21 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--state", help="only this state")
     pv.add_argument("--out", required=True, help="folder for the PNG frames")
     pv.add_argument("--profile", default="quark-display", help="device profile (default quark-display)")
+    pv.add_argument("--sample", metavar="FILE", help="YAML with sample slots, vars, event and device values")
+    pv.add_argument(
+        "--slots", nargs="+", action="extend", metavar="NAME=VALUE", help="sample slot values (YAML values, dots nest)"
+    )
+    pv.add_argument(
+        "--vars", nargs="+", action="extend", metavar="NAME=VALUE", help="sample vars (e.g. route.summary_short='2 km')"
+    )
     pv.set_defaults(func=cmd_preview)
 
     g = sub.add_parser("graph", help="draw a flow: Mermaid or DOT text, or an SVG/PNG image (Graphviz)")
     g.add_argument("flow")
     g.add_argument("--format", choices=["mermaid", "dot", "svg", "png"], default="mermaid")
     g.add_argument(
-        "--out", help="file to write, '-' for stdout (default: text to stdout, images to FLOW.svg/.png here)"
+        "--out",
+        help="file to write, '-' for stdout (default: stdout; an svg/png is refused on a terminal without --out)",
     )
     g.set_defaults(func=cmd_graph)
 

@@ -7,16 +7,23 @@ clock while the designer types.
     t tap · d double tap · l long press · u swipe up · s swipe down · n nod · x shake
     :yes · :no · :battery 12 · :doff · :don · :event NAME {json} · q quit
     anything else is said by the wearer
+
+It is the same session `chat` and scenarios run: the caller hands in the skill
+providers (the embedded ones, online ones where keys are set), the model for
+`llm` steps, and the router that understands an utterance, so a flow started
+here gets the slots the router heard ("take me to the station" starts
+navigation with the destination filled) and its skills answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from rich.console import Console, Group
 from rich.text import Text
@@ -25,7 +32,8 @@ from devices.hud.render_terminal import HudView
 from devices.simulator import SimulatedDevice
 from engine.clock import AsyncioClock
 from engine.compiler import CompiledFlow
-from engine.runtime import Runner
+from engine.routing import OfflineRouter, Route
+from engine.runtime import LlmProvider, Runner, Skill
 
 KEYS = {
     "t": "gesture.tap",
@@ -66,20 +74,40 @@ def parse_input(line: str) -> tuple[str, dict[str, Any]] | None:
     return "asr.transcript", {"text": text, "lang": lang, "is_final": True, "speaker": "wearer"}
 
 
-def route(utterance: str, flows: dict[str, CompiledFlow]) -> str | None:
-    """Which flow an utterance starts, by its trigger phrases (the assistant's offline fallback)."""
-    lowered = utterance.lower()
-    best: tuple[int, str] | None = None
-    for flow_id, compiled in flows.items():
-        for phrase in compiled.flow.phrases:
-            if phrase.lower() in lowered and (best is None or len(phrase) > best[0]):
-                best = (len(phrase), flow_id)
-    return best[1] if best else None
+class Router(Protocol):
+    """What understands an utterance: `engine.model_router.ModelRouter` (Qwen, offline fallback) or the
+    `engine.routing.OfflineRouter`; `route` may be a coroutine."""
+
+    def route(self, utterance: str) -> Any: ...
+
+
+async def understand(router: Router, utterance: str) -> Route:
+    """The router's reading of an utterance, whichever kind of router it is."""
+    result = router.route(utterance)
+    return await result if inspect.isawaitable(result) else result
+
+
+def describe_route(route: Route) -> str:
+    """One log line for an utterance that started nothing."""
+    if route.command == "clarify":
+        return f"(which one? {', '.join(route.options)})"
+    if route.command == "answer" and route.text:
+        return f"({route.text})"
+    return f"(no flow starts with that: {route.command})"
 
 
 async def run_interactive(
-    flows: dict[str, CompiledFlow], device: SimulatedDevice, console: Console, read_line: Callable[[], str] = input
+    flows: dict[str, CompiledFlow],
+    device: SimulatedDevice,
+    console: Console,
+    read_line: Callable[[], str] = input,
+    *,
+    skills: dict[str, Skill] | None = None,
+    llm: LlmProvider | None = None,
+    router: Router | None = None,
 ) -> Runner | None:
+    """Run typed lines against the flows until `q` or end of input; the last runner is returned."""
+    router = router or OfflineRouter([c.flow for c in flows.values()])
     runner: Runner | None = None
     log: list[str] = []
 
@@ -118,20 +146,23 @@ async def run_interactive(
             break
         name, data = parsed
         if runner is None or not runner.stack or runner.stack[0].session.done:
-            flow_id = route(data.get("text", ""), flows) if name == "asr.transcript" else None
-            if flow_id is None:
-                log.append(f"(no flow starts with: {line.strip()!r})")
+            heard = await understand(router, data["text"]) if name == "asr.transcript" else None
+            if heard is None or heard.command != "start_flow" or heard.flow not in flows:
+                log.append(describe_route(heard) if heard else f"(no flow is running for {name})")
                 draw()
                 continue
             runner = Runner(
                 flows,
+                skills=skills or {},
+                llm=llm,
                 ports=device,
                 clock=clock,
                 on_trace=note,
                 device={"profile": device.profile.id, "display": device.profile.hud is not None},
             )
-            device.permissions = frozenset(flows[flow_id].flow.permissions)
-            await runner.start(flow_id)
+            device.permissions = frozenset(flows[heard.flow].flow.permissions)
+            log.append(f"(started {heard.flow} {heard.slots or ''})".replace(" )", ")"))
+            await runner.start(heard.flow, dict(heard.slots))
         else:
             await runner.send(name, data)
         device.flush_hud()
@@ -142,9 +173,18 @@ async def run_interactive(
     return runner
 
 
-def main_loop(flows: dict[str, CompiledFlow], device: SimulatedDevice) -> Runner | None:
+def main_loop(
+    flows: dict[str, CompiledFlow],
+    device: SimulatedDevice,
+    *,
+    skills: dict[str, Skill],
+    llm: LlmProvider | None,
+    router: Router,
+) -> Runner | None:
+    """The live session on stdin/stdout."""
     console = Console(highlight=False)
-    return asyncio.run(run_interactive(flows, device, console, read_line=lambda: sys.stdin.readline() or _eof()))
+    read = lambda: sys.stdin.readline() or _eof()  # noqa: E731
+    return asyncio.run(run_interactive(flows, device, console, read, skills=skills, llm=llm, router=router))
 
 
 def _eof() -> str:

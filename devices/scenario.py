@@ -5,7 +5,7 @@
       - {at: 2s, wav: clips/yes.wav}          # recognised with pocketsphinx
       - {at: 3s, image: photos/qr.png}        # what the camera sees next
       - {at: 4s, gesture: tap}
-      - {at: 5s, gpx: walk.gpx}               # location.update along the track
+      - {at: 5s, gpx: walk.gpx}               # location.update along the track (WGS-84 in, GCJ-02 out)
       - {at: 6s, battery: 12}
       - {at: 7s, disconnect: 5s}
       - {at: 8s, doff: true}
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devices.datum import wgs84_to_gcj02
 from engine.catalog import PROJECT_ROOT
 from engine.durations import DurationError
 from engine.event_names import engine_owned, refusal
@@ -71,7 +72,10 @@ def gpx_events(path: Path, start_ms: int, interval_ms: int | None = None) -> lis
     """location.update events along a GPX track.
 
     An explicit `interval_ms` spaces the points evenly (a designer's choice wins over the
-    track's clock); otherwise the track's own timestamps, or one point a second.
+    track's clock); otherwise the track's own timestamps, or one point a second. GPX
+    positions are WGS-84 (the format says so, and every GPS logger and phone writes
+    them so); the events carry GCJ-02, the datum flows and maps work in
+    (`devices.datum`), exactly as a fix from the phone link does.
     """
     import gpxpy
 
@@ -98,15 +102,16 @@ def gpx_events(path: Path, start_ms: int, interval_ms: int | None = None) -> lis
         else:
             offset = index * (interval_ms or 1000)
         previous = points[index - 1] if index else None
-        heading = _bearing(previous, point) if previous else 0.0
+        heading = _bearing(previous, point) if previous else 0.0  # a direction: the same in either datum
         speed = 0.0
         if previous is not None:
             gap = (offset - events[-1].at_ms + start_ms) / 1000 if events else 0
             distance = point.distance_2d(previous) or 0.0
             speed = distance / gap if gap > 0 else 0.0
+        gcj_lat, gcj_lng = wgs84_to_gcj02(point.latitude, point.longitude)
         data = {
-            "lat": point.latitude,
-            "lng": point.longitude,
+            "lat": round(gcj_lat, 7),
+            "lng": round(gcj_lng, 7),
             "accuracy": 5.0,
             "heading": round(heading, 1),
             "speed": round(speed, 2),

@@ -41,6 +41,7 @@ class SimulatedDevice:
     now: Any = None  # callable returning the clock's milliseconds
     schedule: Any = None  # callable(when_ms, callback): wake the device later (held HUD frames, toasts)
     log: list[dict[str, Any]] = field(default_factory=list)
+    keep_files: bool = True  # False: frames and speech are logged, nothing is written (HUD previews)
 
     def __post_init__(self) -> None:
         rate = self.profile.hud.max_updates_per_second if self.profile.hud else 4.0
@@ -52,6 +53,9 @@ class SimulatedDevice:
         self._counter = 0
         self._owner = ""  # the session performing the current action (its HUD frames replace each other)
         self._captures_dir: Path | None = None
+        if not self.keep_files:
+            self.speak_audio = False
+            return
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "frames").mkdir(exist_ok=True)
         (self.out / "audio").mkdir(exist_ok=True)
@@ -107,6 +111,16 @@ class SimulatedDevice:
         self.hud.clear(self._t())
         self.flush_hud()
 
+    def finished(self, session: Any) -> None:
+        """The runner says a flow ended: nothing it showed may stay or come back on the HUD."""
+        if self.profile.hud is None:
+            return
+        self.hud.finished(str(getattr(session, "id", "") or ""), self._t())
+        self.flush_hud()
+        due = self.hud.due()
+        if due is not None and self.schedule is not None:
+            self.schedule(due, self.flush_hud)
+
     def flush_hud(self) -> None:
         """Write frames the compositor has sent since the last flush."""
         self.hud.tick(self._t())
@@ -114,7 +128,8 @@ class SimulatedDevice:
             t, frame = self.hud.sent[self._frames_written]
             self._frames_written += 1
             name = f"{self._frames_written:04d}_{t:08d}ms_{frame.layout}.png"
-            files = [] if frame.layout == "blank" else save_frame(frame, self.profile, self.out / "frames" / name)
+            keep = self.keep_files and frame.layout != "blank"
+            files = save_frame(frame, self.profile, self.out / "frames" / name) if keep else []
             self.log.append(
                 {
                     "t": t,

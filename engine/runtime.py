@@ -259,6 +259,10 @@ class Runner:
                 ask = getattr(self.ports, "prompt", None)  # optional: ports that can say a question
                 if ask is not None:
                     ask(frame.session, data["text"])
+        if frame.caller_state is None and any(e["kind"] in ("done", "halted") for e in result.trace):
+            ended = getattr(self.ports, "finished", None)  # optional: ports that keep what a flow showed
+            if ended is not None:
+                ended(frame.session)
 
     def _timer(self, frame: Frame, trigger: str, due: int) -> None:
         if frame in self.stack:

@@ -11,6 +11,10 @@ way: they read only the route document and the words the wearer said.
     navigation.route       {origin, destination, mode?}     -> route document (skills.nav_map)
     navigation.progress    {route, lat, lng, accuracy?, previous?} -> instruction, distance, off_route, arrived, say
     navigation.choose      {text, options}                  -> {index, name}
+
+Every position these skills take or return is GCJ-02, the datum of AMap and the
+bundled map; the devices convert the WGS-84 fixes of phones and GPX tracks
+before a flow sees them (`devices.datum`).
 """
 
 from __future__ import annotations

@@ -462,9 +462,13 @@ def test_cli_graph_prints_text_formats() -> None:
 
 @pytest.mark.usefixtures("graph_cli")
 def test_cli_graph_writes_images(tmp_path: Path) -> None:
-    png = run_cli("graph", str(GLANCE_PAY), "--format", "png", cwd=tmp_path)
+    png = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "graph", str(GLANCE_PAY), "--format", "png"],
+        cwd=tmp_path,
+        capture_output=True,
+    )
     assert png.returncode == 0, png.stderr
-    assert (tmp_path / "glance_pay.png").read_bytes().startswith(PNG_MAGIC)
+    assert png.stdout.startswith(PNG_MAGIC) and not list(tmp_path.iterdir())  # piped: stdout, no file here
     target = tmp_path / "pay.svg"
     svg = run_cli("graph", str(GLANCE_PAY), "--format", "svg", "--out", str(target))
     assert svg.returncode == 0 and svg.stdout.strip() == str(target), svg.stderr

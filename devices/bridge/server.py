@@ -41,6 +41,7 @@ from devices.bridge.protocol import (
     decode_text,
     parse_hello,
 )
+from devices.datum import fix_in_map_datum
 from devices.events import payload_problem
 from engine.clock import AsyncioClock
 from engine.compiler import CompiledFlow
@@ -398,6 +399,11 @@ class BridgeServer:
             problem = payload_problem(name, data)
             if problem is not None:
                 raise ProtocolError("BAD_EVENT", problem, seq)
+            if name == "location.update":  # phones give WGS-84; flows and maps work in GCJ-02
+                try:
+                    data = fix_in_map_datum(data)
+                except ValueError as exc:
+                    raise ProtocolError("BAD_EVENT", str(exc), seq) from None
             await session.on_event(seq, name, data)
         elif message["type"] == "ack":
             session.on_ack(message["seq"])

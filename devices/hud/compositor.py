@@ -10,6 +10,10 @@
   latest one is sent when the next slot opens. Nothing is lost that matters,
   because only the newest state of the display matters.
 * **Toasts** expire after their duration and uncover what was under them.
+* **Finished flows leave nothing behind**: when a session ends (`finished`), its
+  frames waiting or under a toast are dropped. The one it shows last (a receipt,
+  "You have arrived") stays `FINISHED_LINGER_MS` so it can be read, like a toast,
+  then gives way; nothing of the ended flow comes back after that or after a toast.
 
 The compositor is given the time; it never reads a clock, so the simulator and
 tests drive it on virtual time.
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from devices.hud.layout import HudFrame
 
 BLANK = HudFrame("blank", ((),), priority=-1)
+FINISHED_LINGER_MS = 5000  # how long the last card of a finished flow stays up
 
 
 @dataclass
@@ -41,9 +46,12 @@ class HudCompositor:
         self._last_sent: int | None = None
         self._pending_send = False
         self._waiting: HudFrame | None = None  # a lower-priority frame behind the current one
+        self._waiting_owner = ""
         self._expires: int | None = None
         self._under_toast: HudFrame | None = None
+        self._under_owner = ""
         self._owner = ""  # the session whose frame is current
+        self._lingering = False  # the current frame is a finished flow's last: never kept under a toast
         self.coalesced = 0
 
     @property
@@ -53,13 +61,14 @@ class HudCompositor:
     def show(self, frame: HudFrame, now: int, owner: str = "") -> None:
         self._expire(now)
         if frame.priority < self._current.priority and (owner != self._owner or not owner):
-            self._waiting = frame
+            self._waiting, self._waiting_owner = frame, owner
             return
-        self._owner = owner
-        if frame.duration_ms is not None and self._current is not BLANK and self._current.duration_ms is None:
-            self._under_toast = self._current
+        persistent = self._current is not BLANK and self._current.duration_ms is None and not self._lingering
+        if frame.duration_ms is not None and persistent:
+            self._under_toast, self._under_owner = self._current, self._owner
         elif frame.duration_ms is None:
             self._under_toast = None
+        self._owner = owner
         self._set(frame, now)
         self._expires = now + frame.duration_ms if frame.duration_ms is not None else None
 
@@ -67,10 +76,24 @@ class HudCompositor:
         """Remove the current frame; a frame waiting behind it comes up."""
         self._expire(now)
         self._expires = None
-        nxt = self._waiting or BLANK
+        nxt, self._owner = (self._waiting, self._waiting_owner) if self._waiting else (BLANK, "")
         self._waiting = None
         self._under_toast = None
         self._set(nxt, now)
+
+    def finished(self, owner: str, now: int) -> None:
+        """The session `owner` ended: drop every frame it left, so none of them shows again.
+
+        Its last card stays `FINISHED_LINGER_MS` (a toast its own time), then what waits
+        behind it (another session's frame) comes up, or a blank display."""
+        self._expire(now)
+        if self._waiting is not None and self._waiting_owner == owner:
+            self._waiting = None
+        if self._under_toast is not None and self._under_owner == owner:
+            self._under_toast = None
+        if self._owner == owner and self._current is not BLANK and self._current.duration_ms is None:
+            self._lingering = True
+            self._expires = now + FINISHED_LINGER_MS
 
     def tick(self, now: int) -> None:
         """Let time pass: toasts expire, a held frame leaves when its slot opens."""
@@ -89,13 +112,18 @@ class HudCompositor:
     def _expire(self, now: int) -> None:
         if self._expires is not None and now >= self._expires:
             self._expires = None
-            back = self._under_toast or self._waiting or BLANK
-            self._under_toast = None
-            if back is self._waiting:
+            if self._under_toast is not None:
+                back, self._owner = self._under_toast, self._under_owner
+            elif self._waiting is not None:
+                back, self._owner = self._waiting, self._waiting_owner
                 self._waiting = None
+            else:
+                back, self._owner = BLANK, ""
+            self._under_toast = None
             self._set(back, now)
 
     def _set(self, frame: HudFrame, now: int) -> None:
+        self._lingering = False
         if self._pending_send:
             self.coalesced += 1
         self._current = frame

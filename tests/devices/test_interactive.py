@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-from devices.interactive import parse_input, route
+from devices.interactive import parse_input, understand
+from engine.routing import OfflineRouter
 from tests.conftest import ROOT
 from tests.runtime.helpers import compile_text
 
@@ -40,9 +42,9 @@ def test_keys_and_commands_become_events() -> None:
 
 
 def test_utterances_route_by_trigger_phrases() -> None:
-    flows = {"greeter": compile_text(FLOW)}
-    assert route("could you say hello please", flows) == "greeter"
-    assert route("something else", flows) is None
+    router = OfflineRouter([compile_text(FLOW).flow])
+    assert asyncio.run(understand(router, "could you say hello please")).flow == "greeter"
+    assert asyncio.run(understand(router, "something else")).command != "start_flow"
 
 
 def test_a_piped_session_runs_the_flow(tmp_path: Path) -> None:
@@ -64,7 +66,7 @@ def test_a_piped_session_runs_the_flow(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "no flow starts with" in proc.stdout
+    assert "can't answer that offline" in proc.stdout  # what the router made of "nothing here"
     assert "Tap to finish" in proc.stdout and "Bye" in proc.stdout
     end = json.loads(proc.stdout.strip().splitlines()[-1])
     assert (end["flow"], end["final"]) == ("greeter", "done")
