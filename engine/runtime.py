@@ -131,6 +131,7 @@ class Runner:
         for frame in reversed(list(self.stack)):
             self._carry_out(frame, frame.interpreter.halt(frame.session, self.clock.now(), reason))
         await self._quiesce()
+
     def discard(self) -> None:
         """End the session for good (a server freeing an abandoned one): running skills are
         cancelled and timers still pending find no flow to fire into."""
