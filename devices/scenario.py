@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog import PROJECT_ROOT
-from engine.durations import parse_duration
+from engine.durations import DurationError, parse_offset
 from engine.event_names import engine_owned, refusal
 from engine.scenario import ScenarioError, TimedEvent
 from engine.schema_check import SchemaValidator, load_schema, read_checked
@@ -42,7 +42,7 @@ class SimScenario:
 
 
 def _ms(text: str) -> int:
-    return 0 if text in ("0", "0s", "0ms") else parse_duration(text)
+    return parse_offset(text)
 
 
 def _lang(text: str) -> str:
@@ -113,14 +113,23 @@ def build_scenario(
     for index, item in enumerate(data.get("events") or []):
         where = source.at((*at, "events", index))
         location = f"{file}:{where.line}:{where.column}"
-        when = _ms(item["at"])
-        if when < last:
-            raise ScenarioError(location, f"events must be in time order ({item['at']} is earlier than the one before)")
-        last = when
-        scenario.events.extend(_expand(item, when, base, location, scenario, recognise))
+        try:
+            when = _ms(item["at"])
+            if when < last:
+                raise ScenarioError(
+                    location, f"events must be in time order ({item['at']} is earlier than the one before)"
+                )
+            last = when
+            scenario.events.extend(_expand(item, when, base, location, scenario, recognise))
+        except DurationError as exc:  # a time the schema let through but the clock cannot use
+            raise ScenarioError(location, str(exc)) from None
     scenario.events.sort(key=lambda e: e.at_ms)
     end = max([last, *(e.at_ms for e in scenario.events)])
-    scenario.until_ms = _ms(data["until"]) if data.get("until") else end + 1000
+    try:
+        scenario.until_ms = _ms(data["until"]) if data.get("until") else end + 1000
+    except DurationError as exc:
+        where = source.at((*at, "until"))
+        raise ScenarioError(f"{file}:{where.line}:{where.column}", str(exc)) from None
     return scenario
 
 

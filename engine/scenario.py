@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog import PROJECT_ROOT
-from engine.durations import DurationError, parse_duration
+from engine.durations import DurationError, parse_offset
 from engine.event_names import engine_owned, refusal
 from engine.findings import SourceError
 from engine.schema_check import SchemaValidator, load_schema
@@ -69,7 +69,7 @@ def load_events_file(path: Path) -> Scenario:
     for index, item in enumerate(data.get("events") or []):
         pos = document.source.at(("events", index, "at"))
         try:
-            at = 0 if item["at"] in ("0", "0s", "0ms") else parse_duration(item["at"])
+            at = parse_offset(item["at"])
         except DurationError as exc:
             raise ScenarioError(f"{file}:{pos.line}:{pos.column}", str(exc)) from None
         if at < last:
@@ -82,8 +82,11 @@ def load_events_file(path: Path) -> Scenario:
             where = document.source.at(("events", index, "event"))
             raise ScenarioError(f"{file}:{where.line}:{where.column}", refusal(item["event"]))
         events.append(TimedEvent(at, item["event"], dict(item.get("data") or {})))
-    until = parse_duration(data["until"]) if data.get("until") else last + 1000
-    if until < last:
-        pos = document.source.at(("until",))
+    pos = document.source.at(("until",)) if "until" in data else None
+    try:
+        until = parse_offset(data["until"]) if data.get("until") else last + 1000
+    except DurationError as exc:
+        raise ScenarioError(f"{file}:{pos.line}:{pos.column}" if pos else file, str(exc)) from None
+    if until < last and pos is not None:
         raise ScenarioError(f"{file}:{pos.line}:{pos.column}", f"until ({data['until']}) is before the last event")
     return Scenario(dict(data.get("slots") or {}), events, until)
