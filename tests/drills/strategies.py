@@ -62,6 +62,7 @@ utterances = st.one_of(
     st.lists(words, min_size=50, max_size=300).map(" ".join),  # a long, rambling sentence
 )
 
+text_values = st.one_of(utterances, st.sampled_from(["en", "zh", "A", "sim://photo/1", ""]))
 json_scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -95,7 +96,27 @@ def _realistic(name: str) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({}, optional={f: samples.get(f, json_values) for f in fields})
 
 
+def events_for(name: str) -> st.SearchStrategy[dict[str, Any]]:
+    """A payload for a catalogued event: its required fields present and of their type, the rest optional."""
+    spec = load_catalog().events[name].get("payload") or {}
+    required = set(spec.get("required") or ())
+    kinds = {
+        "string": text_values,
+        "number": st.floats(-1e6, 1e6),
+        "integer": st.integers(0, 10**7),
+        "boolean": st.booleans(),
+    }
+    fields = {
+        f: kinds.get(str(schema.get("type")), json_values) for f, schema in (spec.get("properties") or {}).items()
+    }
+    return st.fixed_dictionaries(
+        {f: s for f, s in fields.items() if f in required},
+        optional={f: s for f, s in fields.items() if f not in required},
+    )
+
+
 events = st.one_of(
+    st.sampled_from(EVENT_NAMES).flatmap(lambda n: st.tuples(st.just(n), events_for(n))),
     st.sampled_from(EVENT_NAMES).flatmap(lambda n: st.tuples(st.just(n), _realistic(n))),
     st.tuples(st.sampled_from(EVENT_NAMES + ODD_EVENTS), st.dictionaries(st.text(max_size=8), json_values, max_size=4)),
 )
