@@ -125,13 +125,13 @@ def run(doc: Any, events: list[Any]) -> dict[str, Any]:
     return feed("flow_run", "run_flow", raw, events, timeout=30, show=(doc, events))
 
 
-@examples(30)
+@examples(100)
 @given(st.binary(max_size=400))
 def test_random_bytes(raw: bytes) -> None:
     validate(raw)
 
 
-@examples(40)
+@examples(60)
 @given(trees)
 def test_random_yaml_trees(tree: object) -> None:
     validate(yaml.safe_dump(tree, allow_unicode=True).encode())

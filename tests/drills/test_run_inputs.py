@@ -81,7 +81,7 @@ def events_file(doc: Any, broken: list[tuple[int, bytes]]) -> bytes:
     return _broken(_dump(doc), broken) if broken else _dump(doc)
 
 
-@examples(60)
+@examples(100)
 @given(events_docs, st.sampled_from(FLOW_IDS), st.lists(st.tuples(st.integers(0, 10**6), st.just(b":")), max_size=1))
 def test_events_files_are_played_or_refused_in_one_line(doc: Any, flow: str, broken: Any) -> None:
     raw = events_file(doc, broken)

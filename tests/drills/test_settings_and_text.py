@@ -156,7 +156,7 @@ AWAITING = st.one_of(
 )
 
 
-@examples(150)
+@examples(300)
 @given(utterances, st.one_of(st.none(), st.sampled_from(FLOW_IDS)), AWAITING)
 def test_any_utterance_is_routed(text: str, active: str | None, awaiting: str | None) -> None:
     feed("utterance", "route", text, active, awaiting, timeout=5, show=(text, active, awaiting))
@@ -250,7 +250,7 @@ scopes = st.fixed_dictionaries(
 )
 
 
-@examples(200)
+@examples(300)
 @given(guard_texts, scopes)
 def test_any_guard_is_evaluated_or_refused(text: str, scope: dict[str, Any]) -> None:
     feed("cel_guard", "guard", text, scope, "{{" in text, timeout=5, show=(text, scope))
