@@ -146,9 +146,11 @@ def test_meeting_kill_drill() -> None:
         env = _env(folder / "data")
         killed_at: list[int] = []
         budget = kill_count(4)
-        while True:
-            kill_after = rng.randint(1, MEETING_SENTENCES + 2) if len(killed_at) < budget else None
+        acked = 0
+        while True:  # each run prints a start line, an ack per sentence it saves, then `done`
+            kill_after = rng.randint(1, MEETING_SENTENCES - acked + 1) if len(killed_at) < budget else None
             result = kills.run(command, env, str(folder), rng, kill_after)
+            acked = max([acked, *(int(line.split()[1]) + 1 for line in result.lines if line.startswith("ack "))])
             name = f"meeting {meeting}, kills after lines {killed_at} (seed {kills.seed()})"
             assert "Traceback" not in result.stderr, (name, result.stderr[-2000:])
             if result.killed:
