@@ -20,6 +20,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +47,6 @@ def _write(stream: BinaryIO, message: Any) -> None:
 
 
 def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes:
-    import time
-
     chunks = b""
     while len(chunks) < size:
         if deadline is not None:
@@ -84,8 +83,6 @@ class Probe:
         return self.proc
 
     def call(self, target: str, *args: Any, timeout: float = 10.0) -> Outcome:
-        import time
-
         proc = self.proc if self.proc is not None and self.proc.poll() is None else self._start()
         assert proc.stdin is not None and proc.stdout is not None
         try:
