@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Debian packages the project needs (installed when missing and running as root).
 APT_PACKAGES := fonts-wqy-microhei espeak-ng sox postgresql graphviz
 
-.PHONY: demo test lint bench install system-deps lock clean
+.PHONY: demo test fuzz drill lint bench install system-deps lock clean
 
 install: system-deps $(STAMP)
 
@@ -64,6 +64,15 @@ $(MERMAID): tests/mermaid/package-lock.json | $(STAMP)
 test: install $(MERMAID)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# The drills (tests/drills, docs/drills.md) run in `make test` at CI size, derandomized.
+# fuzz: every drill with 10x the inputs and kills, new random inputs each run.
+fuzz: install
+	LENSFLOW_FUZZ=long $(PY) -m pytest tests/drills
+
+# drill: only the kill drills (SIGKILL of real processes), 20x the kills of CI.
+drill: install
+	LENSFLOW_FUZZ=long LENSFLOW_FUZZ_SCALE=$${LENSFLOW_FUZZ_SCALE:-20} $(PY) -m pytest tests/drills -m drill
 
 lint: install
 	$(PY) -m ruff check .

@@ -40,3 +40,16 @@ def parse_duration(value: object) -> int:
     if total <= 0:
         raise DurationError(f"'{text}' is zero; a duration must be positive")
     return round(total)
+
+
+def parse_offset(value: object) -> int:
+    """Milliseconds since the start of a run (`at`, `until` in events files and scenarios).
+
+    A point on the clock, not a wait: the start itself is allowed however it is
+    written (`0`, `0s`, `0.0s`, `0m0s`); anything else reads as `parse_duration`.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "0" or (_WHOLE.match(text) and all(float(n) == 0 for n, _ in _PARTS.findall(text))):
+            return 0
+    return parse_duration(value)

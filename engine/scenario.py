@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog import PROJECT_ROOT
-from engine.durations import DurationError, parse_duration
+from engine.durations import DurationError, parse_offset
 from engine.event_names import engine_owned, refusal
 from engine.files import read_regular
 from engine.findings import SourceError
@@ -34,10 +34,8 @@ class ScenarioError(Exception):
 
 
 def moment(value: object) -> int:
-    """A time since the start (`at:`, `until:`): a duration, or zero (`0`, `0s`, `0ms`) for the start itself."""
-    if isinstance(value, str) and value.strip() in ("0", "0s", "0ms"):
-        return 0
-    return parse_duration(value)
+    """A time since the start (`at:`, `until:`): a duration, or zero however it is written."""
+    return parse_offset(value)
 
 
 @dataclass(frozen=True)

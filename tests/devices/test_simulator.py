@@ -162,3 +162,20 @@ def test_bad_scenarios_and_refused_profiles_are_one_line_errors(tmp_path: Path) 
         "audio-only",
     )
     assert proc.returncode == 2 and "requires display" in proc.stderr
+
+
+def test_a_scenario_may_start_at_zero_written_any_way(tmp_path: Path) -> None:
+    """`0.0s` is the start as much as `0s` is (it used to end in an internal error)."""
+    (tmp_path / "snap.yaml").write_text(FLOW)
+    (tmp_path / "scenario.yaml").write_text(
+        "events:\n  - {at: 0.0s, gesture: tap}\n  - {at: 0m0s, disconnect: 0.0s}\nuntil: 0.0s\n"
+    )
+    proc = run_cli(
+        "simulate",
+        str(tmp_path / "snap.yaml"),
+        "--scenario",
+        str(tmp_path / "scenario.yaml"),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr

@@ -94,6 +94,7 @@ def test_bad_events_files_are_one_line_errors_with_a_location(tmp_path: Path) ->
         "events:\n  - {at: 2, event: gesture.tap}\n": "events.yaml:2:",
         "events:\n  - {at: 2s, evnt: gesture.tap}\n": "events.yaml:2:",
         "until: soon\n": "events.yaml:1:",
+        "events:\n  - {at: 1s, event: gesture.tap}\nuntil: 0s\n": "events.yaml:3:8: until (0s) is before",
     }
     for text, where in cases.items():
         flow, events = _write(tmp_path, text)
@@ -120,3 +121,12 @@ def test_design_findings_warn_but_the_flow_still_runs(tmp_path: Path) -> None:
     assert "warning" in proc.stderr and "[dead-end]" in proc.stderr
     end = json.loads(proc.stdout.splitlines()[-1])
     assert (end["done"], end["states"]) == (False, ["stopped"])
+
+
+def test_zero_is_a_time_on_the_clock_however_it_is_written(tmp_path: Path) -> None:
+    """`at` and `until` are times since the start: 0, 0s, 0.0s and 0m0s are all the start (0.0s used to crash)."""
+    for zero in ("0s", "0.0s", "0m0s", "0ms"):
+        flow, events = _write(tmp_path, f"events:\n  - {{at: {zero}, event: gesture.swipe_down}}\nuntil: {zero}\n")
+        proc = run_cli("run", flow, "--events", events, "--json")
+        assert proc.returncode == 0, (zero, proc.stderr)
+        assert json.loads(proc.stdout.splitlines()[-1])["final"] == "stopped", zero
