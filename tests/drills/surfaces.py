@@ -187,6 +187,7 @@ def environment(values: dict[str, str]) -> dict[str, Any]:
     from devices.bridge.auth import ENV_TOKENS, TokenError, tokens_from_env
     from engine.addressing import WakeConfigError, wake_phrases
     from engine.llm import LlmSettings
+    from engine.settings import SettingsError
     from skills.alipay_settings import AlipaySettings
     from skills.amap import AmapSettings
     from skills.base import SkillError
@@ -214,7 +215,7 @@ def environment(values: dict[str, str]) -> dict[str, Any]:
         for name, read in readers.items():
             try:
                 read()
-            except (SkillError, WakeConfigError, TokenError) as exc:
+            except (SkillError, WakeConfigError, TokenError, SettingsError) as exc:
                 errors[name] = str(exc)
     finally:
         os.environ.clear()
