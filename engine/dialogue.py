@@ -8,6 +8,7 @@ wearer (a typed slot value, a yes or a no, a re-prompt, giving up).
 from __future__ import annotations
 
 from collections import deque
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.addressing import confirm_reply
@@ -23,6 +24,8 @@ class DialogueSteps:
 
     flow: Any
     compiled: Any
+    epoch: datetime
+    _now: int
     _queue: deque[tuple[str, dict[str, Any]]]
 
     def _effect(self, kind: str, **data: Any) -> None: ...
@@ -96,7 +99,11 @@ class DialogueSteps:
         assert collect is not None
         slot = self.flow.slots.get(collect.slot)
         ok, value = parse_slot(
-            slot.type if slot else "string", text, slot.values if slot else None, slot.synonyms if slot else None
+            slot.type if slot else "string",
+            text,
+            slot.values if slot else None,
+            slot.synonyms if slot else None,
+            now=self.epoch + timedelta(milliseconds=self._now),  # the session clock, as wall time
         )
         if ok and slot is not None:
             for cond, say in slot.rejections:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from engine.compiler import ALWAYS, CompiledAction, CompiledFlow, CompiledTransition
@@ -109,8 +110,12 @@ class Interpreter(DialogueSteps):
         device: dict[str, Any] | None = None,
         trace: bool = True,
         led: PrivacyLed | None = None,
+        epoch: datetime | None = None,
     ) -> None:
         self.compiled = compiled
+        # the wall time at which the session clock read 0: spoken dates ("tomorrow at 3") count from
+        # epoch + now, so a virtual clock moves them as it moves timers
+        self.epoch = epoch or datetime.now().astimezone()
         self.flow = compiled.flow
         self.ports: Ports = ports or RecordingPorts()
         self.led = led or PrivacyLed(self.ports)  # shared by every flow on one device (the runner's)

@@ -54,8 +54,9 @@ CANCEL_WORDS = (
 )
 FILLERS = {"please", "can", "you", "could", "would", "i", "want", "to", "me", "hey", "qwen", "now", "for", "a", "the"}
 _NUMBERISH = re.compile(
-    r"(?:[¥$€]?\d+(?:[.,]\d+)?\s*(?:yuan|rmb|cny|块钱|块|元)?|\b(?:yuan|rmb|cny)\b"
-    r"|[零一二两三四五六七八九十百千万]+\s*(?:块钱|块|元))"
+    r"(?:[¥$€]?\d+(?:[.,]\d+)*\s*(?:万|亿)?\s*(?:yuan|rmb|cny|块钱|块|元|毛|角)?\d?|\b(?:yuan|rmb|cny)\b"
+    r"|[零一二两三四五六七八九十百千万亿]+(?:点[零一二两三四五六七八九]+)?\s*(?:块钱|块|元|毛钱|毛|角)"
+    r"[零一二两三四五六七八九]?(?:毛|角)?)"
 )
 CJK_FILLERS = ("帮我", "请问", "请", "我要", "我想", "给我", "一下", "麻烦", "谢谢", "好吗")
 LEADING = {"the", "to", "a", "an", "uh", "um", "please"}
@@ -106,7 +107,7 @@ def bounded(utterance: str) -> str:
 
 def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = re.sub(r"[^\w\s'.]+", " ", text)
+    text = re.sub(r"(?:[^\w\s'.,]|(?<!\d),|,(?!\d))+", " ", text)  # keep digit groups: 1,234.56 stays a number
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # keep decimal points: 12.5 stays a number
     return " ".join(text.split())
 

@@ -21,6 +21,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from engine.clock import VirtualClock
@@ -82,6 +83,8 @@ class Runner:
     session_id: str = "session-1"
     on_trace: Callable[[dict[str, Any]], None] | None = None
     device: dict[str, Any] = field(default_factory=dict)  # `device.*` in expressions (profile, display ...)
+    # wall time at clock 0 (spoken dates count from epoch + clock.now()); set it for repeatable runs
+    epoch: datetime = field(default_factory=lambda: datetime.now().astimezone())
 
     def __post_init__(self) -> None:
         self.stack: list[Frame] = []
@@ -229,7 +232,9 @@ class Runner:
     # -- effects ----------------------------------------------------------------------------
     def _frame(self, flow_id: str, session: Session) -> Frame:
         if flow_id not in self._interpreters:
-            self._interpreters[flow_id] = Interpreter(self.flows[flow_id], self.ports, self.device, led=self.led)
+            self._interpreters[flow_id] = Interpreter(
+                self.flows[flow_id], self.ports, self.device, led=self.led, epoch=self.epoch
+            )
         return Frame(session, self._interpreters[flow_id])
 
     def _carry_out(self, frame: Frame, result: StepResult) -> None:

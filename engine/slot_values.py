@@ -9,6 +9,11 @@ router. Each parser returns `(True, value)` or `(False, None)`.
     (True, 'ja')
     >>> parse_slot("duration", "5 minutes")
     (True, 300000)
+    >>> parse_slot("money", "两块五")
+    (True, 2.5)
+
+Numbers and amounts are read by `engine.spoken_numbers`, dates and times by
+`engine.spoken_dates` (each loads its parsing libraries only when used).
 """
 
 from __future__ import annotations
@@ -16,43 +21,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-_EN_NUMBERS = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-    "hundred": 100,
-    "a": 1,
-    "an": 1,
-}
-_ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_ZH_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+from engine.spoken_numbers import find_number
+
 YES_WORDS = (
     "yes",
     "yeah",
@@ -108,61 +81,6 @@ _DURATION_UNITS = {
 }
 
 
-def zh_number(text: str) -> int | None:
-    """十二 -> 12, 二十五 -> 25, 一百零五 -> 105."""
-    if not text or any(c not in _ZH_DIGITS and c not in _ZH_UNITS for c in text):
-        return None
-    total, current = 0, 0
-    for char in text:
-        if char in _ZH_DIGITS:
-            current = _ZH_DIGITS[char]
-        else:
-            unit = _ZH_UNITS[char]
-            total += (current or 1) * unit
-            current = 0
-    return total + current
-
-
-def en_number(words: Sequence[str]) -> int | None:
-    """'twenty five' -> 25, 'one hundred and five' -> 105."""
-    total, current, seen = 0, 0, False
-    for word in words:
-        if word == "and":
-            continue
-        if word not in _EN_NUMBERS:
-            return None
-        value = _EN_NUMBERS[word]
-        seen = True
-        if value == 100:
-            current = (current or 1) * 100
-        else:
-            current += value
-    return total + current if seen else None
-
-
-def find_number(text: str) -> float | None:
-    """The first number in a text, written in digits, English words or Chinese numerals."""
-    match = re.search(r"-?\d+(?:[.,]\d+)?", text)
-    if match:
-        return float(match.group().replace(",", "."))
-    zh = re.search(r"[零一二两三四五六七八九十百千万]+", text)
-    if zh:
-        value = zh_number(zh.group())
-        if value is not None:
-            return float(value)
-    words = re.findall(r"[a-z]+", text.lower())
-    # The first number word (not "a"/"an") starts the number; it runs as far as number words
-    # (and "and") go. One pass over the words: no slice is measured twice.
-    start = next((i for i, w in enumerate(words) if w in _EN_NUMBERS and w not in ("a", "an")), None)
-    if start is None:
-        return None
-    end = start
-    while end < len(words) and (words[end] in _EN_NUMBERS or words[end] == "and"):
-        end += 1
-    value = en_number(words[start:end])
-    return float(value) if value is not None else None
-
-
 def _has_word(text: str, words: Sequence[str]) -> bool:
     lowered = text.lower()
     for word in words:
@@ -209,14 +127,27 @@ def parse_duration_text(text: str) -> int | None:
 
 
 def parse_slot(
-    slot_type: str, text: str, values: Sequence[Any] | None = None, synonyms: dict[str, Sequence[str]] | None = None
+    slot_type: str,
+    text: str,
+    values: Sequence[Any] | None = None,
+    synonyms: dict[str, Sequence[str]] | None = None,
+    now: datetime | None = None,
 ) -> tuple[bool, Any]:
-    """Parse `text` as a value of `slot_type`."""
+    """Parse `text` as a value of `slot_type`.
+
+    A `datetime` is ISO 8601 text, read relative to `now` (the session clock's time as
+    wall time; the machine's local time when not given), in `now`'s timezone.
+    """
     text = text.strip()
     if not text:
         return False, None
-    if slot_type in ("string", "location", "datetime"):
+    if slot_type in ("string", "location"):
         return True, text
+    if slot_type == "datetime":
+        from engine.spoken_dates import parse_datetime
+
+        when = parse_datetime(text, now or datetime.now().astimezone())
+        return (when is not None, when)
     if slot_type == "integer":
         number = find_number(text)
         return (True, int(number)) if number is not None and float(number).is_integer() else (False, None)

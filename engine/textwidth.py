@@ -2,8 +2,18 @@
 
 Waveguide HUDs use proportional fonts: a Quark-class display fits ~38 Latin or
 ~14 CJK characters a line, so a wide (CJK) character costs columns/cjk_columns
-narrow cells, not the terminal's 2. Character classes come from `wcwidth`
-(East Asian Width, combining and zero-width characters).
+narrow cells, not the terminal's 2. What is measured is a grapheme cluster (what
+the wearer sees as one character: 👩‍👩‍👧, é + combining accent, 🇨🇳), with its
+width from `wcwidth` (East Asian Width, zero-width and emoji sequences).
+
+Widths are counted in integer units of 1/cjk_columns of a narrow cell: a narrow
+cluster is `cjk_columns` units, a wide one `columns` units, a line
+`columns * cjk_columns`. Sums are exact, so 14 CJK characters fill a 38/14 line
+exactly (float sums of 38/14 used to overflow it at the 14th and wrap at 13).
+
+Lines are broken by the Chinese and Japanese rules (kinsoku): closing punctuation
+(，。、；：？！）」』】 and closing quotes) never starts a line, and an opening bracket
+never ends one; the character before moves down with the punctuation instead.
 
 Every function here is linear in the text: the wrap walks the text once, and a
 word longer than a line is cut with running sums, never by re-measuring what is
@@ -13,94 +23,141 @@ left of it (a 200,000-character word used to take a minute).
     ['Pay 25.00', 'to Lucky', 'Noodles']
     >>> wrap("扫码支付成功", columns=10, cjk_columns=4)
     ['扫码支付', '成功']
+    >>> wrap("扫码支付。成功", columns=10, cjk_columns=4)
+    ['扫码支', '付。成功']
 """
 
 from __future__ import annotations
 
 from itertools import accumulate
 
-from wcwidth import wcwidth
+from wcwidth import iter_graphemes, wcswidth
 
-EPSILON = 1e-9  # cell sums are floats (38/14 per CJK character): compare with a tolerance
+# may not start a line: closing punctuation, brackets and quotes (full-width and the CJK ones)
+CLOSING = frozenset("，。、；：？！）」』】〉》〕］｝〗〙〛”’．…～％")
+# may not end a line: opening brackets and quotes
+OPENING = frozenset("（「『【〈《〔［｛〖〘〚“‘")
 
 
-def _kind(char: str) -> int:
-    """0 for zero-width, 1 for narrow, 2 for wide (East Asian) characters."""
-    width = wcwidth(char)
-    return 0 if width <= 0 else 2 if width == 2 else 1
+def _kind(cluster: str) -> int:
+    """0 for zero-width (and control), 1 for narrow, 2 for wide (East Asian, emoji) clusters."""
+    width = wcswidth(cluster)
+    return 0 if width <= 0 else 2 if width >= 2 else 1
+
+
+def cluster_units(cluster: str, columns: int, cjk_columns: int) -> int:
+    """Width of one grapheme cluster in units of 1/cjk_columns narrow cell."""
+    kind = _kind(cluster)
+    return 0 if kind == 0 else columns if kind == 2 else cjk_columns
+
+
+def text_units(text: str, columns: int, cjk_columns: int) -> int:
+    """Width of a text in units of 1/cjk_columns narrow cell (a line holds columns * cjk_columns)."""
+    return sum(cluster_units(g, columns, cjk_columns) for g in iter_graphemes(text))
 
 
 def char_cells(char: str, columns: int, cjk_columns: int) -> float:
-    kind = _kind(char)
-    return 0.0 if kind == 0 else columns / cjk_columns if kind == 2 else 1.0
+    """Narrow cells one character (or grapheme cluster) takes."""
+    return cluster_units(char, columns, cjk_columns) / cjk_columns
 
 
 def text_cells(text: str, columns: int, cjk_columns: int) -> float:
-    """Narrow cells a text takes (rounded, so 14 CJK characters are exactly a 38-cell line)."""
-    return round(sum(char_cells(c, columns, cjk_columns) for c in text), 6)
+    """Narrow cells a text takes (exact: 14 CJK characters are exactly a 38-cell line)."""
+    return text_units(text, columns, cjk_columns) / cjk_columns
 
 
 def _tokens(text: str) -> list[str]:
-    """Words for Latin text, single characters for wide scripts (they break anywhere)."""
+    """Words for Latin text, single clusters for wide scripts (they break anywhere)."""
     out: list[str] = []
-    start = 0  # where the current word began
-    for index, char in enumerate(text):
-        if char == " " or wcwidth(char) == 2:
-            if start < index:
-                out.append(text[start:index])
-            out.append(char)
-            start = index + 1
-    if start < len(text):
-        out.append(text[start:])
+    word: list[str] = []  # clusters of the current word
+    for cluster in iter_graphemes(text):
+        if cluster == " " or _kind(cluster) == 2:
+            if word:
+                out.append("".join(word))
+                word = []
+            out.append(cluster)
+        else:
+            word.append(cluster)
+    if word:
+        out.append("".join(word))
     return out
 
 
-def _split_long(token: str, columns: int, cjk_columns: int, lines: list[str]) -> tuple[str, float]:
-    """Cut a word wider than a line into full lines (appended to `lines`); return what is left and its cells.
+def _split_long(token: str, columns: int, cjk_columns: int, lines: list[str]) -> tuple[str, int]:
+    """Cut a word wider than a line into full lines (appended to `lines`); return what is left and its units.
 
-    One pass: whether the rest still overflows is read from running counts of narrow
-    and wide characters (exact integers), each piece is measured once.
+    One pass over the word's clusters with running sums; each piece is measured once.
     """
-    cells = [char_cells(c, columns, cjk_columns) for c in token]
-    # exact widths in units of 1/cjk_columns cell: narrow = cjk_columns, wide = columns
-    units = [0 if c == 0.0 else cjk_columns if c == 1.0 else columns for c in cells]
-    total_units = list(accumulate(units, initial=0))
-    line_units = columns * cjk_columns
+    clusters = list(iter_graphemes(token))
+    units = [cluster_units(g, columns, cjk_columns) for g in clusters]
+    total = list(accumulate(units, initial=0))
+    line = columns * cjk_columns
     start = 0
-    while total_units[-1] - total_units[start] > line_units:  # the rest does not fit on one line
-        end, taken = start, 0.0
-        while end < len(token) and taken + cells[end] <= columns + EPSILON:
-            taken += cells[end]
+    while total[-1] - total[start] > line:  # the rest does not fit on one line
+        end = start
+        while end < len(clusters) and total[end + 1] - total[start] <= line:
             end += 1
-        end = max(end, start + 1)  # a character wider than a line still takes one
-        lines.append(token[start:end])
+        end = max(end, start + 1)  # a cluster wider than a line still takes one
+        lines.append("".join(clusters[start:end]))
         start = end
-    rest = token[start:]
-    return rest, round(sum(cells[start:]), 6)
+    return "".join(clusters[start:]), total[-1] - total[start]
+
+
+def _carry_over(parts: list[str], sizes: list[int], token: str, token_units: int, line: int) -> int:
+    """How many tokens at the end of the full line `parts` move down with `token` (kinsoku shori).
+
+    Closing punctuation may not start the next line and an opening bracket may not end this
+    one: the tokens before move down with it, as long as the moved run fits on a line and
+    this line keeps something. A break at a space is left as it is. Each token moves at most
+    once, so the wrap stays linear.
+    """
+    if not parts or parts[-1] == " ":
+        return 0
+    moved, width, first = 0, token_units, token
+    while len(parts) - moved > 1:
+        last = parts[-moved - 1]
+        if last == " " or not (first[0] in CLOSING or last[-1] in OPENING):
+            break
+        if width + sizes[-moved - 1] > line:
+            break
+        width += sizes[-moved - 1]
+        first = last
+        moved += 1
+    return moved
 
 
 def wrap(text: str, columns: int, cjk_columns: int) -> list[str]:
-    """Greedy word wrap to lines of `columns` narrow cells; over-long words are split."""
+    """Greedy word wrap to lines of `columns` narrow cells; over-long words are split; kinsoku applied."""
+    line = columns * cjk_columns
     lines: list[str] = []
     for paragraph in text.split("\n"):
         parts: list[str] = []  # the line being filled, joined when it is complete
-        used = 0.0
+        sizes: list[int] = []  # units of each part
+        used = 0
         for token in _tokens(paragraph):
             if token == " ":
                 if parts:
                     parts.append(" ")
-                    used += 1
+                    sizes.append(cjk_columns)
+                    used += cjk_columns
                 continue
-            cells = text_cells(token, columns, cjk_columns)
-            if used + cells <= columns + EPSILON:
+            units = text_units(token, columns, cjk_columns)
+            if used + units <= line:
                 parts.append(token)
-                used += cells
+                sizes.append(units)
+                used += units
                 continue
-            line = "".join(parts)
-            if line.strip():
-                lines.append(line.rstrip())
-            if cells > columns + EPSILON:
-                token, cells = _split_long(token, columns, cjk_columns, lines)
-            parts, used = ([token] if token else []), cells
+            moved = _carry_over(parts, sizes, token, units, line)
+            keep = len(parts) - moved
+            done = "".join(parts[:keep])
+            if done.strip():
+                lines.append(done.rstrip())
+            parts, sizes = parts[keep:], sizes[keep:]  # what moves down (nothing but kinsoku moves)
+            if units > line:
+                token, units = _split_long(token, columns, cjk_columns, lines)
+            if token:
+                parts.append(token)
+                sizes.append(units)
+            used = sum(sizes)
         lines.append("".join(parts).rstrip())
     return lines

@@ -224,24 +224,11 @@ async def _sleep(seconds: float) -> None:
 
 # -- comparison -------------------------------------------------------------------------------
 
-_DIGITS_JIAO = re.compile(r"(\d+)\s*[块元圆]\s*(\d)(?!\d)")
-_ZH_JIAO = re.compile(r"([零一二两三四五六七八九十百千]+)[块元圆]([一二两三四五六七八九])?")
-
-
 def said_price(text: str) -> float | None:
-    """The price in what the wearer said: "it's 25 yuan here", "¥12.5", "这里卖25块5", "二十五块"."""
-    from engine.slot_values import find_number, zh_number
+    """The price in what the wearer said: "it's 25 yuan here", "¥1,299", "这里卖25块5", "两块五毛"."""
+    from engine.slot_values import find_number
 
-    match = _DIGITS_JIAO.search(text)
-    if match:
-        return int(match.group(1)) + int(match.group(2)) / 10
-    match = _ZH_JIAO.search(text)
-    if match:
-        whole = zh_number(match.group(1))
-        if whole is not None:
-            tenth = zh_number(match.group(2)) if match.group(2) else 0
-            return whole + (tenth or 0) / 10
-    number = find_number(text.replace("¥", " ").replace("￥", " "))
+    number = find_number(text)
     return number if number is not None and number > 0 else None
 
 

@@ -2,8 +2,8 @@
 
 Layouts belong to the engine, not to flows: a flow says *what* (a card with a
 title and a body); this module decides *how* it fits the device profile's lines
-and characters: wrapping by display width (East Asian wide characters count as
-`columns / cjk_columns` cells), truncation with an ellipsis where a field has one
+and characters: wrapping by display width (grapheme clusters; East Asian wide
+ones count as `columns / cjk_columns` cells; CJK line-breaking rules), truncation with an ellipsis where a field has one
 line, and pages where a layout can page.
 
 Text is bounded before it is laid out: a field keeps at most `MAX_TEXT_CHARS`
@@ -23,8 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from wcwidth import iter_graphemes
+
 from engine.catalog import HudGeometry
-from engine.textwidth import char_cells, text_cells, wrap
+from engine.textwidth import cluster_units, text_units, wrap
 
 PRIORITIES = {"low": 0, "normal": 1, "high": 2, "critical": 3}
 ARROWS = {
@@ -72,20 +74,21 @@ def bounded(text: Any, newest: bool = False) -> str:
 
 
 def fit_line(text: str, geometry: HudGeometry) -> str:
-    """One line: cut with an ellipsis when it is wider than the display."""
+    """One line: cut with an ellipsis when it is wider than the display (never inside a grapheme cluster)."""
     text = " ".join(bounded(text).split())
     columns, cjk_columns = geometry.columns, geometry.cjk_columns
-    if text_cells(text, columns, cjk_columns) <= columns:
+    line = columns * cjk_columns  # widths in exact units: see engine.textwidth
+    if text_units(text, columns, cjk_columns) <= line:
         return text
-    ellipsis = char_cells(ELLIPSIS, columns, cjk_columns)
-    end, used = 0, 0.0  # running width of text[:end]: each character is measured once
-    for char in text:
-        step = char_cells(char, columns, cjk_columns)
-        if round(used + step + ellipsis, 6) > columns:
+    room = line - cluster_units(ELLIPSIS, columns, cjk_columns)
+    kept: list[str] = []
+    used = 0  # running width of what is kept: each cluster is measured once
+    for cluster in iter_graphemes(text):
+        used += cluster_units(cluster, columns, cjk_columns)
+        if used > room:
             break
-        used += step
-        end += 1
-    return text[:end].rstrip() + ELLIPSIS
+        kept.append(cluster)
+    return "".join(kept).rstrip() + ELLIPSIS
 
 
 def _narrower(geometry: HudGeometry, cells: int) -> HudGeometry:
