@@ -140,6 +140,7 @@ class State:
     link: Link | None = None
     output: Any = None
     deep: bool = False
+    defer: tuple[str, ...] = ()  # events kept while this state is active and nothing handles them
 
     @property
     def is_final(self) -> bool:
@@ -184,6 +185,7 @@ class Flow:
     states: dict[str, State]
     duplicates: tuple[DuplicateState, ...] = field(default=())
     raw: Any = None
+    cancel: str | None = None  # where voice cancel and swipe-down go when no state handles them
 
     def ancestors(self, name: str) -> list[str]:
         """Proper ancestors of `name`, innermost first."""
