@@ -16,7 +16,7 @@ from pathlib import Path
 
 # Importing the rule modules registers their rules.
 from engine.catalog import Catalog, load_catalog
-from engine.checks import catalog_rules, expressions, hud, robustness, safety, structure  # noqa: F401
+from engine.checks import catalog_rules, expressions, hud, robustness, safety, structure, wearer  # noqa: F401
 from engine.checks.base import RULES, FlowContext, ProjectContext, Sink
 from engine.checks.project import FlowSummary, summarize
 from engine.config import Config
