@@ -23,11 +23,10 @@ from collections import deque
 from typing import Any
 
 from engine.compiler import CompiledTransition
-from engine.model import Transition
+from engine.model import CANCEL_EVENTS, Transition
 from engine.session import Session
 
 MAX_DEFERRED = 32  # events one session keeps for later; a flow that needs more is not keeping up
-CANCEL_EVENTS = ("user.cancel", "gesture.swipe_down")
 
 
 class InputSteps:

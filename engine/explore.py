@@ -39,9 +39,8 @@ from typing import Any
 
 from engine.catalog import Catalog, load_catalog
 from engine.compiler import CompiledFlow
-from engine.deferral import CANCEL_EVENTS
 from engine.interpreter import Interpreter, RecordingPorts, StepResult
-from engine.model import State, Transition
+from engine.model import CANCEL_EVENTS, State, Transition
 from engine.privacy import PrivacyLed, step_violations
 from engine.session import Session
 

@@ -30,6 +30,8 @@ from typing import Any
 from engine.source import Path, SourceMap
 
 STATE_KINDS = ("atomic", "compound", "parallel", "final", "history")
+# voice cancel and swipe-down: every flow ends (or goes to its `cancel:` state) on them unless a state says otherwise
+CANCEL_EVENTS = ("user.cancel", "gesture.swipe_down")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,10 +22,9 @@ from __future__ import annotations
 from engine.checks.base import FlowContext, flow_rule
 from engine.checks.catalog_rules import is_event_transition
 from engine.checks.structure import has_unknown_targets
-from engine.deferral import CANCEL_EVENTS
 from engine.dialogue import UTTERANCE_EVENTS
 from engine.findings import Severity
-from engine.model import Flow, State, Transition
+from engine.model import CANCEL_EVENTS, Flow, State, Transition
 from engine.statechart import active_with, exits_of, leaves_entered, reachable_states
 
 CONTENT_EVENTS = ("asr.transcript", "user.utterance", "camera.photo")
