@@ -246,8 +246,13 @@ class Assistant:
         elif command == "confirm" and running:  # spoken, so the step's `via` decides whether voice may answer
             await runner.send("asr.transcript", {"text": route.get("answer") or "no", "is_final": True})
         elif command == "cancel" and running:
+            mark = len(runner.trace)
             await runner.send("user.cancel", {"via": "voice"})
-            if not runner.stack[0].session.done:
+            # the flow language decides what cancel means (end, or wrap up first: save the notes, settle a
+            # payment); stop the flow here only when nothing in it moved
+            after = runner.trace[mark:]
+            moved = any(e["kind"] == "cancelled" or (e["kind"] == "transition" and e.get("target")) for e in after)
+            if not runner.stack[0].session.done and not moved:
                 await runner.stop("cancelled")
                 replies.append("Stopped.")
         elif command == "clarify":

@@ -213,6 +213,7 @@ class _Builder:
             link=link,
             output=body.get("output"),
             deep=body.get("deep") is True,
+            defer=_strs(body.get("defer")),
         )
         for child in children:
             self.state(child, children_raw[child], name, (*path, "states", child))
@@ -370,6 +371,7 @@ class _Builder:
             states=self.states,
             duplicates=tuple(self.duplicates),
             raw=data,
+            cancel=_str(data.get("cancel")),
         )
         return flow
 

@@ -12,7 +12,10 @@ over what can happen next in each configuration it reaches:
 * a running invoke, llm or call finishing with outputs made from the skill's
   output schema (and the guards on `on_done`), or failing with each error code
   its `on_error` branches test, a timeout, or an unexpected code;
-* the next timer firing (`after`, `no_input`).
+* the next timer firing (`after`, `no_input`);
+* an event an active state defers (`defer:`), and voice cancel and swipe-down
+  in every configuration (the engine's default ends the flow or goes to its
+  `cancel:` state), so deferral and cancel paths are run too.
 
 Each candidate is tried on a copy of the session, so which branch it takes is
 observed, not predicted. A configuration is explored further when it is new or
@@ -37,7 +40,7 @@ from typing import Any
 from engine.catalog import Catalog, load_catalog
 from engine.compiler import CompiledFlow
 from engine.interpreter import Interpreter, RecordingPorts, StepResult
-from engine.model import State, Transition
+from engine.model import CANCEL_EVENTS, State, Transition
 from engine.privacy import PrivacyLed, step_violations
 from engine.session import Session
 
@@ -258,6 +261,13 @@ class Explorer:
                     seen.add(child_key)
                     shapes[core] = shapes.get(core, 0) + 1
                     queue.append(child)
+            for step in self._default_cancels(node):
+                # run (for its findings and the states it enters) but not counted as a way on: a state
+                # only cancel can leave is still stuck, and "can end" is judged without it
+                child, _ = self._apply(node, step)
+                if child is not None and self._key(child) not in seen:
+                    seen.add(self._key(child))
+                    queue.append(child)
             if not moved:
                 self._stuck(node, session)
         self._no_end(children_of, node_of, ended)
@@ -416,6 +426,7 @@ class Explorer:
             tuple(sorted(s["timers"])),
             tuple(sorted((k, min(v, MAX_ATTEMPTS_TOLD_APART)) for k, v in s["attempts"].items())),
             s["confirmed"],
+            tuple(item["name"] for item in s.get("deferred", ())[:2]),  # two waiting are like many
             tuple(sorted((k, str(v) if k != "location" else v is not None) for k, v in node.device.items())),
             _shape(s["slots"]),
             _shape(s["vars"]),
@@ -471,6 +482,14 @@ class Explorer:
             steps.append(Step("timer", trigger, None, max(due, node.now)))
         return steps
 
+    def _default_cancels(self, node: _Node) -> list[Step]:
+        """Voice cancel and swipe-down where no transition or confirm step of the configuration takes them."""
+        active = self.compiled.configs[node.session["config"]]
+        taken = {name for _, t in self._transitions_of(active) for name in self._event_names(t.trigger)}
+        if any(self.flow.states[s].confirm is not None for s in active):
+            taken.add("gesture.swipe_down")  # a confirm's "no" (explored by _answers)
+        return [Step("event", name, {}, node.now + STEP_MS) for name in CANCEL_EVENTS if name not in taken]
+
     def _transitions_of(self, active: frozenset[str]) -> list[tuple[State, Transition]]:
         return [(self.flow.states[s], t) for s in sorted(active) for t in self.flow.states[s].transitions]
 
@@ -481,6 +500,8 @@ class Explorer:
                 continue
             for name in self._event_names(t.trigger):
                 by_trigger.setdefault(name, []).append(t)
+        for name in (e for s in sorted(active) for e in self.flow.states[s].defer):
+            by_trigger.setdefault(name, [])
         steps = []
         for name, transitions in sorted(by_trigger.items()):
             schema = (self.catalog.events.get(name) or {}).get("payload") or {"type": "object"}

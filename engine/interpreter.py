@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from engine.compiler import ALWAYS, CompiledAction, CompiledFlow, CompiledTransition
+from engine.deferral import InputSteps
 from engine.dialogue import DialogueSteps
 from engine.expressions import CompiledExpression, EvaluationError, ExpressionError, compile_value, render
 from engine.limits import MAX_MICROSTEPS
@@ -100,7 +101,7 @@ class _Cursor:
         self.interp._apply(self, candidate)
 
 
-class Interpreter(DialogueSteps):
+class Interpreter(DialogueSteps, InputSteps):
     """Steps sessions of one compiled flow. Cheap to create; holds no session between calls."""
 
     def __init__(
@@ -133,6 +134,8 @@ class Interpreter(DialogueSteps):
         self.events = compiled.machine.events
         self.cursor = _Cursor(self)
         self._queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self._external: tuple[str, dict[str, Any]] | None = None  # the queued event that came from outside
+        self._deferring: dict[str, frozenset[str]] = {}  # configuration -> events its states defer
         self._result = StepResult()
         self._now = 0
         from engine.catalog import load_catalog
@@ -170,7 +173,8 @@ class Interpreter(DialogueSteps):
             self._trace("refused", event=name, permission=needed)
             self._queue.append(("error.permission", {"event": name, "permission": needed}))
         else:
-            self._queue.append((name, data))
+            self._external = (name, data)
+            self._queue.append(self._external)
         return self._finish(session)
 
     def halt(self, session: Session, now: int, reason: str) -> StepResult:
@@ -232,6 +236,7 @@ class Interpreter(DialogueSteps):
         self._now = now
         self._result = StepResult()
         self._queue.clear()
+        self._external = None
         cursor = self.cursor
         cursor.session = session
         cursor.state = session.config
@@ -240,12 +245,15 @@ class Interpreter(DialogueSteps):
         cursor.scope = self._scope(session, name, data)
 
     def _finish(self, session: Session) -> StepResult:
+        """Run the queued events to completion; then hand back deferred events the new configuration takes."""
         steps = 0
         if self._has_always:
             self._settle(session)
-        while self._queue and not session.done:
-            name, data = self._queue.popleft()
-            self._fire(session, name, data)
+        while not session.done and (self._queue or (session.deferred and self._recall(session))):
+            item = self._queue.popleft()
+            name, data = item
+            if not self._fire(session, name, data) and item is self._external and not session.done:
+                self._unhandled(session, name, data)
             if self._has_always:
                 self._settle(session)
             steps += 1
@@ -486,6 +494,7 @@ class Interpreter(DialogueSteps):
     # -- actions ------------------------------------------------------------------------------
     def _end(self, session: Session) -> None:
         session.done = True
+        self._drop_deferred(session, "the flow ended")
         for key in list(session.timers or {}):
             self._effect("timer_cancel", trigger=key)
         session.timers = None

@@ -30,6 +30,8 @@ from typing import Any
 from engine.source import Path, SourceMap
 
 STATE_KINDS = ("atomic", "compound", "parallel", "final", "history")
+# voice cancel and swipe-down: every flow ends (or goes to its `cancel:` state) on them unless a state says otherwise
+CANCEL_EVENTS = ("user.cancel", "gesture.swipe_down")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,7 @@ class State:
     link: Link | None = None
     output: Any = None
     deep: bool = False
+    defer: tuple[str, ...] = ()  # events kept while this state is active and nothing handles them
 
     @property
     def is_final(self) -> bool:
@@ -184,6 +187,7 @@ class Flow:
     states: dict[str, State]
     duplicates: tuple[DuplicateState, ...] = field(default=())
     raw: Any = None
+    cancel: str | None = None  # where voice cancel and swipe-down go when no state handles them
 
     def ancestors(self, name: str) -> list[str]:
         """Proper ancestors of `name`, innermost first."""

@@ -473,10 +473,13 @@ class Runner:
             return
         self.stack.remove(frame)
         parent = self.stack[-1]
-        self._carry_out(
-            parent,
-            parent.interpreter.call_done(parent.session, frame.caller_state, data.get("output"), self.clock.now()),
-        )
+        now = self.clock.now()
+        if data.get("cancelled"):  # the wearer cancelled the called flow: the caller's on_error decides
+            message = f"the wearer cancelled '{frame.session.flow_id}'"
+            result = parent.interpreter.call_failed(parent.session, frame.caller_state, "CANCELLED", message, now)
+        else:
+            result = parent.interpreter.call_done(parent.session, frame.caller_state, data.get("output"), now)
+        self._carry_out(parent, result)
 
     def _progress(self, frame: Frame, name: str, data: dict[str, Any]) -> None:
         """An event a running skill raises (progress, partial results) goes to its flow at once."""

@@ -21,6 +21,7 @@ class Session:
         "captures",
         "config",
         "confirmed",
+        "deferred",
         "done",
         "final",
         "flow_id",
@@ -52,6 +53,7 @@ class Session:
         self.attempts: dict[str, int] | None = None  # collect/confirm re-prompt counters by state
         self.captures: list[str] | None = None  # capture ports on (privacy LED)
         self.confirmed: str | None = None  # the confirm state whose "yes" authorises the next payment
+        self.deferred: list[dict[str, Any]] | None = None  # events an active state defers: [{name, data}], in order
         self.done = False
         self.final: str | None = None
         self.output: Any = None
@@ -72,6 +74,7 @@ class Session:
             "attempts": self.attempts or {},
             "captures": self.captures or [],
             "confirmed": self.confirmed,
+            "deferred": self.deferred or [],
             "done": self.done,
             "final": self.final,
             "output": self.output,
@@ -91,8 +94,21 @@ class Session:
         session.attempts = dict(data["attempts"]) if data.get("attempts") else None
         session.captures = list(data["captures"]) if data.get("captures") else None
         session.confirmed = data.get("confirmed")
+        session.deferred = _deferred(data.get("deferred"))
         session.done = bool(data.get("done"))
         session.final = data.get("final")
         session.output = data.get("output")
         session.parent = data.get("parent")
         return session
+
+
+def _deferred(value: Any) -> list[dict[str, Any]] | None:
+    """Deferred events from a snapshot, keeping only well-formed entries (a snapshot is data from outside)."""
+    if not isinstance(value, list):
+        return None
+    kept = [
+        {"name": item["name"], "data": dict(item.get("data") or {})}
+        for item in value
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("data", {}), dict)
+    ]
+    return kept or None

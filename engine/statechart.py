@@ -135,6 +135,8 @@ def reachable_states(flow: Flow) -> set[str]:
         return set()
     reached: set[str] = set()
     frontier = [flow.initial]
+    if flow.cancel is not None and flow.cancel in flow.states:
+        frontier.append(flow.cancel)  # voice cancel or swipe-down leads there from any state
     while frontier:
         target = frontier.pop()
         for leaf in leaves_entered(flow, target):

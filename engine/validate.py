@@ -17,7 +17,16 @@ from pathlib import Path
 # Importing the rule modules registers their rules.
 import engine.checks.error_codes  # noqa: F401
 from engine.catalog import Catalog, load_catalog
-from engine.checks import catalog_rules, expressions, hud, limits, robustness, safety, structure  # noqa: F401
+from engine.checks import (  # noqa: F401
+    catalog_rules,
+    expressions,
+    hud,
+    limits,
+    robustness,
+    safety,
+    structure,
+    wearer,
+)
 from engine.checks.base import RULES, FlowContext, ProjectContext, Sink
 from engine.checks.project import FlowSummary, summarize
 from engine.config import Config

@@ -182,3 +182,37 @@ def test_cli_chat_offline_session(tmp_path: Path) -> None:
     assert "route via offline: answer" in proc.stdout
     assert "start_flow translate {'target_lang': 'ja'}" in proc.stdout
     assert "HUD · double_text" in proc.stdout
+
+
+def test_a_spoken_cancel_lets_the_flow_wrap_up_as_it_declares(tmp_path: Path) -> None:
+    """Cancel means what the flow says: the meeting notes are closed and saved, not thrown away."""
+
+    calls: list[str] = []
+
+    def notes(name: str, result: dict[str, Any], takes_ms: int = 0) -> Any:
+        async def skill(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+            calls.append(name)
+            if takes_ms:
+                await ctx.sleep(takes_ms)
+            return result
+
+        return skill
+
+    skills = {
+        "transcribe.start": notes("start", {"id": "m1"}),
+        "transcribe.stop": notes("stop", {"text": "We launch on Friday."}, takes_ms=2000),  # still closing
+        "summarize.text": notes("summary", {"summary": "Launch", "decisions": [], "action_items": []}),
+        "transcribe.export": notes("export", {"markdown": "m1.md"}),
+    }
+
+    async def scenario() -> dict[str, Any]:
+        async with open_checkpointer(str(tmp_path / "m.sqlite")) as saver:
+            assistant = Assistant(FLOWS, OfflineRouter([c.flow for c in FLOWS.values()]), saver, skills=skills)
+            await assistant.turn("s9", "take meeting notes")
+            return await assistant.turn("s9", "qwen, cancel")
+
+    result = asyncio.run(scenario())
+    assert result["route"]["command"] == "cancel"
+    session = result["snapshot"]["stack"][0]["session"]
+    assert not session["done"] and session["config"] == "closing"  # closing the notes, not stopped
+    assert calls == ["start", "stop"]

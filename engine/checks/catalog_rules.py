@@ -59,10 +59,11 @@ def unknown_event(ctx: FlowContext) -> None:
     skill_events = ctx.catalog.skill_events()
     known = sorted(ctx.catalog.events)
     for state in ctx.flow.states.values():
-        for t in state.transitions:
-            if not is_event_transition(state, t):
-                continue
-            event = t.trigger
+        written: list[tuple[str, tuple[Any, ...]]] = [
+            (t.trigger, (*state.path, "on", t.trigger)) for t in state.transitions if is_event_transition(state, t)
+        ]
+        written += [(event, (*state.path, "defer", i)) for i, event in enumerate(state.defer)]
+        for event, path in written:
             if event == "*" or ctx.catalog.knows_event(event) or event in emitted or event in skill_events:
                 continue
             if event.endswith(".*") and any(k.startswith(event[:-1]) for k in (*known, *emitted)):
@@ -70,7 +71,8 @@ def unknown_event(ctx: FlowContext) -> None:
             ctx.report(
                 "unknown-event",
                 f"no device, skill or flow produces event '{event}'; {_suggest(event, known, 'events.json')}",
-                (*state.path, "on", event),
+                path,
+                at_key=isinstance(path[-1], str),  # `on:` keys; a `defer:` entry is a value
                 state=state.name,
             )
 

@@ -52,6 +52,13 @@ def unknown_target(ctx: FlowContext) -> None:
             ("initial",),
             at_key=False,
         )
+    if flow.cancel is not None and flow.cancel not in flow.states and names:
+        ctx.report(
+            "unknown-target",
+            f"cancel state '{flow.cancel}' does not exist; {_suggest(flow.cancel, names)}",
+            ("cancel",),
+            at_key=False,
+        )
     for state in flow.states.values():
         written = (*state.path, "initial") in flow.source.values
         misplaced = state.initial is not None and state.initial not in descendants(flow, state.name)
@@ -78,6 +85,8 @@ def unknown_target(ctx: FlowContext) -> None:
 
 def has_unknown_targets(flow: Flow) -> bool:
     """Reachability is meaningless while a target is misspelt: unknown-target says so instead."""
+    if flow.cancel is not None and flow.cancel not in flow.states:
+        return True
     return any(t.target is not None and t.target not in flow.states for _, t in flow.transitions())
 
 
