@@ -107,7 +107,7 @@ def _by_problem(lines: list[str], problem: str, mark: yaml.Mark, context: yaml.M
             context.line + 1,
             context.column + 1,
         )
-    if problem.startswith("could not find expected ':'") and context is not None:
+    if problem.startswith("could not find expected ':'") and context is not None and context.line < len(lines):
         return _no_colon(lines, context)
     if problem.startswith(("did not find expected key", "did not find expected '-'", "expected <block end>")):
         return _misaligned(lines, mark.line)

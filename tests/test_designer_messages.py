@@ -57,25 +57,25 @@ CASES = {
         ["': ' inside the unquoted value of `text`", 'quote the value: text: "Note: buy milk"'],
     ),
     "= in a guard": (
-        'slots: {x: {type: integer}}\ninitial: a\nstates:\n  a:\n    on:\n      gesture.tap:\n'
+        "slots: {x: {type: integer}}\ninitial: a\nstates:\n  a:\n    on:\n      gesture.tap:\n"
         '        - {target: b, if: "slots.x = 1"}\n  b: {type: final}\n',
         ("expression-syntax", 12, 36),
         ["`=` is not a comparison in CEL; use `==`"],
     ),
     "and in a guard": (
-        'slots: {x: {type: integer}}\ninitial: a\nstates:\n  a:\n    on:\n      gesture.tap:\n'
+        "slots: {x: {type: integer}}\ninitial: a\nstates:\n  a:\n    on:\n      gesture.tap:\n"
         '        - {target: b, if: "slots.x > 1 and slots.x < 5"}\n  b: {type: final}\n',
         ("expression-syntax", 12, 40),
         ["`and` is not a CEL operator; use `&&`"],
     ),
     "or in a guard": (
-        'slots: {x: {type: integer}}\ninitial: a\nstates:\n  a:\n    on:\n      gesture.tap:\n'
+        "slots: {x: {type: integer}}\ninitial: a\nstates:\n  a:\n    on:\n      gesture.tap:\n"
         '        - {target: b, if: "slots.x < 1 or slots.x > 5"}\n  b: {type: final}\n',
         ("expression-syntax", 12, 40),
         ["`or` is not a CEL operator; use `||`"],
     ),
     "not in a guard": (
-        'slots: {x: {type: boolean}}\ninitial: a\nstates:\n  a:\n    on:\n      gesture.tap:\n'
+        "slots: {x: {type: boolean}}\ninitial: a\nstates:\n  a:\n    on:\n      gesture.tap:\n"
         '        - {target: b, if: "not slots.x"}\n  b: {type: final}\n',
         ("expression-syntax", 12, 28),
         ["`not` is not a CEL operator; use `!`"],
@@ -167,7 +167,11 @@ states:
       gesture.tap: writing
       head.nod: asking
   asking:
-    collect: {slot: note, prompt: "What should I write?", no_input: {after: 8s, max: 2, target: done}, on_filled: writing}
+    collect:
+      slot: note
+      prompt: What should I write?
+      no_input: {after: 8s, max: 2, target: done}
+      on_filled: writing
   writing:
     entry:
       - hud.show: {layout: toast, text: "Saved: {{ slots.note }}"}
@@ -181,7 +185,7 @@ def test_an_explore_finding_names_the_unset_slot_with_its_line(write_flow) -> No
     proc = run_cli("explore", str(path))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     expected = (
-        f"{path}:18: error in writing: slot `note` is read in state `writing` but may be unset; "
+        f"{path}:22: error in writing: slot `note` is read in state `writing` but may be unset; "
         "test has(slots.note) first, or fill it on every path into `writing`"
     )
     assert expected in proc.stdout.replace("\n", ""), proc.stdout
@@ -189,7 +193,7 @@ def test_an_explore_finding_names_the_unset_slot_with_its_line(write_flow) -> No
         assert python not in proc.stdout
     report = json.loads(run_cli("explore", str(path), "--json").stdout)
     (finding,) = report[0]["findings"]
-    assert (finding["line"], finding["state"]) == (18, "writing")
+    assert (finding["line"], finding["state"]) == (22, "writing")
 
 
 def test_explore_findings_of_every_kind_carry_a_line() -> None:
