@@ -260,6 +260,8 @@ def _humanize(error: Any, root: Path = (), hint: str | None = None) -> SchemaPro
         extras = [k for k in instance if k not in allowed] if isinstance(instance, dict) else []
         extras = [k for k in extras if not (isinstance(k, str) and k.startswith("x-"))]
         key = extras[0] if extras else "?"
+        if "：" in str(key):
+            return _fullwidth_key(str(key), path)
         close = difflib.get_close_matches(str(key), allowed, n=1)
         fix = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
         if isinstance(instance, dict) and instance.get(key) is None and " " in str(key):
@@ -267,6 +269,9 @@ def _humanize(error: Any, root: Path = (), hint: str | None = None) -> SchemaPro
         return SchemaProblem(f"unknown key '{key}' in {where}; {fix}", (*path, key), at_key=True)
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
+        typed = [k for k in instance if isinstance(k, str) and k.split("：")[0].strip() == missing and "：" in k]
+        if typed:  # `{layout： toast}` is one key, "layout： toast", with no value
+            return _fullwidth_key(typed[0], path)
         return SchemaProblem(f"{where} is missing the required key '{missing}'", path, at_key=True)
     if kind == "type":
         expected = schema.get("type")
@@ -292,6 +297,14 @@ def _humanize(error: Any, root: Path = (), hint: str | None = None) -> SchemaPro
         expected = schema.get("description") or hint or "see the schema"
         return SchemaProblem(f"{where} is {_json_type(instance)}, which does not fit: {expected.rstrip('.')}", path)
     return SchemaProblem(f"{where}: {error.message}", path)
+
+
+def _fullwidth_key(key: str, path: Path) -> SchemaProblem:
+    name, _, value = key.partition("：")
+    fix = f"{name.strip()}: {value.strip()}".rstrip()
+    return SchemaProblem(
+        f"full-width colon '：' in `{key}`: YAML needs an ASCII colon and a space; write `{fix}`", (*path, key), True
+    )
 
 
 def _pattern_hint(schema: dict[str, Any]) -> str:
