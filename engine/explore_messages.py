@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 
 from engine.builder import build_flow
-from engine.expressions import UNSET, ExpressionError, split_template
+from engine.cel_messages import UNSET
+from engine.expressions import ExpressionError, split_template
 from engine.model import Flow
 from engine.source import Path
 

@@ -28,6 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from engine.cel_cost import analyze, measure, static_problems
+from engine.cel_messages import failure_reason, operator_hint
 from engine.limits import (
     ASSUMED_CHARS,
     ASSUMED_ITEMS,
@@ -118,29 +119,10 @@ def compile_expression(text: str) -> Any:
         raise ExpressionError(f"cannot parse expression: {exc}", 0) from None
 
 
-_WORD_OPERATORS = {"and": "&&", "or": "||", "not": "!"}
-
-
-def _operator_hint(text: str) -> ExpressionError | None:
-    """Operators from other languages (`=`, `and`, `or`, `not`) that CEL spells differently."""
-    tokens = [(m.lastgroup, m.group(), m.start()) for m in _TOKEN.finditer(text) if m.lastgroup != "ws"]
-    for i, (kind, value, offset) in enumerate(tokens):
-        before = tokens[i - 1] if i else None
-        after = tokens[i + 1] if i + 1 < len(tokens) else None
-        if kind == "op" and value == "=":
-            joined_before = before is not None and before[1] in "=!<>" and before[2] == offset - 1
-            joined_after = after is not None and after[1] == "=" and after[2] == offset + 1
-            if not joined_before and not joined_after:
-                return ExpressionError("`=` is not a comparison in CEL; use `==`", offset)
-        if kind == "id" and value in _WORD_OPERATORS and not (before is not None and before[1] == "."):
-            return ExpressionError(f"`{value}` is not a CEL operator; use `{_WORD_OPERATORS[value]}`", offset)
-    return None
-
-
 def _translate(text: str, raw: str) -> ExpressionError:
-    hint = _operator_hint(text)
+    hint = operator_hint([(m.lastgroup or "", m.group(), m.start()) for m in _TOKEN.finditer(text)])
     if hint is not None:
-        return hint
+        return ExpressionError(*hint)
     match = _ERROR_POS.search(raw)
     if not match:
         first = raw.splitlines()[0] if raw else "syntax error"
@@ -441,37 +423,6 @@ class CompiledExpression:
                 f"{chars:,} characters) it may take {cost.steps:,.0f} steps and {cost.bytes:,.0f} bytes, over the "
                 f"budget of {COST_STEPS_BUDGET:,} steps and {COST_BYTES_BUDGET:,} bytes (see docs/runtime.md, Bounds)"
             )
-
-
-UNSET = "is not set"
-_CONVERT = "CEL does not convert between types: use int(x), double(x) or string(x)"
-
-
-def failure_reason(text: str, exc: Exception) -> str:
-    """Why CEL could not evaluate `text`, in words (no Python exception names).
-
-    A missing key names the whole read, `` `slots.note` is not set ``, so a reader of
-    the message knows what to test with `has()`.
-    """
-    if isinstance(exc, KeyError) and exc.args:
-        return f"`{_read_of(text, str(exc.args[0]))}` {UNSET}"
-    words = (str(exc).splitlines() or [""])[0].strip()
-    first = words.split(". ")[0].rstrip(".:") or "failed"
-    if isinstance(exc, ZeroDivisionError):
-        return "division by zero"
-    if isinstance(exc, TypeError):
-        return f"{first[0].lower()}{first[1:]} ({_CONVERT})"
-    return first[0].lower() + first[1:]
-
-
-def _read_of(text: str, key: str) -> str:
-    """The member read in `text` that ends in `key`: `slots.note`, `vars.found.offers[0].price`."""
-    name = re.escape(key)
-    pattern = rf"\b((?:{'|'.join(ROOT_NAMES)})(?:\.\w+|\[[^\]]*\])*?)(?:\.{name}\b|\[\s*['\"]{name}['\"]\s*\])"
-    match = re.search(pattern, text)
-    if match:
-        return f"{match.group(1)}.{key}"
-    return key
 
 
 def _short(text: str, limit: int = 80) -> str:

@@ -204,3 +204,22 @@ def test_explore_findings_of_every_kind_carry_a_line() -> None:
     for file, finding in findings:
         assert finding["line"] > 0, (file, finding)
         assert "Error:" not in finding["message"], finding
+
+
+@pytest.mark.parametrize(
+    "text, scope, reason",
+    [
+        ("slots.note", {"slots": {}}, "`slots.note` is not set"),
+        ("vars.found.offers[0].price > 10", {"vars": {"found": {"offers": [{}]}}}, "`vars.found.offers[0].price`"),
+        ("slots.a + 1", {"slots": {"a": "x"}}, "CEL does not convert between types"),
+        ("slots.a / 0", {"slots": {"a": 1}}, "division by zero"),
+    ],
+)
+def test_runtime_failures_say_why_without_python_exception_names(text: str, scope: dict, reason: str) -> None:
+    from engine.expressions import CompiledExpression, EvaluationError
+
+    with pytest.raises(EvaluationError) as info:
+        CompiledExpression(text).evaluate(scope)
+    message = str(info.value)
+    assert message.startswith(f"{text}: ") and reason in message
+    assert not any(name in message for name in ("KeyError", "TypeError", "ZeroDivisionError", "Error:"))
