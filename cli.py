@@ -723,8 +723,10 @@ def _print_explorations(reports: list[Any], min_coverage: float | None) -> None:
             if branch.covered_by is None:
                 console.print(f"{escape(r.file)}:{branch.line}: not covered: {escape(branch.label())}", soft_wrap=True)
         for finding in r.findings:
+            line = r.line_of(finding)
+            where = f"{r.file}:{line}" if line else r.file
             console.print(
-                f"[red]{escape(r.file)}: {finding.kind}[/] in {escape(finding.state)}: {escape(finding.message)}",
+                f"[red]{escape(where)}: {finding.kind}[/] in {escape(finding.state)}: {escape(finding.message)}",
                 soft_wrap=True,
             )
             steps = [s.describe() for s in finding.path] or ["(at start)"]

@@ -38,7 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog import Catalog, load_catalog
+from engine.checks.expressions import declared_names
 from engine.compiler import CompiledFlow
+from engine.explore_messages import ExpressionAt, describe_failure, expression_sites, failing_site
 from engine.interpreter import Interpreter, RecordingPorts, StepResult
 from engine.model import CANCEL_EVENTS, State, Transition
 from engine.privacy import PrivacyLed, step_violations
@@ -104,12 +106,14 @@ class Finding:
     message: str
     state: str
     path: tuple[Step, ...]
+    line: int = 0  # where to look in the flow file (the failing expression, else the state); 0: unknown
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "message": self.message,
             "state": self.state,
+            "line": self.line,
             "path": [s.as_dict() for s in self.path],
         }
 
@@ -150,6 +154,12 @@ class Exploration:
     def state_coverage(self) -> float:
         return 100.0 * len(self.visited & set(self.states)) / len(self.states) if self.states else 100.0
 
+    def line_of(self, finding: Finding) -> int:
+        """The finding's line, else the line of the first state it names (0 when neither is known)."""
+        if finding.line:
+            return finding.line
+        return self.states.get(finding.state.split(", ")[0], 0)
+
     @property
     def defects(self) -> list[Finding]:
         """Every finding is a defect: a wearer would meet it on the path shown."""
@@ -165,7 +175,7 @@ class Exploration:
             "covered": sum(1 for b in self.branches if b.covered_by is not None),
             "uncovered": [{"line": b.line, "branch": b.label()} for b in self.branches if b.covered_by is None],
             "unvisited_states": sorted(set(self.states) - self.visited),
-            "findings": [f.as_dict() for f in self.findings],
+            "findings": [{**f.as_dict(), "line": self.line_of(f)} for f in self.findings],
             "configurations": self.nodes,
             "steps": self.steps,
             "truncated": self.truncated,
@@ -200,6 +210,7 @@ class Explorer:
         self.interp.on_transition = self._taken.append
         self._branch_of: dict[int, Branch] = {}
         self._literals_cache: dict[str, list[Any]] = {}
+        self._expression_sites: list[ExpressionAt] | None = None
         branches = []
         for state in self.flow.states.values():
             for t in state.transitions:
@@ -394,7 +405,7 @@ class Explorer:
             if kind == "enter":
                 self.result.visited.add(entry["state"])
             elif kind == "error":
-                self._finding("error", f"{entry.get('error')}: {entry.get('message')}", config, path)
+                self._error_finding(str(entry.get("message") or entry.get("error") or "failed"), config, path)
             elif kind == "refused":
                 what = entry.get("action") or entry.get("skill") or entry.get("event")
                 why = (
@@ -410,10 +421,28 @@ class Explorer:
         for problem in step_violations(result.trace, captures_before, finished=session.done):
             self._finding("privacy", f"privacy LED: {problem}", session.config, path)
 
-    def _finding(self, kind: str, message: str, config: str, path: tuple[Step, ...]) -> None:
+    def _finding(
+        self, kind: str, message: str, config: str, path: tuple[Step, ...], state: str | None = None, line: int = 0
+    ) -> None:
         if any(f.kind == kind and f.message == message for f in self.result.findings):
             return
-        self.result.findings.append(Finding(kind, message, config.replace("|", ", "), path))
+        self.result.findings.append(Finding(kind, message, state or config.replace("|", ", "), path, line))
+
+    def _error_finding(self, message: str, config: str, path: tuple[Step, ...]) -> None:
+        """A guard, value or template that failed, worded for the designer and located at the expression."""
+        site = failing_site(self._sites(), message, self.compiled.configs.get(config, frozenset()))
+        if site is None:
+            self._finding("error", message, config, path)
+            return
+        state = site.state or config.split("|")[0]
+        line = self.flow.source.in_string(site.path, site.offset).line if site.offset else self._line(site.path)
+        slots, _ = declared_names(self.flow, self.catalog.actions)
+        self._finding("error", describe_failure(site, message, state, slots), config, path, state, line)
+
+    def _sites(self) -> list[ExpressionAt]:
+        if self._expression_sites is None:
+            self._expression_sites = expression_sites(self.flow)
+        return self._expression_sites
 
     def _key(self, node: _Node) -> Any:
         s = node.session

@@ -28,6 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from engine.cel_cost import analyze, measure, static_problems
+from engine.cel_messages import failure_reason, operator_hint
 from engine.limits import (
     ASSUMED_CHARS,
     ASSUMED_ITEMS,
@@ -119,6 +120,9 @@ def compile_expression(text: str) -> Any:
 
 
 def _translate(text: str, raw: str) -> ExpressionError:
+    hint = operator_hint([(m.lastgroup or "", m.group(), m.start()) for m in _TOKEN.finditer(text)])
+    if hint is not None:
+        return ExpressionError(*hint)
     match = _ERROR_POS.search(raw)
     if not match:
         first = raw.splitlines()[0] if raw else "syntax error"
@@ -390,7 +394,7 @@ class CompiledExpression:
         try:
             return self.program.execute(context)
         except Exception as exc:  # CEL raises KeyError, TypeError, ZeroDivisionError, ValueError ...
-            raise EvaluationError(f"{self.text}: {type(exc).__name__}: {exc}") from None
+            raise EvaluationError(f"{self.text}: {failure_reason(self.text, exc)}") from None
 
     def _check_cost(self, context: dict[str, Any]) -> None:
         """Refuse to start an evaluation whose worst case on these inputs is over the budget.

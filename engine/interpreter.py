@@ -259,7 +259,7 @@ class Interpreter(DialogueSteps, InputSteps):
             steps += 1
             if steps > MAX_MICROSTEPS:
                 message = f"more than {MAX_MICROSTEPS} internal events in one step"
-                self._trace("error", kind="error.loop", message=message)
+                self._trace("error", error="error.loop", message=message)
                 break
         result = self._result
         self._result = StepResult()

@@ -75,7 +75,7 @@ def load_flow(path: Path | str, raw: bytes | None = None) -> LoadedFlow:
     if data is None:
         sink.add("schema", "the file is empty; a flow needs at least `flow:` and `states:`", 1, 1)
         return LoadedFlow(file, text, None, sink, False)
-    problems = flow_schema_validator().problems(data)
+    problems = flow_schema_validator().problems(data, source=document.source)
     for problem in problems:
         pos = document.source.key_at(problem.path) if problem.at_key else document.source.at(problem.path)
         sink.add("schema", problem.message, pos.line, pos.column, flow_id)

@@ -18,6 +18,16 @@ SCHEMAS = PROJECT_ROOT / "schemas"
 FLOW_DEFS = ("state", "branch", "noInput", "invoke", "collect", "confirm", "llm", "call", "link", "slot")
 
 
+# How `cli.py test` pairs a test file with its flow (devices/flow_tests.py).
+FLOW_TEST_FILES = [
+    "`python cli.py test` with no path runs `flows/tests/`; a folder runs its `tests/` subfolder when it has one,",
+    "else the YAML files under it; a file runs as given. A test file's `flow:` is either a path relative to the",
+    "test file, or a flow id looked up among the flows in the folder above `tests/` (so `flows/tests/ask.yaml`",
+    "with `flow: ask` tests the flow whose `flow:` is `ask` in `flows/`); a test file outside a `tests/` folder",
+    "looks in its own folder.",
+]
+
+
 def _load(name: str) -> dict[str, Any]:
     return json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
 
@@ -38,25 +48,51 @@ def _type(schema: Any, defs: dict[str, Any] | None = None) -> str:
         return f"`{json.dumps(schema['const'])}`"
     for combinator in ("oneOf", "anyOf"):
         if combinator in schema:
-            return " or ".join(t for t in (_type(s, defs) for s in schema[combinator]) if t)
+            kinds = (_type(s, defs) for s in schema[combinator])
+            return " or ".join(dict.fromkeys(t for t in kinds if t))  # "object or object" says nothing twice
     kind = schema.get("type")
     if isinstance(kind, list):
         return " or ".join(kind)
     if kind == "array" and isinstance(schema.get("items"), dict):
-        inner = _type(schema["items"], defs)
+        items = schema["items"]
+        if items.get("properties"):  # name the keys an entry may have: "list of {`content`, `json`}"
+            return f"list of {{{_fields(items)}}}"
+        inner = _type(items, defs)
         return f"list of {inner}" if inner else "list"
     return str(kind or "")
 
 
-def _properties(schema: dict[str, Any]) -> list[str]:
+def _example(schema: Any) -> str:
+    """` Example: `...`` from the schema's first `examples` entry (JSON, which YAML also reads)."""
+    examples = schema.get("examples") if isinstance(schema, dict) else None
+    if not examples:
+        return ""
+    return f" Example: `{json.dumps(examples[0], ensure_ascii=False, separators=(', ', ': '))}`"
+
+
+def _properties(schema: dict[str, Any], types: dict[str, str] | None = None) -> list[str]:
+    """A table of the keys of an object schema; `types` overrides how some keys' types read."""
     required = set(schema.get("required") or ())
     rows = ["| key | type | required | meaning |", "| --- | --- | --- | --- |"]
     for name, sub in (schema.get("properties") or {}).items():
         if name.startswith("$"):
             continue
-        description = sub.get("description") if isinstance(sub, dict) else ""
-        rows.append(f"| `{name}` | {_type(sub)} | {'yes' if name in required else ''} | {_cell(description)} |")
+        description = (sub.get("description") or "") + _example(sub) if isinstance(sub, dict) else ""
+        kind = (types or {}).get(name) or _type(sub)
+        rows.append(f"| `{name}` | {kind} | {'yes' if name in required else ''} | {_cell(description)} |")
     return rows
+
+
+def _object_form(schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The mapping form of a definition written either short or long (`link: FLOW` or `link: {flow, with}`),
+    with how the short forms read."""
+    for combinator in ("oneOf", "anyOf"):
+        alternatives = [a for a in schema.get(combinator) or () if isinstance(a, dict)]
+        mappings = [a for a in alternatives if a.get("properties")]
+        if mappings:
+            short = [a.get("description") or _type(a) for a in alternatives if a is not mappings[0]]
+            return mappings[0], short
+    return schema, []
 
 
 def _fields(schema: Any) -> str:
@@ -112,7 +148,11 @@ def reference_markdown() -> str:
     ]
     for name in FLOW_DEFS:
         schema = defs[name]
-        out += ["", f"### `{name}`", "", _cell(schema.get("description")), "", *_properties(schema)]
+        mapping, short = _object_form(schema)
+        out += ["", f"### `{name}`", "", _cell(schema.get("description")), ""]
+        if short:
+            out += [f"Written as {' or '.join(short)}, or as a mapping with these keys:", ""]
+        out += _properties(mapping)
     for name in ("duration", "expression", "template", "transition", "action"):
         out += ["", f"### `{name}`", "", _cell(defs[name].get("description"))]
 
@@ -172,7 +212,8 @@ def reference_markdown() -> str:
 
     tests = _load("flow-test.schema.json")
     case = tests["properties"]["tests"]["items"]
-    out += ["", "## Flow tests", "", _cell(tests.get("description")), "", *_properties(case), ""]
+    out += ["", "## Flow tests", "", _cell(tests.get("description")), "", *FLOW_TEST_FILES, ""]
+    out += [*_properties(case, {"expect": "list of assertions (below)"}), ""]
     out += ["| assertion | value | checks |", "| --- | --- | --- |"]
     for item in case["properties"]["expect"]["items"]["oneOf"]:
         (key, sub), *_ = item["properties"].items()

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
-from engine.source import Path
+from engine.source import Path, SourceMap
 
 _TYPE_NAMES = {
     "string": "text",
@@ -143,11 +143,17 @@ class SchemaValidator:
             return False
         return True
 
-    def problems(self, instance: Any, root: Path = ()) -> list[SchemaProblem]:
-        """Every violation as a human sentence (empty when valid); `root` is where the instance sits."""
+    def problems(self, instance: Any, root: Path = (), source: SourceMap | None = None) -> list[SchemaProblem]:
+        """Every violation as a human sentence (empty when valid); `root` is where the instance sits.
+
+        With the `source` map, a value left empty by a `# comment` says so instead of "not empty".
+        """
         if self.is_valid(instance):
             return []
-        return list(self.explain(instance, root))
+        problems = list(self.explain(instance, root))
+        if source is not None and source.comments:
+            problems = [_emptied_by_comment(p, source) for p in problems]
+        return problems
 
     def explain(self, instance: Any, root: Path = ()) -> Iterator[SchemaProblem]:
         if self._detailed is None:
@@ -172,6 +178,19 @@ class SchemaValidator:
 
 
 TEMPLATE_MARK = "lensflow:template"
+
+
+def _emptied_by_comment(problem: SchemaProblem, source: SourceMap) -> SchemaProblem:
+    """`text: #1 pick` is `text:` (empty) and a comment: say that, and how to quote it."""
+    comment = source.comments.get(problem.path)
+    if comment is None or not problem.path:
+        return problem
+    key = problem.path[-1]
+    fix = f'{key}: "{comment}"' if isinstance(key, str) else f'"{comment}"'
+    return SchemaProblem(
+        f"{describe_path(problem.path)} is empty: `{comment}` after it is a comment in YAML; quote it: {fix}",
+        problem.path,
+    )
 
 
 def _branch(error: Any) -> int | None:
@@ -241,6 +260,8 @@ def _humanize(error: Any, root: Path = (), hint: str | None = None) -> SchemaPro
         extras = [k for k in instance if k not in allowed] if isinstance(instance, dict) else []
         extras = [k for k in extras if not (isinstance(k, str) and k.startswith("x-"))]
         key = extras[0] if extras else "?"
+        if "：" in str(key):
+            return _fullwidth_key(str(key), path)
         close = difflib.get_close_matches(str(key), allowed, n=1)
         fix = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
         if isinstance(instance, dict) and instance.get(key) is None and " " in str(key):
@@ -248,6 +269,9 @@ def _humanize(error: Any, root: Path = (), hint: str | None = None) -> SchemaPro
         return SchemaProblem(f"unknown key '{key}' in {where}; {fix}", (*path, key), at_key=True)
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
+        typed = [k for k in instance if isinstance(k, str) and k.split("：")[0].strip() == missing and "：" in k]
+        if typed:  # `{layout： toast}` is one key, "layout： toast", with no value
+            return _fullwidth_key(typed[0], path)
         return SchemaProblem(f"{where} is missing the required key '{missing}'", path, at_key=True)
     if kind == "type":
         expected = schema.get("type")
@@ -273,6 +297,14 @@ def _humanize(error: Any, root: Path = (), hint: str | None = None) -> SchemaPro
         expected = schema.get("description") or hint or "see the schema"
         return SchemaProblem(f"{where} is {_json_type(instance)}, which does not fit: {expected.rstrip('.')}", path)
     return SchemaProblem(f"{where}: {error.message}", path)
+
+
+def _fullwidth_key(key: str, path: Path) -> SchemaProblem:
+    name, _, value = key.partition("：")
+    fix = f"{name.strip()}: {value.strip()}".rstrip()
+    return SchemaProblem(
+        f"full-width colon '：' in `{key}`: YAML needs an ASCII colon and a space; write `{fix}`", (*path, key), True
+    )
 
 
 def _pattern_hint(schema: dict[str, Any]) -> str:
@@ -307,7 +339,7 @@ def read_checked(path: FsPath, validator: SchemaValidator, fail: Callable[[str, 
         raise fail(file, f"cannot read ({exc.strerror or exc})") from None
     except SourceError as exc:
         raise fail(f"{file}:{exc.line}:{exc.column}", exc.message) from None
-    problems = validator.problems(document.data if document.data is not None else {})
+    problems = validator.problems(document.data if document.data is not None else {}, source=document.source)
     if problems:
         first = problems[0]
         pos = document.source.key_at(first.path) if first.at_key else document.source.at(first.path)

@@ -43,6 +43,8 @@ class SourceMap:
     values: dict[Path, Position] = field(default_factory=dict)
     keys: dict[Path, Position] = field(default_factory=dict)
     styles: dict[Path, ScalarStyle] = field(default_factory=dict)
+    # empty values whose line goes on with a `# comment` (`text: #1 pick`): what the comment says
+    comments: dict[Path, str] = field(default_factory=dict)
 
     def at(self, path: Path) -> Position:
         """Position of the value at `path`, or of its nearest known ancestor."""

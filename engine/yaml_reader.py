@@ -28,6 +28,7 @@ import yaml
 
 from engine.findings import SourceError
 from engine.source import Path, Position, ScalarStyle, SourceMap
+from engine.yaml_hints import explain
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -136,11 +137,14 @@ def read_yaml(raw: bytes | str, file: str) -> YamlDocument:
         text = raw
         if len(text) > MAX_BYTES:
             raise SourceError("yaml-syntax", f"file is {len(text)} characters; flows are limited to {MAX_BYTES}")
-    composer = _Composer(file)
+    composer = _Composer(file, text)
     try:
         for event in yaml.parse(text, Loader=_Loader):
             composer.feed(event)
     except yaml.MarkedYAMLError as exc:
+        hint = explain(text, exc)
+        if hint is not None:
+            raise SourceError("yaml-syntax", hint.message, hint.line, hint.column) from None
         mark = exc.problem_mark or exc.context_mark
         at_end = mark is not None and exc.context_mark is not None and mark.line >= text.count("\n")
         if at_end:  # "unclosed" errors surface at the end of the file: point at what was left open
@@ -160,7 +164,9 @@ def read_yaml(raw: bytes | str, file: str) -> YamlDocument:
 class _Composer:
     """Builds data from parser events, checking limits as it goes."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, text: str) -> None:
+        self.text = text
+        self._lines: list[str] | None = None
         self.source = SourceMap(file)
         self.duplicates: list[DuplicateKey] = []
         self.stack: list[_Frame] = []
@@ -234,6 +240,11 @@ class _Composer:
             self._set_key(top, event.value, pos)
         else:
             path = self._pos_path()
+            if value is None and not event.value and event.style in (None, ""):
+                after = self.line(pos.line)[pos.column - 1 :]
+                if after.lstrip().startswith("#"):  # `text: #1 pick`: point at the `#` that emptied it
+                    self.source.comments[path] = after.strip()
+                    pos = Position(pos.line, pos.column + len(after) - len(after.lstrip()))
             self.source.values[path] = pos
             if isinstance(value, str):
                 self.source.styles[path] = ScalarStyle(event.style or "", event.start_mark.line == event.end_mark.line)
@@ -247,6 +258,9 @@ class _Composer:
         self._count(1, pos)
         top = self.stack[-1] if self.stack else None
         if top is not None and isinstance(top.container, dict) and top.key is _NO_KEY:
+            template = self._unquoted_template(event, pos)
+            if template is not None:
+                raise SourceError("yaml-syntax", template, pos.line, pos.column - 1)
             raise SourceError(
                 "yaml-syntax", "a mapping or list used as a key; keys must be plain text", pos.line, pos.column
             )
@@ -286,6 +300,28 @@ class _Composer:
             return
         self.source.values.setdefault(self._pos_path(), pos)
         self._place(value, pos)
+
+    def line(self, number: int) -> str:
+        """Line `number` (1-based) of the document, or "" past its end."""
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines[number - 1] if 0 < number <= len(self._lines) else ""
+
+    def _unquoted_template(self, event: yaml.CollectionStartEvent, pos: Position) -> str | None:
+        """`text: {{ slots.x }}` unquoted: YAML reads `{{` as a mapping whose key is a mapping."""
+        line = self.line(pos.line)
+        start = pos.column - 2  # the outer `{`, 0-based
+        if not isinstance(event, yaml.MappingStartEvent) or start < 0 or line[start : start + 2] != "{{":
+            return None
+        close = line.find("}}", start)
+        value = line[start : close + 2] if close >= 0 else line[start:]
+        rest = line[close + 2 :] if close >= 0 else ""
+        if rest.strip() and rest.lstrip()[0] not in ",}]#":
+            value = (value + rest.split(" #")[0]).rstrip()
+        outer = self.stack[-2] if len(self.stack) >= 2 else None
+        key = outer.key if outer is not None and isinstance(outer.key, str) else None
+        fix = f'{key}: "{value}"' if key else f'"{value}"'
+        return f"`{value}` is read by YAML as a mapping, not as text; quote it: {fix}"
 
     # -- placing values ----------------------------------------------------
     def _set_key(self, frame: _Frame, key: str, pos: Position) -> None:

@@ -47,3 +47,31 @@ def test_the_tutorial_flow_passes_everything_the_tutorial_runs(tmp_path) -> None
     # the tutorial's states are the example's
     assert '    output: {photo: "{{ vars.saved.path }}", note: "{{ slots.note }}"}' in tutorial
     assert '    output: {photo: "{{ vars.saved.path }}", note: "{{ slots.note }}"}' in flow.read_text()
+
+
+def test_the_tutorial_shows_the_scenario_it_runs(tmp_path) -> None:
+    from tests.conftest import run_cli
+
+    scenario = ROOT / "docs" / "examples" / "tutorial" / "parking_spot.scenario.yaml"
+    tutorial = (ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8")
+    body = "".join(line for line in scenario.read_text(encoding="utf-8").splitlines(True) if not line.startswith("#"))
+    assert f"```yaml\n{body}```" in tutorial
+    assert "--scenario parking_spot.scenario.yaml" in tutorial
+    flow = ROOT / "docs" / "examples" / "tutorial" / "parking_spot.yaml"
+    proc = run_cli("simulate", str(flow), "--scenario", str(scenario), "--out", str(tmp_path), "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_reference_reads_well_where_it_used_to_say_nothing() -> None:
+    from engine.reference import reference_markdown
+
+    text = reference_markdown()
+    link = text.split("### `link`", 1)[1].split("###", 1)[0]
+    assert "| `flow` | string | yes | Id of the flow that takes over. |" in link
+    assert "Written as a flow id (`link: other_flow`), or as a mapping" in link
+    assert "object or object" not in text
+    assert "| `expect` | list of assertions (below) | yes |" in text
+    for key in ("output_schema", "rejections", "llm"):
+        row = next(r for r in text.splitlines() if r.startswith(f"| `{key}` |") and "Example: `" in r)
+        assert row
+    assert "a flow id looked up among the flows in the folder above `tests/`" in text.replace("\n", " ")

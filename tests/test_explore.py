@@ -29,7 +29,7 @@ def _explore(name: str):
         ("permission_on_branch", "refused", "done", "speaker"),
         ("pay_without_confirm", "refused", "failed", "no confirmation"),
         ("endless_loop", "no_end", "page_one", "no sequence of events"),
-        ("guard_type_error", "error", "cheap", "guard of checking"),
+        ("guard_type_error", "error", "checking", "`vars.found.offers[0].price` is read in state `checking`"),
     ],
 )
 def test_a_seeded_defect_on_one_path_is_found_with_the_path_that_reaches_it(

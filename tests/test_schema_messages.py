@@ -68,3 +68,39 @@ def test_not_a_mapping_at_all(write_flow) -> None:
     assert [(f.rule, f.message) for f in result.findings] == [("schema", "the top level must be a mapping, not a list")]
     result = validate_paths([str(write_flow(""))], Config())
     assert [f.rule for f in result.findings] == ["schema"]
+
+
+def test_a_full_width_colon_inside_braces_is_named(write_flow) -> None:
+    path = write_flow(
+        textwrap.dedent(
+            """\
+            flow: w
+            permissions: [display]
+            requires: [display]
+            initial: a
+            states:
+              a:
+                entry:
+                  - hud.show: {layout： toast, text: hi}
+                  - hud.show: {layout: toast, text： hi}
+                on: {gesture.tap: b}
+              b: {type: final}
+            """
+        )
+    )
+    got = [(f.rule, f.line, f.column, f.message) for f in validate_paths([str(path)], Config()).findings]
+    assert got == [
+        (
+            "action-args",
+            8,
+            20,
+            "hud.show: full-width colon '：' in `layout： toast`: YAML needs an ASCII colon and a space; "
+            "write `layout: toast`",
+        ),
+        (
+            "action-args",
+            9,
+            35,
+            "hud.show: full-width colon '：' in `text： hi`: YAML needs an ASCII colon and a space; write `text: hi`",
+        ),
+    ]

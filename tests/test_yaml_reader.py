@@ -66,7 +66,7 @@ def test_anchors_aliases_and_merge_keys() -> None:
         ("a: 1\n---\nb: 2\n", "more than one YAML document"),
         ("? [a, b]\n: 1\n", "key"),
         ("a: !!int abc\n", "not a valid !!int"),
-        ("a: [1, 2\n", "expected"),
+        ("a: [1, 2\n", "never closed"),
     ],
 )
 def test_unsafe_or_broken_documents_are_refused(text: str, words: str) -> None:
@@ -112,3 +112,31 @@ def test_keys_are_always_text_as_written() -> None:
 def test_numbers_too_long_for_python_stay_text() -> None:
     digits = "9" * 5000
     assert read_yaml(f"n: {digits}\n", "f.yaml").data == {"n": digits}
+
+
+@pytest.mark.parametrize(
+    "text, where, words",
+    [
+        ("a:\n  b: 1\n\tc: 2\n", (3, 1), "a tab in the indentation of line 3"),
+        ("list:\n  -\tlog: a\n", (2, 4), "a tab in the indentation"),
+        ("states: {a： {type: final}}\n", (1, 11), "full-width colon '：' after `a`"),
+        ("states:\n  a：\n    type: final\n", (2, 4), "full-width colon '：' after `a`"),
+        ("on:\n     tap: b\n      nod: b\n", (3, 7), "indented deeper than `tap:` on line 2"),
+        ("text: @home\n", (1, 7), "cannot start with '@'"),
+        ("entry: [{hud.show: {text: #1}}]\nb: 1\n", (1, 27), 'quote the value: text: "#1"'),
+        ("items:\n  - {{ slots.x }}\n", (2, 5), 'quote it: "{{ slots.x }}"'),
+        ("a: {b: 1\n", (1, 4), "the `{` opened here is never closed"),
+    ],
+)
+def test_syntax_errors_say_what_to_fix_where(text: str, where: tuple[int, int], words: str) -> None:
+    with pytest.raises(SourceError) as info:
+        read_yaml(text, "f.yaml")
+    assert (info.value.line, info.value.column) == where, info.value.message
+    assert words in info.value.message
+
+
+def test_an_empty_value_followed_by_a_comment_is_remembered() -> None:
+    doc = read_yaml("a:\n  text: #1 pick\n  b:   # nothing\n  c: '#x'\n", "f.yaml")
+    assert doc.data == {"a": {"text": None, "b": None, "c": "#x"}}
+    assert doc.source.comments == {("a", "text"): "#1 pick", ("a", "b"): "# nothing"}
+    assert doc.source.at(("a", "text")) == Position(2, 9)

@@ -7,6 +7,7 @@ import difflib
 from typing import Any
 
 from engine.checks.base import FlowContext, flow_rule
+from engine.checks.hud import unknown_layout_name
 from engine.findings import Severity
 from engine.model import State, Transition
 from engine.schema_check import TEMPLATE_MARK, SchemaValidator
@@ -99,7 +100,10 @@ def action_args(ctx: FlowContext) -> None:
             continue
         args = action.args if action.args is not None else ({} if spec["args"].get("type") == "object" else None)
         root = (*action.path, action.name)
-        for problem in validator_for("action", action.name, spec["args"]).problems(args, root):
+        unknown_layout = unknown_layout_name(ctx.catalog, action) is not None  # its own rule says so
+        for problem in validator_for("action", action.name, spec["args"]).problems(args, root, ctx.flow.source):
+            if unknown_layout and problem.path == (*root, "layout"):
+                continue
             ctx.report(
                 "action-args",
                 f"{action.name}: {problem.message}",
@@ -133,7 +137,7 @@ def skill_args(ctx: FlowContext) -> None:
         if not isinstance(schema, dict):
             continue
         root = (*invoke.path, "with")
-        for problem in validator_for("skill", invoke.skill, schema).problems(invoke.args, root):
+        for problem in validator_for("skill", invoke.skill, schema).problems(invoke.args, root, ctx.flow.source):
             ctx.report(
                 "skill-args",
                 f"{invoke.skill}: {problem.message}",

@@ -1,11 +1,14 @@
-"""HUD rule: literal text that cannot fit the device profile's display."""
+"""HUD rules: a layout the HUD does not have; literal text that cannot fit the device profile's display."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
+from engine.catalog import Catalog
 from engine.checks.base import FlowContext, flow_rule
 from engine.findings import Severity
+from engine.model import Action
 from engine.textwidth import wrap
 
 
@@ -25,6 +28,34 @@ def without_templates(text: str) -> str:
         pos = end + 2
     out.append(text[pos:])
     return "".join(out)
+
+
+def unknown_layout_name(catalog: Catalog, action: Action) -> str | None:
+    """The layout a `hud.show` names when the HUD has no such layout (a `{{ template }}` is known only at run time)."""
+    if action.name != "hud.show" or not isinstance(action.args, dict):
+        return None
+    name = action.args.get("layout")
+    if not isinstance(name, str) or "{{" in name or name in catalog.layouts:
+        return None
+    return name
+
+
+@flow_rule("unknown-layout", "`hud.show` names a layout the HUD does not have, so nothing would be shown.")
+def unknown_layout(ctx: FlowContext) -> None:
+    known = list(ctx.catalog.layouts)
+    for state, action in ctx.flow.actions():
+        name = unknown_layout_name(ctx.catalog, action)
+        if name is None:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        fix = f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(known)}"
+        ctx.report(
+            "unknown-layout",
+            f"hud.show layout '{name}' does not exist, so the HUD would show nothing; {fix}",
+            (*action.path, "hud.show", "layout"),
+            at_key=False,
+            state=state.name if state else None,
+        )
 
 
 def _field_budget(spec: dict[str, Any], fields: dict[str, Any], present: set[str], lines: int) -> dict[str, int]:
@@ -55,7 +86,7 @@ def hud_overflow(ctx: FlowContext) -> None:
             continue
         layout_name = action.args.get("layout")
         layout = ctx.catalog.layouts.get(layout_name) if isinstance(layout_name, str) else None
-        if layout is None:  # not a layout name (a list, a template, a typo): action-args reports it
+        if layout is None:  # not a layout name: unknown-layout or action-args reports it
             continue
         fields = layout["fields"]
         present = {k for k in fields if k in action.args}

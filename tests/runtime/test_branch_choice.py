@@ -79,3 +79,17 @@ def test_parallel_regions_are_entered_and_exited_in_document_order() -> None:
     runner = run(text, [(500, "gesture.tap", {})], until=1000)
     logged = [e["text"] for e in runner.trace if e["kind"] == "log"]
     assert logged == ["p", "r1", "r1a", "r2", "r2a", "out-r2a", "out-r2", "out-r1a", "out-r1", "out-p"]
+
+
+def test_an_endless_chain_of_internal_events_is_stopped_with_an_error_not_a_crash() -> None:
+    text = flow_yaml(
+        """
+        a:
+          on:
+            gesture.tap: {do: [{emit: {event: again}}]}
+            again: {do: [{emit: {event: again}}]}
+        """
+    )
+    runner = run(text, [(500, "gesture.tap", {})], until=1000)
+    errors = [e for e in runner.trace if e["kind"] == "error"]
+    assert errors and errors[-1]["error"] == "error.loop" and "internal events" in errors[-1]["message"]
