@@ -119,6 +119,7 @@ def _schema() -> dict[str, Any]:
     """The flow-test schema with the scenario's event entries inlined (and the network ones beside them)."""
     schema = load_schema(SCHEMA)
     events = copy.deepcopy(load_schema(PROJECT_ROOT / "schemas" / "scenario.schema.json")["properties"]["events"])
+    schema["$defs"]["scenario_entry"] = copy.deepcopy(events["items"])  # no reference left to fetch
     events["items"]["oneOf"] += [schema["$defs"]["offline"], schema["$defs"]["online"]]
     case = schema["properties"]["tests"]["items"]["properties"]
     case["events"] = {**events, "description": case["events"]["description"]}
