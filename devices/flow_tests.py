@@ -7,7 +7,9 @@ states entered, slots filled, what the HUD showed and the wearer heard, actions 
 skill calls with their arguments, how the flow ended, runtime errors, and how often
 the model was called. Model answers come from a local OpenAI-compatible server the
 case scripts, so the production client (retries, streaming, tool calls) is what is
-tested; skills run on their embedded defaults unless the case scripts them.
+tested; skills run on their embedded defaults unless the case scripts them. Answers
+can take virtual time (`delay`) and the network can go `offline` and come back
+`online` at given times (devices/flow_network.py).
 
 Assertions are checked against the whole run, not in order, so a case says what
 must (or must not) have happened, and a failure says what happened instead.
