@@ -386,8 +386,7 @@ def _load_runnable(path: Path) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import asyncio
-
+    from engine.llm import run_closing
     from engine.runtime import Runner
     from engine.scenario import ScenarioError, load_events_file
     from skills.registry import skills_for_device
@@ -415,7 +414,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         await runner.run_until(scenario.until_ms if scenario else 0)
         return runner
 
-    runner = asyncio.run(drive())
+    runner = run_closing(drive())
     end = runner.end_state()
     active = end["states"]
     if args.json:
@@ -431,7 +430,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _json_line(entry: dict[str, Any]) -> None:
     from engine.jsonout import dumps
 
-    print(dumps(entry), flush=True)
+    try:
+        print(dumps(entry), flush=True)
+    except BrokenPipeError:  # the reader has gone (`| head`): the rest goes nowhere, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 class _TracePrinter:
@@ -479,11 +481,10 @@ def _configured_llm() -> Any:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    import asyncio
-
     from devices.scenario import load_scenario
     from devices.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
     from engine.catalog import load_catalog
+    from engine.llm import run_closing
     from engine.scenario import ScenarioError
     from skills.registry import skills_for_device
 
@@ -511,7 +512,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except ProfileRefused as exc:
         raise CliError(str(exc)) from None
     out = _simulation_folders(args, main_flow.id)
-    sim = asyncio.run(
+    sim = run_closing(
         simulate(
             compiled,
             main_flow.id,
@@ -858,7 +859,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from engine.addressing import WakeConfigError, wake_phrases
     from engine.agent import Assistant, open_checkpointer
     from engine.catalog import load_catalog
-    from engine.llm import LlmSettings, QwenClient
+    from engine.llm import LlmSettings, QwenClient, run_closing
     from engine.model_router import ModelRouter
     from engine.settings import session_store
     from skills.registry import skills_for_device
@@ -933,7 +934,25 @@ def cmd_chat(args: argparse.Namespace) -> int:
                         f"[bold yellow]confirm?[/bold yellow] {result['confirm']} (say yes/no, or t = yes, s = no)"
                     )
 
-    asyncio.run(talk())
+    run_closing(talk())
+    return EXIT_OK
+
+
+# -- scripted-llm ----------------------------------------------------------------------------
+
+
+def cmd_scripted_llm(args: argparse.Namespace) -> int:
+    """A scripted OpenAI-compatible model on 127.0.0.1, for `chat` and `route` without a Qwen key."""
+    from devices.scripted_llm import ScriptError, serve_script
+
+    if not 0 <= args.port <= 65535:
+        raise CliError(f"--port: {args.port} is not a port (0-65535; 0 picks a free one)")
+    try:
+        serve_script(Path(args.script), args.port, announce=lambda line: print(line, flush=True))
+    except ScriptError as exc:
+        raise CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        print("lensflow: scripted model stopped", file=sys.stderr)
     return EXIT_OK
 
 
@@ -1000,12 +1019,11 @@ def cmd_route(args: argparse.Namespace) -> int:
     _check_route_context(flows, args.active, args.awaiting)
     _llm_flags_to_env(args)
     if LlmSettings.from_env().configured:  # Qwen when an endpoint is set up, with the offline router as fallback
-        import asyncio
-
+        from engine.llm import run_closing
         from engine.model_router import ModelRouter
 
         router = ModelRouter(flows)
-        route = asyncio.run(router.route(args.utterance, args.active, args.awaiting))
+        route = run_closing(router.route(args.utterance, args.active, args.awaiting))
         if router.last_error is not None:  # said once, on stderr: stdout stays the route alone
             print(
                 f"lensflow: the model at {router.client.settings.base_url} failed "
@@ -1226,6 +1244,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default LENSFLOW_WAKE_PHRASES, else 'hey qwen,qwen,千问,...')",
     )
     ch.set_defaults(func=cmd_chat)
+
+    sl = sub.add_parser(
+        "scripted-llm", help="serve scripted model answers (OpenAI-compatible) on 127.0.0.1 for chat and route"
+    )
+    sl.add_argument("--script", required=True, help="YAML file: replies (as a flow test's llm:), repeat")
+    sl.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
+    sl.set_defaults(func=cmd_scripted_llm)
 
     rp = sub.add_parser("report", help="summarise simulator runs (their output folders) in a table")
     rp.add_argument("folders", nargs="+")

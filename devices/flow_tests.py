@@ -7,7 +7,9 @@ states entered, slots filled, what the HUD showed and the wearer heard, actions 
 skill calls with their arguments, how the flow ended, runtime errors, and how often
 the model was called. Model answers come from a local OpenAI-compatible server the
 case scripts, so the production client (retries, streaming, tool calls) is what is
-tested; skills run on their embedded defaults unless the case scripts them.
+tested; skills run on their embedded defaults unless the case scripts them. Answers
+can take virtual time (`delay`) and the network can go `offline` and come back
+`online` at given times (devices/flow_network.py).
 
 Assertions are checked against the whole run, not in order, so a case says what
 must (or must not) have happened, and a failure says what happened instead.
@@ -15,9 +17,8 @@ must (or must not) have happened, and a failure says what happened instead.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
+import copy
 import os
 import re
 import tempfile
@@ -27,12 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devices.flow_checks import Observed, check
 from engine.catalog import PROJECT_ROOT
 from engine.scenario import ScenarioError
 from engine.schema_check import SchemaValidator, load_schema, read_checked
 
 SCHEMA = PROJECT_ROOT / "schemas" / "flow-test.schema.json"
-SCENARIO_EVENTS_REF = "https://lensflow.dev/schemas/scenario.schema.json#/properties/events"
 # Providers a test must never reach: flow tests run on embedded defaults and the scripted model only.
 PROVIDER_ENV_PREFIXES = (
     "LENSFLOW_LLM_",
@@ -117,9 +118,13 @@ def find_test_files(paths: list[str]) -> list[Path]:
 
 
 def _schema() -> dict[str, Any]:
+    """The flow-test schema with the scenario's event entries inlined (and the network ones beside them)."""
     schema = load_schema(SCHEMA)
-    events = load_schema(PROJECT_ROOT / "schemas" / "scenario.schema.json")["properties"]["events"]
-    schema["properties"]["tests"]["items"]["properties"]["events"] = events  # the same events as scenarios
+    events = copy.deepcopy(load_schema(PROJECT_ROOT / "schemas" / "scenario.schema.json")["properties"]["events"])
+    schema["$defs"]["scenario_entry"] = copy.deepcopy(events["items"])  # no reference left to fetch
+    events["items"]["oneOf"] += [schema["$defs"]["offline"], schema["$defs"]["online"]]
+    case = schema["properties"]["tests"]["items"]["properties"]
+    case["events"] = {**events, "description": case["events"]["description"]}
     return schema
 
 
@@ -198,27 +203,67 @@ def _scripted_skill(name: str, answers: list[dict[str, Any]]) -> Any:
     return skill
 
 
-def _replies(server: Any, scripted: list[dict[str, Any]]) -> None:
-    for reply in scripted:
-        if "status" in reply:
-            server.fail(int(reply["status"]), str(reply.get("message") or ""), retry_after=0)
-        elif "tool_calls" in reply:
-            server.reply(tool_calls=[(c["name"], c.get("arguments") or {}) for c in reply["tool_calls"]])
-        elif "stream" in reply:
-            server.reply(stream=[str(piece) for piece in reply["stream"]])
-        elif "json" in reply:
-            server.reply(content=json.dumps(reply["json"], ensure_ascii=False))
+class _Renumbered:
+    """The test file's source map for a case whose network entries were taken out of its events."""
+
+    def __init__(self, source: Any, events_at: tuple[Any, ...], kept: list[int]) -> None:
+        self.source, self.events_at, self.kept = source, events_at, kept
+
+    def at(self, path: tuple[Any, ...]) -> Any:
+        n = len(self.events_at)
+        if tuple(path[:n]) == self.events_at and len(path) > n:
+            path = (*path[:n], self.kept[path[n]], *path[n + 1 :])
+        return self.source.at(path)
+
+
+def _network_switches(test: TestFile, case: TestCase) -> tuple[dict[str, Any], Any, list[tuple[int, bool]]]:
+    """The case without its `offline`/`online` entries (for the scenario), and those switches in time order."""
+    from engine.durations import DurationError
+    from engine.scenario import moment
+
+    events = list(case.data.get("events") or [])
+    kept, switches, last = [], [], 0
+    for index, item in enumerate(events):
+        pos = test.document.source.at(("tests", case.index, "events", index))
+        try:
+            when = moment(str(item["at"]))
+        except DurationError as exc:
+            raise ScenarioError(f"{test.path}:{pos.line}:{pos.column}", str(exc)) from None
+        if when < last:
+            raise ScenarioError(
+                f"{test.path}:{pos.line}:{pos.column}",
+                f"events must be in time order ({item['at']} is earlier than the one before)",
+            )
+        last = when
+        if "offline" in item or "online" in item:
+            switches.append((when, "online" in item))
         else:
-            server.reply(content=str(reply.get("content", "")))
+            kept.append(index)
+    data = {**case.data, "events": [events[i] for i in kept]}
+    return data, _Renumbered(test.document.source, ("tests", case.index, "events"), kept), switches
+
+
+def _case_skills(data: dict[str, Any], network: Any, offline_env: dict[str, str]) -> dict[str, Any]:
+    """The device's skills (network ones following the case's network), then the case's scripted ones."""
+    from devices.flow_network import case_skills
+    from skills.registry import skills_for_device
+
+    online = skills_for_device()
+    with _environment(offline_env):
+        offline = skills_for_device()  # what the glasses run with no network
+    skills = case_skills(online, offline, network)
+    for name, answers in (data.get("skills") or {}).items():
+        skills[name] = _scripted_skill(name, answers if isinstance(answers, list) else [answers])
+    return skills
 
 
 def run_case(test: TestFile, case: TestCase, compiled: dict[str, Any], main_id: str, out: Path) -> CaseResult:
+    from devices.flow_network import CaseModel, Network
     from devices.scenario import build_scenario
     from devices.scripted_llm import OpenAICompatServer
     from devices.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
     from engine.catalog import load_catalog
-    from engine.llm import LlmSettings, QwenClient
-    from skills.registry import skills_for_device
+    from engine.llm import LlmSettings, QwenClient, run_closing
 
     result = CaseResult(str(test.path), case.name, case.line)
     started = time.perf_counter()
@@ -229,7 +274,12 @@ def run_case(test: TestFile, case: TestCase, compiled: dict[str, Any], main_id: 
         result.error = f"{test.path}:{case.line}: unknown device profile '{profile_name}'"
         return result
     server = OpenAICompatServer().start() if "llm" in data else None
-    env = {"LENSFLOW_DATA": str(out / "data")}
+    offline_env = {
+        "LENSFLOW_DATA": str(out / "data"),
+        "LENSFLOW_LLM_BASE_URL": "https://offline.invalid/v1",
+        "LENSFLOW_LLM_API_KEY_ENV": "LENSFLOW_UNSET",
+    }
+    env = dict(offline_env)
     if server is not None:
         env.update(
             LENSFLOW_LLM_BASE_URL=server.base_url,
@@ -237,26 +287,23 @@ def run_case(test: TestFile, case: TestCase, compiled: dict[str, Any], main_id: 
             LENSFLOW_LLM_RETRIES="1",
             LENSFLOW_LLM_TIMEOUT="10",
         )
-        _replies(server, list(data["llm"]))
-    else:
-        env.update(LENSFLOW_LLM_BASE_URL="https://offline.invalid/v1", LENSFLOW_LLM_API_KEY_ENV="LENSFLOW_UNSET")
+        server.script(list(data["llm"]))
     try:
         with _environment(env):
+            scenario_data, source, switches = _network_switches(test, case)
             scenario = build_scenario(
-                data,
-                test.document.source,
+                scenario_data,
+                source,
                 str(test.path),
                 test.path.parent,
                 phrase_recognizer(compiled),
                 ("tests", case.index),
             )
             check_profile(compiled[main_id].flow, profile)
-            skills = skills_for_device()
-            for name, answers in (data.get("skills") or {}).items():
-                skills[name] = _scripted_skill(name, answers if isinstance(answers, list) else [answers])
-            settings = LlmSettings.from_env()
-            llm = QwenClient(settings) if server is not None else None
-            sim = asyncio.run(
+            network = Network(switches, server)
+            skills = _case_skills(data, network, offline_env)
+            llm = CaseModel(QwenClient(LlmSettings.from_env()), network) if server is not None else None
+            sim = run_closing(
                 simulate(compiled, main_id, scenario, profile, out, skills=skills, llm=llm, speak_audio=False)
             )
             sim.write_trace(out)
@@ -302,182 +349,6 @@ def run_file(path: Path, keep: Path | None = None) -> FileResult:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "case"
-
-
-# -- assertions ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Observed:
-    """What a run left behind, in the shapes the assertions read."""
-
-    main_flow: str
-    trace: list[dict[str, Any]]
-    device_log: list[dict[str, Any]]
-    end: dict[str, Any]
-    initial_slots: dict[str, Any]
-    llm_calls: int = 0
-
-    def of(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.trace if e.get("kind") == kind]
-
-    def device(self, *kinds: str) -> list[dict[str, Any]]:
-        return [e for e in self.device_log if e.get("kind") in kinds]
-
-
-def _same(expected: Any, actual: Any) -> bool:
-    """Equal as a designer means it: numbers by value, `25` matches "25.0", mappings by the keys given."""
-    if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(k in actual and _same(v, actual[k]) for k, v in expected.items())
-    if isinstance(expected, list):
-        return isinstance(actual, list) and len(expected) == len(actual) and all(map(_same, expected, actual))
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected is actual
-    for value in (expected, actual):
-        if isinstance(value, (int, float)):
-            try:
-                return float(expected) == float(actual)
-            except (TypeError, ValueError):
-                return False
-    return expected == actual
-
-
-def _normal(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()
-
-
-def _contains(haystack_lines: list[str], needle: str) -> bool:
-    """Whitespace-insensitive containment; wrapped lines are joined with and without a space (CJK)."""
-    want = _normal(needle)
-    return want in _normal(" ".join(haystack_lines)) or want.replace(" ", "") in _normal("".join(haystack_lines))
-
-
-def _list(values: list[str], limit: int = 8) -> str:
-    shown = ", ".join(repr(v) for v in values[:limit])
-    return (shown + f", ... ({len(values)} in all)") if len(values) > limit else (shown or "nothing")
-
-
-def check(assertion: dict[str, Any], seen: Observed) -> str | None:
-    """None when the assertion holds, else what happened instead, in one line."""
-    (key, want), *_ = assertion.items()
-    return _CHECKS[key](want, seen)
-
-
-def _flow_started(want: str, seen: Observed) -> str | None:
-    started = [e.get("flow", seen.main_flow) for e in seen.of("start")]
-    return None if want in started else f"flow_started {want!r}: flows started: {_list(started)}"
-
-
-def _state_target(want: Any, seen: Observed) -> tuple[str, str | None, list[str]]:
-    state, flow = (want, None) if isinstance(want, str) else (want["state"], want.get("flow"))
-    entered = [e["state"] for e in seen.of("enter") if flow is None or e.get("flow", seen.main_flow) == flow]
-    return state, flow, entered
-
-
-def _state_reached(want: Any, seen: Observed) -> str | None:
-    state, flow, entered = _state_target(want, seen)
-    if state in entered:
-        return None
-    where = f" in flow {flow!r}" if flow else ""
-    return f"state_reached {state!r}{where}: never entered; entered: {_list(list(dict.fromkeys(entered)))}"
-
-
-def _state_not_reached(want: Any, seen: Observed) -> str | None:
-    state, _flow, entered = _state_target(want, seen)
-    return f"state_not_reached {state!r}: it was entered" if state in entered else None
-
-
-def _slot_set(want: Any, seen: Observed) -> str | None:
-    history: dict[str, list[Any]] = {k: [v] for k, v in seen.initial_slots.items()}
-    for entry in seen.of("set"):
-        name = str(entry.get("name", ""))
-        if name.startswith("slots."):
-            history.setdefault(name[len("slots.") :], []).append(entry.get("value"))
-    for name, value in (seen.end.get("slots") or {}).items():
-        history.setdefault(name, []).append(value)
-    if isinstance(want, str):
-        return None if want in history else f"slot_set {want!r}: never set; slots set: {_list(sorted(history))}"
-    for name, value in want.items():
-        values = history.get(name)
-        if not values:
-            return f"slot_set {name}: never set; slots set: {_list(sorted(history))}"
-        if not any(_same(value, v) for v in values):
-            shown = ", ".join(dict.fromkeys(json.dumps(v, ensure_ascii=False, default=str) for v in values))
-            return f"slot_set {name}={json.dumps(value, ensure_ascii=False)}: it was set to {shown}"
-    return None
-
-
-def _hud_shows(want: Any, seen: Observed) -> str | None:
-    text, layout = (want, None) if isinstance(want, str) else (want.get("text"), want.get("layout"))
-    frames = [f for f in seen.device("hud") if f.get("layout") != "blank"]
-    for frame in frames:
-        if layout is not None and frame.get("layout") != layout:
-            continue
-        if text is None or _contains(list(frame.get("text_lines") or frame.get("lines") or []), str(text)):
-            return None
-    shown = [f"{f.get('layout')}: {' / '.join(f.get('lines') or [])}" for f in frames]
-    what = " ".join(p for p in (repr(text) if text else "", f"in layout {layout!r}" if layout else "") if p)
-    return f"hud_shows {what}: the display showed {_list(shown, 6)}"
-
-
-def _spoken(want: str, seen: Observed) -> str | None:
-    said = [str(e.get("text", "")) for e in seen.device("spoken", "prompt")]
-    return None if any(_contains([s], want) for s in said) else f"spoken {want!r}: the wearer heard {_list(said, 6)}"
-
-
-def _called(kind: str, key: str, want: Any, seen: Observed) -> str | None:
-    name, args = (want, None) if isinstance(want, str) else (want[key], want.get("with"))
-    if kind == "action":
-        calls = [(e["name"], e.get("args")) for e in seen.of("action")]
-    else:
-        calls = [(e["skill"], e.get("args")) for e in seen.of("invoke") if e.get("status") == "started"]
-    matching = [a for n, a in calls if n == name]
-    label = f"{kind}_called {name!r}"
-    if not matching:
-        return f"{label}: never called; called: {_list(list(dict.fromkeys(n for n, _ in calls)))}"
-    if args is not None and not any(_same(args, a) for a in matching):
-        got = [json.dumps(a, ensure_ascii=False, default=str) for a in matching]
-        return f"{label} with {json.dumps(args, ensure_ascii=False)}: called with {_list(got, 3)}"
-    return None
-
-
-def _flow_completed(want: Any, seen: Observed) -> str | None:
-    done, final = seen.end.get("done"), seen.end.get("final")
-    where = f"ended in {final!r}" if done else f"still running in {', '.join(seen.end.get('states') or [])}"
-    if want is True:
-        return None if done else f"flow_completed: {where}"
-    if want is False:
-        return None if not done else f"flow_completed false: {where}"
-    return None if done and final == want else f"flow_completed {want!r}: {where}"
-
-
-def _no_errors(want: Any, seen: Observed) -> str | None:
-    problems = [
-        e.get("error") or e.get("kind") + ": " + str(e.get("message") or e.get("permission") or e.get("reason") or "")
-        for e in seen.trace
-        if e.get("kind") in ("error", "refused")
-    ]
-    problems += [f"device refused {e.get('action')}" for e in seen.device("refused")]
-    return None if not problems else f"no_errors: {_list(problems, 4)}"
-
-
-def _llm_calls(want: int, seen: Observed) -> str | None:
-    return None if seen.llm_calls == want else f"llm_calls {want}: the model was called {seen.llm_calls} times"
-
-
-_CHECKS: dict[str, Any] = {
-    "flow_started": _flow_started,
-    "state_reached": _state_reached,
-    "state_not_reached": _state_not_reached,
-    "slot_set": _slot_set,
-    "hud_shows": _hud_shows,
-    "spoken": _spoken,
-    "action_called": lambda want, seen: _called("action", "action", want, seen),
-    "invoke_called": lambda want, seen: _called("invoke", "skill", want, seen),
-    "flow_completed": _flow_completed,
-    "no_errors": _no_errors,
-    "llm_calls": _llm_calls,
-}
 
 
 # -- JUnit ---------------------------------------------------------------------------------------------

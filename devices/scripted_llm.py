@@ -2,19 +2,29 @@
 
 Flow tests script the model's answers with it (`llm:` in a test case), so a flow
 that calls Qwen is tested through the same client, retries and streaming code as
-in production. Each caller queues the replies it wants; every request body is
-recorded. Replies:
+in production; `python cli.py scripted-llm --script FILE` serves a script for
+`chat` and `route` without a Qwen key. Each caller queues the replies it wants;
+every request body is recorded. Replies:
 
     server.reply(content="...")                          # an assistant message
     server.reply(tool_calls=[("start_translate", {"target_lang": "ja"})])
     server.reply(stream=["Hel", "lo"])                   # SSE chunks, then [DONE]
     server.fail(429, "Throttling", retry_after=0)        # an error body as DashScope sends it
-    server.reply(content="late", delay=2.0)              # slow
+    server.reply(content="late", delay=2.0)              # slow (real seconds)
+    server.reply(content="late", takes_ms=8000)          # answered at once; `takes_ms` is for the caller's clock
     server.reply(stream=["par"], truncate=True)          # the connection drops mid-stream
+    server.script([{"json": {"a": 1}}, {"status": 500}]) # the entries of a flow test's `llm:`
+    server.set_reachable(False)                          # connections refused until set_reachable(True)
+
+Like DashScope, it refuses (400, `invalid_parameter_error`) an image that is not
+an http(s) URL or a base64 `data:image/` URL: a model server cannot read a path on
+the glasses.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import threading
 import time
@@ -24,6 +34,10 @@ from typing import Any
 
 ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 429: "rate_limit_error", 500: "server_error"}
 ERROR_CODES = {400: "InvalidParameter", 401: "InvalidApiKey", 429: "Throttling", 500: "InternalError"}
+BAD_IMAGE = (
+    "<400> InternalError.Algo.InvalidParameter: The provided URL does not appear to be valid. "
+    "Ensure it is correctly formatted."
+)
 
 
 @dataclass
@@ -34,18 +48,44 @@ class Reply:
     status: int = 200
     message: str = ""
     retry_after: float | None = None
-    delay: float = 0.0
+    delay: float = 0.0  # real seconds the server waits before answering
+    takes_ms: int = 0  # time the answer takes on the caller's (virtual) clock; the server answers at once
     truncate: bool = False
     usage: dict[str, int] = field(
         default_factory=lambda: {"prompt_tokens": 120, "completion_tokens": 12, "total_tokens": 132}
     )
 
 
+def image_problem(body: dict[str, Any]) -> str | None:
+    """Why a model server could not read an image in the request (a file path, a broken data URL), if so."""
+    for message in body.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        for part in content if isinstance(content, list) else []:
+            if not isinstance(part, dict) or part.get("type") != "image_url":
+                continue
+            url = str((part.get("image_url") or {}).get("url") or "")
+            if url.startswith(("http://", "https://")):
+                continue
+            head, _, data = url.partition(",")
+            if head.startswith("data:image/") and head.endswith(";base64") and data:
+                try:
+                    base64.b64decode(data, validate=True)
+                    continue
+                except (binascii.Error, ValueError):
+                    pass
+            return url[:80]
+    return None
+
+
 class OpenAICompatServer:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0, repeat: bool = False) -> None:
         self.replies: list[Reply] = []
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.served: list[Reply] = []  # the reply each answered request got, in order
+        self.repeat = repeat  # when the replies run out, serve them again from the first
+        self.reachable = True
+        self._script: list[Reply] = []
         self._lock = threading.Lock()
         server = self
 
@@ -56,15 +96,38 @@ class OpenAICompatServer:
                 pass
 
             def do_POST(self) -> None:
+                if not server.reachable:  # gone offline while this connection was open: drop it unanswered
+                    self.close_connection = True
+                    return
                 length = int(self.headers.get("content-length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    body = None
+                if not isinstance(body, dict):
+                    self._json(
+                        400, {"error": {"message": "the body is not a JSON object", "type": "invalid_request_error"}}
+                    )
+                    return
                 with server._lock:
                     server.requests.append(body)
                     server.headers.append({k.lower(): v for k, v in self.headers.items()})
-                    reply = server.replies.pop(0) if server.replies else Reply(content="(no scripted reply)")
                 if not self.path.endswith("/chat/completions"):
                     self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
                     return
+                bad_image = image_problem(body)
+                if bad_image is not None:
+                    error = {"message": BAD_IMAGE, "type": "invalid_request_error", "param": None}
+                    self._json(
+                        400,
+                        {
+                            "error": {**error, "code": "invalid_parameter_error"},
+                            "id": "chatcmpl-test",
+                            "request_id": "req-test",
+                        },
+                    )
+                    return
+                reply = server._next()
                 if body.get("enable_thinking") and not body.get("stream"):
                     # DashScope refuses Qwen3 thinking on non-streaming calls, with this 400
                     reply = Reply(
@@ -178,27 +241,97 @@ class OpenAICompatServer:
                 self.wfile.flush()
                 self.close_connection = True
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._handler = Handler
+        self.httpd = self._listen(port)
+        self.port = int(self.httpd.server_address[1])
+        self.thread = self._thread()
+        self._serving = False
+
+    def _listen(self, port: int) -> ThreadingHTTPServer:
+        httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler)
+        httpd.daemon_threads = True
+        return httpd
+
+    def _thread(self) -> threading.Thread:
+        return threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> OpenAICompatServer:
         self.thread.start()
+        self._serving = True
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        """Stop listening (and serving) for good."""
+        if self._serving:
+            self.httpd.shutdown()
+            self._serving = False
         self.httpd.server_close()
+
+    def set_reachable(self, reachable: bool) -> None:
+        """Offline: the port refuses connections and open ones are dropped; online: it listens again."""
+        if reachable == self.reachable:
+            return
+        self.reachable = reachable
+        if not reachable:
+            self.stop()
+            return
+        self.httpd = self._listen(self.port)  # the same port: the client's base URL stays right
+        self.thread = self._thread()
+        self.start()
 
     def reply(self, **kwargs: Any) -> None:
         self.replies.append(Reply(**kwargs))
+        self._script.append(self.replies[-1])
 
     def fail(self, status: int, message: str = "", retry_after: float | None = None, delay: float = 0.0) -> None:
-        self.replies.append(Reply(status=status, message=message, retry_after=retry_after, delay=delay))
+        self.reply(status=status, message=message, retry_after=retry_after, delay=delay)
+
+    def script(self, entries: list[dict[str, Any]], virtual_delay: bool = True) -> None:
+        """Queue the replies of a script (a flow test's `llm:` entries, or a `scripted-llm` file).
+
+        `delay` is the time an answer takes: on the caller's clock with `virtual_delay`
+        (flow tests, whose clock is virtual), else real seconds the server waits."""
+        from engine.durations import parse_duration
+
+        for entry in entries:
+            ms = parse_duration(str(entry["delay"])) if entry.get("delay") else 0
+            timing: dict[str, Any] = {"takes_ms": ms} if virtual_delay else {"delay": ms / 1000}
+            if "status" in entry:
+                self.reply(
+                    status=int(entry["status"]), message=str(entry.get("message") or ""), retry_after=0, **timing
+                )
+            elif "tool_calls" in entry:
+                calls = [(c["name"], c.get("arguments") or {}) for c in entry["tool_calls"]]
+                self.reply(tool_calls=calls, **timing)
+            elif "stream" in entry:
+                self.reply(stream=[str(piece) for piece in entry["stream"]], **timing)
+            elif "json" in entry:
+                self.reply(content=json.dumps(entry["json"], ensure_ascii=False), **timing)
+            else:
+                self.reply(content=str(entry.get("content", "")), **timing)
+
+    def _next(self) -> Reply:
+        """The reply for the request being answered: the next one queued (the script again when repeating)."""
+        with self._lock:
+            if not self.replies and self.repeat and self._script:
+                self.replies.extend(self._script)
+            if self.replies:
+                reply = self.replies.pop(0)
+            elif self._script:
+                reply = Reply(status=503, message=f"all {len(self._script)} scripted replies have been used")
+            else:
+                reply = Reply(content="(no scripted reply)")
+            self.served.append(reply)
+            return reply
+
+    def taken_since(self, mark: int) -> int:
+        """Milliseconds the replies served after the first `mark` take on the caller's clock."""
+        with self._lock:
+            return sum(reply.takes_ms for reply in self.served[mark:])
 
     def _completion(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": reply.content}
@@ -222,3 +355,72 @@ class OpenAICompatServer:
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": reply.usage,
         }
+
+
+# -- a script served on its own (`python cli.py scripted-llm`) ------------------------------------------
+
+
+class ScriptError(Exception):
+    """A script file that cannot be served: `where` is file[:line:col]."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+def script_schema() -> dict[str, Any]:
+    """A script file: `replies` (the entries of a flow test's `llm:`) and whether to `repeat` them."""
+    from engine.catalog import PROJECT_ROOT
+    from engine.schema_check import load_schema
+
+    tests = load_schema(PROJECT_ROOT / "schemas" / "flow-test.schema.json")
+    replies = tests["properties"]["tests"]["items"]["properties"]["llm"]
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["replies"],
+        "properties": {
+            "replies": {**replies, "minItems": 1, "description": "Answers, served in the order requests arrive."},
+            "repeat": {"type": "boolean", "description": "When they run out, start again from the first."},
+        },
+    }
+
+
+def load_script(path: Any) -> tuple[list[dict[str, Any]], bool]:
+    """The replies of a script file and whether they repeat; `ScriptError` with file:line:col otherwise."""
+    from engine.durations import DurationError, parse_duration
+    from engine.schema_check import SchemaValidator, read_checked
+
+    document = read_checked(path, SchemaValidator(script_schema(), "scripted-llm"), ScriptError)
+    replies = list(document.data["replies"])
+    for index, entry in enumerate(replies):
+        if entry.get("delay"):
+            try:
+                parse_duration(str(entry["delay"]))
+            except DurationError as exc:
+                pos = document.source.at(("replies", index, "delay"))
+                raise ScriptError(f"{path}:{pos.line}:{pos.column}", str(exc)) from None
+    return replies, bool(document.data.get("repeat"))
+
+
+def serve_script(path: Any, port: int, announce: Any = print) -> None:
+    """Serve a script until interrupted (Ctrl-C): `announce` gets the lines to show, the URL first."""
+    replies, repeat = load_script(path)
+    try:
+        server = OpenAICompatServer(port, repeat=repeat)
+    except OSError as exc:
+        raise ScriptError(f"port {port}", f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc})") from None
+    server.script(replies, virtual_delay=False)
+    server.start()
+    announce(server.base_url)
+    announce(
+        f"{len(replies)} scripted replies{' (repeating)' if repeat else ''}; point the CLI at it with\n"
+        f"  export LENSFLOW_LLM_BASE_URL={server.base_url}\n"
+        "(no key is needed on 127.0.0.1). Ctrl-C stops it."
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        server.stop()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -76,6 +77,47 @@ def read_regular(path: str | os.PathLike[str], limit: int = MAX_SOURCE_BYTES) ->
 def read_regular_text(path: str | os.PathLike[str], limit: int = MAX_SOURCE_BYTES) -> str:
     """`read_regular` decoded as UTF-8 (a `UnicodeDecodeError` is the caller's to word)."""
     return read_regular(path, limit).decode("utf-8")
+
+
+class NotAllowed(OSError):
+    """A file name that leads outside the folders the engine may read (its `strerror` says why)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(errno.EACCES, reason, path)
+
+
+def inside_folders(name: str, folders: Sequence[Path], what: str = "file") -> Path:
+    """The real path `name` leads to, when that lies inside one of `folders`.
+
+    A name from a flow (a device, a model, a QR code ...) must not become any path on
+    the machine: relative names are taken inside the first folder, an absolute one must
+    already lie inside one of them, and links are followed before the check, so a link
+    cannot lead out. `NotAllowed` when it leads elsewhere, `FileNotFoundError` when
+    nothing is there (the message does not name the folder: it may reach the device).
+    """
+    if not name or "\0" in name:
+        raise NotAllowed(name, f"no {what} named")
+    if "://" in name:
+        raise NotAllowed(name, f"{what} '{name}' is not a file this device stored")
+    given = Path(name)
+    real = (given if given.is_absolute() else folders[0] / given).resolve()
+    if not any(real.is_relative_to(root.resolve()) for root in folders):
+        raise NotAllowed(name, f"{what} '{name}' is outside the folders flows may read (see LENSFLOW_FILES)")
+    if not real.exists():
+        raise FileNotFoundError(errno.ENOENT, f"no {what} named '{name}'", name)
+    return real
+
+
+def read_inside(name: str, folders: Sequence[Path], limit: int, what: str = "file") -> bytes:
+    """The bytes of the regular file `name` leads to inside `folders` (see `inside_folders`), at most `limit`.
+
+    `NotAllowed`, `NotReadable` or another `OSError` otherwise."""
+    real = inside_folders(name, folders, what)
+    with open_regular(real, limit, follow=False) as handle:  # `real` has no links left: one appearing now is refused
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise NotReadable(name, f"more than the {limit} bytes allowed")
+    return data
 
 
 def is_regular(path: Path) -> bool:

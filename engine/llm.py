@@ -16,18 +16,39 @@ refused by a local endpoint (nothing listens there; it fails at once). Numeric
 settings are parsed by `engine.settings` (a typo is a one-line error). Qwen3's thinking
 is turned off (`enable_thinking: false`) unless asked for. Provider errors become
 `LlmError` with a code the runtime turns into `error.code`.
+
+A photo for an `llm` step goes to the model as a data URL: a model server cannot
+open a path on the glasses. Only files in the files or captures folder are read
+(FILE_NOT_ALLOWED otherwise); http(s) and `data:image/` URLs pass as they are.
+
+An `AsyncOpenAI` client holds connections of the event loop it was used on; left to
+the garbage collector it is closed on whatever loop runs next, which fails with
+"Event loop is closed". `run_closing` runs a coroutine like `asyncio.run` and closes
+every client opened on its loop (and ends left-over tasks) before the loop closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
+import mimetypes
 import os
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
-from engine.settings import number
+from engine.files import NotAllowed, read_inside
+from engine.settings import SettingsError, captures_folder, files_folder, number
+
+T = TypeVar("T")
+MAX_IMAGE_BYTES = 32 << 20
+URL_PREFIXES = ("http://", "https://", "data:image/")
+# clients holding connections, each on its loop (by id: a dataclass with `eq` is not hashable)
+_OPEN: weakref.WeakValueDictionary[int, QwenClient] = weakref.WeakValueDictionary()
 
 DASHSCOPE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
 
@@ -112,6 +133,7 @@ class QwenClient:
 
     def __post_init__(self) -> None:
         self._client: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _openai(self) -> Any:
         if self._client is None:
@@ -125,7 +147,16 @@ class QwenClient:
             self._client = AsyncOpenAI(
                 base_url=self.settings.base_url, api_key=key, timeout=self.settings.timeout_s, max_retries=0
             )
+            self._loop = asyncio.get_running_loop()
+            _OPEN[id(self)] = self
         return self._client
+
+    async def aclose(self) -> None:
+        """Close the connections (on the loop they were opened on); the next call opens new ones."""
+        client, self._client, self._loop = self._client, None, None
+        _OPEN.pop(id(self), None)
+        if client is not None:
+            await client.close()
 
     def _extra(self) -> dict[str, Any]:
         return {"enable_thinking": self.settings.enable_thinking}
@@ -136,8 +167,11 @@ class QwenClient:
         tools: list[dict[str, Any]] | None = None,
         response_format: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
+        sleep: Callable[[int], Awaitable[None]] | None = None,
     ) -> Any:
-        """One chat completion (with retries); returns the `message` of the first choice."""
+        """One chat completion (with retries); returns the `message` of the first choice.
+
+        `sleep(ms)` waits between retries (the session's clock); real time without it."""
         kwargs: dict[str, Any] = {
             "model": self.settings.model,
             "messages": messages,
@@ -148,7 +182,7 @@ class QwenClient:
             kwargs["tool_choice"] = "auto"
         if response_format:
             kwargs["response_format"] = response_format
-        response = await self._with_retries(lambda: self._openai().chat.completions.create(**kwargs))
+        response = await self._with_retries(lambda: self._openai().chat.completions.create(**kwargs), sleep)
         self.usage.add(getattr(response, "usage", None))
         if not response.choices:
             raise LlmError("SERVER_ERROR", "the answer has no choices")
@@ -216,11 +250,23 @@ class QwenClient:
             if delta.content:
                 yield delta.content
 
-    async def complete(self, prompt: str, system: str | None, image: str | None, schema: dict[str, Any] | None) -> Any:
-        """The runtime's `llm` step: a JSON answer when a schema is given (validated by the runner)."""
+    async def complete(
+        self,
+        prompt: str,
+        system: str | None,
+        image: str | None,
+        schema: dict[str, Any] | None,
+        context: Any = None,
+    ) -> Any:
+        """The runtime's `llm` step: a JSON answer when a schema is given (validated by the runner).
+
+        An answer that is not JSON is INVALID_OUTPUT, which the runner repairs once.
+        `context` (the session's `SkillContext`) makes retry waits take session time."""
+        sleep = getattr(context, "sleep", None)
         content: Any = prompt
         if image:
-            content = [{"type": "text", "text": prompt}, {"type": "image_url", "image_url": {"url": image}}]
+            url = image_url(image)
+            content = [{"type": "text", "text": prompt}, {"type": "image_url", "image_url": {"url": url}}]
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": content}]
         if schema:
             messages.insert(
@@ -231,15 +277,18 @@ class QwenClient:
                     + json.dumps(schema, ensure_ascii=False),
                 },
             )
-            message = await self.chat(messages, response_format={"type": "json_object"})
+            message = await self.chat(messages, response_format={"type": "json_object"}, sleep=sleep)
+            text = message.content or ""
             try:
-                return json.loads(message.content or "")
+                return json.loads(_unfenced(text))
             except ValueError:
-                raise LlmError("INVALID_OUTPUT", "the answer is not JSON") from None
-        message = await self.chat(messages)
+                shown = " ".join(text.split())
+                shown = shown if len(shown) <= 200 else shown[:200] + "..."
+                raise LlmError("INVALID_OUTPUT", f"the answer is not JSON: {shown!r}") from None
+        message = await self.chat(messages, sleep=sleep)
         return message.content
 
-    async def _with_retries(self, call: Any) -> Any:
+    async def _with_retries(self, call: Any, sleep: Callable[[int], Awaitable[None]] | None = None) -> Any:
         attempt = 0
         while True:
             try:
@@ -253,7 +302,8 @@ class QwenClient:
                 if not error.retryable or attempt >= self.settings.max_retries:
                     raise error from None
                 wait = _retry_after(exc)
-                await asyncio.sleep(wait if wait is not None else self.settings.backoff_s * (2**attempt))
+                seconds = wait if wait is not None else self.settings.backoff_s * (2**attempt)
+                await (sleep(int(seconds * 1000)) if sleep is not None else asyncio.sleep(seconds))
                 attempt += 1
 
 
@@ -273,6 +323,59 @@ class _StreamedCall:
 class _StreamedMessage:
     content: str | None
     tool_calls: list[_StreamedCall]
+
+
+def image_url(image: str) -> str:
+    """What the model is sent for a photo: a URL as it is, a file from the files or captures folder as a data URL."""
+    if image.startswith(URL_PREFIXES):
+        return image
+    try:
+        data = read_inside(image, [files_folder(), captures_folder()], MAX_IMAGE_BYTES, "image")
+    except SettingsError as exc:
+        raise LlmError("CONFIG", str(exc)) from None
+    except NotAllowed as exc:
+        raise LlmError("FILE_NOT_ALLOWED", exc.strerror) from None
+    except FileNotFoundError as exc:
+        raise LlmError("NOT_FOUND", exc.strerror) from None
+    except OSError as exc:
+        raise LlmError("FILE_NOT_ALLOWED", f"image '{image}' cannot be read: {exc.strerror or exc}") from None
+    kind = mimetypes.guess_type(Path(image).name)[0] or ""
+    kind = kind if kind.startswith("image/") else "image/png"
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def _unfenced(text: str) -> str:
+    """JSON a model wrapped in a Markdown code fence, unwrapped (anything else as it is)."""
+    stripped = text.strip()
+    if stripped.startswith("```") and stripped.endswith("```") and "\n" in stripped:
+        return stripped[stripped.index("\n") + 1 : -3]
+    return text
+
+
+async def close_clients() -> None:
+    """Close every client whose connections belong to the running loop."""
+    loop = asyncio.get_running_loop()
+    for client in [c for c in list(_OPEN.values()) if c._loop is loop]:
+        with contextlib.suppress(Exception):  # a connection the server already dropped: nothing left to free
+            await client.aclose()
+
+
+def run_closing(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)`, then tasks still pending cancelled and awaited, and model clients closed,
+    while the loop is still there to do it (no "Task exception was never retrieved" at exit)."""
+
+    async def closing() -> T:
+        try:
+            return await main
+        finally:
+            current = asyncio.current_task()
+            pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            await close_clients()
+
+    return asyncio.run(closing())
 
 
 def _refused(exc: BaseException) -> bool:

@@ -214,7 +214,11 @@ def reference_markdown() -> str:
     case = tests["properties"]["tests"]["items"]
     out += ["", "## Flow tests", "", _cell(tests.get("description")), "", *FLOW_TEST_FILES, ""]
     out += [*_properties(case, {"expect": "list of assertions (below)"}), ""]
-    out += ["| assertion | value | checks |", "| --- | --- | --- |"]
+    out += ["Besides the scenario entries, a case's `events` may switch the network:", ""]
+    out += ["| entry | meaning |", "| --- | --- |"]
+    for name in ("offline", "online"):
+        out.append(f"| `{name}: true` | {_cell(tests['$defs'][name].get('description'))} |")
+    out += ["", "| assertion | value | checks |", "| --- | --- | --- |"]
     for item in case["properties"]["expect"]["items"]["oneOf"]:
         (key, sub), *_ = item["properties"].items()
         value = _cell(sub.get("description")) or _type(sub)

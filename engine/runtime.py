@@ -59,8 +59,18 @@ Skill = Callable[[dict[str, Any], SkillContext], Awaitable[Any]]
 
 
 class LlmProvider(Protocol):
+    """A model for `llm` steps. `image` is what the flow gave (a photo's file name, or a URL): the
+    provider turns it into something its model can read. `context` is the session's clock and ids,
+    as a skill gets them. A failure is an exception with a `code` (and `message`) for `error.code`;
+    INVALID_OUTPUT (an answer that is not JSON) is repaired once like an answer off the schema."""
+
     async def complete(
-        self, prompt: str, system: str | None, image: str | None, schema: dict[str, Any] | None
+        self,
+        prompt: str,
+        system: str | None,
+        image: str | None,
+        schema: dict[str, Any] | None,
+        context: SkillContext | None = None,
     ) -> Any: ...
 
 
@@ -381,6 +391,8 @@ class Runner:
         )
 
     async def _call_llm(self, frame: Frame, data: dict[str, Any]) -> None:
+        """One model call for an `llm` step. An answer that is not JSON, or JSON that does not fit
+        `output_schema`, gets one repair attempt; the provider's own error codes reach the flow."""
         state = data["state"]
         if self.llm is None:
             self._report(
@@ -392,15 +404,24 @@ class Runner:
             return
         schema = data.get("schema")
         prompt = str(data.get("prompt") or "")
+        problem: str | None = None
         try:
             for attempt in (1, 2):  # one repair attempt after an invalid answer
-                answer = await self._with_timeout(
-                    self.llm.complete(prompt, data.get("system"), data.get("image"), schema), data.get("timeout")
-                )
-                problem = _schema_problem(answer, schema)
-                if problem is None:
-                    self._report(frame, frame.interpreter.llm_done(frame.session, state, answer, self.clock.now()))
-                    return
+                context = SkillContext(self._sleep, self.clock.now, None, frame.session.id, attempt)
+                try:
+                    answer = await self._with_timeout(
+                        self.llm.complete(prompt, data.get("system"), data.get("image"), schema, context=context),
+                        data.get("timeout"),
+                    )
+                except Exception as exc:
+                    if not schema or _error_code(exc) != "INVALID_OUTPUT":
+                        raise
+                    problem = _error_message(exc)
+                else:
+                    problem = _schema_problem(answer, schema)
+                    if problem is None:
+                        self._report(frame, frame.interpreter.llm_done(frame.session, state, answer, self.clock.now()))
+                        return
                 self._record(
                     {
                         "t": self.clock.now(),
@@ -413,18 +434,17 @@ class Runner:
                 )
                 prompt = (
                     f"{data.get('prompt')}\n\nYour previous answer was invalid: {problem}. "
-                    f"Answer again with JSON that fits this schema: {json.dumps(schema)}"
+                    f"Answer again with JSON only, fitting this JSON Schema: {json.dumps(schema, ensure_ascii=False)}"
                 )
             raise SkillError("INVALID_OUTPUT", problem or "invalid answer")
-        except SkillError as exc:
-            self._report(
-                frame, frame.interpreter.llm_failed(frame.session, state, exc.code, exc.message, self.clock.now())
-            )
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # the provider's code (TIMEOUT, UNREACHABLE ...), else EXECUTION
             self._report(
-                frame, frame.interpreter.llm_failed(frame.session, state, "EXECUTION", str(exc), self.clock.now())
+                frame,
+                frame.interpreter.llm_failed(
+                    frame.session, state, _error_code(exc) or "EXECUTION", _error_message(exc), self.clock.now()
+                ),
             )
 
     def _call_flow(self, frame: Frame, data: dict[str, Any]) -> None:
@@ -522,3 +542,14 @@ def _schema_problem(answer: Any, schema: dict[str, Any] | None) -> str | None:
     first = errors[0]
     where = ".".join(str(p) for p in first.path) or "the answer"
     return f"{where}: {first.message}"
+
+
+def _error_code(exc: BaseException) -> str | None:
+    """The error code a provider's exception carries (SkillError, LlmError ...), if any."""
+    code = getattr(exc, "code", None)
+    return code if isinstance(code, str) and code else None
+
+
+def _error_message(exc: BaseException) -> str:
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, str) and message else f"{type(exc).__name__}: {exc}"

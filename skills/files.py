@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from engine.files import NotAnImage, NotReadable, decode_image, open_regular
+from engine.files import NotAllowed, NotAnImage, NotReadable, decode_image, inside_folders, open_regular
 from engine.settings import SettingsError, captures_folder, files_folder
 from skills.base import SkillError
 
@@ -43,19 +43,12 @@ def _folders(roots: Sequence[Path] | None) -> list[Path]:
 
 def resolve_allowed(name: str, roots: Sequence[Path] | None = None, what: str = "file") -> Path:
     """The real path `name` leads to, when that is inside one of `roots` (default: files and captures)."""
-    folders = _folders(roots)
-    if not name or "\0" in name:
-        raise SkillError(NOT_ALLOWED, f"no {what} named")
-    if "://" in name:
-        raise SkillError(NOT_ALLOWED, f"{what} '{name}' is not a file this device stored")
-    given = Path(name)
-    candidate = given if given.is_absolute() else folders[0] / given
-    real = candidate.resolve()
-    if not any(real.is_relative_to(root.resolve()) for root in folders):
-        raise SkillError(NOT_ALLOWED, f"{what} '{name}' is outside the folders flows may read (see LENSFLOW_FILES)")
-    if not real.exists():  # the folder itself is not named: the message may reach the device
-        raise SkillError("NOT_FOUND", f"no {what} named '{name}'")
-    return real
+    try:
+        return inside_folders(name, _folders(roots), what)
+    except NotAllowed as exc:
+        raise SkillError(NOT_ALLOWED, exc.strerror) from None
+    except FileNotFoundError as exc:
+        raise SkillError("NOT_FOUND", exc.strerror) from None
 
 
 def open_allowed(name: str, roots: Sequence[Path] | None, limit: int, what: str = "file") -> BinaryIO:

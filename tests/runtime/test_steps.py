@@ -195,7 +195,7 @@ class ScriptedModel:
         self.answers = list(answers)
         self.prompts: list[str] = []
 
-    async def complete(self, prompt: str, system: Any, image: Any, schema: Any) -> Any:
+    async def complete(self, prompt: str, system: Any, image: Any, schema: Any, context: Any = None) -> Any:
         self.prompts.append(prompt)
         return self.answers.pop(0)
 
