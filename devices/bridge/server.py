@@ -43,6 +43,7 @@ from devices.bridge.protocol import (
 )
 from devices.datum import fix_in_map_datum
 from devices.events import payload_problem
+from devices.hud.compositor import FINISHED_LINGER_MS
 from engine.clock import AsyncioClock
 from engine.compiler import CompiledFlow
 from engine.event_names import engine_owned, refusal
@@ -126,6 +127,7 @@ class DeviceSession:
     paused: bool = False
     audio_frames: int = 0
     images_received: int = 0
+    finish_linger_ms: int = FINISHED_LINGER_MS  # how long a finished flow's last card stays on the glasses
 
     def __post_init__(self) -> None:
         self._cmd_seq = itertools.count(1)
@@ -156,6 +158,17 @@ class DeviceSession:
         if action == "camera.capture":
             return f"bridge://photo/{self.images_received}"
         return None
+
+    def finished(self, session: Any) -> None:
+        """The flow ended: its last card stays to be read, then the glasses' display is cleared,
+        unless something was shown since (a new flow owns the display then)."""
+        shown = self.last_command
+
+        def clear() -> None:
+            if self.last_command == shown:
+                self.perform(session, "hud.clear", {})
+
+        self.clock.call_at(self.clock.now() + self.finish_linger_ms, clear)
 
     @staticmethod
     def overflow_error(through: int) -> dict[str, Any]:
@@ -270,6 +283,7 @@ class BridgeServer:
     tokens: frozenset[str] = frozenset()  # accepted device tokens; empty: loopback development only
     idle_expiry: float = IDLE_EXPIRY
     max_sessions: int = MAX_SESSIONS
+    finish_linger_ms: int = FINISHED_LINGER_MS
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765) -> Server:
         if not self.tokens and not is_loopback(host):
@@ -353,6 +367,7 @@ class BridgeServer:
         session = DeviceSession(
             secrets.token_urlsafe(18), hello.device, self.flows, self.recognizer_factory, owner=hello.token or ""
         )
+        session.finish_linger_ms = self.finish_linger_ms
         self.sessions[session.id] = session
         return session, False
 

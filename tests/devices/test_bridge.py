@@ -197,3 +197,21 @@ def test_streamed_speech_goes_to_dashscope_when_configured() -> None:
             await s.wait_closed()
 
     asyncio.run(scenario())
+
+
+def test_a_finished_flow_leaves_the_glasses_display_after_its_last_card_was_read() -> None:
+    async def scenario() -> list[dict]:
+        _bridge, server, url = await start_bridge(finish_linger_ms=200)
+        async with connect(url) as ws:
+            await ws.send(json.dumps({"type": "hello", "device": "glasses-1", "flow": "ticker"}))
+            await ws.recv()
+            await receive(ws, lambda m: m.get("type") == "command")
+            event = {"type": "event", "seq": 1, "name": "asr.transcript", "data": {"text": "yes", "is_final": True}}
+            await ws.send(json.dumps(event))
+            got = await receive(ws, lambda m: m.get("action") == "hud.clear")
+        server.close()
+        return [m for m in got if m.get("type") == "command"]
+
+    commands = asyncio.run(scenario())
+    assert [c["action"] for c in commands][-2:] == ["hud.show", "hud.clear"]
+    assert commands[-2]["args"]["text"] == "agreed"
