@@ -951,7 +951,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not trace.is_file():
             raise CliError(f"{folder}: no trace.jsonl (run `cli.py simulate ... --out {folder}` first)")
         entries = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines() if line.strip()]
-        start = next((e for e in entries if e["kind"] == "start"), {})
+        start: dict[str, Any] = next((e for e in entries if e["kind"] == "start"), {})
         done = [e for e in entries if e["kind"] == "done"]
         kinds = [e["kind"] for e in entries]
         errors = sum(1 for e in entries if e["kind"] == "invoke" and e.get("status") == "failed")

@@ -210,7 +210,7 @@ class _Compiler:
                     self.default_entry(child, into, history)
         elif state.kind == "compound" and state.children:
             initial = state.initial if state.initial in self.flow.states else state.children[0]
-            self.enter_path(initial, name, into, history)  # type: ignore[arg-type]
+            self.enter_path(initial, name, into, history)
 
     def enter_path(self, target: str, below: str | None, into: list[str], history: dict[str, list[str]] | None) -> None:
         """Enter the states between `below` (exclusive) and `target`, then target's defaults."""
@@ -283,7 +283,7 @@ class _Compiler:
         if flow.initial not in flow.states:
             raise CompileError(f"{flow.file}: initial state '{flow.initial}' does not exist")
         initial_entries: list[str] = []
-        self.enter_path(flow.initial, None, initial_entries, None)  # type: ignore[arg-type]
+        self.enter_path(flow.initial, None, initial_entries, None)
         initial_entries = [e for e in initial_entries if flow.states[e].kind != "history"]
         initial_entries.sort(key=self.order.__getitem__)
         initial_active = frozenset(initial_entries)
@@ -349,9 +349,9 @@ class _Compiler:
         )
         for (cname, trigger), lst in candidates.items():
             for c in lst:
-                dest = c.dest if (c.target is not None and not c.dynamic) else None
+                machine_dest = c.dest if (c.target is not None and not c.dynamic) else None
                 machine.add_transition(
-                    trigger, cname, dest, conditions=[partial(_check, c)], after=[partial(_apply, c)]
+                    trigger, cname, machine_dest, conditions=[partial(_check, c)], after=[partial(_apply, c)]
                 )
         compiled = CompiledFlow(
             flow=flow,
@@ -402,7 +402,7 @@ class _Compiler:
 
 def _check(candidate: CompiledTransition, event_data: Any) -> bool:
     """Machine condition: the cursor driving the machine evaluates the guard."""
-    return event_data.model.check(candidate)  # type: ignore[no-any-return]
+    return event_data.model.check(candidate)
 
 
 def _apply(candidate: CompiledTransition, event_data: Any) -> None:

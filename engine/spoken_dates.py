@@ -101,9 +101,9 @@ def _dateparser(text: str, now: datetime) -> datetime | None:
 
     settings = {"RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": "future"}
     languages = ["zh", "en"] if _CJK.search(text) else ["en"]
-    found = dateparser.parse(text, languages=languages, settings=settings)  # type: ignore[arg-type]
+    found = dateparser.parse(text, languages=languages, settings=settings)
     if found is None:
-        hits = search_dates(text, languages=languages, settings=settings)  # type: ignore[arg-type]
+        hits = search_dates(text, languages=languages, settings=settings)
         found = hits[0][1] if hits else None
     return found.replace(tzinfo=now.tzinfo) if found is not None else None
 
