@@ -24,6 +24,7 @@ from typing import Any, TypedDict
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from langchain_core.runnables import RunnableConfig  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 
 from engine.agent import Assistant, open_checkpointer  # noqa: E402
@@ -62,11 +63,13 @@ async def bare_invokes(db: str, n: int) -> float:
     graph.add_edge("node", END)
     async with open_checkpointer(db) as saver:
         app = graph.compile(checkpointer=saver)
-        config = {"configurable": {"thread_id": "bare"}}
-        await app.ainvoke({"n": 0}, config)
+        config: RunnableConfig = {"configurable": {"thread_id": "bare"}}
+        first: Bare = {"n": 0}
+        await app.ainvoke(first, config)
         started = time.perf_counter()
+        nothing: Bare = {}
         for _ in range(n):
-            await app.ainvoke({}, config)
+            await app.ainvoke(nothing, config)
         return (time.perf_counter() - started) / n
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 
@@ -36,8 +39,21 @@ def validate_json(*paths: str, cwd: Path | None = None, extra: tuple[str, ...] =
     return proc.returncode, json.loads(proc.stdout)
 
 
+def run_skill(skill: Callable[[dict[str, Any], Any], Awaitable[Any]], args: dict[str, Any], ctx: Any = None) -> Any:
+    """Run one skill call to its end outside a flow (a skill returns an awaitable; `asyncio.run` wants a coroutine)."""
+
+    async def call() -> Any:
+        return await skill(args, ctx)
+
+    return asyncio.run(call())
+
+
+class WriteFlow(Protocol):
+    def __call__(self, text: str, name: str = "flow.yaml") -> Path: ...
+
+
 @pytest.fixture
-def write_flow(tmp_path: Path):
+def write_flow(tmp_path: Path) -> WriteFlow:
     """Write a YAML text to a file under tmp_path and return its path."""
 
     def write(text: str, name: str = "flow.yaml") -> Path:
