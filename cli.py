@@ -40,9 +40,13 @@ def _load_config(args: argparse.Namespace) -> Any:
         from engine.config import Config
 
         return Config()
-    pyproject = Path(args.config) if args.config else find_pyproject(Path.cwd())
-    if args.config and not pyproject.is_file():  # type: ignore[union-attr]
-        raise CliError(f"{args.config}: no such config file")
+    if args.config:
+        given = Path(args.config)
+        if not given.is_file():
+            raise CliError(f"{args.config}: no such config file")
+        pyproject: Path | None = given
+    else:
+        pyproject = find_pyproject(Path.cwd())
     try:
         return load_config(pyproject, set(RULES))
     except ConfigError as exc:

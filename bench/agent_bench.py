@@ -30,8 +30,8 @@ from langgraph.graph import END, START, StateGraph  # noqa: E402
 from engine.agent import Assistant, open_checkpointer  # noqa: E402
 from engine.compiler import compile_flow  # noqa: E402
 from engine.llm import LlmSettings, QwenClient  # noqa: E402
-from engine.loader import load_flow  # noqa: E402
 from engine.model_router import SYSTEM_PROMPT, ModelRouter  # noqa: E402
+from tests.conftest import flow_of  # noqa: E402
 from tests.servers.openai_compat import OpenAICompatServer  # noqa: E402
 from tests.test_routing import CASES  # noqa: E402
 
@@ -118,7 +118,7 @@ def main() -> int:
     args = parser.parse_args()
     flows = {}
     for path in sorted((ROOT / "flows").glob("*.yaml")):
-        flow = load_flow(path).built.flow  # type: ignore[union-attr]
+        flow = flow_of(path)
         flows[flow.id] = compile_flow(flow)
     server = OpenAICompatServer().start()
     try:

@@ -188,7 +188,8 @@ class _Compiler:
                 for leaf_or_child in remembered:
                     path = [leaf_or_child, *self.proper_ancestors(leaf_or_child)]
                     for item in reversed(path):
-                        if item != parent and self.is_descendant(item, parent) and item not in into:  # type: ignore[arg-type]
+                        inside = parent is not None and self.is_descendant(item, parent)
+                        if item != parent and inside and item not in into:
                             into.append(item)
                     if not state.deep:
                         self.default_entry_children(leaf_or_child, into, history)
@@ -374,8 +375,9 @@ class _Compiler:
     def _possible_targets(self, active: frozenset[str], t: CompiledTransition) -> list[frozenset[str]]:
         """Configurations a dynamic transition may lead to (every remembered child for history)."""
         outcomes = []
-        target_state = self.flow.states.get(t.target)  # type: ignore[arg-type]
-        if target_state is not None and target_state.kind == "history" and target_state.parent:
+        target = t.target
+        target_state = self.flow.states.get(target) if target is not None else None
+        if target is not None and target_state is not None and target_state.kind == "history" and target_state.parent:
             parent = target_state.parent
             options: list[list[str]] = [[]]
             kids = [c for c in self.flow.states[parent].children if self.flow.states[c].kind != "history"]
@@ -386,7 +388,7 @@ class _Compiler:
                 kids = [d for d in inside if self.flow.states[d].kind in ("atomic", "final") and d in self.flow.states]
             options += [[k] for k in kids]
             for remembered in options:
-                _, _, new_active = self.microstep(active, t, {t.target: remembered} if remembered else None)  # type: ignore[dict-item]
+                _, _, new_active = self.microstep(active, t, {target: remembered} if remembered else None)
                 outcomes.append(new_active)
         else:
             _, _, new_active = self.microstep(active, t, None)

@@ -85,10 +85,8 @@ def _chinese(text: str, now: datetime) -> datetime | None:
     text = _digits(text)
     day = _chinese_date(text, now.date())
     clock = _chinese_clock(text)
-    if day is None and clock is None:
-        return None
     if clock is None:
-        return datetime.combine(day, now.time().replace(microsecond=0), now.tzinfo)  # type: ignore[arg-type]
+        return None if day is None else datetime.combine(day, now.time().replace(microsecond=0), now.tzinfo)
     found = datetime.combine(day or now.date(), datetime.min.time(), now.tzinfo).replace(hour=clock[0], minute=clock[1])
     if day is None and found < now:  # 下午三点 said at four is tomorrow's
         found += timedelta(days=1)

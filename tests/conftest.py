@@ -9,9 +9,12 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
+
+if TYPE_CHECKING:  # the engine is importable only once ROOT is on sys.path (below)
+    from engine.model import Flow
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -46,6 +49,15 @@ def run_skill(skill: Callable[[dict[str, Any], Any], Awaitable[Any]], args: dict
         return await skill(args, ctx)
 
     return asyncio.run(call())
+
+
+def flow_of(path: Path | str) -> Flow:
+    """The model of a flow file a test relies on (a shipped flow or one the test wrote): it must build."""
+    from engine.loader import load_flow
+
+    built = load_flow(path).built
+    assert built is not None, f"{path} cannot be read as a flow"
+    return built.flow
 
 
 class WriteFlow(Protocol):

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from engine.llm import LlmError, LlmSettings, QwenClient
-from engine.loader import load_flow
 from engine.model_router import ModelRouter, flow_tools
 from engine.routing import Route
+from tests.conftest import flow_of
 from tests.servers.openai_compat import OpenAICompatServer
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOWS = [load_flow(p).built.flow for p in sorted((ROOT / "flows").glob("*.yaml"))]  # type: ignore[union-attr]
+FLOWS = [flow_of(p) for p in sorted((ROOT / "flows").glob("*.yaml"))]
 
 
 @pytest.fixture
