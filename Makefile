@@ -63,6 +63,7 @@ $(MERMAID): tests/mermaid/package-lock.json | $(STAMP)
 
 test: install $(MERMAID)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 # The drills (tests/drills, docs/drills.md) run in `make test` at CI size, derandomized.
@@ -76,6 +77,7 @@ drill: install
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 bench: install
 	$(PY) bench/validate_bench.py
@@ -93,4 +95,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

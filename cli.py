@@ -40,9 +40,13 @@ def _load_config(args: argparse.Namespace) -> Any:
         from engine.config import Config
 
         return Config()
-    pyproject = Path(args.config) if args.config else find_pyproject(Path.cwd())
-    if args.config and not pyproject.is_file():  # type: ignore[union-attr]
-        raise CliError(f"{args.config}: no such config file")
+    if args.config:
+        given = Path(args.config)
+        if not given.is_file():
+            raise CliError(f"{args.config}: no such config file")
+        pyproject: Path | None = given
+    else:
+        pyproject = find_pyproject(Path.cwd())
     try:
         return load_config(pyproject, set(RULES))
     except ConfigError as exc:
@@ -972,7 +976,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not trace.is_file():
             raise CliError(f"{folder}: no trace.jsonl (run `cli.py simulate ... --out {folder}` first)")
         entries = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines() if line.strip()]
-        start = next((e for e in entries if e["kind"] == "start"), {})
+        start: dict[str, Any] = next((e for e in entries if e["kind"] == "start"), {})
         done = [e for e in entries if e["kind"] == "done"]
         kinds = [e["kind"] for e in entries]
         errors = sum(1 for e in entries if e["kind"] == "invoke" and e.get("status") == "failed")

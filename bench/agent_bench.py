@@ -24,13 +24,14 @@ from typing import Any, TypedDict
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from langchain_core.runnables import RunnableConfig  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 
 from engine.agent import Assistant, open_checkpointer  # noqa: E402
 from engine.compiler import compile_flow  # noqa: E402
 from engine.llm import LlmSettings, QwenClient  # noqa: E402
-from engine.loader import load_flow  # noqa: E402
 from engine.model_router import SYSTEM_PROMPT, ModelRouter  # noqa: E402
+from tests.conftest import flow_of  # noqa: E402
 from tests.servers.openai_compat import OpenAICompatServer  # noqa: E402
 from tests.test_routing import CASES  # noqa: E402
 
@@ -62,11 +63,13 @@ async def bare_invokes(db: str, n: int) -> float:
     graph.add_edge("node", END)
     async with open_checkpointer(db) as saver:
         app = graph.compile(checkpointer=saver)
-        config = {"configurable": {"thread_id": "bare"}}
-        await app.ainvoke({"n": 0}, config)
+        config: RunnableConfig = {"configurable": {"thread_id": "bare"}}
+        first: Bare = {"n": 0}
+        await app.ainvoke(first, config)
         started = time.perf_counter()
+        nothing: Bare = {}
         for _ in range(n):
-            await app.ainvoke({}, config)
+            await app.ainvoke(nothing, config)
         return (time.perf_counter() - started) / n
 
 
@@ -115,7 +118,7 @@ def main() -> int:
     args = parser.parse_args()
     flows = {}
     for path in sorted((ROOT / "flows").glob("*.yaml")):
-        flow = load_flow(path).built.flow  # type: ignore[union-attr]
+        flow = flow_of(path)
         flows[flow.id] = compile_flow(flow)
     server = OpenAICompatServer().start()
     try:

@@ -57,7 +57,9 @@ class StampingPorts:
     def __init__(self) -> None:
         self.stamps: list[float] = []
         self.hud = HudCompositor(max_updates_per_second=0)
-        self.geometry = load_catalog().profiles["quark-display"].hud
+        geometry = load_catalog().profiles["quark-display"].hud
+        assert geometry is not None  # the Quark profile has a display
+        self.geometry = geometry
 
     def perform(self, session: Any, action: str, args: Any) -> Any:
         if action == "hud.show":

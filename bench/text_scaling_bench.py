@@ -108,7 +108,9 @@ def validate_file(path: Path, config: Config) -> Callable[[], Any]:
 
 
 def compile_file(path: Path) -> Callable[[], Any]:
-    flow = load_flow(path).built.flow  # type: ignore[union-attr]
+    built = load_flow(path).built
+    assert built is not None, f"{path} cannot be read as a flow"
+    flow = built.flow
     catalog = load_catalog()
     return lambda: compiler._Compiler(flow, catalog).build()
 

@@ -90,7 +90,11 @@ def fix_in_map_datum(data: dict[str, object]) -> dict[str, object]:
     if datum not in DATUMS:
         raise ValueError(f"location.update datum must be wgs84 or gcj02, not {data.get('datum')!r}")
     lat, lng = fix.get("lat"), fix.get("lng")
-    numbers = isinstance(lat, (int, float)) and isinstance(lng, (int, float))
-    if datum == "wgs84" and numbers and in_mainland_china(float(lat), float(lng)):  # type: ignore[arg-type]
+    if (
+        datum == "wgs84"
+        and isinstance(lat, (int, float))
+        and isinstance(lng, (int, float))
+        and in_mainland_china(float(lat), float(lng))
+    ):
         fix["lat"], fix["lng"] = (round(v, 7) for v in wgs84_to_gcj02(float(lat), float(lng)))
     return fix

@@ -134,7 +134,17 @@ async def run_interactive(
 
     clock = AsyncioClock()
     device.now = clock.now
-    device.schedule = lambda when, callback: clock.call_at(when, lambda: (callback(), draw()))
+
+    def schedule(when: int, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        """A device timer that also redraws the panel once it has fired."""
+
+        def fire() -> None:
+            callback()
+            draw()
+
+        return clock.call_at(when, fire)
+
+    device.schedule = schedule
     draw()
     while True:
         try:

@@ -83,7 +83,10 @@ def gpx_events(path: Path, start_ms: int, interval_ms: int | None = None) -> lis
         track = gpxpy.parse(read_regular(path, MAX_SOURCE_BYTES).decode("utf-8"))
     except (OSError, gpxpy.gpx.GPXException, ValueError) as exc:
         raise ScenarioError(str(path), f"not a readable GPX track ({exc})") from None
-    points = [p for t in track.tracks for s in t.segments for p in s.points] or list(track.waypoints)
+    points: list[gpxpy.gpx.GPXTrackPoint | gpxpy.gpx.GPXWaypoint] = [
+        p for t in track.tracks for s in t.segments for p in s.points
+    ]
+    points = points or list(track.waypoints)
     if not points:
         raise ScenarioError(str(path), "the GPX file has no track points")
     for number, point in enumerate(points, 1):
@@ -178,7 +181,7 @@ def _image_size(path: Path, name: str, location: str) -> tuple[int, int]:
     """Width and height of a scenario's photo, refusing what is not a sane image before decoding it."""
     try:
         with open_regular(path, MAX_IMAGE_BYTES) as handle, decode_image(handle) as image:
-            return image.size  # type: ignore[no-any-return]
+            return image.size
     except (OSError, NotAnImage) as exc:
         raise ScenarioError(location, f"'{name}' is not an image ({exc})") from None
 

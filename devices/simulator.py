@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,8 @@ class SimulatedDevice:
     out: Path
     permissions: frozenset[str] = frozenset()
     speak_audio: bool = True
-    now: Any = None  # callable returning the clock's milliseconds
-    schedule: Any = None  # callable(when_ms, callback): wake the device later (held HUD frames, toasts)
+    now: Callable[[], int] | None = None  # the clock's milliseconds
+    schedule: Callable[[int, Callable[[], None]], object] | None = None  # wake the device later (held frames, toasts)
     log: list[dict[str, Any]] = field(default_factory=list)
     keep_files: bool = True  # False: frames and speech are logged, nothing is written (HUD previews)
 

@@ -44,6 +44,11 @@ class TurnState(TypedDict, total=False):
     armed: bool  # the next utterance is a command (wake phrase alone, or the command gesture)
 
 
+def _thread(session_id: str) -> RunnableConfig:
+    """The checkpointer's key for one session."""
+    return {"configurable": {"thread_id": session_id}}
+
+
 class Assistant:
     """Routes each turn, runs flows, and keeps the session in the checkpointer."""
 
@@ -84,26 +89,27 @@ class Assistant:
         `answer_confirmation` and reach a running flow through `device_event`, so no
         transcript can pass for a tap.
         """
-        config = {"configurable": {"thread_id": session_id}}
+        config = _thread(session_id)
         prompt = await self.pending_confirmation(session_id)
         if prompt is not None:
             heard = hear(utterance, confirming=True, phrases=self.wake)
             if heard.kind == "answer":
                 return await self.answer_confirmation(session_id, heard.text)
             values = (await self.graph.aget_state(config)).values or {}
-            route = {"via": "confirm", "command": "reask", "flow": None, "slots": {}, "confidence": 1.0}
+            route: dict[str, Any] = {"via": "confirm", "command": "reask", "flow": None, "slots": {}, "confidence": 1.0}
             return {**values, "route": route, "replies": [f"{prompt} {REASK}"], "confirm": prompt}
-        result = await self.graph.ainvoke({"utterance": utterance, "replies": []}, config, durability="exit")
+        new_turn: TurnState = {"utterance": utterance, "replies": []}
+        result = await self.graph.ainvoke(new_turn, config, durability="exit")
         return await self._with_interrupt(result, session_id)
 
     async def answer_confirmation(self, session_id: str, answer: str) -> dict[str, Any]:
         """Resume a turn paused at a confirm step with "yes", "确认", a gesture name ..."""
-        config = {"configurable": {"thread_id": session_id}}
+        config = _thread(session_id)
         result = await self.graph.ainvoke(Command(resume=answer), config, durability="exit")
         return await self._with_interrupt(result, session_id)
 
     async def pending_confirmation(self, session_id: str) -> str | None:
-        state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})
+        state = await self.graph.aget_state(_thread(session_id))
         for task in state.tasks or ():
             for pending in task.interrupts or ():
                 return str(pending.value.get("prompt", "")) if isinstance(pending.value, dict) else str(pending.value)
@@ -111,11 +117,11 @@ class Assistant:
 
     async def awaiting_command(self, session_id: str) -> bool:
         """True when the next utterance is taken as a command (after a wake phrase alone or the command gesture)."""
-        state = await self.graph.aget_state({"configurable": {"thread_id": session_id}})
+        state = await self.graph.aget_state(_thread(session_id))
         return bool((state.values or {}).get("armed"))
 
     async def snapshot(self, session_id: str) -> dict[str, Any] | None:
-        values = (await self.graph.aget_state({"configurable": {"thread_id": session_id}})).values
+        values = (await self.graph.aget_state(_thread(session_id))).values
         return values.get("snapshot") if values else None
 
     async def _with_interrupt(self, result: dict[str, Any], session_id: str) -> dict[str, Any]:
@@ -144,7 +150,7 @@ class Assistant:
         No graph invoke and no routing; the new runtime snapshot is written back to
         the session's state so the next turn, or a restart, sees it.
         """
-        config = {"configurable": {"thread_id": session_id}}
+        config = _thread(session_id)
         state = await self.graph.aget_state(config)
         snapshot = (state.values or {}).get("snapshot")
         if not snapshot:
@@ -221,11 +227,11 @@ class Assistant:
 
     async def _route(self, utterance: str, active: str | None, awaiting: str | None) -> Route:
         if self.on_text is not None and hasattr(self.router, "client"):  # stream a spoken answer as it comes
-            return await self.router.route(utterance, active, awaiting, on_text=self.on_text)  # type: ignore[no-any-return]
+            return await self.router.route(utterance, active, awaiting, on_text=self.on_text)
         result = self.router.route(utterance, active, awaiting)
         if hasattr(result, "__await__"):
             result = await result
-        return result  # type: ignore[no-any-return]
+        return result
 
     async def _act(self, state: TurnState, config: RunnableConfig) -> dict[str, Any]:
         route = state["route"]

@@ -111,7 +111,7 @@ class Catalog:
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         with path.open(encoding="utf-8") as handle:
-            return json.load(handle)  # type: ignore[no-any-return]
+            return json.load(handle)
     except (OSError, ValueError) as exc:
         raise CatalogError(f"{path}: cannot read catalogue: {exc}") from None
 

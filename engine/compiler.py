@@ -188,7 +188,8 @@ class _Compiler:
                 for leaf_or_child in remembered:
                     path = [leaf_or_child, *self.proper_ancestors(leaf_or_child)]
                     for item in reversed(path):
-                        if item != parent and self.is_descendant(item, parent) and item not in into:  # type: ignore[arg-type]
+                        inside = parent is not None and self.is_descendant(item, parent)
+                        if item != parent and inside and item not in into:
                             into.append(item)
                     if not state.deep:
                         self.default_entry_children(leaf_or_child, into, history)
@@ -210,7 +211,7 @@ class _Compiler:
                     self.default_entry(child, into, history)
         elif state.kind == "compound" and state.children:
             initial = state.initial if state.initial in self.flow.states else state.children[0]
-            self.enter_path(initial, name, into, history)  # type: ignore[arg-type]
+            self.enter_path(initial, name, into, history)
 
     def enter_path(self, target: str, below: str | None, into: list[str], history: dict[str, list[str]] | None) -> None:
         """Enter the states between `below` (exclusive) and `target`, then target's defaults."""
@@ -283,7 +284,7 @@ class _Compiler:
         if flow.initial not in flow.states:
             raise CompileError(f"{flow.file}: initial state '{flow.initial}' does not exist")
         initial_entries: list[str] = []
-        self.enter_path(flow.initial, None, initial_entries, None)  # type: ignore[arg-type]
+        self.enter_path(flow.initial, None, initial_entries, None)
         initial_entries = [e for e in initial_entries if flow.states[e].kind != "history"]
         initial_entries.sort(key=self.order.__getitem__)
         initial_active = frozenset(initial_entries)
@@ -349,9 +350,9 @@ class _Compiler:
         )
         for (cname, trigger), lst in candidates.items():
             for c in lst:
-                dest = c.dest if (c.target is not None and not c.dynamic) else None
+                machine_dest = c.dest if (c.target is not None and not c.dynamic) else None
                 machine.add_transition(
-                    trigger, cname, dest, conditions=[partial(_check, c)], after=[partial(_apply, c)]
+                    trigger, cname, machine_dest, conditions=[partial(_check, c)], after=[partial(_apply, c)]
                 )
         compiled = CompiledFlow(
             flow=flow,
@@ -374,8 +375,9 @@ class _Compiler:
     def _possible_targets(self, active: frozenset[str], t: CompiledTransition) -> list[frozenset[str]]:
         """Configurations a dynamic transition may lead to (every remembered child for history)."""
         outcomes = []
-        target_state = self.flow.states.get(t.target)  # type: ignore[arg-type]
-        if target_state is not None and target_state.kind == "history" and target_state.parent:
+        target = t.target
+        target_state = self.flow.states.get(target) if target is not None else None
+        if target is not None and target_state is not None and target_state.kind == "history" and target_state.parent:
             parent = target_state.parent
             options: list[list[str]] = [[]]
             kids = [c for c in self.flow.states[parent].children if self.flow.states[c].kind != "history"]
@@ -386,7 +388,7 @@ class _Compiler:
                 kids = [d for d in inside if self.flow.states[d].kind in ("atomic", "final") and d in self.flow.states]
             options += [[k] for k in kids]
             for remembered in options:
-                _, _, new_active = self.microstep(active, t, {t.target: remembered} if remembered else None)  # type: ignore[dict-item]
+                _, _, new_active = self.microstep(active, t, {target: remembered} if remembered else None)
                 outcomes.append(new_active)
         else:
             _, _, new_active = self.microstep(active, t, None)
@@ -402,7 +404,7 @@ class _Compiler:
 
 def _check(candidate: CompiledTransition, event_data: Any) -> bool:
     """Machine condition: the cursor driving the machine evaluates the guard."""
-    return event_data.model.check(candidate)  # type: ignore[no-any-return]
+    return event_data.model.check(candidate)
 
 
 def _apply(candidate: CompiledTransition, event_data: Any) -> None:

@@ -111,15 +111,16 @@ def load_config(
         raise ConfigError(
             'profile must be a profile name such as "quark-display"', f"{pyproject}:{_line_of(text, 'profile')}"
         )
-    if profile is not None and known_profiles is None:
-        from engine.catalog import load_catalog
+    if profile is not None:
+        if known_profiles is None:
+            from engine.catalog import load_catalog
 
-        known_profiles = set(load_catalog().profiles)
-    if profile is not None and profile not in known_profiles:  # type: ignore[operator]
-        raise ConfigError(
-            f"unknown device profile '{profile}'; known: {', '.join(sorted(known_profiles))}",
-            f"{pyproject}:{_line_of(text, 'profile')}",
-        )
+            known_profiles = set(load_catalog().profiles)
+        if profile not in known_profiles:
+            raise ConfigError(
+                f"unknown device profile '{profile}'; known: {', '.join(sorted(known_profiles))}",
+                f"{pyproject}:{_line_of(text, 'profile')}",
+            )
     paths = section.get("paths", ["flows"])
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise ConfigError("paths must be a list of folders or files", f"{pyproject}:{_line_of(text, 'paths')}")

@@ -481,8 +481,8 @@ def to_dot(flow: Flow) -> str:
     for name in _roots(flow):
         lines += member(name, "    ", region=False)
     for name in missing_targets(flow):
-        attrs = 'style="dashed", color="#c62828", fontcolor="#c62828", class="missing"'
-        lines.append(f"    {dot_id(name)} [label={dot_label(name + chr(10) + '(no such state)')}, {attrs}];")
+        missing = 'style="dashed", color="#c62828", fontcolor="#c62828", class="missing"'
+        lines.append(f"    {dot_id(name)} [label={dot_label(name + chr(10) + '(no such state)')}, {missing}];")
 
     def edge(owner: str | None, source: str | None, target: str, attrs: dict[str, str | float | None]) -> str:
         """An edge from `source` (None: the `[*]` dot of `owner`) to `target`, clipped at cluster borders.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 from engine.checks.base import RULES
@@ -37,7 +38,7 @@ def to_sarif(files: int, findings: list[Finding]) -> str:
     index = {r["id"]: i for i, r in enumerate(rules)}
     results = []
     for f in findings:
-        result = {
+        result: dict[str, Any] = {
             "ruleId": f.rule,
             "level": _sarif_level(f.severity),
             "message": {"text": f.message},

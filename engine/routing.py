@@ -222,9 +222,9 @@ class OfflineRouter:
             if only is not None and name != only:
                 continue
             if slot.type == "language":
-                first = next(n for n, s in flow.slots.items() if s.type == "language")
+                first_lang = next(n for n, s in flow.slots.items() if s.type == "language")
                 code = parse_language(utterance)
-                if code and (name == first or only == name):  # "into Japanese" names one language: the first slot
+                if code and (name == first_lang or only == name):  # "into Japanese" names one language: the first slot
                     found[name] = code
             elif slot.type in ("money", "number", "integer"):
                 number = find_number(rest) if only is None else find_number(text)

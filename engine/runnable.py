@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from engine.findings import Finding
+
 # Findings that make a flow impossible to run as written.
 RUN_BLOCKING_RULES = frozenset(
     {
@@ -36,7 +38,7 @@ class NotRunnable(Exception):
         self.lines = lines
 
 
-def _where(f: Any) -> str:
+def _where(f: Finding) -> str:
     return f"{f.file}:{f.line}:{f.column}: {f.message} [{f.rule}]"
 
 
@@ -86,16 +88,16 @@ def load_all_runnable(paths: list[str]) -> tuple[dict[str, Any], list[str]]:
 
     files = expand_paths(paths)
     result = validate_paths([str(f) for f in files], Config())
-    blocked: dict[Path, Any] = {}
+    blocked: dict[Path, Finding] = {}
     for finding in result.findings:
         if finding.severity.value == "error" and finding.rule in RUN_BLOCKING_RULES:
             blocked.setdefault(Path(finding.file).resolve(), finding)
     compiled: dict[str, Any] = {}
     skipped: list[str] = []
     for path in files:
-        finding = blocked.get(path.resolve())
-        if finding is not None:
-            skipped.append(_where(finding))
+        block = blocked.get(path.resolve())
+        if block is not None:
+            skipped.append(_where(block))
             continue
         loaded = load_flow(path)
         if loaded.built is None or not loaded.schema_ok:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -130,7 +130,7 @@ def parse_slot(
     slot_type: str,
     text: str,
     values: Sequence[Any] | None = None,
-    synonyms: dict[str, Sequence[str]] | None = None,
+    synonyms: Mapping[str, Sequence[str]] | None = None,
     now: datetime | None = None,
 ) -> tuple[bool, Any]:
     """Parse `text` as a value of `slot_type`.

@@ -85,10 +85,8 @@ def _chinese(text: str, now: datetime) -> datetime | None:
     text = _digits(text)
     day = _chinese_date(text, now.date())
     clock = _chinese_clock(text)
-    if day is None and clock is None:
-        return None
     if clock is None:
-        return datetime.combine(day, now.time().replace(microsecond=0), now.tzinfo)  # type: ignore[arg-type]
+        return None if day is None else datetime.combine(day, now.time().replace(microsecond=0), now.tzinfo)
     found = datetime.combine(day or now.date(), datetime.min.time(), now.tzinfo).replace(hour=clock[0], minute=clock[1])
     if day is None and found < now:  # 下午三点 said at four is tomorrow's
         found += timedelta(days=1)
@@ -101,9 +99,9 @@ def _dateparser(text: str, now: datetime) -> datetime | None:
 
     settings = {"RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": "future"}
     languages = ["zh", "en"] if _CJK.search(text) else ["en"]
-    found = dateparser.parse(text, languages=languages, settings=settings)  # type: ignore[arg-type]
+    found = dateparser.parse(text, languages=languages, settings=settings)
     if found is None:
-        hits = search_dates(text, languages=languages, settings=settings)  # type: ignore[arg-type]
+        hits = search_dates(text, languages=languages, settings=settings)
         found = hits[0][1] if hits else None
     return found.replace(tzinfo=now.tzinfo) if found is not None else None
 

@@ -45,10 +45,11 @@ def leaves_entered(flow: Flow, name: str, *, history_any: bool = False) -> list[
             stack.extend(reversed(state.children))
         elif state.kind == "compound" and state.children:
             # SCXML allows `initial` to name any descendant; entering it enters the states between.
-            valid = state.initial in state.children or (
-                state.initial is not None and state.initial in descendants(flow, current)
-            )
-            stack.append(state.initial if valid else state.children[0])  # type: ignore[arg-type]
+            initial = state.initial
+            if initial is not None and (initial in state.children or initial in descendants(flow, current)):
+                stack.append(initial)
+            else:
+                stack.append(state.children[0])
         else:
             out.append(current)
     return out

@@ -24,8 +24,8 @@ class Suppressions:
     def hides(self, rule: str, line: int) -> bool:
         if ALL in self.whole_file or rule in self.whole_file:
             return True
-        rules = self.by_line.get(line)
-        return bool(rules) and (ALL in rules or rule in rules)  # type: ignore[operator]
+        rules = self.by_line.get(line, set())
+        return ALL in rules or rule in rules
 
 
 def parse_suppressions(text: str) -> Suppressions:

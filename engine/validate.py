@@ -11,6 +11,7 @@ knows which flows a `call` may name and which phrases are taken).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def expand_paths(paths: list[str]) -> list[Path]:
 def _neighbours(files: list[Path]) -> list[Path]:
     run = {p.resolve() for p in files}
     folders = {p.resolve().parent for p in files}
-    out = []
+    out: list[Path] = []
     for folder in sorted(folders):
         try:
             entries = sorted(folder.iterdir())
@@ -167,13 +168,13 @@ def validate_paths(paths: list[str], config: Config | None = None, catalog: Cata
             if severity is None or suppressions.hides(finding.rule, finding.line):
                 continue
             result.findings.append(finding if severity is finding.severity else finding.with_severity(severity))
-        for line, column, rule in suppressions.named:
-            if rule not in RULES:
+        for line, column, named in suppressions.named:
+            if named not in RULES:
                 result.findings.append(
                     Finding(
                         "bad-ignore",
                         Severity.WARNING,
-                        f"ignore comment names unknown rule '{rule}'",
+                        f"ignore comment names unknown rule '{named}'",
                         sink.file,
                         line,
                         column,
@@ -183,10 +184,10 @@ def validate_paths(paths: list[str], config: Config | None = None, catalog: Cata
     return result
 
 
-def _guarded(slug: str, sink: Sink, check: object, arg: object) -> None:
+def _guarded(slug: str, sink: Sink, check: Callable[..., None], arg: FlowContext | ProjectContext) -> None:
     """Run one rule; a crash becomes an `internal-error` finding instead of a traceback."""
     try:
-        check(arg)  # type: ignore[operator]
+        check(arg)
     except Exception as exc:  # a bug in a rule must not hide the other findings
         sink.add("internal-error", f"rule '{slug}' failed: {type(exc).__name__}: {exc}; please report this file", 1, 1)
 

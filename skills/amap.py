@@ -145,7 +145,7 @@ def route_document(data: dict[str, Any], mode: str, origin: Point, destination: 
         road = str(step.get("road_name") or "")
         at = along[starts[index]]
         if index == 0:
-            heading = ORIENTATIONS.get(str(step.get("orientation") or ""))
+            heading: float | None = ORIENTATIONS.get(str(step.get("orientation") or ""))
             if heading is None:
                 heading = bearing(points[0], points[1])
             action, text = "straight", f"Head {compass(heading)}" + (f" on {road}" if road else "")

@@ -58,6 +58,14 @@ class Attempt:
 _COLUMNS = "out_trade_no, key, provider, payload, merchant, amount, status, trade_no, detail, created, told"
 
 
+def _attempt(row: tuple[Any, ...]) -> Attempt:
+    """One journal row (in `_COLUMNS` order) as an attempt."""
+    out_trade_no, key, provider, payload, merchant, amount, status, trade_no, detail, created, told = row
+    return Attempt(
+        out_trade_no, key, provider, payload, merchant, stored(amount), status, trade_no, detail, created, bool(told)
+    )
+
+
 class PaymentJournal:
     """Durable record of payment attempts (one SQLite transaction per write, synced before returning)."""
 
@@ -80,7 +88,7 @@ class PaymentJournal:
     def _rows(self, where: str, params: tuple[Any, ...]) -> list[Attempt]:
         with self._db() as db:
             rows = db.execute(f"select {_COLUMNS} from attempts where {where} order by seq", params).fetchall()
-        return [Attempt(*row[:5], stored(row[5]), *row[6:10], bool(row[10])) for row in rows]
+        return [_attempt(row) for row in rows]
 
     def begin(self, out_trade_no: str, key: str, provider: str, payload: str, merchant: str, amount: Decimal) -> None:
         """Record an attempt before its request is sent (a second call for the same number is a no-op)."""

@@ -40,7 +40,9 @@ def product_codes(image: str) -> list[str]:
     """Text of the retail barcodes (EAN-13, EAN-8, UPC-A) in a photo the device stored; QR codes are not looked for."""
     import zxingcpp
 
-    formats = (zxingcpp.BarcodeFormat.EAN13, zxingcpp.BarcodeFormat.EAN8, zxingcpp.BarcodeFormat.UPCA)
+    formats = zxingcpp.BarcodeFormats(
+        [zxingcpp.BarcodeFormat.EAN13, zxingcpp.BarcodeFormat.EAN8, zxingcpp.BarcodeFormat.UPCA]
+    )
     with open_image(image) as picture:
         return [r.text for r in zxingcpp.read_barcodes(picture.convert("L"), formats=formats)]
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
+
+if TYPE_CHECKING:  # the engine is importable only once ROOT is on sys.path (below)
+    from engine.model import Flow
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -36,8 +42,30 @@ def validate_json(*paths: str, cwd: Path | None = None, extra: tuple[str, ...] =
     return proc.returncode, json.loads(proc.stdout)
 
 
+def run_skill(skill: Callable[[dict[str, Any], Any], Awaitable[Any]], args: dict[str, Any], ctx: Any = None) -> Any:
+    """Run one skill call to its end outside a flow (a skill returns an awaitable; `asyncio.run` wants a coroutine)."""
+
+    async def call() -> Any:
+        return await skill(args, ctx)
+
+    return asyncio.run(call())
+
+
+def flow_of(path: Path | str) -> Flow:
+    """The model of a flow file a test relies on (a shipped flow or one the test wrote): it must build."""
+    from engine.loader import load_flow
+
+    built = load_flow(path).built
+    assert built is not None, f"{path} cannot be read as a flow"
+    return built.flow
+
+
+class WriteFlow(Protocol):
+    def __call__(self, text: str, name: str = "flow.yaml") -> Path: ...
+
+
 @pytest.fixture
-def write_flow(tmp_path: Path):
+def write_flow(tmp_path: Path) -> WriteFlow:
     """Write a YAML text to a file under tmp_path and return its path."""
 
     def write(text: str, name: str = "flow.yaml") -> Path:

@@ -12,13 +12,12 @@ from typing import Any
 
 from engine.agent import Assistant, open_checkpointer
 from engine.compiler import compile_flow
-from engine.loader import load_flow
 from engine.routing import OfflineRouter
-from tests.conftest import ROOT
+from tests.conftest import ROOT, flow_of
 
 FLOWS = {}
 for _path in sorted((ROOT / "flows").glob("*.yaml")):
-    _flow = load_flow(_path).built.flow  # type: ignore[union-attr]
+    _flow = flow_of(_path)
     FLOWS[_flow.id] = compile_flow(_flow)
 
 

@@ -84,7 +84,8 @@ def test_junit_format() -> None:
     assert proc.returncode == 1
     suite = ElementTree.fromstring(proc.stdout.split("\n", 1)[1]).find("testsuite")
     assert suite is not None and suite.get("tests") == "2" and suite.get("failures") == "2"
-    assert "call-cycle" in (suite.find("testcase/failure").text or "")
+    failure = suite.find("testcase/failure")
+    assert failure is not None and "call-cycle" in (failure.text or "")
 
 
 def test_github_format_escapes_annotations() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.llm import LlmError, LlmSettings, QwenClient
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, WriteFlow, run_cli
 
 FLOWS = ROOT / "flows"
 
@@ -181,7 +181,7 @@ def test_a_fifo_named_like_a_flow_is_refused_not_waited_on(tmp_path: Path) -> No
     assert_one_line_usage_error(proc, "stuck.yaml", "not a regular file: a FIFO")
 
 
-def test_a_list_as_hud_layout_is_a_finding_not_a_crashed_rule(write_flow) -> None:  # type: ignore[no-untyped-def]
+def test_a_list_as_hud_layout_is_a_finding_not_a_crashed_rule(write_flow: WriteFlow) -> None:
     path = write_flow(
         """\
 flow: listed

@@ -185,7 +185,7 @@ def test_dot_marks_state_kinds(flow: Flow) -> None:
 
 def test_dot_draws_an_edge_per_transition(flow: Flow) -> None:
     graph = dot_graph(to_dot(flow))
-    edges = {e.get("id"): e for e in graph.edges if e.get("id")}
+    edges = {e["id"]: e for e in graph.edges if e.get("id")}
 
     def ends_at(node: str, state: str, clip: str | None, other: str) -> bool:
         if not is_cluster(flow, state):
@@ -348,12 +348,14 @@ def test_mermaid_initials_finals_history_confirm_parallel(flow: Flow) -> None:
     diagram = check_mermaid(to_mermaid(flow))
     ids = mermaid_ids(flow)
     starts = {(tgt, block) for src, tgt, _, block in diagram.arrows if src == "[*]"}
+    assert flow.initial is not None
     assert (ids[flow.initial], None) in starts
     for name, state in flow.states.items():
         sid = ids[name]
         if is_cluster(flow, name):
             assert sid in diagram.composites
             if state.kind == "compound":
+                assert state.initial is not None
                 assert (ids[state.initial], sid) in starts
             else:
                 assert diagram.separators[sid] == len(state.children) - 1

@@ -17,7 +17,7 @@ from engine.config import Config
 from engine.llm import LlmSettings
 from engine.validate import validate_paths
 from skills.base import SkillError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_skill
 
 RAISERS = {"SkillError", "invoke_failed", "llm_failed", "call_failed"}
 
@@ -87,7 +87,7 @@ def test_the_offline_answer_of_an_online_skill_is_unavailable() -> None:
 
     for name in ("translate.text", "assistant.answer", "vision.describe"):
         with pytest.raises(SkillError) as info:
-            asyncio.run(embedded_skills()[name]({"text": "hi", "question": "hi", "image": "x"}, None))
+            run_skill(embedded_skills()[name], {"text": "hi", "question": "hi", "image": "x"})
         assert info.value.code == "UNAVAILABLE", name
 
 

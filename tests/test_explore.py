@@ -50,7 +50,9 @@ def test_the_path_of_a_finding_replays_to_the_same_finding() -> None:
     node = replay._start({}, {"worn": True, "connected": True, "battery": 100, "location": None, "display": True})
     replay.result.findings.clear()
     for step in finding.path:
-        node, _ = replay._apply(node, step)
+        after, _ = replay._apply(node, step)
+        assert after is not None
+        node = after
     assert [f.message for f in replay.result.findings] == [finding.message]
 
 

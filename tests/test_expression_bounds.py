@@ -242,7 +242,9 @@ def test_the_compiler_and_validate_agree_on_the_configuration_limit(tmp_path: Pa
     path = tmp_path / "regions.yaml"
     for count, fits in ((12, True), (13, False)):  # 2**12 = 4096 <= 5000 < 2**13
         path.write_text(regions_flow(count), encoding="utf-8")
-        flow = load_flow(path).built.flow
+        built = load_flow(path).built
+        assert built is not None
+        flow = built.flow
         assert (findings(path) == []) is fits
         if fits:
             assert len(compile_flow(flow).configs) <= MAX_CONFIGURATIONS

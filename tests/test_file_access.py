@@ -17,13 +17,12 @@ from PIL import Image
 
 from devices.events import payload_problem
 from engine.compiler import compile_flow
-from engine.loader import load_flow
 from engine.runtime import Runner, SkillError
 from skills import media, payments, shopping, teleprompter
 from skills.dashscope_asr import DashScopeRecognizer
 from skills.qwen import QwenSkills
 from skills.registry import embedded_skills
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, flow_of, run_cli
 from tests.servers.openai_compat import OpenAICompatServer
 from tests.test_config_errors import assert_one_line_usage_error
 
@@ -78,7 +77,7 @@ def test_a_script_is_read_only_from_the_scripts_folder(folders: dict[str, Path])
 
 
 def test_the_teleprompter_flow_never_shows_a_file_named_by_a_slot(folders: dict[str, Path]) -> None:
-    flow = compile_flow(load_flow(ROOT / "flows" / "teleprompter.yaml").built.flow)  # type: ignore[union-attr]
+    flow = compile_flow(flow_of(ROOT / "flows" / "teleprompter.yaml"))
     runner = Runner({"teleprompter": flow}, skills=embedded_skills())
 
     async def go() -> None:

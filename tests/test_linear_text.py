@@ -30,7 +30,7 @@ from engine.loader import load_flow
 from engine.routing import MAX_UTTERANCE_CHARS, OfflineRouter, bounded
 from engine.slot_values import find_number
 from engine.textwidth import cluster_units, text_cells, text_units, wrap
-from tests.conftest import ROOT
+from tests.conftest import ROOT, flow_of
 
 QUARK = HudGeometry(5, 38, 14)
 LINEAR = 6.0  # work(4n) / work(n): ~4 when linear, ~16 when quadratic
@@ -250,7 +250,7 @@ def _fan_flow(folder: Path, branches: int) -> Path:
 
 def test_compiling_many_branches_of_one_event_is_linear(tmp_path: Path) -> None:
     catalog = load_catalog()
-    flows = [load_flow(_fan_flow(tmp_path, n)).built.flow for n in (150, 600)]  # type: ignore[union-attr]
+    flows = [flow_of(_fan_flow(tmp_path, n)) for n in (150, 600)]
     _Compiler(flows[0], catalog).build()  # warm caches
     small, large = (work(lambda f=f: _Compiler(f, catalog).build()) for f in flows)
     assert large / small < LINEAR

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.llm import LlmError, LlmSettings, QwenClient
-from engine.loader import load_flow
 from engine.model_router import ModelRouter, flow_tools
+from engine.routing import Route
+from tests.conftest import flow_of
 from tests.servers.openai_compat import OpenAICompatServer
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOWS = [load_flow(p).built.flow for p in sorted((ROOT / "flows").glob("*.yaml"))]  # type: ignore[union-attr]
+FLOWS = [flow_of(p) for p in sorted((ROOT / "flows").glob("*.yaml"))]
 
 
 @pytest.fixture
@@ -24,7 +26,7 @@ def server() -> Iterator[OpenAICompatServer]:
     srv.stop()
 
 
-def client_for(server: OpenAICompatServer, **kw: object) -> QwenClient:
+def client_for(server: OpenAICompatServer, **kw: Any) -> QwenClient:
     settings = LlmSettings(
         base_url=server.base_url,
         model="qwen-plus",
@@ -32,13 +34,13 @@ def client_for(server: OpenAICompatServer, **kw: object) -> QwenClient:
         timeout_s=kw.pop("timeout_s", 5.0),
         backoff_s=0.01,
         **kw,
-    )  # type: ignore[arg-type]
+    )
     return QwenClient(settings)
 
 
-def route(server: OpenAICompatServer, text: str, **kw: object) -> tuple[object, ModelRouter]:
+def route(server: OpenAICompatServer, text: str, **kw: Any) -> tuple[Route, ModelRouter]:
     router = ModelRouter(FLOWS, client_for(server))
-    return asyncio.run(router.route(text, **kw)), router  # type: ignore[arg-type]
+    return asyncio.run(router.route(text, **kw)), router
 
 
 def test_one_call_with_a_valid_tool_call_starts_a_flow(server: OpenAICompatServer) -> None:
@@ -46,7 +48,7 @@ def test_one_call_with_a_valid_tool_call_starts_a_flow(server: OpenAICompatServe
     result, router = route(server, "translate into Japanese")
     assert (result.command, result.flow, result.slots, result.via) == (
         "start_flow",
-        "translate",  # type: ignore[attr-defined]
+        "translate",
         {"target_lang": "ja"},
         "qwen",
     )
@@ -73,7 +75,7 @@ def test_a_hallucinated_tool_gets_one_repair_then_a_clarify(server: OpenAICompat
     server.reply(tool_calls=[("start_teleport", {})])
     server.reply(tool_calls=[("start_glance_pay", {"amount": "a lot"})])
     result, _ = route(server, "pay the merchant")
-    assert result.command == "clarify"  # type: ignore[attr-defined]
+    assert result.command == "clarify"
     assert len(server.requests) == 2
     repair = server.requests[1]["messages"][-1]
     assert repair["role"] == "tool" and "no tool named 'start_teleport'" in repair["content"]
@@ -83,7 +85,7 @@ def test_a_repaired_call_is_accepted(server: OpenAICompatServer) -> None:
     server.reply(tool_calls=[("start_translate", {"target_lang": "Japanese"})])
     server.reply(tool_calls=[("start_translate", {"target_lang": "ja"})])
     result, _ = route(server, "translate into Japanese")
-    assert (result.command, result.slots) == ("start_flow", {"target_lang": "ja"})  # type: ignore[attr-defined]
+    assert (result.command, result.slots) == ("start_flow", {"target_lang": "ja"})
 
 
 def test_429_and_500_are_retried_400_and_401_are_not(server: OpenAICompatServer) -> None:
@@ -91,7 +93,7 @@ def test_429_and_500_are_retried_400_and_401_are_not(server: OpenAICompatServer)
     server.fail(500, "internal")
     server.reply(tool_calls=[("cancel", {})])
     result, _ = route(server, "stop", active_flow="translate")
-    assert result.command == "cancel" and len(server.requests) == 3  # type: ignore[attr-defined]
+    assert result.command == "cancel" and len(server.requests) == 3
     for status, code in ((400, "BAD_REQUEST"), (401, "UNAUTHORIZED")):
         server.requests.clear()
         server.fail(status, "nope")

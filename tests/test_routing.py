@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.loader import load_flow
 from engine.routing import OfflineRouter, match_phrase
+from tests.conftest import flow_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = yaml.safe_load((ROOT / "tests" / "fixtures" / "utterances.yaml").read_text(encoding="utf-8"))
@@ -17,7 +17,7 @@ INDEPENDENT = yaml.safe_load((ROOT / "tests" / "fixtures" / "utterances_independ
 
 
 def shipped_router() -> OfflineRouter:
-    flows = [load_flow(p).built.flow for p in sorted((ROOT / "flows").glob("*.yaml"))]  # type: ignore[union-attr]
+    flows = [flow_of(p) for p in sorted((ROOT / "flows").glob("*.yaml"))]
     return OfflineRouter(flows)
 
 

@@ -64,7 +64,7 @@ HELLO_TIMEOUT = 10.0
 log = logging.getLogger("lensflow.bridge")
 
 
-class _OneLineLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+class _OneLineLog(logging.LoggerAdapter):
     """The websockets library logs failures with their traceback; the bridge logs one line."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:

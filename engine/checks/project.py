@@ -26,7 +26,9 @@ class FlowSummary:
 def summarize(data: Any, file: str) -> FlowSummary | None:
     if not isinstance(data, dict) or not isinstance(data.get("flow"), str):
         return None
-    triggers = data.get("triggers") if isinstance(data.get("triggers"), dict) else {}
+    triggers = data.get("triggers")
+    if not isinstance(triggers, dict):
+        triggers = {}
     summary = FlowSummary(
         data["flow"],
         file,

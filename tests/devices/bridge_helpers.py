@@ -43,7 +43,7 @@ async def start_bridge(flows: dict[str, Any] | None = None, **kwargs: Any) -> tu
     """A bridge on a free port of 127.0.0.1 (the ticker flow unless `flows` says otherwise)."""
     bridge = BridgeServer(flows or {"ticker": compile_text(FLOW)}, **kwargs)
     server = await bridge.start("127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]  # type: ignore[index]
+    port = server.sockets[0].getsockname()[1]
     return bridge, server, f"ws://127.0.0.1:{port}"
 
 

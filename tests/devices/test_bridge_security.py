@@ -76,8 +76,8 @@ def test_with_tokens_a_hello_needs_one_and_a_session_is_bound_to_its_token() -> 
         reply, code = await refused(url, {"type": "hello", "device": "g", "session": session_id, "token": TOKEN_B})
         assert (reply["code"], code) == ("SESSION_REFUSED", 1008)
         async with connect(url) as ws:
-            hello = {"type": "hello", "device": "g", "session": session_id, "token": TOKEN_A, "last_command": 0}
-            await ws.send(json.dumps(hello))
+            resume = {"type": "hello", "device": "g", "session": session_id, "token": TOKEN_A, "last_command": 0}
+            await ws.send(json.dumps(resume))
             welcome = json.loads(await ws.recv())
             assert welcome["resumed"] is True
             resent = await receive(ws, lambda m: m.get("type") == "command")

@@ -16,8 +16,8 @@ from engine.catalog import HudGeometry, load_catalog
 from engine.textwidth import text_cells
 
 QUARK = load_catalog().profiles["quark-display"]
-G = QUARK.hud
-assert G is not None
+assert QUARK.hud is not None
+G: HudGeometry = QUARK.hud
 
 
 def fits(frame: HudFrame, geometry: HudGeometry = G) -> bool:

@@ -7,16 +7,16 @@ import textwrap
 from pathlib import Path
 
 from devices.hud.compositor import BLANK, FINISHED_LINGER_MS, HudCompositor
-from devices.hud.layout import lay_out
+from devices.hud.layout import HudFrame, lay_out
 from devices.scenario import SimScenario
 from devices.simulation import simulate
-from engine.catalog import load_catalog
+from engine.catalog import HudGeometry, load_catalog
 from engine.scenario import TimedEvent
 from tests.runtime.helpers import compile_text
 
 QUARK = load_catalog().profiles["quark-display"]
-G = QUARK.hud
-assert G is not None
+assert QUARK.hud is not None
+G: HudGeometry = QUARK.hud
 
 GUIDE = textwrap.dedent(
     """\
@@ -71,7 +71,7 @@ def test_the_last_card_of_a_finished_flow_is_shown_then_goes(tmp_path: Path) -> 
     assert frames == [(0, "card", ["Turn left"]), (1000, "card", ["You have arrived"]), (6000, "blank", [])]
 
 
-def _card(title: str, priority: str = "normal") -> object:
+def _card(title: str, priority: str = "normal") -> HudFrame:
     return lay_out("card", {"title": title, "body": "x", "priority": priority}, G)
 
 

@@ -7,12 +7,13 @@ from hypothesis import strategies as st
 from wcwidth import iter_graphemes
 
 from devices.hud.layout import ELLIPSIS, fit_line, lay_out
-from engine.catalog import load_catalog
+from engine.catalog import HudGeometry, load_catalog
 from engine.textwidth import CLOSING, OPENING, text_cells, wrap
 from tests.test_linear_text import LINEAR, growth
 
-G = load_catalog().profiles["quark-display"].hud
-assert G is not None and (G.columns, G.cjk_columns) == (38, 14)
+QUARK_HUD = load_catalog().profiles["quark-display"].hud
+assert QUARK_HUD is not None and (QUARK_HUD.columns, QUARK_HUD.cjk_columns) == (38, 14)
+G: HudGeometry = QUARK_HUD
 FAMILY = "👩\u200d👩\u200d👧"  # one emoji: woman, ZWJ, woman, ZWJ, girl
 
 
@@ -53,7 +54,8 @@ def chinese_text(draw: st.DrawFn) -> str:
     for _ in range(draw(st.integers(1, 40))):
         word = draw(_CJK)
         if draw(st.booleans()):
-            opening, closing = draw(st.sampled_from(["（）", "「」", "『』", "【】", "“”"]))
+            pairs = [("（", "）"), ("「", "」"), ("『", "』"), ("【", "】"), ("“", "”")]
+            opening, closing = draw(st.sampled_from(pairs))
             word = opening + word + closing
         out.append(word + draw(st.sampled_from(["", "", "，", "。", "、", "；", "：", "？", "！"])))
     return "".join(out)

@@ -37,7 +37,8 @@ def test_keys_and_commands_become_events() -> None:
     assert parse_input(":battery 12") == ("device.battery", {"level": 12})
     assert parse_input(':event my.thing {"n": 2}') == ("my.thing", {"n": 2})
     assert parse_input(":yes") == ("user.yes", {"via": "keyboard"})
-    assert parse_input("确认付款")[1]["lang"] == "zh"
+    spoken = parse_input("确认付款")
+    assert spoken is not None and spoken[1]["lang"] == "zh"
     assert parse_input("q") is None
 
 

@@ -44,7 +44,9 @@ def test_the_confirm_card_and_prompt_are_the_ones_the_simulator_shows(tmp_path: 
     from engine.catalog import load_catalog
     from engine.loader import load_flow
 
-    flow = load_flow(ROOT / "flows" / "glance_pay.yaml").built.flow
+    built = load_flow(ROOT / "flows" / "glance_pay.yaml").built
+    assert built is not None
+    flow = built.flow
     profile = load_catalog().profiles["quark-display"]
     (shown,) = preview_flow(flow, profile, "confirming", Sample(slots=slots))
     assert shown.frame is not None and list(shown.frame.lines) == card["lines"]

@@ -13,6 +13,7 @@ import itertools
 import os
 import tempfile
 import tracemalloc
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -202,7 +203,7 @@ def environment(values: dict[str, str]) -> dict[str, Any]:
     os.environ["LENSFLOW_DATA"] = str(_folder())
     errors: dict[str, str] = {}
     try:
-        readers = {
+        readers: dict[str, Callable[[], object]] = {
             "llm": LlmSettings.from_env,
             "alipay": AlipaySettings.from_env,
             "taobao": TaobaoSettings.from_env,

@@ -182,6 +182,6 @@ def test_the_drill_bridge_serves_a_plain_tap(bridge: tuple[str, _Records]) -> No
         ws.send(json.dumps({"type": "hello", "device": "plain", "flow": "translate"}))
         assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
         ws.send(_event(1, "gesture.tap", {}))
-        replies = []
+        replies: list[dict[str, Any]] = []
         while not any(r.get("type") == "ack" for r in replies):
             replies.append(json.loads(ws.recv(timeout=5)))

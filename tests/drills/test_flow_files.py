@@ -187,7 +187,7 @@ def _replace(tree: Any, trail: tuple[Any, ...], value: Any) -> Any:
     return tree
 
 
-REPLACEMENTS = st.one_of(
+REPLACEMENTS: st.SearchStrategy[Any] = st.one_of(
     st.sampled_from(
         [None, "", 0, -1, 1e308, True, [], {}, "done", "missing", "1ms", "99999h", "{{ slots.nope }}", "{{", "x" * 500]
     ),

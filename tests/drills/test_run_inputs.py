@@ -57,7 +57,12 @@ def _at(ms: int) -> str:
 
 def _timed(items: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[list[dict[str, Any]]]:
     """Items in time order (what a designer writes), each with its `at`."""
-    return times.flatmap(lambda ts: st.tuples(*[items.map(lambda i, t=t: {"at": _at(t), **i}) for t in ts])).map(list)
+    return times.flatmap(lambda ts: st.tuples(*[_stamped(items, t) for t in ts])).map(list)
+
+
+def _stamped(items: st.SearchStrategy[dict[str, Any]], ms: int) -> st.SearchStrategy[dict[str, Any]]:
+    """Items written to happen at `ms`."""
+    return items.map(lambda i: {"at": _at(ms), **i})
 
 
 slots = st.dictionaries(st.sampled_from(["amount", "merchant", "question", "title", "target_lang", "x"]), json_values)

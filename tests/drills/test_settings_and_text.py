@@ -114,7 +114,7 @@ SETTINGS = [
 setting_values = st.one_of(
     st.sampled_from(["", " ", "0", "-1", "1e999", "nan", "abc", "10", "0.5", "http://127.0.0.1:9/v1", "ftp://x", "☃"]),
     st.sampled_from(WORDS),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30),
+    st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=30),
 )
 environments = st.dictionaries(st.sampled_from(SETTINGS), setting_values, max_size=5)
 

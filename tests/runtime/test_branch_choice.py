@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.runtime.helpers import flow_yaml, run
+from tests.runtime.helpers import Event, flow_yaml, run
 
 FIRST_ONLY = '[{if: "true", do: [{set: {vars.first: "1"}}]}, {target: b, do: [{set: {vars.fallback: "1"}}]}]'
 
@@ -21,7 +21,7 @@ async def broken(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     raise SkillError("UNAVAILABLE", "down")
 
 
-CASES = {
+CASES: dict[str, tuple[str, list[Event], dict[str, Any]]] = {
     "on": ("a:\n  on: {gesture.tap: BRANCHES}\n", [(500, "gesture.tap", {})], {}),
     "after": ("a:\n  after: {1s: BRANCHES}\n", [], {}),
     "on_done": (

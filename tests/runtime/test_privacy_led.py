@@ -95,12 +95,13 @@ def test_a_cancelled_or_linked_away_flow_stops_its_captures() -> None:
 
     asyncio.run(go())
     assert privacy_violations(ports.performed) == []
-    restarted = Runner({"rec": compile_text(recorder), "other": compile_text(other)}, ports=RecordingPorts())
+    restarted_ports = RecordingPorts()
+    restarted = Runner({"rec": compile_text(recorder), "other": compile_text(other)}, ports=restarted_ports)
 
     async def cancel() -> list[tuple[str, Any]]:
         await restarted.start("rec")
         await restarted.stop("cancelled")
-        return restarted.ports.performed  # type: ignore[attr-defined,no-any-return]
+        return restarted_ports.performed
 
     performed = asyncio.run(cancel())
     assert privacy_violations(performed) == [] and restarted.stack[0].session.done
@@ -190,7 +191,7 @@ def test_exploration_checks_the_light_on_every_path() -> None:
     result = Explorer(compile_text(text)).run()
     assert result.findings == [] and {"listening", "photo", "done"} <= result.visited
     # the check itself: a capture left running at the end, or one without the light, is reported
-    leaked = [{"kind": "led", "on": True}, {"kind": "action", "name": "mic.start"}]
+    leaked: list[dict[str, Any]] = [{"kind": "led", "on": True}, {"kind": "action", "name": "mic.start"}]
     assert step_violations(leaked, (), finished=True) == ["the end: mic capture still running"]
     dark = [{"kind": "action", "name": "camera.capture"}]
     assert step_violations(dark, (), finished=False) == ["action 1: camera.capture with the LED off"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.runtime.helpers import flow_yaml, kinds, run, states
+from tests.runtime.helpers import Event, flow_yaml, kinds, run, states
 
 TIMERS = flow_yaml(
     """
@@ -191,7 +191,7 @@ def test_deep_history_restores_nested_states() -> None:
           on: {device.donned: back}
         """
     )
-    events = [
+    events: list[Event] = [
         (1000, "gesture.tap", {}),
         (2000, "gesture.swipe_up", {}),
         (3000, "device.doffed", {}),

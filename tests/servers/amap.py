@@ -85,7 +85,7 @@ def _direction(query: dict[str, str], driving: bool) -> dict[str, Any]:
     east_west = "东" if lng2 > lng1 else "西"
     turn = "左转" if (north_south == "南") == (east_west == "东") else "右转"
     verb = "行驶" if driving else "步行"
-    steps = [
+    steps: list[dict[str, Any]] = [
         {
             "instruction": f"向{north_south}{verb}{first}米{turn}",
             "orientation": north_south,
@@ -165,8 +165,7 @@ class AmapServer:
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._httpd.server_port}"
 
     def fail(self, infocode: str, times: int = 1) -> None:
         for _ in range(times):

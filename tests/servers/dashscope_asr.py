@@ -88,6 +88,6 @@ class DashScopeAsrServer:
 
     async def start(self) -> tuple[Any, str]:
         server = await serve(self.handle, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]  # type: ignore[index]
+        port = server.sockets[0].getsockname()[1]
         await asyncio.sleep(0)
         return server, f"ws://127.0.0.1:{port}/api-ws/v1/inference/"

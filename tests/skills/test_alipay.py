@@ -136,11 +136,11 @@ def test_business_failures_are_codes_the_flow_branches_on(online, server, keys) 
     gateway = AlipayGateway(AlipaySettings.from_env())
     gateway.cancel("LF-closed")
     with pytest.raises(SkillError) as info:
-        gateway.pay("LF-closed", "Tea", 5.0, "qr")
+        gateway.pay("LF-closed", "Tea", Decimal("5.00"), "qr")
     assert info.value.code == "TRADE_CLOSED"
     wrong = AlipaySettings.from_env({**server.env(), "LENSFLOW_ALIPAY_PRIVATE_KEY": keys[1].private_text})
     with pytest.raises(SkillError) as info:
-        AlipayGateway(wrong).pay("LF-x", "Tea", 5.0, "qr")  # the gateway refuses the app's signature
+        AlipayGateway(wrong).pay("LF-x", "Tea", Decimal("5.00"), "qr")  # the gateway refuses the app's signature
     assert info.value.code == "CONFIG" and "isv.invalid-signature" in info.value.message
 
 
@@ -197,7 +197,7 @@ RESCAN_AND_TAP = "  - {at: 6s, gesture: tap}\n"  # after the earlier outcome is 
 RESCAN_AND_DECLINE = "  - {at: 6s, gesture: swipe_down}\n"  # "Pay again?" answered no
 
 
-ONLINE_CRASHES = {
+ONLINE_CRASHES: dict[str, tuple[dict[str, str], list[tuple[str, str, dict[str, Any]]], bool]] = {
     # step: (how the first run dies, whether that attempt was charged)
     "before_request": ({"LENSFLOW_PAYMENT_CRASH": "before_request"}, [], False),
     "after_request": ({}, [("alipay.trade.pay", "kill", {})], True),

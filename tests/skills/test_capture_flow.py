@@ -10,14 +10,13 @@ import pytest
 
 from engine.compiler import compile_flow
 from engine.interpreter import RecordingPorts
-from engine.loader import load_flow
 from engine.runtime import Runner
 from engine.settings import captures_folder
 from skills import media
 from skills.registry import embedded_skills
-from tests.conftest import ROOT
+from tests.conftest import ROOT, flow_of
 
-CAPTURE = compile_flow(load_flow(ROOT / "flows" / "capture.yaml").built.flow)  # type: ignore[union-attr]
+CAPTURE = compile_flow(flow_of(ROOT / "flows" / "capture.yaml"))
 
 
 class PhotoPorts(RecordingPorts):

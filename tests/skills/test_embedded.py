@@ -16,7 +16,7 @@ import pytest
 from engine.runtime import SkillError
 from skills import media, summarize, teleprompter, transcripts
 from skills.registry import embedded_skills
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, run_skill
 
 CTX = SimpleNamespace(session_id="s1", idempotency_key=None, attempt=1)
 
@@ -107,7 +107,7 @@ def test_online_only_skills_say_they_need_the_network() -> None:
     skills = embedded_skills()
     for name in ("translate.text", "assistant.answer", "vision.describe"):
         with pytest.raises(SkillError) as info:
-            asyncio.run(skills[name]({"text": "hi", "question": "?", "image": "x", "target": "ja"}, CTX))
+            run_skill(skills[name], {"text": "hi", "question": "?", "image": "x", "target": "ja"}, CTX)
         assert info.value.code == "UNAVAILABLE" and "needs the network" in info.value.message
 
 

@@ -20,7 +20,7 @@ from tests.conftest import run_cli
 
 def qr_png(path: Path, text: str) -> Path:
     code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode).to_image(scale=6)
-    Image.frombuffer("L", (code.shape[1], code.shape[0]), bytes(code), "raw", "L", 0, 1).save(path)
+    Image.fromarray(code).save(path)  # 8-bit greyscale through its array interface
     return path
 
 
@@ -32,8 +32,8 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_the_same_out_trade_no_never_charges_twice(data: Path) -> None:
     ledger = SandboxLedger()
-    first = ledger.pay("T1", "qr", "Lucky Noodles", 25.0)
-    again = ledger.pay("T1", "qr", "Lucky Noodles", 25.0)  # a retry after a lost response
+    first = ledger.pay("T1", "qr", "Lucky Noodles", Decimal("25.00"))
+    again = ledger.pay("T1", "qr", "Lucky Noodles", Decimal("25.00"))  # a retry after a lost response
     assert first["trade_no"] == again["trade_no"] and again["repeated"] is True
     assert ledger.balance() == payments.START_BALANCE - Decimal("25.00")
     assert ledger.query("T1")["status"] == "TRADE_SUCCESS" and ledger.query("T9")["status"] == "TRADE_NOT_EXIST"
@@ -41,7 +41,7 @@ def test_the_same_out_trade_no_never_charges_twice(data: Path) -> None:
         ledger.pay("T2", "qr", "Car dealer", Decimal("4999.99"))
     assert ledger.cancel("T3")["status"] == "TRADE_CLOSED"
     with pytest.raises(SkillError) as info:
-        ledger.pay("T3", "qr", "x", 1.0)
+        ledger.pay("T3", "qr", "x", Decimal("1.00"))
     assert info.value.code == "TRADE_CLOSED"
     with pytest.raises(SkillError) as info:
         ledger.cancel("T1")

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     try:
         return ImageFont.truetype(FONT, size)
     except OSError:
@@ -20,7 +20,7 @@ def _font(size: int) -> ImageFont.ImageFont:
 def barcode_image(ean: str, scale: int = 2) -> Image.Image:
     """An EAN-13 rendered by zxing-cpp, with its quiet zone, as a greyscale image."""
     code = zxingcpp.create_barcode(ean, zxingcpp.BarcodeFormat.EAN13).to_image(scale=scale, add_quiet_zones=True)
-    bars = Image.frombuffer("L", (code.shape[1], code.shape[0]), bytes(code), "raw", "L", 0, 1)
+    bars = Image.fromarray(code)  # 8-bit greyscale through its array interface
     return bars.resize((bars.width, max(bars.height, 40 * scale)))
 
 

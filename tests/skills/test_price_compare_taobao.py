@@ -16,6 +16,7 @@ import pytest
 from engine.runtime import SkillError
 from skills import shopping
 from skills.taobao import METHOD, TaobaoClient, TaobaoSettings, sign
+from tests.conftest import run_skill
 from tests.servers.taobao import TaobaoServer
 from tests.skills.test_price_compare_photos import package_photo
 
@@ -173,7 +174,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_the_search_skill_ranks_taobao_offers_and_searches_a_barcode_by_its_name(server: TaobaoServer) -> None:
     skill = shopping.taobao_search(TaobaoClient(settings(server)))
-    result = asyncio.run(skill({"ean": "6910019000073", "query": "", "limit": 3}, CTX))
+    result = run_skill(skill, {"ean": "6910019000073", "query": "", "limit": 3}, CTX)
     assert server.requests[-1]["q"] == "高露洁 全面防蛀牙膏"  # the catalogue's Chinese name, not the digits
     assert [(o["shop"], o["final_price"]) for o in result["offers"]] == [
         ("高露洁官方旗舰店", 15.9),
@@ -182,7 +183,7 @@ def test_the_search_skill_ranks_taobao_offers_and_searches_a_barcode_by_its_name
     ]
     assert result["source"] == "taobao" and result["items"][1] == "¥16.50 天猫超市 35k/mo"
     with pytest.raises(SkillError) as info:
-        asyncio.run(skill({"query": "火星土特产", "limit": 3}, CTX))
+        run_skill(skill, {"query": "火星土特产", "limit": 3}, CTX)
     assert info.value.code == "UNKNOWN_PRODUCT"
 
 
@@ -195,15 +196,15 @@ def test_without_a_barcode_online_identification_asks_the_vision_model(tmp_path:
 
     identify = shopping.identify_with_vision(describe)
     plain = package_photo(tmp_path / "plain.png", "Colgate", None)
-    found = asyncio.run(identify({"image": str(plain)}, CTX))
+    found = run_skill(identify, {"image": str(plain)}, CTX)
     assert found == {"ean": "", "name": "Colgate Cavity Protection toothpaste 250g", "known": False, "source": "photo"}
     assert asked[0]["image"] == str(plain) and "NONE" in asked[0]["question"]
     barcode = package_photo(tmp_path / "code.png", "Colgate", "6910019000073")
-    assert asyncio.run(identify({"image": str(barcode)}, CTX))["known"] is True and len(asked) == 1
+    assert run_skill(identify, {"image": str(barcode)}, CTX)["known"] is True and len(asked) == 1
 
     async def nothing(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         return {"text": "NONE"}
 
     with pytest.raises(SkillError) as info:
-        asyncio.run(shopping.identify_with_vision(nothing)({"image": str(plain)}, CTX))
+        run_skill(shopping.identify_with_vision(nothing), {"image": str(plain)}, CTX)
     assert info.value.code == "UNKNOWN_PRODUCT"
