@@ -183,7 +183,7 @@ def _flow_completed(want: Any, seen: Observed) -> str | None:
 
 def _no_errors(want: Any, seen: Observed) -> str | None:
     problems = [
-        e.get("error") or e.get("kind") + ": " + str(e.get("message") or e.get("permission") or e.get("reason") or "")
+        e.get("error") or f"{e.get('kind')}: {e.get('message') or e.get('permission') or e.get('reason') or ''}"
         for e in seen.trace
         if e.get("kind") in ("error", "refused")
     ]

@@ -71,7 +71,7 @@ def _strs(value: Any) -> tuple[str, ...]:
 def _state_kind(value: Any) -> str | None:
     """The state kind, or the closest one to a misspelling (the schema reports the typo)."""
     if value in STATE_KINDS:
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, str):
         close = difflib.get_close_matches(value.lower(), STATE_KINDS, n=1, cutoff=0.6)
         if close:

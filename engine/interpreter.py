@@ -333,11 +333,11 @@ class Interpreter(DialogueSteps, InputSteps):
         selected ones run in document order.
         """
         cursor = self.cursor
-        compiler = self.compiled._compiler  # type: ignore[attr-defined]
+        compiler = self.compiled._compiler
         active = self.compiled.configs[session.config]
         selected: list[tuple[CompiledTransition, frozenset[str]]] = []
         for leaf in self.compiled.leaves[session.config]:
-            chosen = None
+            chosen: CompiledTransition | bool | None = None  # False: a region's transition already taken
             for owner in (leaf, *self.compiled.states[leaf].ancestors):
                 for t in compiler.transitions[owner]:
                     if t.trigger != trigger:
@@ -350,7 +350,7 @@ class Interpreter(DialogueSteps, InputSteps):
                         break
                 if chosen is not None:
                     break
-            if not chosen:
+            if not isinstance(chosen, CompiledTransition):
                 continue
             exits = frozenset(compiler.microstep(active, chosen, session.history)[0]) if chosen.target else frozenset()
             if any(exits & other for _, other in selected):
@@ -388,7 +388,7 @@ class Interpreter(DialogueSteps, InputSteps):
             return
         before = self.compiled.configs[cursor.before]
         if c.dynamic or c.dest is None:
-            compiler = self.compiled._compiler  # type: ignore[attr-defined]
+            compiler = self.compiled._compiler
             exits, entries, after = compiler.microstep(before, c, session.history)
             name = self.compiled.config_name(compiler.leaves_of(after))
             if name not in self.compiled.configs:
@@ -396,7 +396,7 @@ class Interpreter(DialogueSteps, InputSteps):
                 self.compiled.machine.add_state(name)
             cursor.state = name
         else:
-            exits, entries, after = c.exits, c.entries, self.compiled.configs[c.dest]  # type: ignore[index]
+            exits, entries, after = c.exits, c.entries, self.compiled.configs[c.dest]
         session.config = cursor.state
         if self.tracing:
             self._trace("transition", source=c.source, trigger=c.trigger, target=c.target)
@@ -682,7 +682,7 @@ class Interpreter(DialogueSteps, InputSteps):
         if error is None:
             var = {"invoke": owner.invoke, "llm": owner.llm, "call": owner.call}[kind]
             if var is not None and getattr(var, "result_var", None):
-                session.vars[var.result_var] = result  # type: ignore[union-attr]
+                session.vars[var.result_var] = result
             self._trace(kind, state=state, status="done")
             self._queue.append((f"done.{kind}.{state}", {"data": result}))
         else:

@@ -334,9 +334,9 @@ def image_url(image: str) -> str:
     except SettingsError as exc:
         raise LlmError("CONFIG", str(exc)) from None
     except NotAllowed as exc:
-        raise LlmError("FILE_NOT_ALLOWED", exc.strerror) from None
+        raise LlmError("FILE_NOT_ALLOWED", exc.strerror or "the image is outside the allowed folders") from None
     except FileNotFoundError as exc:
-        raise LlmError("NOT_FOUND", exc.strerror) from None
+        raise LlmError("NOT_FOUND", exc.strerror or "no such image") from None
     except OSError as exc:
         raise LlmError("FILE_NOT_ALLOWED", f"image '{image}' cannot be read: {exc.strerror or exc}") from None
     kind = mimetypes.guess_type(Path(image).name)[0] or ""

@@ -22,6 +22,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 from engine.clock import VirtualClock
@@ -101,7 +102,7 @@ class Runner:
         self.trace: list[dict[str, Any]] = []
         self._tasks: dict[tuple[int, str], asyncio.Task[Any]] = {}
         self._parked: set[asyncio.Task[Any]] = set()  # waiting on the clock
-        self._waiting: dict[asyncio.Task[Any], asyncio.Future[Any]] = {}  # waiting on an inner task
+        self._waiting: dict[asyncio.Future[Any], asyncio.Future[Any]] = {}  # waiting on an inner task
         self._interpreters: dict[str, Interpreter] = {}
         self.led = PrivacyLed(self.ports)  # one device: every flow on the stack counts on the same LED
 
@@ -209,7 +210,7 @@ class Runner:
             self._record({"t": now, "kind": "llm", "state": state, "status": "resumed"})
             self._launch(frame, state, self._call_llm(frame, {"state": state, **(info.get("request") or {})}))
             return
-        spec = frame.interpreter._skills.get(info.get("skill"), {})
+        spec = frame.interpreter._skills.get(str(info.get("skill")), {})
         if info.get("key") or not spec.get("side_effects") or spec.get("idempotent"):
             self._record({"t": now, "kind": "invoke", "state": state, "status": "resumed", "key": info.get("key")})
             self._launch(frame, state, self._invoke(frame, {"state": state, **info}))
@@ -288,7 +289,11 @@ class Runner:
         key = (id(frame), state)
         task = asyncio.ensure_future(coro)
         self._tasks[key] = task
-        task.add_done_callback(lambda t, k=key: self._tasks.pop(k, None) if self._tasks.get(k) is t else None)
+        def forget(done: asyncio.Task[Any], k: tuple[int, str] = key) -> None:
+            if self._tasks.get(k) is done:
+                self._tasks.pop(k, None)
+
+        task.add_done_callback(forget)
 
     def _cancel(self, frame: Frame, state: str) -> None:
         task = self._tasks.pop((id(frame), state), None)
@@ -361,7 +366,7 @@ class Runner:
                 data.get("key"),
                 frame.session.id,
                 attempt,
-                lambda name, payload, f=frame: self._progress(f, name, payload),
+                partial(self._progress, frame),
             )
             try:
                 result = await self._with_timeout(skill(dict(data.get("args") or {}), context), data.get("timeout"))
@@ -518,7 +523,7 @@ class Runner:
     def _idle(self, task: asyncio.Future[Any]) -> bool:
         if task.done() or task in self._parked:
             return True
-        inner = self._waiting.get(task)  # type: ignore[arg-type]
+        inner = self._waiting.get(task)
         return inner is not None and not inner.done() and self._idle(inner)
 
     async def _quiesce(self) -> None:

@@ -98,10 +98,11 @@ def _tagged(value: str, tag: str, pos: Position) -> Any:
     if kind == "str":
         return value
     resolved = resolve_plain(value)
-    expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(kind)
+    kinds: dict[str, type | tuple[type, ...]] = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}
+    expected = kinds.get(kind)
     if expected is None or isinstance(resolved, bool) != (kind == "bool") or not isinstance(resolved, expected):
         raise SourceError("yaml-syntax", f"'{value}' is not a valid !!{kind}", pos.line, pos.column)
-    return float(resolved) if kind == "float" else resolved
+    return float(resolved) if kind == "float" and isinstance(resolved, int | float) else resolved
 
 
 class _Frame:

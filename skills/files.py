@@ -46,9 +46,9 @@ def resolve_allowed(name: str, roots: Sequence[Path] | None = None, what: str = 
     try:
         return inside_folders(name, _folders(roots), what)
     except NotAllowed as exc:
-        raise SkillError(NOT_ALLOWED, exc.strerror) from None
+        raise SkillError(NOT_ALLOWED, exc.strerror or f"the {what} is outside the allowed folders") from None
     except FileNotFoundError as exc:
-        raise SkillError("NOT_FOUND", exc.strerror) from None
+        raise SkillError("NOT_FOUND", exc.strerror or f"no such {what}") from None
 
 
 def open_allowed(name: str, roots: Sequence[Path] | None, limit: int, what: str = "file") -> BinaryIO:

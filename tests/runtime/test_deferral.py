@@ -10,7 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from engine.deferral import MAX_DEFERRED
-from engine.runtime import Runner, SkillContext
+from engine.runtime import Runner, Skill, SkillContext
 from tests.runtime.helpers import compile_text, flow_yaml, kinds, run
 
 SNAPSHOT_SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "snapshot.schema.json").read_text("utf-8"))
@@ -51,7 +51,7 @@ async def _slow_translate(args: dict[str, Any], ctx: SkillContext) -> dict[str, 
     return {"source": args["text"], "text": f"<{args['text']}>", "target": args["target"]}
 
 
-SKILLS = {"translate.text": _slow_translate}
+SKILLS: dict[str, Skill] = {"translate.text": _slow_translate}
 TWO_SENTENCES = [
     (1000, "asr.transcript", {"text": "where is the station", "is_final": True}),
     (1500, "asr.transcript", {"text": "and the museum", "is_final": True}),

@@ -139,7 +139,7 @@ def test_urls_pass_as_they_are_and_other_files_are_refused_before_any_request(
 
 
 def test_the_scripted_server_refuses_a_file_path_as_dashscope_does(server: OpenAICompatServer) -> None:
-    body = {
+    body: dict[str, Any] = {
         "model": "qwen-vl-plus",
         "messages": [
             {
