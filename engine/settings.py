@@ -55,7 +55,7 @@ def _value(env: Mapping[str, str], name: str, hint: str) -> str | None:
 
 
 def _folder(name: str, raw: str) -> Path:
-    path = Path(raw).expanduser()
+    path = Path(raw).expanduser().absolute()  # a relative setting means the folder it was given in
     if path.exists() and not path.is_dir():
         raise SettingsError(name, f"{raw} exists and is not a folder")
     return path

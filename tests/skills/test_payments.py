@@ -15,7 +15,7 @@ from PIL import Image
 from engine.runtime import SkillError
 from skills import payments
 from skills.payments import SandboxLedger
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 
 def qr_png(path: Path, text: str) -> Path:
@@ -145,3 +145,15 @@ def test_json_output_is_strict_even_when_an_events_file_carries_nan(tmp_path: Pa
     assert "Traceback" not in proc.stderr
     lines = _strict_lines(proc.stdout)
     assert lines[-1]["kind"] == "end" and lines[-1]["slots"]["amount"] is None
+
+
+def test_a_relative_data_folder_works_as_make_demo_uses_it(tmp_path: Path) -> None:
+    """Photos are stored under LENSFLOW_DATA and read back by the QR skill, however the folder is written."""
+    qr_png(tmp_path / "qr.png", "https://qr.alipay.com/fkx1?merchant=Lucky%20Noodles&amount=25.00")
+    (tmp_path / "pay.yaml").write_text("events:\n  - {at: 0s, image: qr.png}\n  - {at: 2s, gesture: tap}\nuntil: 30s\n")
+    proc = run_cli(
+        "simulate", str(ROOT / "flows" / "glance_pay.yaml"), "--scenario", "pay.yaml", "--out", "out", "--json",
+        "--no-audio", cwd=tmp_path, env={"LENSFLOW_DATA": "out/data"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1])["final"] == "paid"
