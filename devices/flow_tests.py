@@ -218,23 +218,13 @@ class _Renumbered:
 
 def _network_switches(test: TestFile, case: TestCase) -> tuple[dict[str, Any], Any, list[tuple[int, bool]]]:
     """The case without its `offline`/`online` entries (for the scenario), and those switches in time order."""
-    from engine.durations import DurationError
-    from engine.scenario import moment
+    from engine.scenario import next_moment
 
     events = list(case.data.get("events") or [])
     kept, switches, last = [], [], 0
     for index, item in enumerate(events):
         pos = test.document.source.at(("tests", case.index, "events", index))
-        try:
-            when = moment(str(item["at"]))
-        except DurationError as exc:
-            raise ScenarioError(f"{test.path}:{pos.line}:{pos.column}", str(exc)) from None
-        if when < last:
-            raise ScenarioError(
-                f"{test.path}:{pos.line}:{pos.column}",
-                f"events must be in time order ({item['at']} is earlier than the one before)",
-            )
-        last = when
+        when = last = next_moment(str(item["at"]), last, f"{test.path}:{pos.line}:{pos.column}")
         if "offline" in item or "online" in item:
             switches.append((when, "online" in item))
         else:

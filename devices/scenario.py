@@ -28,7 +28,7 @@ from engine.catalog import PROJECT_ROOT
 from engine.durations import DurationError
 from engine.event_names import engine_owned, refusal
 from engine.files import MAX_SOURCE_BYTES, NotAnImage, decode_image, open_regular, read_regular
-from engine.scenario import ScenarioError, TimedEvent, moment
+from engine.scenario import ScenarioError, TimedEvent, moment, next_moment
 from engine.schema_check import SchemaValidator, load_schema, read_checked
 
 SCHEMA = PROJECT_ROOT / "schemas" / "scenario.schema.json"
@@ -143,10 +143,7 @@ def build_scenario(
     for index, item in enumerate(data.get("events") or []):
         where = source.at((*at, "events", index))
         location = f"{file}:{where.line}:{where.column}"
-        when = _ms(item["at"], location)
-        if when < last:
-            raise ScenarioError(location, f"events must be in time order ({item['at']} is earlier than the one before)")
-        last = when
+        when = last = next_moment(item["at"], last, location)
         scenario.events.extend(_expand(item, when, base, location, scenario, recognise))
     scenario.events.sort(key=lambda e: e.at_ms)
     end = max([last, *(e.at_ms for e in scenario.events)])

@@ -38,6 +38,17 @@ def moment(value: object) -> int:
     return parse_offset(value)
 
 
+def next_moment(value: object, last: int, location: str) -> int:
+    """The `at:` of the next event: a time since the start, not earlier than the event before it."""
+    try:
+        at = moment(value)
+    except DurationError as exc:
+        raise ScenarioError(location, str(exc)) from None
+    if at < last:
+        raise ScenarioError(location, f"events must be in time order ({value} is earlier than the event before it)")
+    return at
+
+
 @dataclass(frozen=True)
 class TimedEvent:
     at_ms: int
@@ -74,16 +85,7 @@ def load_events_file(path: Path) -> Scenario:
     last = 0
     for index, item in enumerate(data.get("events") or []):
         pos = document.source.at(("events", index, "at"))
-        try:
-            at = moment(item["at"])
-        except DurationError as exc:
-            raise ScenarioError(f"{file}:{pos.line}:{pos.column}", str(exc)) from None
-        if at < last:
-            raise ScenarioError(
-                f"{file}:{pos.line}:{pos.column}",
-                f"events must be in time order ({item['at']} is earlier than the event before it)",
-            )
-        last = at
+        at = last = next_moment(item["at"], last, f"{file}:{pos.line}:{pos.column}")
         if engine_owned(item["event"]):
             where = document.source.at(("events", index, "event"))
             raise ScenarioError(f"{file}:{where.line}:{where.column}", refusal(item["event"]))
