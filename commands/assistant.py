@@ -1,0 +1,226 @@
+"""The whole assistant: `serve` (hardware bridge), `chat`, `route` and `scripted-llm`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from commands.common import EXIT_OK, CliError, llm_flags_to_env, load_flows
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from devices.audio.asr import Recognizer
+    from devices.bridge.auth import ENV_TOKENS, TokenError, is_loopback, tokens_from_env, tokens_from_file
+    from devices.bridge.server import BridgeServer
+    from skills.registry import skills_for_device
+
+    try:
+        tokens = tokens_from_env(os.environ.get(ENV_TOKENS))
+        if args.tokens:
+            tokens |= tokens_from_file(Path(args.tokens))
+    except TokenError as exc:
+        raise CliError(str(exc)) from None
+    if not tokens and not is_loopback(args.host):
+        raise CliError(
+            f"--host {args.host} is reachable from other machines: give device tokens "
+            f"(--tokens FILE or {ENV_TOKENS}) or listen on 127.0.0.1"
+        )
+    if not 0 < args.idle_minutes < 10**6:
+        raise CliError("--idle-minutes must be a number of minutes above 0")
+    flows = load_flows(args.flows or ["flows"])
+    phrases = [p for c in flows.values() for p in c.flow.phrases]
+
+    async def main() -> None:
+        if os.environ.get("DASHSCOPE_API_KEY") or os.environ.get("LENSFLOW_ASR_URL"):
+            from skills.dashscope_asr import DashScopePcmRecognizer
+
+            factory: Any = DashScopePcmRecognizer  # online recognition, Chinese and English
+        else:
+            factory = lambda: Recognizer(phrases)  # noqa: E731 - pocketsphinx, English, offline
+        bridge = BridgeServer(
+            flows,
+            skills=skills_for_device(),
+            recognizer_factory=factory,
+            tokens=frozenset(tokens),
+            idle_expiry=args.idle_minutes * 60,
+        )
+        try:
+            server = await bridge.start(args.host, args.port)
+        except OSError as exc:
+            raise CliError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc})") from None
+        print(
+            f"lensflow bridge on ws://{args.host}:{args.port} serving {', '.join(sorted(flows))}"
+            f" ({len(tokens) or 'no'} device tokens; Ctrl-C stops)",
+            flush=True,
+        )
+        await server.serve_forever()
+
+    asyncio.run(main())
+    return EXIT_OK
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A conversation with the whole assistant on the simulated glasses."""
+    import asyncio
+
+    from rich.console import Console
+
+    from devices.hud.render_terminal import HudView
+    from devices.interactive import KEYS
+    from devices.simulator import SimulatedDevice
+    from engine.addressing import WakeConfigError, wake_phrases
+    from engine.agent import Assistant, open_checkpointer
+    from engine.catalog import load_catalog
+    from engine.llm import LlmSettings, QwenClient, run_closing
+    from engine.model_router import ModelRouter
+    from engine.settings import session_store
+    from skills.registry import skills_for_device
+
+    try:
+        wake = wake_phrases(args.wake)
+    except WakeConfigError as exc:
+        raise CliError(str(exc)) from None
+    session_store(args.db)  # a bad --db or LENSFLOW_DB is one line before the conversation starts
+    flows = load_flows([args.flows])
+    profile = load_catalog().profiles["quark-display"]
+    device = SimulatedDevice(profile, Path(args.out), speak_audio=False)
+    llm_flags_to_env(args)
+    client = QwenClient(LlmSettings.from_env())
+    router = ModelRouter([c.flow for c in flows.values()], client)
+    console = Console(highlight=False)
+    mode = f"Qwen ({client.settings.model})" if client.settings.configured else "offline (no model configured)"
+    console.print(
+        f"[bold]lensflow chat[/bold] · routing: {mode} · session {args.session} · 'q' quits, t/d/s... are gestures"
+    )
+    console.print(f"[dim]while a flow listens, start with “{wake[0]}, ...” or double tap (d) to give a command[/dim]")
+
+    async def talk() -> None:
+        async with open_checkpointer(args.db) as saver:
+            if hasattr(saver, "setup"):
+                await saver.setup()
+            assistant = Assistant(
+                flows,
+                router,
+                saver,
+                skills=skills_for_device(),
+                llm=client if client.settings.configured else None,
+                ports=device,
+                wake=wake,
+            )
+            if client.settings.configured:  # spoken answers are printed as they stream in
+                assistant.on_text = lambda piece: console.print(piece, end="", style="green")
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, "you> ")
+                except (EOFError, KeyboardInterrupt):
+                    return
+                text = line.strip()
+                if text in ("q", ":quit"):
+                    return
+                if not text:
+                    continue
+                if text in KEYS:
+                    pending = await assistant.pending_confirmation(args.session)
+                    if pending is not None:
+                        result = await assistant.answer_confirmation(args.session, KEYS[text])
+                    else:
+                        await assistant.device_event(args.session, KEYS[text], {})
+                        armed = await assistant.awaiting_command(args.session)
+                        result = {"replies": ["Listening for a command."] if armed else []}
+                else:
+                    result = await assistant.turn(args.session, text)
+                route = result.get("route") or {}
+                if route:
+                    console.print(
+                        f"[dim]route via {route.get('via')}: {route.get('command')} {route.get('flow') or ''} "
+                        f"{route.get('slots') or ''} · tokens {client.usage.prompt_tokens}+"
+                        f"{client.usage.completion_tokens}[/dim]"
+                    )
+                device.flush_hud()
+                if device.hud.current.layout != "blank":
+                    console.print(HudView(device.hud.current, profile))
+                for reply in result.get("replies") or []:
+                    console.print(f"glasses> {reply}")
+                if result.get("confirm"):
+                    console.print(
+                        f"[bold yellow]confirm?[/bold yellow] {result['confirm']} (say yes/no, or t = yes, s = no)"
+                    )
+
+    run_closing(talk())
+    return EXIT_OK
+
+
+def cmd_scripted_llm(args: argparse.Namespace) -> int:
+    """A scripted OpenAI-compatible model on 127.0.0.1, for `chat` and `route` without a Qwen key."""
+    from devices.scripted_llm import ScriptError, serve_script
+
+    if not 0 <= args.port <= 65535:
+        raise CliError(f"--port: {args.port} is not a port (0-65535; 0 picks a free one)")
+    try:
+        serve_script(Path(args.script), args.port, announce=lambda line: print(line, flush=True))
+    except ScriptError as exc:
+        raise CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        print("lensflow: scripted model stopped", file=sys.stderr)
+    return EXIT_OK
+
+
+def _check_route_context(flows: list[Any], active: str | None, awaiting: str | None) -> None:
+    """--active must name a loaded flow, and --awaiting be `confirm` or `collect:SLOT` of that flow."""
+    by_id = {flow.id: flow for flow in flows}
+    if active is not None and active not in by_id:
+        raise CliError(f"--active: no flow '{active}'; known: {', '.join(sorted(by_id)) or 'none'}")
+    if awaiting is None or awaiting == "confirm":
+        return
+    slot = awaiting.removeprefix("collect:") if awaiting.startswith("collect:") else None
+    if slot is None:
+        raise CliError(f"--awaiting: '{awaiting}' is neither confirm nor collect:SLOT")
+    if active is None:
+        raise CliError("--awaiting collect:SLOT needs --active (the flow that asks for the slot)")
+    slots = by_id[active].slots
+    if slot not in slots:
+        known = ", ".join(sorted(slots)) or "none"
+        raise CliError(f"--awaiting: flow '{active}' has no slot '{slot}'; its slots: {known}")
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    from engine.routing import OfflineRouter
+
+    flows = [compiled.flow for compiled in load_flows([args.flows]).values()]
+    from engine.llm import LlmSettings
+
+    _check_route_context(flows, args.active, args.awaiting)
+    llm_flags_to_env(args)
+    if LlmSettings.from_env().configured:  # Qwen when an endpoint is set up, with the offline router as fallback
+        from engine.llm import run_closing
+        from engine.model_router import ModelRouter
+
+        router = ModelRouter(flows)
+        route = run_closing(router.route(args.utterance, args.active, args.awaiting))
+        if router.last_error is not None:  # said once, on stderr: stdout stays the route alone
+            print(
+                f"lensflow: the model at {router.client.settings.base_url} failed "
+                f"({router.last_error.code}: {router.last_error.message}); routed offline",
+                file=sys.stderr,
+            )
+    else:
+        route = OfflineRouter(flows).route(args.utterance, args.active, args.awaiting)
+    if args.json:
+        from engine.jsonout import dumps
+
+        print(dumps(route.as_dict()))
+    else:
+        from rich.console import Console
+
+        result = route.as_dict()
+        Console(highlight=False).print(
+            f"[bold]{result['command']}[/bold] flow={result['flow']} slots={result['slots']} "
+            f"confidence={result['confidence']} via={result['via']}"
+            + (f" options={result['options']}" if "options" in result else "")
+        )
+    return EXIT_OK

@@ -1,0 +1,86 @@
+"""What every command shares: exit codes, the one-line user error, and loading flows for a command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit code 2."""
+
+
+def read_flow(name: str) -> Any:
+    """One flow file as a model; a file that cannot be read as a flow is a one-line error."""
+    from engine.loader import load_flow
+
+    path = Path(name)
+    if not path.is_file():
+        raise CliError(f"{name}: no such file")
+    loaded = load_flow(path)
+    if loaded.built is None:
+        first = loaded.sink.findings[0]
+        raise CliError(f"{first.file}:{first.line}:{first.column}: {first.message} [{first.rule}]")
+    return loaded.built.flow
+
+
+def load_main_flow(path: Path) -> dict[str, Any]:
+    """Compile the flow at `path` and the valid flows beside it (for call and link); main one as `__main__`."""
+    from engine.runnable import NotRunnable, load_runnable
+
+    try:
+        compiled, main_id, warnings = load_runnable(path)
+    except NotRunnable as exc:
+        raise CliError(str(exc)) from None
+    for line in warnings:  # design problems: worth knowing, but the flow can still be tried
+        print(f"lensflow: warning: {line}", file=sys.stderr)
+    compiled["__main__"] = compiled[main_id]
+    return compiled
+
+
+def json_line(entry: dict[str, Any]) -> None:
+    from engine.jsonout import dumps
+
+    try:
+        print(dumps(entry), flush=True)
+    except BrokenPipeError:  # the reader has gone (`| head`): the rest goes nowhere, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def configured_llm() -> Any:
+    """The Qwen client for `llm` steps when an endpoint is configured, else None (steps fail cleanly)."""
+    from engine.llm import LlmSettings, QwenClient
+
+    settings = LlmSettings.from_env()
+    return QwenClient(settings) if settings.configured else None
+
+
+def load_flows(paths: list[str]) -> dict[str, Any]:
+    """Compile every flow under `paths` that can run, by id; each one that cannot is named in one line and skipped."""
+    from engine.runnable import load_all_runnable
+    from engine.validate import UsageError
+
+    try:
+        flows, skipped = load_all_runnable(paths)
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+    for line in skipped:
+        print(f"lensflow: skipped {line}", file=sys.stderr)
+    if not flows:
+        raise CliError(f"no runnable flow in {', '.join(paths)}; check them with `python cli.py validate`")
+    return flows
+
+
+def llm_flags_to_env(args: argparse.Namespace) -> None:
+    """--llm-url / --model override the LENSFLOW_LLM_* settings for this run."""
+    if getattr(args, "llm_url", None):
+        os.environ["LENSFLOW_LLM_BASE_URL"] = args.llm_url
+    if getattr(args, "model", None):
+        os.environ["LENSFLOW_LLM_MODEL"] = args.model

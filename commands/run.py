@@ -1,0 +1,303 @@
+"""Running flows: `run` on the virtual clock, `simulate` on the simulated glasses, `preview`, `report`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+from commands.common import (
+    EXIT_OK,
+    CliError,
+    configured_llm,
+    json_line,
+    load_flows,
+    load_main_flow,
+    read_flow,
+)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from engine.llm import run_closing
+    from engine.runtime import Runner
+    from engine.scenario import ScenarioError, load_events_file
+    from skills.registry import skills_for_device
+
+    flow_path = Path(args.flow)
+    if not flow_path.is_file():
+        raise CliError(f"{args.flow}: no such file")
+    events_path = Path(args.events) if args.events else None
+    if events_path is not None and not events_path.is_file():
+        raise CliError(f"{args.events}: no such file")
+    try:
+        scenario = load_events_file(events_path) if events_path else None
+    except ScenarioError as exc:
+        raise CliError(str(exc)) from None
+    compiled = load_main_flow(flow_path)
+    main_flow = compiled.pop("__main__")
+    printer = json_line if args.json else _TracePrinter().print
+
+    async def drive() -> Runner:
+        runner = Runner(compiled, skills=skills_for_device(), on_trace=printer)
+        await runner.start(main_flow.id, scenario.slots if scenario else {})
+        for event in scenario.events if scenario else []:
+            await runner.run_until(event.at_ms)
+            await runner.send(event.name, event.data)
+        await runner.run_until(scenario.until_ms if scenario else 0)
+        return runner
+
+    runner = run_closing(drive())
+    end = runner.end_state()
+    active = end["states"]
+    if args.json:
+        json_line(end)
+    else:
+        from rich.console import Console
+
+        status = f"done in '{end['final']}'" if end["done"] else f"waiting in {', '.join(active)}"
+        Console(highlight=False).print(f"[bold]{end['flow']}[/bold]: {status}  slots={end['slots']}")
+    return EXIT_OK
+
+
+class _TracePrinter:
+    """A readable trace: time, what happened, where."""
+
+    STYLES: ClassVar[dict[str, str]] = {
+        "enter": "green",
+        "exit": "dim",
+        "transition": "cyan",
+        "action": "magenta",
+        "error": "bold red",
+        "refused": "bold red",
+        "invoke": "yellow",
+        "timer": "blue",
+        "done": "bold green",
+        "event": "bold",
+    }
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(highlight=False, soft_wrap=True)
+
+    def print(self, entry: dict[str, Any]) -> None:
+        from rich.text import Text
+
+        kind = entry.get("kind", "")
+        t = entry.get("t", 0)
+        details = {k: v for k, v in entry.items() if k not in ("t", "kind")}
+        text = Text(f"{t / 1000:>9.3f}s  ", style="dim")
+        text.append(f"{kind:<10}", style=self.STYLES.get(kind, ""))
+        text.append(" " + " ".join(f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in details.items()))
+        self.console.print(text)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from devices.scenario import load_scenario
+    from devices.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
+    from engine.catalog import load_catalog
+    from engine.llm import run_closing
+    from engine.scenario import ScenarioError
+    from skills.registry import skills_for_device
+
+    if args.scenario is None:
+        return _simulate_live(args)
+    if not args.flow:
+        raise CliError("simulate with --scenario needs a flow file")
+    flow_path = Path(args.flow)
+    if not flow_path.is_file():
+        raise CliError(f"{args.flow}: no such file")
+    compiled = load_main_flow(flow_path)
+    main_flow = compiled.pop("__main__")
+    scenario_path = Path(args.scenario)
+    try:
+        scenario = load_scenario(scenario_path, phrase_recognizer(compiled))
+    except ScenarioError as exc:
+        raise CliError(str(exc)) from None
+    catalog = load_catalog()
+    profile_name = args.profile or scenario.profile or "quark-display"
+    profile = catalog.profiles.get(profile_name)
+    if profile is None:
+        raise CliError(f"unknown device profile '{profile_name}'; known: {', '.join(sorted(catalog.profiles))}")
+    try:
+        check_profile(main_flow.flow, profile)
+    except ProfileRefused as exc:
+        raise CliError(str(exc)) from None
+    out = _simulation_folders(args, main_flow.id)
+    sim = run_closing(
+        simulate(
+            compiled,
+            main_flow.id,
+            scenario,
+            profile,
+            out,
+            skills=skills_for_device(),
+            llm=configured_llm(),
+            speak_audio=not args.no_audio,
+            on_trace=json_line if args.json else None,
+        )
+    )
+    sim.write_trace(out)
+    runner, device = sim.runner, sim.device
+    end = runner.end_state()
+    active = end["states"]
+    if args.json:
+        for entry in device.log:
+            json_line(entry)
+        json_line(end)
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    from devices.hud.render_terminal import HudView
+
+    console = Console(highlight=False)
+    if profile.hud is not None and device.hud.current.layout != "blank":
+        console.print(HudView(device.hud.current, profile))
+    table = Table(title=f"{end['flow']} on {profile.id}")
+    table.add_column("what")
+    table.add_column("result")
+    table.add_row("end", f"done in '{end['final']}'" if end["done"] else f"waiting in {', '.join(active)}")
+    table.add_row("HUD frames", str(sum(1 for e in device.log if e["kind"] == "hud")))
+    table.add_row("spoken", str(sum(1 for e in device.log if e["kind"] == "spoken")))
+    table.add_row("photos", str(sum(1 for e in device.log if e["kind"] == "photo")))
+    table.add_row("output", str(out))
+    table.add_row("skill data", os.environ["LENSFLOW_DATA"])
+    console.print(table)
+    return EXIT_OK
+
+
+def _simulation_folders(args: argparse.Namespace, name: str) -> Path:
+    """Where a simulation writes, said before it starts: `--out` (default out/simulate/NAME) for the trace,
+    frames and speech, and for what its skills store (wallet, journal, photos) `LENSFLOW_DATA` when it is
+    set, else OUT/data, so trying a flow never touches the wearer's own data folder."""
+    from engine.settings import SettingsError, data_folder
+
+    out = Path(args.out) if args.out else Path("out") / "simulate" / name
+    if "LENSFLOW_DATA" not in os.environ:
+        os.environ["LENSFLOW_DATA"] = str(out / "data")
+    try:
+        data = data_folder()
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    print(f"simulate: writing to {out}/ (skill data in {data}/)", file=sys.stderr, flush=True)
+    return out
+
+
+def _simulate_live(args: argparse.Namespace) -> int:
+    """`simulate` without a scenario: a live session in the terminal, with the skills, model and
+    routing `chat` and scenarios use (the embedded providers, online ones where keys are set)."""
+    from devices.interactive import main_loop
+    from devices.simulator import SimulatedDevice
+    from engine.catalog import load_catalog
+    from engine.llm import LlmSettings, QwenClient
+    from engine.model_router import ModelRouter
+    from skills.registry import skills_for_device
+
+    flows = load_flows([args.flow] if args.flow else ["flows"])
+    catalog = load_catalog()
+    profile = catalog.profiles.get(args.profile or "quark-display")
+    if profile is None:
+        raise CliError(f"unknown device profile '{args.profile}'; known: {', '.join(sorted(catalog.profiles))}")
+    out = _simulation_folders(args, "live")
+    device = SimulatedDevice(profile, out, speak_audio=not args.no_audio)
+    router = ModelRouter([c.flow for c in flows.values()], QwenClient(LlmSettings.from_env()))
+    runner = main_loop(flows, device, skills=skills_for_device(), llm=configured_llm(), router=router)
+    if runner is not None and runner.stack:
+        json_line(runner.end_state())
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """A table of simulator runs: what each flow did, from the trace.jsonl in each output folder."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="What ran")
+    for column in ("flow", "end", "HUD frames", "spoken", "photos", "errors", "output"):
+        table.add_column(column)
+    for folder in args.folders:
+        trace = Path(folder) / "trace.jsonl"
+        if not trace.is_file():
+            raise CliError(f"{folder}: no trace.jsonl (run `cli.py simulate ... --out {folder}` first)")
+        entries = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines() if line.strip()]
+        start: dict[str, Any] = next((e for e in entries if e["kind"] == "start"), {})
+        done = [e for e in entries if e["kind"] == "done"]
+        kinds = [e["kind"] for e in entries]
+        errors = sum(1 for e in entries if e["kind"] == "invoke" and e.get("status") == "failed")
+        table.add_row(
+            str(start.get("flow", "?")),
+            done[-1]["final"] if done else "still running",
+            str(kinds.count("hud")),
+            str(kinds.count("spoken")),
+            str(kinds.count("photo")),
+            str(errors),
+            str(folder),
+        )
+    Console(highlight=False, width=max(100, Console().width)).print(table)
+    return EXIT_OK
+
+
+def _preview_sample(args: argparse.Namespace) -> Any:
+    """The sample data for `preview`: --sample FILE.yaml, then each --slots / --vars name=value over it."""
+    from devices.preview import Sample, SampleError
+    from engine.files import read_regular
+    from engine.findings import SourceError
+    from engine.yaml_reader import read_yaml
+
+    try:
+        sample = Sample()
+        if args.sample:
+            try:
+                document = read_yaml(read_regular(args.sample), args.sample).data
+            except OSError as exc:
+                raise CliError(f"{args.sample}: cannot read ({exc.strerror or exc})") from None
+            except SourceError as exc:
+                raise CliError(f"{args.sample}:{exc.line}:{exc.column}: {exc.message}") from None
+            sample = Sample.from_document(document, args.sample)
+        for root in ("slots", "vars"):
+            for item in getattr(args, root) or []:
+                sample.assign(root, item)
+    except SampleError as exc:
+        raise CliError(str(exc)) from None
+    return sample
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from devices.hud.render_png import FontMissing, save_frame
+    from devices.preview import preview_flow
+    from engine.catalog import load_catalog
+
+    flow = read_flow(args.flow)
+    catalog = load_catalog()
+    profile = catalog.profiles.get(args.profile)
+    if profile is None:
+        raise CliError(f"unknown device profile '{args.profile}'; known: {', '.join(sorted(catalog.profiles))}")
+    if args.state and args.state not in flow.states:
+        raise CliError(f"flow '{flow.id}' has no state '{args.state}'; states: {', '.join(flow.states)}")
+    sample = _preview_sample(args)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"{args.out}: cannot create ({exc.strerror or exc})") from None
+    written: list[str] = []
+    for item in preview_flow(flow, profile, args.state, sample):
+        if item.frame is not None:
+            try:
+                files = save_frame(item.frame, profile, out / f"{item.state}.png")
+            except FontMissing as exc:
+                raise CliError(str(exc)) from None
+            written += [str(f) for f in files]
+        if item.spoken:
+            target = out / f"{item.state}.spoken.txt"
+            target.write_text("\n".join(item.spoken) + "\n", encoding="utf-8")
+            written.append(str(target))
+    for name in written:
+        print(name)
+    if not written:
+        print(f"lensflow: no state of '{flow.id}' shows or says anything", file=sys.stderr)
+    return EXIT_OK
