@@ -67,11 +67,15 @@ def text_cells(text: str, columns: int, cjk_columns: int) -> float:
 
 
 def _tokens(text: str) -> list[str]:
-    """Words for Latin text, single clusters for wide scripts (they break anywhere)."""
+    """Words for Latin text, single clusters for wide scripts (they break anywhere).
+
+    CJK punctuation and curly quotes are tokens of their own even when narrow, so that
+    `”“` is a closing and an opening mark the line-breaking rules can tell apart.
+    """
     out: list[str] = []
     word: list[str] = []  # clusters of the current word
     for cluster in iter_graphemes(text):
-        if cluster == " " or _kind(cluster) == 2:
+        if cluster == " " or _kind(cluster) == 2 or cluster in CLOSING or cluster in OPENING:
             if word:
                 out.append("".join(word))
                 word = []
@@ -114,16 +118,16 @@ def _carry_over(parts: list[str], sizes: list[int], token: str, token_units: int
     if not parts or parts[-1] == " ":
         return 0
     moved, width, first = 0, token_units, token
-    while len(parts) - moved > 1:
+    while moved < len(parts):
         last = parts[-moved - 1]
         if last == " " or not (first[0] in CLOSING or last[-1] in OPENING):
-            break
-        if width + sizes[-moved - 1] > line:
-            break
+            return moved  # a break the rules allow
+        if len(parts) - moved <= 1 or width + sizes[-moved - 1] > line:
+            break  # the line must keep something, and what moves must fit on the next one
         width += sizes[-moved - 1]
         first = last
         moved += 1
-    return moved
+    return 0  # no allowed break within a line: break where the text ran out
 
 
 def wrap(text: str, columns: int, cjk_columns: int) -> list[str]:
