@@ -21,55 +21,23 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from engine.compiler import ALWAYS, CompiledAction, CompiledFlow, CompiledTransition
+from engine.actions import ActionSteps
+from engine.compiler import ALWAYS, CompiledFlow, CompiledTransition
 from engine.deferral import InputSteps
 from engine.dialogue import DialogueSteps
-from engine.expressions import CompiledExpression, EvaluationError, ExpressionError, compile_value, render
+from engine.effects import Effect, Ports, RecordingPorts, StepResult
+from engine.expressions import EvaluationError
+from engine.invocations import InvocationSteps
 from engine.limits import MAX_MICROSTEPS
 from engine.model import Transition
-from engine.privacy import CAPTURE_START, CAPTURE_STOP, STOP_ACTION, PrivacyLed
+from engine.privacy import PrivacyLed
 from engine.session import Session
 
-
-class Ports(Protocol):
-    """Where device actions go. `perform` returns a value for actions that produce one (a photo)."""
-
-    def perform(self, session: Session, action: str, args: Any) -> Any: ...
-
-
-class RecordingPorts:
-    """Ports with no hardware behind them: they record actions and make placeholder photos and videos."""
-
-    def __init__(self) -> None:
-        self.performed: list[tuple[str, Any]] = []
-        self._count = 0
-
-    def perform(self, session: Session, action: str, args: Any) -> Any:
-        self.performed.append((action, args))
-        if action in ("camera.capture", "camera.record_stop"):
-            self._count += 1
-            kind = "photo" if action == "camera.capture" else "video"
-            return f"sim://{kind}/{self._count}"
-        return None
-
-
-@dataclass
-class Effect:
-    """Something the shell must do. Kinds: action, led, prompt, timer_start, timer_cancel,
-    invoke_start, invoke_cancel, llm_start, call_start, link, done."""
-
-    kind: str
-    data: dict[str, Any]
-
-
-@dataclass
-class StepResult:
-    effects: list[Effect] = field(default_factory=list)
-    trace: list[dict[str, Any]] = field(default_factory=list)
+# the step types live in engine.effects; they stay importable from here
+__all__ = ["Effect", "Interpreter", "Ports", "RecordingPorts", "StepResult"]
 
 
 class _Cursor:
@@ -101,7 +69,7 @@ class _Cursor:
         self.interp._apply(self, candidate)
 
 
-class Interpreter(DialogueSteps, InputSteps):
+class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
     """Steps sessions of one compiled flow. Cheap to create; holds no session between calls."""
 
     def __init__(
@@ -212,24 +180,6 @@ class Interpreter(DialogueSteps, InputSteps):
             self._trace("timer", trigger=trigger)
             self._queue.append((trigger, {}))
         return self._finish(session)
-
-    def invoke_done(self, session: Session, state: str, result: Any, now: int) -> StepResult:
-        return self._completion(session, state, "invoke", result, None, now)
-
-    def invoke_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
-        return self._completion(session, state, "invoke", None, {"code": code, "message": message}, now)
-
-    def llm_done(self, session: Session, state: str, result: Any, now: int) -> StepResult:
-        return self._completion(session, state, "llm", result, None, now)
-
-    def llm_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
-        return self._completion(session, state, "llm", None, {"code": code, "message": message}, now)
-
-    def call_done(self, session: Session, state: str, output: Any, now: int) -> StepResult:
-        return self._completion(session, state, "call", output, None, now)
-
-    def call_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
-        return self._completion(session, state, "call", None, {"code": code, "message": message}, now)
 
     # -- the loop ---------------------------------------------------------------------------
     def _begin(self, session: Session, now: int, name: str, data: dict[str, Any]) -> None:
@@ -491,204 +441,13 @@ class Interpreter(DialogueSteps, InputSteps):
             ):
                 self._queue.append((f"done.state.{grand}", {}))
 
-    # -- actions ------------------------------------------------------------------------------
-    def _end(self, session: Session) -> None:
-        session.done = True
-        self._drop_deferred(session, "the flow ended")
-        for key in list(session.timers or {}):
-            self._effect("timer_cancel", trigger=key)
-        session.timers = None
-        for invoke_state in list(session.invokes or {}):
-            self._effect("invoke_cancel", state=invoke_state)
-        session.invokes = None
-        self._stop_captures(session)
-
-    def _render(self, session: Session, value: Any) -> Any:
-        """Render a step's text or arguments in the scope of the event being processed.
-
-        Templates are compiled once per definition (the flow model is immutable) and kept.
-        """
-        scope = self.cursor.scope or self._scope(session, "", self.cursor.event)
-        try:
-            cached = self._compiled_values.get(id(value))
-            if cached is None or cached[0] is not value:
-                cached = (value, compile_value(value))
-                self._compiled_values[id(value)] = cached
-            return render(cached[1], scope)
-        except (EvaluationError, ExpressionError) as exc:  # a template over a limit (validate reports it)
-            self._error("error.execution", str(exc), {})
-            return None
-
-    def _run_actions(self, session: Session, actions: tuple[CompiledAction, ...]) -> None:
-        if not actions:
-            return
-        scope = self.cursor.scope or self._scope(session, "", {})
-        for action in actions:
-            try:
-                self._run_action(session, action, scope)
-            except EvaluationError as exc:
-                self._error("error.execution", f"{action.name}: {exc}", {"action": action.name})
-
-    def _run_action(self, session: Session, action: CompiledAction, scope: dict[str, Any]) -> None:
-        name = action.name
-        if name == "set":
-            for root, key, value in action.assignments:
-                result = value.evaluate(scope) if isinstance(value, CompiledExpression) else render(value, scope)
-                (session.slots if root == "slots" else session.vars)[key] = result
-                if self.tracing:
-                    self._trace("set", name=f"{root}.{key}", value=result)
-            return
-        if name == "log":
-            self._trace("log", text=render(action.args, scope))
-            return
-        if name == "emit":
-            args = render(action.args, scope) or {}
-            self._queue.append((str(args.get("event")), dict(args.get("data") or {})))
-            return
-        if action.permission and action.permission not in self.permissions:
-            self._trace("refused", action=name, permission=action.permission)
-            self._queue.append(("error.permission", {"action": name, "permission": action.permission}))
-            return
-        args = render(action.args, scope)
-        if name in CAPTURE_START:
-            self._capture(session, CAPTURE_START[name], True)
-        elif name == "camera.capture":
-            self._led(session, "photo", True)
-        value = self.ports.perform(session, name, args)
-        self._effect("action", name=name, args=args)
-        self._trace("action", name=name, args=args)
-        if name == "camera.capture":
-            self._led(session, "photo", False)
-        if name in CAPTURE_STOP:
-            self._capture(session, CAPTURE_STOP[name], False)
-        if action.sets_var and isinstance(args, dict) and isinstance(args.get(action.sets_var), str):
-            session.vars[args[action.sets_var]] = value
-
-    def _capture(self, session: Session, port: str, on: bool) -> None:
-        """The privacy LED is the engine's: on while any capture runs, whatever the flow does."""
-        captures = set(session.captures or ())
-        captures.add(port) if on else captures.discard(port)
-        session.captures = sorted(captures) or None
-        self._led(session, port, on)
-
-    def _led(self, session: Session, port: str, on: bool) -> None:
-        """Count this capture on the device's LED; flows cannot reach it (`led.privacy` is no flow action)."""
-        lit = self.led.set(session, port, on)
-        if lit is not None:
-            self._effect("led", on=lit, reason=port)
-            self._trace("led", on=lit, reason=port)
-
-    def _stop_captures(self, session: Session) -> None:
-        """Stop, on the device, every capture this flow left running (it ended or was halted)."""
-        for port in list(session.captures or ()):
-            action = STOP_ACTION[port]
-            self.ports.perform(session, action, {})
-            self._effect("action", name=action, args={})
-            self._trace("action", name=action, args={}, reason="flow ended")
-            self._capture(session, port, False)
-
-    # -- timers, steps --------------------------------------------------------------------------
+    # -- timers, effects, trace --------------------------------------------------------------------------
     def _start_timer(self, session: Session, trigger: str, delay_ms: int) -> None:
         due = self._now + delay_ms
         if session.timers is None:
             session.timers = {}
         session.timers[trigger] = due
         self._effect("timer_start", trigger=trigger, due=due)
-
-    def _start_invoke(self, session: Session, state_name: str) -> None:
-        invoke = self.flow.states[state_name].invoke
-        assert invoke is not None
-        skill = self._skills.get(invoke.skill, {})
-        from engine.catalog import skill_permissions
-
-        missing = [p for p in skill_permissions(skill) if p not in self.permissions]
-        if missing:
-            # refused like a device action (error.permission), and the invoke fails so its state never waits on it
-            needed = missing[0]
-            self._trace("refused", skill=invoke.skill, permission=needed)
-            self._queue.append(("error.permission", {"skill": invoke.skill, "state": state_name, "permission": needed}))
-            self._queue.append(
-                (
-                    f"error.invoke.{state_name}",
-                    {"code": "PERMISSION_DENIED", "message": f"the flow lacks the '{needed}' permission"},
-                )
-            )
-            return
-        if skill.get("confirm"):
-            if session.confirmed is None:
-                self._trace("refused", skill=invoke.skill, reason="no confirmation")
-                self._queue.append(
-                    (
-                        f"error.invoke.{state_name}",
-                        {"code": "CONFIRMATION_REQUIRED", "message": "payments need a confirm step first"},
-                    )
-                )
-                return
-            session.confirmed = None  # one confirmation authorises one payment
-        args = self._render(session, invoke.args)
-        # keys are scoped to this run of the flow: the same QR paid in a later run is a new intent
-        key = f"{session.run}:{self._render(session, invoke.idempotency_key)}" if invoke.idempotency_key else None
-        if session.invokes is None:
-            session.invokes = {}
-        session.invokes[state_name] = {
-            "skill": invoke.skill,
-            "args": args,
-            "key": key,
-            "started": self._now,
-            "timeout": invoke.timeout_ms,
-            "retry": invoke.retry_max,
-            "backoff": invoke.retry_backoff_ms,
-        }
-        self._effect(
-            "invoke_start",
-            state=state_name,
-            skill=invoke.skill,
-            args=args,
-            key=key,
-            timeout=invoke.timeout_ms,
-            retry=invoke.retry_max,
-            backoff=invoke.retry_backoff_ms,
-        )
-        self._trace("invoke", state=state_name, skill=invoke.skill, status="started", args=args)
-
-    def _start_llm(self, session: Session, state_name: str) -> None:
-        llm = self.flow.states[state_name].llm
-        assert llm is not None
-        if session.invokes is None:
-            session.invokes = {}
-        request = {
-            "prompt": self._render(session, llm.prompt),
-            "system": self._render(session, llm.system) if llm.system else None,
-            "image": self._render(session, llm.image) if llm.image else None,
-            "schema": llm.output_schema,
-            "timeout": llm.timeout_ms,
-        }
-        session.invokes[state_name] = {"skill": "llm", "started": self._now, "request": request}
-        self._effect("llm_start", state=state_name, **request)
-        self._trace("llm", state=state_name, status="started")
-
-    def _completion(
-        self, session: Session, state: str, kind: str, result: Any, error: dict[str, Any] | None, now: int
-    ) -> StepResult:
-        self._begin(session, now, kind, {})
-        pending = session.invokes or {}
-        if session.done or state not in pending:
-            self._trace("ignored", state=state, reason=f"{kind} result for a state that was left")
-            return self._finish(session)
-        del pending[state]
-        if not pending:
-            session.invokes = None
-        owner = self.flow.states[state]
-        if error is None:
-            var = {"invoke": owner.invoke, "llm": owner.llm, "call": owner.call}[kind]
-            if var is not None and getattr(var, "result_var", None):
-                session.vars[var.result_var] = result
-            self._trace(kind, state=state, status="done")
-            self._queue.append((f"done.{kind}.{state}", {"data": result}))
-        else:
-            self._trace(kind, state=state, status="failed", **error)
-            self._queue.append((f"error.{kind}.{state}", error))
-        return self._finish(session)
 
     def _effect(self, kind: str, **data: Any) -> None:
         self._result.effects.append(Effect(kind, data))

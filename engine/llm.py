@@ -39,10 +39,13 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.files import NotAllowed, read_inside
 from engine.settings import SettingsError, captures_folder, files_folder, number
+
+if TYPE_CHECKING:
+    from engine.calls import SkillContext
 
 T = TypeVar("T")
 MAX_IMAGE_BYTES = 32 << 20
@@ -256,9 +259,10 @@ class QwenClient:
         system: str | None,
         image: str | None,
         schema: dict[str, Any] | None,
-        context: Any = None,
+        context: SkillContext | None = None,
     ) -> Any:
-        """The runtime's `llm` step: a JSON answer when a schema is given (validated by the runner).
+        """The runtime's `llm` step (`engine.calls.LlmProvider`, which owns this signature): a JSON
+        answer when a schema is given (validated by the runner).
 
         An answer that is not JSON is INVALID_OUTPUT, which the runner repairs once.
         `context` (the session's `SkillContext`) makes retry waits take session time."""
