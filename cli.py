@@ -177,8 +177,8 @@ READS_SETTINGS = {"run", "simulate", "serve", "chat", "route"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engine.catalog import CatalogError
-    from engine.config import ConfigError
+    from engine.checks.config import ConfigError
+    from engine.language.catalog import CatalogError
     from engine.settings import SettingsError, check_environment
 
     parser = build_parser()

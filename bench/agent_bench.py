@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 from langchain_core.runnables import RunnableConfig  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 
-from engine.agent import Assistant, open_checkpointer  # noqa: E402
-from engine.compiler import compile_flow  # noqa: E402
-from engine.llm import LlmSettings, QwenClient  # noqa: E402
-from engine.model_router import SYSTEM_PROMPT, ModelRouter  # noqa: E402
+from engine.assistant.agent import Assistant, open_checkpointer  # noqa: E402
+from engine.assistant.model_router import SYSTEM_PROMPT, ModelRouter  # noqa: E402
+from engine.runtime.compiler import compile_flow  # noqa: E402
+from skills.qwen.client import LlmSettings, QwenClient  # noqa: E402
 from tests.conftest import flow_of  # noqa: E402
 from tests.servers.openai_compat import OpenAICompatServer  # noqa: E402
 from tests.test_routing import CASES  # noqa: E402

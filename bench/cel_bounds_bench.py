@@ -1,7 +1,7 @@
 """The CEL evaluation budget: what the worst guards cost when they just fit, and what the check costs.
 
 For each shape of expensive guard, the inputs are grown until the static estimate
-(`engine.cel_cost`) reaches the budget; the guard is then run once on the largest
+(`engine.language.cel_cost`) reaches the budget; the guard is then run once on the largest
 inputs that still fit, and its wall time and peak memory are reported. Each case
 runs in a fresh process so its peak memory is its own. The last line is the
 overhead of the bound check on an everyday guard, as a same-run ratio.
@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.cel_cost import analyze, measure  # noqa: E402
-from engine.expressions import CompiledExpression  # noqa: E402
+from engine.language.cel_cost import analyze, measure  # noqa: E402
+from engine.language.expressions import CompiledExpression  # noqa: E402
 from engine.limits import COST_BYTES_BUDGET, COST_STEPS_BUDGET, STEPS_PER_INPUT_ITEM  # noqa: E402
 
 BODY = " || ".join(f"a + b == {-i - 1}" for i in range(8))

@@ -24,12 +24,12 @@ from runtime_bench import per_event_raw  # noqa: E402
 
 from devices.hud.compositor import HudCompositor  # noqa: E402
 from devices.hud.layout import lay_out  # noqa: E402
-from engine.builder import build_flow  # noqa: E402
-from engine.catalog import load_catalog  # noqa: E402
-from engine.compiler import compile_flow  # noqa: E402
-from engine.interpreter import Interpreter  # noqa: E402
-from engine.session import Session  # noqa: E402
-from engine.yaml_reader import read_yaml  # noqa: E402
+from engine.language.builder import build_flow  # noqa: E402
+from engine.language.catalog import load_catalog  # noqa: E402
+from engine.language.yaml_reader import read_yaml  # noqa: E402
+from engine.runtime.compiler import compile_flow  # noqa: E402
+from engine.runtime.session import Session  # noqa: E402
+from engine.runtime.step import Interpreter  # noqa: E402
 
 FLOW = """
 flow: captions

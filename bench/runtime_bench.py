@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 from transitions import Machine  # noqa: E402
 
-from engine.builder import build_flow  # noqa: E402
-from engine.compiler import compile_flow  # noqa: E402
-from engine.interpreter import Interpreter  # noqa: E402
-from engine.session import Session  # noqa: E402
-from engine.yaml_reader import read_yaml  # noqa: E402
+from engine.language.builder import build_flow  # noqa: E402
+from engine.language.yaml_reader import read_yaml  # noqa: E402
+from engine.runtime.compiler import compile_flow  # noqa: E402
+from engine.runtime.session import Session  # noqa: E402
+from engine.runtime.step import Interpreter  # noqa: E402
 
 N_STATES = 10
 

@@ -4,10 +4,10 @@ A linear step takes ~4x as long for 4x the input; a quadratic one ~16x. Each cas
 is timed as the best of `--repeat` runs (machines here are noisy; the ratio is what
 matters). Cases:
 
-* wrap: one word of n characters, CJK text, prose (engine.textwidth.wrap);
+* wrap: one word of n characters, CJK text, prose (engine.language.textwidth.wrap);
 * fit_line: n zero-width characters before the cut (devices.hud.layout.fit_line);
 * template stripping: n unclosed `{{` (the hud-overflow rule);
-* number search: "pay" + n words (engine.slot_values.find_number);
+* number search: "pay" + n words (engine.language.slot_values.find_number);
 * routing: "pay" + n words, with the 2,000-character limit lifted to time the algorithm;
 * validate: a flow of n chained states (every flow rule), and a toast of n characters;
 * compile: n chained states, and one state with n guarded branches of one event.
@@ -29,16 +29,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import engine.compiler as compiler  # noqa: E402
-import engine.routing as routing  # noqa: E402
+import engine.assistant.routing as routing  # noqa: E402
+import engine.runtime.compiler as compiler  # noqa: E402
 from devices.hud.layout import fit_line  # noqa: E402
-from engine.catalog import HudGeometry, load_catalog  # noqa: E402
+from engine.checks.config import Config  # noqa: E402
 from engine.checks.hud import without_templates  # noqa: E402
-from engine.config import Config  # noqa: E402
-from engine.loader import load_flow  # noqa: E402
-from engine.slot_values import find_number  # noqa: E402
-from engine.textwidth import wrap  # noqa: E402
-from engine.validate import validate_paths  # noqa: E402
+from engine.checks.validate import validate_paths  # noqa: E402
+from engine.language.catalog import HudGeometry, load_catalog  # noqa: E402
+from engine.language.loader import load_flow  # noqa: E402
+from engine.language.slot_values import find_number  # noqa: E402
+from engine.language.textwidth import wrap  # noqa: E402
 
 QUARK = HudGeometry(5, 38, 14)
 KEEP_GC = False

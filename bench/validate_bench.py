@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from engine.config import Config  # noqa: E402
-from engine.validate import validate_paths  # noqa: E402
+from engine.checks.config import Config  # noqa: E402
+from engine.checks.validate import validate_paths  # noqa: E402
 
 STATE = """\
   s{i}:

@@ -37,7 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         if os.environ.get("DASHSCOPE_API_KEY") or os.environ.get("LENSFLOW_ASR_URL"):
-            from skills.dashscope_asr import DashScopePcmRecognizer
+            from skills.speech.dashscope_asr import DashScopePcmRecognizer
 
             factory: Any = DashScopePcmRecognizer  # online recognition, Chinese and English
         else:
@@ -71,14 +71,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from devices.hud.render_terminal import HudView
-    from devices.interactive import KEYS
-    from devices.simulator import SimulatedDevice
-    from engine.addressing import WakeConfigError, wake_phrases
-    from engine.agent import Assistant, open_checkpointer
-    from engine.catalog import load_catalog
-    from engine.llm import LlmSettings, QwenClient, run_closing
-    from engine.model_router import ModelRouter
+    from devices.sim.interactive import KEYS
+    from devices.sim.simulator import SimulatedDevice
+    from engine.assistant.addressing import WakeConfigError, wake_phrases
+    from engine.assistant.agent import Assistant, open_checkpointer
+    from engine.assistant.model_router import ModelRouter
+    from engine.language.catalog import load_catalog
     from engine.settings import session_store
+    from skills.qwen.client import LlmSettings, QwenClient, run_closing
     from skills.registry import skills_for_device
 
     try:
@@ -157,7 +157,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_scripted_llm(args: argparse.Namespace) -> int:
     """A scripted OpenAI-compatible model on 127.0.0.1, for `chat` and `route` without a Qwen key."""
-    from devices.scripted_llm import ScriptError, serve_script
+    from flowtests.scripted_llm import ScriptError, serve_script
 
     if not 0 <= args.port <= 65535:
         raise CliError(f"--port: {args.port} is not a port (0-65535; 0 picks a free one)")
@@ -189,18 +189,18 @@ def _check_route_context(flows: list[Any], active: str | None, awaiting: str | N
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from engine.routing import OfflineRouter
+    from engine.assistant.routing import OfflineRouter
 
     flows = [compiled.flow for compiled in load_flows([args.flows]).values()]
-    from engine.llm import LlmSettings
+    from skills.qwen.client import LlmSettings
 
     _check_route_context(flows, args.active, args.awaiting)
     llm_flags_to_env(args)
     if LlmSettings.from_env().configured:  # Qwen when an endpoint is set up, with the offline router as fallback
-        from engine.llm import run_closing
-        from engine.model_router import ModelRouter
+        from engine.assistant.model_router import ModelRouter
+        from skills.qwen.client import QwenClient, run_closing
 
-        router = ModelRouter(flows)
+        router = ModelRouter(flows, QwenClient(LlmSettings.from_env()))
         route = run_closing(router.route(args.utterance, args.active, args.awaiting))
         if router.last_error is not None:  # said once, on stderr: stdout stays the route alone
             print(

@@ -19,7 +19,7 @@ class CliError(Exception):
 
 def read_flow(name: str) -> Any:
     """One flow file as a model; a file that cannot be read as a flow is a one-line error."""
-    from engine.loader import load_flow
+    from engine.language.loader import load_flow
 
     path = Path(name)
     if not path.is_file():
@@ -33,7 +33,7 @@ def read_flow(name: str) -> Any:
 
 def load_main_flow(path: Path) -> dict[str, Any]:
     """Compile the flow at `path` and the valid flows beside it (for call and link); main one as `__main__`."""
-    from engine.runnable import NotRunnable, load_runnable
+    from engine.runtime.runnable import NotRunnable, load_runnable
 
     try:
         compiled, main_id, warnings = load_runnable(path)
@@ -56,7 +56,7 @@ def json_line(entry: dict[str, Any]) -> None:
 
 def configured_llm() -> Any:
     """The Qwen client for `llm` steps when an endpoint is configured, else None (steps fail cleanly)."""
-    from engine.llm import LlmSettings, QwenClient
+    from skills.qwen.client import LlmSettings, QwenClient
 
     settings = LlmSettings.from_env()
     return QwenClient(settings) if settings.configured else None
@@ -64,8 +64,8 @@ def configured_llm() -> Any:
 
 def load_flows(paths: list[str]) -> dict[str, Any]:
     """Compile every flow under `paths` that can run, by id; each one that cannot is named in one line and skipped."""
-    from engine.runnable import load_all_runnable
-    from engine.validate import UsageError
+    from engine.checks.validate import UsageError
+    from engine.runtime.runnable import load_all_runnable
 
     try:
         flows, skipped = load_all_runnable(paths)

@@ -12,7 +12,7 @@ from commands.common import EXIT_OK, EXIT_PROBLEMS, ROOT, CliError, read_flow
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from devices.flow_tests import TestFileError, find_test_files, junit_xml, run_file
+    from flowtests.cases import TestFileError, find_test_files, junit_xml, run_file
 
     try:
         files = find_test_files(args.paths or ["flows"])
@@ -61,9 +61,9 @@ def _print_test_file(console: Any, result: Any) -> None:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    from engine.explore import explore
-    from engine.runnable import NotRunnable, load_runnable
-    from engine.validate import UsageError, expand_paths
+    from engine.checks.validate import UsageError, expand_paths
+    from engine.designer.explore import explore
+    from engine.runtime.runnable import NotRunnable, load_runnable
 
     try:
         files = expand_paths(args.flows or ["flows"])
@@ -172,7 +172,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     """Draw one flow: Mermaid or DOT text (stdout by default), or an SVG/PNG image through Graphviz."""
-    from engine.diagram import DiagramError, render, to_dot, to_mermaid
+    from engine.designer.diagram import DiagramError, render, to_dot, to_mermaid
 
     flow = read_flow(args.flow)
     if args.format in ("mermaid", "dot"):

@@ -21,9 +21,9 @@ from commands.common import (
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from engine.llm import run_closing
-    from engine.runtime import Runner
-    from engine.scenario import ScenarioError, load_events_file
+    from engine.runtime.events_file import ScenarioError, load_events_file
+    from engine.runtime.runner import Runner
+    from skills.qwen.client import run_closing
     from skills.registry import skills_for_device
 
     flow_path = Path(args.flow)
@@ -96,11 +96,11 @@ class _TracePrinter:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from devices.scenario import load_scenario
-    from devices.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
-    from engine.catalog import load_catalog
-    from engine.llm import run_closing
-    from engine.scenario import ScenarioError
+    from devices.sim.scenario import load_scenario
+    from devices.sim.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
+    from engine.language.catalog import load_catalog
+    from engine.runtime.events_file import ScenarioError
+    from skills.qwen.client import run_closing
     from skills.registry import skills_for_device
 
     if args.scenario is None:
@@ -190,11 +190,11 @@ def _simulation_folders(args: argparse.Namespace, name: str) -> Path:
 def _simulate_live(args: argparse.Namespace) -> int:
     """`simulate` without a scenario: a live session in the terminal, with the skills, model and
     routing `chat` and scenarios use (the embedded providers, online ones where keys are set)."""
-    from devices.interactive import main_loop
-    from devices.simulator import SimulatedDevice
-    from engine.catalog import load_catalog
-    from engine.llm import LlmSettings, QwenClient
-    from engine.model_router import ModelRouter
+    from devices.sim.interactive import main_loop
+    from devices.sim.simulator import SimulatedDevice
+    from engine.assistant.model_router import ModelRouter
+    from engine.language.catalog import load_catalog
+    from skills.qwen.client import LlmSettings, QwenClient
     from skills.registry import skills_for_device
 
     flows = load_flows([args.flow] if args.flow else ["flows"])
@@ -243,10 +243,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _preview_sample(args: argparse.Namespace) -> Any:
     """The sample data for `preview`: --sample FILE.yaml, then each --slots / --vars name=value over it."""
-    from devices.preview import Sample, SampleError
+    from devices.sim.preview import Sample, SampleError
     from engine.files import read_regular
     from engine.findings import SourceError
-    from engine.yaml_reader import read_yaml
+    from engine.language.yaml_reader import read_yaml
 
     try:
         sample = Sample()
@@ -268,8 +268,8 @@ def _preview_sample(args: argparse.Namespace) -> Any:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     from devices.hud.render_png import FontMissing, save_frame
-    from devices.preview import preview_flow
-    from engine.catalog import load_catalog
+    from devices.sim.preview import preview_flow
+    from engine.language.catalog import load_catalog
 
     flow = read_flow(args.flow)
     catalog = load_catalog()

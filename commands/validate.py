@@ -17,10 +17,10 @@ from commands.common import EXIT_OK, EXIT_PROBLEMS, CliError, read_flow
 
 def _load_config(args: argparse.Namespace) -> Any:
     from engine.checks.base import RULES
-    from engine.config import ConfigError, find_pyproject, load_config
+    from engine.checks.config import ConfigError, find_pyproject, load_config
 
     if args.no_config:
-        from engine.config import Config
+        from engine.checks.config import Config
 
         return Config()
     if args.config:
@@ -39,11 +39,11 @@ def _load_config(args: argparse.Namespace) -> Any:
 def cmd_validate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from engine.validate import UsageError, validate_paths
+    from engine.checks.validate import UsageError, validate_paths
 
     config = _load_config(args)
     if args.profile:
-        from engine.catalog import load_catalog
+        from engine.language.catalog import load_catalog
 
         if args.profile not in load_catalog().profiles:
             known = ", ".join(sorted(load_catalog().profiles))
@@ -63,19 +63,19 @@ def _report_validation(result: Any, args: argparse.Namespace) -> int:
     failing = result.errors + (result.warnings if args.strict else 0)
     fmt = args.format
     if fmt == "json":
-        from engine.reporting import to_json
+        from engine.checks.reporting import to_json
 
         print(to_json(len(result.files), result.findings))
     elif fmt == "sarif":
-        from engine.reporting import to_sarif
+        from engine.checks.reporting import to_sarif
 
         print(to_sarif(len(result.files), result.findings))
     elif fmt == "junit":
-        from engine.reporting import to_junit
+        from engine.checks.reporting import to_junit
 
         print(to_junit(result.files, result.findings, args.strict))
     elif fmt == "github":
-        from engine.reporting import to_github
+        from engine.checks.reporting import to_github
 
         text = to_github(result.findings)
         if text:
@@ -90,7 +90,7 @@ def _watch(paths: list[str], config: Any, args: argparse.Namespace) -> int:
     """Validate, then again on every save; each flow that still loads gets its HUD preview re-rendered."""
     from watchfiles import watch
 
-    from engine.validate import UsageError, validate_paths
+    from engine.checks.validate import UsageError, validate_paths
 
     preview_root = Path(args.preview_out)
     roots = [p for p in paths if Path(p).exists()]
@@ -150,9 +150,9 @@ def _watch_targets(roots: list[str]) -> tuple[list[Path], Any]:
 def _preview_quietly(path: Path, root: Path, profile_name: str) -> None:
     """Re-render a flow's HUD preview; a flow that does not load yet is skipped (validation said why)."""
     from devices.hud.render_png import save_frame
-    from devices.preview import preview_flow
-    from engine.catalog import load_catalog
-    from engine.loader import load_flow
+    from devices.sim.preview import preview_flow
+    from engine.language.catalog import load_catalog
+    from engine.language.loader import load_flow
 
     loaded = load_flow(path)
     profile = load_catalog().profiles.get(profile_name)
@@ -228,12 +228,12 @@ def _code_frame(lines: list[str], line: int, column: int) -> Any:
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
-    import engine.validate  # noqa: F401  (registers the rules)
+    import engine.checks.validate  # noqa: F401  (registers the rules)
     from engine.checks.base import RULES
 
     rows = sorted(RULES.values(), key=lambda r: (r.scope != "source", r.slug))
     if args.markdown:
-        from engine.reporting import rules_markdown
+        from engine.checks.reporting import rules_markdown
 
         print(rules_markdown(), end="")
         return EXIT_OK
@@ -259,14 +259,14 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from engine.loader import FLOW_SCHEMA
+    from engine.language.loader import FLOW_SCHEMA
 
     print(FLOW_SCHEMA.read_text(encoding="utf-8"))
     return EXIT_OK
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
-    from engine.reference import reference_markdown
+    from engine.designer.reference import reference_markdown
 
     print(reference_markdown(), end="")
     return EXIT_OK

@@ -12,8 +12,8 @@ import math
 from functools import lru_cache
 from typing import Any
 
-from engine.catalog import load_catalog
-from engine.schema_check import SchemaValidator
+from engine.language.catalog import load_catalog
+from engine.language.schema import SchemaValidator
 
 
 def _lenient(schema: dict[str, Any]) -> dict[str, Any]:

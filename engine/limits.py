@@ -4,7 +4,7 @@ The validator reports each of them with file:line, and the compiler and the
 runtime read the same numbers, so a flow that validates clean is never refused
 when it loads (docs/runtime.md, "Bounds"; docs/validator.md).
 
-Expression cost is bounded in two currencies (see `engine.cel_cost`): steps for
+Expression cost is bounded in two currencies (see `engine.language.cel_cost`): steps for
 time (one node evaluated, one iteration, one value copied or converted; the CEL
 engine runs about 10 million steps a second, so the step budget keeps one
 evaluation near a tenth of a second) and bytes for memory.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.runtime import SkillError
+from engine.runtime.runner import SkillError
 from engine.settings import SettingsError, data_folder
 
 __all__ = ["SkillError", "data_dir", "needs_network"]

@@ -12,8 +12,12 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from skills import media, navigation, payments, shopping, summarize, teleprompter, transcripts
 from skills.base import needs_network
+from skills.meetings import summarize, transcripts
+from skills.navigation import skills as navigation
+from skills.onboard import media, teleprompter
+from skills.payments import sandbox as payments
+from skills.shopping import skills as shopping
 
 Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
 
@@ -27,23 +31,23 @@ def _offline(what: str) -> Skill:
 
 def skills_for_device() -> dict[str, Skill]:
     """The embedded skills, with the online ones on Qwen when an endpoint is configured."""
-    from engine.llm import LlmSettings
+    from skills.qwen.client import LlmSettings
 
     skills = embedded_skills()
     settings = LlmSettings.from_env()
     if settings.configured:
-        from skills.qwen import QwenSkills
+        from skills.qwen.skills import QwenSkills
 
         online = QwenSkills(settings)
         skills.update(
             {"translate.text": online.translate, "assistant.answer": online.answer, "vision.describe": online.describe}
         )
     if os.environ.get("DASHSCOPE_API_KEY") or os.environ.get("LENSFLOW_ASR_URL"):
-        from skills.dashscope_asr import DashScopeRecognizer
+        from skills.speech.dashscope_asr import DashScopeRecognizer
 
         skills["asr.transcribe"] = DashScopeRecognizer().transcribe
     if os.environ.get("LENSFLOW_ALIPAY_APP_ID"):  # keys are checked on first use: a bad one is a CONFIG error
-        from skills.alipay import alipay_skills
+        from skills.payments.alipay import alipay_skills
 
         skills.update(alipay_skills())
     skills.update(shopping.online_skills(skills["vision.describe"] if settings.configured else None))

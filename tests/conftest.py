@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pytest
 
 if TYPE_CHECKING:  # the engine is importable only once ROOT is on sys.path (below)
-    from engine.model import Flow
+    from engine.language.model import Flow
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -53,7 +53,7 @@ def run_skill(skill: Callable[[dict[str, Any], Any], Awaitable[Any]], args: dict
 
 def flow_of(path: Path | str) -> Flow:
     """The model of a flow file a test relies on (a shipped flow or one the test wrote): it must build."""
-    from engine.loader import load_flow
+    from engine.language.loader import load_flow
 
     built = load_flow(path).built
     assert built is not None, f"{path} cannot be read as a flow"

@@ -10,9 +10,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from engine.agent import Assistant, open_checkpointer
-from engine.compiler import compile_flow
-from engine.routing import OfflineRouter
+from engine.assistant.agent import Assistant, open_checkpointer
+from engine.assistant.routing import OfflineRouter
+from engine.runtime.compiler import compile_flow
 from tests.conftest import ROOT, flow_of
 
 FLOWS = {}
@@ -82,7 +82,7 @@ SCRIPT = textwrap.dedent(
     import asyncio, json, sys
     sys.path.insert(0, {root!r})
     from tests.test_agent import Payments, _assistant
-    from engine.agent import open_checkpointer
+    from engine.assistant.agent import open_checkpointer
 
     async def main() -> None:
         payments = Payments()

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from engine.addressing import WakeConfigError, confirm_reply, hear, wake_phrases
-from engine.agent import Assistant, open_checkpointer
-from engine.llm import LlmSettings, QwenClient
-from engine.model_router import ModelRouter
-from engine.routing import OfflineRouter
+from engine.assistant.addressing import WakeConfigError, confirm_reply, hear, wake_phrases
+from engine.assistant.agent import Assistant, open_checkpointer
+from engine.assistant.model_router import ModelRouter
+from engine.assistant.routing import OfflineRouter
+from skills.qwen.client import LlmSettings, QwenClient
 from tests.conftest import ROOT
 from tests.servers.openai_compat import OpenAICompatServer
 from tests.test_agent import FLOWS

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from engine.catalog import CatalogError, load_catalog, load_profile
+from engine.language.catalog import CatalogError, load_catalog, load_profile
 from tests.conftest import ROOT
 
 SCHEMAS = ROOT / "schemas"

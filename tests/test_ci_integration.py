@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from engine.yaml_reader import read_yaml
+from engine.language.yaml_reader import read_yaml
 from tests.conftest import ROOT
 
 GOOD = (ROOT / "flows" / "capture.yaml").read_text()

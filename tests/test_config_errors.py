@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.llm import LlmError, LlmSettings, QwenClient
+from engine.assistant.chat_model import LlmError
+from skills.qwen.client import LlmSettings, QwenClient
 from tests.conftest import ROOT, WriteFlow, run_cli
 
 FLOWS = ROOT / "flows"

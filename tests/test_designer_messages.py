@@ -11,8 +11,8 @@ import textwrap
 
 import pytest
 
-from engine.config import Config
-from engine.validate import validate_paths
+from engine.checks.config import Config
+from engine.checks.validate import validate_paths
 from tests.conftest import run_cli
 
 HEAD = """\
@@ -216,7 +216,7 @@ def test_explore_findings_of_every_kind_carry_a_line() -> None:
     ],
 )
 def test_runtime_failures_say_why_without_python_exception_names(text: str, scope: dict, reason: str) -> None:
-    from engine.expressions import CompiledExpression, EvaluationError
+    from engine.language.expressions import CompiledExpression, EvaluationError
 
     with pytest.raises(EvaluationError) as info:
         CompiledExpression(text).evaluate(scope)

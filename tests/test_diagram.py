@@ -22,7 +22,7 @@ from typing import Any
 import graphviz
 import pytest
 
-from engine.diagram import (
+from engine.designer.diagram import (
     GUARD_LIMIT_MERMAID,
     MERMAID_RESERVED,
     DiagramError,
@@ -37,8 +37,8 @@ from engine.diagram import (
     transition_label,
     trigger_text,
 )
-from engine.loader import load_flow
-from engine.model import Flow
+from engine.language.loader import load_flow
+from engine.language.model import Flow
 from tests.conftest import FIXTURES, ROOT, run_cli
 
 SHIPPED = sorted((ROOT / "flows").glob("*.yaml"))
@@ -504,7 +504,7 @@ def test_render_reports_bad_input() -> None:
 
 def test_diagrams_import_neither_graphviz_nor_heavy_libraries() -> None:
     code = (
-        "import sys; import engine.diagram, engine.loader;"
+        "import sys; import engine.designer.diagram, engine.language.loader;"
         "heavy = {'graphviz', 'rich', 'langgraph', 'openai'} & {m.split('.')[0] for m in sys.modules};"
         "print(sorted(heavy))"
     )

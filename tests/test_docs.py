@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.reporting import rules_markdown
-from engine.validate import RULES  # noqa: F401  (registers every rule)
+from engine.checks.reporting import rules_markdown
+from engine.checks.validate import RULES  # noqa: F401  (registers every rule)
 from tests.conftest import ROOT
 
 
@@ -13,8 +13,8 @@ def test_rule_reference_is_up_to_date() -> None:
 
 
 def test_reference_is_generated_from_the_schemas_and_up_to_date() -> None:
-    from engine.catalog import load_catalog
-    from engine.reference import reference_markdown
+    from engine.designer.reference import reference_markdown
+    from engine.language.catalog import load_catalog
 
     generated = reference_markdown()
     current = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
@@ -63,7 +63,7 @@ def test_the_tutorial_shows_the_scenario_it_runs(tmp_path) -> None:
 
 
 def test_the_reference_reads_well_where_it_used_to_say_nothing() -> None:
-    from engine.reference import reference_markdown
+    from engine.designer.reference import reference_markdown
 
     text = reference_markdown()
     link = text.split("### `link`", 1)[1].split("###", 1)[0]

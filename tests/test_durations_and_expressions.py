@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.durations import DurationError, parse_duration
-from engine.expressions import ExpressionError, compile_expression, referenced_names, split_template
+from engine.language.durations import DurationError, parse_duration
+from engine.language.expressions import ExpressionError, compile_expression, referenced_names, split_template
 
 
 @pytest.mark.parametrize(

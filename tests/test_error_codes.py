@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import CATALOG_DIR, PROFILES_DIR, CatalogError, load_catalog
-from engine.config import Config
-from engine.llm import LlmSettings
-from engine.validate import validate_paths
+from engine.checks.config import Config
+from engine.checks.validate import validate_paths
+from engine.language.catalog import CATALOG_DIR, PROFILES_DIR, CatalogError, load_catalog
 from skills.base import SkillError
+from skills.qwen.client import LlmSettings
 from tests.conftest import ROOT, run_skill
 
 RAISERS = {"SkillError", "invoke_failed", "llm_failed", "call_failed"}
@@ -26,7 +26,7 @@ def _raised_codes() -> dict[str, list[str]]:
     """Every literal code the skills and the engine raise, with where (module:line)."""
     found: dict[str, list[str]] = {}
     for folder in ("skills", "engine"):
-        for path in sorted((ROOT / folder).glob("*.py")):
+        for path in sorted((ROOT / folder).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             constants = {
                 t.id: node.value.value
@@ -92,7 +92,7 @@ def test_the_offline_answer_of_an_online_skill_is_unavailable() -> None:
 
 
 def test_a_model_endpoint_that_is_not_running_is_unavailable_to_skills() -> None:
-    from skills.qwen import QwenSkills
+    from skills.qwen.skills import QwenSkills
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -114,7 +114,7 @@ def test_a_skill_listing_a_code_outside_the_vocabulary_is_a_catalogue_error(tmp_
 
 
 def test_the_reference_lists_every_code_with_its_meaning_and_each_skills_codes() -> None:
-    from engine.reference import reference_markdown
+    from engine.designer.reference import reference_markdown
 
     catalog = load_catalog()
     text = reference_markdown()

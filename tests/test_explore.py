@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.explore import Explorer, _literals, _samples, explore
-from engine.runnable import load_runnable
+from engine.designer.explore import Explorer, _literals, _samples, explore
+from engine.runtime.runnable import load_runnable
 from tests.conftest import FIXTURES, ROOT, run_cli
 
 SEEDED = FIXTURES / "explore"

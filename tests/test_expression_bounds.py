@@ -15,13 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.cel_parse import parse
-from engine.compiler import CompileError, compile_flow
-from engine.config import Config
-from engine.expressions import CompiledExpression, EvaluationError, ExpressionError, cel_module
+from engine.checks.config import Config
+from engine.checks.validate import validate_paths
+from engine.language.cel_parse import parse
+from engine.language.expressions import CompiledExpression, EvaluationError, ExpressionError, cel_module
+from engine.language.loader import load_flow
 from engine.limits import MAX_COMPREHENSIONS, MAX_CONFIGURATIONS, MAX_EXPRESSION_CHARS
-from engine.loader import load_flow
-from engine.validate import validate_paths
+from engine.runtime.compiler import CompileError, compile_flow
 from tests.conftest import ROOT, run_cli
 
 ITEMS = "event.items"
@@ -79,9 +79,9 @@ import asyncio, json, resource, sys
 sys.path.insert(0, sys.argv[1])
 if int(sys.argv[4]):
     resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[4]), int(sys.argv[4])))
-from engine.compiler import compile_flow
-from engine.loader import load_flow
-from engine.runtime import Runner
+from engine.runtime.compiler import compile_flow
+from engine.language.loader import load_flow
+from engine.runtime.runner import Runner
 
 flow = load_flow(sys.argv[2]).built.flow
 with open(sys.argv[3]) as handle:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.expressions import CompiledExpression, EvaluationError
+from engine.language.expressions import CompiledExpression, EvaluationError
 
 OPS = ["<", "<=", ">", ">=", "==", "!=", "+", "-"]
 LITERALS = st.one_of(

@@ -16,12 +16,14 @@ import pytest
 from PIL import Image
 
 from devices.events import payload_problem
-from engine.compiler import compile_flow
-from engine.runtime import Runner, SkillError
-from skills import media, payments, shopping, teleprompter
-from skills.dashscope_asr import DashScopeRecognizer
-from skills.qwen import QwenSkills
+from engine.runtime.compiler import compile_flow
+from engine.runtime.runner import Runner, SkillError
+from skills.onboard import media, teleprompter
+from skills.payments import sandbox as payments
+from skills.qwen.skills import QwenSkills
 from skills.registry import embedded_skills
+from skills.shopping import skills as shopping
+from skills.speech.dashscope_asr import DashScopeRecognizer
 from tests.conftest import ROOT, flow_of, run_cli
 from tests.servers.openai_compat import OpenAICompatServer
 from tests.test_config_errors import assert_one_line_usage_error
@@ -138,7 +140,7 @@ def test_qwen_vl_is_never_sent_a_server_file(folders: dict[str, Path]) -> None:
     server = OpenAICompatServer().start()
     try:
         server.reply(content="A lantern.")
-        from engine.llm import LlmSettings
+        from skills.qwen.client import LlmSettings
 
         skills = QwenSkills(LlmSettings(base_url=server.base_url, api_key_env="NO_KEY_HERE", max_retries=0))
         error = refused(skills.describe({"image": str(folders["secret"])}, CTX))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from devices.flow_checks import Observed, check
+from flowtests.checks import Observed, check
 from tests.conftest import ROOT, run_cli
 
 LABEL_TESTS = ROOT / "tests" / "fixtures" / "model_steps" / "label.test.yaml"

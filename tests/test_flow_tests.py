@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from xml.etree import ElementTree
 
-from devices.flow_tests import Observed, check
+from flowtests.cases import Observed, check
 from tests.conftest import ROOT, run_cli
 
 QR = ROOT / "docs" / "examples" / "merchant_qr.png"

@@ -20,16 +20,16 @@ from typing import Any
 import pytest
 from wcwidth import iter_graphemes, wcswidth
 
-import engine.validate  # noqa: F401  (importing it registers every rule)
+import engine.checks.validate  # noqa: F401  (importing it registers every rule)
 from devices.hud.layout import ELLIPSIS, MAX_TEXT_CHARS, fit_line, lay_out
-from engine.catalog import HudGeometry, load_catalog
+from engine.assistant.routing import MAX_UTTERANCE_CHARS, OfflineRouter, bounded
 from engine.checks.base import RULES, FlowContext, ProjectContext
 from engine.checks.hud import without_templates
-from engine.compiler import _Compiler
-from engine.loader import load_flow
-from engine.routing import MAX_UTTERANCE_CHARS, OfflineRouter, bounded
-from engine.slot_values import find_number
-from engine.textwidth import cluster_units, text_cells, text_units, wrap
+from engine.language.catalog import HudGeometry, load_catalog
+from engine.language.loader import load_flow
+from engine.language.slot_values import find_number
+from engine.language.textwidth import cluster_units, text_cells, text_units, wrap
+from engine.runtime.compiler import _Compiler
 from tests.conftest import ROOT, flow_of
 
 QUARK = HudGeometry(5, 38, 14)

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from engine.llm import LlmError, LlmSettings, QwenClient
-from engine.model_router import ModelRouter, flow_tools
-from engine.routing import Route
+from engine.assistant.chat_model import LlmError
+from engine.assistant.model_router import ModelRouter, flow_tools
+from engine.assistant.routing import Route
+from skills.qwen.client import LlmSettings, QwenClient
 from tests.conftest import flow_of
 from tests.servers.openai_compat import OpenAICompatServer
 
@@ -58,6 +59,7 @@ def test_one_call_with_a_valid_tool_call_starts_a_flow(server: OpenAICompatServe
     names = [t["function"]["name"] for t in request["tools"]]
     assert names[:5] == sorted(names[:5]) and "start_glance_pay" in names
     assert request["messages"][0]["role"] == "system"
+    assert isinstance(router.client, QwenClient)
     assert router.client.usage.calls == 1 and router.client.usage.prompt_tokens == 120
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.routing import OfflineRouter, match_phrase
+from engine.assistant.routing import OfflineRouter, match_phrase
 from tests.conftest import flow_of
 
 ROOT = Path(__file__).resolve().parent.parent

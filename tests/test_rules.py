@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from engine.checks.base import RULES
-from engine.config import Config
-from engine.validate import validate_paths
+from engine.checks.config import Config
+from engine.checks.validate import validate_paths
 
 RULES_DIR = Path(__file__).parent / "fixtures" / "rules"
 EXPECT = re.compile(rb"# expect: ([a-z-]+(?:, *[a-z-]+)*)")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from engine.config import Config
-from engine.validate import validate_paths
+from engine.checks.config import Config
+from engine.checks.validate import validate_paths
 
 FLOW = textwrap.dedent(
     """\

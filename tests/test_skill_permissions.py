@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from engine.catalog import CATALOG_DIR, PROFILES_DIR, load_catalog, skill_permissions
-from engine.config import Config
-from engine.explore import explore
-from engine.validate import validate_paths
+from engine.checks.config import Config
+from engine.checks.validate import validate_paths
+from engine.designer.explore import explore
+from engine.language.catalog import CATALOG_DIR, PROFILES_DIR, load_catalog, skill_permissions
 from tests.conftest import ROOT, run_cli
 from tests.runtime.helpers import compile_text, kinds, run
 

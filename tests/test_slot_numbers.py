@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.runtime import Runner
-from engine.slot_values import find_number, parse_slot
-from skills.shopping import said_price
+from engine.language.slot_values import find_number, parse_slot
+from engine.runtime.runner import Runner
+from skills.shopping.skills import said_price
 from tests.conftest import ROOT
 from tests.runtime.helpers import _drive, compile_text, flow_yaml
 

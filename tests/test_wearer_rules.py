@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import Config
-from engine.validate import validate_paths
+from engine.checks.config import Config
+from engine.checks.validate import validate_paths
 from tests.conftest import ROOT
 
 FLOWS = sorted((ROOT / "flows").glob("*.yaml"))

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from engine.findings import SourceError
-from engine.source import Position
-from engine.yaml_reader import MAX_DEPTH, read_yaml
+from engine.language.source import Position
+from engine.language.yaml_reader import MAX_DEPTH, read_yaml
 
 
 def test_on_yes_no_off_are_strings_not_booleans() -> None:

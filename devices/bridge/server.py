@@ -44,10 +44,10 @@ from devices.bridge.protocol import (
 from devices.datum import fix_in_map_datum
 from devices.events import payload_problem
 from devices.hud.compositor import FINISHED_LINGER_MS
-from engine.clock import AsyncioClock
-from engine.compiler import CompiledFlow
-from engine.event_names import engine_owned, refusal
-from engine.runtime import Runner
+from engine.language.event_names import engine_owned, refusal
+from engine.runtime.clock import AsyncioClock
+from engine.runtime.compiler import CompiledFlow
+from engine.runtime.runner import Runner
 
 AUDIO_QUEUE_FRAMES = 100  # 2 s of 20 ms frames
 PAUSE_AT = 80

@@ -10,9 +10,9 @@ Text is bounded before it is laid out: a field keeps at most `MAX_TEXT_CHARS`
 characters (the first ones; subtitles keep the newest), the cut marked with an
 ellipsis. That is ~500 display lines, far more than a wearer reads, and it keeps
 a runaway transcript or script from costing the display loop time. Laying out is
-linear in the text anyway (see `engine.textwidth`).
+linear in the text anyway (see `engine.language.textwidth`).
 
-    >>> from engine.catalog import HudGeometry
+    >>> from engine.language.catalog import HudGeometry
     >>> frame = lay_out("card", {"title": "Pay", "body": "¥25.00 to Lucky Noodles"}, HudGeometry(5, 38, 14))
     >>> frame.pages[0]
     ('Pay', '¥25.00 to Lucky Noodles')
@@ -25,8 +25,8 @@ from typing import Any
 
 from wcwidth import iter_graphemes
 
-from engine.catalog import HudGeometry
-from engine.textwidth import cluster_units, text_units, wrap
+from engine.language.catalog import HudGeometry
+from engine.language.textwidth import cluster_units, text_units, wrap
 
 PRIORITIES = {"low": 0, "normal": 1, "high": 2, "critical": 3}
 ARROWS = {
@@ -77,7 +77,7 @@ def fit_line(text: str, geometry: HudGeometry) -> str:
     """One line: cut with an ellipsis when it is wider than the display (never inside a grapheme cluster)."""
     text = " ".join(bounded(text).split())
     columns, cjk_columns = geometry.columns, geometry.cjk_columns
-    line = columns * cjk_columns  # widths in exact units: see engine.textwidth
+    line = columns * cjk_columns  # widths in exact units: see engine.language.textwidth
     if text_units(text, columns, cjk_columns) <= line:
         return text
     room = line - cluster_units(ELLIPSIS, columns, cjk_columns)
@@ -144,7 +144,7 @@ def lay_out(layout: str, args: dict[str, Any], geometry: HudGeometry) -> HudFram
         duration = args.get("duration")
         ms = 2000
         if isinstance(duration, str):
-            from engine.durations import DurationError, parse_duration
+            from engine.language.durations import DurationError, parse_duration
 
             try:
                 ms = parse_duration(duration)

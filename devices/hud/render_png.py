@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from devices.hud.layout import HudFrame
-from engine.catalog import DeviceProfile
+from engine.language.catalog import DeviceProfile
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",

@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from devices.hud.layout import HudFrame
-from engine.catalog import DeviceProfile
+from engine.language.catalog import DeviceProfile
 
 
 class HudView:

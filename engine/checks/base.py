@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.builder import BuiltFlow
-from engine.catalog import Catalog, DeviceProfile
 from engine.findings import Finding, Severity
-from engine.model import Flow
-from engine.source import Path
+from engine.language.builder import BuiltFlow
+from engine.language.catalog import Catalog, DeviceProfile
+from engine.language.model import Flow
+from engine.language.source import Path
 
 
 @dataclass(frozen=True)

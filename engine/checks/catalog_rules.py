@@ -9,8 +9,8 @@ from typing import Any
 from engine.checks.base import FlowContext, flow_rule
 from engine.checks.hud import unknown_layout_name
 from engine.findings import Severity
-from engine.model import State, Transition
-from engine.schema_check import TEMPLATE_MARK, SchemaValidator
+from engine.language.model import State, Transition
+from engine.language.schema import TEMPLATE_MARK, SchemaValidator
 
 _TEMPLATED = {"type": "string", "pattern": "\\{\\{", "$comment": TEMPLATE_MARK}
 _validators: dict[tuple[str, str], SchemaValidator] = {}

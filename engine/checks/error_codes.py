@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from engine.catalog import Catalog, ErrorVocabulary
 from engine.checks.base import FlowContext, flow_rule
-from engine.model import State, Transition
+from engine.language.catalog import Catalog, ErrorVocabulary
+from engine.language.model import State, Transition
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)

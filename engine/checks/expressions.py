@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import difflib
 
-from engine.builder import ExpressionSite
 from engine.checks.base import FlowContext, flow_rule
-from engine.expressions import (
+from engine.language.builder import ExpressionSite
+from engine.language.expressions import (
     ROOT_NAMES,
     ExpressionError,
     compile_expression,
@@ -14,7 +14,7 @@ from engine.expressions import (
     referenced_names,
     split_template,
 )
-from engine.model import Flow
+from engine.language.model import Flow
 
 
 def _expressions_of(site: ExpressionSite) -> list[tuple[str, int]]:

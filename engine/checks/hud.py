@@ -5,11 +5,11 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from engine.catalog import Catalog
 from engine.checks.base import FlowContext, flow_rule
 from engine.findings import Severity
-from engine.model import Action
-from engine.textwidth import wrap
+from engine.language.catalog import Catalog
+from engine.language.model import Action
+from engine.language.textwidth import wrap
 
 
 def without_templates(text: str) -> str:

@@ -6,13 +6,13 @@ ones, so a flow these rules pass is never refused when it loads.
 
 from __future__ import annotations
 
-from engine.cel_cost import LimitProblem, static_problems
 from engine.checks.base import FlowContext, ProjectContext, flow_rule, project_rule
 from engine.checks.expressions import _expressions_of
 from engine.checks.project import FlowSummary
-from engine.expressions import ExpressionError, compile_expression
+from engine.language.cel_cost import LimitProblem, static_problems
+from engine.language.expressions import ExpressionError, compile_expression
+from engine.language.statechart import configuration_count
 from engine.limits import MAX_CALL_DEPTH, MAX_CONFIGURATIONS, MAX_EXPRESSION_CHARS, configurations_allowed
-from engine.statechart import configuration_count
 
 
 def _limit_problems(ctx: FlowContext, rule: str) -> None:

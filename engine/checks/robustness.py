@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from engine.checks.base import FlowContext, flow_rule
 from engine.checks.catalog_rules import is_event_transition
-from engine.durations import DurationError, parse_duration
-from engine.model import State
+from engine.language.durations import DurationError, parse_duration
+from engine.language.model import State
 
 _STEP_ERRORS = ("error.invoke", "error.llm", "error.call")
 

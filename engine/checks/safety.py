@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from engine.catalog import skill_permissions
 from engine.checks.base import FlowContext, flow_rule
 from engine.checks.catalog_rules import is_event_transition
-from engine.statechart import active_with, exits_of, leaves_entered
+from engine.language.catalog import skill_permissions
+from engine.language.statechart import active_with, exits_of, leaves_entered
 
 
 @flow_rule("missing-permission", "The flow uses a port, skill or event without declaring its permission.")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 
 from engine.checks.base import FlowContext, flow_rule
-from engine.model import Flow, Transition
-from engine.source import Path
-from engine.statechart import (
+from engine.language.model import Flow, Transition
+from engine.language.source import Path
+from engine.language.statechart import (
     descendants,
     escaping_parallels,
     exits_of,

@@ -174,7 +174,7 @@ def test_cli_serve_runs_the_reference_server() -> None:
 
 
 def test_streamed_speech_goes_to_dashscope_when_configured() -> None:
-    from skills.dashscope_asr import DashScopePcmRecognizer, DashScopeRecognizer
+    from skills.speech.dashscope_asr import DashScopePcmRecognizer, DashScopeRecognizer
     from tests.servers.dashscope_asr import DashScopeAsrServer
 
     async def scenario() -> None:

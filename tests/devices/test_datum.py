@@ -11,8 +11,8 @@ import pytest
 from websockets.asyncio.client import connect
 
 from devices.datum import fix_in_map_datum, gcj02_to_wgs84, wgs84_to_gcj02
-from devices.scenario import gpx_events
-from skills.nav_geo import distance_m
+from devices.sim.scenario import gpx_events
+from skills.navigation.geo import distance_m
 from tests.devices.bridge_helpers import receive, start_bridge
 from tests.runtime.helpers import compile_text
 
@@ -54,7 +54,7 @@ def test_a_gpx_track_in_wgs84_becomes_gcj02_fixes(tmp_path: Path) -> None:
 
 def test_the_demo_walk_is_a_wgs84_track_that_starts_on_jiefang_road() -> None:
     """The demo GPX is a realistic phone track: read as recorded it starts on another street of the GCJ-02 map."""
-    from skills.nav_map import OfflineMap
+    from skills.navigation.offline_map import OfflineMap
 
     offline = OfflineMap.load()
     track = Path(__file__).parents[2] / "docs" / "examples" / "walk.gpx"

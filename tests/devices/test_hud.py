@@ -12,8 +12,8 @@ from devices.hud.compositor import HudCompositor
 from devices.hud.layout import HudFrame, lay_out
 from devices.hud.render_png import render_png
 from devices.hud.render_terminal import HudView
-from engine.catalog import HudGeometry, load_catalog
-from engine.textwidth import text_cells
+from engine.language.catalog import HudGeometry, load_catalog
+from engine.language.textwidth import text_cells
 
 QUARK = load_catalog().profiles["quark-display"]
 assert QUARK.hud is not None

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from devices.hud.compositor import BLANK, FINISHED_LINGER_MS, HudCompositor
 from devices.hud.layout import HudFrame, lay_out
-from devices.scenario import SimScenario
-from devices.simulation import simulate
-from engine.catalog import HudGeometry, load_catalog
-from engine.scenario import TimedEvent
+from devices.sim.scenario import SimScenario
+from devices.sim.simulation import simulate
+from engine.language.catalog import HudGeometry, load_catalog
+from engine.runtime.events_file import TimedEvent
 from tests.runtime.helpers import compile_text
 
 QUARK = load_catalog().profiles["quark-display"]

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from wcwidth import iter_graphemes
 
 from devices.hud.layout import ELLIPSIS, fit_line, lay_out
-from engine.catalog import HudGeometry, load_catalog
-from engine.textwidth import CLOSING, OPENING, text_cells, wrap
+from engine.language.catalog import HudGeometry, load_catalog
+from engine.language.textwidth import CLOSING, OPENING, text_cells, wrap
 from tests.test_linear_text import LINEAR, growth
 
 QUARK_HUD = load_catalog().profiles["quark-display"].hud

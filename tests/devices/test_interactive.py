@@ -9,8 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from devices.interactive import parse_input, understand
-from engine.routing import OfflineRouter
+from devices.sim.interactive import parse_input, understand
+from engine.assistant.routing import OfflineRouter
 from tests.conftest import ROOT
 from tests.runtime.helpers import compile_text
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from devices.interactive import run_interactive
+from devices.sim.interactive import run_interactive
 from tests.conftest import ROOT, run_cli
 
 OFFLINE = {
@@ -91,9 +91,9 @@ def test_the_live_session_builder_passes_skills_and_slots(tmp_path: Path) -> Non
 
     from rich.console import Console
 
-    from devices.simulator import SimulatedDevice
-    from engine.catalog import load_catalog
-    from engine.routing import Route
+    from devices.sim.simulator import SimulatedDevice
+    from engine.assistant.routing import Route
+    from engine.language.catalog import load_catalog
     from tests.runtime.helpers import compile_text
 
     flow = compile_text(

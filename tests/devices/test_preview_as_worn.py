@@ -40,9 +40,9 @@ def test_the_confirm_card_and_prompt_are_the_ones_the_simulator_shows(tmp_path: 
     said = (out / "confirming.spoken.txt").read_text(encoding="utf-8").splitlines()
     assert said == [" ".join(card["lines"]), asked["text"]]  # the card (spoken on audio-only), then the question
 
-    from devices.preview import Sample, preview_flow
-    from engine.catalog import load_catalog
-    from engine.loader import load_flow
+    from devices.sim.preview import Sample, preview_flow
+    from engine.language.catalog import load_catalog
+    from engine.language.loader import load_flow
 
     built = load_flow(ROOT / "flows" / "glance_pay.yaml").built
     assert built is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devices.scenario import gpx_events, load_scenario
+from devices.sim.scenario import gpx_events, load_scenario
 from tests.conftest import ROOT, run_cli
 
 TRACK = """<?xml version="1.0"?>

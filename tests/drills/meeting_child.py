@@ -43,8 +43,8 @@ def sentence(index: int, text: str) -> dict[str, Any]:
 
 
 async def main(sentences: list[str], checkpoint: Path) -> None:
-    from engine.runnable import load_runnable
-    from engine.runtime import Runner
+    from engine.runtime.runnable import load_runnable
+    from engine.runtime.runner import Runner
     from skills.registry import embedded_skills
 
     flows, flow_id, _ = load_runnable(ROOT / "flows" / "transcribe_meeting.yaml")

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from engine.catalog import load_catalog
+from engine.language.catalog import load_catalog
 from tests.drills.probe import ROOT
 
 SHIPPED = sorted((ROOT / "flows").glob("*.yaml"))

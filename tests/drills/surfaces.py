@@ -42,8 +42,8 @@ def _write(name: str, raw: bytes) -> Path:
 
 def validate_flow(raw: bytes, name: str = "f.yaml") -> dict[str, Any]:
     """`validate` on one file: findings only (never `internal-error`), in bounded memory (time: the probe's timeout)."""
-    from engine.config import Config
-    from engine.validate import validate_paths
+    from engine.checks.config import Config
+    from engine.checks.validate import validate_paths
 
     path = _write(name, raw)
     tracemalloc.start()
@@ -62,8 +62,8 @@ def validate_flow(raw: bytes, name: str = "f.yaml") -> dict[str, Any]:
 
 def run_flow(raw: bytes, events: list[tuple[int, str, dict[str, Any]]], name: str = "f.yaml") -> dict[str, Any]:
     """Validate a flow, then, when `run` would accept it, run it with timed events on the virtual clock."""
-    from engine.runnable import NotRunnable, load_runnable
-    from engine.runtime import Runner
+    from engine.runtime.runnable import NotRunnable, load_runnable
+    from engine.runtime.runner import Runner
     from skills.registry import skills_for_device
 
     checked = validate_flow(raw, name)
@@ -91,7 +91,7 @@ def run_flow(raw: bytes, events: list[tuple[int, str, dict[str, Any]]], name: st
 
 @cache
 def _runnable(flow: str) -> tuple[dict[str, Any], str]:
-    from engine.runnable import load_runnable
+    from engine.runtime.runnable import load_runnable
 
     compiled, main_id, _ = load_runnable(ROOT / "flows" / f"{flow}.yaml")
     return compiled, main_id
@@ -99,8 +99,8 @@ def _runnable(flow: str) -> tuple[dict[str, Any], str]:
 
 def events_file(raw: bytes, flow: str) -> dict[str, Any]:
     """`run FLOW --events F`: load the events file (file:line errors), then play it."""
-    from engine.runtime import Runner
-    from engine.scenario import ScenarioError, load_events_file
+    from engine.runtime.events_file import ScenarioError, load_events_file
+    from engine.runtime.runner import Runner
     from skills.registry import skills_for_device
 
     path = _write("events.yaml", raw)
@@ -124,10 +124,10 @@ def events_file(raw: bytes, flow: str) -> dict[str, Any]:
 
 def scenario(raw: bytes, flow: str, files: dict[str, bytes]) -> dict[str, Any]:
     """`simulate FLOW --scenario S --out D`: load the scenario with its files, then play it on a profile."""
-    from devices.scenario import load_scenario
-    from devices.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
-    from engine.catalog import load_catalog
-    from engine.scenario import ScenarioError
+    from devices.sim.scenario import load_scenario
+    from devices.sim.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
+    from engine.language.catalog import load_catalog
+    from engine.runtime.events_file import ScenarioError
     from skills.registry import skills_for_device
 
     folder = _folder()
@@ -153,7 +153,7 @@ def scenario(raw: bytes, flow: str, files: dict[str, bytes]) -> dict[str, Any]:
 
 def flow_test(raw: bytes) -> dict[str, Any]:
     """`test FILE`: a flow test file is read, its cases run; a bad file is one error, never an exception."""
-    from devices.flow_tests import run_file
+    from flowtests.cases import run_file
 
     result = run_file(_write("case.test.yaml", raw))
     return {"error": result.error, "cases": len(result.cases), "passed": result.passed}
@@ -165,8 +165,8 @@ def flow_test(raw: bytes) -> dict[str, Any]:
 def config(text: str) -> dict[str, Any]:
     """`[tool.lensflow]` in pyproject.toml: a ConfigError (file:line) or a config `validate` can use."""
     from engine.checks.base import RULES
-    from engine.config import ConfigError, load_config
-    from engine.validate import UsageError, validate_paths
+    from engine.checks.config import ConfigError, load_config
+    from engine.checks.validate import UsageError, validate_paths
 
     path = _write("pyproject.toml", text.encode("utf-8", "surrogatepass"))
     try:
@@ -186,15 +186,15 @@ CONFIG_ERRORS = ("SkillError", "WakeConfigError", "TokenError", "ConfigError")
 def environment(values: dict[str, str]) -> dict[str, Any]:
     """Every reader of LENSFLOW_* settings, with `values` in the environment: a setting or a clear error."""
     from devices.bridge.auth import ENV_TOKENS, TokenError, tokens_from_env
-    from engine.addressing import WakeConfigError, wake_phrases
-    from engine.llm import LlmSettings
+    from engine.assistant.addressing import WakeConfigError, wake_phrases
     from engine.settings import SettingsError
-    from skills.alipay_settings import AlipaySettings
-    from skills.amap import AmapSettings
     from skills.base import SkillError
-    from skills.money import payment_limit
+    from skills.navigation.amap import AmapSettings
+    from skills.payments.alipay_settings import AlipaySettings
+    from skills.payments.money import payment_limit
+    from skills.qwen.client import LlmSettings
     from skills.registry import skills_for_device
-    from skills.taobao import TaobaoSettings
+    from skills.shopping.taobao import TaobaoSettings
 
     saved = dict(os.environ)
     for key in [k for k in os.environ if k.startswith("LENSFLOW_")]:
@@ -229,8 +229,8 @@ def environment(values: dict[str, str]) -> dict[str, Any]:
 
 @cache
 def _router() -> Any:
-    from engine.loader import load_flow
-    from engine.routing import OfflineRouter
+    from engine.assistant.routing import OfflineRouter
+    from engine.language.loader import load_flow
 
     flows = []
     for path in sorted((ROOT / "flows").glob("*.yaml")):
@@ -242,7 +242,7 @@ def _router() -> Any:
 
 def route(text: str, active: str | None, awaiting: str | None) -> dict[str, Any]:
     """What the offline router makes of one utterance (and how ambient speech is heard)."""
-    from engine.addressing import addressed, confirm_reply, wake_phrases
+    from engine.assistant.addressing import addressed, confirm_reply, wake_phrases
 
     result = _router().route(text, active, awaiting).as_dict()
     addressed(text, wake_phrases(None))
@@ -252,7 +252,7 @@ def route(text: str, active: str | None, awaiting: str | None) -> dict[str, Any]
 
 def guard(text: str, scope: dict[str, Any], template: bool) -> dict[str, Any]:
     """A CEL guard (or a {{ }} template) compiled and evaluated: a value, or a clear expression error."""
-    from engine.expressions import CompiledExpression, CompiledTemplate, EvaluationError, ExpressionError
+    from engine.language.expressions import CompiledExpression, CompiledTemplate, EvaluationError, ExpressionError
 
     try:
         compiled: Any = CompiledTemplate(text) if template else CompiledExpression(text)

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.yaml_reader import read_yaml
+from engine.language.yaml_reader import read_yaml
 from tests.drills.harness import feed
 from tests.drills.strategies import SHIPPED, timed_events
 from tests.drills.tally import examples

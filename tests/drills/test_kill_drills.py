@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from skills import payments
+from skills.payments import sandbox as payments
 from tests.drills import kills
 from tests.drills.probe import ROOT
 from tests.drills.tally import DRILLS

@@ -21,7 +21,7 @@ from tests.drills.strategies import FLOW_IDS, WORDS, json_values, utterances
 from tests.drills.tally import examples
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="lensflow-settings-"))
-import engine.validate  # noqa: E402,F401  (registers the rules)
+import engine.checks.validate  # noqa: E402,F401  (registers the rules)
 
 RULE_NAMES = sorted(RULES) or ["hud-overflow"]
 

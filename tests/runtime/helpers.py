@@ -6,10 +6,10 @@ import asyncio
 import textwrap
 from typing import Any
 
-from engine.builder import build_flow
-from engine.compiler import CompiledFlow, compile_flow
-from engine.runtime import Runner
-from engine.yaml_reader import read_yaml
+from engine.language.builder import build_flow
+from engine.language.yaml_reader import read_yaml
+from engine.runtime.compiler import CompiledFlow, compile_flow
+from engine.runtime.runner import Runner
 
 Event = tuple[int, str, dict[str, Any]]
 

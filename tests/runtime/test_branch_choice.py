@@ -16,7 +16,7 @@ async def ok(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
 
 
 async def broken(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    from engine.runtime import SkillError
+    from engine.runtime.runner import SkillError
 
     raise SkillError("UNAVAILABLE", "down")
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from engine.deferral import MAX_DEFERRED
-from engine.runtime import Runner, Skill, SkillContext
+from engine.runtime.deferral import MAX_DEFERRED
+from engine.runtime.runner import Runner, Skill, SkillContext
 from tests.runtime.helpers import compile_text, flow_yaml, kinds, run
 
 SNAPSHOT_SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "snapshot.schema.json").read_text("utf-8"))

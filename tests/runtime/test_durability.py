@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.runtime import Runner
+from engine.runtime.runner import Runner
 from tests.runtime.helpers import compile_text, flow_yaml, kinds
 
 MACHINE = flow_yaml(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.event_names import engine_owned
-from engine.runtime import Runner
+from engine.language.event_names import engine_owned
+from engine.runtime.runner import Runner
 from tests.conftest import run_cli
 from tests.runtime.helpers import compile_text, flow_yaml
 

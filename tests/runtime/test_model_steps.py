@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from devices.scripted_llm import OpenAICompatServer
-from engine.llm import LlmError, LlmSettings, QwenClient, run_closing
-from engine.runtime import Runner
+from engine.assistant.chat_model import LlmError
+from engine.runtime.runner import Runner
+from flowtests.scripted_llm import OpenAICompatServer
+from skills.qwen.client import LlmSettings, QwenClient, run_closing
 from tests.runtime.helpers import compile_text, flow_yaml, kinds
 
 READ = flow_yaml(

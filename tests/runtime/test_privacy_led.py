@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from engine.interpreter import RecordingPorts
-from engine.privacy import privacy_violations
-from engine.runtime import Runner
+from engine.runtime.privacy import privacy_violations
+from engine.runtime.runner import Runner
+from engine.runtime.step import RecordingPorts
 from tests.runtime.helpers import compile_text, flow_yaml, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,10 +121,10 @@ SCENARIOS = [
 def test_every_shipped_scenario_captures_only_with_the_light_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flow: str, scenario: str
 ) -> None:
-    from devices.scenario import load_scenario
-    from devices.simulation import phrase_recognizer, simulate
-    from engine.catalog import load_catalog
-    from engine.runnable import load_runnable
+    from devices.sim.scenario import load_scenario
+    from devices.sim.simulation import phrase_recognizer, simulate
+    from engine.language.catalog import load_catalog
+    from engine.runtime.runnable import load_runnable
     from skills.registry import skills_for_device
 
     monkeypatch.setenv("LENSFLOW_DATA", str(tmp_path / "data"))
@@ -147,9 +147,9 @@ def test_every_shipped_scenario_captures_only_with_the_light_on(
 
 def test_the_assistant_stops_a_flow_it_replaces_or_cancels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A video left for a photo, or a recording cancelled by voice, stops; the LED follows every capture."""
-    from engine.agent import Assistant, open_checkpointer
-    from engine.routing import OfflineRouter
-    from engine.runnable import load_runnable
+    from engine.assistant.agent import Assistant, open_checkpointer
+    from engine.assistant.routing import OfflineRouter
+    from engine.runtime.runnable import load_runnable
     from skills.registry import embedded_skills
 
     monkeypatch.setenv("LENSFLOW_DATA", str(tmp_path / "data"))
@@ -174,8 +174,8 @@ def test_the_assistant_stops_a_flow_it_replaces_or_cancels(tmp_path: Path, monke
 
 
 def test_exploration_checks_the_light_on_every_path() -> None:
-    from engine.explore import Explorer
-    from engine.privacy import step_violations
+    from engine.designer.explore import Explorer
+    from engine.runtime.privacy import step_violations
 
     text = flow_yaml(
         """

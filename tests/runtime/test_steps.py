@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.runtime import SkillError
+from engine.runtime.runner import SkillError
 from tests.runtime.helpers import flow_yaml, kinds, run, states
 
 COLLECT = flow_yaml(
@@ -333,8 +333,8 @@ def test_live_mode_on_the_asyncio_clock() -> None:
     import asyncio
     import time
 
-    from engine.clock import AsyncioClock
-    from engine.runtime import Runner
+    from engine.runtime.clock import AsyncioClock
+    from engine.runtime.runner import Runner
     from tests.runtime.helpers import compile_text
 
     compiled = compile_text(flow_yaml("a:\n  after: {50ms: done}\ndone: {type: final}\n"))
@@ -355,7 +355,7 @@ def test_live_mode_on_the_asyncio_clock() -> None:
 def test_expressions_are_bounded() -> None:
     import pytest
 
-    from engine.expressions import CompiledExpression, ExpressionError
+    from engine.language.expressions import CompiledExpression, ExpressionError
 
     with pytest.raises(ExpressionError, match="longer than"):
         CompiledExpression("1 + " * 1000 + "1")
@@ -364,8 +364,8 @@ def test_expressions_are_bounded() -> None:
 
 
 def test_one_interpreter_keeps_sessions_apart_and_errors_readable_in_prompts() -> None:
-    from engine.interpreter import Interpreter
-    from engine.session import Session
+    from engine.runtime.session import Session
+    from engine.runtime.step import Interpreter
     from tests.runtime.helpers import compile_text
 
     text = flow_yaml(

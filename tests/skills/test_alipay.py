@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from engine.runtime import SkillError
-from skills import payments
-from skills.alipay import AlipayGateway, alipay_skills
-from skills.alipay_settings import AlipaySettings
-from skills.payment_journal import PaymentJournal
-from skills.payments import SandboxLedger
+from engine.runtime.runner import SkillError
+from skills.payments import sandbox as payments
+from skills.payments.alipay import AlipayGateway, alipay_skills
+from skills.payments.alipay_settings import AlipaySettings
+from skills.payments.journal import PaymentJournal
+from skills.payments.sandbox import SandboxLedger
 from tests.conftest import ROOT
 from tests.servers.alipay import AlipayServer, KeyPair
 from tests.skills.test_payments import qr_png

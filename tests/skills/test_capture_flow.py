@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from engine.compiler import compile_flow
-from engine.interpreter import RecordingPorts
-from engine.runtime import Runner
+from engine.runtime.compiler import compile_flow
+from engine.runtime.runner import Runner
+from engine.runtime.step import RecordingPorts
 from engine.settings import captures_folder
-from skills import media
+from skills.onboard import media
 from skills.registry import embedded_skills
 from tests.conftest import ROOT, flow_of
 

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from engine.runtime import SkillError
-from skills.dashscope_asr import DashScopeRecognizer
+from engine.runtime.runner import SkillError
+from skills.speech.dashscope_asr import DashScopeRecognizer
 from tests.servers.dashscope_asr import DashScopeAsrServer
 
 CTX = SimpleNamespace(session_id="s", idempotency_key=None, attempt=1)

@@ -13,8 +13,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from engine.runtime import SkillError
-from skills import media, summarize, teleprompter, transcripts
+from engine.runtime.runner import SkillError
+from skills.meetings import summarize, transcripts
+from skills.onboard import media, teleprompter
 from skills.registry import embedded_skills
 from tests.conftest import ROOT, run_cli, run_skill
 
@@ -33,7 +34,7 @@ def test_a_transcript_keeps_every_final_segment_when_the_process_dies(tmp_path: 
         import asyncio, os, sys
         sys.path.insert(0, {str(ROOT)!r})
         from types import SimpleNamespace
-        from skills import transcripts
+        from skills.meetings import transcripts
         ctx = SimpleNamespace(session_id="m")
         async def main():
             started = await transcripts.start({{"title": "Standup"}}, ctx)

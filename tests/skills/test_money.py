@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skills.base import SkillError
-from skills.money import amount_problem, from_cents, money, parse_amount, to_cents
+from skills.payments.money import amount_problem, from_cents, money, parse_amount, to_cents
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from skills.amap import AmapNavigation, AmapSettings
 from skills.base import SkillError
+from skills.navigation.amap import AmapNavigation, AmapSettings
 from tests.servers.amap import KEY, AmapServer
 
 STATION = {"lat": 30.2436, "lng": 120.1828, "name": "杭州站"}

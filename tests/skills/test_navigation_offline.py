@@ -9,11 +9,11 @@ import networkx as nx
 import pytest
 
 from skills.base import SkillError
-from skills.nav_geo import distance_m, hud_distance, project, spoken_distance, turn_action
-from skills.nav_map import OfflineMap
-from skills.nav_places import choose, clean_query, search
-from skills.nav_progress import progress
-from skills.navigation import OfflineNavigation, choose_place
+from skills.navigation.geo import distance_m, hud_distance, project, spoken_distance, turn_action
+from skills.navigation.offline_map import OfflineMap
+from skills.navigation.places import choose, clean_query, search
+from skills.navigation.progress import progress
+from skills.navigation.skills import OfflineNavigation, choose_place
 
 START = (30.2536, 120.1740)  # Jiefang Road, west of Zhonghe Middle Road
 STATION = (30.2436, 120.1828)  # Hangzhou Railway Station

@@ -12,9 +12,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from engine.runtime import SkillError
-from skills import payments
-from skills.payments import SandboxLedger
+from engine.runtime.runner import SkillError
+from skills.payments import sandbox as payments
+from skills.payments.sandbox import SandboxLedger
 from tests.conftest import ROOT, run_cli
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from engine.runtime import SkillError
-from skills import shopping
-from skills.product_catalog import SOURCE, Catalog, CatalogError, ean_check_digit, read_source, valid_ean
+from engine.runtime.runner import SkillError
+from skills.shopping import skills as shopping
+from skills.shopping.catalog import SOURCE, Catalog, CatalogError, ean_check_digit, read_source, valid_ean
 from tests.skills.test_payments import qr_png
 from tests.skills.test_price_compare_photos import package_photo
 

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from skills.product_catalog import Catalog, ean_check_digit
-from skills.shopping import sales_text
+from skills.shopping.catalog import Catalog, ean_check_digit
+from skills.shopping.skills import sales_text
 from tests.conftest import ROOT, run_cli
 from tests.servers.openai_compat import OpenAICompatServer
 from tests.servers.taobao import TaobaoServer

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from engine.runtime import SkillError
-from skills import shopping
-from skills.taobao import METHOD, TaobaoClient, TaobaoSettings, sign
+from engine.runtime.runner import SkillError
+from skills.shopping import skills as shopping
+from skills.shopping.taobao import METHOD, TaobaoClient, TaobaoSettings, sign
 from tests.conftest import run_skill
 from tests.servers.taobao import TaobaoServer
 from tests.skills.test_price_compare_photos import package_photo

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from engine.llm import LlmSettings
-from engine.runtime import SkillError
-from skills.qwen import QwenSkills
+from engine.runtime.runner import SkillError
+from skills.qwen.client import LlmSettings
+from skills.qwen.skills import QwenSkills
 from tests.conftest import run_cli
 from tests.servers.openai_compat import OpenAICompatServer
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from engine.runnable import load_runnable
-from engine.runtime import Runner
-from skills import transcripts
+from engine.runtime.runnable import load_runnable
+from engine.runtime.runner import Runner
+from skills.meetings import transcripts
 from skills.registry import embedded_skills
 
 ROOT = Path(__file__).resolve().parents[2]

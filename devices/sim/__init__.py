@@ -1,0 +1,1 @@
+"""The simulated glasses: scenarios, the simulator, live sessions and HUD previews."""

@@ -1,0 +1,221 @@
+"""The simulated glasses: the embedded default device a designer can look at and listen to.
+
+It implements the interpreter's `Ports`: HUD frames go through the compositor
+(priorities, rate limit) and are written as PNGs; speech is synthesised with
+espeak-ng into WAV files; photos come from the scenario (or a generated
+placeholder) and are stored in `<data>/captures` as real glasses would store them
+(the only photos skills may read besides the files folder), with a copy in the
+output folder; the privacy LED and haptics are logged. Everything else
+lands under one output folder, with a JSON-lines trace beside it.
+
+On a profile without a display, a flow that lists `display` as optional is
+spoken to instead: the text it would show is said.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from devices.hud.compositor import HudCompositor
+from devices.hud.layout import lay_out
+from devices.hud.render_png import save_frame
+from engine.language.catalog import DeviceProfile
+from engine.settings import captures_folder
+
+CAPABILITY_OF_PORT = {"hud": "display", "audio": "speaker", "camera": "camera", "mic": "microphone", "haptic": "haptic"}
+
+
+@dataclass
+class SimulatedDevice:
+    profile: DeviceProfile
+    out: Path
+    permissions: frozenset[str] = frozenset()
+    speak_audio: bool = True
+    now: Callable[[], int] | None = None  # the clock's milliseconds
+    schedule: Callable[[int, Callable[[], None]], object] | None = None  # wake the device later (held frames, toasts)
+    log: list[dict[str, Any]] = field(default_factory=list)
+    keep_files: bool = True  # False: frames and speech are logged, nothing is written (HUD previews)
+
+    def __post_init__(self) -> None:
+        rate = self.profile.hud.max_updates_per_second if self.profile.hud else 4.0
+        self.hud = HudCompositor(max_updates_per_second=rate)
+        self.led_on = False
+        self.led_history: list[tuple[int, bool]] = []
+        self.next_images: list[Path] = []
+        self._frames_written = 0
+        self._counter = 0
+        self._owner = ""  # the session performing the current action (its HUD frames replace each other)
+        self._captures_dir: Path | None = None
+        if not self.keep_files:
+            self.speak_audio = False
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "frames").mkdir(exist_ok=True)
+        (self.out / "audio").mkdir(exist_ok=True)
+        (self.out / "media").mkdir(exist_ok=True)
+
+    def _t(self) -> int:
+        return int(self.now()) if self.now else 0
+
+    def _record(self, kind: str, **data: Any) -> None:
+        self.log.append({"t": self._t(), "kind": kind, **data})
+
+    # -- Ports -------------------------------------------------------------------------------
+    def perform(self, session: Any, action: str, args: Any) -> Any:
+        port = action.split(".")[0]
+        args = args if isinstance(args, dict) else {}
+        if action == "led.privacy":
+            self._privacy(bool(args.get("on")))
+            return None
+        permission = {"hud": "display", "audio": "speaker", "mic": "microphone", "camera": "camera"}.get(port)
+        if permission and self.permissions and permission not in self.permissions:
+            self._record("refused", action=action, permission=permission)  # defence in depth: the port says no too
+            return None
+        capability = CAPABILITY_OF_PORT.get(port)
+        if port == "hud" and self.profile.hud is None:
+            if action == "hud.show":
+                text = " ".join(
+                    str(args[k]) for k in ("title", "body", "text", "original", "translation") if args.get(k)
+                )
+                if text:
+                    self._speak(text, args.get("lang"), degraded=True)
+            return None
+        if capability and capability not in self.profile.capabilities:
+            self._record("unsupported", action=action, capability=capability)
+            return None
+        self._owner = str(getattr(session, "id", "") or "")
+        handler = getattr(self, "_" + action.replace(".", "_"), None)
+        if handler is None:
+            self._record("action", name=action, args=args)
+            return None
+        return handler(args)
+
+    # -- HUD -----------------------------------------------------------------------------------
+    def _hud_show(self, args: dict[str, Any]) -> None:
+        assert self.profile.hud is not None
+        frame = lay_out(str(args.get("layout", "text_wall")), args, self.profile.hud)
+        self.hud.show(frame, self._t(), owner=self._owner)
+        self.flush_hud()
+        due = self.hud.due()
+        if due is not None and self.schedule is not None:
+            self.schedule(due, self.flush_hud)
+
+    def _hud_clear(self, args: dict[str, Any]) -> None:
+        self.hud.clear(self._t())
+        self.flush_hud()
+
+    def finished(self, session: Any) -> None:
+        """The runner says a flow ended: nothing it showed may stay or come back on the HUD."""
+        if self.profile.hud is None:
+            return
+        self.hud.finished(str(getattr(session, "id", "") or ""), self._t())
+        self.flush_hud()
+        due = self.hud.due()
+        if due is not None and self.schedule is not None:
+            self.schedule(due, self.flush_hud)
+
+    def flush_hud(self) -> None:
+        """Write frames the compositor has sent since the last flush."""
+        self.hud.tick(self._t())
+        while self._frames_written < len(self.hud.sent):
+            t, frame = self.hud.sent[self._frames_written]
+            self._frames_written += 1
+            name = f"{self._frames_written:04d}_{t:08d}ms_{frame.layout}.png"
+            keep = self.keep_files and frame.layout != "blank"
+            files = save_frame(frame, self.profile, self.out / "frames" / name) if keep else []
+            self.log.append(
+                {
+                    "t": t,
+                    "kind": "hud",
+                    "layout": frame.layout,
+                    "lines": list(frame.lines),
+                    "pages": len(frame.pages),
+                    **({"text_lines": [line for page in frame.pages for line in page]} if len(frame.pages) > 1 else {}),
+                    "files": [str(f.relative_to(self.out)) for f in files],
+                }
+            )
+
+    # -- audio ------------------------------------------------------------------------------------
+    def _audio_speak(self, args: dict[str, Any]) -> None:
+        self._speak(str(args.get("text", "")), args.get("lang"))
+
+    def _speak(self, text: str, lang: Any, degraded: bool = False) -> None:
+        file = None
+        if self.speak_audio and text.strip():
+            from devices.audio.tts import SpeechUnavailable, speak_to_wav
+
+            self._counter += 1
+            try:
+                path = speak_to_wav(text, self.out / "audio" / f"{self._counter:04d}_{self._t():08d}ms.wav", lang)
+                file = str(path.relative_to(self.out))
+            except SpeechUnavailable:
+                file = None
+        self._record("spoken", text=text, file=file, instead_of_display=degraded)
+
+    def prompt(self, session: Any, text: str) -> None:
+        """A question the flow asks (collect, confirm): said to the wearer."""
+        file = None
+        if self.speak_audio and text.strip() and "speaker" in self.profile.capabilities:
+            from devices.audio.tts import SpeechUnavailable, speak_to_wav
+
+            self._counter += 1
+            try:
+                path = speak_to_wav(text, self.out / "audio" / f"{self._counter:04d}_{self._t():08d}ms.wav", None)
+                file = str(path.relative_to(self.out))
+            except SpeechUnavailable:
+                file = None
+        self._record("prompt", text=text, file=file)
+
+    def _audio_play(self, args: dict[str, Any]) -> None:
+        self._record("sound", sound=args.get("sound") or args.get("file"))
+
+    # -- camera, LED, haptics --------------------------------------------------------------------
+    def _camera_capture(self, args: dict[str, Any]) -> str:
+        self._counter += 1
+        target = self._captures() / f"photo_{self._counter:04d}_{self._t():08d}ms.png"
+        if self.next_images:
+            source = self.next_images.pop(0)
+            with Image.open(source) as picture:
+                picture.save(target)
+        else:
+            image = Image.new("RGB", (640, 480), (40, 40, 40))
+            ImageDraw.Draw(image).text((20, 20), f"simulated photo at {self._t()} ms", fill=(200, 200, 200))
+            image.save(target)
+        return self._keep("photo", target)
+
+    def _camera_record_stop(self, args: dict[str, Any]) -> str:
+        self._counter += 1
+        target = self._captures() / f"video_{self._counter:04d}_{self._t():08d}ms.json"
+        target.write_text(json.dumps({"simulated_video": True, "stopped_at_ms": self._t()}))
+        return self._keep("video", target)
+
+    def _captures(self) -> Path:
+        """This device's folder under `<data>/captures`: skills read photos from there and nowhere else."""
+        if self._captures_dir is None:
+            self._captures_dir = captures_folder() / f"sim-{uuid.uuid4().hex[:12]}"
+            self._captures_dir.mkdir(parents=True, exist_ok=True)
+        return self._captures_dir
+
+    def _keep(self, kind: str, stored: Path) -> str:
+        """A copy in the output folder for whoever reads the run; the flow gets the stored file."""
+        copy = self.out / "media" / stored.name
+        shutil.copyfile(stored, copy)
+        self._record(kind, file=str(copy.relative_to(self.out)), stored=str(stored))
+        return str(stored)
+
+    def _privacy(self, on: bool) -> None:
+        if on != self.led_on:
+            self.led_on = on
+            self.led_history.append((self._t(), on))
+            self._record("privacy_led", on=on)
+
+    def _haptic_pulse(self, args: dict[str, Any]) -> None:
+        self._record("haptic", pattern=args.get("pattern"))

@@ -1,0 +1,50 @@
+"""What the assistant needs of a chat model: the engine's side of the line, with no `openai` import.
+
+The Qwen client (`skills.qwen.client.QwenClient`) satisfies `ChatModel`; so does any other
+OpenAI-compatible client a deployment brings. A failed call is one `LlmError` with a
+documented code, whatever library raised it underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+__all__ = ["ChatModel", "ChatModelSettings", "LlmError"]
+
+
+class LlmError(Exception):
+    """A failed model call: `code` (TIMEOUT, RATE_LIMITED, BAD_REQUEST, UNAUTHORIZED, SERVER_ERROR,
+    UNREACHABLE, INVALID_OUTPUT, NOT_CONFIGURED) and whether retrying could help."""
+
+    def __init__(self, code: str, message: str, retryable: bool = False) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+class ChatModelSettings(Protocol):
+    @property
+    def configured(self) -> bool: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+
+class ChatModel(Protocol):
+    """One chat-completions endpoint: a plain call and a streamed one, both raising `LlmError`."""
+
+    @property
+    def settings(self) -> ChatModelSettings: ...
+
+    async def chat(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> Any: ...
+
+    async def chat_streamed(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, on_text: Callable[[str], Any]
+    ) -> Any: ...

@@ -1,0 +1,261 @@
+"""Offline routing: what an utterance means without a model, from the flows' own triggers and slots.
+
+This is the embedded default of the assistant and its fallback when Qwen is not
+reachable. It produces the same commands the model does:
+
+* `start_flow(flow, slots)`: a flow's trigger phrase was heard (fuzzy: typos and
+  recognition slips are tolerated, English by words, Chinese by characters), and
+  slot values found in the rest of the utterance by typed parsers;
+* `cancel`, `confirm(yes|no)`: while a flow runs or waits for a yes/no;
+* `clarify(options)`: two flows fit about equally well;
+* `answer`: nothing fits; offline there is no model to answer with, and it says so.
+
+Only the first `MAX_UTTERANCE_CHARS` characters of an utterance are routed (cut at
+a word boundary); the rest is ignored. That is minutes of speech, and it bounds the
+fuzzy matching, which is linear in the utterance for every trigger phrase.
+
+    >>> router = OfflineRouter(flows)
+    >>> router.route("translate into Japanese").command
+    'start_flow'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from engine.assistant.addressing import confirm_reply
+from engine.language.model import Flow
+from engine.language.slot_values import find_number, parse_duration_text, parse_language, parse_slot
+
+START_THRESHOLD = 80.0
+MAX_UTTERANCE_CHARS = 2000  # characters routed; the rest of a longer utterance is ignored
+CLARIFY_MARGIN = 4.0
+CANCEL_WORDS = (
+    "cancel",
+    "stop",
+    "never mind",
+    "nevermind",
+    "forget it",
+    "quit",
+    "that's enough",
+    "turn it off",
+    "取消",
+    "算了",
+    "停止",
+    "不用了",
+    "不用",
+    "关掉",
+    "别了",
+)
+FILLERS = {"please", "can", "you", "could", "would", "i", "want", "to", "me", "hey", "qwen", "now", "for", "a", "the"}
+_NUMBERISH = re.compile(
+    r"(?:[¥$€]?\d+(?:[.,]\d+)*\s*(?:万|亿)?\s*(?:yuan|rmb|cny|块钱|块|元|毛|角)?\d?|\b(?:yuan|rmb|cny)\b"
+    r"|[零一二两三四五六七八九十百千万亿]+(?:点[零一二两三四五六七八九]+)?\s*(?:块钱|块|元|毛钱|毛|角)"
+    r"[零一二两三四五六七八九]?(?:毛|角)?)"
+)
+CJK_FILLERS = ("帮我", "请问", "请", "我要", "我想", "给我", "一下", "麻烦", "谢谢", "好吗")
+LEADING = {"the", "to", "a", "an", "uh", "um", "please"}
+TRAILING = {"please", "thanks", "thank", "you", "now", "from", "here"}
+CJK_EDGES = "去到吧呢啊了"
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+@dataclass(frozen=True)
+class Route:
+    command: str  # start_flow | set_slots | cancel | confirm | clarify | answer (+ heard | wake | reask: agent)
+    flow: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    options: tuple[str, ...] = ()
+    confidence: float = 0.0
+    answer: bool | None = None  # for confirm
+    text: str | None = None  # for answer
+    via: str = "offline"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "via": self.via,
+            "command": self.command,
+            "flow": self.flow,
+            "slots": self.slots,
+            "confidence": round(self.confidence, 3),
+        }
+        if self.options:
+            out["options"] = list(self.options)
+        if self.answer is not None:
+            out["answer"] = "yes" if self.answer else "no"
+        if self.text is not None:
+            out["text"] = self.text
+        return out
+
+
+def bounded(utterance: str) -> str:
+    """The part of an utterance that is routed: at most `MAX_UTTERANCE_CHARS`, not cutting a word."""
+    if len(utterance) <= MAX_UTTERANCE_CHARS:
+        return utterance
+    head = utterance[:MAX_UTTERANCE_CHARS]
+    if not utterance[MAX_UTTERANCE_CHARS].isspace():
+        cut = max(head.rfind(" "), head.rfind("\n"), head.rfind("\t"))
+        if cut > 0:
+            head = head[:cut]
+    return head
+
+
+def normalize(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = re.sub(r"(?:[^\w\s'.,]|(?<!\d),|,(?!\d))+", " ", text)  # keep digit groups: 1,234.56 stays a number
+    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # keep decimal points: 12.5 stays a number
+    return " ".join(text.split())
+
+
+def _has(text: str, words: tuple[str, ...]) -> bool:
+    for word in words:
+        if _CJK.search(word):
+            if word in text:
+                return True
+        elif re.search(rf"(?<![\w']){re.escape(word)}(?![\w'])", text):
+            return True
+    return False
+
+
+def match_phrase(phrase: str, utterance: str) -> tuple[float, tuple[int, int]]:
+    """How well `phrase` occurs in `utterance` (0–100) and where (character span in the utterance).
+
+    Whole-word (Latin) or substring (CJK) occurrences score 100; otherwise the best
+    window of the same length scores by edit similarity, so "tak a foto" still finds
+    "take a photo" while "display" does not contain "pay".
+    """
+    p, u = normalize(phrase), normalize(utterance)
+    if not p or not u:
+        return 0.0, (0, 0)
+    if _CJK.search(p):
+        at = u.find(p)
+        if at >= 0:
+            return 100.0, (at, at + len(p))
+        if len(p) < 4:  # two or three characters: one changed character is another word
+            return 0.0, (0, 0)
+        best, span = 0.0, (0, 0)
+        for size in (len(p) - 1, len(p), len(p) + 1):
+            for start in range(0, max(1, len(u) - size + 1)):
+                score = fuzz.ratio(p, u[start : start + size])
+                if score > best:
+                    best, span = score, (start, start + size)
+        return best, span
+    exact = re.search(rf"(?<![\w']){re.escape(p)}(?![\w'])", u)
+    if exact:
+        return 100.0, exact.span()
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", u)]
+    count = len(p.split())
+    best, span = 0.0, (0, 0)
+    for size in (count - 1, count, count + 1):
+        if size < 1:
+            continue
+        for i in range(0, max(1, len(words) - size + 1)):
+            window = words[i : i + size]
+            if not window:
+                continue
+            start, end = window[0][0], window[-1][1]
+            score = fuzz.ratio(p, u[start:end])
+            if score > best:
+                best, span = score, (start, end)
+    if len(p) < 12:  # short phrases need a closer match: "what's the" is not "what's this"
+        best *= 0.9
+    return best, span
+
+
+class OfflineRouter:
+    def __init__(self, flows: list[Flow]) -> None:
+        self.flows = {flow.id: flow for flow in flows}
+
+    def route(self, utterance: str, active_flow: str | None = None, awaiting: str | None = None) -> Route:
+        utterance = bounded(utterance)
+        text = normalize(utterance)
+        if awaiting == "confirm":  # only a plain yes or no answers: "sure, we can pay next week" does not
+            answer = confirm_reply(utterance)
+            if answer is not None:
+                return Route("confirm", active_flow, answer=answer, confidence=1.0)
+        if active_flow is not None and _has(text, CANCEL_WORDS):
+            return Route("cancel", active_flow, confidence=1.0)
+        scored = []
+        for flow in self.flows.values():
+            best = (0.0, (0, 0), "")
+            for phrase in flow.phrases:
+                score, span = match_phrase(phrase, utterance)
+                bonus = min(len(normalize(phrase)), 20) / 100  # a longer phrase is more specific
+                if score + bonus > best[0]:
+                    best = (score + bonus, span, phrase)
+            scored.append((best[0], flow.id, best[1]))
+        scored.sort(key=lambda item: -item[0])
+        if active_flow is not None and awaiting and awaiting.startswith("collect:"):
+            slot = awaiting.split(":", 1)[1]
+            filled = self._slots(self.flows[active_flow], utterance, (0, 0), only=slot)
+            if filled and (not scored or scored[0][0] < 100):
+                return Route("set_slots", active_flow, filled, confidence=0.9)
+        if not scored or scored[0][0] < START_THRESHOLD:
+            if active_flow is not None:
+                filled = self._slots(self.flows[active_flow], utterance, (0, 0), free_text=False)
+                if filled:
+                    return Route("set_slots", active_flow, filled, confidence=0.7)
+            return Route(
+                "answer", None, confidence=0.0, text="I can't answer that offline: open questions need the network."
+            )
+        top_score, top_flow, span = scored[0]
+        if len(scored) > 1 and scored[1][0] >= START_THRESHOLD and top_score - scored[1][0] < CLARIFY_MARGIN:
+            options = tuple(f for s, f, _ in scored if top_score - s < CLARIFY_MARGIN and s >= START_THRESHOLD)
+            return Route("clarify", None, options=options, confidence=min(top_score, 100.0) / 100)
+        slots = self._slots(self.flows[top_flow], utterance, span)
+        return Route("start_flow", top_flow, slots, confidence=min(top_score, 100.0) / 100)
+
+    def _slots(
+        self, flow: Flow, utterance: str, span: tuple[int, int], only: str | None = None, free_text: bool = True
+    ) -> dict[str, Any]:
+        """Slot values in the utterance: typed parsers over the text left after the trigger phrase."""
+        text = normalize(utterance)
+        rest = (text[: span[0]] + " " + text[span[1] :]).strip()
+        found: dict[str, Any] = {}
+        text_slots = [n for n, s in flow.slots.items() if s.type in ("string", "location")]
+        for name, slot in flow.slots.items():
+            if only is not None and name != only:
+                continue
+            if slot.type == "language":
+                first_lang = next(n for n, s in flow.slots.items() if s.type == "language")
+                code = parse_language(utterance)
+                if code and (name == first_lang or only == name):  # "into Japanese" names one language: the first slot
+                    found[name] = code
+            elif slot.type in ("money", "number", "integer"):
+                number = find_number(rest) if only is None else find_number(text)
+                if number is not None:
+                    found[name] = int(number) if slot.type == "integer" else float(number)
+            elif slot.type == "duration":
+                ms = parse_duration_text(rest or text)
+                if ms is not None:
+                    found[name] = ms
+            elif slot.type == "enum":
+                ok, value = parse_slot("enum", text, slot.values, slot.synonyms)
+                if ok:
+                    found[name] = value
+            elif slot.type in ("string", "location") and free_text and (only == name or len(text_slots) == 1):
+                after = text[span[1] :].strip()
+                # a place or subject follows its trigger ("navigate to X", "导航到X"); before it only as a fallback
+                source = text if only == name else (after or rest)
+                if any(s.type in ("money", "number", "integer") for s in flow.slots.values()):
+                    source = _NUMBERISH.sub(" ", source)
+                if _CJK.search(source):
+                    for filler in CJK_FILLERS:
+                        source = source.replace(filler, " ")
+                    words = source.split()
+                else:
+                    words = [w for w in source.split() if w not in FILLERS or w in ("the",)]
+                first, last = 0, len(words)
+                while first < last and words[first] in LEADING:
+                    first += 1
+                while last > first and words[last - 1] in TRAILING:
+                    last -= 1
+                value = " ".join(words[first:last]).strip().strip(CJK_EDGES).strip()
+                if value and (only == name or span != (0, 0)):
+                    found[name] = value
+        return found

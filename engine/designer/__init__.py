@@ -1,0 +1,1 @@
+"""Designer tools over the flow model: exploration, diagrams and the generated reference."""

@@ -1,0 +1,420 @@
+"""Model-based exploration: drive a flow through every branch it has and report what breaks.
+
+The explorer runs the real interpreter on virtual time and searches breadth-first
+over what can happen next in each configuration it reaches:
+
+* an event a state handles, with payloads made from the event's schema and from
+  the literals and fields its guards mention, so each guard is both satisfied
+  and falsified;
+* the wearer answering a `collect` (a value of the slot's type, one its
+  rejections refuse, words that mean nothing) or a `confirm` (yes, no, each
+  gesture it accepts);
+* a running invoke, llm or call finishing with outputs made from the skill's
+  output schema (and the guards on `on_done`), or failing with each error code
+  its `on_error` branches test, a timeout, or an unexpected code;
+* the next timer firing (`after`, `no_input`);
+* an event an active state defers (`defer:`), and voice cancel and swipe-down
+  in every configuration (the engine's default ends the flow or goes to its
+  `cancel:` state), so deferral and cancel paths are run too.
+
+Each candidate is tried on a copy of the session, so which branch it takes is
+observed, not predicted. A configuration is explored further when it is new or
+when reaching it covered a new branch. The result is transition coverage (every
+guarded branch counted), with the shortest path that reached each finding:
+runtime errors (guards or actions that fail, loops), refused actions and skills
+(permissions, payments without a confirmation), stuck configurations (nothing
+can ever happen again, yet the flow has not ended) and configurations from which
+no end can be reached.
+
+The candidates come from `engine.designer.explore_stimuli` and the values in them from
+`engine.designer.explore_values`; what is reported is typed in `engine.designer.explore_report`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.checks.expressions import declared_names
+from engine.designer.explore_messages import ExpressionAt, describe_failure, expression_sites, failing_site
+from engine.designer.explore_report import Branch, Exploration, Finding, Step
+from engine.designer.explore_stimuli import CANDIDATES_PER_TRIGGER, STEP_MS, Stimuli
+from engine.designer.explore_values import (
+    GENERIC_VALUES,
+    _fits,
+    _literals,
+    _samples,
+    _shape,
+    _slot_alternatives,
+    _slot_sample,
+    _unique,
+)
+from engine.language.catalog import Catalog, load_catalog
+from engine.language.model import Transition
+from engine.runtime.compiler import CompiledFlow
+from engine.runtime.privacy import PrivacyLed, step_violations
+from engine.runtime.session import Session
+from engine.runtime.step import Interpreter, RecordingPorts, StepResult
+
+__all__ = [
+    "CANDIDATES_PER_TRIGGER",
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_NODES",
+    "DEVICE_DEFAULTS",
+    "DEVICE_VARIANTS",
+    "GENERIC_VALUES",
+    "STEP_MS",
+    "Branch",
+    "Exploration",
+    "Explorer",
+    "Finding",
+    "Step",
+    "_literals",
+    "_samples",
+    "explore",
+]
+
+DEFAULT_MAX_NODES = 4000
+DEFAULT_MAX_DEPTH = 40
+MAX_ATTEMPTS_TOLD_APART = 4  # re-prompt counters beyond this are alike (no_input.max is small)
+SHAPES_PER_CONFIGURATION = 12  # data shapes explored per configuration (keeps the search finite)
+DEVICE_DEFAULTS: dict[str, Any] = {
+    "worn": True,
+    "connected": True,
+    "battery": 100,
+    "location": None,
+    "display": True,
+    "profile": "quark-display",
+}
+DEVICE_VARIANTS: dict[str, tuple[Any, ...]] = {
+    "worn": (False,),
+    "connected": (False,),
+    "battery": (10, 3),
+    "display": (False,),
+    "location": ({"lat": 30.2741, "lng": 120.1551},),
+    "profile": ("audio-only",),
+}
+
+
+@dataclass
+class _Node:
+    session: dict[str, Any]
+    device: dict[str, Any]
+    pending: dict[tuple[str, str], dict[str, Any]]  # (invoke|llm|call, state) -> request
+    now: int
+    path: tuple[Step, ...]
+    linked: bool = False
+
+
+class Explorer:
+    def __init__(
+        self,
+        compiled: CompiledFlow,
+        catalog: Catalog | None = None,
+        max_nodes: int = DEFAULT_MAX_NODES,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+    ) -> None:
+        self.compiled = compiled
+        self.flow = compiled.flow
+        self.catalog = catalog or load_catalog()
+        self._next = Stimuli(compiled, self.catalog)
+        self.max_nodes = max_nodes
+        self.max_depth = max_depth
+        self.interp = Interpreter(compiled, RecordingPorts(), trace=True)
+        self._taken: list[Transition] = []
+        self.interp.on_transition = self._taken.append
+        self._branch_of: dict[int, Branch] = {}
+        self._literals_cache: dict[str, list[Any]] = {}
+        self._expression_sites: list[ExpressionAt] | None = None
+        branches = []
+        for state in self.flow.states.values():
+            for t in state.transitions:
+                branch = Branch(state.name, t.trigger, t.target, t.cond, self._line(t.path))
+                branches.append(branch)
+                self._branch_of[id(t)] = branch
+        self.result = Exploration(
+            self.flow.id,
+            self.flow.file,
+            branches,
+            {name: self._line(s.path) for name, s in self.flow.states.items() if s.kind != "history"},
+        )
+
+    def _line(self, path: Any) -> int:
+        try:
+            return self.flow.source.at(path).line
+        except Exception:  # a path the source map does not know: report without a line
+            return 0
+
+    # -- the search -------------------------------------------------------------------------
+    def run(self) -> Exploration:
+        result = self.result
+        seen: set[Any] = set()
+        shapes: dict[Any, int] = {}  # configurations explored per core key, whatever their data
+        queue: deque[_Node] = deque()
+        for slots, device in self._roots():
+            root = self._start(slots, device)
+            key = self._key(root)
+            if key not in seen:
+                seen.add(key)
+                queue.append(root)
+        children_of: dict[Any, set[Any]] = {}
+        node_of: dict[Any, _Node] = {}
+        ended: set[Any] = set()
+        while queue:
+            node = queue.popleft()
+            key = self._key(node)
+            node_of.setdefault(key, node)
+            result.nodes += 1
+            session = Session.restore(node.session)
+            if session.done or node.linked:
+                ended.add(key)
+                continue
+            if result.nodes >= self.max_nodes or len(node.path) >= self.max_depth:
+                result.truncated = True
+                continue
+            moved = False
+            for step in self._next.next_steps(node.session, node.pending, node.now):
+                child, new_branches = self._apply(node, step)
+                if child is None:
+                    continue
+                child_key = self._key(child)
+                if child_key != key:
+                    moved = True
+                children_of.setdefault(key, set()).add(child_key)
+                core = child_key[:-2]
+                fresh = child_key not in seen and shapes.get(core, 0) < SHAPES_PER_CONFIGURATION
+                if fresh or new_branches:
+                    seen.add(child_key)
+                    shapes[core] = shapes.get(core, 0) + 1
+                    queue.append(child)
+            for step in self._next.default_cancels(node.session, node.now):
+                # run (for its findings and the states it enters) but not counted as a way on: a state
+                # only cancel can leave is still stuck, and "can end" is judged without it
+                child, _ = self._apply(node, step)
+                if child is not None and self._key(child) not in seen:
+                    seen.add(self._key(child))
+                    queue.append(child)
+            if not moved:
+                self._stuck(node, session)
+        self._no_end(children_of, node_of, ended)
+        return result
+
+    def _roots(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """How the flow may be started: with no slots; with every slot filled (as by the router), then each
+        slot given each other value the guards distinguish; on glasses in each state the guards read."""
+        guards = [t.cond for st in self.flow.states.values() for t in st.transitions if t.cond]
+        guards += [cond for slot in self.flow.slots.values() for cond, _ in slot.rejections]
+        device = dict(DEVICE_DEFAULTS)
+        filled = {name: _slot_sample(slot) for name, slot in self.flow.slots.items()}
+        roots: list[tuple[dict[str, Any], dict[str, Any]]] = [({}, device)]
+        if filled:
+            roots.append((filled, device))
+        for name, slot in self.flow.slots.items():
+            mentioned = [g for g in guards if f"slots.{name}" in g]
+            values = list(_slot_alternatives(slot))
+            values += [v for g in mentioned for v in _literals(g)]
+            for value in _unique(values):
+                if _fits(slot, value):
+                    roots.append(({**filled, name: value}, device))
+        text = self._flow_text()
+        for key, alternatives in DEVICE_VARIANTS.items():
+            if f"device.{key}" in text:
+                roots.extend(({**filled}, {**device, key: value}) for value in alternatives)
+        return roots
+
+    def _flow_text(self) -> str:
+        """Everything the flow's expressions could read (guards, `set`, templates), as written."""
+        try:
+            return Path(self.flow.file).read_text(encoding="utf-8")
+        except OSError:
+            return json.dumps(self.flow.raw, default=str)
+
+    def _start(self, slots: dict[str, Any], device: dict[str, Any]) -> _Node:
+        session = Session("explore", self.flow.id, dict(slots))
+        self.interp.device.clear()
+        self.interp.device.update(copy.deepcopy(device))
+        self._taken.clear()
+        self.interp.led = PrivacyLed(self.interp.ports)  # this path's device: no light left on by another
+        result = self.interp.start(session, 0)
+        start = {"slots": slots, **({"device": device} if device != DEVICE_DEFAULTS else {})}
+        path = (Step("start", self.flow.id, start, 0),) if slots or device != DEVICE_DEFAULTS else ()
+        self._record(session.config, result, path)
+        self._check_privacy(session, (), result, path)
+        return self._after(_Node({}, {}, {}, 0, path), session, result, 0, path)
+
+    def _apply(self, node: _Node, step: Step) -> tuple[_Node | None, bool]:
+        session = Session.restore(copy.deepcopy(node.session))
+        self.interp.device.clear()
+        self.interp.device.update(copy.deepcopy(node.device))
+        self._taken.clear()
+        interp = self.interp
+        captures_before = tuple(session.captures or ())
+        interp.led = PrivacyLed(interp.ports)
+        interp.led.adopt(session, captures_before)
+        now = step.at
+        self.result.steps += 1
+        if step.kind == "event":
+            result = interp.send(session, step.name, step.data, now)
+        elif step.kind == "timer":
+            result = interp.timer_fired(session, step.name, now, now)
+        else:
+            kind, state = step.name.split(" ", 1)
+            done = step.kind == "done"
+            if kind == "invoke":
+                result = (
+                    interp.invoke_done(session, state, step.data, now)
+                    if done
+                    else interp.invoke_failed(session, state, str(step.data), "explored failure", now)
+                )
+            elif kind == "llm":
+                result = (
+                    interp.llm_done(session, state, step.data, now)
+                    if done
+                    else interp.llm_failed(session, state, str(step.data), "explored failure", now)
+                )
+            else:
+                result = (
+                    interp.call_done(session, state, step.data, now)
+                    if done
+                    else interp.call_failed(session, state, str(step.data), "explored failure", now)
+                )
+        path = (*node.path, step)
+        new = self._record(session.config, result, path)
+        self._check_privacy(session, captures_before, result, path)
+        pending = dict(node.pending)
+        if step.kind in ("done", "fail"):
+            kind, state = step.name.split(" ", 1)
+            pending.pop((kind, state), None)
+        return self._after(_Node({}, {}, pending, now, path), session, result, now, path), new
+
+    def _after(self, node: _Node, session: Session, result: StepResult, now: int, path: tuple[Step, ...]) -> _Node:
+        pending = dict(node.pending)
+        for effect in result.effects:
+            data = effect.data
+            if effect.kind == "invoke_start":
+                pending[("invoke", data["state"])] = data
+            elif effect.kind == "llm_start":
+                pending[("llm", data["state"])] = data
+            elif effect.kind == "call_start":
+                pending[("call", data["state"])] = data
+            elif effect.kind == "invoke_cancel":
+                pending.pop(("invoke", data["state"]), None)
+                pending.pop(("llm", data["state"]), None)
+            elif effect.kind == "link":
+                node.linked = True
+        active = self.compiled.configs.get(session.config, frozenset())
+        pending = {k: v for k, v in pending.items() if k[1] in active and not session.done}
+        snapshot = copy.deepcopy(session.snapshot())
+        return _Node(snapshot, copy.deepcopy(self.interp.device), pending, now, path, node.linked)
+
+    def _record(self, config: str, result: StepResult, path: tuple[Step, ...]) -> bool:
+        """Note branches taken, states entered and findings; True when a branch was covered for the first time."""
+        new = False
+        for t in self._taken:
+            branch = self._branch_of.get(id(t))
+            if branch is not None and branch.covered_by is None:
+                branch.covered_by = path
+                new = True
+        for entry in result.trace:
+            kind = entry.get("kind")
+            if kind == "enter":
+                self.result.visited.add(entry["state"])
+            elif kind == "error":
+                self._error_finding(str(entry.get("message") or entry.get("error") or "failed"), config, path)
+            elif kind == "refused":
+                what = entry.get("action") or entry.get("skill") or entry.get("event")
+                why = (
+                    f"lacks the '{entry['permission']}' permission" if entry.get("permission") else entry.get("reason")
+                )
+                self._finding("refused", f"{what} refused: {why}", config, path)
+        return new
+
+    def _check_privacy(
+        self, session: Session, captures_before: tuple[str, ...], result: StepResult, path: tuple[Step, ...]
+    ) -> None:
+        """A capture with the privacy LED off, or a flow that ends still capturing, is a finding."""
+        for problem in step_violations(result.trace, captures_before, finished=session.done):
+            self._finding("privacy", f"privacy LED: {problem}", session.config, path)
+
+    def _finding(
+        self, kind: str, message: str, config: str, path: tuple[Step, ...], state: str | None = None, line: int = 0
+    ) -> None:
+        if any(f.kind == kind and f.message == message for f in self.result.findings):
+            return
+        self.result.findings.append(Finding(kind, message, state or config.replace("|", ", "), path, line))
+
+    def _error_finding(self, message: str, config: str, path: tuple[Step, ...]) -> None:
+        """A guard, value or template that failed, worded for the designer and located at the expression."""
+        site = failing_site(self._sites(), message, self.compiled.configs.get(config, frozenset()))
+        if site is None:
+            self._finding("error", message, config, path)
+            return
+        state = site.state or config.split("|")[0]
+        line = self.flow.source.in_string(site.path, site.offset).line if site.offset else self._line(site.path)
+        slots, _ = declared_names(self.flow, self.catalog.actions)
+        self._finding("error", describe_failure(site, message, state, slots), config, path, state, line)
+
+    def _sites(self) -> list[ExpressionAt]:
+        if self._expression_sites is None:
+            self._expression_sites = expression_sites(self.flow)
+        return self._expression_sites
+
+    def _key(self, node: _Node) -> Any:
+        s = node.session
+        return (
+            s["config"],
+            s["done"],
+            s["final"],
+            node.linked,
+            tuple(sorted(node.pending)),
+            tuple(sorted(s["timers"])),
+            tuple(sorted((k, min(v, MAX_ATTEMPTS_TOLD_APART)) for k, v in s["attempts"].items())),
+            s["confirmed"],
+            tuple(item["name"] for item in s.get("deferred", ())[:2]),  # two waiting are like many
+            tuple(sorted((k, str(v) if k != "location" else v is not None) for k, v in node.device.items())),
+            _shape(s["slots"]),
+            _shape(s["vars"]),
+        )
+
+    def _stuck(self, node: _Node, session: Session) -> None:
+        config = session.config.replace("|", ", ")
+        if not any(f.kind == "stuck" and f.state == config for f in self.result.findings):
+            self.result.findings.append(
+                Finding("stuck", f"nothing can happen in {config} and the flow has not ended", config, node.path)
+            )
+
+    def _no_end(self, children: dict[Any, set[Any]], nodes: dict[Any, _Node], ended: set[Any]) -> None:
+        """Configurations from which no explored path reaches an end (only when the search was complete)."""
+        if self.result.truncated or not ended:
+            return
+        parents: dict[Any, set[Any]] = {}
+        ended = ended | {kid for kids in children.values() for kid in kids if kid not in nodes}  # not explored
+        for parent, kids in children.items():
+            for kid in kids:
+                parents.setdefault(kid, set()).add(parent)
+        can_end = set(ended)
+        todo = list(ended)
+        while todo:
+            for parent in parents.get(todo.pop(), ()):
+                if parent not in can_end:
+                    can_end.add(parent)
+                    todo.append(parent)
+        reported: set[str] = set()
+        for key, node in nodes.items():
+            config = key[0].replace("|", ", ")
+            if key in can_end or config in reported:
+                continue
+            if any(f.kind == "stuck" and f.state == config for f in self.result.findings):
+                continue
+            reported.add(config)
+            self.result.findings.append(
+                Finding("no_end", f"from {config} no sequence of events reaches an end state", config, node.path)
+            )
+
+
+def explore(compiled: CompiledFlow, max_configurations: int = DEFAULT_MAX_NODES) -> Exploration:
+    return Explorer(compiled, max_nodes=max_configurations).run()

@@ -1,0 +1,1 @@
+"""The flow language: what a flow file means (reader, source map, schema, model, builder, expressions)."""

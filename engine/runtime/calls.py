@@ -1,0 +1,255 @@
+"""Calling skills and models for the runner: timeouts on the session clock, retries, answer repair.
+
+`Runner` mixes in `SkillCalls`; a skill or a model takes *clock* time here
+(`SkillContext.sleep`), so on a `VirtualClock` a 10-second timeout is tested in
+microseconds. A model's answer off its `output_schema` gets one repair attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
+
+from engine.runtime.effects import StepResult
+
+if TYPE_CHECKING:
+    from engine.runtime.runner import Frame
+
+__all__ = ["LlmProvider", "Skill", "SkillCalls", "SkillContext", "SkillError"]
+
+
+class SkillError(Exception):
+    """A skill failed in a way the flow can branch on (`error.code`, `error.message`)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class SkillContext:
+    """What a running skill may use: the session's clock, the call's idempotency key, and `emit`
+    to raise progress events into the session while it works (a streamed answer's sentences)."""
+
+    sleep: Callable[[int], Awaitable[None]]
+    now: Callable[[], int]
+    idempotency_key: str | None
+    session_id: str
+    attempt: int
+    emit: Callable[[str, dict[str, Any]], None] = lambda name, data: None
+
+
+Skill = Callable[[dict[str, Any], SkillContext], Awaitable[Any]]
+
+
+class LlmProvider(Protocol):
+    """A model for `llm` steps. `image` is what the flow gave (a photo's file name, or a URL): the
+    provider turns it into something its model can read. `context` is the session's clock and ids,
+    as a skill gets them. A failure is an exception with a `code` (and `message`) for `error.code`;
+    INVALID_OUTPUT (an answer that is not JSON) is repaired once like an answer off the schema."""
+
+    async def complete(
+        self,
+        prompt: str,
+        system: str | None,
+        image: str | None,
+        schema: dict[str, Any] | None,
+        context: SkillContext | None = None,
+    ) -> Any: ...
+
+
+class SkillCalls:
+    """Mixed into the Runner, whose clock, skills, model and task bookkeeping these methods use."""
+
+    skills: dict[str, Skill]
+    llm: LlmProvider | None
+    clock: Any
+    _parked: set[asyncio.Task[Any]]
+    _waiting: dict[asyncio.Future[Any], asyncio.Future[Any]]
+
+    if TYPE_CHECKING:
+
+        def _report(self, frame: Frame, result: StepResult) -> None: ...
+        def _record(self, entry: dict[str, Any]) -> None: ...
+        def _progress(self, frame: Frame, name: str, data: dict[str, Any]) -> None: ...
+
+    async def _sleep(self, ms: int) -> None:
+        """Wait `ms` of clock time (virtual time on a VirtualClock)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        task = asyncio.current_task()
+
+        def wake() -> None:
+            if task is not None:
+                self._parked.discard(task)
+            if not future.done():
+                future.set_result(None)
+
+        self.clock.call_at(self.clock.now() + ms, wake)
+        if task is not None:
+            self._parked.add(task)
+        try:
+            await future
+        finally:
+            if task is not None:
+                self._parked.discard(task)
+
+    async def _with_timeout(self, coro: Awaitable[Any], timeout_ms: int | None) -> Any:
+        """Await `coro`, failing with TIMEOUT after `timeout_ms` of *clock* time."""
+        inner = asyncio.ensure_future(coro)
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        expired: asyncio.Future[None] = loop.create_future()
+
+        def expire() -> None:
+            if task is not None:
+                self._waiting.pop(task, None)
+            if not expired.done():
+                expired.set_result(None)
+
+        handle = self.clock.call_at(self.clock.now() + timeout_ms, expire) if timeout_ms else None
+        if task is not None:
+            self._waiting[task] = inner
+        try:
+            done, _ = await asyncio.wait({inner, expired}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            inner.cancel()
+            raise
+        finally:
+            if task is not None:
+                self._waiting.pop(task, None)
+            if handle is not None:
+                handle.cancel()
+        if inner in done:
+            return inner.result()
+        inner.cancel()
+        raise SkillError("TIMEOUT", f"no answer within {timeout_ms} ms")
+
+    async def _invoke(self, frame: Frame, data: dict[str, Any]) -> None:
+        state, skill_name = data["state"], data["skill"]
+        skill = self.skills.get(skill_name)
+        attempts = 1 + int(data.get("retry") or 0)
+        error = SkillError("UNAVAILABLE", f"skill '{skill_name}' has no provider on this device")
+        for attempt in range(1, attempts + 1):
+            if skill is None:
+                break
+            context = SkillContext(
+                self._sleep,
+                self.clock.now,
+                data.get("key"),
+                frame.session.id,
+                attempt,
+                partial(self._progress, frame),
+            )
+            try:
+                result = await self._with_timeout(skill(dict(data.get("args") or {}), context), data.get("timeout"))
+            except SkillError as exc:
+                error = exc
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a provider bug is a failed call, not a crashed session
+                error = SkillError("EXECUTION", f"{type(exc).__name__}: {exc}")
+            else:
+                self._report(frame, frame.interpreter.invoke_done(frame.session, state, result, self.clock.now()))
+                return
+            if attempt < attempts:
+                self._record(
+                    {
+                        "t": self.clock.now(),
+                        "kind": "invoke",
+                        "state": state,
+                        "status": "retry",
+                        "attempt": attempt + 1,
+                        "code": error.code,
+                    }
+                )
+                await self._sleep(int(data.get("backoff") or 0) * (2 ** (attempt - 1)))
+        self._report(
+            frame, frame.interpreter.invoke_failed(frame.session, state, error.code, error.message, self.clock.now())
+        )
+
+    async def _call_llm(self, frame: Frame, data: dict[str, Any]) -> None:
+        """One model call for an `llm` step. An answer that is not JSON, or JSON that does not fit
+        `output_schema`, gets one repair attempt; the provider's own error codes reach the flow."""
+        state = data["state"]
+        if self.llm is None:
+            self._report(
+                frame,
+                frame.interpreter.llm_failed(
+                    frame.session, state, "LLM_UNAVAILABLE", "no model is configured or reachable", self.clock.now()
+                ),
+            )
+            return
+        schema = data.get("schema")
+        prompt = str(data.get("prompt") or "")
+        problem: str | None = None
+        try:
+            for attempt in (1, 2):  # one repair attempt after an invalid answer
+                context = SkillContext(self._sleep, self.clock.now, None, frame.session.id, attempt)
+                try:
+                    answer = await self._with_timeout(
+                        self.llm.complete(prompt, data.get("system"), data.get("image"), schema, context=context),
+                        data.get("timeout"),
+                    )
+                except Exception as exc:
+                    if not schema or _error_code(exc) != "INVALID_OUTPUT":
+                        raise
+                    problem = _error_message(exc)
+                else:
+                    problem = _schema_problem(answer, schema)
+                    if problem is None:
+                        self._report(frame, frame.interpreter.llm_done(frame.session, state, answer, self.clock.now()))
+                        return
+                self._record(
+                    {
+                        "t": self.clock.now(),
+                        "kind": "llm",
+                        "state": state,
+                        "status": "invalid",
+                        "attempt": attempt,
+                        "problem": problem,
+                    }
+                )
+                prompt = (
+                    f"{data.get('prompt')}\n\nYour previous answer was invalid: {problem}. "
+                    f"Answer again with JSON only, fitting this JSON Schema: {json.dumps(schema, ensure_ascii=False)}"
+                )
+            raise SkillError("INVALID_OUTPUT", problem or "invalid answer")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the provider's code (TIMEOUT, UNREACHABLE ...), else EXECUTION
+            self._report(
+                frame,
+                frame.interpreter.llm_failed(
+                    frame.session, state, _error_code(exc) or "EXECUTION", _error_message(exc), self.clock.now()
+                ),
+            )
+
+
+def _schema_problem(answer: Any, schema: dict[str, Any] | None) -> str | None:
+    if not schema:
+        return None
+    from jsonschema import Draft202012Validator
+
+    errors = sorted(Draft202012Validator(schema).iter_errors(answer), key=lambda e: list(e.path))
+    if not errors:
+        return None
+    first = errors[0]
+    where = ".".join(str(p) for p in first.path) or "the answer"
+    return f"{where}: {first.message}"
+
+
+def _error_code(exc: BaseException) -> str | None:
+    """The error code a provider's exception carries (SkillError, LlmError ...), if any."""
+    code = getattr(exc, "code", None)
+    return code if isinstance(code, str) and code else None
+
+
+def _error_message(exc: BaseException) -> str:
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, str) and message else f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,461 @@
+"""The step function: one event in, the session moved on, effects and a trace out.
+
+    result = interpreter.send(session, "gesture.tap", {}, now_ms)
+    result.effects   # what the shell must do: device actions, timers, invokes, prompts
+    result.trace     # what happened, as data (entered, exited, action, error ...)
+
+Run-to-completion as in SCXML: the event's transition runs (exit states innermost
+first, transition actions, enter states outermost first), then eventless
+(`always`) transitions until none is enabled, then the internal events it raised
+(`emit`, `done.state.*`, errors), each followed by eventless transitions again.
+Only then is the next external event taken.
+
+The interpreter never sleeps and never calls a skill: timers, invokes, model calls
+and sub-flows leave as effects, and come back as calls such as `timer_fired` or
+`invoke_done`. Device actions go through a `Ports` object so the HUD, speaker and
+camera answer at once (a photo taken by `camera.capture` is in `vars` for the
+next action).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from engine.language.expressions import EvaluationError
+from engine.language.model import Transition
+from engine.limits import MAX_MICROSTEPS
+from engine.runtime.actions import ActionSteps
+from engine.runtime.compiler import ALWAYS, CompiledFlow, CompiledTransition
+from engine.runtime.deferral import InputSteps
+from engine.runtime.dialogue import DialogueSteps
+from engine.runtime.effects import Effect, Ports, RecordingPorts, StepResult
+from engine.runtime.invocations import InvocationSteps
+from engine.runtime.privacy import PrivacyLed
+from engine.runtime.session import Session
+
+# the step types live in engine.runtime.effects; they stay importable from here
+__all__ = ["Effect", "Interpreter", "Ports", "RecordingPorts", "StepResult"]
+
+
+class _Cursor:
+    """The flyweight model the shared machine runs: it carries the session being stepped."""
+
+    __slots__ = ("before", "event", "interp", "scope", "session", "state", "taken")
+
+    def __init__(self, interp: Interpreter) -> None:
+        self.interp = interp
+        self.state = ""
+        self.session: Session | None = None
+        self.event: dict[str, Any] = {}
+        self.scope: dict[str, Any] = {}
+        self.before = ""
+        self.taken = False
+
+    def check(self, candidate: CompiledTransition) -> bool:
+        guard = candidate.guard
+        if guard is None:
+            return True
+        try:
+            return bool(guard.evaluate(self.scope))
+        except EvaluationError as exc:
+            self.interp._error("error.execution", f"guard of {candidate.source}: {exc}", {"state": candidate.source})
+            return False
+
+    def apply(self, candidate: CompiledTransition) -> None:
+        self.taken = True
+        self.interp._apply(self, candidate)
+
+
+class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
+    """Steps sessions of one compiled flow. Cheap to create; holds no session between calls."""
+
+    def __init__(
+        self,
+        compiled: CompiledFlow,
+        ports: Ports | None = None,
+        device: dict[str, Any] | None = None,
+        trace: bool = True,
+        led: PrivacyLed | None = None,
+        epoch: datetime | None = None,
+    ) -> None:
+        self.compiled = compiled
+        # the wall time at which the session clock read 0: spoken dates ("tomorrow at 3") count from
+        # epoch + now, so a virtual clock moves them as it moves timers
+        self.epoch = epoch or datetime.now().astimezone()
+        self.flow = compiled.flow
+        self.ports: Ports = ports or RecordingPorts()
+        self.led = led or PrivacyLed(self.ports)  # shared by every flow on one device (the runner's)
+        self.device = device if device is not None else {}  # shared with the runner: one device, many flows
+        self.on_transition: Callable[[Transition], None] | None = None  # coverage tools watch branches taken
+        for key, value in (("worn", True), ("connected", True), ("battery", 100), ("location", None)):
+            self.device.setdefault(key, value)
+        self.tracing = trace
+        self._has_always = ALWAYS in compiled.triggers
+        self._compiled_values: dict[int, tuple[Any, Any]] = {}
+        self._scope_cache: dict[str, Any] = {"slots": None, "vars": None, "event": None, "device": self.device}
+        self._session_info: dict[str, Any] = {}
+        self._session_of_info: Session | None = None
+        self.permissions = frozenset(self.flow.permissions)
+        self.events = compiled.machine.events
+        self.cursor = _Cursor(self)
+        self._queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self._external: tuple[str, dict[str, Any]] | None = None  # the queued event that came from outside
+        self._deferring: dict[str, frozenset[str]] = {}  # configuration -> events its states defer
+        self._result = StepResult()
+        self._now = 0
+        from engine.language.catalog import load_catalog
+
+        catalog = load_catalog()
+        self._event_permission = {name: spec.get("permission") for name, spec in catalog.events.items()}
+        self._skills = catalog.skills
+
+    # -- public entry points --------------------------------------------------------------
+    def start(self, session: Session, now: int) -> StepResult:
+        """Enter the initial configuration."""
+        self._begin(session, now, "start", {})
+        for name, slot in self.flow.slots.items():
+            if name not in session.slots and slot.default is not None:
+                session.slots[name] = slot.default
+            value = session.slots.get(name)
+            if slot.type in ("number", "money") and isinstance(value, int) and not isinstance(value, bool):
+                session.slots[name] = float(value)  # CEL does not mix int and double arithmetic
+        session.config = self.compiled.initial_config
+        self.cursor.state = session.config
+        self._trace("start", flow=self.flow.id, config=session.config)
+        self._enter(session, self.compiled.initial_entries, frozenset(self.compiled.configs[session.config]))
+        return self._finish(session)
+
+    def send(self, session: Session, name: str, data: dict[str, Any] | None, now: int) -> StepResult:
+        """Process one external event to completion."""
+        data = data or {}
+        self._begin(session, now, name, data)
+        self._note_device_state(name, data)
+        if session.done:
+            self._trace("ignored", event=name, reason="flow finished")
+            return self._finish(session)
+        needed = self._event_permission.get(name)
+        if needed and needed not in self.permissions:
+            self._trace("refused", event=name, permission=needed)
+            self._queue.append(("error.permission", {"event": name, "permission": needed}))
+        else:
+            self._external = (name, data)
+            self._queue.append(self._external)
+        return self._finish(session)
+
+    def halt(self, session: Session, now: int, reason: str) -> StepResult:
+        """End the flow from outside (the wearer cancelled, another flow replaced it).
+
+        Nothing it started keeps running: timers and calls are cancelled and every
+        capture it started is stopped on the device, with the LED following.
+        """
+        self._begin(session, now, "halt", {})
+        if not session.done:
+            self._trace("halted", reason=reason)
+            self._end(session)
+            session.final = None
+        return self._finish(session)
+
+    def _note_device_state(self, name: str, data: dict[str, Any]) -> None:
+        """Keep `device.*` current for expressions: worn, connected, battery."""
+        if name in ("device.doffed", "device.donned"):
+            self.device["worn"] = name == "device.donned"
+        elif name in ("device.disconnected", "device.reconnected"):
+            self.device["connected"] = name == "device.reconnected"
+        elif name in ("device.battery", "device.battery_low") and isinstance(data.get("level"), int):
+            self.device["battery"] = data["level"]
+        elif name == "location.update" and "lat" in data and "lng" in data:
+            self.device["location"] = {"lat": data["lat"], "lng": data["lng"]}
+
+    def timer_fired(self, session: Session, trigger: str, due: int, now: int) -> StepResult:
+        self._begin(session, now, trigger, {})
+        if session.done or not session.timers or session.timers.get(trigger) != due:
+            return self._finish(session)  # stale: its state was left (or re-entered) since
+        del session.timers[trigger]
+        if trigger.startswith("no_input."):
+            self._no_input(session, trigger[len("no_input.") :])
+        else:
+            self._trace("timer", trigger=trigger)
+            self._queue.append((trigger, {}))
+        return self._finish(session)
+
+    # -- the loop ---------------------------------------------------------------------------
+    def _begin(self, session: Session, now: int, name: str, data: dict[str, Any]) -> None:
+        self._now = now
+        self._result = StepResult()
+        self._queue.clear()
+        self._external = None
+        cursor = self.cursor
+        cursor.session = session
+        cursor.state = session.config
+        # this session's names, not those of whichever session this interpreter stepped before
+        cursor.event = data
+        cursor.scope = self._scope(session, name, data)
+
+    def _finish(self, session: Session) -> StepResult:
+        """Run the queued events to completion; then hand back deferred events the new configuration takes."""
+        steps = 0
+        if self._has_always:
+            self._settle(session)
+        while not session.done and (self._queue or (session.deferred and self._recall(session))):
+            item = self._queue.popleft()
+            name, data = item
+            if not self._fire(session, name, data) and item is self._external and not session.done:
+                self._unhandled(session, name, data)
+            if self._has_always:
+                self._settle(session)
+            steps += 1
+            if steps > MAX_MICROSTEPS:
+                message = f"more than {MAX_MICROSTEPS} internal events in one step"
+                self._trace("error", error="error.loop", message=message)
+                break
+        result = self._result
+        self._result = StepResult()
+        return result
+
+    def _settle(self, session: Session) -> None:
+        """Eventless transitions until none is enabled (bounded)."""
+        for _ in range(MAX_MICROSTEPS):
+            if session.done or ALWAYS not in self.compiled.triggers:
+                return
+            if not self._fire(session, ALWAYS, {}):
+                return
+        self._error("error.loop", f"eventless transitions did not settle after {MAX_MICROSTEPS} steps", {})
+
+    def _scope(self, session: Session, name: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The names expressions read. Reused between events: only what changed is replaced."""
+        scope = self._scope_cache
+        scope["slots"] = session.slots
+        scope["vars"] = session.vars
+        scope["event"] = data
+        if self._session_of_info is not session:
+            self._session_info = {"id": session.id, "run": session.run, "flow": self.flow.id, "now": self._now}
+            self._session_of_info = session
+        else:
+            self._session_info["now"] = self._now
+        scope["session"] = self._session_info
+        # where the wearer is belongs only to flows with the location permission
+        scope["device"] = (
+            self.device if "location" in self.permissions else {k: v for k, v in self.device.items() if k != "location"}
+        )
+        if name.startswith("error"):
+            scope["error"] = data
+        elif "error" in scope:
+            del scope["error"]
+        return scope
+
+    def _fire(self, session: Session, name: str, data: dict[str, Any]) -> bool:
+        """Run one trigger through the machine; then the engine's own readers of it (collect, confirm)."""
+        cursor = self.cursor
+        cursor.event = data
+        cursor.scope = self._scope(session, name, data)
+        cursor.taken = False
+        cursor.before = session.config
+        cursor.state = session.config
+        if self.tracing and name != ALWAYS:
+            self._trace("event", name=name, data=data)
+        parallel = len(self.compiled.leaves.get(session.config, ())) > 1
+        event = self.events.get(name)
+        if parallel:
+            self._fire_regions(session, name)
+        elif event is not None:
+            event.trigger(cursor)
+            session.config = cursor.state
+        if not cursor.taken and name != ALWAYS:
+            for pattern in self._patterns_for(name):
+                if parallel:
+                    self._fire_regions(session, pattern)
+                else:
+                    self.events[pattern].trigger(cursor)
+                    session.config = cursor.state
+                if cursor.taken:
+                    return True
+            return self._engine_readers(session, name, data)
+        return cursor.taken
+
+    def _fire_regions(self, session: Session, trigger: str) -> None:
+        """In a parallel configuration, each region may take its own transition for one event (SCXML).
+
+        Per active leaf, the first enabled transition of the leaf or its ancestors is
+        selected; one whose exit set overlaps an earlier selection is dropped; the
+        selected ones run in document order.
+        """
+        cursor = self.cursor
+        compiler = self.compiled._compiler
+        active = self.compiled.configs[session.config]
+        selected: list[tuple[CompiledTransition, frozenset[str]]] = []
+        for leaf in self.compiled.leaves[session.config]:
+            chosen: CompiledTransition | bool | None = None  # False: a region's transition already taken
+            for owner in (leaf, *self.compiled.states[leaf].ancestors):
+                for t in compiler.transitions[owner]:
+                    if t.trigger != trigger:
+                        continue
+                    if any(s.origin is t.origin for s, _ in selected):
+                        chosen = False
+                        break
+                    if cursor.check(t):
+                        chosen = t
+                        break
+                if chosen is not None:
+                    break
+            if not isinstance(chosen, CompiledTransition):
+                continue
+            exits = frozenset(compiler.microstep(active, chosen, session.history)[0]) if chosen.target else frozenset()
+            if any(exits & other for _, other in selected):
+                continue
+            selected.append((chosen, exits))
+        for t, _ in selected:
+            cursor.before = session.config
+            cursor.state = session.config
+            self._apply(cursor, t)
+            session.config = cursor.state
+
+    def _patterns_for(self, name: str) -> list[str]:
+        """Wildcard descriptors that match an event, most specific first: `error.invoke.*`, `error.*`, `*`."""
+        triggers = self.compiled.triggers
+        parts = name.split(".")
+        found = []
+        for cut in range(len(parts) - 1, 0, -1):
+            prefix = ".".join(parts[:cut])
+            for candidate in (f"{prefix}.*", prefix):
+                if candidate in triggers and candidate != name:
+                    found.append(candidate)
+        if "*" in triggers:
+            found.append("*")
+        return found
+
+    # -- transitions -------------------------------------------------------------------------
+    def _apply(self, cursor: _Cursor, c: CompiledTransition) -> None:
+        session = cursor.session
+        assert session is not None
+        if self.on_transition is not None:
+            self.on_transition(c.origin)
+        if c.target is None:
+            self._trace("transition", source=c.source, trigger=c.trigger, target=None)
+            self._run_actions(session, c.actions)
+            return
+        before = self.compiled.configs[cursor.before]
+        if c.dynamic or c.dest is None:
+            compiler = self.compiled._compiler
+            exits, entries, after = compiler.microstep(before, c, session.history)
+            name = self.compiled.config_name(compiler.leaves_of(after))
+            if name not in self.compiled.configs:
+                self.compiled.configs[name] = after
+                self.compiled.machine.add_state(name)
+            cursor.state = name
+        else:
+            exits, entries, after = c.exits, c.entries, self.compiled.configs[c.dest]
+        session.config = cursor.state
+        if self.tracing:
+            self._trace("transition", source=c.source, trigger=c.trigger, target=c.target)
+        self._exit(session, exits, before)
+        self._run_actions(session, c.actions)
+        self._enter(session, entries, after)
+
+    def _exit(self, session: Session, exits: tuple[str, ...], before: frozenset[str]) -> None:
+        states = self.compiled.states
+        tracing = self.tracing
+        for name in exits:
+            cs = states[name]
+            if cs.plain and not session.timers and not session.invokes and not session.attempts:
+                if tracing:
+                    self._trace("exit", state=name)
+                continue
+            for h in cs.history_children:
+                deep = self.flow.states[h].deep
+                if deep:
+                    remembered = [s for s in before if name in states[s].ancestors and not self.flow.states[s].children]
+                else:
+                    remembered = [c for c in self.flow.states[name].children if c in before]
+                if session.history is None:
+                    session.history = {}
+                session.history[h] = sorted(remembered, key=self.compiled.order.__getitem__)
+            self._run_actions(session, cs.exit)
+            if session.timers:
+                for key in [k for k in session.timers if k.startswith((f"after.{name}.", f"no_input.{name}"))]:
+                    del session.timers[key]
+                    self._effect("timer_cancel", trigger=key)
+            if session.invokes and name in session.invokes:
+                del session.invokes[name]
+                self._effect("invoke_cancel", state=name)
+                self._trace("invoke", state=name, status="cancelled")
+            if session.attempts:
+                session.attempts.pop(name, None)
+            self._trace("exit", state=name)
+
+    def _enter(self, session: Session, entries: tuple[str, ...], active: frozenset[str]) -> None:
+        states = self.compiled.states
+        tracing = self.tracing
+        for name in entries:
+            cs = states[name]
+            if cs.plain:
+                if tracing:
+                    self._trace("enter", state=name)
+                continue
+            state = cs.state
+            if tracing:
+                self._trace("enter", state=name)
+            self._run_actions(session, cs.entry)
+            for index, delay in cs.timers:
+                self._start_timer(session, f"after.{name}.{index}", delay)
+            if state.invoke is not None:
+                self._start_invoke(session, name)
+            if state.collect is not None:
+                self._ask(session, name, state.collect.prompt, state.collect.no_input_after_ms, reset=True)
+            if state.confirm is not None:
+                self._ask(session, name, state.confirm.prompt, state.confirm.no_input_after_ms, reset=True)
+            if state.llm is not None:
+                self._start_llm(session, name)
+            if state.call is not None:
+                args = self._render(session, state.call.args)
+                if session.invokes is None:
+                    session.invokes = {}
+                session.invokes[name] = {"skill": "call", "flow": state.call.flow, "started": self._now}
+                self._effect("call_start", state=name, flow=state.call.flow, args=args)
+            if state.link is not None:
+                args = self._render(session, state.link.args)
+                self._effect("link", state=name, flow=state.link.flow, args=args)
+            if state.kind == "final":
+                self._final(session, name, active)
+
+    def _final(self, session: Session, name: str, active: frozenset[str]) -> None:
+        state = self.flow.states[name]
+        output = self._render(session, state.output) if state.output is not None else None
+        parent = state.parent
+        if parent is None:
+            self._end(session)
+            session.final = name
+            session.output = output
+            self._effect("done", final=name, output=output)
+            self._trace("done", final=name, output=output)
+            return
+        self._queue.append((f"done.state.{parent}", {"output": output} if output is not None else {}))
+        grand = self.flow.states[parent].parent
+        if grand is not None and self.flow.states[grand].kind == "parallel":
+            regions = [r for r in self.flow.states[grand].children if self.flow.states[r].kind != "history"]
+            if all(
+                any(self.flow.states[s].kind == "final" and self.flow.states[s].parent == r for s in active)
+                for r in regions
+            ):
+                self._queue.append((f"done.state.{grand}", {}))
+
+    # -- timers, effects, trace --------------------------------------------------------------------------
+    def _start_timer(self, session: Session, trigger: str, delay_ms: int) -> None:
+        due = self._now + delay_ms
+        if session.timers is None:
+            session.timers = {}
+        session.timers[trigger] = due
+        self._effect("timer_start", trigger=trigger, due=due)
+
+    def _effect(self, kind: str, **data: Any) -> None:
+        self._result.effects.append(Effect(kind, data))
+
+    def _trace(self, kind: str, **data: Any) -> None:
+        if self.tracing:
+            self._result.trace.append({"t": self._now, "kind": kind, **data})
+
+    def _error(self, name: str, message: str, data: dict[str, Any]) -> None:
+        self._trace("error", error=name, message=message)
+        self._queue.append((name, {"message": message, **data}))

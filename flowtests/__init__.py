@@ -1,0 +1,1 @@
+"""Flow tests: YAML cases played on the simulated glasses, their assertions, and a scripted model server."""

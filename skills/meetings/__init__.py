@@ -1,0 +1,1 @@
+"""Meetings: crash-safe transcripts and summaries."""

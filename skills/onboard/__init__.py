@@ -1,0 +1,1 @@
+"""Skills the glasses answer themselves: saving media and the teleprompter."""

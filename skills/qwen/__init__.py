@@ -1,0 +1,1 @@
+"""Qwen: the OpenAI-compatible client and the skills answered by the model."""

@@ -1,0 +1,1 @@
+"""Speech recognition online: DashScope realtime ASR."""
