@@ -31,9 +31,9 @@ from engine.assistant.agent import Assistant, open_checkpointer  # noqa: E402
 from engine.assistant.model_router import SYSTEM_PROMPT, ModelRouter  # noqa: E402
 from engine.runtime.compiler import compile_flow  # noqa: E402
 from skills.qwen.client import LlmSettings, QwenClient  # noqa: E402
-from tests.conftest import flow_of  # noqa: E402
-from tests.servers.openai_compat import OpenAICompatServer  # noqa: E402
-from tests.test_routing import CASES  # noqa: E402
+from tests.support.flows import flow_of  # noqa: E402
+from tests.support.routing import CASES  # noqa: E402
+from tests.support.servers.openai_compat import OpenAICompatServer  # noqa: E402
 
 
 class TimedClient(QwenClient):

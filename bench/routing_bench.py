@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.test_routing import CASES, INDEPENDENT, correct, shipped_router  # noqa: E402
+from tests.support.routing import CASES, INDEPENDENT, correct, shipped_router  # noqa: E402
 
 
 def main() -> int:

@@ -124,7 +124,7 @@ def main() -> int:
     global KEEP_GC
     KEEP_GC = args.gc
 
-    from tests.test_routing import shipped_router
+    from tests.support.routing import shipped_router
 
     router = shipped_router()
     compiler.MAX_CONFIGURATIONS = 10**9  # a chain has one configuration per state: time the algorithm

@@ -13,8 +13,8 @@ from websockets.asyncio.client import connect
 from devices.datum import fix_in_map_datum, gcj02_to_wgs84, wgs84_to_gcj02
 from devices.sim.scenario import gpx_events
 from skills.navigation.geo import distance_m
-from tests.devices.bridge_helpers import receive, start_bridge
-from tests.runtime.helpers import compile_text
+from tests.support.bridge import receive, start_bridge
+from tests.support.runtime import compile_text
 
 # (WGS-84 lat, lng) -> (GCJ-02 lat, lng): the published pairs of the eviltransform test suite
 PAIRS = [

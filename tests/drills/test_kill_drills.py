@@ -31,7 +31,7 @@ from tests.drills import kills
 from tests.drills.probe import ROOT
 from tests.drills.tally import DRILLS
 from tests.drills.tally import kills as kill_count
-from tests.skills.test_payments import qr_png
+from tests.support.photos import qr_png
 
 pytestmark = pytest.mark.drill
 

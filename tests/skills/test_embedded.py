@@ -17,7 +17,9 @@ from engine.runtime.runner import SkillError
 from skills.meetings import summarize, transcripts
 from skills.onboard import media, teleprompter
 from skills.registry import embedded_skills
-from tests.conftest import ROOT, run_cli, run_skill
+from tests.support import ROOT
+from tests.support.cli import run_cli
+from tests.support.flows import run_skill
 
 CTX = SimpleNamespace(session_id="s1", idempotency_key=None, attempt=1)
 

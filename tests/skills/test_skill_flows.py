@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 
 def _run(flow: str, events: str, data: Path) -> list[dict]:
@@ -49,7 +49,7 @@ def test_teleprompter_follows_a_reader_who_skips_sentences(tmp_path: Path) -> No
 
 
 def test_teleprompter_scrolls_at_a_speed_the_reader_can_change(tmp_path: Path) -> None:
-    from tests.conftest import ROOT
+    from tests.support import ROOT
 
     proc = run_cli(
         "run",

@@ -1,0 +1,76 @@
+"""A bridge server on 127.0.0.1 with a small flow, and a reader of what it sends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import textwrap
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from devices.bridge.server import BridgeServer
+from tests.support.runtime import compile_text
+
+FLOW = textwrap.dedent(
+    """\
+    flow: ticker
+    permissions: [display, microphone]
+    requires: [display]
+    initial: a
+    states:
+      a:
+        entry: [{hud.show: {layout: toast, text: "in a"}}]
+        on:
+          gesture.tap: {target: b, do: [{set: {vars.taps: "has(vars.taps) ? vars.taps + 1 : 1"}}]}
+          asr.transcript:
+            - if: "event.text == 'yes'"
+              target: agreed
+      b:
+        entry: [{hud.show: {layout: toast, text: "in b"}}]
+        after: {150ms: c}
+      c:
+        entry: [{hud.show: {layout: toast, text: "in c"}}]
+        after: {150ms: d}
+      d:
+        entry: [{hud.show: {layout: toast, text: "in d"}}]
+        on: {gesture.tap: done}
+      agreed: {type: final, entry: [{hud.show: {layout: toast, text: agreed}}]}
+      done: {type: final}
+    """
+)
+
+
+async def start_bridge(flows: dict[str, Any] | None = None, **kwargs: Any) -> tuple[BridgeServer, Any, str]:
+    """A bridge on a free port of 127.0.0.1 (the ticker flow unless `flows` says otherwise)."""
+    bridge = BridgeServer(flows or {"ticker": compile_text(FLOW)}, **kwargs)
+    server = await bridge.start("127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return bridge, server, f"ws://127.0.0.1:{port}"
+
+
+async def receive(ws: Any, until: Any, timeout: float = 3.0) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
+
+    async def loop() -> None:
+        while True:
+            message = json.loads(await ws.recv())
+            got.append(message)
+            if until(message):
+                return
+
+    await asyncio.wait_for(loop(), timeout)
+    return got
+
+
+async def refused(url: str, hello: dict[str, Any] | str) -> tuple[dict[str, Any], int | None]:
+    """Send a hello that must be refused: the error it gets and the close code after it."""
+    async with connect(url) as ws:
+        await ws.send(hello if isinstance(hello, str) else json.dumps(hello))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 3))
+        try:
+            extra = await asyncio.wait_for(ws.recv(), 3)
+        except ConnectionClosed:
+            return reply, ws.close_code
+        raise AssertionError(f"the connection stayed open after {reply}: {extra!r}")

@@ -1,0 +1,33 @@
+"""Flow files and skills as tests use them outside the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.language.loader import load_flow
+from engine.language.model import Flow
+
+
+def run_skill(skill: Callable[[dict[str, Any], Any], Awaitable[Any]], args: dict[str, Any], ctx: Any = None) -> Any:
+    """Run one skill call to its end outside a flow (a skill returns an awaitable; `asyncio.run` wants a coroutine)."""
+
+    async def call() -> Any:
+        return await skill(args, ctx)
+
+    return asyncio.run(call())
+
+
+def flow_of(path: Path | str) -> Flow:
+    """The model of a flow file a test relies on (a shipped flow or one the test wrote): it must build."""
+    built = load_flow(path).built
+    assert built is not None, f"{path} cannot be read as a flow"
+    return built.flow
+
+
+class WriteFlow(Protocol):
+    """The type of the `write_flow` fixture (tests/conftest.py)."""
+
+    def __call__(self, text: str, name: str = "flow.yaml") -> Path: ...
