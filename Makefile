@@ -78,6 +78,7 @@ drill: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: install
 	$(PY) bench/validate_bench.py

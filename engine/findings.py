@@ -7,7 +7,7 @@ that says what is wrong and how to fix it, and points at a file, line and column
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -63,3 +63,22 @@ class SourceError(Exception):
         self.message = message
         self.line = line
         self.column = column
+
+
+# Each rule's default severity by slug. engine/checks fills it as its rules register; the reader
+# (engine/language) reports only error-level rules, so it needs nothing registered.
+SEVERITIES: dict[str, Severity] = {}
+
+
+@dataclass
+class Sink:
+    """Collects findings for one file (the reader and every check report into the same one)."""
+
+    file: str
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(
+        self, rule: str, message: str, line: int, column: int, flow: str | None = None, state: str | None = None
+    ) -> None:
+        severity = SEVERITIES.get(rule, Severity.ERROR)
+        self.findings.append(Finding(rule, severity, message, self.file, line, column, flow, state))

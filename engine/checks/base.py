@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.findings import Finding, Severity
+from engine.findings import SEVERITIES, Severity, Sink
 from engine.language.builder import BuiltFlow
 from engine.language.catalog import Catalog, DeviceProfile
 from engine.language.model import Flow
@@ -41,6 +41,7 @@ def _register(
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     def wrap(func: Callable[..., None]) -> Callable[..., None]:
         RULES[slug] = Rule(slug, severity, summary, scope, func)
+        SEVERITIES[slug] = severity
         return func
 
     return wrap
@@ -61,6 +62,7 @@ def project_rule(
 def source_rule(slug: str, summary: str, severity: Severity = Severity.ERROR) -> None:
     """Rules reported while reading a file (no function: the reader reports them)."""
     RULES[slug] = Rule(slug, severity, summary, "source", None)
+    SEVERITIES[slug] = severity
 
 
 source_rule("yaml-syntax", "The file is not readable YAML, or breaks a safety limit (size, depth, aliases, tags).")
@@ -68,20 +70,6 @@ source_rule("duplicate-key", "The same key appears twice in one mapping; YAML wo
 source_rule("schema", "The document does not have the shape the flow language defines.")
 source_rule("internal-error", "A check failed unexpectedly on this file (a bug: please report it with the file).")
 source_rule("bad-ignore", "A `# lensflow: ignore[...]` comment names a rule that does not exist.", Severity.WARNING)
-
-
-@dataclass
-class Sink:
-    """Collects findings for one file."""
-
-    file: str
-    findings: list[Finding] = field(default_factory=list)
-
-    def add(
-        self, rule: str, message: str, line: int, column: int, flow: str | None = None, state: str | None = None
-    ) -> None:
-        severity = RULES[rule].severity if rule in RULES else Severity.ERROR
-        self.findings.append(Finding(rule, severity, message, self.file, line, column, flow, state))
 
 
 @dataclass

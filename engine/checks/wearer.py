@@ -23,9 +23,9 @@ from engine.checks.base import FlowContext, flow_rule
 from engine.checks.catalog_rules import is_event_transition
 from engine.checks.structure import has_unknown_targets
 from engine.findings import Severity
+from engine.language.event_names import UTTERANCE_EVENTS
 from engine.language.model import CANCEL_EVENTS, Flow, State, Transition
 from engine.language.statechart import active_with, exits_of, leaves_entered, reachable_states
-from engine.runtime.dialogue import UTTERANCE_EVENTS
 
 CONTENT_EVENTS = ("asr.transcript", "user.utterance", "camera.photo")
 # triggers the engine fires by itself: a state reached through them is reached without the wearer

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from engine.checks.base import Sink
 from engine.files import read_regular
-from engine.findings import SourceError
+from engine.findings import Sink, SourceError
 from engine.language.builder import BuiltFlow, build_flow
 from engine.language.catalog import PROJECT_ROOT
 from engine.language.schema import SchemaValidator, load_schema

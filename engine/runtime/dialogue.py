@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.assistant.addressing import confirm_reply
+from engine.language.event_names import UTTERANCE_EVENTS
 from engine.language.expressions import CompiledExpression, EvaluationError
 from engine.language.slot_values import parse_slot
 from engine.runtime.session import Session
-
-UTTERANCE_EVENTS = ("asr.transcript", "user.utterance")
 
 
 class DialogueSteps:
