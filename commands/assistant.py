@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from commands.common import EXIT_OK, CliError, llm_flags_to_env, load_flows
+from commands.common import EXIT_OK, CliError, device_profile, llm_settings, load_flows
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -76,9 +76,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from engine.assistant.addressing import WakeConfigError, wake_phrases
     from engine.assistant.agent import Assistant, open_checkpointer
     from engine.assistant.model_router import ModelRouter
-    from engine.language.catalog import load_catalog
     from engine.settings import session_store
-    from skills.qwen.client import LlmSettings, QwenClient, run_closing
+    from skills.qwen.client import QwenClient, run_closing
     from skills.registry import skills_for_device
 
     try:
@@ -87,10 +86,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     session_store(args.db)  # a bad --db or LENSFLOW_DB is one line before the conversation starts
     flows = load_flows([args.flows])
-    profile = load_catalog().profiles["quark-display"]
+    profile = device_profile(None)
     device = SimulatedDevice(profile, Path(args.out), speak_audio=False)
-    llm_flags_to_env(args)
-    client = QwenClient(LlmSettings.from_env())
+    settings = llm_settings(args)
+    client = QwenClient(settings)
     router = ModelRouter([c.flow for c in flows.values()], client)
     console = Console(highlight=False)
     mode = f"Qwen ({client.settings.model})" if client.settings.configured else "offline (no model configured)"
@@ -107,7 +106,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 flows,
                 router,
                 saver,
-                skills=skills_for_device(),
+                skills=skills_for_device(settings),
                 llm=client if client.settings.configured else None,
                 ports=device,
                 wake=wake,
@@ -192,15 +191,13 @@ def cmd_route(args: argparse.Namespace) -> int:
     from engine.assistant.routing import OfflineRouter
 
     flows = [compiled.flow for compiled in load_flows([args.flows]).values()]
-    from skills.qwen.client import LlmSettings
-
     _check_route_context(flows, args.active, args.awaiting)
-    llm_flags_to_env(args)
-    if LlmSettings.from_env().configured:  # Qwen when an endpoint is set up, with the offline router as fallback
+    settings = llm_settings(args)
+    if settings.configured:  # Qwen when an endpoint is set up, with the offline router as fallback
         from engine.assistant.model_router import ModelRouter
         from skills.qwen.client import QwenClient, run_closing
 
-        router = ModelRouter(flows, QwenClient(LlmSettings.from_env()))
+        router = ModelRouter(flows, QwenClient(settings))
         route = run_closing(router.route(args.utterance, args.active, args.awaiting))
         if router.last_error is not None:  # said once, on stderr: stdout stays the route alone
             print(

@@ -1,4 +1,5 @@
-"""What every command shares: exit codes, the one-line user error, and loading flows for a command."""
+"""What every command shares: exit codes, the one-line user error, the one way each command loads flows,
+the one device-profile lookup, and the model settings built from flags and the environment."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported where used: fast commands load neither openai nor the catalogue up front
+    from engine.language.catalog import DeviceProfile
+    from skills.qwen.client import LlmSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,11 +59,11 @@ def json_line(entry: dict[str, Any]) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def configured_llm() -> Any:
+def configured_llm(settings: LlmSettings | None = None) -> Any:
     """The Qwen client for `llm` steps when an endpoint is configured, else None (steps fail cleanly)."""
-    from skills.qwen.client import LlmSettings, QwenClient
+    from skills.qwen.client import QwenClient
 
-    settings = LlmSettings.from_env()
+    settings = settings or llm_settings()
     return QwenClient(settings) if settings.configured else None
 
 
@@ -78,9 +83,33 @@ def load_flows(paths: list[str]) -> dict[str, Any]:
     return flows
 
 
-def llm_flags_to_env(args: argparse.Namespace) -> None:
-    """--llm-url / --model override the LENSFLOW_LLM_* settings for this run."""
-    if getattr(args, "llm_url", None):
-        os.environ["LENSFLOW_LLM_BASE_URL"] = args.llm_url
-    if getattr(args, "model", None):
-        os.environ["LENSFLOW_LLM_MODEL"] = args.model
+DEFAULT_PROFILE = "quark-display"
+
+
+def device_profile(name: str | None) -> DeviceProfile:
+    """The device profile called `name` (None: the default); an unknown name is a one-line error listing the known."""
+    from engine.language.catalog import load_catalog
+
+    profiles = load_catalog().profiles
+    chosen = name or DEFAULT_PROFILE
+    if chosen not in profiles:
+        raise CliError(f"unknown device profile '{chosen}'; known: {', '.join(sorted(profiles))}")
+    return profiles[chosen]
+
+
+def llm_settings(args: argparse.Namespace | None = None) -> LlmSettings:
+    """The model settings for this run: the LENSFLOW_LLM_* environment, with `--llm-url` / `--model` on top.
+
+    Passed down as a value: the flags never leak into the process environment (and so into
+    whatever else reads it later in the same process).
+    """
+    from dataclasses import replace
+
+    from skills.qwen.client import LlmSettings
+
+    settings = LlmSettings.from_env()
+    if args is not None and getattr(args, "llm_url", None):
+        settings = replace(settings, base_url=args.llm_url)
+    if args is not None and getattr(args, "model", None):
+        settings = replace(settings, model=args.model)
+    return settings

@@ -13,7 +13,9 @@ from commands.common import (
     EXIT_OK,
     CliError,
     configured_llm,
+    device_profile,
     json_line,
+    llm_settings,
     load_flows,
     load_main_flow,
     read_flow,
@@ -98,7 +100,6 @@ class _TracePrinter:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from devices.sim.scenario import load_scenario
     from devices.sim.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
-    from engine.language.catalog import load_catalog
     from engine.runtime.events_file import ScenarioError
     from skills.qwen.client import run_closing
     from skills.registry import skills_for_device
@@ -117,16 +118,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         scenario = load_scenario(scenario_path, phrase_recognizer(compiled))
     except ScenarioError as exc:
         raise CliError(str(exc)) from None
-    catalog = load_catalog()
-    profile_name = args.profile or scenario.profile or "quark-display"
-    profile = catalog.profiles.get(profile_name)
-    if profile is None:
-        raise CliError(f"unknown device profile '{profile_name}'; known: {', '.join(sorted(catalog.profiles))}")
+    profile = device_profile(args.profile or scenario.profile)
     try:
         check_profile(main_flow.flow, profile)
     except ProfileRefused as exc:
         raise CliError(str(exc)) from None
     out = _simulation_folders(args, main_flow.id)
+    settings = llm_settings()
     sim = run_closing(
         simulate(
             compiled,
@@ -134,8 +132,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             scenario,
             profile,
             out,
-            skills=skills_for_device(),
-            llm=configured_llm(),
+            skills=skills_for_device(settings),
+            llm=configured_llm(settings),
             speak_audio=not args.no_audio,
             on_trace=json_line if args.json else None,
         )
@@ -193,19 +191,16 @@ def _simulate_live(args: argparse.Namespace) -> int:
     from devices.sim.interactive import main_loop
     from devices.sim.simulator import SimulatedDevice
     from engine.assistant.model_router import ModelRouter
-    from engine.language.catalog import load_catalog
-    from skills.qwen.client import LlmSettings, QwenClient
+    from skills.qwen.client import QwenClient
     from skills.registry import skills_for_device
 
     flows = load_flows([args.flow] if args.flow else ["flows"])
-    catalog = load_catalog()
-    profile = catalog.profiles.get(args.profile or "quark-display")
-    if profile is None:
-        raise CliError(f"unknown device profile '{args.profile}'; known: {', '.join(sorted(catalog.profiles))}")
+    profile = device_profile(args.profile)
     out = _simulation_folders(args, "live")
     device = SimulatedDevice(profile, out, speak_audio=not args.no_audio)
-    router = ModelRouter([c.flow for c in flows.values()], QwenClient(LlmSettings.from_env()))
-    runner = main_loop(flows, device, skills=skills_for_device(), llm=configured_llm(), router=router)
+    settings = llm_settings()
+    router = ModelRouter([c.flow for c in flows.values()], QwenClient(settings))
+    runner = main_loop(flows, device, skills=skills_for_device(settings), llm=configured_llm(settings), router=router)
     if runner is not None and runner.stack:
         json_line(runner.end_state())
     return EXIT_OK
@@ -269,13 +264,9 @@ def _preview_sample(args: argparse.Namespace) -> Any:
 def cmd_preview(args: argparse.Namespace) -> int:
     from devices.hud.render_png import FontMissing, save_frame
     from devices.sim.preview import preview_flow
-    from engine.language.catalog import load_catalog
 
     flow = read_flow(args.flow)
-    catalog = load_catalog()
-    profile = catalog.profiles.get(args.profile)
-    if profile is None:
-        raise CliError(f"unknown device profile '{args.profile}'; known: {', '.join(sorted(catalog.profiles))}")
+    profile = device_profile(args.profile)
     if args.state and args.state not in flow.states:
         raise CliError(f"flow '{flow.id}' has no state '{args.state}'; states: {', '.join(flow.states)}")
     sample = _preview_sample(args)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from commands.common import EXIT_OK, EXIT_PROBLEMS, CliError, read_flow
+from commands.common import EXIT_OK, EXIT_PROBLEMS, CliError, device_profile, read_flow
 
 
 def _load_config(args: argparse.Namespace) -> Any:
@@ -43,12 +43,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     config = _load_config(args)
     if args.profile:
-        from engine.language.catalog import load_catalog
-
-        if args.profile not in load_catalog().profiles:
-            known = ", ".join(sorted(load_catalog().profiles))
-            raise CliError(f"unknown device profile '{args.profile}'; known: {known}")
-        config = replace(config, profile=args.profile)
+        config = replace(config, profile=device_profile(args.profile).id)
     paths = args.paths or list(config.paths)
     if args.watch:
         return _watch(paths, config, args)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skills.base import needs_network
 from skills.meetings import summarize, transcripts
@@ -18,6 +18,9 @@ from skills.navigation import skills as navigation
 from skills.onboard import media, teleprompter
 from skills.payments import sandbox as payments
 from skills.shopping import skills as shopping
+
+if TYPE_CHECKING:  # the client (and openai) is imported only when an endpoint is configured
+    from skills.qwen.client import LlmSettings
 
 Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
 
@@ -29,12 +32,13 @@ def _offline(what: str) -> Skill:
     return refuse
 
 
-def skills_for_device() -> dict[str, Skill]:
-    """The embedded skills, with the online ones on Qwen when an endpoint is configured."""
+def skills_for_device(llm: LlmSettings | None = None) -> dict[str, Skill]:
+    """The embedded skills, with the online ones on Qwen when an endpoint is configured (`llm`, else the
+    LENSFLOW_LLM_* environment)."""
     from skills.qwen.client import LlmSettings
 
     skills = embedded_skills()
-    settings = LlmSettings.from_env()
+    settings = llm or LlmSettings.from_env()
     if settings.configured:
         from skills.qwen.skills import QwenSkills
 
