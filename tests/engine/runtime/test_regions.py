@@ -22,7 +22,7 @@ from engine.runtime.runner import Runner
 from engine.runtime.session import Session
 from engine.runtime.step import Interpreter
 from tests.conftest import ROOT
-from tests.runtime.helpers import compile_text, flow_yaml, run, states
+from tests.runtime.helpers import Event, compile_text, flow_yaml, run, states
 
 
 def grid(regions: int, per: int) -> str:
@@ -172,7 +172,7 @@ def test_sixteen_regions_compile_and_run() -> None:
 
 
 def test_deep_history_brings_back_every_region() -> None:
-    events = [
+    events: list[Event] = [
         (100, "gesture.tap", {}),
         (200, "gesture.swipe_up", {}),
         (300, "device.doffed", {}),
