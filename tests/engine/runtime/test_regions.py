@@ -14,15 +14,17 @@ from transitions import Machine
 
 from engine.checks.config import Config
 from engine.checks.validate import validate_paths
+from engine.language.catalog import load_catalog
 from engine.language.expressions import CompiledExpression
 from engine.language.loader import load_flow
 from engine.limits import MAX_ACTIVE_LEAVES
-from engine.runtime.compiler import CompiledFlow, CompileError, compile_flow
+from engine.runtime.compiler import CompiledFlow, CompileError, build, compile_flow
 from engine.runtime.runner import Runner
 from engine.runtime.session import Session
 from engine.runtime.step import Interpreter
-from tests.conftest import ROOT
+from tests.conftest import ROOT, flow_of
 from tests.runtime.helpers import Event, compile_text, flow_yaml, run, states
+from tests.test_linear_text import LINEAR, work
 
 
 def grid(regions: int, per: int) -> str:
@@ -250,3 +252,22 @@ def test_every_flow_validate_accepts_compiles_and_the_limit_is_the_same(tmp_path
             assert compiles, path
     assert _validate_and_compile(tmp_path / f"grid_{MAX_ACTIVE_LEAVES}x2.yaml") == (True, True)
     assert _validate_and_compile(tmp_path / f"grid_{MAX_ACTIVE_LEAVES + 1}x2.yaml") == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("small", "large"),
+    [((3, 20), (3, 80)), ((8, 4), (32, 4))],
+    ids=["states-in-3-regions", "regions"],
+)
+def test_compiling_regions_is_linear_in_states_and_regions(
+    small: tuple[int, int], large: tuple[int, int], tmp_path: Path
+) -> None:
+    catalog = load_catalog()
+    flows = []
+    for regions, per in (small, large):
+        path = tmp_path / f"grid_{regions}x{per}.yaml"
+        path.write_text(grid(regions, per), encoding="utf-8")
+        flows.append(flow_of(path))
+    build(flows[0], catalog)  # warm caches
+    work_small, work_large = (work(lambda f=f: build(f, catalog)) for f in flows)
+    assert work_large / work_small < LINEAR  # 4x the states: ~4x the work; the product would be 64x or 2**24x
