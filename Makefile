@@ -83,6 +83,7 @@ lint: install
 bench: install
 	$(PY) bench/validate_bench.py
 	$(PY) bench/runtime_bench.py
+	$(PY) bench/compile_bench.py
 	$(PY) bench/hud_latency_bench.py
 	$(PY) bench/routing_bench.py
 	$(PY) bench/text_scaling_bench.py

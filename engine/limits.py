@@ -27,16 +27,9 @@ ASSUMED_ITEMS = 100  # values in all (entries of lists and maps, strings, scalar
 ASSUMED_CHARS = 64 * 1024  # characters of their strings, in all
 
 # -- statecharts ------------------------------------------------------------------
-MAX_CONFIGURATIONS = 5000  # sets of simultaneously active states (parallel regions multiply)
+# states active at once: one leaf per parallel region. Compiling grows with the states and regions, not
+# with their product; this bounds the work one event does when every region takes a transition.
+MAX_ACTIVE_LEAVES = 256
 MAX_CALL_DEPTH = 16  # flows on the call stack at once
 MAX_MICROSTEPS = 1000  # internal events handled for one external event
 
-
-def configurations_allowed(states: int) -> int:
-    """How many configurations a flow of `states` states may have.
-
-    A flow without parallel regions has at most one configuration per state, so a
-    long flat flow (20,000 chained states) is fine; only the product that parallel
-    regions make is held to MAX_CONFIGURATIONS.
-    """
-    return max(MAX_CONFIGURATIONS, states)

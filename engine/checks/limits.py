@@ -11,8 +11,8 @@ from engine.checks.expressions import _expressions_of
 from engine.checks.project import FlowSummary
 from engine.language.cel_cost import LimitProblem, static_problems
 from engine.language.expressions import ExpressionError, compile_expression
-from engine.language.statechart import configuration_count
-from engine.limits import MAX_CALL_DEPTH, MAX_CONFIGURATIONS, MAX_EXPRESSION_CHARS, configurations_allowed
+from engine.language.statechart import most_active_leaves
+from engine.limits import MAX_ACTIVE_LEAVES, MAX_CALL_DEPTH, MAX_EXPRESSION_CHARS
 
 
 def _limit_problems(ctx: FlowContext, rule: str) -> None:
@@ -52,15 +52,15 @@ def expression_cost(ctx: FlowContext) -> None:
 
 @flow_rule(
     "configuration-limit",
-    f"Parallel regions multiply into more than {MAX_CONFIGURATIONS} state configurations "
+    f"Parallel regions keep more than {MAX_ACTIVE_LEAVES} states active at once "
     "(the flow would be refused when it loads).",
 )
 def configuration_limit(ctx: FlowContext) -> None:
     flow = ctx.flow
     if flow.initial not in flow.states:
         return  # unknown-target reports it
-    total = configuration_count(flow)
-    if total <= configurations_allowed(len(flow.states)):
+    total = most_active_leaves(flow)
+    if total <= MAX_ACTIVE_LEAVES:
         return
     outermost = next(
         (
@@ -73,8 +73,8 @@ def configuration_limit(ctx: FlowContext) -> None:
     where = outermost.path if outermost is not None else ("states",)
     ctx.report(
         "configuration-limit",
-        f"{total} state configurations, more than {MAX_CONFIGURATIONS}: parallel regions multiply their states; "
-        "split the flow, or use fewer regions or fewer states in each",
+        f"{total} states active at once (one per parallel region), more than {MAX_ACTIVE_LEAVES}: "
+        "every region takes its part of each event; split the flow, or use fewer regions",
         where,
         state=outermost.name if outermost is not None else None,
     )

@@ -162,35 +162,33 @@ def leaf_successors(flow: Flow, leaf_name: str) -> set[str]:
     return out
 
 
-def configuration_count(flow: Flow) -> int:
-    """How many sets of active states the flow's structure allows (parallel regions multiply).
+def most_active_leaves(flow: Flow) -> int:
+    """The most leaf states the flow can have active at once (parallel regions add theirs up).
 
-    The compiler enumerates the reachable ones, which are never more, so this is
-    the number both the compiler and `validate` hold against MAX_CONFIGURATIONS.
+    Linear in the states, whatever the product of the regions; the compiler and
+    `validate` both hold it against `engine.limits.MAX_ACTIVE_LEAVES`.
     """
     counts: dict[str, int] = {}
-
-    def count(name: str, seen: frozenset[str]) -> int:
-        if name in counts:
-            return counts[name]
-        state = flow.states.get(name)
-        if state is None or name in seen:
-            return 1
-        children = [c for c in state.children if c in flow.states and flow.states[c].kind != "history"]
-        inside = seen | {name}
-        if not children:
-            total = 1
+    order: list[str] = []  # every state below the top, parents before children
+    stack = [name for name in flow.top if name in flow.states]
+    seen: set[str] = set()
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        order.append(name)
+        stack.extend(c for c in flow.states[name].children if c in flow.states)
+    for name in reversed(order):  # children before parents
+        state = flow.states[name]
+        inner = [counts.get(c, 1) for c in state.children if c in flow.states and flow.states[c].kind != "history"]
+        if not inner:
+            counts[name] = 1
         elif state.kind == "parallel":
-            total = 1
-            for child in children:
-                total *= count(child, inside)
+            counts[name] = sum(inner)
         else:
-            total = sum(count(child, inside) for child in children)
-        counts[name] = total
-        return total
-
-    return sum(
-        count(name, frozenset())
-        for name in flow.top
-        if flow.states.get(name) is None or flow.states[name].kind != "history"
+            counts[name] = max(inner)
+    return max(
+        (counts.get(name, 1) for name in flow.top if name in flow.states and flow.states[name].kind != "history"),
+        default=1,
     )

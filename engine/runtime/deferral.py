@@ -27,6 +27,7 @@ from engine.runtime.compiler import CompiledTransition
 from engine.runtime.session import Session
 
 MAX_DEFERRED = 32  # events one session keeps for later; a flow that needs more is not keeping up
+MAX_REMEMBERED_CONFIGS = 1024  # configurations whose deferred events one interpreter keeps at hand
 
 
 class InputSteps:
@@ -50,6 +51,8 @@ class InputSteps:
         if names is None:
             active = self.compiled.configs.get(config, frozenset())
             names = frozenset(e for s in active for e in self.flow.states[s].defer)
+            if len(self._deferring) >= MAX_REMEMBERED_CONFIGS:  # parallel regions make many; keep it bounded
+                self._deferring.clear()
             self._deferring[config] = names
         return names
 

@@ -256,7 +256,7 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         cursor.state = session.config
         if self.tracing and name != ALWAYS:
             self._trace("event", name=name, data=data)
-        parallel = len(self.compiled.leaves.get(session.config, ())) > 1
+        parallel = session.config not in self.compiled.flat
         event = self.events.get(name)
         if parallel:
             self._fire_regions(session, name)
@@ -265,10 +265,13 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
             session.config = cursor.state
         if not cursor.taken and name != ALWAYS:
             for pattern in self._patterns_for(name):
-                if parallel:
+                if session.config not in self.compiled.flat:
                     self._fire_regions(session, pattern)
                 else:
-                    self.events[pattern].trigger(cursor)
+                    by_pattern = self.events.get(pattern)
+                    if by_pattern is None:
+                        continue  # only states inside parallel regions handle it
+                    by_pattern.trigger(cursor)
                     session.config = cursor.state
                 if cursor.taken:
                     return True
@@ -279,20 +282,21 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         """In a parallel configuration, each region may take its own transition for one event (SCXML).
 
         Per active leaf, the first enabled transition of the leaf or its ancestors is
-        selected; one whose exit set overlaps an earlier selection is dropped; the
-        selected ones run in document order.
+        selected from the per-state tables; one whose exit set overlaps an earlier
+        selection is dropped; the selected ones run in document order. Nothing about
+        the configuration is enumerated ahead of time, and nothing is stored.
         """
         cursor = self.cursor
-        compiler = self.compiled._compiler
+        chart = self.compiled.chart
         active = self.compiled.configs[session.config]
-        selected: list[tuple[CompiledTransition, frozenset[str]]] = []
+        selected: list[CompiledTransition] = []
+        taken: set[int] = set()  # ids of the source transitions selected (an ancestor's is taken once)
+        exited: set[str] = set()  # states the selected transitions exit
         for leaf in self.compiled.leaves[session.config]:
             chosen: CompiledTransition | bool | None = None  # False: a region's transition already taken
             for owner in (leaf, *self.compiled.states[leaf].ancestors):
-                for t in compiler.transitions[owner]:
-                    if t.trigger != trigger:
-                        continue
-                    if any(s.origin is t.origin for s, _ in selected):
+                for t in chart.by_trigger[owner].get(trigger, ()):
+                    if id(t.origin) in taken:
                         chosen = False
                         break
                     if cursor.check(t):
@@ -302,11 +306,13 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
                     break
             if not isinstance(chosen, CompiledTransition):
                 continue
-            exits = frozenset(compiler.microstep(active, chosen, session.history)[0]) if chosen.target else frozenset()
-            if any(exits & other for _, other in selected):
+            exits = chart.microstep(active, chosen, session.history)[0] if chosen.target else ()
+            if not exited.isdisjoint(exits):
                 continue
-            selected.append((chosen, exits))
-        for t, _ in selected:
+            selected.append(chosen)
+            taken.add(id(chosen.origin))
+            exited.update(exits)
+        for t in selected:
             cursor.before = session.config
             cursor.state = session.config
             self._apply(cursor, t)
@@ -336,17 +342,14 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
             self._trace("transition", source=c.source, trigger=c.trigger, target=None)
             self._run_actions(session, c.actions)
             return
-        before = self.compiled.configs[cursor.before]
-        if c.dynamic or c.dest is None:
-            compiler = self.compiled._compiler
-            exits, entries, after = compiler.microstep(before, c, session.history)
-            name = self.compiled.config_name(compiler.leaves_of(after))
-            if name not in self.compiled.configs:
-                self.compiled.configs[name] = after
-                self.compiled.machine.add_state(name)
-            cursor.state = name
+        flat = self.compiled.flat
+        before = flat.get(cursor.before) or self.compiled.configs[cursor.before]
+        if c.dynamic or c.dest is None:  # worked out now, from this session's configuration and history
+            chart = self.compiled.chart
+            exits, entries, after = chart.microstep(before, c, session.history)
+            cursor.state = chart.name_of(after)
         else:
-            exits, entries, after = c.exits, c.entries, self.compiled.configs[c.dest]
+            exits, entries, after = c.exits, c.entries, flat[c.dest]
         session.config = cursor.state
         if self.tracing:
             self._trace("transition", source=c.source, trigger=c.trigger, target=c.target)
@@ -434,11 +437,9 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         self._queue.append((f"done.state.{parent}", {"output": output} if output is not None else {}))
         grand = self.flow.states[parent].parent
         if grand is not None and self.flow.states[grand].kind == "parallel":
-            regions = [r for r in self.flow.states[grand].children if self.flow.states[r].kind != "history"]
-            if all(
-                any(self.flow.states[s].kind == "final" and self.flow.states[s].parent == r for s in active)
-                for r in regions
-            ):
+            states = self.flow.states
+            finished = {states[s].parent for s in active if states[s].kind == "final"}  # regions at a final child
+            if all(r in finished for r in states[grand].children if states[r].kind != "history"):
                 self._queue.append((f"done.state.{grand}", {}))
 
     # -- timers, effects, trace --------------------------------------------------------------------------

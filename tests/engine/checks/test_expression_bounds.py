@@ -20,7 +20,7 @@ from engine.checks.validate import validate_paths
 from engine.language.cel_parse import parse
 from engine.language.expressions import CompiledExpression, EvaluationError, ExpressionError, cel_module
 from engine.language.loader import load_flow
-from engine.limits import MAX_COMPREHENSIONS, MAX_CONFIGURATIONS, MAX_EXPRESSION_CHARS
+from engine.limits import MAX_ACTIVE_LEAVES, MAX_COMPREHENSIONS, MAX_EXPRESSION_CHARS
 from engine.runtime.compiler import CompileError, compile_flow
 from tests.support import ROOT
 from tests.support.cli import run_cli
@@ -223,13 +223,13 @@ def test_the_parser_reads_every_expression_cel_accepts(text: str) -> None:
 # -- item 11: validate reports what loading enforces ------------------------------------------------
 
 
-def test_validate_reports_five_comprehensions_a_long_guard_and_sixteen_regions(tmp_path: Path) -> None:
+def test_validate_reports_five_comprehensions_a_long_guard_and_too_many_regions(tmp_path: Path) -> None:
     five = " || ".join(f"{ITEMS}.exists(x{i}, x{i} == {i})" for i in range(MAX_COMPREHENSIONS + 1))
     long = "event.text == '" + "x" * (MAX_EXPRESSION_CHARS - 15) + "'"
     assert len(long) == MAX_EXPRESSION_CHARS + 1
     (tmp_path / "five.yaml").write_text(flow_text("five_guard", five), encoding="utf-8")
     (tmp_path / "long.yaml").write_text(flow_text("long_guard", long), encoding="utf-8")
-    (tmp_path / "regions.yaml").write_text(regions_flow(16), encoding="utf-8")
+    (tmp_path / "regions.yaml").write_text(regions_flow(MAX_ACTIVE_LEAVES + 1), encoding="utf-8")
     assert findings(tmp_path / "five.yaml") == [("expression-limit", 11)]
     assert findings(tmp_path / "long.yaml") == [("expression-limit", 11)]
     assert findings(tmp_path / "regions.yaml") == [("configuration-limit", 8)]
@@ -241,16 +241,16 @@ def test_validate_reports_five_comprehensions_a_long_guard_and_sixteen_regions(t
 
 def test_the_compiler_and_validate_agree_on_the_configuration_limit(tmp_path: Path) -> None:
     path = tmp_path / "regions.yaml"
-    for count, fits in ((12, True), (13, False)):  # 2**12 = 4096 <= 5000 < 2**13
+    for count, fits in ((16, True), (MAX_ACTIVE_LEAVES, True), (MAX_ACTIVE_LEAVES + 1, False)):
         path.write_text(regions_flow(count), encoding="utf-8")
         built = load_flow(path).built
         assert built is not None
         flow = built.flow
         assert (findings(path) == []) is fits
-        if fits:
-            assert len(compile_flow(flow).configs) <= MAX_CONFIGURATIONS
+        if fits:  # 2**count configurations: none of them is stored
+            assert len(compile_flow(flow).flat) <= len(flow.states)
         else:
-            with pytest.raises(CompileError, match="configurations"):
+            with pytest.raises(CompileError, match="active at once"):
                 compile_flow(flow)
 
 
@@ -259,7 +259,7 @@ def test_route_skips_a_flow_that_cannot_run_and_routes_to_the_others(tmp_path: P
         (tmp_path / name).write_text((ROOT / "flows" / name).read_text(encoding="utf-8"), encoding="utf-8")
     five = " || ".join(f"{ITEMS}.exists(x{i}, x{i} == {i})" for i in range(MAX_COMPREHENSIONS + 1))
     (tmp_path / "broken.yaml").write_text(flow_text("broken_guard", five), encoding="utf-8")
-    (tmp_path / "regions.yaml").write_text(regions_flow(16), encoding="utf-8")
+    (tmp_path / "regions.yaml").write_text(regions_flow(MAX_ACTIVE_LEAVES + 1), encoding="utf-8")
     routed = run_cli("route", "take a photo", "--flows", str(tmp_path), "--json")
     assert routed.returncode == 0, routed.stderr
     assert json.loads(routed.stdout)["flow"] == "capture"

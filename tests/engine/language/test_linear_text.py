@@ -28,7 +28,7 @@ from engine.language.catalog import HudGeometry, load_catalog
 from engine.language.loader import load_flow
 from engine.language.slot_values import find_number
 from engine.language.textwidth import cluster_units, text_cells, text_units, wrap
-from engine.runtime.compiler import _Compiler
+from engine.runtime.compiler import build
 from tests.support import ROOT
 from tests.support.flows import flow_of
 from tests.support.scaling import LINEAR, growth, work
@@ -227,8 +227,8 @@ def _fan_flow(folder: Path, branches: int) -> Path:
 def test_compiling_many_branches_of_one_event_is_linear(tmp_path: Path) -> None:
     catalog = load_catalog()
     flows = [flow_of(_fan_flow(tmp_path, n)) for n in (150, 600)]
-    _Compiler(flows[0], catalog).build()  # warm caches
-    small, large = (work(lambda f=f: _Compiler(f, catalog).build()) for f in flows)
+    build(flows[0], catalog)  # warm caches
+    small, large = (work(lambda f=f: build(f, catalog)) for f in flows)
     assert large / small < LINEAR
 
 
