@@ -25,13 +25,15 @@ records, not a thousand models bound to a machine.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from types import MappingProxyType
 from typing import Any
 
 from transitions import Machine
 
-from engine.language.catalog import Catalog, load_catalog
+from engine.language.catalog import Catalog, load_catalog, skill_permissions
 from engine.language.expressions import CompiledExpression, ExpressionError, compile_value
 from engine.language.model import Action, Flow, State, Transition
 from engine.language.statechart import configuration_count
@@ -95,6 +97,10 @@ class CompiledFlow:
     candidates: dict[tuple[str, str], list[CompiledTransition]]
     machine: Machine
     triggers: set[str] = field(default_factory=set)
+    # catalogue facts the step needs, bound here so the step never reads the catalogue:
+    event_permissions: Mapping[str, str] = field(default_factory=dict)  # event -> permission it needs
+    skills: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # skill this flow invokes -> its spec
+    skill_permissions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # skill -> permissions
 
     @property
     def id(self) -> str:
@@ -364,6 +370,7 @@ class _Compiler:
             leaves=leaves,
             candidates=candidates,
             machine=machine,
+            **_bind_catalog(flow, self.catalog),
         )
         compiled.triggers = {trigger for (_, trigger) in candidates}
         compiled._compiler = self  # type: ignore[attr-defined]  # the runtime resolves dynamic transitions with it
@@ -400,6 +407,20 @@ class _Compiler:
         if name not in configs:
             configs[name] = active
             queue.append(active)
+
+
+def _bind_catalog(flow: Flow, catalog: Catalog) -> dict[str, Any]:
+    """The catalogue entries a running flow consults (event permissions, its skills), read-only."""
+    invoked = sorted({s.invoke.skill for s in flow.states.values() if s.invoke is not None})
+    specs = {name: dict(catalog.skills.get(name) or {}) for name in invoked}
+    skills = {name: MappingProxyType(spec) for name, spec in specs.items()}
+    return {
+        "event_permissions": MappingProxyType(
+            {name: spec["permission"] for name, spec in catalog.events.items() if spec.get("permission")}
+        ),
+        "skills": MappingProxyType(skills),
+        "skill_permissions": MappingProxyType({name: skill_permissions(spec) for name, spec in specs.items()}),
+    }
 
 
 def _check(candidate: CompiledTransition, event_data: Any) -> bool:
