@@ -28,8 +28,8 @@ from engine.language.builder import build_flow  # noqa: E402
 from engine.language.catalog import load_catalog  # noqa: E402
 from engine.language.yaml_reader import read_yaml  # noqa: E402
 from engine.runtime.compiler import compile_flow  # noqa: E402
-from engine.runtime.session import Session  # noqa: E402
 from engine.runtime.effects import DeviceAction  # noqa: E402
+from engine.runtime.session import Session  # noqa: E402
 from engine.runtime.step import Interpreter  # noqa: E402
 
 FLOW = """

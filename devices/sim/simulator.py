@@ -5,8 +5,9 @@ It implements the runtime's `Ports`: HUD frames go through the compositor
 espeak-ng into WAV files; photos come from the scenario (or a generated
 placeholder) and are stored in `<data>/captures` under the name the engine chose
 (`vars.<as>` holds it), as real glasses would store them (the only photos skills
-may read besides the files folder), with a copy in the output folder; the privacy LED and haptics are logged. Everything else
-lands under one output folder, with a JSON-lines trace beside it.
+may read besides the files folder), with a copy in the output folder; the privacy
+LED and haptics are logged. Everything else lands under one output folder, with a
+JSON-lines trace beside it.
 
 On a profile without a display, a flow that lists `display` as optional is
 spoken to instead: the text it would show is said.

@@ -340,14 +340,16 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         event = self.events.get(name)
         if parallel:
             self._fire_regions(session, name)
-        elif event is not None:
+        elif event is not None and session.config in event.transitions:
+            # only from a configuration that has the trigger: the machine logs a warning (a log record
+            # built, a handler maybe writing) for every trigger it has to ignore
             event.trigger(cursor)
             session.config = cursor.state
         if not cursor.taken and name != ALWAYS:
             for pattern in self._patterns_for(name):
                 if parallel:
                     self._fire_regions(session, pattern)
-                else:
+                elif session.config in self.events[pattern].transitions:
                     self.events[pattern].trigger(cursor)
                     session.config = cursor.state
                 if cursor.taken:
