@@ -33,37 +33,26 @@ from engine.runtime.compiler import ALWAYS, CompiledFlow, CompiledTransition
 from engine.runtime.deferral import InputSteps
 from engine.runtime.dialogue import DialogueSteps
 from engine.runtime.effects import (
-    CallDone,
-    CallFailed,
     CancelInvoke,
     CancelTimer,
     Done,
     Effect,
-    Halt,
     Halted,
     Input,
-    InvokeDone,
-    InvokeFailed,
     Link,
-    LlmDone,
-    LlmFailed,
     Ports,
     RecordingPorts,
-    Send,
     Snapshot,
-    Start,
     StartCall,
     StartTimer,
     StepResult,
-    TimerFired,
 )
+from engine.runtime.entry_points import EntryPoints, with_defaults
 from engine.runtime.invocations import InvocationSteps
 from engine.runtime.session import Session
 
 # the step types live in engine.runtime.effects; they stay importable from here
 __all__ = ["Effect", "Interpreter", "Ports", "RecordingPorts", "Snapshot", "StepResult", "step"]
-
-DEVICE_DEFAULTS = (("worn", True), ("connected", True), ("battery", 100), ("location", None))
 
 
 class _Cursor:
@@ -95,7 +84,7 @@ class _Cursor:
         self.interp._apply(self, candidate)
 
 
-class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
+class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
     """Steps sessions of one compiled flow. Cheap to create; holds no session between calls."""
 
     def __init__(
@@ -110,7 +99,8 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         # entry points below (`start`, `send` ...); `step` takes both from the snapshot it is given
         self.epoch = epoch or datetime.now().astimezone()
         self.flow = compiled.flow
-        self.device = device if device is not None else {}
+        self.home_device = with_defaults(device if device is not None else {})
+        self.device = self.home_device  # the facts of the snapshot being stepped (`step` sets them)
         self.on_transition: Callable[[Transition], None] | None = None  # coverage tools watch branches taken
         self.tracing = trace
         self._has_always = ALWAYS in compiled.triggers
@@ -127,69 +117,6 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         self._result = StepResult()
         self._now = 0
         self._event_permission = compiled.event_permissions  # bound at compile time: no catalogue read here
-
-    # -- the step --------------------------------------------------------------------------------
-    def step(self, snapshot: Snapshot, event: Input) -> tuple[Snapshot, list[Effect], list[dict[str, Any]]]:
-        """One input to completion: `step()` below, with this interpreter's caches."""
-        self.device = device = snapshot.device
-        if "worn" not in device:
-            for key, value in DEVICE_DEFAULTS:
-                device.setdefault(key, value)
-        self.epoch = snapshot.epoch
-        session = snapshot.session
-        at = event.at
-        if isinstance(event, Send):
-            result = self._send(session, event.name, event.data, at)
-        elif isinstance(event, TimerFired):
-            result = self._timer_fired(session, event.trigger, event.due, at)
-        elif isinstance(event, Start):
-            result = self._start(session, at)
-        elif isinstance(event, Halt):
-            result = self._halt(session, at, event.reason)
-        elif isinstance(event, InvokeDone | LlmDone):
-            kind = "invoke" if isinstance(event, InvokeDone) else "llm"
-            result = self._completion(session, event.state, kind, event.result, None, at)
-        elif isinstance(event, CallDone):
-            result = self._completion(session, event.state, "call", event.output, None, at)
-        else:
-            kind = "invoke" if isinstance(event, InvokeFailed) else "llm" if isinstance(event, LlmFailed) else "call"
-            error = {"code": event.code, "message": event.message}
-            result = self._completion(session, event.state, kind, None, error, at)
-        return snapshot, result.effects, result.trace
-
-    # -- session-style entry points (exploration, benchmarks): the step on this interpreter's device
-    def _snapshot(self, session: Session) -> Snapshot:
-        return Snapshot(session, self.device, self.epoch)
-
-    def start(self, session: Session, now: int) -> StepResult:
-        return StepResult(*self.step(self._snapshot(session), Start(at=now))[1:])
-
-    def send(self, session: Session, name: str, data: dict[str, Any] | None, now: int) -> StepResult:
-        return StepResult(*self.step(self._snapshot(session), Send(name, data or {}, at=now))[1:])
-
-    def halt(self, session: Session, now: int, reason: str) -> StepResult:
-        return StepResult(*self.step(self._snapshot(session), Halt(reason, at=now))[1:])
-
-    def timer_fired(self, session: Session, trigger: str, due: int, now: int) -> StepResult:
-        return StepResult(*self.step(self._snapshot(session), TimerFired(trigger, due, at=now))[1:])
-
-    def invoke_done(self, session: Session, state: str, result: Any, now: int) -> StepResult:
-        return StepResult(*self.step(self._snapshot(session), InvokeDone(state, result, at=now))[1:])
-
-    def invoke_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
-        return StepResult(*self.step(self._snapshot(session), InvokeFailed(state, code, message, at=now))[1:])
-
-    def llm_done(self, session: Session, state: str, result: Any, now: int) -> StepResult:
-        return StepResult(*self.step(self._snapshot(session), LlmDone(state, result, at=now))[1:])
-
-    def llm_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
-        return StepResult(*self.step(self._snapshot(session), LlmFailed(state, code, message, at=now))[1:])
-
-    def call_done(self, session: Session, state: str, output: Any, now: int) -> StepResult:
-        return StepResult(*self.step(self._snapshot(session), CallDone(state, output, at=now))[1:])
-
-    def call_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
-        return StepResult(*self.step(self._snapshot(session), CallFailed(state, code, message, at=now))[1:])
 
     # -- one input each --------------------------------------------------------------------------
     def _start(self, session: Session, now: int) -> StepResult:
