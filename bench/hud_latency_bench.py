@@ -28,6 +28,7 @@ from engine.language.builder import build_flow  # noqa: E402
 from engine.language.catalog import load_catalog  # noqa: E402
 from engine.language.yaml_reader import read_yaml  # noqa: E402
 from engine.runtime.compiler import compile_flow  # noqa: E402
+from engine.runtime.effects import DeviceAction  # noqa: E402
 from engine.runtime.session import Session  # noqa: E402
 from engine.runtime.step import Interpreter  # noqa: E402
 
@@ -74,7 +75,7 @@ def main() -> int:
     args = parser.parse_args()
     document = read_yaml(FLOW, "captions.yaml")
     ports = StampingPorts()
-    interp = Interpreter(compile_flow(build_flow(document.data, document.source).flow), ports, trace=False)
+    interp = Interpreter(compile_flow(build_flow(document.data, document.source).flow), trace=False)
     session = Session("bench", "captions")
     interp.start(session, 0)
     script = []
@@ -93,7 +94,9 @@ def main() -> int:
     for t, (name, data) in enumerate(script):
         before = len(ports.stamps)
         started = time.perf_counter()
-        interp.send(session, name, data, t)
+        for effect in interp.send(session, name, data, t).effects:  # the runner's dispatch, for the display only
+            if isinstance(effect, DeviceAction):
+                ports.perform(session, effect.action, effect.args)
         if len(ports.stamps) > before:
             latencies.append(ports.stamps[before] - started)
     latencies.sort()

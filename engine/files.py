@@ -90,17 +90,22 @@ def inside_folders(name: str, folders: Sequence[Path], what: str = "file") -> Pa
     """The real path `name` leads to, when that lies inside one of `folders`.
 
     A name from a flow (a device, a model, a QR code ...) must not become any path on
-    the machine: relative names are taken inside the first folder, an absolute one must
-    already lie inside one of them, and links are followed before the check, so a link
-    cannot lead out. `NotAllowed` when it leads elsewhere, `FileNotFoundError` when
-    nothing is there (the message does not name the folder: it may reach the device).
+    the machine: a relative name is taken inside the first folder that holds it (else
+    the first folder), an absolute one must already lie inside one of them, and links
+    are followed before the check, so a link cannot lead out. `NotAllowed` when it
+    leads elsewhere, `FileNotFoundError` when nothing is there (the message does not
+    name the folder: it may reach the device).
     """
     if not name or "\0" in name:
         raise NotAllowed(name, f"no {what} named")
     if "://" in name:
         raise NotAllowed(name, f"{what} '{name}' is not a file this device stored")
     given = Path(name)
-    real = (given if given.is_absolute() else folders[0] / given).resolve()
+    if given.is_absolute():
+        real = given.resolve()
+    else:  # the first folder that holds it (a photo the device stored is found by its plain name)
+        tried = [(folder / given).resolve() for folder in folders]
+        real = next((path for path in tried if path.exists()), tried[0])
     if not any(real.is_relative_to(root.resolve()) for root in folders):
         raise NotAllowed(name, f"{what} '{name}' is outside the folders flows may read (see LENSFLOW_FILES)")
     if not real.exists():

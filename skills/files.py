@@ -10,9 +10,10 @@ resolved inside allowed folders only:
 * the captures folder (`<data>/captures`): photos and recordings the device itself
   stored (the simulator writes its photos there).
 
-Relative names are taken inside the first folder; an absolute name must already
-lie inside one of them. Links are followed and the result checked again, so a
-link cannot lead out. What is found must be a regular file (not a FIFO or a
+Relative names are taken inside the first folder that holds them (so `vars.photo`,
+the plain name the engine gave a photo, is found in the captures folder); an
+absolute name must already lie inside one of them. Links are followed and the
+result checked again, so a link cannot lead out. What is found must be a regular file (not a FIFO or a
 device) of at most `limit` bytes. Every refusal is `SkillError` FILE_NOT_ALLOWED
 (a missing file inside a folder stays NOT_FOUND), which flows can branch on.
 

@@ -14,7 +14,8 @@ Device -> engine
 
 Engine -> device
   {"type": "welcome", "session": ID, "resumed": BOOL, "last_event": N}
-  {"type": "command", "seq": N, "action": "hud.show", "args": {...}, "lines": [...]?}
+  {"type": "command", "seq": N, "action": "hud.show", "args": {...}, "lines": [...]?,
+   "file": NAME?}       `camera.capture` / `camera.record_stop`: store the photo or video as NAME
   {"type": "ack", "seq": N}                                     every event up to N was received
   {"type": "pause", "stream": "mic"} / {"type": "resume", "stream": "mic"}   audio backpressure
   {"type": "error", "code": CODE, "message": TEXT, "seq": N?}   the connection stays open

@@ -144,10 +144,17 @@ class DeviceSession:
         self.expiry: asyncio.TimerHandle | None = None
 
     # -- Ports: engine -> device --------------------------------------------------------------
-    def perform(self, session: Any, action: str, args: Any) -> Any:
+    def perform(self, session: Any, action: str, args: Any) -> None:
+        self._command({"action": action, "args": args})
+
+    def capture(self, session: Any, action: str, args: Any, name: str) -> None:
+        """A photo or the end of a recording: the device stores the file as `name` (the flow holds that name)."""
+        self._command({"action": action, "args": args, "file": name})
+
+    def _command(self, body: dict[str, Any]) -> None:
         seq = next(self._cmd_seq)
         self.last_command = seq
-        command = {"type": "command", "seq": seq, "action": action, "args": args}
+        command = {"type": "command", "seq": seq, **body}
         self.outbox.append(command)
         if len(self.outbox) > MAX_OUTBOX:
             self.dropped_through = self.outbox.pop(0)["seq"]
@@ -155,9 +162,6 @@ class DeviceSession:
                 self._overflow_told = True
                 self._send_soon(self.overflow_error(self.dropped_through))
         self._send_soon(command)
-        if action == "camera.capture":
-            return f"bridge://photo/{self.images_received}"
-        return None
 
     def finished(self, session: Any) -> None:
         """The flow ended: its last card stays to be read, then the glasses' display is cleared,

@@ -1,12 +1,13 @@
 """The simulated glasses: the embedded default device a designer can look at and listen to.
 
-It implements the interpreter's `Ports`: HUD frames go through the compositor
+It implements the runtime's `Ports`: HUD frames go through the compositor
 (priorities, rate limit) and are written as PNGs; speech is synthesised with
 espeak-ng into WAV files; photos come from the scenario (or a generated
-placeholder) and are stored in `<data>/captures` as real glasses would store them
-(the only photos skills may read besides the files folder), with a copy in the
-output folder; the privacy LED and haptics are logged. Everything else
-lands under one output folder, with a JSON-lines trace beside it.
+placeholder) and are stored in `<data>/captures` under the name the engine chose
+(`vars.<as>` holds it), as real glasses would store them (the only photos skills
+may read besides the files folder), with a copy in the output folder; the privacy
+LED and haptics are logged. Everything else lands under one output folder, with a
+JSON-lines trace beside it.
 
 On a profile without a display, a flow that lists `display` as optional is
 spoken to instead: the text it would show is said.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +53,6 @@ class SimulatedDevice:
         self._frames_written = 0
         self._counter = 0
         self._owner = ""  # the session performing the current action (its HUD frames replace each other)
-        self._captures_dir: Path | None = None
         if not self.keep_files:
             self.speak_audio = False
             return
@@ -69,16 +68,39 @@ class SimulatedDevice:
         self.log.append({"t": self._t(), "kind": kind, **data})
 
     # -- Ports -------------------------------------------------------------------------------
-    def perform(self, session: Any, action: str, args: Any) -> Any:
-        port = action.split(".")[0]
+    def perform(self, session: Any, action: str, args: Any) -> None:
         args = args if isinstance(args, dict) else {}
         if action == "led.privacy":
             self._privacy(bool(args.get("on")))
-            return None
+            return
+        if not self._allowed(session, action, args):
+            return
+        handler = getattr(self, "_" + action.replace(".", "_"), None)
+        if handler is None:
+            self._record("action", name=action, args=args)
+            return
+        handler(args)
+
+    def capture(self, session: Any, action: str, args: Any, name: str) -> None:
+        """Take a photo (`camera.capture`) or end a recording, stored as `name` in the captures folder."""
+        args = args if isinstance(args, dict) else {}
+        if not self._allowed(session, action, args):
+            return
+        if Path(name).name != name or name in ("", ".", ".."):  # the engine names files plainly; nothing else is kept
+            self._record("refused", action=action, file=name)
+            return
+        if action == "camera.capture":
+            self._camera_capture(name)
+        else:
+            self._camera_record_stop(name)
+
+    def _allowed(self, session: Any, action: str, args: dict[str, Any]) -> bool:
+        """Permission and capability checks a port makes itself; a profile without a display speaks instead."""
+        port = action.split(".")[0]
         permission = {"hud": "display", "audio": "speaker", "mic": "microphone", "camera": "camera"}.get(port)
         if permission and self.permissions and permission not in self.permissions:
             self._record("refused", action=action, permission=permission)  # defence in depth: the port says no too
-            return None
+            return False
         capability = CAPABILITY_OF_PORT.get(port)
         if port == "hud" and self.profile.hud is None:
             if action == "hud.show":
@@ -87,16 +109,12 @@ class SimulatedDevice:
                 )
                 if text:
                     self._speak(text, args.get("lang"), degraded=True)
-            return None
+            return False
         if capability and capability not in self.profile.capabilities:
             self._record("unsupported", action=action, capability=capability)
-            return None
+            return False
         self._owner = str(getattr(session, "id", "") or "")
-        handler = getattr(self, "_" + action.replace(".", "_"), None)
-        if handler is None:
-            self._record("action", name=action, args=args)
-            return None
-        return handler(args)
+        return True
 
     # -- HUD -----------------------------------------------------------------------------------
     def _hud_show(self, args: dict[str, Any]) -> None:
@@ -178,9 +196,9 @@ class SimulatedDevice:
         self._record("sound", sound=args.get("sound") or args.get("file"))
 
     # -- camera, LED, haptics --------------------------------------------------------------------
-    def _camera_capture(self, args: dict[str, Any]) -> str:
-        self._counter += 1
-        target = self._captures() / f"photo_{self._counter:04d}_{self._t():08d}ms.png"
+    def _camera_capture(self, name: str) -> None:
+        self._counter += 1  # one count for every file the device writes (speech files are numbered by it)
+        target = self._captures() / name
         if self.next_images:
             source = self.next_images.pop(0)
             with Image.open(source) as picture:
@@ -189,27 +207,29 @@ class SimulatedDevice:
             image = Image.new("RGB", (640, 480), (40, 40, 40))
             ImageDraw.Draw(image).text((20, 20), f"simulated photo at {self._t()} ms", fill=(200, 200, 200))
             image.save(target)
-        return self._keep("photo", target)
+        self._keep("photo", target)
 
-    def _camera_record_stop(self, args: dict[str, Any]) -> str:
+    def _camera_record_stop(self, name: str) -> None:
         self._counter += 1
-        target = self._captures() / f"video_{self._counter:04d}_{self._t():08d}ms.json"
+        target = self._captures() / name
+        # a stand-in for the video: what was recorded, not the pixels
         target.write_text(json.dumps({"simulated_video": True, "stopped_at_ms": self._t()}))
-        return self._keep("video", target)
+        self._keep("video", target)
 
     def _captures(self) -> Path:
-        """This device's folder under `<data>/captures`: skills read photos from there and nowhere else."""
-        if self._captures_dir is None:
-            self._captures_dir = captures_folder() / f"sim-{uuid.uuid4().hex[:12]}"
-            self._captures_dir.mkdir(parents=True, exist_ok=True)
-        return self._captures_dir
+        """`<data>/captures`: skills read photos from there (by the name the flow holds) and nowhere else."""
+        folder = captures_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
-    def _keep(self, kind: str, stored: Path) -> str:
-        """A copy in the output folder for whoever reads the run; the flow gets the stored file."""
+    def _keep(self, kind: str, stored: Path) -> None:
+        """A copy in the output folder for whoever reads the run; the flow holds the stored file's name."""
+        if not self.keep_files:
+            self._record(kind, file=None, stored=str(stored))
+            return
         copy = self.out / "media" / stored.name
         shutil.copyfile(stored, copy)
         self._record(kind, file=str(copy.relative_to(self.out)), stored=str(stored))
-        return str(stored)
 
     def _privacy(self, on: bool) -> None:
         if on != self.led_on:

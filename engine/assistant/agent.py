@@ -170,8 +170,8 @@ class Assistant:
         if not runner.stack or runner.stack[0].session.done:
             return None, None
         frame = runner.stack[-1]
-        flow = frame.interpreter.flow
-        for name in frame.interpreter.compiled.configs.get(frame.session.config, ()):
+        flow = frame.compiled.flow
+        for name in frame.compiled.configs.get(frame.session.config, ()):
             state = flow.states[name]
             if state.confirm is not None:
                 return frame.session.flow_id, "confirm"
@@ -190,8 +190,8 @@ class Assistant:
         frame = runner.stack[-1]
         if "mic" not in (frame.session.captures or ()):
             return False
-        flow = frame.interpreter.flow
-        for name in frame.interpreter.compiled.configs.get(frame.session.config, ()):
+        flow = frame.compiled.flow
+        for name in frame.compiled.configs.get(frame.session.config, ()):
             for action in flow.states[name].entry:
                 args = action.args if isinstance(action.args, dict) else {}
                 if action.name == "mic.start" and args.get("mode") == "command":
@@ -293,8 +293,8 @@ REASK = "Say yes or no, or tap to confirm."
 def _handles(runner: Runner, event: str) -> bool:
     """Whether the active flow's current states have a transition of their own for `event`."""
     frame = runner.stack[-1]
-    flow = frame.interpreter.flow
-    active = frame.interpreter.compiled.configs.get(frame.session.config, ())
+    flow = frame.compiled.flow
+    active = frame.compiled.configs.get(frame.session.config, ())
     return any(t.trigger == event for name in active for t in flow.states[name].transitions)
 
 

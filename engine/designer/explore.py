@@ -56,9 +56,10 @@ from engine.designer.explore_values import (
 from engine.language.catalog import Catalog, load_catalog
 from engine.language.model import Transition
 from engine.runtime.compiler import CompiledFlow
-from engine.runtime.privacy import PrivacyLed, step_violations
+from engine.runtime.effects import CallModel, CancelInvoke, InvokeSkill, Link, StartCall
+from engine.runtime.privacy import step_violations
 from engine.runtime.session import Session
-from engine.runtime.step import Interpreter, RecordingPorts, StepResult
+from engine.runtime.step import Interpreter, StepResult
 
 __all__ = [
     "CANDIDATES_PER_TRIGGER",
@@ -124,7 +125,7 @@ class Explorer:
         self._next = Stimuli(compiled, self.catalog)
         self.max_nodes = max_nodes
         self.max_depth = max_depth
-        self.interp = Interpreter(compiled, RecordingPorts(), trace=True)
+        self.interp = Interpreter(compiled, trace=True)
         self._taken: list[Transition] = []
         self.interp.on_transition = self._taken.append
         self._branch_of: dict[int, Branch] = {}
@@ -238,7 +239,6 @@ class Explorer:
         self.interp.device.clear()
         self.interp.device.update(copy.deepcopy(device))
         self._taken.clear()
-        self.interp.led = PrivacyLed(self.interp.ports)  # this path's device: no light left on by another
         result = self.interp.start(session, 0)
         start = {"slots": slots, **({"device": device} if device != DEVICE_DEFAULTS else {})}
         path = (Step("start", self.flow.id, start, 0),) if slots or device != DEVICE_DEFAULTS else ()
@@ -253,8 +253,6 @@ class Explorer:
         self._taken.clear()
         interp = self.interp
         captures_before = tuple(session.captures or ())
-        interp.led = PrivacyLed(interp.ports)
-        interp.led.adopt(session, captures_before)
         now = step.at
         self.result.steps += 1
         if step.kind == "event":
@@ -294,17 +292,16 @@ class Explorer:
     def _after(self, node: _Node, session: Session, result: StepResult, now: int, path: tuple[Step, ...]) -> _Node:
         pending = dict(node.pending)
         for effect in result.effects:
-            data = effect.data
-            if effect.kind == "invoke_start":
-                pending[("invoke", data["state"])] = data
-            elif effect.kind == "llm_start":
-                pending[("llm", data["state"])] = data
-            elif effect.kind == "call_start":
-                pending[("call", data["state"])] = data
-            elif effect.kind == "invoke_cancel":
-                pending.pop(("invoke", data["state"]), None)
-                pending.pop(("llm", data["state"]), None)
-            elif effect.kind == "link":
+            if isinstance(effect, InvokeSkill):
+                pending[("invoke", effect.state)] = {"state": effect.state, "skill": effect.skill}
+            elif isinstance(effect, CallModel):
+                pending[("llm", effect.state)] = {"state": effect.state, "schema": effect.schema}
+            elif isinstance(effect, StartCall):
+                pending[("call", effect.state)] = {"state": effect.state, "flow": effect.flow}
+            elif isinstance(effect, CancelInvoke):
+                pending.pop(("invoke", effect.state), None)
+                pending.pop(("llm", effect.state), None)
+            elif isinstance(effect, Link):
                 node.linked = True
         active = self.compiled.configs.get(session.config, frozenset())
         pending = {k: v for k, v in pending.items() if k[1] in active and not session.done}

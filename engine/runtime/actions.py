@@ -1,18 +1,33 @@
 """Running a step's actions: `set`, `log`, `emit`, device actions, and the privacy LED.
 
 Mixed into the Interpreter (as `DialogueSteps` is): these methods read and write
-the session in the scope of the event being processed, and count every capture on
-the device's LED so a flow cannot record without it lit.
+the session in the scope of the event being processed. A device action becomes an
+effect for the runner, never a port call; the LED follows the flow's own captures
+(`led_wanted`), so a flow cannot record without asking for the light.
+
+A photo or a video is named here, not by the device: `photo-<run>-<n>.png` /
+`video-<run>-<n>.mp4`, counted in the session, so `camera.capture: {as: p}` sets
+`vars.p` in the same step and later actions can read it; the device stores the
+file under that name in its captures folder, where skills look it up.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from engine.language.expressions import CompiledExpression, EvaluationError, ExpressionError, compile_value, render
 from engine.runtime.compiler import CompiledAction
-from engine.runtime.effects import Ports
-from engine.runtime.privacy import CAPTURE_START, CAPTURE_STOP, STOP_ACTION, PrivacyLed
+from engine.runtime.effects import (
+    CancelInvoke,
+    CancelTimer,
+    CapturePhoto,
+    DeviceAction,
+    Effect,
+    SetLed,
+    StopRecording,
+)
+from engine.runtime.privacy import CAPTURE_START, CAPTURE_STOP, STOP_ACTION, led_wanted
 from engine.runtime.session import Session
 
 if TYPE_CHECKING:
@@ -24,8 +39,6 @@ if TYPE_CHECKING:
 class ActionSteps:
     """Mixed into the Interpreter, whose state and helpers these methods use."""
 
-    ports: Ports
-    led: PrivacyLed
     tracing: bool
     permissions: frozenset[str]
     cursor: _Cursor
@@ -34,7 +47,7 @@ class ActionSteps:
 
     if TYPE_CHECKING:
 
-        def _effect(self, kind: str, **data: Any) -> None: ...
+        def _effect(self, effect: Effect) -> None: ...
         def _trace(self, kind: str, **data: Any) -> None: ...
         def _error(self, name: str, message: str, data: dict[str, Any]) -> None: ...
         def _scope(self, session: Session, name: str, data: dict[str, Any]) -> dict[str, Any]: ...
@@ -44,10 +57,10 @@ class ActionSteps:
         session.done = True
         self._drop_deferred(session, "the flow ended")
         for key in list(session.timers or {}):
-            self._effect("timer_cancel", trigger=key)
+            self._effect(CancelTimer(key))
         session.timers = None
         for invoke_state in list(session.invokes or {}):
-            self._effect("invoke_cancel", state=invoke_state)
+            self._effect(CancelInvoke(invoke_state))
         session.invokes = None
         self._stop_captures(session)
 
@@ -100,37 +113,55 @@ class ActionSteps:
         args = render(action.args, scope)
         if name in CAPTURE_START:
             self._capture(session, CAPTURE_START[name], True)
-        elif name == "camera.capture":
-            self._led(session, "photo", True)
-        value = self.ports.perform(session, name, args)
-        self._effect("action", name=name, args=args)
+        photo = name == "camera.capture"
+        if photo:
+            self._led(session, "photo", led_wanted(session.captures), True)
+        file = self._media_name(session, MEDIA[name]) if name in MEDIA else None
+        if file is None:
+            self._effect(DeviceAction(name, args))
+        else:
+            self._effect(CapturePhoto(file, args) if photo else StopRecording(file, args))
         self._trace("action", name=name, args=args)
-        if name == "camera.capture":
-            self._led(session, "photo", False)
+        if photo:
+            self._led(session, "photo", True, led_wanted(session.captures))
         if name in CAPTURE_STOP:
             self._capture(session, CAPTURE_STOP[name], False)
-        if action.sets_var and isinstance(args, dict) and isinstance(args.get(action.sets_var), str):
-            session.vars[args[action.sets_var]] = value
+        target = args.get(action.sets_var) if file is not None and action.sets_var and isinstance(args, dict) else None
+        if isinstance(target, str):
+            session.vars[target] = file
+
+    @staticmethod
+    def _media_name(session: Session, kind: str) -> str:
+        """The next photo or video of this run: a plain file name, the same on every replay of the step."""
+        session.media += 1
+        run = _UNSAFE.sub("", str(session.run))[:32] or "run"  # a restored snapshot is data from outside
+        return f"{kind}-{run}-{session.media}.{'png' if kind == 'photo' else 'mp4'}"
 
     def _capture(self, session: Session, port: str, on: bool) -> None:
         """The privacy LED is the engine's: on while any capture runs, whatever the flow does."""
+        before = led_wanted(session.captures)
         captures = set(session.captures or ())
         captures.add(port) if on else captures.discard(port)
         session.captures = sorted(captures) or None
-        self._led(session, port, on)
+        self._led(session, port, before, led_wanted(session.captures))
 
-    def _led(self, session: Session, port: str, on: bool) -> None:
-        """Count this capture on the device's LED; flows cannot reach it (`led.privacy` is no flow action)."""
-        lit = self.led.set(session, port, on)
-        if lit is not None:
-            self._effect("led", on=lit, reason=port)
-            self._trace("led", on=lit, reason=port)
+    def _led(self, session: Session, reason: str, before: bool, after: bool) -> None:
+        """Ask for the LED, or let go of it, when this flow's need changes (`led.privacy` is no flow action)."""
+        if before != after:
+            self._effect(SetLed(after, reason))
+            self._trace("led", on=after, reason=reason)
 
     def _stop_captures(self, session: Session) -> None:
         """Stop, on the device, every capture this flow left running (it ended or was halted)."""
         for port in list(session.captures or ()):
             action = STOP_ACTION[port]
-            self.ports.perform(session, action, {})
-            self._effect("action", name=action, args={})
+            if action in MEDIA:
+                self._effect(StopRecording(self._media_name(session, MEDIA[action]), {}))
+            else:
+                self._effect(DeviceAction(action, {}))
             self._trace("action", name=action, args={}, reason="flow ended")
             self._capture(session, port, False)
+
+
+MEDIA = {"camera.capture": "photo", "camera.record_stop": "video"}  # actions that leave a file behind
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")

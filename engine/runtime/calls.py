@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.runtime.effects import StepResult
+from engine.runtime.effects import CallModel, Input, InvokeDone, InvokeFailed, InvokeSkill, LlmDone, LlmFailed
 
 if TYPE_CHECKING:
     from engine.runtime.runner import Frame
@@ -74,7 +74,7 @@ class SkillCalls:
 
     if TYPE_CHECKING:
 
-        def _report(self, frame: Frame, result: StepResult) -> None: ...
+        def _report(self, frame: Frame, event: Input) -> None: ...
         def _record(self, entry: dict[str, Any]) -> None: ...
         def _progress(self, frame: Frame, name: str, data: dict[str, Any]) -> None: ...
 
@@ -130,10 +130,10 @@ class SkillCalls:
         inner.cancel()
         raise SkillError("TIMEOUT", f"no answer within {timeout_ms} ms")
 
-    async def _invoke(self, frame: Frame, data: dict[str, Any]) -> None:
-        state, skill_name = data["state"], data["skill"]
+    async def _invoke(self, frame: Frame, call: InvokeSkill) -> None:
+        state, skill_name = call.state, call.skill
         skill = self.skills.get(skill_name)
-        attempts = 1 + int(data.get("retry") or 0)
+        attempts = 1 + int(call.retry or 0)
         error = SkillError("UNAVAILABLE", f"skill '{skill_name}' has no provider on this device")
         for attempt in range(1, attempts + 1):
             if skill is None:
@@ -141,13 +141,14 @@ class SkillCalls:
             context = SkillContext(
                 self._sleep,
                 self.clock.now,
-                data.get("key"),
+                call.key,
                 frame.session.id,
                 attempt,
                 partial(self._progress, frame),
             )
             try:
-                result = await self._with_timeout(skill(dict(data.get("args") or {}), context), data.get("timeout"))
+                args = dict(call.args) if isinstance(call.args, dict) else {}
+                result = await self._with_timeout(skill(args, context), call.timeout)
             except SkillError as exc:
                 error = exc
             except asyncio.CancelledError:
@@ -155,7 +156,7 @@ class SkillCalls:
             except Exception as exc:  # a provider bug is a failed call, not a crashed session
                 error = SkillError("EXECUTION", f"{type(exc).__name__}: {exc}")
             else:
-                self._report(frame, frame.interpreter.invoke_done(frame.session, state, result, self.clock.now()))
+                self._report(frame, InvokeDone(state, result, at=self.clock.now()))
                 return
             if attempt < attempts:
                 self._record(
@@ -168,33 +169,27 @@ class SkillCalls:
                         "code": error.code,
                     }
                 )
-                await self._sleep(int(data.get("backoff") or 0) * (2 ** (attempt - 1)))
-        self._report(
-            frame, frame.interpreter.invoke_failed(frame.session, state, error.code, error.message, self.clock.now())
-        )
+                await self._sleep(int(call.backoff or 0) * (2 ** (attempt - 1)))
+        self._report(frame, InvokeFailed(state, error.code, error.message, at=self.clock.now()))
 
-    async def _call_llm(self, frame: Frame, data: dict[str, Any]) -> None:
+    async def _call_llm(self, frame: Frame, data: CallModel) -> None:
         """One model call for an `llm` step. An answer that is not JSON, or JSON that does not fit
         `output_schema`, gets one repair attempt; the provider's own error codes reach the flow."""
-        state = data["state"]
+        state = data.state
         if self.llm is None:
-            self._report(
-                frame,
-                frame.interpreter.llm_failed(
-                    frame.session, state, "LLM_UNAVAILABLE", "no model is configured or reachable", self.clock.now()
-                ),
-            )
+            message = "no model is configured or reachable"
+            self._report(frame, LlmFailed(state, "LLM_UNAVAILABLE", message, at=self.clock.now()))
             return
-        schema = data.get("schema")
-        prompt = str(data.get("prompt") or "")
+        schema = data.schema
+        prompt = str(data.prompt or "")
         problem: str | None = None
         try:
             for attempt in (1, 2):  # one repair attempt after an invalid answer
                 context = SkillContext(self._sleep, self.clock.now, None, frame.session.id, attempt)
                 try:
                     answer = await self._with_timeout(
-                        self.llm.complete(prompt, data.get("system"), data.get("image"), schema, context=context),
-                        data.get("timeout"),
+                        self.llm.complete(prompt, data.system, data.image, schema, context=context),
+                        data.timeout,
                     )
                 except Exception as exc:
                     if not schema or _error_code(exc) != "INVALID_OUTPUT":
@@ -203,7 +198,7 @@ class SkillCalls:
                 else:
                     problem = _schema_problem(answer, schema)
                     if problem is None:
-                        self._report(frame, frame.interpreter.llm_done(frame.session, state, answer, self.clock.now()))
+                        self._report(frame, LlmDone(state, answer, at=self.clock.now()))
                         return
                 self._record(
                     {
@@ -216,19 +211,15 @@ class SkillCalls:
                     }
                 )
                 prompt = (
-                    f"{data.get('prompt')}\n\nYour previous answer was invalid: {problem}. "
+                    f"{data.prompt}\n\nYour previous answer was invalid: {problem}. "
                     f"Answer again with JSON only, fitting this JSON Schema: {json.dumps(schema, ensure_ascii=False)}"
                 )
             raise SkillError("INVALID_OUTPUT", problem or "invalid answer")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the provider's code (TIMEOUT, UNREACHABLE ...), else EXECUTION
-            self._report(
-                frame,
-                frame.interpreter.llm_failed(
-                    frame.session, state, _error_code(exc) or "EXECUTION", _error_message(exc), self.clock.now()
-                ),
-            )
+            code = _error_code(exc) or "EXECUTION"
+            self._report(frame, LlmFailed(state, code, _error_message(exc), at=self.clock.now()))
 
 
 def _schema_problem(answer: Any, schema: dict[str, Any] | None) -> str | None:

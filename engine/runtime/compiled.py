@@ -6,6 +6,7 @@ session reads these tables and writes only to the session (plain data).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -126,6 +127,10 @@ class CompiledFlow:
     chart: Statechart  # per-state tables and the SCXML entry/exit algorithm, for everything else
     machine: Machine
     triggers: frozenset[str]  # every trigger some state of the flow handles
+    # catalogue facts the step needs, bound here so the step never reads the catalogue:
+    event_permissions: Mapping[str, str] = field(default_factory=dict)  # event -> permission it needs
+    skills: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # skill this flow invokes -> its spec
+    skill_permissions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # skill -> permissions
     # active states / active leaves of any configuration by name: `configs[name]`, `leaves.get(name)`
     configs: Configurations = field(init=False, repr=False)
     leaves: Leaves = field(init=False, repr=False)

@@ -27,11 +27,12 @@ after `compile_flow` returns.
 from __future__ import annotations
 
 from functools import partial
+from types import MappingProxyType
 from typing import Any
 
 from transitions import Machine
 
-from engine.language.catalog import Catalog, load_catalog
+from engine.language.catalog import Catalog, load_catalog, skill_permissions
 from engine.language.expressions import CompiledExpression, ExpressionError, compile_value
 from engine.language.model import Action, Flow, Transition
 from engine.language.statechart import most_active_leaves
@@ -178,6 +179,7 @@ class _Compiler:
             chart=chart,
             machine=machine,
             triggers=frozenset(t.trigger for ts in self.transitions.values() for t in ts),
+            **_bind_catalog(flow, self.catalog),
         )
 
     @staticmethod
@@ -197,6 +199,20 @@ class _Compiler:
                 )
         # a history target, or one that enters several parallel regions: worked out when it fires
         return CompiledTransition(t.trigger, t.source, t.target, t.guard, t.actions, t.origin, True)
+
+
+def _bind_catalog(flow: Flow, catalog: Catalog) -> dict[str, Any]:
+    """The catalogue entries a running flow consults (event permissions, its skills), read-only."""
+    invoked = sorted({s.invoke.skill for s in flow.states.values() if s.invoke is not None})
+    specs = {name: dict(catalog.skills.get(name) or {}) for name in invoked}
+    skills = {name: MappingProxyType(spec) for name, spec in specs.items()}
+    return {
+        "event_permissions": MappingProxyType(
+            {name: spec["permission"] for name, spec in catalog.events.items() if spec.get("permission")}
+        ),
+        "skills": MappingProxyType(skills),
+        "skill_permissions": MappingProxyType({name: skill_permissions(spec) for name, spec in specs.items()}),
+    }
 
 
 def _check(candidate: CompiledTransition, event_data: Any) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 
 from engine.language.model import CANCEL_EVENTS, Transition
 from engine.runtime.compiler import CompiledTransition
+from engine.runtime.effects import Done, Effect
 from engine.runtime.session import Session
 
 MAX_DEFERRED = 32  # events one session keeps for later; a flow that needs more is not keeping up
@@ -41,7 +42,7 @@ class InputSteps:
     _deferring: dict[str, frozenset[str]]
 
     def _trace(self, kind: str, **data: Any) -> None: ...
-    def _effect(self, kind: str, **data: Any) -> None: ...
+    def _effect(self, effect: Effect) -> None: ...
     def _end(self, session: Session) -> None: ...
     def _apply(self, cursor: Any, c: CompiledTransition) -> None: ...
 
@@ -99,7 +100,7 @@ class InputSteps:
             self._trace("cancelled", event=name)
             self._end(session)
             session.final = None
-            self._effect("done", final=None, output=None, cancelled=True)
+            self._effect(Done(None, None, cancelled=True))
             self._trace("done", final=None, cancelled=True)
             return
         self._trace("cancelled", event=name, target=target)

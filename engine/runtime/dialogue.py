@@ -15,6 +15,7 @@ from engine.assistant.addressing import confirm_reply
 from engine.language.event_names import UTTERANCE_EVENTS
 from engine.language.expressions import CompiledExpression, EvaluationError
 from engine.language.slot_values import parse_slot
+from engine.runtime.effects import Effect, Prompt
 from engine.runtime.session import Session
 
 
@@ -27,7 +28,7 @@ class DialogueSteps:
     _now: int
     _queue: deque[tuple[str, dict[str, Any]]]
 
-    def _effect(self, kind: str, **data: Any) -> None: ...
+    def _effect(self, effect: Effect) -> None: ...
     def _trace(self, kind: str, **data: Any) -> None: ...
     def _render(self, session: Session, value: Any) -> Any: ...
     def _start_timer(self, session: Session, trigger: str, delay_ms: int) -> None: ...
@@ -37,8 +38,9 @@ class DialogueSteps:
             session.attempts = {}
         if reset:
             session.attempts[state] = 0
-        self._effect("prompt", state=state, text=self._render(session, prompt))
-        self._trace("prompt", state=state, text=self._render(session, prompt))
+        text = self._render(session, prompt)
+        self._effect(Prompt(state, text))
+        self._trace("prompt", state=state, text=text)
         if no_input_ms:
             self._start_timer(session, f"no_input.{state}", no_input_ms)
 

@@ -1,15 +1,17 @@
 """Starting and finishing the steps that leave the interpreter: `invoke`, `llm` and `call`.
 
-Mixed into the Interpreter. Starting one checks permissions and confirmation, renders
-its arguments and leaves an effect for the shell; its result comes back through
-`invoke_done`, `llm_failed`, `call_done` ... as `done.*` / `error.*` events.
+Mixed into the Interpreter. Starting one checks permissions (bound to the compiled
+flow from the catalogue) and confirmation, renders its arguments and leaves an
+effect for the shell (`InvokeSkill`, `CallModel`); its result comes back as an
+input (`InvokeDone`, `LlmFailed`, `CallDone` ...) and reaches the flow as a
+`done.*` / `error.*` event.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.runtime.effects import StepResult
+from engine.runtime.effects import CallModel, Effect, InvokeSkill, StepResult
 from engine.runtime.session import Session
 
 if TYPE_CHECKING:
@@ -20,44 +22,24 @@ class InvocationSteps:
     """Mixed into the Interpreter, whose state and helpers these methods use."""
 
     flow: Any
+    compiled: Any
     permissions: frozenset[str]
     _now: int
-    _skills: dict[str, Any]
     _queue: deque[tuple[str, dict[str, Any]]]
 
     if TYPE_CHECKING:
 
-        def _effect(self, kind: str, **data: Any) -> None: ...
+        def _effect(self, effect: Effect) -> None: ...
         def _trace(self, kind: str, **data: Any) -> None: ...
         def _render(self, session: Session, value: Any) -> Any: ...
         def _begin(self, session: Session, now: int, name: str, data: dict[str, Any]) -> None: ...
         def _finish(self, session: Session) -> StepResult: ...
 
-    def invoke_done(self, session: Session, state: str, result: Any, now: int) -> StepResult:
-        return self._completion(session, state, "invoke", result, None, now)
-
-    def invoke_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
-        return self._completion(session, state, "invoke", None, {"code": code, "message": message}, now)
-
-    def llm_done(self, session: Session, state: str, result: Any, now: int) -> StepResult:
-        return self._completion(session, state, "llm", result, None, now)
-
-    def llm_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
-        return self._completion(session, state, "llm", None, {"code": code, "message": message}, now)
-
-    def call_done(self, session: Session, state: str, output: Any, now: int) -> StepResult:
-        return self._completion(session, state, "call", output, None, now)
-
-    def call_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
-        return self._completion(session, state, "call", None, {"code": code, "message": message}, now)
-
     def _start_invoke(self, session: Session, state_name: str) -> None:
         invoke = self.flow.states[state_name].invoke
         assert invoke is not None
-        skill = self._skills.get(invoke.skill, {})
-        from engine.language.catalog import skill_permissions
-
-        missing = [p for p in skill_permissions(skill) if p not in self.permissions]
+        skill = self.compiled.skills.get(invoke.skill) or {}
+        missing = [p for p in self.compiled.skill_permissions.get(invoke.skill, ()) if p not in self.permissions]
         if missing:
             # refused like a device action (error.permission), and the invoke fails so its state never waits on it
             needed = missing[0]
@@ -96,14 +78,9 @@ class InvocationSteps:
             "backoff": invoke.retry_backoff_ms,
         }
         self._effect(
-            "invoke_start",
-            state=state_name,
-            skill=invoke.skill,
-            args=args,
-            key=key,
-            timeout=invoke.timeout_ms,
-            retry=invoke.retry_max,
-            backoff=invoke.retry_backoff_ms,
+            InvokeSkill(
+                state_name, invoke.skill, args, key, invoke.timeout_ms, invoke.retry_max, invoke.retry_backoff_ms
+            )
         )
         self._trace("invoke", state=state_name, skill=invoke.skill, status="started", args=args)
 
@@ -120,7 +97,7 @@ class InvocationSteps:
             "timeout": llm.timeout_ms,
         }
         session.invokes[state_name] = {"skill": "llm", "started": self._now, "request": request}
-        self._effect("llm_start", state=state_name, **request)
+        self._effect(CallModel(state_name, **request))
         self._trace("llm", state=state_name, status="started")
 
     def _completion(

@@ -1,15 +1,20 @@
 """The privacy LED of one device: on exactly while any capture runs, whoever started it.
 
 A flow never drives the LED (`led.privacy` is no flow action); the engine does,
-from a count of captures rather than a per-action toggle. A meeting's microphone
-and a photo taken by another flow on the same glasses are two holders: the photo
-ending does not turn the light off while the microphone still records. Holders
-are keyed by the flow run (`Session.run`), so flows on a call stack and flows
-replaced by the assistant are counted apart.
+in two parts:
 
-    led = PrivacyLed(ports)
-    led.set(session, "mic", True)    # -> True: the LED was turned on
-    led.set(session, "photo", True)  # -> None: already on
+* the step decides, as a pure function of the flow's own captures (`led_wanted`),
+  whether this flow needs the light, and says so with a `SetLed` effect when the
+  answer changes (around a photo it is on for the photo alone);
+* the runner keeps one `PrivacyLed` per device, which counts the flows that need
+  it: a meeting's microphone and a photo taken by another flow on the same glasses
+  are two holders, and the photo ending does not turn the light off while the
+  microphone still records. Holders are keyed by the flow run (`Session.run`), so
+  flows on a call stack and flows replaced by the assistant are counted apart.
+
+    led = PrivacyLed()
+    led.hold("run-a", True)    # -> True: turn the LED on
+    led.hold("run-b", True)    # -> None: already on
 """
 
 from __future__ import annotations
@@ -22,35 +27,35 @@ CAPTURE_STOP = {"mic.stop": "mic", "camera.record_stop": "camera"}
 STOP_ACTION = {"mic": "mic.stop", "camera": "camera.record_stop"}
 
 
-class PrivacyLed:
-    """Counts captures per holder and drives `led.privacy` through the ports when the answer changes."""
+def led_wanted(captures: Iterable[str] | None, photo: bool = False) -> bool:
+    """Whether a flow needs the privacy LED: some capture of it runs, or it is taking a photo now."""
+    return photo or any(True for _ in captures or ())
 
-    def __init__(self, ports: Any) -> None:
-        self.ports = ports
-        self.holders: dict[str, set[str]] = {}
+
+class PrivacyLed:
+    """The device-wide light: on while at least one flow run holds it (the runner's, never the step's)."""
+
+    def __init__(self) -> None:
+        self.holders: set[str] = set()
         self.lit = False
 
     @property
     def capturing(self) -> bool:
-        return any(self.holders.values())
+        return bool(self.holders)
 
-    def set(self, session: Any, port: str, on: bool) -> bool | None:
-        """Record that `session` started (on) or stopped a capture on `port`; the LED's new state if it changed."""
-        held = self.holders.setdefault(session.run, set())
-        held.add(port) if on else held.discard(port)
-        if not held:
-            del self.holders[session.run]
+    def hold(self, run: str, on: bool) -> bool | None:
+        """Flow run `run` does (on) or no longer does need the light; the LED's new state if it changed."""
+        self.holders.add(run) if on else self.holders.discard(run)
         want = self.capturing
         if want == self.lit:
             return None
         self.lit = want
-        self.ports.perform(session, "led.privacy", {"on": want})
         return want
 
-    def adopt(self, session: Any, ports: Iterable[str]) -> None:
+    def adopt(self, run: str, captures: Iterable[str] | None) -> None:
         """A restored session's captures: still running on the device, whose LED is still on."""
-        for port in ports:
-            self.holders.setdefault(session.run, set()).add(port)
+        if led_wanted(captures):
+            self.holders.add(run)
         self.lit = self.capturing
 
 

@@ -1,9 +1,12 @@
-"""The runtime shell: it carries out the interpreter's effects on a clock.
+"""The runtime shell: the only place where the step's effects are carried out, on a clock.
 
-It owns what the pure step function must not: the clock and its timers, skill
-calls as asyncio tasks (timeout, retry with backoff, cancellation when the state
-is left), model calls with a validated, structured result (one repair attempt),
-sub-flows (`call` pushes a frame, `link` hands over) and the trace.
+It owns what the pure step function must not: the ports (device actions, photos,
+the device-wide privacy LED), the clock and its timers, skill calls as asyncio
+tasks (timeout, retry with backoff, cancellation when the state is left), model
+calls with a validated, structured result (one repair attempt), sub-flows (`call`
+pushes a frame, `link` hands over) and the trace. Each effect type has one
+handler in `Runner.HANDLERS`; results come back into the step as inputs
+(`TimerFired`, `InvokeDone`, `CallDone` ...).
 
 On a `VirtualClock` everything is deterministic: a skill that takes time takes
 *virtual* time (`SkillContext.sleep`), so a 10-second timeout is tested in
@@ -21,16 +24,44 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.language.event_names import engine_owned, refusal
 from engine.limits import MAX_CALL_DEPTH
 from engine.runtime.calls import LlmProvider, Skill, SkillCalls, SkillContext, SkillError
 from engine.runtime.clock import VirtualClock
 from engine.runtime.compiler import CompiledFlow
+from engine.runtime.effects import (
+    CallDone,
+    CallFailed,
+    CallModel,
+    CancelInvoke,
+    CancelTimer,
+    CapturePhoto,
+    DeviceAction,
+    Done,
+    Effect,
+    Halt,
+    Halted,
+    Input,
+    InvokeFailed,
+    InvokeSkill,
+    Link,
+    Ports,
+    Prompt,
+    RecordingPorts,
+    Send,
+    SetLed,
+    Snapshot,
+    Start,
+    StartCall,
+    StartTimer,
+    StopRecording,
+    TimerFired,
+)
 from engine.runtime.privacy import PrivacyLed
 from engine.runtime.session import SNAPSHOT_VERSION, Session
-from engine.runtime.step import Interpreter, Ports, RecordingPorts, StepResult
+from engine.runtime.step import step
 
 # skill and model calling live in engine.runtime.calls; their public names stay importable from here
 __all__ = ["Frame", "LlmProvider", "Runner", "Skill", "SkillContext", "SkillError"]
@@ -41,7 +72,7 @@ class Frame:
     """One flow on the session's stack (a `call` pushes one)."""
 
     session: Session
-    interpreter: Interpreter
+    compiled: CompiledFlow
     caller_state: str | None = None
 
 
@@ -58,14 +89,16 @@ class Runner(SkillCalls):
     # wall time at clock 0 (spoken dates count from epoch + clock.now()); set it for repeatable runs
     epoch: datetime = field(default_factory=lambda: datetime.now().astimezone())
 
+    # effect type -> its handler, filled in below the class: the one place effects are carried out
+    HANDLERS: ClassVar[dict[type[Any], Callable[[Runner, Frame, Any], None]]]
+
     def __post_init__(self) -> None:
         self.stack: list[Frame] = []
         self.trace: list[dict[str, Any]] = []
         self._tasks: dict[tuple[int, str], asyncio.Task[Any]] = {}
         self._parked: set[asyncio.Task[Any]] = set()  # waiting on the clock
         self._waiting: dict[asyncio.Future[Any], asyncio.Future[Any]] = {}  # waiting on an inner task
-        self._interpreters: dict[str, Interpreter] = {}
-        self.led = PrivacyLed(self.ports)  # one device: every flow on the stack counts on the same LED
+        self.led = PrivacyLed()  # one device: every flow on the stack counts on the same LED
 
     # -- public ---------------------------------------------------------------------------
     @property
@@ -79,7 +112,7 @@ class Runner(SkillCalls):
     async def start(self, flow_id: str, slots: dict[str, Any] | None = None) -> None:
         frame = self._frame(flow_id, Session(self.session_id, flow_id, slots))
         self.stack.append(frame)
-        self._carry_out(frame, frame.interpreter.start(frame.session, self.clock.now()))
+        self._step(frame, Start(at=self.clock.now()))
         await self._quiesce()
 
     async def send(self, name: str, data: dict[str, Any] | None = None) -> None:
@@ -93,8 +126,7 @@ class Runner(SkillCalls):
             return
         if not self.stack:
             return
-        frame = self.top
-        self._carry_out(frame, frame.interpreter.send(frame.session, name, data or {}, self.clock.now()))
+        self._step(self.top, Send(name, data or {}, at=self.clock.now()))
         await self._quiesce()
 
     async def stop(self, reason: str = "cancelled") -> None:
@@ -104,7 +136,7 @@ class Runner(SkillCalls):
         device, so nothing keeps recording for a flow the wearer left.
         """
         for frame in reversed(list(self.stack)):
-            self._carry_out(frame, frame.interpreter.halt(frame.session, self.clock.now(), reason))
+            self._step(frame, Halt(reason, at=self.clock.now()))
         await self._quiesce()
 
     def discard(self) -> None:
@@ -155,7 +187,7 @@ class Runner(SkillCalls):
             frame = self._frame(session.flow_id, session)
             frame.caller_state = item.get("caller_state")
             self.stack.append(frame)
-            self.led.adopt(session, session.captures or ())
+            self.led.adopt(session.run, session.captures)
         for frame in self.stack:
             for trigger, due in (frame.session.timers or {}).items():
                 self.clock.call_at(due, lambda f=frame, t=trigger, d=due: self._timer(f, t, d))
@@ -169,21 +201,39 @@ class Runner(SkillCalls):
             return  # the called flow is itself on the restored stack
         if info.get("skill") == "llm":
             self._record({"t": now, "kind": "llm", "state": state, "status": "resumed"})
-            self._launch(frame, state, self._call_llm(frame, {"state": state, **(info.get("request") or {})}))
+            request = info.get("request") or {}
+            model = CallModel(
+                state,
+                request.get("prompt"),
+                request.get("system"),
+                request.get("image"),
+                request.get("schema"),
+                request.get("timeout"),
+            )
+            self._launch(frame, state, self._call_llm(frame, model))
             return
-        spec = frame.interpreter._skills.get(str(info.get("skill")), {})
+        spec = frame.compiled.skills.get(str(info.get("skill"))) or {}
         if info.get("key") or not spec.get("side_effects") or spec.get("idempotent"):
             self._record({"t": now, "kind": "invoke", "state": state, "status": "resumed", "key": info.get("key")})
-            self._launch(frame, state, self._invoke(frame, {"state": state, **info}))
+            invoke = InvokeSkill(
+                state,
+                str(info.get("skill")),
+                info.get("args"),
+                info.get("key"),
+                info.get("timeout"),
+                int(info.get("retry") or 0),
+                info.get("backoff"),
+            )
+            self._launch(frame, state, self._invoke(frame, invoke))
             return
         self._record({"t": now, "kind": "invoke", "state": state, "status": "interrupted"})
         message = f"'{info.get('skill')}' was running when the session stopped and has no idempotency key"
-        self._carry_out(frame, frame.interpreter.invoke_failed(frame.session, state, "INTERRUPTED", message, now))
+        self._step(frame, InvokeFailed(state, "INTERRUPTED", message, at=now))
 
     def end_state(self) -> dict[str, Any]:
         """The `end` line of a run: the root flow's active states (outermost first), outcome, slots, vars."""
         root = self.stack[0]
-        compiled = root.interpreter.compiled
+        compiled = root.compiled
         active = sorted(
             compiled.configs.get(root.session.config, ()), key=lambda s: (compiled.states[s].depth, compiled.order[s])
         )
@@ -203,48 +253,72 @@ class Runner(SkillCalls):
 
     # -- effects ----------------------------------------------------------------------------
     def _frame(self, flow_id: str, session: Session) -> Frame:
-        if flow_id not in self._interpreters:
-            self._interpreters[flow_id] = Interpreter(
-                self.flows[flow_id], self.ports, self.device, led=self.led, epoch=self.epoch
-            )
-        return Frame(session, self._interpreters[flow_id])
+        return Frame(session, self.flows[flow_id])
 
-    def _carry_out(self, frame: Frame, result: StepResult) -> None:
-        for entry in result.trace:
+    def _step(self, frame: Frame, event: Input) -> None:
+        """Run one input through the pure step for `frame`, then carry its effects out."""
+        _, effects, trace = step(frame.compiled, Snapshot(frame.session, self.device, self.epoch), event)
+        self._carry_out(frame, effects, trace)
+
+    def _carry_out(self, frame: Frame, effects: list[Effect], trace: list[dict[str, Any]]) -> None:
+        for entry in trace:
             entry = {**entry, "flow": frame.session.flow_id} if len(self.stack) > 1 else entry
             self.trace.append(entry)
             if self.on_trace:
                 self.on_trace(entry)
-        for effect in result.effects:
-            data = effect.data
-            kind = effect.kind
-            if kind == "timer_start":
-                trigger, due = data["trigger"], data["due"]
-                self.clock.call_at(due, lambda f=frame, t=trigger, d=due: self._timer(f, t, d))
-            elif kind == "invoke_start":
-                self._launch(frame, data["state"], self._invoke(frame, data))
-            elif kind == "invoke_cancel":
-                self._cancel(frame, data["state"])
-            elif kind == "llm_start":
-                self._launch(frame, data["state"], self._call_llm(frame, data))
-            elif kind == "call_start":
-                self._call_flow(frame, data)
-            elif kind == "link":
-                self._link(frame, data)
-            elif kind == "done":
-                self._finished(frame, data)
-            elif kind == "prompt":
-                ask = getattr(self.ports, "prompt", None)  # optional: ports that can say a question
-                if ask is not None:
-                    ask(frame.session, data["text"])
-        if frame.caller_state is None and any(e["kind"] in ("done", "halted") for e in result.trace):
+        handlers = self.HANDLERS
+        for effect in effects:
+            handlers[type(effect)](self, frame, effect)
+
+    # one handler per effect type: the whole of what the runtime does with the step's output
+    def _do_action(self, frame: Frame, effect: DeviceAction) -> None:
+        self.ports.perform(frame.session, effect.action, effect.args)
+
+    def _do_capture(self, frame: Frame, effect: CapturePhoto | StopRecording) -> None:
+        self.ports.capture(frame.session, effect.action, effect.args, effect.name)
+
+    def _do_led(self, frame: Frame, effect: SetLed) -> None:
+        lit = self.led.hold(frame.session.run, effect.on)
+        if lit is not None:
+            self.ports.perform(frame.session, "led.privacy", {"on": lit})
+
+    def _do_prompt(self, frame: Frame, effect: Prompt) -> None:
+        ask = getattr(self.ports, "prompt", None)  # optional: ports that can say a question
+        if ask is not None:
+            ask(frame.session, effect.text)
+
+    def _do_timer(self, frame: Frame, effect: StartTimer) -> None:
+        trigger, due = effect.trigger, effect.due
+        self.clock.call_at(due, lambda f=frame, t=trigger, d=due: self._timer(f, t, d))
+
+    def _do_cancel_timer(self, frame: Frame, effect: CancelTimer) -> None:
+        """Nothing to unschedule: a timer whose due time left the snapshot is dropped by the step when it fires."""
+
+    def _do_invoke(self, frame: Frame, effect: InvokeSkill) -> None:
+        self._launch(frame, effect.state, self._invoke(frame, effect))
+
+    def _do_cancel_invoke(self, frame: Frame, effect: CancelInvoke) -> None:
+        self._cancel(frame, effect.state)
+
+    def _do_model(self, frame: Frame, effect: CallModel) -> None:
+        self._launch(frame, effect.state, self._call_llm(frame, effect))
+
+    def _do_done(self, frame: Frame, effect: Done) -> None:
+        self._finished(frame, effect)
+        self._ended(frame)
+
+    def _do_halted(self, frame: Frame, effect: Halted) -> None:
+        self._ended(frame)
+
+    def _ended(self, frame: Frame) -> None:
+        if frame.caller_state is None:
             ended = getattr(self.ports, "finished", None)  # optional: ports that keep what a flow showed
             if ended is not None:
                 ended(frame.session)
 
     def _timer(self, frame: Frame, trigger: str, due: int) -> None:
         if frame in self.stack:
-            self._carry_out(frame, frame.interpreter.timer_fired(frame.session, trigger, due, self.clock.now()))
+            self._step(frame, TimerFired(trigger, due, at=self.clock.now()))
 
     def _launch(self, frame: Frame, state: str, coro: Awaitable[None]) -> None:
         key = (id(frame), state)
@@ -262,27 +336,24 @@ class Runner(SkillCalls):
         if task is not None:
             task.cancel()
 
-    def _call_flow(self, frame: Frame, data: dict[str, Any]) -> None:
-        flow_id = data["flow"]
+    def _call_flow(self, frame: Frame, effect: StartCall) -> None:
+        flow_id = effect.flow
         if flow_id not in self.flows:
-            result = frame.interpreter.call_failed(
-                frame.session, data["state"], "UNKNOWN_FLOW", f"flow '{flow_id}' is not loaded", self.clock.now()
-            )
-            self._carry_out(frame, result)
+            message = f"flow '{flow_id}' is not loaded"
+            self._step(frame, CallFailed(effect.state, "UNKNOWN_FLOW", message, at=self.clock.now()))
             return
         if len(self.stack) >= MAX_CALL_DEPTH:
-            result = frame.interpreter.call_failed(
-                frame.session, data["state"], "CALL_DEPTH", f"more than {MAX_CALL_DEPTH} nested calls", self.clock.now()
-            )
-            self._carry_out(frame, result)
+            message = f"more than {MAX_CALL_DEPTH} nested calls"
+            self._step(frame, CallFailed(effect.state, "CALL_DEPTH", message, at=self.clock.now()))
             return
-        child = self._frame(flow_id, Session(frame.session.id, flow_id, data.get("args") or {}))
-        child.caller_state = data["state"]
+        args = effect.args if isinstance(effect.args, dict) else {}
+        child = self._frame(flow_id, Session(frame.session.id, flow_id, args))
+        child.caller_state = effect.state
         self.stack.append(child)
-        self._carry_out(child, child.interpreter.start(child.session, self.clock.now()))
+        self._step(child, Start(at=self.clock.now()))
 
-    def _link(self, frame: Frame, data: dict[str, Any]) -> None:
-        flow_id = data["flow"]
+    def _link(self, frame: Frame, effect: Link) -> None:
+        flow_id = effect.flow
         if flow_id not in self.flows:
             self._record(
                 {
@@ -294,36 +365,37 @@ class Runner(SkillCalls):
             )
             return
         index = self.stack.index(frame)
-        replacement = self._frame(flow_id, Session(frame.session.id, flow_id, data.get("args") or {}))
+        args = effect.args if isinstance(effect.args, dict) else {}
+        replacement = self._frame(flow_id, Session(frame.session.id, flow_id, args))
         replacement.caller_state = frame.caller_state
         for state in list(frame.session.invokes or {}):
             self._cancel(frame, state)
-        self._carry_out(frame, frame.interpreter.halt(frame.session, self.clock.now(), "linked"))
+        self._step(frame, Halt("linked", at=self.clock.now()))
         self.stack[index] = replacement
         self._record({"t": self.clock.now(), "kind": "link", "from": frame.session.flow_id, "to": flow_id})
-        self._carry_out(replacement, replacement.interpreter.start(replacement.session, self.clock.now()))
+        self._step(replacement, Start(at=self.clock.now()))
 
-    def _finished(self, frame: Frame, data: dict[str, Any]) -> None:
+    def _finished(self, frame: Frame, effect: Done) -> None:
         if frame.caller_state is None or frame not in self.stack or len(self.stack) < 2:
             return
         self.stack.remove(frame)
         parent = self.stack[-1]
         now = self.clock.now()
-        if data.get("cancelled"):  # the wearer cancelled the called flow: the caller's on_error decides
+        if effect.cancelled:  # the wearer cancelled the called flow: the caller's on_error decides
             message = f"the wearer cancelled '{frame.session.flow_id}'"
-            result = parent.interpreter.call_failed(parent.session, frame.caller_state, "CANCELLED", message, now)
+            self._step(parent, CallFailed(frame.caller_state, "CANCELLED", message, at=now))
         else:
-            result = parent.interpreter.call_done(parent.session, frame.caller_state, data.get("output"), now)
-        self._carry_out(parent, result)
+            self._step(parent, CallDone(frame.caller_state, effect.output, at=now))
 
     def _progress(self, frame: Frame, name: str, data: dict[str, Any]) -> None:
         """An event a running skill raises (progress, partial results) goes to its flow at once."""
         if frame in self.stack:
-            self._carry_out(frame, frame.interpreter.send(frame.session, name, data, self.clock.now()))
+            self._step(frame, Send(name, data, at=self.clock.now()))
 
-    def _report(self, frame: Frame, result: StepResult) -> None:
+    def _report(self, frame: Frame, event: Input) -> None:
+        """A skill's or model's answer: back into the step, if its flow is still on the stack."""
         if frame in self.stack:
-            self._carry_out(frame, result)
+            self._step(frame, event)
 
     def _record(self, entry: dict[str, Any]) -> None:
         self.trace.append(entry)
@@ -344,3 +416,21 @@ class Runner(SkillCalls):
                 if all(self._idle(t) for t in list(self._tasks.values())):
                     return
             await asyncio.sleep(0 if spin < 1000 else 0.001)  # a task doing real I/O: give it real time
+
+
+Runner.HANDLERS = {
+    DeviceAction: Runner._do_action,
+    CapturePhoto: Runner._do_capture,
+    StopRecording: Runner._do_capture,
+    SetLed: Runner._do_led,
+    Prompt: Runner._do_prompt,
+    StartTimer: Runner._do_timer,
+    CancelTimer: Runner._do_cancel_timer,
+    InvokeSkill: Runner._do_invoke,
+    CancelInvoke: Runner._do_cancel_invoke,
+    CallModel: Runner._do_model,
+    StartCall: Runner._call_flow,
+    Link: Runner._link,
+    Done: Runner._do_done,
+    Halted: Runner._do_halted,
+}

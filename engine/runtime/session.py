@@ -28,6 +28,7 @@ class Session:
         "history",
         "id",
         "invokes",
+        "media",
         "output",
         "parent",
         "run",
@@ -52,6 +53,7 @@ class Session:
         self.invokes: dict[str, dict[str, Any]] | None = None  # state -> {skill, key, started, attempt}
         self.attempts: dict[str, int] | None = None  # collect/confirm re-prompt counters by state
         self.captures: list[str] | None = None  # capture ports on (privacy LED)
+        self.media = 0  # photos and videos this run has named (the next is media + 1)
         self.confirmed: str | None = None  # the confirm state whose "yes" authorises the next payment
         self.deferred: list[dict[str, Any]] | None = None  # events an active state defers: [{name, data}], in order
         self.done = False
@@ -73,6 +75,7 @@ class Session:
             "invokes": self.invokes or {},
             "attempts": self.attempts or {},
             "captures": self.captures or [],
+            "media": self.media,
             "confirmed": self.confirmed,
             "deferred": self.deferred or [],
             "done": self.done,
@@ -85,7 +88,8 @@ class Session:
     def restore(cls, data: dict[str, Any]) -> Session:
         if data.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"snapshot version {data.get('version')!r} is not supported (expected {SNAPSHOT_VERSION})")
-        session = cls(str(data["id"]), str(data["flow"]), data.get("slots") or {}, data.get("run"))
+        run = data.get("run") if isinstance(data.get("run"), str) else None
+        session = cls(str(data["id"]), str(data["flow"]), data.get("slots") or {}, run)
         session.config = str(data["config"])
         session.vars = dict(data.get("vars") or {})
         session.history = dict(data["history"]) if data.get("history") else None
@@ -93,6 +97,8 @@ class Session:
         session.invokes = dict(data["invokes"]) if data.get("invokes") else None
         session.attempts = dict(data["attempts"]) if data.get("attempts") else None
         session.captures = list(data["captures"]) if data.get("captures") else None
+        media = data.get("media")
+        session.media = media if isinstance(media, int) and not isinstance(media, bool) and media > 0 else 0
         session.confirmed = data.get("confirmed")
         session.deferred = _deferred(data.get("deferred"))
         session.done = bool(data.get("done"))

@@ -1,8 +1,8 @@
-"""The step function: one event in, the session moved on, effects and a trace out.
+"""The step function: one input in, the snapshot moved on, effects and a trace out.
 
-    result = interpreter.send(session, "gesture.tap", {}, now_ms)
-    result.effects   # what the shell must do: device actions, timers, invokes, prompts
-    result.trace     # what happened, as data (entered, exited, action, error ...)
+    snapshot, effects, trace = step(compiled, snapshot, Send("gesture.tap", {}, at=now))
+    effects   # what the shell must do, as values: DeviceAction, StartTimer, InvokeSkill, SetLed ...
+    trace     # what happened, as data (entered, exited, action, error ...)
 
 Run-to-completion as in SCXML: the event's transition runs (exit states innermost
 first, transition actions, enter states outermost first), then eventless
@@ -10,11 +10,12 @@ first, transition actions, enter states outermost first), then eventless
 (`emit`, `done.state.*`, errors), each followed by eventless transitions again.
 Only then is the next external event taken.
 
-The interpreter never sleeps and never calls a skill: timers, invokes, model calls
-and sub-flows leave as effects, and come back as calls such as `timer_fired` or
-`invoke_done`. Device actions go through a `Ports` object so the HUD, speaker and
-camera answer at once (a photo taken by `camera.capture` is in `vars` for the
-next action).
+The step never calls a port, a skill, a model or the disk, and never sleeps:
+device actions, timers, skill and model calls and sub-flows leave as effects
+(`engine.runtime.effects`), and their results come back as inputs (`TimerFired`,
+`InvokeDone` ...). What it reads from the catalogue was bound when the flow was
+compiled. Equal inputs give equal outputs; the snapshot it is given is moved on
+in place and handed back (pass a copy to keep the old one).
 """
 
 from __future__ import annotations
@@ -31,13 +32,27 @@ from engine.runtime.actions import ActionSteps
 from engine.runtime.compiler import ALWAYS, CompiledFlow, CompiledTransition
 from engine.runtime.deferral import InputSteps
 from engine.runtime.dialogue import DialogueSteps
-from engine.runtime.effects import Effect, Ports, RecordingPorts, StepResult
+from engine.runtime.effects import (
+    CancelInvoke,
+    CancelTimer,
+    Done,
+    Effect,
+    Halted,
+    Input,
+    Link,
+    Ports,
+    RecordingPorts,
+    Snapshot,
+    StartCall,
+    StartTimer,
+    StepResult,
+)
+from engine.runtime.entry_points import EntryPoints, with_defaults
 from engine.runtime.invocations import InvocationSteps
-from engine.runtime.privacy import PrivacyLed
 from engine.runtime.session import Session
 
 # the step types live in engine.runtime.effects; they stay importable from here
-__all__ = ["Effect", "Interpreter", "Ports", "RecordingPorts", "StepResult"]
+__all__ = ["Effect", "Interpreter", "Ports", "RecordingPorts", "Snapshot", "StepResult", "step"]
 
 
 class _Cursor:
@@ -69,29 +84,24 @@ class _Cursor:
         self.interp._apply(self, candidate)
 
 
-class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
+class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
     """Steps sessions of one compiled flow. Cheap to create; holds no session between calls."""
 
     def __init__(
         self,
         compiled: CompiledFlow,
-        ports: Ports | None = None,
         device: dict[str, Any] | None = None,
         trace: bool = True,
-        led: PrivacyLed | None = None,
         epoch: datetime | None = None,
     ) -> None:
         self.compiled = compiled
-        # the wall time at which the session clock read 0: spoken dates ("tomorrow at 3") count from
-        # epoch + now, so a virtual clock moves them as it moves timers
+        # the wall time at which the session clock read 0, and the device facts, for the session-style
+        # entry points below (`start`, `send` ...); `step` takes both from the snapshot it is given
         self.epoch = epoch or datetime.now().astimezone()
         self.flow = compiled.flow
-        self.ports: Ports = ports or RecordingPorts()
-        self.led = led or PrivacyLed(self.ports)  # shared by every flow on one device (the runner's)
-        self.device = device if device is not None else {}  # shared with the runner: one device, many flows
+        self.home_device = with_defaults(device if device is not None else {})
+        self.device = self.home_device  # the facts of the snapshot being stepped (`step` sets them)
         self.on_transition: Callable[[Transition], None] | None = None  # coverage tools watch branches taken
-        for key, value in (("worn", True), ("connected", True), ("battery", 100), ("location", None)):
-            self.device.setdefault(key, value)
         self.tracing = trace
         self._has_always = ALWAYS in compiled.triggers
         self._compiled_values: dict[int, tuple[Any, Any]] = {}
@@ -106,14 +116,10 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         self._deferring: dict[str, frozenset[str]] = {}  # configuration -> events its states defer
         self._result = StepResult()
         self._now = 0
-        from engine.language.catalog import load_catalog
+        self._event_permission = compiled.event_permissions  # bound at compile time: no catalogue read here
 
-        catalog = load_catalog()
-        self._event_permission = {name: spec.get("permission") for name, spec in catalog.events.items()}
-        self._skills = catalog.skills
-
-    # -- public entry points --------------------------------------------------------------
-    def start(self, session: Session, now: int) -> StepResult:
+    # -- one input each --------------------------------------------------------------------------
+    def _start(self, session: Session, now: int) -> StepResult:
         """Enter the initial configuration."""
         self._begin(session, now, "start", {})
         for name, slot in self.flow.slots.items():
@@ -128,7 +134,7 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         self._enter(session, self.compiled.initial_entries, frozenset(self.compiled.configs[session.config]))
         return self._finish(session)
 
-    def send(self, session: Session, name: str, data: dict[str, Any] | None, now: int) -> StepResult:
+    def _send(self, session: Session, name: str, data: dict[str, Any] | None, now: int) -> StepResult:
         """Process one external event to completion."""
         data = data or {}
         self._begin(session, now, name, data)
@@ -145,7 +151,7 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
             self._queue.append(self._external)
         return self._finish(session)
 
-    def halt(self, session: Session, now: int, reason: str) -> StepResult:
+    def _halt(self, session: Session, now: int, reason: str) -> StepResult:
         """End the flow from outside (the wearer cancelled, another flow replaced it).
 
         Nothing it started keeps running: timers and calls are cancelled and every
@@ -156,6 +162,7 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
             self._trace("halted", reason=reason)
             self._end(session)
             session.final = None
+            self._effect(Halted(reason))
         return self._finish(session)
 
     def _note_device_state(self, name: str, data: dict[str, Any]) -> None:
@@ -169,7 +176,7 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         elif name == "location.update" and "lat" in data and "lng" in data:
             self.device["location"] = {"lat": data["lat"], "lng": data["lng"]}
 
-    def timer_fired(self, session: Session, trigger: str, due: int, now: int) -> StepResult:
+    def _timer_fired(self, session: Session, trigger: str, due: int, now: int) -> StepResult:
         self._begin(session, now, trigger, {})
         if session.done or not session.timers or session.timers.get(trigger) != due:
             return self._finish(session)  # stale: its state was left (or re-entered) since
@@ -260,7 +267,9 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         event = self.events.get(name)
         if parallel:
             self._fire_regions(session, name)
-        elif event is not None:
+        elif event is not None and session.config in event.transitions:
+            # only from a configuration that has the trigger: the machine logs a warning (a log record
+            # built, a handler maybe writing) for every trigger it has to ignore
             event.trigger(cursor)
             session.config = cursor.state
         if not cursor.taken and name != ALWAYS:
@@ -269,8 +278,8 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
                     self._fire_regions(session, pattern)
                 else:
                     by_pattern = self.events.get(pattern)
-                    if by_pattern is None:
-                        continue  # only states inside parallel regions handle it
+                    if by_pattern is None or session.config not in by_pattern.transitions:
+                        continue  # only states inside parallel regions handle it, or not this one
                     by_pattern.trigger(cursor)
                     session.config = cursor.state
                 if cursor.taken:
@@ -379,10 +388,10 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
             if session.timers:
                 for key in [k for k in session.timers if k.startswith((f"after.{name}.", f"no_input.{name}"))]:
                     del session.timers[key]
-                    self._effect("timer_cancel", trigger=key)
+                    self._effect(CancelTimer(key))
             if session.invokes and name in session.invokes:
                 del session.invokes[name]
-                self._effect("invoke_cancel", state=name)
+                self._effect(CancelInvoke(name))
                 self._trace("invoke", state=name, status="cancelled")
             if session.attempts:
                 session.attempts.pop(name, None)
@@ -416,10 +425,10 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
                 if session.invokes is None:
                     session.invokes = {}
                 session.invokes[name] = {"skill": "call", "flow": state.call.flow, "started": self._now}
-                self._effect("call_start", state=name, flow=state.call.flow, args=args)
+                self._effect(StartCall(name, state.call.flow, args))
             if state.link is not None:
                 args = self._render(session, state.link.args)
-                self._effect("link", state=name, flow=state.link.flow, args=args)
+                self._effect(Link(name, state.link.flow, args))
             if state.kind == "final":
                 self._final(session, name, active)
 
@@ -431,7 +440,7 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
             self._end(session)
             session.final = name
             session.output = output
-            self._effect("done", final=name, output=output)
+            self._effect(Done(name, output))
             self._trace("done", final=name, output=output)
             return
         self._queue.append((f"done.state.{parent}", {"output": output} if output is not None else {}))
@@ -448,10 +457,10 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         if session.timers is None:
             session.timers = {}
         session.timers[trigger] = due
-        self._effect("timer_start", trigger=trigger, due=due)
+        self._effect(StartTimer(trigger, due))
 
-    def _effect(self, kind: str, **data: Any) -> None:
-        self._result.effects.append(Effect(kind, data))
+    def _effect(self, effect: Effect) -> None:
+        self._result.effects.append(effect)
 
     def _trace(self, kind: str, **data: Any) -> None:
         if self.tracing:
@@ -460,3 +469,26 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
     def _error(self, name: str, message: str, data: dict[str, Any]) -> None:
         self._trace("error", error=name, message=message)
         self._queue.append((name, {"message": message, **data}))
+
+
+_SCRATCH: dict[int, tuple[CompiledFlow, Interpreter]] = {}
+
+
+def step(
+    compiled: CompiledFlow, snapshot: Snapshot, event: Input
+) -> tuple[Snapshot, list[Effect], list[dict[str, Any]]]:
+    """Move one flow's snapshot on by one input; the effects for the shell and the trace, as values.
+
+        snapshot, effects, trace = step(compiled, Snapshot(session, {}, epoch), Start(at=0))
+
+    Deterministic and free of I/O: no port, skill, model, clock or file is touched,
+    and `compiled` is only read. The working memory it reuses between calls (compiled
+    templates, the flyweight the shared machine drives) is kept per compiled flow.
+    """
+    entry = _SCRATCH.get(id(compiled))
+    if entry is None or entry[0] is not compiled:
+        if len(_SCRATCH) > 256:
+            _SCRATCH.clear()
+        entry = (compiled, Interpreter(compiled))
+        _SCRATCH[id(compiled)] = entry
+    return entry[1].step(snapshot, event)

@@ -20,7 +20,7 @@ from skills.qwen.client import LlmSettings
 from tests.support import ROOT
 from tests.support.flows import run_skill
 
-RAISERS = {"SkillError", "invoke_failed", "llm_failed", "call_failed"}
+RAISERS = {"SkillError", "invoke_failed", "llm_failed", "call_failed", "InvokeFailed", "LlmFailed", "CallFailed"}
 
 
 def _raised_codes() -> dict[str, list[str]]:
@@ -42,7 +42,10 @@ def _raised_codes() -> dict[str, list[str]]:
                 name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
                 if name not in RAISERS:
                     continue
-                args = node.args[2:3] if name != "SkillError" else node.args[:1]
+                if name == "SkillError":
+                    args = node.args[:1]
+                else:  # failure inputs: (state, code, ...); session-style methods: (session, state, code, ...)
+                    args = node.args[1:2] if name[0].isupper() else node.args[2:3]
                 for arg in args:
                     code = arg.value if isinstance(arg, ast.Constant) else constants.get(getattr(arg, "id", ""))
                     if isinstance(code, str):

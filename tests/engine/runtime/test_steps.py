@@ -306,7 +306,9 @@ def test_privacy_led_follows_capture() -> None:
         (1000, "action", "camera.capture"),
         (1000, "led", False),
     ]
-    assert runner.session.vars["photo"].startswith("sim://photo/")
+    # the step names the photo; the port is asked to store it under that very name
+    assert runner.session.vars["photo"] == f"photo-{runner.session.run}-1.png"
+    assert runner.ports.stored == [runner.session.vars["photo"]]  # type: ignore[attr-defined]
 
 
 def test_payment_is_refused_at_run_time_without_a_confirmation() -> None:

@@ -27,15 +27,12 @@ class PhotoPorts(RecordingPorts):
         super().__init__()
         self.folder = folder
 
-    def perform(self, session: Any, action: str, args: Any) -> Any:
-        super().perform(session, action, args)
+    def capture(self, session: Any, action: str, args: Any, name: str) -> None:
+        super().capture(session, action, args, name)
         if action == "camera.capture":
             folder = captures_folder()
             folder.mkdir(parents=True, exist_ok=True)
-            photo = folder / f"photo{len(self.performed)}.png"
-            photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
-            return str(photo)
-        return None
+            (folder / name).write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
 
 
 def _run(tmp_path: Path, device: dict[str, Any], slots: dict[str, Any] | None = None) -> Runner:
@@ -94,7 +91,6 @@ def test_photos_carry_the_location_and_only_flows_allowed_to_see_it_do(tmp_path:
     runner = Runner({"capture": CAPTURE}, skills=embedded_skills(), ports=PhotoPorts(tmp_path), device={})
 
     async def go() -> None:
-        runner._interpreters.clear()
         await runner.start("capture", {"mode": "video"})
         await runner.send("location.update", {"lat": 31.23, "lng": 121.47})
         await runner.send("gesture.tap", {})
