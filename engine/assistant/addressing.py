@@ -28,6 +28,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from engine.errors import UserError
+
 WAKE_ENV = "LENSFLOW_WAKE_PHRASES"
 DEFAULT_WAKE_PHRASES = ("hey qwen", "hi qwen", "ok qwen", "okay qwen", "qwen", "嘿千问", "你好千问", "千问")
 COMMAND_GESTURE = "gesture.double_tap"  # long press already ends the meeting and the teleprompter
@@ -108,8 +110,10 @@ POLITE = (
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
-class WakeConfigError(ValueError):
+class WakeConfigError(UserError, ValueError):
     """A wake phrase setting that cannot work (empty, or nothing left after normalising)."""
+
+    code = "CONFIG"
 
 
 def _norm(text: str) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 
 from transitions import Machine
 
+from engine.errors import UserError
 from engine.language.catalog import Catalog, load_catalog
 from engine.language.expressions import CompiledExpression, ExpressionError, compile_value
 from engine.language.model import Action, Flow, State, Transition
@@ -41,8 +42,10 @@ ALWAYS = "__always__"
 ENGINE_ACTIONS = ("set", "emit", "log")
 
 
-class CompileError(Exception):
+class CompileError(UserError):
     """The flow cannot be compiled (validate it first: `python cli.py validate`)."""
+
+    code = "COMPILE"
 
 
 @dataclass(frozen=True, slots=True)
