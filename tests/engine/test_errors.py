@@ -41,7 +41,8 @@ def test_every_project_exception_is_a_lensflow_error_with_code_message_and_locat
     strays = sorted(f"{c.__module__}.{c.__qualname__}" for c in classes if not issubclass(c, LensflowError))
     assert strays == []
     for cls in classes:
-        assert isinstance(getattr(cls, "code", None), str) and getattr(cls, "code"), cls
+        code = getattr(cls, "code", None)
+        assert isinstance(code, str) and code, cls
 
 
 def test_a_location_reads_back_as_it_was_written() -> None:
