@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.errors import UserError
+from engine.language.words import CJK
 
 WAKE_ENV = "LENSFLOW_WAKE_PHRASES"
 DEFAULT_WAKE_PHRASES = ("hey qwen", "hi qwen", "ok qwen", "okay qwen", "qwen", "嘿千问", "你好千问", "千问")
@@ -107,7 +108,6 @@ POLITE = (
     "了",
     "呢",
 )
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 class WakeConfigError(UserError, ValueError):
@@ -149,7 +149,7 @@ def addressed(utterance: str, phrases: Sequence[str]) -> str | None:
         if not text.startswith(phrase):
             continue
         rest = text[len(phrase) :]
-        if rest and not rest.startswith(" ") and not (_CJK.search(phrase[-1]) or _CJK.search(rest[0])):
+        if rest and not rest.startswith(" ") and not (CJK.search(phrase[-1]) or CJK.search(rest[0])):
             continue  # "qwenlong" is not "qwen"
         return rest.strip()
     return None
@@ -166,7 +166,7 @@ def _consume(text: str) -> list[str] | None:
             if not rest.startswith(word):
                 continue
             after = rest[len(word) :]
-            latin_edge = not _CJK.search(word) and after[:1].strip() and not _CJK.search(after[:1])
+            latin_edge = not CJK.search(word) and after[:1].strip() and not CJK.search(after[:1])
             if latin_edge:
                 continue  # "no" is not the start of "notes"
             found.append(word)
