@@ -39,6 +39,10 @@ class InvocationSteps:
     def invoke_failed(self, session: Session, state: str, code: str, message: str, now: int) -> StepResult:
         return self._completion(session, state, "invoke", None, {"code": code, "message": message}, now)
 
+    def skill_spec(self, name: str) -> dict[str, Any]:
+        """The catalogue's entry for a skill (side effects, idempotency, permissions); {} for an unknown one."""
+        return dict(self._skills.get(name, {}))
+
     def llm_done(self, session: Session, state: str, result: Any, now: int) -> StepResult:
         return self._completion(session, state, "llm", result, None, now)
 

@@ -171,7 +171,7 @@ class Runner(SkillCalls):
             self._record({"t": now, "kind": "llm", "state": state, "status": "resumed"})
             self._launch(frame, state, self._call_llm(frame, {"state": state, **(info.get("request") or {})}))
             return
-        spec = frame.interpreter._skills.get(str(info.get("skill")), {})
+        spec = frame.interpreter.skill_spec(str(info.get("skill")))
         if info.get("key") or not spec.get("side_effects") or spec.get("idempotent"):
             self._record({"t": now, "kind": "invoke", "state": state, "status": "resumed", "key": info.get("key")})
             self._launch(frame, state, self._invoke(frame, {"state": state, **info}))
