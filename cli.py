@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
 
 
 from commands.assistant import cmd_chat, cmd_route, cmd_scripted_llm, cmd_serve  # noqa: E402
-from commands.common import EXIT_OK, EXIT_USAGE, CliError  # noqa: E402
+from commands.common import EXIT_OK, EXIT_USAGE  # noqa: E402
 from commands.designer import cmd_explore, cmd_graph, cmd_new, cmd_test  # noqa: E402
 from commands.run import cmd_preview, cmd_report, cmd_run, cmd_simulate  # noqa: E402
 from commands.validate import cmd_reference, cmd_rules, cmd_schema, cmd_tree, cmd_validate  # noqa: E402
@@ -177,9 +177,8 @@ READS_SETTINGS = {"run", "simulate", "serve", "chat", "route"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engine.checks.config import ConfigError
-    from engine.language.catalog import CatalogError
-    from engine.settings import SettingsError, check_environment
+    from engine.errors import LensflowError
+    from engine.settings import check_environment
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -187,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in READS_SETTINGS:
             check_environment()
         return int(args.func(args))
-    except (CliError, CatalogError, ConfigError, SettingsError) as exc:
+    except LensflowError as exc:  # every error a user can cause: one line (file:line: first), exit 2
         print(f"lensflow: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -13,13 +13,27 @@ if TYPE_CHECKING:  # imported where used: fast commands load neither openai nor 
     from engine.language.catalog import DeviceProfile
     from skills.qwen.client import LlmSettings
 
+from engine.errors import Location, UserError
+
 ROOT = Path(__file__).resolve().parent.parent
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
-class CliError(Exception):
+class CliError(UserError):
     """A user error: printed as one line, exit code 2."""
+
+    code = "USAGE"
+
+
+def output_folder(name: str | Path) -> Path:
+    """The folder a command writes into, created now: one that cannot be is a one-line error before any work."""
+    out = Path(name)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"{name}: cannot create ({exc.strerror or exc})") from None
+    return out
 
 
 def read_flow(name: str) -> Any:
@@ -32,7 +46,7 @@ def read_flow(name: str) -> Any:
     loaded = load_flow(path)
     if loaded.built is None:
         first = loaded.sink.findings[0]
-        raise CliError(f"{first.file}:{first.line}:{first.column}: {first.message} [{first.rule}]")
+        raise CliError(f"{first.message} [{first.rule}]", Location(first.file, first.line, first.column))
     return loaded.built.flow
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from commands.common import EXIT_OK, EXIT_PROBLEMS, ROOT, CliError, read_flow
+from commands.common import EXIT_OK, EXIT_PROBLEMS, ROOT, CliError, output_folder, read_flow
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -20,7 +20,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if not files:
         raise CliError(f"no flow tests found under {', '.join(args.paths or ['flows'])}")
-    keep = Path(args.out) if args.out else None
+    keep = output_folder(args.out) if args.out else None
     results = []
     from rich.console import Console
 

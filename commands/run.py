@@ -18,6 +18,7 @@ from commands.common import (
     llm_settings,
     load_flows,
     load_main_flow,
+    output_folder,
     read_flow,
 )
 
@@ -174,7 +175,7 @@ def _simulation_folders(args: argparse.Namespace, name: str) -> Path:
     set, else OUT/data, so trying a flow never touches the wearer's own data folder."""
     from engine.settings import SettingsError, data_folder
 
-    out = Path(args.out) if args.out else Path("out") / "simulate" / name
+    out = output_folder(args.out if args.out else Path("out") / "simulate" / name)
     if "LENSFLOW_DATA" not in os.environ:
         os.environ["LENSFLOW_DATA"] = str(out / "data")
     try:
@@ -270,11 +271,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if args.state and args.state not in flow.states:
         raise CliError(f"flow '{flow.id}' has no state '{args.state}'; states: {', '.join(flow.states)}")
     sample = _preview_sample(args)
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CliError(f"{args.out}: cannot create ({exc.strerror or exc})") from None
+    out = output_folder(args.out)
     written: list[str] = []
     for item in preview_flow(flow, profile, args.state, sample):
         if item.frame is not None:

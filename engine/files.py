@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from engine.errors import LensflowError, UserError
+
 MAX_SOURCE_BYTES = 8 << 20  # flows, scenarios, events files, settings: far larger is a mistake
 
 _KINDS = {
@@ -31,11 +33,14 @@ _KINDS = {
 }
 
 
-class NotReadable(OSError):
-    """A name that does not lead to a regular file of at most the allowed size."""
+class NotReadable(LensflowError, OSError):
+    """A name that does not lead to a regular file of at most the allowed size (an OSError, as callers expect)."""
+
+    code = "FILE_NOT_ALLOWED"
 
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(errno.EINVAL, reason, path)
+        OSError.__init__(self, errno.EINVAL, reason, path)
+        self.message = reason
 
 
 def open_regular(path: str | os.PathLike[str], limit: int = MAX_SOURCE_BYTES, *, follow: bool = True) -> BinaryIO:
@@ -79,11 +84,14 @@ def read_regular_text(path: str | os.PathLike[str], limit: int = MAX_SOURCE_BYTE
     return read_regular(path, limit).decode("utf-8")
 
 
-class NotAllowed(OSError):
+class NotAllowed(LensflowError, OSError):
     """A file name that leads outside the folders the engine may read (its `strerror` says why)."""
 
+    code = "FILE_NOT_ALLOWED"
+
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(errno.EACCES, reason, path)
+        OSError.__init__(self, errno.EACCES, reason, path)
+        self.message = reason
 
 
 def inside_folders(name: str, folders: Sequence[Path], what: str = "file") -> Path:
@@ -136,8 +144,10 @@ def is_regular(path: Path) -> bool:
 MAX_IMAGE_PIXELS = 50_000_000  # far beyond any camera on glasses; a bigger "photo" is a decompression bomb
 
 
-class NotAnImage(ValueError):
+class NotAnImage(UserError, ValueError):
     """Bytes that are not an image the engine will decode (unknown format, broken, or too many pixels)."""
+
+    code = "BAD_IMAGE"
 
 
 def decode_image(handle: BinaryIO, max_pixels: int = MAX_IMAGE_PIXELS) -> Any:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from engine.errors import LensflowError
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -54,13 +56,14 @@ class Finding:
         return (self.file, self.line, self.column, self.rule)
 
 
-class SourceError(Exception):
-    """A problem that stops a file from being read at all (syntax, limits, encoding)."""
+class SourceError(LensflowError):
+    """A problem that stops a file from being read at all (syntax, limits, encoding); its code is the rule.
+
+    The reader does not always know the file's name, so the position is `line` and `column`."""
 
     def __init__(self, rule: str, message: str, line: int = 1, column: int = 1) -> None:
-        super().__init__(message)
+        super().__init__(rule, message)
         self.rule = rule
-        self.message = message
         self.line = line
         self.column = column
 

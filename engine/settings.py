@@ -28,16 +28,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.errors import LensflowError
+
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
-class SettingsError(Exception):
-    """A setting from the environment that cannot be used; `name` is the variable."""
+class SettingsError(LensflowError):
+    """A setting from the environment that cannot be used; `name` is the variable (`str()`: `NAME: message`)."""
 
     def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
+        super().__init__("CONFIG", message)
+        self.args = (f"{name}: {message}",)
         self.name = name
-        self.message = message
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.errors import LensflowError
 from engine.language.catalog import PROJECT_ROOT
 from engine.language.schema import SchemaValidator, load_schema, read_checked
 from engine.runtime.events_file import ScenarioError
@@ -47,13 +48,11 @@ PROVIDER_ENV_PREFIXES = (
 )
 
 
-class TestFileError(Exception):
-    """A test file that cannot be read or run: `where` is file[:line:col]."""
+class TestFileError(LensflowError):
+    """A test file that cannot be read or run: `where` is file[:line:col] (kept as `location`)."""
 
     def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
-        self.where = where
-        self.message = message
+        super().__init__("BAD_TEST_FILE", message, where)
 
 
 @dataclass

@@ -7,7 +7,7 @@ Both happen on the case's virtual clock:
 * an answer with `delay` reaches the caller that much later (a step's `timeout`
   shorter than it fails with TIMEOUT; events in between are handled meanwhile);
 * while offline the scripted model refuses connections, so an `llm` step fails the
-  way the client reports it (UNREACHABLE), and the skills that need the network
+  way the client reports it (UNAVAILABLE), and the skills that need the network
   answer as the glasses' embedded defaults do (OFFLINE);
 * an answer still on its way when the network drops never arrives.
 
@@ -87,7 +87,7 @@ class CaseModel:
             raise
         await self.network.answer_time(mark, context)
         if self.network.lost(start, now()):
-            raise LlmError("UNREACHABLE", "the network went away before the model's answer arrived")
+            raise LlmError("UNAVAILABLE", "the network went away before the model's answer arrived")
         return answer
 
     async def aclose(self) -> None:

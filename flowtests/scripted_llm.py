@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from engine.errors import LensflowError
+
 ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 429: "rate_limit_error", 500: "server_error"}
 ERROR_CODES = {400: "InvalidParameter", 401: "InvalidApiKey", 429: "Throttling", 500: "InternalError"}
 BAD_IMAGE = (
@@ -360,13 +362,11 @@ class OpenAICompatServer:
 # -- a script served on its own (`python cli.py scripted-llm`) ------------------------------------------
 
 
-class ScriptError(Exception):
-    """A script file that cannot be served: `where` is file[:line:col]."""
+class ScriptError(LensflowError):
+    """A script file that cannot be served: `where` is file[:line:col] (kept as `location`)."""
 
     def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
-        self.where = where
-        self.message = message
+        super().__init__("BAD_SCRIPT", message, where)
 
 
 def script_schema() -> dict[str, Any]:

@@ -121,6 +121,9 @@ def test_conftest_files_hold_only_fixtures_and_hooks() -> None:
                 raise AssertionError(f"{path.relative_to(ROOT)}: class {node.name} belongs in tests/support")
 
 
+PROJECT_WIDE = ("test_architecture.py", "test_private_names.py", "test_type_check.py")
+
+
 def test_tests_of_a_source_folder_sit_at_its_mirror_path() -> None:
     """tests/engine/runtime/test_x.py tests engine/runtime/: every such folder exists in the source tree."""
     mirrored = ("engine", "devices", "skills", "commands", "flowtests")
@@ -129,6 +132,6 @@ def test_tests_of_a_source_folder_sit_at_its_mirror_path() -> None:
         parts = path.relative_to(ROOT / "tests").parts
         if parts[0] in mirrored and not ROOT.joinpath(*parts[:-1]).is_dir():
             wrong.append(str(path.relative_to(ROOT)))
-        elif len(parts) == 1 and path.name not in ("test_architecture.py", "test_type_check.py"):
+        elif len(parts) == 1 and path.name not in PROJECT_WIDE:
             wrong.append(str(path.relative_to(ROOT)))  # a project-wide test; everything else has a home
     assert wrong == []

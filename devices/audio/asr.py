@@ -16,12 +16,16 @@ import wave
 from collections.abc import Iterable
 from pathlib import Path
 
+from engine.errors import UserError
+
 SAMPLE_RATE = 16_000
 DEFAULT_PHRASES = ("yes", "no", "cancel", "stop", "confirm", "okay", "go ahead", "next", "back", "pause", "resume")
 
 
-class RecognitionError(Exception):
+class RecognitionError(UserError):
     """The audio could not be read or decoded; the message says why."""
+
+    code = "BAD_REQUEST"
 
 
 def read_pcm16k(path: Path) -> bytes:

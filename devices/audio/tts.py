@@ -7,11 +7,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from engine.errors import UserError
+
 VOICES = {"en": "en-us", "zh": "cmn", "ja": "ja", "ko": "ko", "fr": "fr", "de": "de", "es": "es"}
 
 
-class SpeechUnavailable(Exception):
+class SpeechUnavailable(UserError):
     """espeak-ng is not installed (the project's setup installs it: make install)."""
+
+    code = "UNAVAILABLE"
 
 
 def voice_for(text: str, lang: str | None) -> str:

@@ -13,13 +13,17 @@ import ipaddress
 from collections.abc import Iterable
 from pathlib import Path
 
+from engine.errors import UserError
+
 MIN_TOKEN = 16  # characters: a shorter secret can be guessed
 MAX_TOKEN = 128
 ENV_TOKENS = "LENSFLOW_BRIDGE_TOKENS"
 
 
-class TokenError(Exception):
+class TokenError(UserError):
     """A token setting that cannot be used: one line, with file:line when there is one."""
+
+    code = "CONFIG"
 
 
 def _check(token: str, where: str) -> str:

@@ -47,6 +47,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from engine.errors import LensflowError
+
 PROTOCOL_VERSION = 1
 MAX_HEADER = 4096
 MAX_TEXT_FRAME = 64 * 1024  # characters in one JSON control message
@@ -59,13 +61,11 @@ SEQ_WINDOW = 1000  # how far ahead of the last processed event a number may jump
 _NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
 
-class ProtocolError(Exception):
+class ProtocolError(LensflowError):
     """A malformed frame: `code` is sent back in an error message."""
 
     def __init__(self, code: str, message: str, seq: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.seq = seq
 
     def frame(self) -> dict[str, Any]:

@@ -191,11 +191,12 @@ class DeviceSession:
             self.connection = None
             task = asyncio.ensure_future(connection.close(code=1008, reason="TOO_SLOW"))
         else:
-            task = asyncio.ensure_future(self._send(connection, message))
+            task = asyncio.ensure_future(self.deliver(connection, message))
         self._sending.add(task)  # keep a reference until it is done
         task.add_done_callback(self._sending.discard)
 
-    async def _send(self, connection: ServerConnection, message: dict[str, Any]) -> None:
+    async def deliver(self, connection: ServerConnection, message: dict[str, Any]) -> None:
+        """Write one message to the device now (a link that closed meanwhile is not an error)."""
         with contextlib.suppress(ConnectionClosed):
             await connection.send(json.dumps(message, ensure_ascii=False, default=str))
 
@@ -210,7 +211,7 @@ class DeviceSession:
             if len(self.runner.trace) > 2 * MAX_TRACE:
                 del self.runner.trace[:-MAX_TRACE]
         if self.connection is not None:
-            await self._send(self.connection, {"type": "ack", "seq": seq})
+            await self.deliver(self.connection, {"type": "ack", "seq": seq})
 
     def on_ack(self, seq: int) -> None:
         if seq > self.last_command:
@@ -233,7 +234,7 @@ class DeviceSession:
         if not self.paused and self.audio.qsize() >= PAUSE_AT:
             self.paused = True
             if self.connection is not None:
-                await self._send(self.connection, {"type": "pause", "stream": "mic"})
+                await self.deliver(self.connection, {"type": "pause", "stream": "mic"})
         if self._consumer is None or self._consumer.done():
             self._consumer = asyncio.ensure_future(self._consume_audio())
 
@@ -248,7 +249,7 @@ class DeviceSession:
             if self.paused and self.audio.qsize() <= RESUME_AT:
                 self.paused = False
                 if self.connection is not None:
-                    await self._send(self.connection, {"type": "resume", "stream": "mic"})
+                    await self.deliver(self.connection, {"type": "resume", "stream": "mic"})
 
     async def _finish_utterance(self) -> None:
         pcm, self._utterance = bytes(self._utterance), bytearray()
@@ -344,9 +345,9 @@ class BridgeServer:
             else:
                 session.on_ack(hello.last_command)
                 if hello.last_command < session.dropped_through:
-                    await session._send(connection, session.overflow_error(session.dropped_through))
+                    await session.deliver(connection, session.overflow_error(session.dropped_through))
                 for command in list(session.outbox):  # what the device missed, in order
-                    await session._send(connection, command)
+                    await session.deliver(connection, command)
             await self._serve(session, connection)
         finally:
             self._disconnected(session, connection)
@@ -385,7 +386,7 @@ class BridgeServer:
             self._free(session.id)
             connection = session.connection
             if connection is not None:
-                await session._send(connection, ProtocolError("FLOW_FAILED", "the flow failed to start").frame())
+                await session.deliver(connection, ProtocolError("FLOW_FAILED", "the flow failed to start").frame())
                 await connection.close(code=1011, reason="FLOW_FAILED")
             return False
         return True
@@ -397,10 +398,10 @@ class BridgeServer:
             try:
                 await self._on_frame(session, frame)
             except ProtocolError as exc:
-                await session._send(connection, exc.frame())
+                await session.deliver(connection, exc.frame())
             except Exception as exc:  # a failing flow step: the session carries on
                 log.error("bridge: session frame failed: %s: %s", type(exc).__name__, exc)
-                await session._send(connection, ProtocolError("INTERNAL", "the server failed on this frame").frame())
+                await session.deliver(connection, ProtocolError("INTERNAL", "the server failed on this frame").frame())
 
     async def _on_frame(self, session: DeviceSession, frame: str | bytes) -> None:
         if isinstance(frame, bytes):

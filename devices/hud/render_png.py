@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from devices.hud.layout import HudFrame
+from engine.errors import UserError
 from engine.language.catalog import DeviceProfile
 
 FONT_CANDIDATES = (
@@ -22,8 +23,10 @@ FONT_CANDIDATES = (
 )
 
 
-class FontMissing(Exception):
+class FontMissing(UserError):
     """No CJK-capable font is installed (run `make install`, which installs fonts-wqy-microhei)."""
+
+    code = "UNAVAILABLE"
 
 
 def font_path() -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 from devices.hud.layout import HudFrame
 from devices.sim.simulator import SimulatedDevice
+from engine.errors import UserError
 from engine.language.catalog import DeviceProfile
 from engine.language.expressions import (
     CompiledExpression,
@@ -38,8 +39,10 @@ from engine.runtime.session import Session
 SAMPLE_KEYS = ("slots", "vars", "event", "device")
 
 
-class SampleError(ValueError):
+class SampleError(UserError, ValueError):
     """Sample data that cannot be used; the message is one line."""
+
+    code = "BAD_SAMPLE"
 
 
 @dataclass

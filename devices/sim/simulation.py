@@ -14,6 +14,7 @@ from typing import Any
 
 from devices.sim.scenario import SimScenario
 from devices.sim.simulator import SimulatedDevice
+from engine.errors import UserError
 from engine.language.catalog import DeviceProfile
 from engine.runtime.runner import LlmProvider, Runner, Skill
 
@@ -52,8 +53,10 @@ def phrase_recognizer(compiled: dict[str, Any]) -> Any:
     return recognise
 
 
-class ProfileRefused(Exception):
+class ProfileRefused(UserError):
     """The device profile lacks a capability the flow requires: real glasses would refuse to start it."""
+
+    code = "PROFILE_REFUSED"
 
 
 def check_profile(flow: Any, profile: DeviceProfile) -> None:

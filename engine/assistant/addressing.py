@@ -28,6 +28,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from engine.errors import UserError
+from engine.language.words import CJK
+
 WAKE_ENV = "LENSFLOW_WAKE_PHRASES"
 DEFAULT_WAKE_PHRASES = ("hey qwen", "hi qwen", "ok qwen", "okay qwen", "qwen", "嘿千问", "你好千问", "千问")
 COMMAND_GESTURE = "gesture.double_tap"  # long press already ends the meeting and the teleprompter
@@ -105,11 +108,12 @@ POLITE = (
     "了",
     "呢",
 )
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
-class WakeConfigError(ValueError):
+class WakeConfigError(UserError, ValueError):
     """A wake phrase setting that cannot work (empty, or nothing left after normalising)."""
+
+    code = "CONFIG"
 
 
 def _norm(text: str) -> str:
@@ -145,7 +149,7 @@ def addressed(utterance: str, phrases: Sequence[str]) -> str | None:
         if not text.startswith(phrase):
             continue
         rest = text[len(phrase) :]
-        if rest and not rest.startswith(" ") and not (_CJK.search(phrase[-1]) or _CJK.search(rest[0])):
+        if rest and not rest.startswith(" ") and not (CJK.search(phrase[-1]) or CJK.search(rest[0])):
             continue  # "qwenlong" is not "qwen"
         return rest.strip()
     return None
@@ -162,7 +166,7 @@ def _consume(text: str) -> list[str] | None:
             if not rest.startswith(word):
                 continue
             after = rest[len(word) :]
-            latin_edge = not _CJK.search(word) and after[:1].strip() and not _CJK.search(after[:1])
+            latin_edge = not CJK.search(word) and after[:1].strip() and not CJK.search(after[:1])
             if latin_edge:
                 continue  # "no" is not the start of "notes"
             found.append(word)

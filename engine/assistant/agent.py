@@ -131,7 +131,7 @@ class Assistant:
             out["confirm"] = prompt
         return out
 
-    # -- nodes -----------------------------------------------------------------------------------
+    # -- running a session: one resume per turn, where the turn acts on it ----------------------------
     async def _runner(self, snapshot: dict[str, Any] | None, config: Any = None) -> Runner:
         session_id = ((config or {}).get("configurable") or {}).get("thread_id", "session")
         runner = self._new_runner(str(session_id))
@@ -155,53 +155,71 @@ class Assistant:
         snapshot = (state.values or {}).get("snapshot")
         if not snapshot:
             return None
-        runner = self._new_runner(session_id)
-        await runner.resume(snapshot)
-        if name == COMMAND_GESTURE and self._listening(runner) and not _handles(runner, name):
+        if name == COMMAND_GESTURE and self._listening(snapshot) and not self._handles(snapshot, name):
             await self.graph.aupdate_state(config, {"armed": True}, as_node="respond")
             return snapshot
+        runner = self._new_runner(session_id)
+        await runner.resume(snapshot)
         await runner.send(name, data)
         new = runner.snapshot()
         await self.graph.aupdate_state(config, {"snapshot": new}, as_node="respond")
         return new
 
-    @staticmethod
-    def _awaiting(runner: Runner) -> tuple[str | None, str | None]:
-        if not runner.stack or runner.stack[0].session.done:
-            return None, None
-        frame = runner.stack[-1]
-        flow = frame.compiled.flow
-        for name in frame.compiled.configs.get(frame.session.config, ()):
-            state = flow.states[name]
-            if state.confirm is not None:
-                return frame.session.flow_id, "confirm"
-            if state.collect is not None:
-                return frame.session.flow_id, f"collect:{state.collect.slot}"
-        return frame.session.flow_id, None
+    # -- reading a session: from its snapshot, never by resuming it (a resume restarts calls in flight) --
+    def _active(self, snapshot: dict[str, Any] | None) -> tuple[dict[str, Any], CompiledFlow, frozenset[str]] | None:
+        """The innermost running flow of a snapshot: its session document, its compiled flow and active states."""
+        stack = (snapshot or {}).get("stack") or []
+        if not stack or stack[0]["session"].get("done"):
+            return None
+        session = stack[-1]["session"]
+        compiled = self.flows.get(str(session.get("flow")))
+        if compiled is None:
+            return None
+        return session, compiled, compiled.configs.get(str(session.get("config")), frozenset())
 
-    @staticmethod
-    def _listening(runner: Runner) -> bool:
+    def _awaiting(self, snapshot: dict[str, Any] | None) -> tuple[str | None, str | None]:
+        active = self._active(snapshot)
+        if active is None:
+            return None, None
+        session, compiled, states = active
+        for name in states:
+            state = compiled.flow.states[name]
+            if state.confirm is not None:
+                return session["flow"], "confirm"
+            if state.collect is not None:
+                return session["flow"], f"collect:{state.collect.slot}"
+        return session["flow"], None
+
+    def _listening(self, snapshot: dict[str, Any] | None) -> bool:
         """The active flow holds the microphone for itself (dictation, conversation), so speech is its input.
 
         A flow that opened the microphone with `mode: command` wants commands: not listening.
         """
-        if not runner.stack or runner.stack[0].session.done:
+        active = self._active(snapshot)
+        if active is None:
             return False
-        frame = runner.stack[-1]
-        if "mic" not in (frame.session.captures or ()):
+        session, compiled, states = active
+        if "mic" not in (session.get("captures") or ()):
             return False
-        flow = frame.compiled.flow
-        for name in frame.compiled.configs.get(frame.session.config, ()):
-            for action in flow.states[name].entry:
+        for name in states:
+            for action in compiled.flow.states[name].entry:
                 args = action.args if isinstance(action.args, dict) else {}
                 if action.name == "mic.start" and args.get("mode") == "command":
                     return False
         return True
 
+    def _handles(self, snapshot: dict[str, Any] | None, event: str) -> bool:
+        """Whether the active flow's current states have a transition of their own for `event`."""
+        active = self._active(snapshot)
+        if active is None:
+            return False
+        _, compiled, states = active
+        return any(t.trigger == event for name in states for t in compiled.flow.states[name].transitions)
+
+    # -- nodes -----------------------------------------------------------------------------------
     async def _understand(self, state: TurnState, config: RunnableConfig) -> dict[str, Any]:
-        runner = await self._runner(state.get("snapshot"), config)
-        active, awaiting = self._awaiting(runner)
-        listening = self._listening(runner)
+        active, awaiting = self._awaiting(state.get("snapshot"))
+        listening = self._listening(state.get("snapshot"))
         heard = hear(
             state["utterance"],
             listening=listening,
@@ -271,12 +289,12 @@ class Assistant:
         return {"snapshot": runner.snapshot() if runner.stack else state.get("snapshot"), "replies": replies}
 
     async def _confirm(self, state: TurnState, config: RunnableConfig) -> dict[str, Any]:
-        runner = await self._runner(state.get("snapshot"), config)
-        _, awaiting = self._awaiting(runner)
+        _, awaiting = self._awaiting(state.get("snapshot"))
         if awaiting != "confirm":
             return {}
         prompt = next((r for r in reversed(state.get("replies") or []) if r), "Confirm?")
         answer = interrupt({"prompt": prompt})  # pauses here; resumes with the wearer's answer
+        runner = await self._runner(state.get("snapshot"), config)  # only now: the answer is acted on
         before = len(runner.trace)
         event = _confirmation_event(str(answer))
         if event is not None:
@@ -288,14 +306,6 @@ class Assistant:
 
 
 REASK = "Say yes or no, or tap to confirm."
-
-
-def _handles(runner: Runner, event: str) -> bool:
-    """Whether the active flow's current states have a transition of their own for `event`."""
-    frame = runner.stack[-1]
-    flow = frame.compiled.flow
-    active = frame.compiled.configs.get(frame.session.config, ())
-    return any(t.trigger == event for name in active for t in flow.states[name].transitions)
 
 
 def _confirmation_event(answer: str) -> tuple[str, dict[str, Any]] | None:

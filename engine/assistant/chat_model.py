@@ -10,17 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from engine.errors import LensflowError
+
 __all__ = ["ChatModel", "ChatModelSettings", "LlmError"]
 
 
-class LlmError(Exception):
-    """A failed model call: `code` (TIMEOUT, RATE_LIMITED, BAD_REQUEST, UNAUTHORIZED, SERVER_ERROR,
-    UNREACHABLE, INVALID_OUTPUT, NOT_CONFIGURED) and whether retrying could help."""
+class LlmError(LensflowError):
+    """A failed model call: `code` (a code of schemas/catalog/errors.json: TIMEOUT, UNAVAILABLE,
+    RATE_LIMITED, UNAUTHORIZED, BAD_REQUEST, PROVIDER_ERROR, INVALID_OUTPUT, CONFIG ...) and whether
+    retrying could help; `str()` is `CODE: message`."""
 
     def __init__(self, code: str, message: str, retryable: bool = False) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
+        self.args = (f"{code}: {message}",)
         self.retryable = retryable
 
 

@@ -22,7 +22,6 @@ fuzzy matching, which is linear in the utterance for every trigger phrase.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +30,7 @@ from rapidfuzz import fuzz
 from engine.assistant.addressing import confirm_reply
 from engine.language.model import Flow
 from engine.language.slot_values import find_number, parse_duration_text, parse_language, parse_slot
+from engine.language.words import CJK, has_word, normalize_phrase
 
 START_THRESHOLD = 80.0
 MAX_UTTERANCE_CHARS = 2000  # characters routed; the rest of a longer utterance is ignored
@@ -62,7 +62,6 @@ CJK_FILLERS = ("帮我", "请问", "请", "我要", "我想", "给我", "一下"
 LEADING = {"the", "to", "a", "an", "uh", "um", "please"}
 TRAILING = {"please", "thanks", "thank", "you", "now", "from", "here"}
 CJK_EDGES = "去到吧呢啊了"
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 @dataclass(frozen=True)
@@ -105,23 +104,6 @@ def bounded(utterance: str) -> str:
     return head
 
 
-def normalize(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = re.sub(r"(?:[^\w\s'.,]|(?<!\d),|,(?!\d))+", " ", text)  # keep digit groups: 1,234.56 stays a number
-    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # keep decimal points: 12.5 stays a number
-    return " ".join(text.split())
-
-
-def _has(text: str, words: tuple[str, ...]) -> bool:
-    for word in words:
-        if _CJK.search(word):
-            if word in text:
-                return True
-        elif re.search(rf"(?<![\w']){re.escape(word)}(?![\w'])", text):
-            return True
-    return False
-
-
 def match_phrase(phrase: str, utterance: str) -> tuple[float, tuple[int, int]]:
     """How well `phrase` occurs in `utterance` (0–100) and where (character span in the utterance).
 
@@ -129,10 +111,10 @@ def match_phrase(phrase: str, utterance: str) -> tuple[float, tuple[int, int]]:
     window of the same length scores by edit similarity, so "tak a foto" still finds
     "take a photo" while "display" does not contain "pay".
     """
-    p, u = normalize(phrase), normalize(utterance)
+    p, u = normalize_phrase(phrase), normalize_phrase(utterance)
     if not p or not u:
         return 0.0, (0, 0)
-    if _CJK.search(p):
+    if CJK.search(p):
         at = u.find(p)
         if at >= 0:
             return 100.0, (at, at + len(p))
@@ -173,19 +155,19 @@ class OfflineRouter:
 
     def route(self, utterance: str, active_flow: str | None = None, awaiting: str | None = None) -> Route:
         utterance = bounded(utterance)
-        text = normalize(utterance)
+        text = normalize_phrase(utterance)
         if awaiting == "confirm":  # only a plain yes or no answers: "sure, we can pay next week" does not
             answer = confirm_reply(utterance)
             if answer is not None:
                 return Route("confirm", active_flow, answer=answer, confidence=1.0)
-        if active_flow is not None and _has(text, CANCEL_WORDS):
+        if active_flow is not None and has_word(text, CANCEL_WORDS):
             return Route("cancel", active_flow, confidence=1.0)
         scored = []
         for flow in self.flows.values():
             best = (0.0, (0, 0), "")
             for phrase in flow.phrases:
                 score, span = match_phrase(phrase, utterance)
-                bonus = min(len(normalize(phrase)), 20) / 100  # a longer phrase is more specific
+                bonus = min(len(normalize_phrase(phrase)), 20) / 100  # a longer phrase is more specific
                 if score + bonus > best[0]:
                     best = (score + bonus, span, phrase)
             scored.append((best[0], flow.id, best[1]))
@@ -214,7 +196,7 @@ class OfflineRouter:
         self, flow: Flow, utterance: str, span: tuple[int, int], only: str | None = None, free_text: bool = True
     ) -> dict[str, Any]:
         """Slot values in the utterance: typed parsers over the text left after the trigger phrase."""
-        text = normalize(utterance)
+        text = normalize_phrase(utterance)
         rest = (text[: span[0]] + " " + text[span[1] :]).strip()
         found: dict[str, Any] = {}
         text_slots = [n for n, s in flow.slots.items() if s.type in ("string", "location")]
@@ -244,7 +226,7 @@ class OfflineRouter:
                 source = text if only == name else (after or rest)
                 if any(s.type in ("money", "number", "integer") for s in flow.slots.values()):
                     source = _NUMBERISH.sub(" ", source)
-                if _CJK.search(source):
+                if CJK.search(source):
                     for filler in CJK_FILLERS:
                         source = source.replace(filler, " ")
                     words = source.split()

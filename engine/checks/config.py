@@ -16,19 +16,18 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.errors import LensflowError
 from engine.files import read_regular_text
 from engine.findings import Severity
 
 LEVELS = ("off", "info", "warning", "error")
 
 
-class ConfigError(Exception):
-    """A bad setting; `location` is 'file:line' when known."""
+class ConfigError(LensflowError):
+    """A bad [tool.lensflow] setting; `where` is 'file:line' (or the file alone)."""
 
-    def __init__(self, message: str, location: str) -> None:
-        super().__init__(f"{location}: {message}")
-        self.message = message
-        self.location = location
+    def __init__(self, message: str, where: str) -> None:
+        super().__init__("CONFIG", message, where)
 
 
 @dataclass(frozen=True)

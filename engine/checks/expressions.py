@@ -17,7 +17,7 @@ from engine.language.expressions import (
 from engine.language.model import Flow
 
 
-def _expressions_of(site: ExpressionSite) -> list[tuple[str, int]]:
+def expressions_of(site: ExpressionSite) -> list[tuple[str, int]]:
     """(expression, offset in the site's string); raises ExpressionError for a bad template."""
     if site.kind == "template":
         return [(part.text, part.offset) for part in split_template(site.text)]
@@ -28,7 +28,7 @@ def _expressions_of(site: ExpressionSite) -> list[tuple[str, int]]:
 def expression_syntax(ctx: FlowContext) -> None:
     for site in ctx.built.expressions:
         try:
-            parts = _expressions_of(site)
+            parts = expressions_of(site)
         except ExpressionError as exc:
             ctx.report("expression-syntax", f"template {exc.message}", site.path, offset=exc.offset, state=site.state)
             continue
@@ -87,7 +87,7 @@ def undefined_name(ctx: FlowContext) -> None:
             )
     for site in ctx.built.expressions:
         try:
-            parts = _expressions_of(site)
+            parts = expressions_of(site)
         except ExpressionError:
             continue
         for text, offset in parts:

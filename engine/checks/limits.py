@@ -7,7 +7,7 @@ ones, so a flow these rules pass is never refused when it loads.
 from __future__ import annotations
 
 from engine.checks.base import FlowContext, ProjectContext, flow_rule, project_rule
-from engine.checks.expressions import _expressions_of
+from engine.checks.expressions import expressions_of
 from engine.checks.project import FlowSummary
 from engine.language.cel_cost import LimitProblem, static_problems
 from engine.language.expressions import ExpressionError, compile_expression
@@ -18,7 +18,7 @@ from engine.limits import MAX_ACTIVE_LEAVES, MAX_CALL_DEPTH, MAX_EXPRESSION_CHAR
 def _limit_problems(ctx: FlowContext, rule: str) -> None:
     for site in ctx.built.expressions:
         try:
-            parts = _expressions_of(site)
+            parts = expressions_of(site)
         except ExpressionError:
             continue  # expression-syntax reports it
         for text, offset in parts:

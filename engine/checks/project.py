@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.checks.base import FlowContext, ProjectContext, project_rule
 from engine.findings import Severity
+from engine.language.words import normalize_phrase  # the router's own: a collision is what it cannot tell apart
 
 
 @dataclass
@@ -47,13 +46,6 @@ def summarize(data: Any, file: str) -> FlowSummary | None:
                     summary.calls.append(call["flow"])
                 stack.append(body.get("states"))
     return summary
-
-
-def normalize_phrase(text: str) -> str:
-    """Case, width and punctuation folded, so 'Pay!' and 'pay' collide, and so do full-width forms."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = re.sub(r"[\W_]+", " ", text)
-    return " ".join(text.split())
 
 
 def _run_flows(project: ProjectContext) -> list[FlowContext]:

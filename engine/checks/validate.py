@@ -31,6 +31,7 @@ from engine.checks.base import RULES, FlowContext, ProjectContext, Sink
 from engine.checks.config import Config
 from engine.checks.project import FlowSummary, summarize
 from engine.checks.suppress import parse_suppressions
+from engine.errors import UserError
 from engine.files import read_regular
 from engine.findings import Finding, Severity
 from engine.language.catalog import Catalog, load_catalog
@@ -41,8 +42,10 @@ FLOW_SUFFIXES = (".yaml", ".yml")
 SKIPPED_DIRS = {"tests", "node_modules", "__pycache__"}
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """A path that does not exist or cannot be read (exit code 2)."""
+
+    code = "USAGE"
 
 
 @dataclass

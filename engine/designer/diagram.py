@@ -34,6 +34,7 @@ from engine.designer.diagram_shared import (
     transition_label,
     trigger_text,
 )
+from engine.errors import UserError
 
 __all__ = [
     "GUARD_LIMIT_DOT",
@@ -60,8 +61,10 @@ __all__ = [
 ]
 
 
-class DiagramError(Exception):
+class DiagramError(UserError):
     """Drawing failed for a reason the user can fix (Graphviz missing, bad format)."""
+
+    code = "DIAGRAM"
 
 
 # -- rendering -------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from engine.errors import UserError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CATALOG_DIR = PROJECT_ROOT / "schemas" / "catalog"
 PROFILES_DIR = PROJECT_ROOT / "devices" / "profiles"
@@ -116,8 +118,10 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise CatalogError(f"{path}: cannot read catalogue: {exc}") from None
 
 
-class CatalogError(Exception):
+class CatalogError(UserError):
     """A catalogue or device-profile file that cannot be used; the message names the file."""
+
+    code = "CONFIG"
 
 
 def load_profile(path: Path) -> DeviceProfile:

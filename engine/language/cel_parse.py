@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from engine.errors import LensflowError
+
 MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 _TOKEN = re.compile(
     r"""(?P<ws>\s+|//[^\n]*)
@@ -30,11 +32,11 @@ _PRECEDENCE = {"||": 0, "&&": 1, **{op: 2 for op in _RELATIONS}, "+": 3, "-": 3,
 _MAX_NESTING = 120
 
 
-class ParseError(ValueError):
+class ParseError(LensflowError, ValueError):
     """The text is not CEL this parser understands; `offset` is where it stopped."""
 
     def __init__(self, message: str, offset: int) -> None:
-        super().__init__(message)
+        super().__init__("EXPRESSION_SYNTAX", message)
         self.offset = offset
 
 

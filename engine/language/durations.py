@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import re
 
+from engine.errors import UserError
+
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 _PART = r"(\d+(?:\.\d+)?)(ms|s|m|h)"
 _WHOLE = re.compile(rf"(?:{_PART})+\Z")
 _PARTS = re.compile(_PART)
 
 
-class DurationError(ValueError):
+class DurationError(UserError, ValueError):
     """The text is not a duration; the message says what would be."""
+
+    code = "BAD_DURATION"
 
 
 def parse_duration(value: object) -> int:

@@ -27,6 +27,7 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
+from engine.errors import LensflowError, UserError
 from engine.language.cel_cost import analyze, measure, static_problems
 from engine.language.cel_messages import failure_reason, operator_hint
 from engine.limits import (
@@ -64,12 +65,11 @@ _BUILTIN_FUNCS = {
 }
 
 
-class ExpressionError(ValueError):
+class ExpressionError(LensflowError, ValueError):
     """A CEL syntax error: `offset` is the 0-based character where it was found."""
 
     def __init__(self, message: str, offset: int = 0) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__("EXPRESSION_SYNTAX", message)
         self.offset = offset
 
 
@@ -240,8 +240,10 @@ def has_guarded_member(text: str, root: str, member: str) -> bool:
 # -- evaluation -------------------------------------------------------------------------
 
 
-class EvaluationError(Exception):
+class EvaluationError(UserError):
     """A guard, value or template failed at run time (missing key, wrong types ...)."""
+
+    code = "EVALUATION"
 
 
 def _needs(text: str) -> dict[str, set[str] | None]:

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.language.spoken_numbers import find_number
+from engine.language.words import has_word
 
 YES_WORDS = (
     "yes",
@@ -81,22 +82,11 @@ _DURATION_UNITS = {
 }
 
 
-def _has_word(text: str, words: Sequence[str]) -> bool:
-    lowered = text.lower()
-    for word in words:
-        if re.search(r"[\u4e00-\u9fff]", word):
-            if word in lowered:
-                return True
-        elif re.search(rf"\b{re.escape(word)}\b", lowered):
-            return True
-    return False
-
-
 def yes_or_no(text: str) -> bool | None:
     """True for a yes, False for a no, None when the text is neither (no wins over yes: 'no, don't pay')."""
-    if _has_word(text, NO_WORDS):
+    if has_word(text, NO_WORDS):
         return False
-    if _has_word(text, YES_WORDS):
+    if has_word(text, YES_WORDS):
         return True
     return None
 
@@ -168,7 +158,7 @@ def parse_slot(
         lowered = text.lower()
         for option in options:
             words = [option, *((synonyms or {}).get(option) or [])]
-            if any(_has_word(lowered, (w.lower(),)) for w in words):
+            if any(has_word(lowered, (w.lower(),)) for w in words):
                 return True, option
         close = difflib.get_close_matches(lowered, [o.lower() for o in options], n=1, cutoff=0.75)
         if close:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.errors import LensflowError
 from engine.runtime.effects import CallModel, Input, InvokeDone, InvokeFailed, InvokeSkill, LlmDone, LlmFailed
 
 if TYPE_CHECKING:
@@ -22,13 +23,12 @@ if TYPE_CHECKING:
 __all__ = ["LlmProvider", "Skill", "SkillCalls", "SkillContext", "SkillError"]
 
 
-class SkillError(Exception):
-    """A skill failed in a way the flow can branch on (`error.code`, `error.message`)."""
+class SkillError(LensflowError):
+    """A skill failed in a way the flow can branch on (`error.code`, `error.message`); `str()` is `CODE: message`."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
+        self.args = (f"{code}: {message}",)
 
 
 @dataclass

@@ -32,6 +32,7 @@ from typing import Any
 
 from transitions import Machine
 
+from engine.errors import UserError
 from engine.language.catalog import Catalog, load_catalog, skill_permissions
 from engine.language.expressions import CompiledExpression, ExpressionError, compile_value
 from engine.language.model import Action, Flow, Transition
@@ -65,8 +66,10 @@ __all__ = [
 ENGINE_ACTIONS = ("set", "emit", "log")
 
 
-class CompileError(Exception):
+class CompileError(UserError):
     """The flow cannot be compiled (validate it first: `python cli.py validate`)."""
+
+    code = "COMPILE"
 
 
 def _compile_action(action: Action, catalog: Catalog) -> CompiledAction:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.errors import LensflowError
 from engine.files import read_regular
 from engine.findings import SourceError
 from engine.language.catalog import PROJECT_ROOT
@@ -24,13 +25,11 @@ from engine.language.yaml_reader import read_yaml
 SCHEMA = PROJECT_ROOT / "schemas" / "events-file.schema.json"
 
 
-class ScenarioError(Exception):
-    """A bad events file: `location` is 'file:line:column'."""
+class ScenarioError(LensflowError):
+    """A bad events or scenario file, `where` being 'file:line:column' (or the file alone)."""
 
-    def __init__(self, location: str, message: str) -> None:
-        super().__init__(f"{location}: {message}")
-        self.location = location
-        self.message = message
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__("BAD_SCENARIO", message, where)
 
 
 def moment(value: object) -> int:

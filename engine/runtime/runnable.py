@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from engine.errors import LensflowError
 from engine.findings import Finding
 
 # Findings that make a flow impossible to run as written.
@@ -30,11 +31,13 @@ RUN_BLOCKING_RULES = frozenset(
 )
 
 
-class NotRunnable(Exception):
+class NotRunnable(LensflowError):
     """The flow cannot run; `lines` are `file:line:col: message [rule]`."""
 
     def __init__(self, lines: list[str]) -> None:
-        super().__init__("the flow cannot run; fix it first (python cli.py validate):\n  " + "\n  ".join(lines))
+        super().__init__(
+            "NOT_RUNNABLE", "the flow cannot run; fix it first (python cli.py validate):\n  " + "\n  ".join(lines)
+        )
         self.lines = lines
 
 

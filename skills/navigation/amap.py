@@ -17,7 +17,8 @@ AMap answers HTTP 200 with `status: "1"`, or `status: "0"` with `info` and
     20801 / 20802 no road near origin or destination -> NO_ROUTE
     20000 .. 20012 bad parameters                   -> BAD_REQUEST
     anything else                                  -> PROVIDER_ERROR
-    no connection / no answer in time               -> UNAVAILABLE / TIMEOUT
+    transport failures, HTTP errors, an answer that is not JSON: the codes every
+    provider gives for them (`skills.errors.map_exceptions`)
 
 Coordinates travel as AMap's "lng,lat" strings (GCJ-02); results come back as the
 same route document the offline map makes (see `skills.navigation.offline_map`), so progress
@@ -35,6 +36,7 @@ from typing import Any
 import httpx
 
 from skills.base import SkillError
+from skills.errors import map_exceptions
 from skills.navigation.geo import (
     SPEED_M_S,
     VERBS,
@@ -203,19 +205,13 @@ class AmapNavigation:
         query = {**{k: v for k, v in params.items() if v not in (None, "")}, "key": self.settings.key}
         url = f"{self.settings.url}{path}"
         for attempt in range(self.settings.retries + 1):
-            try:
+            with map_exceptions(f"AMap at {url}"):
                 async with httpx.AsyncClient(timeout=self.settings.timeout_s) as client:
                     response = await client.get(url, params=query)
-            except httpx.TimeoutException:
-                raise SkillError("TIMEOUT", f"AMap did not answer within {self.settings.timeout_s:g} s") from None
-            except httpx.HTTPError as exc:
-                raise SkillError("UNAVAILABLE", f"AMap is not reachable at {self.settings.url} ({exc})") from None
-            if response.status_code != 200:
-                raise SkillError("UNAVAILABLE", f"AMap answered HTTP {response.status_code} at {url}")
-            try:
+                response.raise_for_status()
                 data = response.json()
-            except ValueError:
-                raise SkillError("PROVIDER_ERROR", f"AMap answered something that is not JSON at {url}") from None
+            if not isinstance(data, dict):
+                raise SkillError("PROVIDER_ERROR", f"AMap at {url} answered with an unexpected shape")
             if str(data.get("status")) == "1":
                 return data
             error = amap_error(str(data.get("infocode", "")), str(data.get("info", "")))

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from skills.base import SkillError
+from skills.errors import classify, map_exceptions, status_code
 from skills.payments.alipay_settings import AlipaySettings
 from skills.payments.checkout import Checkout, OutcomeUnknown, Reply
 from skills.payments.money import money, stored
@@ -98,7 +99,7 @@ class AlipayGateway:
             return Reply(status, str(answer.trade_no or ""), _amount(answer.total_amount))
         if answer.sub_code == "ACQ.TRADE_NOT_EXIST":
             return Reply("absent")
-        raise OutcomeUnknown("UNKNOWN", f"query answered {answer.code} {answer.sub_code or answer.msg}")
+        raise OutcomeUnknown("PROVIDER_ERROR", f"query answered {answer.code} {answer.sub_code or answer.msg}")
 
     def cancel(self, out_trade_no: str) -> Reply:
         from alipay.aop.api.domain.AlipayTradeCancelModel import AlipayTradeCancelModel
@@ -113,7 +114,7 @@ class AlipayGateway:
             return Reply("closed", detail="cancelled" if answer.action != "refund" else "refunded")
         if answer.sub_code == "ACQ.TRADE_NOT_EXIST":
             return Reply("closed", detail="cancelled")
-        raise OutcomeUnknown("UNKNOWN", f"cancel answered {answer.code} {answer.sub_code or answer.msg}")
+        raise OutcomeUnknown("PROVIDER_ERROR", f"cancel answered {answer.code} {answer.sub_code or answer.msg}")
 
     # -- the wire -------------------------------------------------------------------------
     def _call(self, request: Any, answer: Any, sent_matters: bool = False) -> Any:
@@ -124,7 +125,7 @@ class AlipayGateway:
         content = self._verified(text, method.replace(".", "_") + "_response")
         answer.parse_response_content(content)
         if str(answer.code) == "20000" or answer.sub_code in UNKNOWN_SUB_CODES:
-            raise OutcomeUnknown("UNKNOWN", f"{method}: {answer.sub_code or answer.code} {answer.sub_msg or ''}")
+            raise OutcomeUnknown("PROVIDER_ERROR", f"{method}: {answer.sub_code or answer.code} {answer.sub_msg or ''}")
         return answer
 
     def _post(self, body: str, sent_matters: bool) -> str:
@@ -132,10 +133,8 @@ class AlipayGateway:
         kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
         connection = kind(url.hostname or "", url.port, timeout=self.settings.timeout)
         try:
-            try:
+            with map_exceptions(f"Alipay at {url.hostname}"):  # never left this device: certainly nothing charged
                 connection.connect()
-            except OSError as exc:  # never left this device: certainly nothing charged
-                raise SkillError("UNAVAILABLE", f"cannot reach Alipay at {url.hostname}: {_why(exc)}") from None
             try:
                 connection.request(
                     "POST",
@@ -146,13 +145,17 @@ class AlipayGateway:
                 response = connection.getresponse()
                 data = response.read()
             except (OSError, http.client.HTTPException) as exc:
+                # sent, so only a query can tell what became of it: the boundary names the failure, and the
+                # checkout turns it into PAYMENT_UNKNOWN or NOT_CHARGED
+                failure = classify(exc)
+                code = failure.code if failure else "PROVIDER_ERROR"
                 if not sent_matters:
-                    raise OutcomeUnknown("UNKNOWN", f"no answer from Alipay: {_why(exc)}") from None
-                raise OutcomeUnknown("UNKNOWN", f"the payment was sent but no answer came back: {_why(exc)}") from None
+                    raise OutcomeUnknown(code, f"no answer from Alipay: {_why(exc)}") from None
+                raise OutcomeUnknown(code, f"the payment was sent but no answer came back: {_why(exc)}") from None
         finally:
             connection.close()
         if response.status != 200:
-            raise OutcomeUnknown("UNKNOWN", f"Alipay answered HTTP {response.status}")
+            raise OutcomeUnknown(status_code(response.status), f"Alipay answered HTTP {response.status}")
         return data.decode("utf-8", errors="replace")
 
     def _verified(self, text: str, field: str) -> str:
@@ -173,7 +176,7 @@ class AlipayGateway:
                 raise ValueError("unsigned")
             if verify_with_rsa(self.settings.alipay_public_key, content.encode("utf-8"), sign):
                 return content
-        except Exception:
+        except Exception:  # not JSON, no signature, a broken key: all mean the answer cannot be trusted
             pass
         raise OutcomeUnknown("BAD_SIGNATURE", "Alipay's answer is not signed by Alipay's key; it was not trusted")
 
@@ -187,7 +190,7 @@ class AlipayGateway:
             raise SkillError("CONFIG", f"Alipay refused the request: {reason}")
         if code == "40004":
             raise SkillError("DECLINED", f"Alipay declined the payment: {reason}")
-        raise OutcomeUnknown("UNKNOWN", f"unexpected answer {reason}")
+        raise OutcomeUnknown("PROVIDER_ERROR", f"unexpected answer {reason}")
 
 
 def _amount(value: Any) -> Decimal | None:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from engine.errors import LensflowError
 from skills.base import SkillError
 from skills.payments.journal import NOT_CHARGED, PAID, UNRESOLVED, Attempt, PaymentJournal
 from skills.payments.money import money, parse_amount
@@ -56,13 +57,8 @@ class Reply:
     detail: str = ""
 
 
-class OutcomeUnknown(Exception):
+class OutcomeUnknown(LensflowError):
     """The provider may or may not have acted on the request: only a query can tell."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class Gateway(Protocol):

@@ -15,7 +15,8 @@ exponential backoff honouring `Retry-After`; 400 and 401 are not, nor a connecti
 refused by a local endpoint (nothing listens there; it fails at once). Numeric
 settings are parsed by `engine.settings` (a typo is a one-line error). Qwen3's thinking
 is turned off (`enable_thinking: false`) unless asked for. Provider errors become
-`LlmError` with a code the runtime turns into `error.code`.
+`LlmError` with the code every provider gives for the same failure (`skills.errors`), which the
+runtime turns into `error.code`.
 
 A photo for an `llm` step goes to the model as a data URL: a model server cannot
 open a path on the glasses. Only files in the files or captures folder are read
@@ -44,6 +45,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from engine.assistant.chat_model import LlmError
 from engine.files import NotAllowed, read_inside
 from engine.settings import SettingsError, captures_folder, files_folder, number
+from skills.errors import classify
 
 if TYPE_CHECKING:
     from engine.runtime.calls import SkillContext
@@ -132,9 +134,7 @@ class QwenClient:
         if self._client is None:
             key = self.settings.api_key()
             if key is None:
-                raise LlmError(
-                    "NOT_CONFIGURED", f"no API key in ${self.settings.api_key_env} for {self.settings.base_url}"
-                )
+                raise LlmError("CONFIG", f"no API key in ${self.settings.api_key_env} for {self.settings.base_url}")
             from openai import AsyncOpenAI
 
             self._client = AsyncOpenAI(
@@ -178,7 +178,7 @@ class QwenClient:
         response = await self._with_retries(lambda: self._openai().chat.completions.create(**kwargs), sleep)
         self.usage.add(getattr(response, "usage", None))
         if not response.choices:
-            raise LlmError("SERVER_ERROR", "the answer has no choices")
+            raise LlmError("PROVIDER_ERROR", "the answer has no choices")
         return response.choices[0].message
 
     async def _deltas(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> Any:
@@ -292,7 +292,7 @@ class QwenClient:
             except Exception as exc:
                 error = _translate(exc)
                 if self.settings.local and _refused(exc):  # no server on this port: retrying only adds seconds
-                    raise LlmError("UNREACHABLE", f"nothing is listening at {self.settings.base_url}") from None
+                    raise LlmError("UNAVAILABLE", f"nothing is listening at {self.settings.base_url}") from None
                 if not error.retryable or attempt >= self.settings.max_retries:
                     raise error from None
                 wait = _retry_after(exc)
@@ -396,30 +396,9 @@ def _retry_after(exc: Exception) -> float | None:
 
 
 def _translate(exc: Exception) -> LlmError:
-    """The openai SDK's exceptions as the engine's error codes."""
-    import openai
-
-    if isinstance(exc, openai.APITimeoutError):
-        return LlmError("TIMEOUT", "the model did not answer in time", retryable=True)
-    if isinstance(exc, openai.APIConnectionError):
-        return LlmError("UNREACHABLE", f"cannot reach the model endpoint ({exc})", retryable=True)
-    if isinstance(exc, openai.RateLimitError):
-        return LlmError("RATE_LIMITED", _message(exc), retryable=True)
-    if isinstance(exc, openai.AuthenticationError):
-        return LlmError("UNAUTHORIZED", _message(exc))
-    if isinstance(exc, openai.BadRequestError):
-        return LlmError("BAD_REQUEST", _message(exc))
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        return LlmError("SERVER_ERROR" if status >= 500 else "BAD_REQUEST", _message(exc), retryable=status >= 500)
-    return LlmError("SERVER_ERROR", f"{type(exc).__name__}: {exc}")
-
-
-def _message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and error.get("message"):
-            code = error.get("code")
-            return f"{error['message']}" + (f" ({code})" if code else "")
-    return str(exc)
+    """The openai SDK's exceptions under the codes every provider uses (skills.errors); anything else
+    the endpoint did is PROVIDER_ERROR."""
+    failure = classify(exc)
+    if failure is None:
+        return LlmError("PROVIDER_ERROR", f"the model endpoint failed ({type(exc).__name__}: {exc})")
+    return LlmError(failure.code, f"the model endpoint {failure.detail}", retryable=failure.retryable)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.errors import UserError
 from skills.base import data_dir
 
 SOURCE = Path(__file__).resolve().parent / "data" / "products.csv"
@@ -32,8 +33,10 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[0-9a-z]+", re.IGNORECASE)
 
 
-class CatalogError(ValueError):
+class CatalogError(UserError, ValueError):
     """The catalogue source has a line that cannot be read (its line number is in the message)."""
+
+    code = "BAD_CATALOG"
 
 
 def ean_check_digit(body: str) -> int:

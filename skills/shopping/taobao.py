@@ -19,7 +19,9 @@ as upper-case hex. The gateway answers HTTP 200 either way; a failure is an
 | 40, 41 (arguments) | BAD_REQUEST | |
 | others | PROVIDER_ERROR | |
 
-Transport failures are TIMEOUT and UNAVAILABLE. Settings come from the environment
+Transport failures, HTTP errors and answers that are not JSON get the codes every
+provider gives for them (`skills.errors.map_exceptions`: TIMEOUT, UNAVAILABLE, UNAUTHORIZED,
+RATE_LIMITED, PROVIDER_ERROR ...). Settings come from the environment
 (`TaobaoSettings.from_env`); without an app key the embedded catalogue answers.
 """
 
@@ -35,6 +37,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from skills.base import SkillError
+from skills.errors import map_exceptions
 
 DEFAULT_URL = "https://eco.taobao.com/router/rest"
 METHOD = "taobao.tbk.dg.material.optional.upgrade"
@@ -202,20 +205,10 @@ class TaobaoClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _post(self, client: Any, params: dict[str, str]) -> dict[str, Any]:
-        import httpx
-
-        try:
+        with map_exceptions(f"the Taobao gateway at {self.settings.url}"):
             response = await client.post(self.settings.url, data=params)
-        except httpx.TimeoutException:
-            raise SkillError("TIMEOUT", f"Taobao did not answer within {self.settings.timeout_s:g} s") from None
-        except httpx.HTTPError as exc:
-            raise SkillError("UNAVAILABLE", f"cannot reach the Taobao gateway at {self.settings.url} ({exc})") from None
-        try:
+            response.raise_for_status()
             body = response.json()
-        except ValueError:
-            raise SkillError(
-                "PROVIDER_ERROR", f"the Taobao gateway answered HTTP {response.status_code} without JSON"
-            ) from None
         if not isinstance(body, dict):
             raise SkillError("PROVIDER_ERROR", "the Taobao gateway answered with an unexpected shape")
         return body

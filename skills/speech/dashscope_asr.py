@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from skills.base import SkillError
+from skills.errors import map_exceptions
 from skills.files import open_allowed
 
 DEFAULT_URL = "wss://dashscope.aliyuncs.com/api-ws/v1/inference/"
@@ -50,13 +51,12 @@ class DashScopeRecognizer:
     ) -> AsyncIterator[dict[str, Any]]:
         """Send PCM frames, yield final sentences as they are recognised."""
         from websockets.asyncio.client import connect
-        from websockets.exceptions import WebSocketException
 
         if not self.api_key and not self.url.startswith(("ws://127.", "ws://localhost")):
             raise SkillError("CONFIG", "DASHSCOPE_API_KEY is not set")
         task_id = uuid.uuid4().hex
         headers = {"Authorization": f"bearer {self.api_key or 'local'}"}
-        try:
+        with map_exceptions("the recognition service"):
             async with connect(self.url, additional_headers=headers, open_timeout=self.timeout_s) as ws:
                 await ws.send(
                     json.dumps(
@@ -77,7 +77,7 @@ class DashScopeRecognizer:
                         }
                     )
                 )
-                started = json.loads(await asyncio.wait_for(ws.recv(), self.timeout_s))
+                started = _message(await asyncio.wait_for(ws.recv(), self.timeout_s))
                 self._raise_if_failed(started)
                 for frame in frames:
                     await ws.send(frame)
@@ -90,7 +90,7 @@ class DashScopeRecognizer:
                     )
                 )
                 while True:
-                    message = json.loads(await asyncio.wait_for(ws.recv(), self.timeout_s))
+                    message = _message(await asyncio.wait_for(ws.recv(), self.timeout_s))
                     self._raise_if_failed(message)
                     event = message.get("header", {}).get("event")
                     if event == "task-finished":
@@ -104,10 +104,6 @@ class DashScopeRecognizer:
                             "speaker": sentence.get("speaker_id"),
                             "is_final": True,
                         }
-        except TimeoutError:
-            raise SkillError("TIMEOUT", "the recognition service stopped answering") from None
-        except (OSError, WebSocketException) as exc:
-            raise SkillError("UNAVAILABLE", f"cannot reach the recognition service ({exc})") from None
 
     @staticmethod
     def _raise_if_failed(message: dict[str, Any]) -> None:
@@ -123,6 +119,14 @@ class DashScopeRecognizer:
         hints = [str(args["lang"])] if args.get("lang") else None
         segments = [segment async for segment in self.stream(frames, hints)]
         return {"text": " ".join(s["text"] for s in segments).strip(), "segments": segments, "lang": args.get("lang")}
+
+
+def _message(text: str | bytes) -> dict[str, Any]:
+    """One protocol message: a JSON object (JSONDecodeError otherwise, which the boundary names)."""
+    message = json.loads(text)
+    if not isinstance(message, dict):
+        raise SkillError("PROVIDER_ERROR", "the recognition service answered with an unexpected shape")
+    return message
 
 
 def _wav_frames(name: str) -> list[bytes]:

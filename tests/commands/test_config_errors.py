@@ -219,7 +219,7 @@ def test_a_refused_local_connection_is_not_retried() -> None:
         raise AssertionError("a closed port answered")
 
     error = asyncio.run(call())
-    assert error.code == "UNREACHABLE" and "nothing is listening" in error.message
+    assert error.code == "UNAVAILABLE" and "nothing is listening" in error.message
 
 
 def test_route_with_a_closed_local_model_falls_back_offline_and_says_so_once() -> None:

@@ -45,7 +45,7 @@ tests:
     out = " ".join(proc.stdout.split())
     assert proc.returncode == 1
     assert f"{path}:10: spoken 'Could not read it' 2 time(s): heard 1 times" in out
-    assert f"{path}:11: hud_at_end blank: the display still shows toast: Could not read it: UNREACHABLE" in out
+    assert f"{path}:11: hud_at_end blank: the display still shows toast: Could not read it: UNAVAILABLE" in out
     assert f"{path}:12: hud_at_end 'Oolong tea': the display ends showing toast: Could not read it" in out
     assert f"{path}:13:" not in out  # never said: times 0 holds
 

@@ -135,7 +135,7 @@ def test_streamed_answers_and_a_truncated_stream(server: OpenAICompatServer) -> 
     server.reply(stream=["The Bu"], truncate=True)
     with pytest.raises(LlmError) as info:
         asyncio.run(collect())
-    assert info.value.code in ("TRUNCATED", "UNREACHABLE", "SERVER_ERROR")
+    assert info.value.code in ("TRUNCATED", "UNAVAILABLE", "PROVIDER_ERROR")
 
 
 def test_llm_step_returns_structured_json(server: OpenAICompatServer) -> None:

@@ -1,6 +1,7 @@
 """A local stand-in for DashScope's realtime ASR WebSocket, speaking its message format.
 
-Script it with the sentences to return, or with a failure (`task-failed` with a code).
+Script it with the sentences to return, with a failure (`task-failed` with a code), or with
+`garbled=True` (an answer that is not JSON).
 It records every JSON message and counts audio bytes received.
 """
 
@@ -19,10 +20,12 @@ class DashScopeAsrServer:
         sentences: list[dict[str, Any]] | None = None,
         fail: tuple[str, str] | None = None,
         fail_at_start: bool = False,
+        garbled: bool = False,
     ) -> None:
         self.sentences = sentences or []
         self.fail = fail
         self.fail_at_start = fail_at_start
+        self.garbled = garbled  # answer run-task with text that is not JSON
         self.messages: list[dict[str, Any]] = []
         self.audio_bytes = 0
         self.headers: dict[str, str] = {}
@@ -40,6 +43,9 @@ class DashScopeAsrServer:
             if action == "run-task":
                 if self.fail and self.fail_at_start:
                     await self._failed(ws, task_id)
+                    return
+                if self.garbled:
+                    await ws.send('{"header": {"task_id": "')
                     return
                 await ws.send(
                     json.dumps(

@@ -1,0 +1,74 @@
+"""The assistant reads a session from its snapshot: a turn resumes the runtime at most once, and a read
+(what the flow awaits, whether it listens) never starts a call that was in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from engine.assistant.addressing import COMMAND_GESTURE
+from engine.assistant.agent import Assistant, open_checkpointer
+from engine.assistant.routing import OfflineRouter
+from engine.runtime.compiler import compile_flow
+from tests.support.flows import flow_of
+
+DICTATION = textwrap.dedent(
+    """\
+    flow: dictate
+    description: Take dictation while a lookup runs.
+    permissions: [microphone, display]
+    requires: [microphone]
+    triggers: {phrases: [take dictation]}
+    initial: listening
+    states:
+      listening:
+        entry:
+          - mic.start: {mode: dictation}
+        invoke:
+          skill: probe.lookup
+          as: found
+        on: {gesture.tap: done}
+      done: {type: final}
+    """
+)
+
+
+class Lookups:
+    """A skill that takes a long time (on the session clock) and counts how often it was started."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    async def lookup(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        self.started += 1
+        await ctx.sleep(3_600_000)
+        return {"ok": True}
+
+
+def test_a_turn_resumes_once_and_a_read_never_starts_a_call(tmp_path: Path) -> None:
+    path = tmp_path / "dictate.yaml"
+    path.write_text(DICTATION, encoding="utf-8")
+    compiled = compile_flow(flow_of(path))
+    flows = {compiled.flow.id: compiled}
+    lookups = Lookups()
+
+    async def scenario() -> tuple[int, int, int]:
+        async with open_checkpointer(str(tmp_path / "s.sqlite")) as saver:
+            assistant = Assistant(flows, OfflineRouter([compiled.flow]), saver, skills={"probe.lookup": lookups.lookup})
+            await assistant.turn("s", "take dictation")
+            snapshot = await assistant.snapshot("s")
+            assert snapshot and "listening" in snapshot["stack"][-1]["session"]["invokes"]  # still in flight
+            started = lookups.started
+            # the command gesture while the flow listens only arms the assistant: a read of the session
+            await assistant.device_event("s", COMMAND_GESTURE, {})
+            after_gesture = lookups.started - started
+            # a spoken turn: understand, act and confirm each needed the session; only act may resume it
+            await assistant.turn("s", "the quarterly numbers look fine")
+            after_turn = lookups.started - started - after_gesture
+            return started, after_gesture, after_turn
+
+    started, after_gesture, after_turn = asyncio.run(scenario())
+    assert (started, after_gesture) == (1, 0)
+    assert after_turn <= 1
