@@ -56,6 +56,7 @@ from engine.designer.explore_values import (
     _slot_alternatives,
     _slot_sample,
     _unique,
+    plain_copy,
 )
 from engine.language.catalog import Catalog, load_catalog
 from engine.language.model import Transition
@@ -104,18 +105,6 @@ DEVICE_VARIANTS: dict[str, tuple[Any, ...]] = {
 }
 
 
-def plain_copy(value: Any) -> Any:
-    """A copy of JSON-like data (dicts and lists copied, everything else shared): a session snapshot is
-    plain data by contract, so this is all `copy.deepcopy` would do, without its memo and dispatch."""
-    if isinstance(value, dict):
-        return {k: plain_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain_copy(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(plain_copy(v) for v in value)
-    return value
-
-
 @dataclass
 class _Node:
     session: dict[str, Any]
@@ -124,6 +113,7 @@ class _Node:
     now: int
     path: tuple[Step, ...]
     linked: bool = False
+    key: Any = None  # what tells it apart from other configurations (worked out once, by Explorer._key)
 
 
 class Explorer:
@@ -160,7 +150,7 @@ class Explorer:
             budget=max_nodes,
         )
         self._active: dict[str, frozenset[str]] = {}
-        self.frontier = Frontier(self.flow, {name: len(st.transitions) for name, st in self.flow.states.items()})
+        self.frontier = Frontier(self.flow)
 
     def _line(self, path: Any) -> int:
         try:
@@ -353,7 +343,7 @@ class Explorer:
                 continue
             if branch.covered_by is None:
                 branch.covered_by = path
-                self.frontier.covered(branch.state)
+                self.frontier.covered(t)
                 new = True
             elif len(path) < len(branch.covered_by):
                 branch.covered_by = path  # the shortest known way to take it
@@ -406,6 +396,11 @@ class Explorer:
         return self._expression_sites
 
     def _key(self, node: _Node) -> Any:
+        if node.key is None:
+            node.key = self._new_key(node)
+        return node.key
+
+    def _new_key(self, node: _Node) -> Any:
         s = node.session
         return (
             s["config"],

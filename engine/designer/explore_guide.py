@@ -20,7 +20,7 @@ with its new one (a lazy update) instead of being explored out of turn.
     frontier = Frontier(flow)
     frontier.push(node, active_states, depth=0)
     node = frontier.pop(active_of)        # None when empty
-    frontier.covered("checking")          # a branch of `checking` was taken for the first time
+    frontier.covered(transition)          # a branch was taken for the first time
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from engine.language.model import Flow
+from engine.language.model import Flow, Transition
 
 FAR = 1 << 30  # no uncovered branch can be reached from here
 
@@ -39,10 +39,16 @@ FAR = 1 << 30  # no uncovered branch can be reached from here
 class Frontier:
     """The configurations waiting to be explored, nearest to uncovered work first."""
 
-    def __init__(self, flow: Flow, uncovered: dict[str, int]) -> None:
-        """`uncovered`: for each state, how many of its branches are not covered yet."""
+    def __init__(self, flow: Flow) -> None:
         self.flow = flow
-        self._uncovered = {name: n for name, n in uncovered.items() if n > 0}
+        self._where: dict[int, tuple[str, ...]] = {}  # branch -> the states in which it can be taken
+        self._uncovered: dict[str, int] = {}  # state -> uncovered branches that can be taken in it
+        for name, state in flow.states.items():
+            for t in state.transitions:
+                where = _taken_in(flow, name, t.trigger)
+                self._where[id(t)] = where
+                for place in where:
+                    self._uncovered[place] = self._uncovered.get(place, 0) + 1
         self._leads_to = _successors(flow)
         self._distance: dict[str, int] | None = None
         self._by_config: dict[frozenset[str], int] = {}
@@ -52,15 +58,15 @@ class Frontier:
     def __len__(self) -> int:
         return len(self._heap)
 
-    def covered(self, state: str) -> None:
-        """One more branch of `state` is covered: distances are worked out again when next needed."""
-        left = self._uncovered.get(state, 0) - 1
-        if left > 0:
-            self._uncovered[state] = left
-            return
-        if self._uncovered.pop(state, None) is not None:
-            self._distance = None
-            self._by_config.clear()
+    def covered(self, transition: Transition) -> None:
+        """A branch was taken for the first time: distances are worked out again when next needed."""
+        for place in self._where.pop(id(transition), ()):
+            left = self._uncovered.get(place, 0) - 1
+            if left > 0:
+                self._uncovered[place] = left
+            elif self._uncovered.pop(place, None) is not None:
+                self._distance = None
+                self._by_config.clear()
 
     def distance(self, active: frozenset[str]) -> int:
         """Transitions from the configuration `active` to the nearest state with an uncovered branch."""
@@ -101,6 +107,24 @@ class Frontier:
                     distance[source] = distance[state] + 1
                     todo.append(source)
         return distance
+
+
+def _taken_in(flow: Flow, owner: str, trigger: str) -> tuple[str, ...]:
+    """Where a branch of `owner` can be taken: in the owner (so in any state inside it), except that
+    `done.state.<owner>` needs its final states reached (in every region of a parallel one)."""
+    if trigger != f"done.state.{owner}":
+        return (owner,)
+    finals = tuple(name for name, state in flow.states.items() if state.is_final and _inside(flow, name, owner))
+    return finals or (owner,)
+
+
+def _inside(flow: Flow, name: str, ancestor: str) -> bool:
+    parent = flow.states[name].parent
+    while parent is not None:
+        if parent == ancestor:
+            return True
+        parent = flow.states[parent].parent if parent in flow.states else None
+    return False
 
 
 def _successors(flow: Flow) -> dict[str, set[str]]:
