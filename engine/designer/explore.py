@@ -22,8 +22,8 @@ Each candidate is tried on a copy of the session, so which branch it takes is
 observed, not predicted. A configuration is explored further when it is new or
 when reaching it covered a new branch, until the budget (`max_nodes`
 configurations) is spent; the report says how far the search got. Configurations
-share their session data (a step replaces values, never changes one in place), and
-what is copied is copied as plain data, never with `copy.deepcopy`.
+share their session data and payloads (a step replaces values, never changes one in
+place), so nothing is copied per configuration, and nothing with `copy.deepcopy`.
 The result is transition coverage (every
 guarded branch counted), with the shortest path that reached each finding:
 runtime errors (guards or actions that fail, loops), refused actions and skills
@@ -49,6 +49,7 @@ from engine.designer.explore_report import Branch, Exploration, Finding, Step
 from engine.designer.explore_stimuli import CANDIDATES_PER_TRIGGER, STEP_MS, Stimuli
 from engine.designer.explore_values import (
     GENERIC_VALUES,
+    SCALARS,
     _fits,
     _literals,
     _samples,
@@ -57,6 +58,7 @@ from engine.designer.explore_values import (
     _slot_sample,
     _unique,
     plain_copy,
+    scalar_shape,
 )
 from engine.language.catalog import Catalog, load_catalog
 from engine.language.model import Transition
@@ -150,6 +152,7 @@ class Explorer:
             budget=max_nodes,
         )
         self._active: dict[str, frozenset[str]] = {}
+        self._shapes: dict[int, tuple[Any, Any]] = {}  # id(value) -> (value, its shape)
         self.frontier = Frontier(self.flow)
 
     def _line(self, path: Any) -> int:
@@ -270,14 +273,14 @@ class Explorer:
         # and a step only ever replaces the values in them, so the node's data is never copied nor changed
         session = Session.restore(node.session)
         self.interp.device.clear()
-        self.interp.device.update(plain_copy(node.device))
+        self.interp.device.update(node.device)
         self._taken.clear()
         interp = self.interp
         captures_before = tuple(session.captures or ())
         interp.led = PrivacyLed(interp.ports)
         interp.led.adopt(session, captures_before)
         now = step.at
-        data = plain_copy(step.data)  # a candidate is tried from many configurations: none may change it
+        data = step.data  # shared like the session's data: a step stores values, never changes one in place
         self.result.steps += 1
         if step.kind == "event":
             result = interp.send(session, step.name, data, now)
@@ -413,9 +416,24 @@ class Explorer:
             s["confirmed"],
             tuple(item["name"] for item in s.get("deferred", ())[:2]),  # two waiting are like many
             tuple(sorted((k, str(v) if k != "location" else v is not None) for k, v in node.device.items())),
-            _shape(s["slots"]),
-            _shape(s["vars"]),
+            self._data_shape(s["slots"]),
+            self._data_shape(s["vars"]),
         )
+
+    def _data_shape(self, data: dict[str, Any]) -> Any:
+        """`_shape(data)`, remembering the shape of each value: configurations share their values, so
+        most were shaped already (kept with the value, so that its id cannot be reused meanwhile)."""
+        items = []
+        for name, value in data.items():
+            if type(value) in SCALARS:
+                items.append((str(name), scalar_shape(value)))
+                continue
+            known = self._shapes.get(id(value))
+            if known is None or known[0] is not value:
+                known = self._shapes[id(value)] = (value, _shape(value, 1))
+            items.append((str(name), known[1]))
+        items.sort()
+        return tuple(items)
 
     def _stuck(self, node: _Node) -> None:
         config = node.session["config"].replace("|", ", ")

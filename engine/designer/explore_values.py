@@ -27,7 +27,7 @@ def _shape(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict):
         return tuple(
             sorted(
-                [(str(k), _scalar_shape(v) if type(v) in _SCALARS else _shape(v, depth + 1)) for k, v in value.items()]
+                [(str(k), scalar_shape(v) if type(v) in SCALARS else _shape(v, depth + 1)) for k, v in value.items()]
             )
         )
     if isinstance(value, (list, tuple)):
@@ -47,10 +47,10 @@ def plain_copy(value: Any) -> Any:
     return value
 
 
-_SCALARS = frozenset({bool, int, float, str, type(None)})
+SCALARS = frozenset({bool, int, float, str, type(None)})
 
 
-def _scalar_shape(value: Any) -> Any:
+def scalar_shape(value: Any) -> Any:
     """`_shape` of a bool, number, string or None, without the recursion (slots and vars are mostly these)."""
     if value is None or value is True or value is False:
         return value
