@@ -12,7 +12,7 @@ from commands.common import EXIT_OK, EXIT_PROBLEMS, ROOT, CliError, output_folde
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from flowtests.cases import TestFileError, find_test_files, junit_xml, run_file
+    from flowtests.cases import TestFileError, find_test_files, junit_xml, run_files
 
     try:
         files = find_test_files(args.paths or ["flows"])
@@ -25,8 +25,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console(highlight=False)
-    for path in files:
-        result = run_file(path, keep)
+    for result in run_files(files, keep):
         results.append(result)
         _print_test_file(console, result)
     if args.junit:
@@ -63,7 +62,7 @@ def _print_test_file(console: Any, result: Any) -> None:
 def cmd_explore(args: argparse.Namespace) -> int:
     from engine.checks.validate import UsageError, expand_paths
     from engine.designer.explore import explore
-    from engine.runtime.runnable import NotRunnable, load_runnable
+    from engine.runtime.runnable import NotRunnable, load_runnables
 
     try:
         files = expand_paths(args.flows or ["flows"])
@@ -73,11 +72,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
         raise CliError(f"no flow files under {', '.join(args.flows or ['flows'])}")
     reports = []
     failed = False
+    runnables = load_runnables(files)  # each flow of a folder read once, not once per flow
     for path in files:
-        try:
-            compiled, main_id, _warnings = load_runnable(path)
-        except NotRunnable as exc:
-            raise CliError(f"{path}: cannot explore a flow that cannot run: {exc.lines[0]}") from None
+        runnable = runnables[path]
+        if isinstance(runnable, NotRunnable):
+            raise CliError(f"{path}: cannot explore a flow that cannot run: {runnable.lines[0]}")
+        compiled, main_id, _warnings = runnable
         report = explore(compiled[main_id], max_configurations=args.max_configurations)
         reports.append(report)
         below = args.min_coverage is not None and report.coverage + 1e-9 < args.min_coverage
@@ -113,6 +113,10 @@ def _print_explorations(reports: list[Any], min_coverage: float | None) -> None:
         )
     console.print(table)
     for r in reports:
+        if r.truncated:
+            console.print(
+                f"{escape(r.file)}: {escape(r.progress())}; raise --max-configurations to go further", soft_wrap=True
+            )
         for branch in r.branches:
             if branch.covered_by is None:
                 console.print(f"{escape(r.file)}:{branch.line}: not covered: {escape(branch.label())}", soft_wrap=True)

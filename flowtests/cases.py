@@ -130,13 +130,37 @@ def _schema() -> dict[str, Any]:
 _VALIDATOR: SchemaValidator | None = None
 
 
-def read_test_file(path: Path) -> TestFile:
+class FlowIndex:
+    """Which file holds each flow id, per folder; every folder is read once however many test files name it."""
+
+    def __init__(self) -> None:
+        self._folders: dict[Path, dict[str, list[Path]]] = {}
+
+    def find(self, folder: Path, flow_id: str, skip: Path) -> Path | None:
+        """The first file (in name order) of `folder` holding flow `flow_id`, never the file `skip`."""
+        key = folder.resolve()
+        if key not in self._folders:
+            from engine.language.loader import load_flow
+
+            ids: dict[str, list[Path]] = {}
+            for candidate in sorted(folder.glob("*.y*ml")):
+                loaded = load_flow(candidate)
+                if loaded.built is not None and loaded.schema_ok:
+                    ids.setdefault(loaded.built.flow.id, []).append(candidate)
+            self._folders[key] = ids
+        for candidate in self._folders[key].get(flow_id, []):
+            if candidate.resolve() != skip.resolve():
+                return candidate
+        return None
+
+
+def read_test_file(path: Path, flows: FlowIndex | None = None) -> TestFile:
     global _VALIDATOR
     if _VALIDATOR is None:
         _VALIDATOR = SchemaValidator(_schema(), "flow-test")
     document = read_checked(path, _VALIDATOR, TestFileError)
     data = document.data
-    flow_path = _resolve_flow(path, str(data["flow"]), document)
+    flow_path = _resolve_flow(path, str(data["flow"]), document, flows or FlowIndex())
     cases = [
         TestCase(str(case["name"]), case, i, document.source.at(("tests", i)).line)
         for i, case in enumerate(data["tests"])
@@ -144,7 +168,7 @@ def read_test_file(path: Path) -> TestFile:
     return TestFile(path, flow_path, cases, document)
 
 
-def _resolve_flow(test_path: Path, ref: str, document: Any) -> Path:
+def _resolve_flow(test_path: Path, ref: str, document: Any, flows: FlowIndex) -> Path:
     """`flow:` is a path relative to the test file, or the id of a flow in the folder above `tests/`."""
     pos = document.source.at(("flow",))
     where = f"{test_path}:{pos.line}:{pos.column}"
@@ -153,16 +177,11 @@ def _resolve_flow(test_path: Path, ref: str, document: Any) -> Path:
         if not candidate.is_file():
             raise TestFileError(where, f"flow file '{ref}' not found (relative to the test file)")
         return candidate
-    from engine.language.loader import load_flow
-
     folder = test_path.parent.parent if test_path.parent.name == "tests" else test_path.parent
-    for candidate in sorted(folder.glob("*.y*ml")):
-        if candidate.resolve() == test_path.resolve():
-            continue
-        loaded = load_flow(candidate)
-        if loaded.built is not None and loaded.schema_ok and loaded.built.flow.id == ref:
-            return candidate
-    raise TestFileError(where, f"no flow with id '{ref}' in {folder}/")
+    found = flows.find(folder, ref, test_path)
+    if found is None:
+        raise TestFileError(where, f"no flow with id '{ref}' in {folder}/")
+    return found
 
 
 # -- running ---------------------------------------------------------------------------------------------
@@ -246,7 +265,10 @@ def _case_skills(data: dict[str, Any], network: Any, offline_env: dict[str, str]
     return skills
 
 
-def run_case(test: TestFile, case: TestCase, compiled: dict[str, Any], main_id: str, out: Path) -> CaseResult:
+def run_case(
+    test: TestFile, case: TestCase, compiled: dict[str, Any], main_id: str, out: Path, kept: bool = True
+) -> CaseResult:
+    """Play one case and check its assertions; `kept` False: `out` is thrown away, so frames are not drawn."""
     from devices.sim.scenario import build_scenario
     from devices.sim.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
     from engine.language.catalog import load_catalog
@@ -293,7 +315,17 @@ def run_case(test: TestFile, case: TestCase, compiled: dict[str, Any], main_id: 
             skills = _case_skills(data, network, offline_env)
             llm = CaseModel(QwenClient(LlmSettings.from_env()), network) if server is not None else None
             sim = run_closing(
-                simulate(compiled, main_id, scenario, profile, out, skills=skills, llm=llm, speak_audio=False)
+                simulate(
+                    compiled,
+                    main_id,
+                    scenario,
+                    profile,
+                    out,
+                    skills=skills,
+                    llm=llm,
+                    speak_audio=False,
+                    draw_frames=kept,
+                )
             )
             sim.write_trace(out)
         observed = Observed(main_id, sim.runner.trace, sim.device.log, sim.runner.end_state(), scenario.slots)
@@ -315,25 +347,42 @@ def run_case(test: TestFile, case: TestCase, compiled: dict[str, Any], main_id: 
 
 def run_file(path: Path, keep: Path | None = None) -> FileResult:
     """Every case of one test file; `keep` is a folder for each case's frames and trace."""
-    from engine.runtime.runnable import NotRunnable, load_runnable
+    return next(run_files([path], keep))
 
-    result = FileResult(str(path))
-    try:
-        test = read_test_file(path)
-        compiled, main_id, _warnings = load_runnable(test.flow_path)
-    except TestFileError as exc:
-        result.error = str(exc)
-        return result
-    except NotRunnable as exc:
-        result.error = f"{path}: the flow under test cannot run: {exc.lines[0]}"
-        return result
-    result.flow = main_id
-    for case in test.cases:
-        with tempfile.TemporaryDirectory(prefix="lensflow-test-") as scratch:
-            out = keep / path.stem / _slug(case.name) if keep else Path(scratch)
-            out.mkdir(parents=True, exist_ok=True)
-            result.cases.append(run_case(test, case, compiled, main_id, out))
-    return result
+
+def run_files(paths: list[Path], keep: Path | None = None) -> Iterator[FileResult]:
+    """Every case of each test file, a file's result as soon as it is done. The flows under test are
+    read, validated and compiled together, each file of their folders once."""
+    from engine.runtime.runnable import NotRunnable, load_runnables
+
+    flows = FlowIndex()
+    tests: list[TestFile | TestFileError] = []
+    for path in paths:
+        try:
+            tests.append(read_test_file(path, flows))
+        except TestFileError as exc:
+            tests.append(exc)
+    flow_paths = list(dict.fromkeys(t.flow_path for t in tests if isinstance(t, TestFile)))
+    runnables = load_runnables(flow_paths) if flow_paths else {}
+    for path, test in zip(paths, tests, strict=True):
+        result = FileResult(str(path))
+        if isinstance(test, TestFileError):
+            result.error = str(test)
+            yield result
+            continue
+        runnable = runnables[test.flow_path]
+        if isinstance(runnable, NotRunnable):
+            result.error = f"{path}: the flow under test cannot run: {runnable.lines[0]}"
+            yield result
+            continue
+        compiled, main_id, _warnings = runnable
+        result.flow = main_id
+        for case in test.cases:
+            with tempfile.TemporaryDirectory(prefix="lensflow-test-") as scratch:
+                out = keep / path.stem / _slug(case.name) if keep else Path(scratch)
+                out.mkdir(parents=True, exist_ok=True)
+                result.cases.append(run_case(test, case, compiled, main_id, out, kept=keep is not None))
+        yield result
 
 
 def _slug(text: str) -> str:

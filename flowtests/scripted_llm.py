@@ -93,6 +93,11 @@ class OpenAICompatServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Answer without the 40 ms stall of Nagle's algorithm meeting the client's delayed ACK: the
+            # status line, headers and body leave in one write (a buffered writer, flushed once the request
+            # is handled, or at each SSE event), and small writes are never held back.
+            disable_nagle_algorithm = True
+            wbufsize = 1 << 16
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
@@ -255,7 +260,7 @@ class OpenAICompatServer:
         return httpd
 
     def _thread(self) -> threading.Thread:
-        return threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        return threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True)
 
     @property
     def base_url(self) -> str:

@@ -79,14 +79,17 @@ async def simulate(
     llm: LlmProvider | None = None,
     speak_audio: bool = True,
     on_trace: Any = None,
+    draw_frames: bool = True,
 ) -> Simulation:
-    """Play `scenario` against flow `main_id` (the other compiled flows answer call/link)."""
+    """Play `scenario` against flow `main_id` (the other compiled flows answer call/link); `draw_frames`
+    False logs HUD frames without drawing them (flow tests whose output is thrown away)."""
     box: dict[str, Runner] = {}
     device = SimulatedDevice(
         profile,
         out,
         frozenset(compiled[main_id].flow.permissions),
         speak_audio=speak_audio,
+        draw_frames=draw_frames,
         now=lambda: box["runner"].clock.now(),
         schedule=lambda when, cb: box["runner"].clock.call_at(when, cb),
     )

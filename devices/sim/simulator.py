@@ -43,6 +43,7 @@ class SimulatedDevice:
     schedule: Callable[[int, Callable[[], None]], object] | None = None  # wake the device later (held frames, toasts)
     log: list[dict[str, Any]] = field(default_factory=list)
     keep_files: bool = True  # False: frames and speech are logged, nothing is written (HUD previews)
+    draw_frames: bool = True  # False: HUD frames are logged but not drawn as PNG (nobody will look at them)
 
     def __post_init__(self) -> None:
         rate = self.profile.hud.max_updates_per_second if self.profile.hud else 4.0
@@ -147,7 +148,7 @@ class SimulatedDevice:
             t, frame = self.hud.sent[self._frames_written]
             self._frames_written += 1
             name = f"{self._frames_written:04d}_{t:08d}ms_{frame.layout}.png"
-            keep = self.keep_files and frame.layout != "blank"
+            keep = self.keep_files and self.draw_frames and frame.layout != "blank"
             files = save_frame(frame, self.profile, self.out / "frames" / name) if keep else []
             self.log.append(
                 {

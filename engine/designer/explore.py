@@ -1,7 +1,8 @@
 """Model-based exploration: drive a flow through every branch it has and report what breaks.
 
-The explorer runs the real interpreter on virtual time and searches breadth-first
-over what can happen next in each configuration it reaches:
+The explorer runs the real interpreter on virtual time and searches what can
+happen next in each configuration it reaches, nearest to an uncovered branch
+first (`engine.designer.explore_guide`), breadth-first otherwise:
 
 * an event a state handles, with payloads made from the event's schema and from
   the literals and fields its guards mention, so each guard is both satisfied
@@ -19,7 +20,11 @@ over what can happen next in each configuration it reaches:
 
 Each candidate is tried on a copy of the session, so which branch it takes is
 observed, not predicted. A configuration is explored further when it is new or
-when reaching it covered a new branch. The result is transition coverage (every
+when reaching it covered a new branch, until the budget (`max_nodes`
+configurations) is spent; the report says how far the search got. Configurations
+share their session data and payloads (a step replaces values, never changes one in
+place), so nothing is copied per configuration, and nothing with `copy.deepcopy`.
+The result is transition coverage (every
 guarded branch counted), with the shortest path that reached each finding:
 runtime errors (guards or actions that fail, loops), refused actions and skills
 (permissions, payments without a confirmation), stuck configurations (nothing
@@ -32,19 +37,19 @@ The candidates come from `engine.designer.explore_stimuli` and the values in the
 
 from __future__ import annotations
 
-import copy
 import json
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.checks.expressions import declared_names
+from engine.designer.explore_guide import Frontier, with_ancestors
 from engine.designer.explore_messages import ExpressionAt, describe_failure, expression_sites, failing_site
 from engine.designer.explore_report import Branch, Exploration, Finding, Step
 from engine.designer.explore_stimuli import CANDIDATES_PER_TRIGGER, STEP_MS, Stimuli
 from engine.designer.explore_values import (
     GENERIC_VALUES,
+    SCALARS,
     _fits,
     _literals,
     _samples,
@@ -52,6 +57,8 @@ from engine.designer.explore_values import (
     _slot_alternatives,
     _slot_sample,
     _unique,
+    plain_copy,
+    scalar_shape,
 )
 from engine.language.catalog import Catalog, load_catalog
 from engine.language.model import Transition
@@ -80,7 +87,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_NODES = 4000
-DEFAULT_MAX_DEPTH = 40
+DEFAULT_MAX_DEPTH: int | None = None  # no bound of its own: the configuration budget bounds every path
 MAX_ATTEMPTS_TOLD_APART = 4  # re-prompt counters beyond this are alike (no_input.max is small)
 SHAPES_PER_CONFIGURATION = 12  # data shapes explored per configuration (keeps the search finite)
 DEVICE_DEFAULTS: dict[str, Any] = {
@@ -109,6 +116,7 @@ class _Node:
     now: int
     path: tuple[Step, ...]
     linked: bool = False
+    key: Any = None  # what tells it apart from other configurations (worked out once, by Explorer._key)
 
 
 class Explorer:
@@ -117,7 +125,7 @@ class Explorer:
         compiled: CompiledFlow,
         catalog: Catalog | None = None,
         max_nodes: int = DEFAULT_MAX_NODES,
-        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_depth: int | None = DEFAULT_MAX_DEPTH,
     ) -> None:
         self.compiled = compiled
         self.flow = compiled.flow
@@ -142,7 +150,11 @@ class Explorer:
             self.flow.file,
             branches,
             {name: self._line(s.path) for name, s in self.flow.states.items() if s.kind != "history"},
+            budget=max_nodes,
         )
+        self._active: dict[str, frozenset[str]] = {}
+        self._shapes: dict[int, tuple[Any, Any]] = {}  # id(value) -> (value, its shape)
+        self.frontier = Frontier(self.flow)
 
     def _line(self, path: Any) -> int:
         try:
@@ -155,26 +167,27 @@ class Explorer:
         result = self.result
         seen: set[Any] = set()
         shapes: dict[Any, int] = {}  # configurations explored per core key, whatever their data
-        queue: deque[_Node] = deque()
+        frontier = self.frontier
         for slots, device in self._roots():
             root = self._start(slots, device)
             key = self._key(root)
             if key not in seen:
                 seen.add(key)
-                queue.append(root)
+                frontier.push(root, self._active_of(root), 0)
         children_of: dict[Any, set[Any]] = {}
         node_of: dict[Any, _Node] = {}
         ended: set[Any] = set()
-        while queue:
-            node = queue.popleft()
+        while (node := frontier.pop(self._active_of)) is not None:
+            if result.nodes >= self.max_nodes:
+                result.truncated = True  # the budget is spent: what is left stays unexplored
+                break
             key = self._key(node)
             node_of.setdefault(key, node)
             result.nodes += 1
-            session = Session.restore(node.session)
-            if session.done or node.linked:
+            if node.session["done"] or node.linked:
                 ended.add(key)
                 continue
-            if result.nodes >= self.max_nodes or len(node.path) >= self.max_depth:
+            if self.max_depth is not None and len(node.path) >= self.max_depth:
                 result.truncated = True
                 continue
             moved = False
@@ -191,18 +204,27 @@ class Explorer:
                 if fresh or new_branches:
                     seen.add(child_key)
                     shapes[core] = shapes.get(core, 0) + 1
-                    queue.append(child)
+                    frontier.push(child, self._active_of(child), len(child.path))
             for step in self._next.default_cancels(node.session, node.now):
                 # run (for its findings and the states it enters) but not counted as a way on: a state
                 # only cancel can leave is still stuck, and "can end" is judged without it
                 child, _ = self._apply(node, step)
                 if child is not None and self._key(child) not in seen:
                     seen.add(self._key(child))
-                    queue.append(child)
+                    frontier.push(child, self._active_of(child), len(child.path))
             if not moved:
-                self._stuck(node, session)
+                self._stuck(node)
         self._no_end(children_of, node_of, ended)
         return result
+
+    def _active_of(self, node: _Node) -> frozenset[str]:
+        """The states active in the node's configuration, with the states that contain them."""
+        config = node.session["config"]
+        active = self._active.get(config)
+        if active is None:
+            states = self.compiled.configs.get(config) or frozenset(config.split("|"))
+            active = self._active[config] = with_ancestors(self.flow, frozenset(states))
+        return active
 
     def _roots(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """How the flow may be started: with no slots; with every slot filled (as by the router), then each
@@ -235,9 +257,9 @@ class Explorer:
             return json.dumps(self.flow.raw, default=str)
 
     def _start(self, slots: dict[str, Any], device: dict[str, Any]) -> _Node:
-        session = Session("explore", self.flow.id, dict(slots))
+        session = Session("explore", self.flow.id, plain_copy(slots))
         self.interp.device.clear()
-        self.interp.device.update(copy.deepcopy(device))
+        self.interp.device.update(plain_copy(device))
         self._taken.clear()
         result = self.interp.start(session, 0)
         start = {"slots": slots, **({"device": device} if device != DEVICE_DEFAULTS else {})}
@@ -247,16 +269,19 @@ class Explorer:
         return self._after(_Node({}, {}, {}, 0, path), session, result, 0, path)
 
     def _apply(self, node: _Node, step: Step) -> tuple[_Node | None, bool]:
-        session = Session.restore(copy.deepcopy(node.session))
+        # structural sharing: `restore` gives the session containers of its own (slots, vars, timers, ...),
+        # and a step only ever replaces the values in them, so the node's data is never copied nor changed
+        session = Session.restore(node.session)
         self.interp.device.clear()
-        self.interp.device.update(copy.deepcopy(node.device))
+        self.interp.device.update(node.device)
         self._taken.clear()
         interp = self.interp
         captures_before = tuple(session.captures or ())
         now = step.at
+        data = step.data  # shared like the session's data: a step stores values, never changes one in place
         self.result.steps += 1
         if step.kind == "event":
-            result = interp.send(session, step.name, step.data, now)
+            result = interp.send(session, step.name, data, now)
         elif step.kind == "timer":
             result = interp.timer_fired(session, step.name, now, now)
         else:
@@ -264,21 +289,21 @@ class Explorer:
             done = step.kind == "done"
             if kind == "invoke":
                 result = (
-                    interp.invoke_done(session, state, step.data, now)
+                    interp.invoke_done(session, state, data, now)
                     if done
-                    else interp.invoke_failed(session, state, str(step.data), "explored failure", now)
+                    else interp.invoke_failed(session, state, str(data), "explored failure", now)
                 )
             elif kind == "llm":
                 result = (
-                    interp.llm_done(session, state, step.data, now)
+                    interp.llm_done(session, state, data, now)
                     if done
-                    else interp.llm_failed(session, state, str(step.data), "explored failure", now)
+                    else interp.llm_failed(session, state, str(data), "explored failure", now)
                 )
             else:
                 result = (
-                    interp.call_done(session, state, step.data, now)
+                    interp.call_done(session, state, data, now)
                     if done
-                    else interp.call_failed(session, state, str(step.data), "explored failure", now)
+                    else interp.call_failed(session, state, str(data), "explored failure", now)
                 )
         path = (*node.path, step)
         new = self._record(session.config, result, path)
@@ -305,17 +330,23 @@ class Explorer:
                 node.linked = True
         active = self.compiled.configs.get(session.config, frozenset())
         pending = {k: v for k, v in pending.items() if k[1] in active and not session.done}
-        snapshot = copy.deepcopy(session.snapshot())
-        return _Node(snapshot, copy.deepcopy(self.interp.device), pending, now, path, node.linked)
+        # no copy: this session was restored from a copy and is dropped now, so the node owns its data;
+        # the device dict is the interpreter's, reused by the next step, so the node keeps its own
+        return _Node(session.snapshot(), dict(self.interp.device), pending, now, path, node.linked)
 
     def _record(self, config: str, result: StepResult, path: tuple[Step, ...]) -> bool:
         """Note branches taken, states entered and findings; True when a branch was covered for the first time."""
         new = False
         for t in self._taken:
             branch = self._branch_of.get(id(t))
-            if branch is not None and branch.covered_by is None:
+            if branch is None:
+                continue
+            if branch.covered_by is None:
                 branch.covered_by = path
+                self.frontier.covered(t)
                 new = True
+            elif len(path) < len(branch.covered_by):
+                branch.covered_by = path  # the shortest known way to take it
         for entry in result.trace:
             kind = entry.get("kind")
             if kind == "enter":
@@ -340,9 +371,13 @@ class Explorer:
     def _finding(
         self, kind: str, message: str, config: str, path: tuple[Step, ...], state: str | None = None, line: int = 0
     ) -> None:
-        if any(f.kind == kind and f.message == message for f in self.result.findings):
-            return
-        self.result.findings.append(Finding(kind, message, state or config.replace("|", ", "), path, line))
+        finding = Finding(kind, message, state or config.replace("|", ", "), path, line)
+        for index, known in enumerate(self.result.findings):
+            if known.kind == kind and known.message == message:
+                if len(path) < len(known.path):  # the shortest known way to meet it
+                    self.result.findings[index] = finding
+                return
+        self.result.findings.append(finding)
 
     def _error_finding(self, message: str, config: str, path: tuple[Step, ...]) -> None:
         """A guard, value or template that failed, worded for the designer and located at the expression."""
@@ -361,6 +396,11 @@ class Explorer:
         return self._expression_sites
 
     def _key(self, node: _Node) -> Any:
+        if node.key is None:
+            node.key = self._new_key(node)
+        return node.key
+
+    def _new_key(self, node: _Node) -> Any:
         s = node.session
         return (
             s["config"],
@@ -373,12 +413,27 @@ class Explorer:
             s["confirmed"],
             tuple(item["name"] for item in s.get("deferred", ())[:2]),  # two waiting are like many
             tuple(sorted((k, str(v) if k != "location" else v is not None) for k, v in node.device.items())),
-            _shape(s["slots"]),
-            _shape(s["vars"]),
+            self._data_shape(s["slots"]),
+            self._data_shape(s["vars"]),
         )
 
-    def _stuck(self, node: _Node, session: Session) -> None:
-        config = session.config.replace("|", ", ")
+    def _data_shape(self, data: dict[str, Any]) -> Any:
+        """`_shape(data)`, remembering the shape of each value: configurations share their values, so
+        most were shaped already (kept with the value, so that its id cannot be reused meanwhile)."""
+        items = []
+        for name, value in data.items():
+            if type(value) in SCALARS:
+                items.append((str(name), scalar_shape(value)))
+                continue
+            known = self._shapes.get(id(value))
+            if known is None or known[0] is not value:
+                known = self._shapes[id(value)] = (value, _shape(value, 1))
+            items.append((str(name), known[1]))
+        items.sort()
+        return tuple(items)
+
+    def _stuck(self, node: _Node) -> None:
+        config = node.session["config"].replace("|", ", ")
         if not any(f.kind == "stuck" and f.state == config for f in self.result.findings):
             self.result.findings.append(
                 Finding("stuck", f"nothing can happen in {config} and the flow has not ended", config, node.path)

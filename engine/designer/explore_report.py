@@ -76,6 +76,7 @@ class Exploration:
     nodes: int = 0
     steps: int = 0
     truncated: bool = False
+    budget: int = 0  # configurations the search may explore (0: not bounded)
 
     @property
     def coverage(self) -> float:
@@ -92,6 +93,17 @@ class Exploration:
         if finding.line:
             return finding.line
         return self.states.get(finding.state.split(", ")[0], 0)
+
+    def progress(self) -> str:
+        """How far the search got: configurations explored against the budget, states seen, branches covered."""
+        covered = sum(1 for b in self.branches if b.covered_by is not None)
+        seen = len(self.visited & set(self.states))
+        used = f"{self.nodes}/{self.budget}" if self.budget else str(self.nodes)
+        how = "stopped at its bound" if self.truncated else "complete"
+        return (
+            f"{how}: {used} configurations, {seen}/{len(self.states)} states seen, "
+            f"{covered}/{len(self.branches)} branches covered"
+        )
 
     @property
     def defects(self) -> list[Finding]:
@@ -110,6 +122,9 @@ class Exploration:
             "unvisited_states": sorted(set(self.states) - self.visited),
             "findings": [{**f.as_dict(), "line": self.line_of(f)} for f in self.findings],
             "configurations": self.nodes,
+            "max_configurations": self.budget,
+            "states_seen": len(self.visited & set(self.states)),
             "steps": self.steps,
             "truncated": self.truncated,
+            "progress": self.progress(),
         }

@@ -22,13 +22,21 @@ CANDIDATES_PER_TRIGGER = 24
 STEP_MS = 100  # virtual time between a wearer's actions
 
 
+Candidate = tuple[str, str, Any]  # (kind, name, data) of a step, whenever it happens
+
+
 class Stimuli:
-    """Candidate steps for one flow; each is tried on a copy of the session, so none is predicted."""
+    """Candidate steps for one flow; each is tried on a copy of the session, so none is predicted.
+
+    What may happen depends on the active states (and, for work in flight, on the state and skill),
+    not on the session's data, so candidates are worked out once per configuration and reused."""
 
     def __init__(self, compiled: CompiledFlow, catalog: Catalog) -> None:
         self.compiled = compiled
         self.flow = compiled.flow
         self.catalog = catalog
+        self._inputs: dict[frozenset[str], list[Candidate]] = {}
+        self._finishing: dict[tuple[str, str, str], list[Candidate]] = {}
 
     def next_steps(self, session: dict[str, Any], pending: dict[tuple[str, str], Any], at: int) -> list[Step]:
         """Everything that may happen after time `at` in this session, pending work first."""
@@ -36,9 +44,14 @@ class Stimuli:
         active = self.compiled.configs[session["config"]]
         steps: list[Step] = []
         for (kind, state), request in sorted(pending.items()):
-            steps.extend(self._completions(kind, state, request, now))
-        steps.extend(self._events(active, now))
-        steps.extend(self._answers(active, now))
+            key = (kind, state, str(request.get("skill")))
+            if key not in self._finishing:
+                self._finishing[key] = self._completions(kind, state, request)
+            steps.extend(Step(k, name, data, now) for k, name, data in self._finishing[key])
+        inputs = self._inputs.get(active)
+        if inputs is None:
+            inputs = self._inputs[active] = [*self._events(active), *self._answers(active)]
+        steps.extend(Step(kind, name, data, now) for kind, name, data in inputs)
         if session["timers"]:
             trigger, due = min(session["timers"].items(), key=lambda item: item[1])
             steps.append(Step("timer", trigger, None, max(due, at)))
@@ -55,7 +68,7 @@ class Stimuli:
     def _transitions_of(self, active: frozenset[str]) -> list[tuple[State, Transition]]:
         return [(self.flow.states[s], t) for s in sorted(active) for t in self.flow.states[s].transitions]
 
-    def _events(self, active: frozenset[str], now: int) -> list[Step]:
+    def _events(self, active: frozenset[str]) -> list[Candidate]:
         by_trigger: dict[str, list[Transition]] = {}
         for _state, t in self._transitions_of(active):
             if t.trigger in ("always", "after") or t.is_internal_completion or t.trigger.startswith("done.state"):
@@ -64,12 +77,12 @@ class Stimuli:
                 by_trigger.setdefault(name, []).append(t)
         for name in (e for s in sorted(active) for e in self.flow.states[s].defer):
             by_trigger.setdefault(name, [])
-        steps = []
+        steps: list[Candidate] = []
         for name, transitions in sorted(by_trigger.items()):
             schema = (self.catalog.events.get(name) or {}).get("payload") or {"type": "object"}
             guards = [t.cond for t in transitions if t.cond]
             for payload in _conforming(schema, _objects(schema, guards, "event"))[:CANDIDATES_PER_TRIGGER]:
-                steps.append(Step("event", name, payload, now))
+                steps.append(("event", name, payload))
         return steps
 
     def _event_names(self, trigger: str) -> list[str]:
@@ -80,24 +93,24 @@ class Stimuli:
             return sorted(n for n in self.catalog.events if n.startswith(prefix))[:3]
         return [trigger]
 
-    def _answers(self, active: frozenset[str], now: int) -> list[Step]:
+    def _answers(self, active: frozenset[str]) -> list[Candidate]:
         """What the wearer may say or do to a waiting collect or confirm step."""
-        steps = []
+        steps: list[Candidate] = []
         for name in sorted(active):
             state = self.flow.states[name]
             if state.collect is not None:
                 slot = self.flow.slots.get(state.collect.slot)
                 for text in _slot_utterances(slot, self._rejection_literals(slot)):
-                    steps.append(Step("event", "asr.transcript", _utterance(text), now))
+                    steps.append(("event", "asr.transcript", _utterance(text)))
             if state.confirm is not None:
                 for text in ("yes", "no"):
-                    steps.append(Step("event", "asr.transcript", _utterance(text), now))
+                    steps.append(("event", "asr.transcript", _utterance(text)))
                 for via in state.confirm.via:
                     if via in ("gesture", "head"):
                         names = (
                             ("gesture.tap", "gesture.swipe_down") if via == "gesture" else ("head.nod", "head.shake")
                         )
-                        steps.extend(Step("event", event, {}, now) for event in names)
+                        steps.extend(("event", event, {}) for event in names)
         return steps
 
     def _rejection_literals(self, slot: Any) -> list[Any]:
@@ -108,7 +121,7 @@ class Stimuli:
         guards = [t.cond for st in self.flow.states.values() for t in st.transitions if t.cond and mention in t.cond]
         return [v for cond in [*(c for c, _ in slot.rejections), *guards] for v in _literals(cond)]
 
-    def _completions(self, kind: str, state: str, request: dict[str, Any], now: int) -> list[Step]:
+    def _completions(self, kind: str, state: str, request: dict[str, Any]) -> list[Candidate]:
         owner = self.flow.states[state]
         prefix = {"invoke": "invoke", "llm": "llm", "call": "call"}[kind]
         done = [t for t in owner.transitions if t.trigger in (f"done.{prefix}", f"done.{prefix}.{state}")]
@@ -126,6 +139,6 @@ class Stimuli:
         codes = ["TIMEOUT", "UNAVAILABLE"]
         for t in failed:
             codes.extend(str(v) for v in _literals(t.cond or "") if isinstance(v, str))
-        steps = [Step("done", f"{kind} {state}", output, now) for output in outputs]
-        steps += [Step("fail", f"{kind} {state}", code, now) for code in dict.fromkeys(codes)]
+        steps: list[Candidate] = [("done", f"{kind} {state}", output) for output in outputs]
+        steps += [("fail", f"{kind} {state}", code) for code in dict.fromkeys(codes)]
         return steps

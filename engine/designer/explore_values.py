@@ -3,7 +3,6 @@ and slot answers, so that each guard is both satisfied and falsified."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from typing import Any
@@ -26,10 +25,38 @@ def _shape(value: Any, depth: int = 0) -> Any:
     if depth >= 3:
         return type(value).__name__
     if isinstance(value, dict):
-        return tuple(sorted((str(k), _shape(v, depth + 1)) for k, v in value.items()))
+        return tuple(
+            sorted(
+                [(str(k), scalar_shape(v) if type(v) in SCALARS else _shape(v, depth + 1)) for k, v in value.items()]
+            )
+        )
     if isinstance(value, (list, tuple)):
         return ("list", min(len(value), 2), _shape(value[0], depth + 1) if value else None)
     return type(value).__name__
+
+
+def plain_copy(value: Any) -> Any:
+    """A copy of JSON-like data (dicts and lists copied, everything else shared): a session snapshot is
+    plain data by contract, so this is all `copy.deepcopy` would do, without its memo and dispatch."""
+    if isinstance(value, dict):
+        return {k: plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_copy(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(plain_copy(v) for v in value)
+    return value
+
+
+SCALARS = frozenset({bool, int, float, str, type(None)})
+
+
+def scalar_shape(value: Any) -> Any:
+    """`_shape` of a bool, number, string or None, without the recursion (slots and vars are mostly these)."""
+    if value is None or value is True or value is False:
+        return value
+    if isinstance(value, str):
+        return bool(value)
+    return (value > 0) - (value < 0)
 
 
 def _literals(expression: str) -> list[Any]:
@@ -119,7 +146,7 @@ def _unique(values: list[Any]) -> list[Any]:
 
 
 def _set_path(base: Any, path: tuple[str, ...], value: Any) -> Any:
-    out = copy.deepcopy(base) if isinstance(base, dict) else {}
+    out = plain_copy(base) if isinstance(base, dict) else {}
     cursor = out
     for part in path[:-1]:
         if not isinstance(cursor.get(part), dict):
@@ -130,7 +157,7 @@ def _set_path(base: Any, path: tuple[str, ...], value: Any) -> Any:
 
 
 def _without(base: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
+    out = plain_copy(base)
     cursor: Any = out
     for part in path[:-1]:
         cursor = cursor.get(part) if isinstance(cursor, dict) else None

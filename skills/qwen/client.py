@@ -358,9 +358,14 @@ def run_closing(main: Coroutine[Any, Any, T]) -> T:
     """`asyncio.run(main)`, then tasks still pending cancelled and awaited, and model clients closed,
     while the loop is still there to do it (no "Task exception was never retrieved" at exit)."""
 
-    async def closing() -> T:
+    # The result is handed back beside the loop, not as the main task's: on Python 3.11 `asyncio.run`
+    # formats the finished task (its result included, through the result's full repr) while it puts the
+    # Ctrl-C handler back, which for a simulation's trace took longer than the run.
+    result: list[T] = []
+
+    async def closing() -> None:
         try:
-            return await main
+            result.append(await main)
         finally:
             current = asyncio.current_task()
             pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
@@ -369,7 +374,8 @@ def run_closing(main: Coroutine[Any, Any, T]) -> T:
             await asyncio.gather(*pending, return_exceptions=True)
             await close_clients()
 
-    return asyncio.run(closing())
+    asyncio.run(closing())
+    return result[0]
 
 
 def _refused(exc: BaseException) -> bool:
