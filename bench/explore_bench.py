@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.designer.explore import DEFAULT_MAX_NODES, explore  # noqa: E402
 from engine.runtime.runnable import NotRunnable, load_runnable, load_runnables  # noqa: E402
-from tests.engine.designer.test_guided_search import chain_flow, regions_flow  # noqa: E402
+from tests.support.big_flows import chain_flow, regions_flow  # noqa: E402
 
 
 def coverage_rows(folder: Path, quick: bool) -> None:

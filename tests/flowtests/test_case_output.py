@@ -6,7 +6,7 @@ from pathlib import Path
 
 from engine.runtime.runnable import load_runnable
 from flowtests.cases import read_test_file, run_case
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def _run(out: Path, kept: bool) -> list[Path]:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.support import ROOT
+from tests.support.cli import run_cli
 
 # Runs a command of the CLI and counts, through the interpreter's audit hook, how often each file is opened.
 COUNT_OPENS = """
