@@ -9,30 +9,6 @@ from pathlib import Path
 from tests.support import ROOT
 
 PACKAGES = ("engine", "skills", "devices", "flowtests", "commands")
-# being reworked in the same redesign by their own changes (the runtime's step and the explorer's split):
-# the compiler back-reference goes away, and these imports become public or move with their code
-PENDING: set[str] = set()
-PENDING_IMPORTS = {
-    "engine/designer/explore.py": {
-        "_fits",
-        "_literals",
-        "_samples",
-        "_shape",
-        "_slot_alternatives",
-        "_slot_sample",
-        "_unique",
-    },
-    "engine/designer/explore_stimuli.py": {
-        "_conforming",
-        "_literals",
-        "_objects",
-        "_results",
-        "_slot_utterances",
-        "_utterance",
-    },
-    "engine/runtime/actions.py": {"_Cursor"},
-}
-
 
 def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
@@ -60,17 +36,15 @@ def _crossings(path: Path) -> list[str]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PACKAGES:
-            pending = PENDING_IMPORTS.get(where.as_posix(), set())
             found += [
                 f"{where}:{node.lineno}: imports {a.name}"
                 for a in node.names
-                if _private(a.name) and a.name not in pending
+                if _private(a.name)
             ]
         elif (
             isinstance(node, ast.Attribute)
             and _private(node.attr)
             and node.attr not in own
-            and node.attr not in PENDING
             and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
         ):
             found.append(f"{where}:{node.lineno}: reads .{node.attr}")

@@ -50,15 +50,15 @@ from engine.designer.explore_stimuli import CANDIDATES_PER_TRIGGER, STEP_MS, Sti
 from engine.designer.explore_values import (
     GENERIC_VALUES,
     SCALARS,
-    _fits,
-    _literals,
-    _samples,
-    _shape,
-    _slot_alternatives,
-    _slot_sample,
-    _unique,
+    fits,
+    guard_literals,
     plain_copy,
     scalar_shape,
+    schema_samples,
+    slot_alternatives,
+    slot_sample,
+    unique,
+    value_shape,
 )
 from engine.language.catalog import Catalog, load_catalog
 from engine.language.model import Transition
@@ -81,9 +81,9 @@ __all__ = [
     "Explorer",
     "Finding",
     "Step",
-    "_literals",
-    "_samples",
     "explore",
+    "guard_literals",
+    "schema_samples",
 ]
 
 DEFAULT_MAX_NODES = 4000
@@ -232,16 +232,16 @@ class Explorer:
         guards = [t.cond for st in self.flow.states.values() for t in st.transitions if t.cond]
         guards += [cond for slot in self.flow.slots.values() for cond, _ in slot.rejections]
         device = dict(DEVICE_DEFAULTS)
-        filled = {name: _slot_sample(slot) for name, slot in self.flow.slots.items()}
+        filled = {name: slot_sample(slot) for name, slot in self.flow.slots.items()}
         roots: list[tuple[dict[str, Any], dict[str, Any]]] = [({}, device)]
         if filled:
             roots.append((filled, device))
         for name, slot in self.flow.slots.items():
             mentioned = [g for g in guards if f"slots.{name}" in g]
-            values = list(_slot_alternatives(slot))
-            values += [v for g in mentioned for v in _literals(g)]
-            for value in _unique(values):
-                if _fits(slot, value):
+            values = list(slot_alternatives(slot))
+            values += [v for g in mentioned for v in guard_literals(g)]
+            for value in unique(values):
+                if fits(slot, value):
                     roots.append(({**filled, name: value}, device))
         text = self._flow_text()
         for key, alternatives in DEVICE_VARIANTS.items():
@@ -418,7 +418,7 @@ class Explorer:
         )
 
     def _data_shape(self, data: dict[str, Any]) -> Any:
-        """`_shape(data)`, remembering the shape of each value: configurations share their values, so
+        """`value_shape(data)`, remembering the shape of each value: configurations share their values, so
         most were shaped already (kept with the value, so that its id cannot be reused meanwhile)."""
         items = []
         for name, value in data.items():
@@ -427,7 +427,7 @@ class Explorer:
                 continue
             known = self._shapes.get(id(value))
             if known is None or known[0] is not value:
-                known = self._shapes[id(value)] = (value, _shape(value, 1))
+                known = self._shapes[id(value)] = (value, value_shape(value, 1))
             items.append((str(name), known[1]))
         items.sort()
         return tuple(items)

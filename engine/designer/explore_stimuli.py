@@ -7,12 +7,12 @@ from typing import Any
 
 from engine.designer.explore_report import Step
 from engine.designer.explore_values import (
-    _conforming,
-    _literals,
-    _objects,
-    _results,
-    _slot_utterances,
-    _utterance,
+    conforming,
+    guard_literals,
+    objects,
+    result_samples,
+    slot_utterances,
+    utterance_for,
 )
 from engine.language.catalog import Catalog
 from engine.language.model import CANCEL_EVENTS, State, Transition
@@ -81,7 +81,7 @@ class Stimuli:
         for name, transitions in sorted(by_trigger.items()):
             schema = (self.catalog.events.get(name) or {}).get("payload") or {"type": "object"}
             guards = [t.cond for t in transitions if t.cond]
-            for payload in _conforming(schema, _objects(schema, guards, "event"))[:CANDIDATES_PER_TRIGGER]:
+            for payload in conforming(schema, objects(schema, guards, "event"))[:CANDIDATES_PER_TRIGGER]:
                 steps.append(("event", name, payload))
         return steps
 
@@ -100,11 +100,11 @@ class Stimuli:
             state = self.flow.states[name]
             if state.collect is not None:
                 slot = self.flow.slots.get(state.collect.slot)
-                for text in _slot_utterances(slot, self._rejection_literals(slot)):
-                    steps.append(("event", "asr.transcript", _utterance(text)))
+                for text in slot_utterances(slot, self._rejection_literals(slot)):
+                    steps.append(("event", "asr.transcript", utterance_for(text)))
             if state.confirm is not None:
                 for text in ("yes", "no"):
-                    steps.append(("event", "asr.transcript", _utterance(text)))
+                    steps.append(("event", "asr.transcript", utterance_for(text)))
                 for via in state.confirm.via:
                     if via in ("gesture", "head"):
                         names = (
@@ -119,7 +119,7 @@ class Stimuli:
             return []
         mention = f"slots.{slot.name}"
         guards = [t.cond for st in self.flow.states.values() for t in st.transitions if t.cond and mention in t.cond]
-        return [v for cond in [*(c for c, _ in slot.rejections), *guards] for v in _literals(cond)]
+        return [v for cond in [*(c for c, _ in slot.rejections), *guards] for v in guard_literals(cond)]
 
     def _completions(self, kind: str, state: str, request: dict[str, Any]) -> list[Candidate]:
         owner = self.flow.states[state]
@@ -135,10 +135,10 @@ class Stimuli:
         else:
             schema = {}
         guards = [t.cond for t in done if t.cond]
-        outputs = _conforming(schema, _results(schema, guards, var))[:CANDIDATES_PER_TRIGGER]
+        outputs = conforming(schema, result_samples(schema, guards, var))[:CANDIDATES_PER_TRIGGER]
         codes = ["TIMEOUT", "UNAVAILABLE"]
         for t in failed:
-            codes.extend(str(v) for v in _literals(t.cond or "") if isinstance(v, str))
+            codes.extend(str(v) for v in guard_literals(t.cond or "") if isinstance(v, str))
         steps: list[Candidate] = [("done", f"{kind} {state}", output) for output in outputs]
         steps += [("fail", f"{kind} {state}", code) for code in dict.fromkeys(codes)]
         return steps

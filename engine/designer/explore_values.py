@@ -13,7 +13,7 @@ _LITERAL = re.compile(
 )
 
 
-def _shape(value: Any, depth: int = 0) -> Any:
+def value_shape(value: Any, depth: int = 0) -> Any:
     """What guards usually tell apart, and no more: which keys, empty or not, the sign of a number.
     Configurations are explored again when the shape of their data changes, so the search stays finite."""
     if isinstance(value, bool) or value is None:
@@ -27,11 +27,14 @@ def _shape(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict):
         return tuple(
             sorted(
-                [(str(k), scalar_shape(v) if type(v) in SCALARS else _shape(v, depth + 1)) for k, v in value.items()]
+                [
+                    (str(k), scalar_shape(v) if type(v) in SCALARS else value_shape(v, depth + 1))
+                    for k, v in value.items()
+                ]
             )
         )
     if isinstance(value, (list, tuple)):
-        return ("list", min(len(value), 2), _shape(value[0], depth + 1) if value else None)
+        return ("list", min(len(value), 2), value_shape(value[0], depth + 1) if value else None)
     return type(value).__name__
 
 
@@ -51,7 +54,7 @@ SCALARS = frozenset({bool, int, float, str, type(None)})
 
 
 def scalar_shape(value: Any) -> Any:
-    """`_shape` of a bool, number, string or None, without the recursion (slots and vars are mostly these)."""
+    """`value_shape` of a bool, number, string or None, without the recursion (slots and vars are mostly these)."""
     if value is None or value is True or value is False:
         return value
     if isinstance(value, str):
@@ -59,7 +62,7 @@ def scalar_shape(value: Any) -> Any:
     return (value > 0) - (value < 0)
 
 
-def _literals(expression: str) -> list[Any]:
+def guard_literals(expression: str) -> list[Any]:
     found: list[Any] = []
     for single, double, number, boolean in _LITERAL.findall(expression or ""):
         if single or double:
@@ -69,7 +72,7 @@ def _literals(expression: str) -> list[Any]:
             found.extend([value, value + 1, value - 1])
         elif boolean:
             found.append(boolean == "true")
-    return _unique(found)
+    return unique(found)
 
 
 def _guard_fields(guards: list[str], root: str) -> list[tuple[str, ...]]:
@@ -85,23 +88,23 @@ def _guard_fields(guards: list[str], root: str) -> list[tuple[str, ...]]:
     return paths
 
 
-def _samples(schema: Any, depth: int = 0) -> list[Any]:
+def schema_samples(schema: Any, depth: int = 0) -> list[Any]:
     """A few values of a JSON schema: a typical one first, then edge values."""
     if not isinstance(schema, dict) or depth > 4:
         return ["x"]
     if "const" in schema:
         return [schema["const"]]
     if "default" in schema:
-        return _unique([schema["default"], *_samples({k: v for k, v in schema.items() if k != "default"}, depth)])
+        return unique([schema["default"], *schema_samples({k: v for k, v in schema.items() if k != "default"}, depth)])
     if "enum" in schema:
         return list(schema["enum"])
     for combinator in ("anyOf", "oneOf"):
         if combinator in schema:
-            values = [v for option in schema[combinator] for v in _samples(option, depth + 1)]
-            return _unique(values)
+            values = [v for option in schema[combinator] for v in schema_samples(option, depth + 1)]
+            return unique(values)
     kind = schema.get("type")
     if isinstance(kind, list):
-        return _unique([v for k in kind for v in _samples({**schema, "type": k}, depth + 1)])
+        return unique([v for k in kind for v in schema_samples({**schema, "type": k}, depth + 1)])
     if kind == "string":
         return ["sample", ""]
     if kind == "integer":
@@ -113,11 +116,11 @@ def _samples(schema: Any, depth: int = 0) -> list[Any]:
     if kind == "null":
         return [None]
     if kind == "array":
-        item = _samples(schema.get("items") or {"type": "object"}, depth + 1)[0]
+        item = schema_samples(schema.get("items") or {"type": "object"}, depth + 1)[0]
         sizes = [n for n in (1, 0, 3) if schema.get("minItems", 0) <= n <= schema.get("maxItems", 3)]
         return [[item] * n for n in sizes]
     if kind == "object" or "properties" in schema:
-        base = {name: _samples(sub, depth + 1)[0] for name, sub in (schema.get("properties") or {}).items()}
+        base = {name: schema_samples(sub, depth + 1)[0] for name, sub in (schema.get("properties") or {}).items()}
         return [base]
     return ["x"]
 
@@ -125,7 +128,7 @@ def _samples(schema: Any, depth: int = 0) -> list[Any]:
 _VALIDATORS: dict[str, Any] = {}
 
 
-def _conforming(schema: Any, candidates: list[Any]) -> list[Any]:
+def conforming(schema: Any, candidates: list[Any]) -> list[Any]:
     """Only values the schema allows: devices and skills keep their contracts, so the rest cannot happen."""
     if not isinstance(schema, dict) or not schema:
         return candidates
@@ -138,7 +141,7 @@ def _conforming(schema: Any, candidates: list[Any]) -> list[Any]:
     return [c for c in candidates if validator.is_valid(c)]
 
 
-def _unique(values: list[Any]) -> list[Any]:
+def unique(values: list[Any]) -> list[Any]:
     seen: dict[str, Any] = {}
     for value in values:
         seen.setdefault(json.dumps(value, sort_keys=True, default=str), value)
@@ -166,24 +169,24 @@ def _without(base: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def _objects(schema: Any, guards: list[str], root: str) -> list[Any]:
+def objects(schema: Any, guards: list[str], root: str) -> list[Any]:
     """Objects for `root` (event, or a result variable): the typical one, then variations that make each
     field the guards read take each literal they compare with, each edge value, and go missing."""
-    base = _samples(schema)[0]
+    base = schema_samples(schema)[0]
     if not isinstance(base, dict):
         base = {}
     candidates = [base]
-    literals = [v for g in guards for v in _literals(g)]
+    literals = [v for g in guards for v in guard_literals(g)]
     properties = (schema.get("properties") or {}) if isinstance(schema, dict) else {}
     for path in _guard_fields(guards, root):
         sub = properties.get(path[0]) if len(path) == 1 else None
-        for value in [*literals, *(_samples(sub)[1:] if sub else []), *GENERIC_VALUES]:
+        for value in [*literals, *(schema_samples(sub)[1:] if sub else []), *GENERIC_VALUES]:
             candidates.append(_set_path(base, path, value))
         promised = path[0] in properties and ("required" not in schema or path[0] in schema["required"])
         if not promised:  # the contract lets it be missing: flows must cope
             candidates.append(_without(base, path))
     for name, sub in properties.items():
-        for value in _samples(sub)[1:]:
+        for value in schema_samples(sub)[1:]:
             candidates.append(_set_path(base, (name,), value))
     leaves = [
         p
@@ -196,7 +199,7 @@ def _objects(schema: Any, guards: list[str], root: str) -> list[Any]:
             sub = properties.get(path[0]) if len(path) == 1 else None
             combined = _set_path(combined, path, pick(sub))
         candidates.append(combined)
-    return _unique(candidates)
+    return unique(candidates)
 
 
 def _kind(schema: Any) -> str | None:
@@ -215,19 +218,19 @@ def _one(schema: Any) -> Any:
     return {"array": [{}], "integer": 1, "number": 1, "string": "x", "boolean": True}.get(_kind(schema) or "", 1)
 
 
-def _results(schema: Any, guards: list[str], var: str | None) -> list[Any]:
+def result_samples(schema: Any, guards: list[str], var: str | None) -> list[Any]:
     """Outputs of a skill or model: made from the output schema and the `on_done` guards."""
     roots = [f"vars.{var}"] if var else []
     roots.append("event.data")
     if isinstance(schema, dict) and (schema.get("type") == "object" or "properties" in schema or not schema):
         candidates: list[Any] = []
         for root in roots:
-            candidates.extend(_objects(schema or {"type": "object"}, guards, root))
-        return _unique(candidates)
-    return _unique([*_samples(schema), *[v for g in guards for v in _literals(g)]])
+            candidates.extend(objects(schema or {"type": "object"}, guards, root))
+        return unique(candidates)
+    return unique([*schema_samples(schema), *[v for g in guards for v in guard_literals(g)]])
 
 
-def _slot_sample(slot: Any) -> Any:
+def slot_sample(slot: Any) -> Any:
     samples = {
         "integer": 2,
         "number": 12.5,
@@ -242,7 +245,7 @@ def _slot_sample(slot: Any) -> Any:
     return samples.get(slot.type, "Central Station")
 
 
-def _fits(slot: Any, value: Any) -> bool:
+def fits(slot: Any, value: Any) -> bool:
     """Whether a slot of this type can hold the value (slots are typed when they are filled)."""
     kind = slot.type
     if kind == "boolean":
@@ -258,7 +261,7 @@ def _fits(slot: Any, value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _slot_alternatives(slot: Any) -> list[Any]:
+def slot_alternatives(slot: Any) -> list[Any]:
     """Other values a slot may hold that guards tend to tell apart."""
     if slot.type == "enum":
         return list(slot.values or ())
@@ -271,7 +274,7 @@ def _slot_alternatives(slot: Any) -> list[Any]:
     return []
 
 
-def _slot_utterances(slot: Any, literals: list[Any]) -> list[str]:
+def slot_utterances(slot: Any, literals: list[Any]) -> list[str]:
     """Things a wearer might answer: a good value, each value the rejections test, and noise."""
     if slot is None:
         return ["sample"]
@@ -291,5 +294,5 @@ def _slot_utterances(slot: Any, literals: list[Any]) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def _utterance(text: str) -> dict[str, Any]:
+def utterance_for(text: str) -> dict[str, Any]:
     return {"text": text, "lang": "en", "is_final": True, "speaker": "wearer"}

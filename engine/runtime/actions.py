@@ -33,7 +33,7 @@ from engine.runtime.session import Session
 if TYPE_CHECKING:
     from collections import deque
 
-    from engine.runtime.step import _Cursor
+    from engine.runtime.step import Cursor
 
 
 class ActionSteps:
@@ -41,7 +41,7 @@ class ActionSteps:
 
     tracing: bool
     permissions: frozenset[str]
-    cursor: _Cursor
+    cursor: Cursor
     _compiled_values: dict[int, tuple[Any, Any]]
     _queue: deque[tuple[str, dict[str, Any]]]
 

@@ -55,7 +55,7 @@ from engine.runtime.session import Session
 __all__ = ["Effect", "Interpreter", "Ports", "RecordingPorts", "Snapshot", "StepResult", "step"]
 
 
-class _Cursor:
+class Cursor:
     """The flyweight model the shared machine runs: it carries the session being stepped."""
 
     __slots__ = ("before", "event", "interp", "scope", "session", "state", "taken")
@@ -110,7 +110,7 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
         self._session_of_info: Session | None = None
         self.permissions = frozenset(self.flow.permissions)
         self.events = compiled.machine.events
-        self.cursor = _Cursor(self)
+        self.cursor = Cursor(self)
         self._queue: deque[tuple[str, dict[str, Any]]] = deque()
         self._external: tuple[str, dict[str, Any]] | None = None  # the queued event that came from outside
         self._deferring: dict[str, frozenset[str]] = {}  # configuration -> events its states defer
@@ -342,7 +342,7 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
         return found
 
     # -- transitions -------------------------------------------------------------------------
-    def _apply(self, cursor: _Cursor, c: CompiledTransition) -> None:
+    def _apply(self, cursor: Cursor, c: CompiledTransition) -> None:
         session = cursor.session
         assert session is not None
         if self.on_transition is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.designer.explore import Explorer, _literals, _samples, explore
+from engine.designer.explore import Explorer, explore, guard_literals, schema_samples
 from engine.runtime.runnable import load_runnable
 from tests.support import FIXTURES, ROOT
 from tests.support.cli import run_cli
@@ -67,9 +67,9 @@ def test_a_clean_flow_is_fully_covered_with_no_findings() -> None:
 
 
 def test_values_satisfy_and_falsify_guards() -> None:
-    assert _literals("error.code == 'TIMEOUT' && event.level < 15") == ["TIMEOUT", 15, 16, 14]
-    assert _samples({"type": "array", "minItems": 1, "items": {"type": "string"}}) == [["sample"], ["sample"] * 3]
-    assert _samples({"type": "boolean", "default": True}) == [True, False]
+    assert guard_literals("error.code == 'TIMEOUT' && event.level < 15") == ["TIMEOUT", 15, 16, 14]
+    assert schema_samples({"type": "array", "minItems": 1, "items": {"type": "string"}}) == [["sample"], ["sample"] * 3]
+    assert schema_samples({"type": "boolean", "default": True}) == [True, False]
 
 
 def test_every_shipped_flow_is_explored_without_findings_and_well_covered() -> None:
