@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.designer.explore import DEFAULT_MAX_NODES, explore  # noqa: E402
-from engine.runtime.runnable import NotRunnable, load_runnable, load_runnables  # noqa: E402
+from engine.runnable import NotRunnable, load_runnable, load_runnables  # noqa: E402
 from tests.support.big_flows import chain_flow, regions_flow  # noqa: E402
 
 

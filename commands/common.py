@@ -52,7 +52,7 @@ def read_flow(name: str) -> Any:
 
 def load_main_flow(path: Path) -> dict[str, Any]:
     """Compile the flow at `path` and the valid flows beside it (for call and link); main one as `__main__`."""
-    from engine.runtime.runnable import NotRunnable, load_runnable
+    from engine.runnable import NotRunnable, load_runnable
 
     try:
         compiled, main_id, warnings = load_runnable(path)
@@ -84,7 +84,7 @@ def configured_llm(settings: LlmSettings | None = None) -> Any:
 def load_flows(paths: list[str]) -> dict[str, Any]:
     """Compile every flow under `paths` that can run, by id; each one that cannot is named in one line and skipped."""
     from engine.checks.validate import UsageError
-    from engine.runtime.runnable import load_all_runnable
+    from engine.runnable import load_all_runnable
 
     try:
         flows, skipped = load_all_runnable(paths)

@@ -62,7 +62,7 @@ def _print_test_file(console: Any, result: Any) -> None:
 def cmd_explore(args: argparse.Namespace) -> int:
     from engine.checks.validate import UsageError, expand_paths
     from engine.designer.explore import explore
-    from engine.runtime.runnable import NotRunnable, load_runnables
+    from engine.runnable import NotRunnable, load_runnables
 
     try:
         files = expand_paths(args.flows or ["flows"])

@@ -32,7 +32,7 @@ raiser chooses the code):
     │   ├── engine.language.expressions.EvaluationError   [EVALUATION]
     │   ├── engine.language.durations.DurationError       [BAD_DURATION]  also a ValueError
     │   ├── engine.runtime.compiler.CompileError          [COMPILE]
-    │   ├── engine.runtime.runnable.NotRunnable           [NOT_RUNNABLE]
+    │   ├── engine.runnable.NotRunnable           [NOT_RUNNABLE]
     │   └── engine.designer.diagram.DiagramError          [DIAGRAM]
     ├── reading files a flow names (also OSError / ValueError, as callers catch them)
     │   ├── engine.files.NotReadable                      [FILE_NOT_ALLOWED]

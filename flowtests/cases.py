@@ -353,7 +353,7 @@ def run_file(path: Path, keep: Path | None = None) -> FileResult:
 def run_files(paths: list[Path], keep: Path | None = None) -> Iterator[FileResult]:
     """Every case of each test file, a file's result as soon as it is done. The flows under test are
     read, validated and compiled together, each file of their folders once."""
-    from engine.runtime.runnable import NotRunnable, load_runnables
+    from engine.runnable import NotRunnable, load_runnables
 
     flows = FlowIndex()
     tests: list[TestFile | TestFileError] = []

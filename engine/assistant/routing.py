@@ -27,8 +27,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from engine.assistant.addressing import confirm_reply
 from engine.language.model import Flow
+from engine.language.replies import confirm_reply
 from engine.language.slot_values import find_number, parse_duration_text, parse_language, parse_slot
 from engine.language.words import CJK, has_word, normalize_phrase
 

@@ -11,9 +11,9 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.assistant.addressing import confirm_reply
 from engine.language.event_names import UTTERANCE_EVENTS
 from engine.language.expressions import CompiledExpression, EvaluationError
+from engine.language.replies import confirm_reply
 from engine.language.slot_values import parse_slot
 from engine.runtime.effects import Effect, Prompt
 from engine.runtime.session import Session

@@ -43,7 +43,7 @@ def sentence(index: int, text: str) -> dict[str, Any]:
 
 
 async def main(sentences: list[str], checkpoint: Path) -> None:
-    from engine.runtime.runnable import load_runnable
+    from engine.runnable import load_runnable
     from engine.runtime.runner import Runner
     from skills.registry import embedded_skills
 

@@ -62,7 +62,7 @@ def validate_flow(raw: bytes, name: str = "f.yaml") -> dict[str, Any]:
 
 def run_flow(raw: bytes, events: list[tuple[int, str, dict[str, Any]]], name: str = "f.yaml") -> dict[str, Any]:
     """Validate a flow, then, when `run` would accept it, run it with timed events on the virtual clock."""
-    from engine.runtime.runnable import NotRunnable, load_runnable
+    from engine.runnable import NotRunnable, load_runnable
     from engine.runtime.runner import Runner
     from skills.registry import skills_for_device
 
@@ -91,7 +91,7 @@ def run_flow(raw: bytes, events: list[tuple[int, str, dict[str, Any]]], name: st
 
 @cache
 def _runnable(flow: str) -> tuple[dict[str, Any], str]:
-    from engine.runtime.runnable import load_runnable
+    from engine.runnable import load_runnable
 
     compiled, main_id, _ = load_runnable(ROOT / "flows" / f"{flow}.yaml")
     return compiled, main_id

@@ -47,7 +47,7 @@ class _Records(logging.Handler):
 @pytest.fixture(scope="module")
 def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, _Records]]:
     """A bridge with every shipped flow on a free port of 127.0.0.1, its loop in a thread."""
-    from engine.runtime.runnable import load_runnable
+    from engine.runnable import load_runnable
     from skills.registry import skills_for_device
 
     mp = pytest.MonkeyPatch()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.runtime.runnable import load_runnable
+from engine.runnable import load_runnable
 from flowtests.cases import read_test_file, run_case
 from tests.support import ROOT
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.designer.explore import Explorer, explore, guard_literals, schema_samples
-from engine.runtime.runnable import load_runnable
+from engine.runnable import load_runnable
 from tests.support import FIXTURES, ROOT
 from tests.support.cli import run_cli
 

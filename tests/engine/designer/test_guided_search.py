@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.designer.explore import DEFAULT_MAX_NODES, explore
-from engine.runtime.runnable import load_runnable
+from engine.runnable import load_runnable
 from tests.support import ROOT
 from tests.support.big_flows import chain_flow, regions_flow
 from tests.support.cli import run_cli

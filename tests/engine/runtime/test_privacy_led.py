@@ -123,7 +123,7 @@ def test_every_shipped_scenario_captures_only_with_the_light_on(
     from devices.sim.scenario import load_scenario
     from devices.sim.simulation import phrase_recognizer, simulate
     from engine.language.catalog import load_catalog
-    from engine.runtime.runnable import load_runnable
+    from engine.runnable import load_runnable
     from skills.registry import skills_for_device
 
     monkeypatch.setenv("LENSFLOW_DATA", str(tmp_path / "data"))
@@ -148,7 +148,7 @@ def test_the_assistant_stops_a_flow_it_replaces_or_cancels(tmp_path: Path, monke
     """A video left for a photo, or a recording cancelled by voice, stops; the LED follows every capture."""
     from engine.assistant.agent import Assistant, open_checkpointer
     from engine.assistant.routing import OfflineRouter
-    from engine.runtime.runnable import load_runnable
+    from engine.runnable import load_runnable
     from skills.registry import embedded_skills
 
     monkeypatch.setenv("LENSFLOW_DATA", str(tmp_path / "data"))

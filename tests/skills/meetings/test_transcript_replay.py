@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.runtime.runnable import load_runnable
+from engine.runnable import load_runnable
 from engine.runtime.runner import Runner
 from skills.meetings import transcripts
 from skills.registry import embedded_skills

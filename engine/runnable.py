@@ -1,6 +1,7 @@
 """A flow made ready to run: validated for what would stop it, compiled with its neighbours.
 
-`run`, `simulate`, flow tests and exploration all start here. Design findings
+`run`, `simulate`, flow tests and exploration all start here. It sits at the engine's root
+because it joins two jobs the import lines keep apart: the checks and the runtime. Design findings
 (dead ends, missing handlers) only warn, because a designer trying a flow wants
 to see it run; findings that make the flow impossible to run as written stop it.
 """
