@@ -10,6 +10,8 @@ from typing import Any
 
 from commands.common import EXIT_OK, CliError, device_profile, llm_settings, load_flows
 
+__all__ = ["cmd_chat", "cmd_route", "cmd_scripted_llm", "cmd_serve"]
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio

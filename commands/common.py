@@ -15,6 +15,23 @@ if TYPE_CHECKING:  # imported where used: fast commands load neither openai nor 
 
 from engine.errors import Location, UserError
 
+__all__ = [
+    "DEFAULT_PROFILE",
+    "EXIT_OK",
+    "EXIT_PROBLEMS",
+    "EXIT_USAGE",
+    "ROOT",
+    "CliError",
+    "configured_llm",
+    "device_profile",
+    "json_line",
+    "llm_settings",
+    "load_flows",
+    "load_main_flow",
+    "output_folder",
+    "read_flow",
+]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

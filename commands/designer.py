@@ -10,6 +10,8 @@ from typing import Any
 
 from commands.common import EXIT_OK, EXIT_PROBLEMS, ROOT, CliError, output_folder, read_flow
 
+__all__ = ["cmd_explore", "cmd_graph", "cmd_new", "cmd_test"]
+
 
 def cmd_test(args: argparse.Namespace) -> int:
     from flowtests.cases import TestFileError, find_test_files, junit_xml, run_files

@@ -22,6 +22,8 @@ from commands.common import (
     read_flow,
 )
 
+__all__ = ["cmd_preview", "cmd_report", "cmd_run", "cmd_simulate"]
+
 
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.runtime.events_file import ScenarioError, load_events_file

@@ -14,6 +14,8 @@ from typing import Any
 
 from commands.common import EXIT_OK, EXIT_PROBLEMS, CliError, device_profile, read_flow
 
+__all__ = ["cmd_reference", "cmd_rules", "cmd_schema", "cmd_tree", "cmd_validate"]
+
 
 def _load_config(args: argparse.Namespace) -> Any:
     from engine.checks.base import RULES

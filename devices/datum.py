@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 
+__all__ = ["DATUMS", "Point", "fix_in_map_datum", "gcj02_to_wgs84", "in_mainland_china", "wgs84_to_gcj02"]
+
 Point = tuple[float, float]  # (lat, lng) in degrees
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis, metres

@@ -15,6 +15,8 @@ from typing import Any
 from engine.language.catalog import load_catalog
 from engine.language.schema import SchemaValidator
 
+__all__ = ["payload_problem"]
+
 
 def _lenient(schema: dict[str, Any]) -> dict[str, Any]:
     relaxed = copy.deepcopy(schema)

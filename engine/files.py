@@ -22,6 +22,21 @@ from typing import Any, BinaryIO
 
 from engine.errors import LensflowError, UserError
 
+__all__ = [
+    "MAX_IMAGE_PIXELS",
+    "MAX_SOURCE_BYTES",
+    "NotAllowed",
+    "NotAnImage",
+    "NotReadable",
+    "decode_image",
+    "inside_folders",
+    "is_regular",
+    "open_regular",
+    "read_inside",
+    "read_regular",
+    "read_regular_text",
+]
+
 MAX_SOURCE_BYTES = 8 << 20  # flows, scenarios, events files, settings: far larger is a mistake
 
 _KINDS = {

@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from engine.errors import LensflowError
 
+__all__ = ["SEVERITIES", "Finding", "Severity", "Sink", "SourceError"]
+
 
 class Severity(StrEnum):
     ERROR = "error"

@@ -17,6 +17,8 @@ import math
 from decimal import Decimal
 from typing import Any
 
+__all__ = ["dumps", "strict"]
+
 
 def strict(value: Any) -> Any:
     """`value` with every non-finite float replaced by None (containers copied only when needed)."""

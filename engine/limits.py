@@ -12,6 +12,21 @@ evaluation near a tenth of a second) and bytes for memory.
 
 from __future__ import annotations
 
+__all__ = [
+    "ASSUMED_CHARS",
+    "ASSUMED_ITEMS",
+    "BYTES_PER_ITEM",
+    "CHARS_PER_STEP",
+    "COST_BYTES_BUDGET",
+    "COST_STEPS_BUDGET",
+    "MAX_ACTIVE_LEAVES",
+    "MAX_CALL_DEPTH",
+    "MAX_COMPREHENSIONS",
+    "MAX_EXPRESSION_CHARS",
+    "MAX_MICROSTEPS",
+    "STEPS_PER_INPUT_ITEM",
+]
+
 # -- expressions (static: checked by `validate`, refused when a flow is compiled) --
 MAX_EXPRESSION_CHARS = 2000
 MAX_COMPREHENSIONS = 4  # all / exists / exists_one / map / filter in one expression

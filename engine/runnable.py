@@ -14,6 +14,15 @@ from typing import Any
 from engine.errors import LensflowError
 from engine.findings import Finding
 
+__all__ = [
+    "RUN_BLOCKING_RULES",
+    "NotRunnable",
+    "Runnable",
+    "load_all_runnable",
+    "load_runnable",
+    "load_runnables",
+]
+
 # Findings that make a flow impossible to run as written.
 RUN_BLOCKING_RULES = frozenset(
     {

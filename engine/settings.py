@@ -30,6 +30,17 @@ from pathlib import Path
 
 from engine.errors import LensflowError
 
+__all__ = [
+    "SessionStore",
+    "SettingsError",
+    "captures_folder",
+    "check_environment",
+    "data_folder",
+    "files_folder",
+    "number",
+    "session_store",
+]
+
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 

@@ -34,6 +34,23 @@ from engine.language.schema import SchemaValidator, load_schema, read_checked
 from engine.runtime.events_file import ScenarioError
 from flowtests.checks import Observed, check
 
+__all__ = [
+    "PROVIDER_ENV_PREFIXES",
+    "SCHEMA",
+    "CaseResult",
+    "FileResult",
+    "FlowIndex",
+    "TestCase",
+    "TestFile",
+    "TestFileError",
+    "find_test_files",
+    "junit_xml",
+    "read_test_file",
+    "run_case",
+    "run_file",
+    "run_files",
+]
+
 SCHEMA = PROJECT_ROOT / "schemas" / "flow-test.schema.json"
 # Providers a test must never reach: flow tests run on embedded defaults and the scripted model only.
 PROVIDER_ENV_PREFIXES = (

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = ["Observed", "check"]
+
 
 @dataclass
 class Observed:

@@ -27,6 +27,8 @@ from engine.assistant.chat_model import LlmError
 from engine.runtime.runner import SkillError
 from flowtests.scripted_llm import OpenAICompatServer
 
+__all__ = ["CaseModel", "Network", "Skill", "case_skills", "network_skill"]
+
 Skill = Callable[[dict[str, Any], Any], Any]
 
 

@@ -34,6 +34,19 @@ from typing import Any
 
 from engine.errors import LensflowError
 
+__all__ = [
+    "BAD_IMAGE",
+    "ERROR_CODES",
+    "ERROR_TYPES",
+    "OpenAICompatServer",
+    "Reply",
+    "ScriptError",
+    "image_problem",
+    "load_script",
+    "script_schema",
+    "serve_script",
+]
+
 ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 429: "rate_limit_error", 500: "server_error"}
 ERROR_CODES = {400: "InvalidParameter", 401: "InvalidApiKey", 429: "Throttling", 500: "InternalError"}
 BAD_IMAGE = (

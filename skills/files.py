@@ -31,6 +31,8 @@ from engine.files import NotAllowed, NotAnImage, NotReadable, decode_image, insi
 from engine.settings import SettingsError, captures_folder, files_folder
 from skills.base import SkillError
 
+__all__ = ["MAX_IMAGE_BYTES", "NOT_ALLOWED", "open_allowed", "open_image", "read_allowed", "resolve_allowed"]
+
 MAX_IMAGE_BYTES = 32 << 20
 NOT_ALLOWED = "FILE_NOT_ALLOWED"
 

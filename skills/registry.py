@@ -22,6 +22,8 @@ from skills.shopping import skills as shopping
 if TYPE_CHECKING:  # the client (and openai) is imported only when an endpoint is configured
     from skills.qwen.client import LlmSettings
 
+__all__ = ["Skill", "embedded_skills", "skills_for_device"]
+
 Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
 
 

@@ -74,3 +74,43 @@ def test_importing_the_project_leaves_the_recursion_limit_alone() -> None:
     assert proc.returncode == 0, proc.stderr
     before, after = proc.stdout.split()
     assert before == after
+
+
+def _exported(path: Path) -> set[str] | None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return {ast.literal_eval(e) for e in node.value.elts} if isinstance(node.value, ast.List) else set()
+    return None
+
+
+def test_every_module_declares_its_public_face() -> None:
+    """Each module says what it offers (`__all__`), so a reader knows what other modules may use."""
+    missing = [
+        str(path.relative_to(ROOT))
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path.name != "__init__.py" and _exported(path) is None
+    ]
+    assert missing == []
+
+
+def test_modules_import_only_what_another_module_offers() -> None:
+    """`from engine.x import name` names something in engine.x's `__all__`, never a helper it keeps to itself."""
+    wrong = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PACKAGES):
+                    continue
+                target = ROOT.joinpath(*str(node.module).split("."))
+                source = target.with_suffix(".py")
+                if not source.is_file():
+                    continue  # a package: its submodules are imported by name
+                offered = _exported(source) or set()
+                wrong += [
+                    f"{path.relative_to(ROOT)}:{node.lineno}: {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name not in offered
+                ]
+    assert wrong == []

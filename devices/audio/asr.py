@@ -18,6 +18,8 @@ from pathlib import Path
 
 from engine.errors import UserError
 
+__all__ = ["DEFAULT_PHRASES", "SAMPLE_RATE", "RecognitionError", "Recognizer", "read_pcm16k"]
+
 SAMPLE_RATE = 16_000
 DEFAULT_PHRASES = ("yes", "no", "cancel", "stop", "confirm", "okay", "go ahead", "next", "back", "pause", "resume")
 

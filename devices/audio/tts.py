@@ -9,6 +9,8 @@ from pathlib import Path
 
 from engine.errors import UserError
 
+__all__ = ["VOICES", "SpeechUnavailable", "speak_to_wav", "voice_for"]
+
 VOICES = {"en": "en-us", "zh": "cmn", "ja": "ja", "ko": "ko", "fr": "fr", "de": "de", "es": "es"}
 
 

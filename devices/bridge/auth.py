@@ -15,6 +15,18 @@ from pathlib import Path
 
 from engine.errors import UserError
 
+__all__ = [
+    "ENV_TOKENS",
+    "MAX_TOKEN",
+    "MIN_TOKEN",
+    "TokenError",
+    "is_loopback",
+    "same_secret",
+    "token_accepted",
+    "tokens_from_env",
+    "tokens_from_file",
+]
+
 MIN_TOKEN = 16  # characters: a shorter secret can be guessed
 MAX_TOKEN = 128
 ENV_TOKENS = "LENSFLOW_BRIDGE_TOKENS"

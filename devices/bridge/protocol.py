@@ -49,6 +49,25 @@ from typing import Any
 
 from engine.errors import LensflowError
 
+__all__ = [
+    "MAX_BINARY_FRAME",
+    "MAX_DEPTH",
+    "MAX_HEADER",
+    "MAX_ID",
+    "MAX_STRING",
+    "MAX_TEXT_FRAME",
+    "PROTOCOL_VERSION",
+    "SEQ_WINDOW",
+    "Hello",
+    "ProtocolError",
+    "check_value",
+    "decode_binary",
+    "decode_text",
+    "encode_binary",
+    "parse_hello",
+    "positive_int",
+]
+
 PROTOCOL_VERSION = 1
 MAX_HEADER = 4096
 MAX_TEXT_FRAME = 64 * 1024  # characters in one JSON control message

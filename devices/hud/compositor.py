@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 from devices.hud.layout import HudFrame
 
+__all__ = ["BLANK", "FINISHED_LINGER_MS", "HudCompositor"]
+
 BLANK = HudFrame("blank", ((),), priority=-1)
 FINISHED_LINGER_MS = 5000  # how long the last card of a finished flow stays up
 

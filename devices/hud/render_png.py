@@ -16,6 +16,8 @@ from devices.hud.layout import HudFrame
 from engine.errors import UserError
 from engine.language.catalog import DeviceProfile
 
+__all__ = ["FONT_CANDIDATES", "FontMissing", "font_path", "render_png", "save_frame"]
+
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",

@@ -13,6 +13,8 @@ from rich.text import Text
 from devices.hud.layout import HudFrame
 from engine.language.catalog import DeviceProfile
 
+__all__ = ["HudView"]
+
 
 class HudView:
     def __init__(self, frame: HudFrame, profile: DeviceProfile, page: int = 0) -> None:

@@ -35,6 +35,17 @@ from engine.runtime.clock import AsyncioClock
 from engine.runtime.compiler import CompiledFlow
 from engine.runtime.runner import LlmProvider, Runner, Skill
 
+__all__ = [
+    "HELP",
+    "KEYS",
+    "Router",
+    "describe_route",
+    "main_loop",
+    "parse_input",
+    "run_interactive",
+    "understand",
+]
+
 KEYS = {
     "t": "gesture.tap",
     "d": "gesture.double_tap",

@@ -36,6 +36,8 @@ from engine.language.model import Flow
 from engine.runtime.compiler import CompiledAction, compile_flow
 from engine.runtime.session import Session
 
+__all__ = ["SAMPLE_KEYS", "Sample", "SampleError", "StatePreview", "preview_flow"]
+
 SAMPLE_KEYS = ("slots", "vars", "event", "device")
 
 

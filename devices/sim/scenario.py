@@ -31,6 +31,16 @@ from engine.language.event_names import engine_owned, refusal
 from engine.language.schema import SchemaValidator, load_schema, read_checked
 from engine.runtime.events_file import ScenarioError, TimedEvent, moment, next_moment
 
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "MAX_WAV_BYTES",
+    "SCHEMA",
+    "SimScenario",
+    "build_scenario",
+    "gpx_events",
+    "load_scenario",
+]
+
 SCHEMA = PROJECT_ROOT / "schemas" / "scenario.schema.json"
 MAX_IMAGE_BYTES = 32 << 20
 MAX_WAV_BYTES = 64 << 20

@@ -18,6 +18,8 @@ from engine.errors import UserError
 from engine.language.catalog import DeviceProfile
 from engine.runtime.runner import LlmProvider, Runner, Skill
 
+__all__ = ["ProfileRefused", "Simulation", "check_profile", "phrase_recognizer", "simulate"]
+
 
 @dataclass
 class Simulation:

@@ -30,6 +30,8 @@ from devices.hud.render_png import save_frame
 from engine.language.catalog import DeviceProfile
 from engine.settings import captures_folder
 
+__all__ = ["CAPABILITY_OF_PORT", "SimulatedDevice"]
+
 CAPABILITY_OF_PORT = {"hud": "display", "audio": "speaker", "camera": "camera", "mic": "microphone", "haptic": "haptic"}
 
 

@@ -29,6 +29,16 @@ from dataclasses import dataclass
 from engine.errors import UserError
 from engine.language.replies import addressed, confirm_reply, fold
 
+__all__ = [
+    "COMMAND_GESTURE",
+    "DEFAULT_WAKE_PHRASES",
+    "WAKE_ENV",
+    "Heard",
+    "WakeConfigError",
+    "hear",
+    "wake_phrases",
+]
+
 WAKE_ENV = "LENSFLOW_WAKE_PHRASES"
 DEFAULT_WAKE_PHRASES = ("hey qwen", "hi qwen", "ok qwen", "okay qwen", "qwen", "嘿千问", "你好千问", "千问")
 COMMAND_GESTURE = "gesture.double_tap"  # long press already ends the meeting and the teleprompter

@@ -33,6 +33,8 @@ from engine.runtime.compiler import CompiledFlow
 from engine.runtime.runner import Runner
 from engine.settings import session_store
 
+__all__ = ["REASK", "Assistant", "TurnState", "open_checkpointer"]
+
 
 class TurnState(TypedDict, total=False):
     utterance: str

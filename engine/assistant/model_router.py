@@ -19,6 +19,8 @@ from engine.assistant.chat_model import ChatModel, LlmError
 from engine.assistant.routing import OfflineRouter, Route
 from engine.language.model import Flow, Slot
 
+__all__ = ["SYSTEM_PROMPT", "ModelRouter", "ToolProblem", "check_call", "flow_tools", "slot_schema"]
+
 SYSTEM_PROMPT = (
     "You are the assistant of AI glasses. Turn what the wearer says into exactly one tool call: start the flow "
     "that fits (with the slot values you heard), set slots of the running flow, cancel it, confirm yes/no when "

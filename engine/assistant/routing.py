@@ -29,8 +29,25 @@ from rapidfuzz import fuzz
 
 from engine.language.model import Flow
 from engine.language.replies import confirm_reply
-from engine.language.slot_values import find_number, parse_duration_text, parse_language, parse_slot
+from engine.language.slot_values import parse_duration_text, parse_language, parse_slot
+from engine.language.spoken_numbers import find_number
 from engine.language.words import CJK, has_word, normalize_phrase
+
+__all__ = [
+    "CANCEL_WORDS",
+    "CJK_EDGES",
+    "CJK_FILLERS",
+    "CLARIFY_MARGIN",
+    "FILLERS",
+    "LEADING",
+    "MAX_UTTERANCE_CHARS",
+    "START_THRESHOLD",
+    "TRAILING",
+    "OfflineRouter",
+    "Route",
+    "bounded",
+    "match_phrase",
+]
 
 START_THRESHOLD = 80.0
 MAX_UTTERANCE_CHARS = 2000  # characters routed; the rest of a longer utterance is ignored

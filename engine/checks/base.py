@@ -23,6 +23,8 @@ from engine.language.catalog import Catalog, DeviceProfile
 from engine.language.model import Flow
 from engine.language.source import Path
 
+__all__ = ["RULES", "FlowContext", "ProjectContext", "Rule", "flow_rule", "project_rule", "source_rule"]
+
 
 @dataclass(frozen=True)
 class Rule:

@@ -12,6 +12,17 @@ from engine.findings import Severity
 from engine.language.model import State, Transition
 from engine.language.schema import TEMPLATE_MARK, SchemaValidator
 
+__all__ = [
+    "action_args",
+    "is_event_transition",
+    "relax_templates",
+    "skill_args",
+    "unknown_action",
+    "unknown_event",
+    "unknown_skill",
+    "validator_for",
+]
+
 _TEMPLATED = {"type": "string", "pattern": "\\{\\{", "$comment": TEMPLATE_MARK}
 _validators: dict[tuple[str, str], SchemaValidator] = {}
 

@@ -20,6 +20,8 @@ from engine.errors import LensflowError
 from engine.files import read_regular_text
 from engine.findings import Severity
 
+__all__ = ["LEVELS", "Config", "ConfigError", "find_pyproject", "load_config"]
+
 LEVELS = ("off", "info", "warning", "error")
 
 

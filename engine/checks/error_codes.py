@@ -17,6 +17,8 @@ from engine.checks.base import FlowContext, flow_rule
 from engine.language.catalog import Catalog, ErrorVocabulary
 from engine.language.model import State, Transition
 
+__all__ = ["CodeLiteral", "compared_codes", "unknown_error_code"]
+
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
       |(?P<str>'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*")

@@ -16,6 +16,8 @@ from engine.language.expressions import (
 )
 from engine.language.model import Flow
 
+__all__ = ["declared_names", "expression_syntax", "expressions_of", "undefined_name"]
+
 
 def expressions_of(site: ExpressionSite) -> list[tuple[str, int]]:
     """(expression, offset in the site's string); raises ExpressionError for a bad template."""

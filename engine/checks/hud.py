@@ -11,6 +11,8 @@ from engine.language.catalog import Catalog
 from engine.language.model import Action
 from engine.language.textwidth import wrap
 
+__all__ = ["hud_overflow", "unknown_layout", "unknown_layout_name", "without_templates"]
+
 
 def without_templates(text: str) -> str:
     """`text` with every `{{ ... }}` removed: what is known before the flow runs.

@@ -14,6 +14,8 @@ from engine.language.expressions import ExpressionError, compile_expression
 from engine.language.statechart import most_active_leaves
 from engine.limits import MAX_ACTIVE_LEAVES, MAX_CALL_DEPTH, MAX_EXPRESSION_CHARS
 
+__all__ = ["call_depth", "configuration_limit", "expression_cost", "expression_limit"]
+
 
 def _limit_problems(ctx: FlowContext, rule: str) -> None:
     for site in ctx.built.expressions:

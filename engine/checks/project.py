@@ -10,6 +10,8 @@ from engine.checks.base import FlowContext, ProjectContext, project_rule
 from engine.findings import Severity
 from engine.language.words import normalize_phrase  # the router's own: a collision is what it cannot tell apart
 
+__all__ = ["FlowSummary", "call_cycle", "duplicate_flow", "summarize", "trigger_collision", "unknown_flow"]
+
 
 @dataclass
 class FlowSummary:

@@ -13,6 +13,8 @@ from xml.etree import ElementTree
 from engine.checks.base import RULES
 from engine.findings import Finding, Severity
 
+__all__ = ["TOOL_NAME", "TOOL_URI", "rules_markdown", "to_github", "to_json", "to_junit", "to_sarif"]
+
 TOOL_NAME = "lensflow"
 TOOL_URI = "https://github.com/lensflow/lensflow"
 

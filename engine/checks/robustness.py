@@ -7,6 +7,8 @@ from engine.checks.catalog_rules import is_event_transition
 from engine.language.durations import DurationError, parse_duration
 from engine.language.model import State
 
+__all__ = ["bad_duration", "no_error_handler", "no_input_handler"]
+
 _STEP_ERRORS = ("error.invoke", "error.llm", "error.call")
 
 

@@ -9,6 +9,8 @@ from engine.checks.catalog_rules import is_event_transition
 from engine.language.catalog import skill_permissions
 from engine.language.statechart import active_with, exits_of, leaves_entered
 
+__all__ = ["missing_capability", "missing_permission", "unconfirmed_payment"]
+
 
 @flow_rule("missing-permission", "The flow uses a port, skill or event without declaring its permission.")
 def missing_permission(ctx: FlowContext) -> None:

@@ -16,6 +16,16 @@ from engine.language.statechart import (
     reachable_states,
 )
 
+__all__ = [
+    "dead_end",
+    "duplicate_state",
+    "has_unknown_targets",
+    "no_final_path",
+    "target_path",
+    "unknown_target",
+    "unreachable_state",
+]
+
 
 def target_path(flow: Flow, t: Transition) -> Path:
     """Where a transition's target is written (the `target:` value, or the plain string)."""

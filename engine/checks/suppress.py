@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+__all__ = ["ALL", "Suppressions", "parse_suppressions"]
+
 _COMMENT = re.compile(r"#\s*lensflow:\s*(ignore-file|ignore)(?:\[([^\]]*)\])?")
 ALL = "*"
 

@@ -27,16 +27,25 @@ from engine.checks import (  # noqa: F401
     structure,
     wearer,
 )
-from engine.checks.base import RULES, FlowContext, ProjectContext, Sink
+from engine.checks.base import RULES, FlowContext, ProjectContext
 from engine.checks.config import Config
 from engine.checks.project import FlowSummary, summarize
 from engine.checks.suppress import parse_suppressions
 from engine.errors import UserError
 from engine.files import read_regular
-from engine.findings import Finding, Severity
+from engine.findings import Finding, Severity, Sink
 from engine.language.catalog import Catalog, load_catalog
 from engine.language.loader import load_flow
 from engine.language.yaml_reader import read_yaml
+
+__all__ = [
+    "FLOW_SUFFIXES",
+    "SKIPPED_DIRS",
+    "UsageError",
+    "ValidationResult",
+    "expand_paths",
+    "validate_paths",
+]
 
 FLOW_SUFFIXES = (".yaml", ".yml")
 SKIPPED_DIRS = {"tests", "node_modules", "__pycache__"}

@@ -27,6 +27,8 @@ from engine.language.event_names import UTTERANCE_EVENTS
 from engine.language.model import CANCEL_EVENTS, Flow, State, Transition
 from engine.language.statechart import active_with, exits_of, leaves_entered, reachable_states
 
+__all__ = ["AUTOMATIC", "CONTENT_EVENTS", "dropped_input", "no_cancel"]
+
 CONTENT_EVENTS = ("asr.transcript", "user.utterance", "camera.photo")
 # triggers the engine fires by itself: a state reached through them is reached without the wearer
 AUTOMATIC = (

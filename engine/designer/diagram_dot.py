@@ -17,6 +17,8 @@ from engine.designer.diagram_shared import (
 )
 from engine.language.model import Flow, Transition
 
+__all__ = ["dot_id", "dot_label", "to_dot"]
+
 _FONT = "Helvetica"
 _RED, _GREEN, _BROWN = '"#c62828"', '"#2e7d32"', '"#8d6e63"'
 _EDGE_STYLE: dict[str, dict[str, str | float | None]] = {

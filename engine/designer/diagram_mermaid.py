@@ -18,6 +18,8 @@ from engine.designer.diagram_shared import (
 )
 from engine.language.model import Flow
 
+__all__ = ["MERMAID_CLASSES", "MERMAID_RESERVED", "mermaid_ids", "mermaid_text", "to_mermaid"]
+
 _MERMAID_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Words the stateDiagram grammar reads as keywords (checked against mermaid 11: `state`, `note`,
 # `class`, `classDef`, `default`, `style` and `click` break a diagram); the rest are kept out to be safe.

@@ -8,6 +8,22 @@ from __future__ import annotations
 
 from engine.language.model import Flow, State, Transition
 
+__all__ = [
+    "GUARD_LIMIT_DOT",
+    "GUARD_LIMIT_MERMAID",
+    "children",
+    "format_ms",
+    "internal_lines",
+    "is_cluster",
+    "missing_targets",
+    "proper_ancestors",
+    "roots",
+    "shorten",
+    "state_steps",
+    "transition_label",
+    "trigger_text",
+]
+
 GUARD_LIMIT_MERMAID = 48
 GUARD_LIMIT_DOT = 60
 

@@ -33,6 +33,8 @@ from typing import Any
 
 from engine.language.model import Flow, Transition
 
+__all__ = ["FAR", "Frontier", "with_ancestors"]
+
 FAR = 1 << 30  # no uncovered branch can be reached from here
 
 

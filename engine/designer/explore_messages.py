@@ -19,6 +19,8 @@ from engine.language.expressions import ExpressionError, split_template
 from engine.language.model import Flow
 from engine.language.source import Path
 
+__all__ = ["ExpressionAt", "describe_failure", "expression_sites", "failing_site"]
+
 _GUARD_OF = re.compile(r"guard of ([^:]+): ")
 _UNSET = re.compile(rf"`([^`]+)` {re.escape(UNSET)}")
 _WHAT = {"guard": "guard", "value": "`set` value", "template": "template"}

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["Branch", "Exploration", "Finding", "Step"]
+
 
 @dataclass(frozen=True)
 class Step:

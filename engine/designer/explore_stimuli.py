@@ -18,6 +18,8 @@ from engine.language.catalog import Catalog
 from engine.language.model import CANCEL_EVENTS, State, Transition
 from engine.runtime.compiler import CompiledFlow
 
+__all__ = ["CANDIDATES_PER_TRIGGER", "STEP_MS", "Candidate", "Stimuli"]
+
 CANDIDATES_PER_TRIGGER = 24
 STEP_MS = 100  # virtual time between a wearer's actions
 

@@ -7,6 +7,25 @@ import json
 import re
 from typing import Any
 
+__all__ = [
+    "GENERIC_VALUES",
+    "SCALARS",
+    "conforming",
+    "fits",
+    "guard_literals",
+    "objects",
+    "plain_copy",
+    "result_samples",
+    "scalar_shape",
+    "schema_samples",
+    "slot_alternatives",
+    "slot_sample",
+    "slot_utterances",
+    "unique",
+    "utterance_for",
+    "value_shape",
+]
+
 GENERIC_VALUES: tuple[Any, ...] = (True, False, 0, 1, 2, -1, "", "x", [], [{"name": "x"}], None)
 _LITERAL = re.compile(
     r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"|(?<![\w.])(-?\d+(?:\.\d+)?)(?![\w.])|\b(true|false)\b"

@@ -13,6 +13,8 @@ from typing import Any
 
 from engine.language.catalog import PROJECT_ROOT, ErrorVocabulary, load_catalog, skill_permissions
 
+__all__ = ["FLOW_DEFS", "FLOW_TEST_FILES", "SCHEMAS", "reference_markdown"]
+
 SCHEMAS = PROJECT_ROOT / "schemas"
 # The parts of a flow file, in the order a designer meets them.
 FLOW_DEFS = ("state", "branch", "noInput", "invoke", "collect", "confirm", "llm", "call", "link", "slot")

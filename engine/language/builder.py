@@ -34,6 +34,8 @@ from engine.language.model import (
 )
 from engine.language.source import Path, SourceMap
 
+__all__ = ["BuiltFlow", "DurationSite", "ExpressionSite", "build_flow"]
+
 
 @dataclass(frozen=True, slots=True)
 class DurationSite:

@@ -17,6 +17,22 @@ import yaml
 
 from engine.errors import UserError
 
+__all__ = [
+    "CATALOG_DIR",
+    "DEFAULT_PROFILE",
+    "PROFILES_DIR",
+    "PROJECT_ROOT",
+    "Catalog",
+    "CatalogError",
+    "DeviceProfile",
+    "ErrorVocabulary",
+    "HudGeometry",
+    "load_catalog",
+    "load_errors",
+    "load_profile",
+    "skill_permissions",
+]
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CATALOG_DIR = PROJECT_ROOT / "schemas" / "catalog"
 PROFILES_DIR = PROJECT_ROOT / "devices" / "profiles"

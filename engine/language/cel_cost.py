@@ -44,6 +44,8 @@ from engine.limits import (
     STEPS_PER_INPUT_ITEM,
 )
 
+__all__ = ["Analysis", "Cost", "LimitProblem", "analyze", "measure", "static_problems"]
+
 _RELATIONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 _SCANS = frozenset({"contains", "startsWith", "endsWith", "size", "matches", "has"})
 _SAME_SHAPE = frozenset({"string", "bytes", "dyn"})

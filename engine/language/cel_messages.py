@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+__all__ = ["UNSET", "Token", "failure_reason", "operator_hint"]
+
 UNSET = "is not set"
 _CONVERT = "CEL does not convert between types: use int(x), double(x) or string(x)"
 _WORD_OPERATORS = {"and": "&&", "or": "||", "not": "!"}

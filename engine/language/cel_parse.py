@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from engine.errors import LensflowError
 
+__all__ = ["MACROS", "Node", "ParseError", "parse"]
+
 MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 _TOKEN = re.compile(
     r"""(?P<ws>\s+|//[^\n]*)

@@ -15,6 +15,8 @@ import re
 
 from engine.errors import UserError
 
+__all__ = ["DurationError", "parse_duration", "parse_offset"]
+
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 _PART = r"(\d+(?:\.\d+)?)(ms|s|m|h)"
 _WHOLE = re.compile(rf"(?:{_PART})+\Z")

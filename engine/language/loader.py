@@ -18,6 +18,8 @@ from engine.language.catalog import PROJECT_ROOT
 from engine.language.schema import SchemaValidator, load_schema
 from engine.language.yaml_reader import read_yaml
 
+__all__ = ["FLOW_SCHEMA", "LoadedFlow", "flow_schema_validator", "load_flow"]
+
 FLOW_SCHEMA = PROJECT_ROOT / "schemas" / "flow.schema.json"
 
 

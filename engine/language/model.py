@@ -29,6 +29,23 @@ from typing import Any
 
 from engine.language.source import Path, SourceMap
 
+__all__ = [
+    "CANCEL_EVENTS",
+    "STATE_KINDS",
+    "Action",
+    "Collect",
+    "Confirm",
+    "DuplicateState",
+    "Flow",
+    "FlowCall",
+    "Invoke",
+    "Link",
+    "LlmCall",
+    "Slot",
+    "State",
+    "Transition",
+]
+
 STATE_KINDS = ("atomic", "compound", "parallel", "final", "history")
 # voice cancel and swipe-down: every flow ends (or goes to its `cancel:` state) on them unless a state says otherwise
 CANCEL_EVENTS = ("user.cancel", "gesture.swipe_down")

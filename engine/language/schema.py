@@ -31,6 +31,15 @@ from typing import Any
 
 from engine.language.source import Path, SourceMap
 
+__all__ = [
+    "TEMPLATE_MARK",
+    "SchemaProblem",
+    "SchemaValidator",
+    "describe_path",
+    "load_schema",
+    "read_checked",
+]
+
 _TYPE_NAMES = {
     "string": "text",
     "integer": "a whole number",

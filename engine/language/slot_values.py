@@ -27,6 +27,16 @@ from typing import Any
 from engine.language.spoken_numbers import find_number
 from engine.language.words import has_word
 
+__all__ = [
+    "LANGUAGES",
+    "NO_WORDS",
+    "YES_WORDS",
+    "parse_duration_text",
+    "parse_language",
+    "parse_slot",
+    "yes_or_no",
+]
+
 YES_WORDS = (
     "yes",
     "yeah",

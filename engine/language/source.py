@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+__all__ = ["Path", "PathItem", "Position", "ScalarStyle", "SourceMap"]
+
 PathItem = str | int | float | bool | None
 Path = tuple[PathItem, ...]
 

@@ -23,6 +23,8 @@ from datetime import date, datetime, timedelta
 
 from engine.language.spoken_numbers import ZH_DIGITS, zh_integer
 
+__all__ = ["parse_datetime"]
+
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NUMERAL = re.compile(rf"[{ZH_DIGITS}十]+")
 _RELATIVE_DAYS = {"大后天": 3, "后天": 2, "明天": 1, "明早": 1, "明晚": 1, "今天": 0, "今晚": 0, "今早": 0}

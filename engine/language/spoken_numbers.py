@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+__all__ = ["EN_NUMBER_WORDS", "ZH_DIGITS", "find_number", "zh_integer"]
+
 ZH_DIGITS = "零〇一二两三四五六七八九"
 _ZH_DIGIT_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _ZH_NUMERALS = ZH_DIGITS + "十拾百佰千仟万萬亿億壹贰貳叁參肆伍陆陸柒捌玖"

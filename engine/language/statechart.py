@@ -17,6 +17,18 @@ from __future__ import annotations
 
 from engine.language.model import Flow, State, Transition
 
+__all__ = [
+    "active_with",
+    "descendants",
+    "escaping_parallels",
+    "exits_of",
+    "leaf_successors",
+    "leaves_entered",
+    "most_active_leaves",
+    "parallel_escape",
+    "reachable_states",
+]
+
 
 def leaves_entered(flow: Flow, name: str, *, history_any: bool = False) -> list[str]:
     """Atomic (or final) states that become active when `name` is targeted.

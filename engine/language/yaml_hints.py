@@ -25,6 +25,8 @@ from typing import NamedTuple
 
 import yaml
 
+__all__ = ["Hint", "explain"]
+
 
 class Hint(NamedTuple):
     message: str

@@ -30,6 +30,16 @@ from engine.findings import SourceError
 from engine.language.source import Path, Position, ScalarStyle, SourceMap
 from engine.language.yaml_hints import explain
 
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "DuplicateKey",
+    "YamlDocument",
+    "read_yaml",
+    "resolve_plain",
+]
+
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_BYTES = 1 << 20

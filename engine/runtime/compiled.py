@@ -18,6 +18,16 @@ from engine.language.model import Flow, State, Transition
 if TYPE_CHECKING:
     from engine.runtime.configuration import Statechart
 
+__all__ = [
+    "ALWAYS",
+    "CompiledAction",
+    "CompiledFlow",
+    "CompiledState",
+    "CompiledTransition",
+    "Configurations",
+    "Leaves",
+]
+
 ALWAYS = "__always__"
 _Default = TypeVar("_Default")
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 from engine.language.model import Flow
 from engine.runtime.compiled import CompiledState, CompiledTransition
 
+__all__ = ["Statechart"]
+
 
 class _Ordered:
     """A list with set membership: entering a state with many regions stays linear."""

@@ -33,6 +33,8 @@ from engine.runtime.effects import (
 )
 from engine.runtime.session import Session
 
+__all__ = ["DEVICE_DEFAULTS", "EntryPoints", "with_defaults"]
+
 DEVICE_DEFAULTS = (("worn", True), ("connected", True), ("battery", 100), ("location", None))
 
 

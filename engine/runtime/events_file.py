@@ -22,6 +22,8 @@ from engine.language.event_names import engine_owned, refusal
 from engine.language.schema import SchemaValidator, load_schema
 from engine.language.yaml_reader import read_yaml
 
+__all__ = ["SCHEMA", "Scenario", "ScenarioError", "TimedEvent", "load_events_file", "moment", "next_moment"]
+
 SCHEMA = PROJECT_ROOT / "schemas" / "events-file.schema.json"
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+__all__ = ["SNAPSHOT_VERSION", "Session"]
+
 SNAPSHOT_VERSION = 1
 
 

@@ -52,7 +52,7 @@ from engine.runtime.invocations import InvocationSteps
 from engine.runtime.session import Session
 
 # the step types live in engine.runtime.effects; they stay importable from here
-__all__ = ["Effect", "Interpreter", "Ports", "RecordingPorts", "Snapshot", "StepResult", "step"]
+__all__ = ["Cursor", "Effect", "Interpreter", "Ports", "RecordingPorts", "Snapshot", "StepResult", "step"]
 
 
 class Cursor:

@@ -13,6 +13,8 @@ import re
 from collections import Counter
 from typing import Any
 
+__all__ = ["ACTION", "DECISION", "STOP", "extractive_summary", "sentences", "summarize"]
+
 DECISION = re.compile(r"\b(decided|agreed|we will go with|approved|settled on)\b|决定|同意|确定", re.IGNORECASE)
 ACTION = re.compile(
     r"\b(will|need to|needs to|must|should|by (monday|tuesday|wednesday|thursday|friday|tomorrow))\b"

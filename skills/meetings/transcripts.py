@@ -23,6 +23,8 @@ from typing import Any
 
 from skills.base import SkillError, data_dir
 
+__all__ = ["append", "export", "read_segments", "segment_id", "start", "stop"]
+
 
 def _path(transcript_id: str) -> Path:
     if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,80}", transcript_id):

@@ -50,6 +50,21 @@ from skills.navigation.geo import (
 )
 from skills.navigation.places import clean_query
 
+__all__ = [
+    "AREA_ERRORS",
+    "DEFAULT_URL",
+    "KEY_ERRORS",
+    "ORIENTATIONS",
+    "QUOTA_ERRORS",
+    "RATE_ERRORS",
+    "ROUTE_ERRORS",
+    "AmapNavigation",
+    "AmapSettings",
+    "amap_error",
+    "lnglat",
+    "route_document",
+]
+
 DEFAULT_URL = "https://restapi.amap.com"
 KEY_ERRORS = {"10001", "10002", "10005", "10006", "10007", "10008", "10009", "10010", "10011", "10012", "10013"}
 QUOTA_ERRORS = {"10003", "10044", "10045"}

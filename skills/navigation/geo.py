@@ -19,6 +19,30 @@ from typing import Any
 
 from skills.base import SkillError
 
+__all__ = [
+    "COMPASS",
+    "EARTH_RADIUS_M",
+    "SPEED_M_S",
+    "VERBS",
+    "Point",
+    "Projection",
+    "bearing",
+    "close_steps",
+    "compass",
+    "cumulative",
+    "distance_m",
+    "from_local",
+    "hud_distance",
+    "point_of",
+    "project",
+    "project_on_segment",
+    "round_distance",
+    "spoken_distance",
+    "to_local",
+    "turn_action",
+    "turn_angle",
+]
+
 EARTH_RADIUS_M = 6_371_008.8
 
 Point = tuple[float, float]  # (lat, lng)

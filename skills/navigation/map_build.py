@@ -23,6 +23,8 @@ import yaml
 
 from skills.navigation.geo import Point, distance_m, from_local, project_on_segment, to_local
 
+__all__ = ["MAX_EDGE_M", "MERGE_M", "SNAP_M", "build", "main"]
+
 MAX_EDGE_M = 100.0
 MERGE_M = 3.0  # points closer than this are one junction
 SNAP_M = 8.0  # a street ending this close to another joins it

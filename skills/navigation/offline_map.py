@@ -37,6 +37,8 @@ from skills.navigation.geo import (
     turn_action,
 )
 
+__all__ = ["DEFAULT_MAP", "MAX_SNAP_M", "OfflineMap", "Snap"]
+
 DEFAULT_MAP = Path(__file__).parent / "data" / "hangzhou_hubin.json"
 MAX_SNAP_M = 500.0  # farther from every street than this is outside the map
 

@@ -22,6 +22,8 @@ from rapidfuzz import fuzz, utils
 
 from skills.navigation.geo import Point, distance_m
 
+__all__ = ["MIN_SCORE", "TIE_MARGIN", "choose", "clean_query", "search"]
+
 MIN_SCORE = 75.0
 TIE_MARGIN = 6.0  # places scoring within this of the best are offered as a choice
 _LEADING = re.compile(

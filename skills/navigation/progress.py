@@ -21,6 +21,18 @@ from typing import Any
 
 from skills.navigation.geo import Point, cumulative, distance_m, hud_distance, project, spoken_distance
 
+__all__ = [
+    "ARRIVE_M",
+    "BACKTRACK_M",
+    "KEEP_ANNOUNCED",
+    "NEAR_M",
+    "OFF_ROUTE_FIXES",
+    "OFF_ROUTE_M",
+    "SOON_M",
+    "progress",
+    "route_key",
+]
+
 OFF_ROUTE_M = 30.0
 OFF_ROUTE_FIXES = 2
 ARRIVE_M = 20.0

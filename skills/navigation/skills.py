@@ -29,6 +29,17 @@ from skills.navigation.geo import hud_distance, point_of, spoken_distance
 from skills.navigation.places import choose, clean_query, search
 from skills.navigation.progress import progress as track
 
+__all__ = [
+    "OfflineNavigation",
+    "Skill",
+    "choose_place",
+    "described",
+    "embedded_skills",
+    "offered",
+    "online_skills",
+    "progress",
+]
+
 Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from skills.base import SkillError, data_dir
 from skills.files import open_allowed
 
+__all__ = ["MAX_MEDIA_BYTES", "MIN_FREE_BYTES", "save"]
+
 MIN_FREE_BYTES = 50 << 20
 MAX_MEDIA_BYTES = 4 << 30  # a long 4K recording; the captures folder holds what the camera took
 

@@ -22,6 +22,18 @@ from engine.settings import SettingsError, files_folder
 from skills.base import SkillError
 from skills.files import read_allowed
 
+__all__ = [
+    "MAX_SCRIPT_BYTES",
+    "WINDOW_WORDS",
+    "align",
+    "align_skill",
+    "load",
+    "page_of",
+    "paginate",
+    "scripts_folder",
+    "words_of",
+]
+
 WINDOW_WORDS = 80
 MAX_SCRIPT_BYTES = 1 << 20  # a script of a megabyte is some 150,000 words: hours of reading
 

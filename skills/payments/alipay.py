@@ -28,6 +28,8 @@ from skills.payments.alipay_settings import AlipaySettings
 from skills.payments.checkout import Checkout, OutcomeUnknown, Reply
 from skills.payments.money import money, stored
 
+__all__ = ["REFUSALS", "UNKNOWN_SUB_CODES", "AlipayGateway", "alipay_skills"]
+
 # sub_code -> the code a flow branches on (a definite refusal: nothing was charged)
 REFUSALS = {
     "ACQ.BUYER_BALANCE_NOT_ENOUGH": "INSUFFICIENT_FUNDS",

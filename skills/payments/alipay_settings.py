@@ -19,6 +19,15 @@ from dataclasses import dataclass
 from engine.files import read_regular
 from skills.base import SkillError
 
+__all__ = [
+    "MAX_KEY_FILE_BYTES",
+    "SANDBOX_GATEWAY",
+    "AlipaySettings",
+    "configured",
+    "private_key_pem",
+    "public_key_pem",
+]
+
 SANDBOX_GATEWAY = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 _PEM = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
 MAX_KEY_FILE_BYTES = 64 << 10  # an RSA key in PEM is a few kilobytes

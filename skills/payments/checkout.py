@@ -42,6 +42,18 @@ from skills.base import SkillError
 from skills.payments.journal import NOT_CHARGED, PAID, UNRESOLVED, Attempt, PaymentJournal
 from skills.payments.money import money, parse_amount
 
+__all__ = [
+    "POLLS",
+    "POLL_EVERY_MS",
+    "RECENT_SECONDS",
+    "Checkout",
+    "Gateway",
+    "OutcomeUnknown",
+    "Reply",
+    "crash_drill",
+    "out_trade_no",
+]
+
 POLLS = 6  # queries while the wearer confirms in the wallet app (10003), then cancel
 POLL_EVERY_MS = 2000
 RECENT_SECONDS = 600  # a payment this recent to the same QR makes the flow ask before paying it again

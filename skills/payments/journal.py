@@ -24,6 +24,8 @@ from typing import Any
 from skills.base import data_dir
 from skills.payments.money import money, stored
 
+__all__ = ["NOT_CHARGED", "PAID", "UNRESOLVED", "Attempt", "PaymentJournal"]
+
 UNRESOLVED = "sending"
 PAID = "paid"
 NOT_CHARGED = "not_charged"

@@ -20,6 +20,18 @@ from typing import Any
 
 from skills.base import SkillError
 
+__all__ = [
+    "CENT",
+    "DEFAULT_LIMIT",
+    "amount_problem",
+    "from_cents",
+    "money",
+    "parse_amount",
+    "payment_limit",
+    "stored",
+    "to_cents",
+]
+
 CENT = Decimal("0.01")
 DEFAULT_LIMIT = Decimal("5000.00")
 _DECORATION = re.compile(r"^\s*(?:[¥$€￥]|CNY|RMB)?\s*(?P<number>[^\s¥$€￥元]*?)\s*(?:元|CNY|RMB)?\s*$")

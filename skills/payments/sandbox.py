@@ -33,6 +33,20 @@ from skills.files import open_image
 from skills.payments.checkout import Checkout, Reply
 from skills.payments.money import from_cents, money, parse_amount, to_cents
 
+__all__ = [
+    "START_BALANCE",
+    "LedgerGateway",
+    "SandboxLedger",
+    "acknowledge",
+    "cancel",
+    "decode_qr",
+    "parse_payload",
+    "pay",
+    "query",
+    "read_codes",
+    "reconcile",
+]
+
 START_BALANCE = Decimal("1000.00")
 
 

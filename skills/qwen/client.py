@@ -50,6 +50,18 @@ from skills.errors import classify
 if TYPE_CHECKING:
     from engine.runtime.calls import SkillContext
 
+__all__ = [
+    "DASHSCOPE_URL",
+    "MAX_IMAGE_BYTES",
+    "URL_PREFIXES",
+    "LlmSettings",
+    "QwenClient",
+    "Usage",
+    "close_clients",
+    "image_url",
+    "run_closing",
+]
+
 T = TypeVar("T")
 MAX_IMAGE_BYTES = 32 << 20
 URL_PREFIXES = ("http://", "https://", "data:image/")

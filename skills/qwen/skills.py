@@ -23,6 +23,8 @@ from skills.base import SkillError
 from skills.files import MAX_IMAGE_BYTES, read_allowed
 from skills.qwen.client import LlmSettings, QwenClient
 
+__all__ = ["LANGUAGE_NAMES", "QwenSkills"]
+
 LANGUAGE_NAMES = {
     "en": "English",
     "zh": "Chinese",

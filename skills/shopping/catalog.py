@@ -28,6 +28,20 @@ from typing import Any
 from engine.errors import UserError
 from skills.base import data_dir
 
+__all__ = [
+    "SOURCE",
+    "Catalog",
+    "CatalogError",
+    "Offer",
+    "ean_check_digit",
+    "index_text",
+    "match_query",
+    "normalize_ean",
+    "parse_offers",
+    "read_source",
+    "valid_ean",
+]
+
 SOURCE = Path(__file__).resolve().parent / "data" / "products.csv"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[0-9a-z]+", re.IGNORECASE)

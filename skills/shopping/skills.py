@@ -24,6 +24,26 @@ from skills.base import SkillError
 from skills.files import open_image
 from skills.shopping.catalog import Catalog, Offer, normalize_ean, valid_ean
 
+__all__ = [
+    "VISION_QUESTION",
+    "Skill",
+    "barcode_in",
+    "best_offers",
+    "clean_description",
+    "compare",
+    "comparison",
+    "final_price",
+    "identify",
+    "identify_with_vision",
+    "offer_line",
+    "online_skills",
+    "product_codes",
+    "said_price",
+    "sales_text",
+    "search",
+    "taobao_search",
+]
+
 Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
 
 VISION_QUESTION = (
@@ -228,7 +248,7 @@ async def _sleep(seconds: float) -> None:
 
 def said_price(text: str) -> float | None:
     """The price in what the wearer said: "it's 25 yuan here", "¥1,299", "这里卖25块5", "两块五毛"."""
-    from engine.language.slot_values import find_number
+    from engine.language.spoken_numbers import find_number
 
     number = find_number(text)
     return number if number is not None and number > 0 else None

@@ -39,6 +39,19 @@ from typing import Any
 from skills.base import SkillError
 from skills.errors import map_exceptions
 
+__all__ = [
+    "DEFAULT_URL",
+    "METHOD",
+    "RESPONSE_KEY",
+    "SIGN_METHODS",
+    "Sleep",
+    "TaobaoClient",
+    "TaobaoSettings",
+    "parse_item",
+    "sign",
+    "top_error",
+]
+
 DEFAULT_URL = "https://eco.taobao.com/router/rest"
 METHOD = "taobao.tbk.dg.material.optional.upgrade"
 RESPONSE_KEY = "tbk_dg_material_optional_upgrade_response"

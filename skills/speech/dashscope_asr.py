@@ -28,6 +28,8 @@ from skills.base import SkillError
 from skills.errors import map_exceptions
 from skills.files import open_allowed
 
+__all__ = ["DEFAULT_URL", "FRAME_BYTES", "MAX_AUDIO_BYTES", "DashScopePcmRecognizer", "DashScopeRecognizer"]
+
 DEFAULT_URL = "wss://dashscope.aliyuncs.com/api-ws/v1/inference/"
 FRAME_BYTES = 3200  # 100 ms of 16 kHz 16-bit mono
 MAX_AUDIO_BYTES = 64 << 20  # 35 minutes of 16 kHz 16-bit mono
