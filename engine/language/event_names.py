@@ -10,6 +10,7 @@ with `engine_owned` and refuses it; `Runner.send` refuses it as a last line.
 from __future__ import annotations
 
 ENGINE_PREFIXES = ("done.", "error.", "confirm.", "collect.", "after.")
+_BARE = frozenset(p[:-1] for p in ENGINE_PREFIXES)  # `done`, `error` ... on their own
 
 
 def engine_owned(name: str) -> bool:
@@ -18,7 +19,7 @@ def engine_owned(name: str) -> bool:
     >>> engine_owned("confirm.yes.pay"), engine_owned("gesture.tap")
     (True, False)
     """
-    return name.startswith(ENGINE_PREFIXES) or name in {p[:-1] for p in ENGINE_PREFIXES}
+    return name.startswith(ENGINE_PREFIXES) or name in _BARE
 
 
 def refusal(name: str) -> str:

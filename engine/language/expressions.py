@@ -346,6 +346,45 @@ def _lower(text: str) -> Any:
     return comparison
 
 
+_PATH = re.compile(r"^\s*(slots|vars|event|error|session|device)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*$")
+
+
+def _lower_path(text: str) -> Any:
+    """A Python function for a plain path such as `event.text` or `vars.place.name` (most templates).
+
+    It answers only when CEL would hand back the very same value: a string (short
+    enough that CEL's cost check would let it through), a bool, null, a float or an
+    int within int64. Containers come back from CEL as copies, big ints change type,
+    and a missing key is CEL's error to word: for those it steps aside.
+    """
+    match = _PATH.match(text)
+    if match is None:
+        return None
+    root, members = match.group(1), tuple(match.group(2)[1:].split("."))
+
+    def path(scope: dict[str, Any]) -> Any:
+        value: Any = scope.get(root)
+        for member in members:
+            if type(value) is not dict or member not in value:
+                raise _Fallback
+            value = value[member]
+        kind = type(value)
+        if kind is str:
+            if len(value) > ASSUMED_CHARS:
+                raise _Fallback  # CEL may refuse to copy it: let its cost check decide
+            return value
+        if kind is bool or kind is float or value is None:
+            return value
+        if kind is int and _INT64[0] <= value <= _INT64[1]:
+            return value
+        raise _Fallback
+
+    return path
+
+
+_PLAIN = (int, float, bool, type(None))  # values whose size CEL's cost check counts as one item
+
+
 class CompiledExpression:
     """A CEL expression compiled once, evaluated against only the data it reads.
 
@@ -354,7 +393,7 @@ class CompiledExpression:
     expression names keeps a guard at a few.
     """
 
-    __slots__ = ("_analysis", "_fast", "_free_scale", "_needs", "program", "text")
+    __slots__ = ("_analysis", "_fast", "_free_chars", "_free_scale", "_needs", "program", "text")
 
     def __init__(self, text: str) -> None:
         if len(text) <= MAX_EXPRESSION_CHARS:
@@ -366,10 +405,16 @@ class CompiledExpression:
         self.program = compile_expression(text)
         self._analysis = analyze(text)
         self._free_scale: float | None = None  # computed on the first evaluation
+        self._free_chars = -1  # characters of values that always fit when every value is a scalar or string
         self._needs = tuple(
             (root, tuple(members) if members is not None else None) for root, members in _needs(text).items()
         )
-        self._fast = _lower(text)
+        self._fast = _lower(text) or _lower_path(text)
+
+    @property
+    def fast_path(self) -> bool:
+        """True when Python answers this expression (CEL only when the fast path steps aside)."""
+        return self._fast is not None
 
     def evaluate(self, scope: dict[str, Any]) -> Any:
         if self._fast is not None:
@@ -382,19 +427,43 @@ class CompiledExpression:
     def evaluate_cel(self, scope: dict[str, Any]) -> Any:
         """Evaluate with the CEL engine only (the reference the fast path must agree with)."""
         context: dict[str, Any] = {}
+        plain, chars = True, 0  # every value read a scalar or a string, and their characters
         for root, members in self._needs:
             value = scope.get(root)
             if value is None:
                 value = {}
             if members is None or not isinstance(value, dict):
                 context[root] = value
-            else:
-                context[root] = {m: value[m] for m in members if m in value}
-        self._check_cost(context)
+                plain = False
+                continue
+            picked = context[root] = {}
+            for member in members:
+                if member in value:
+                    item = picked[member] = value[member]
+                    kind = type(item)
+                    if kind is str:
+                        chars += len(item)
+                    elif kind not in _PLAIN:
+                        plain = False
+        if not plain or chars > self._free_chars:  # else it fits for sure: no need to walk it
+            self._check_cost(context)
         try:
             return self.program.execute(context)
         except Exception as exc:  # CEL raises KeyError, TypeError, ZeroDivisionError, ValueError ...
             raise EvaluationError(f"{self.text}: {failure_reason(self.text, exc)}") from None
+
+    def _chars_that_fit(self, scale: float) -> int:
+        """Characters of string values that always pass the check below when every value read is plain.
+
+        A context of plain values holds at most the roots and members the expression
+        names (their names are counted as characters too); -1 when even that may not fit.
+        """
+        members = [m for _, names in self._needs for m in (names or ())]
+        items = 1 + 2 * len(self._needs) + 2 * len(members)
+        names = sum(len(root) for root, _ in self._needs) + sum(len(m) for m in members)
+        if scale < 0 or items > scale * ASSUMED_ITEMS:
+            return -1
+        return int(scale * ASSUMED_CHARS) - names
 
     def _check_cost(self, context: dict[str, Any]) -> None:
         """Refuse to start an evaluation whose worst case on these inputs is over the budget.
@@ -405,6 +474,7 @@ class CompiledExpression:
         """
         if self._free_scale is None:
             self._free_scale = self._analysis.free_scale()
+            self._free_chars = self._chars_that_fit(self._free_scale)
         scale = self._free_scale
         cap_items, cap_chars = COST_STEPS_BUDGET / STEPS_PER_INPUT_ITEM, COST_BYTES_BUDGET
         longest, items, chars = measure(context, cap_items, cap_chars)

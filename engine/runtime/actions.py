@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 class ActionSteps:
     """Mixed into the Interpreter, whose state and helpers these methods use."""
 
+    __slots__ = ()  # the Interpreter is slotted
+
     ports: Ports
     led: PrivacyLed
     tracing: bool

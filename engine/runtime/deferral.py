@@ -32,6 +32,8 @@ MAX_DEFERRED = 32  # events one session keeps for later; a flow that needs more 
 class InputSteps:
     """Mixed into the Interpreter, whose state and helpers these methods use."""
 
+    __slots__ = ("_external",)  # the Interpreter is slotted; this mixin sets the queued outside event
+
     flow: Any
     compiled: Any
     cursor: Any

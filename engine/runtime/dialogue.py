@@ -22,6 +22,8 @@ UTTERANCE_EVENTS = ("asr.transcript", "user.utterance")
 class DialogueSteps:
     """Mixed into the Interpreter, whose state and helpers these methods use."""
 
+    __slots__ = ()  # the Interpreter is slotted
+
     flow: Any
     compiled: Any
     epoch: datetime

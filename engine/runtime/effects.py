@@ -22,6 +22,8 @@ class Ports(Protocol):
 class RecordingPorts:
     """Ports with no hardware behind them: they record actions and make placeholder photos and videos."""
 
+    __slots__ = ("_count", "performed")  # one per runner that brings no ports of its own
+
     def __init__(self) -> None:
         self.performed: list[tuple[str, Any]] = []
         self._count = 0

@@ -15,19 +15,23 @@ replaced by the assistant are counted apart.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from types import MappingProxyType
+from typing import Any, cast
 
 CAPTURE_START = {"mic.start": "mic", "camera.record_start": "camera"}
 CAPTURE_STOP = {"mic.stop": "mic", "camera.record_stop": "camera"}
 STOP_ACTION = {"mic": "mic.stop", "camera": "camera.record_stop"}
+_NO_HOLDERS = cast("dict[str, set[str]]", MappingProxyType({}))  # most devices never capture: no dict for them
 
 
 class PrivacyLed:
     """Counts captures per holder and drives `led.privacy` through the ports when the answer changes."""
 
+    __slots__ = ("holders", "lit", "ports")  # one per runner, idle most of the time
+
     def __init__(self, ports: Any) -> None:
         self.ports = ports
-        self.holders: dict[str, set[str]] = {}
+        self.holders: dict[str, set[str]] = _NO_HOLDERS  # a dict from the first capture on
         self.lit = False
 
     @property
@@ -36,6 +40,8 @@ class PrivacyLed:
 
     def set(self, session: Any, port: str, on: bool) -> bool | None:
         """Record that `session` started (on) or stopped a capture on `port`; the LED's new state if it changed."""
+        if self.holders is _NO_HOLDERS:
+            self.holders = {}
         held = self.holders.setdefault(session.run, set())
         held.add(port) if on else held.discard(port)
         if not held:
@@ -49,6 +55,8 @@ class PrivacyLed:
 
     def adopt(self, session: Any, ports: Iterable[str]) -> None:
         """A restored session's captures: still running on the device, whose LED is still on."""
+        if self.holders is _NO_HOLDERS:
+            self.holders = {}
         for port in ports:
             self.holders.setdefault(session.run, set()).add(port)
         self.lit = self.capturing

@@ -19,10 +19,13 @@ next action).
 
 from __future__ import annotations
 
+import weakref
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, cast
 
 from engine.language.expressions import EvaluationError
 from engine.language.model import Transition
@@ -39,6 +42,43 @@ from engine.runtime.session import Session
 # the step types live in engine.runtime.effects; they stay importable from here
 __all__ = ["Effect", "Interpreter", "Ports", "RecordingPorts", "StepResult"]
 
+# Between steps an interpreter holds no queue and no result: a runner per wearer keeps one
+# interpreter per flow, idle most of the time. These stand-ins are immutable, so anything
+# that tried to queue or record outside a step would fail loudly instead of leaking.
+_IDLE_QUEUE = cast("deque[tuple[str, dict[str, Any]]]", ())
+_IDLE_RESULT = StepResult(cast("list[Effect]", ()), cast("list[dict[str, Any]]", ()))
+_IDLE_SCOPE = cast("dict[str, Any]", MappingProxyType({}))
+
+
+@lru_cache(maxsize=1)
+def _event_permissions() -> dict[str, str | None]:
+    """Event name -> the permission it needs, from the catalogue (one table for every interpreter)."""
+    from engine.language.catalog import load_catalog
+
+    return {name: spec.get("permission") for name, spec in load_catalog().events.items()}
+
+
+_SHARED_CACHES: dict[int, tuple[dict[int, tuple[Any, Any]], dict[str, frozenset[str]]]] = {}
+
+
+def _flow_caches(compiled: CompiledFlow) -> tuple[dict[int, tuple[Any, Any]], dict[str, frozenset[str]]]:
+    """Caches that depend only on the compiled flow (compiled templates, deferred events per configuration).
+
+    Shared by every interpreter of the flow, so a runner per wearer does not repeat them;
+    dropped with the compiled flow.
+    """
+    caches = _SHARED_CACHES.get(id(compiled))
+    if caches is None:
+        caches = _SHARED_CACHES[id(compiled)] = ({}, {})
+        weakref.finalize(compiled, _SHARED_CACHES.pop, id(compiled), None)
+    return caches
+
+
+@lru_cache(maxsize=256)
+def _permission_set(permissions: tuple[str, ...]) -> frozenset[str]:
+    """One frozenset per distinct permission list, shared by the interpreters of a flow."""
+    return frozenset(permissions)
+
 
 class _Cursor:
     """The flyweight model the shared machine runs: it carries the session being stepped."""
@@ -49,8 +89,8 @@ class _Cursor:
         self.interp = interp
         self.state = ""
         self.session: Session | None = None
-        self.event: dict[str, Any] = {}
-        self.scope: dict[str, Any] = {}
+        self.event: dict[str, Any] = _IDLE_SCOPE
+        self.scope: dict[str, Any] = _IDLE_SCOPE
         self.before = ""
         self.taken = False
 
@@ -71,6 +111,28 @@ class _Cursor:
 
 class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
     """Steps sessions of one compiled flow. Cheap to create; holds no session between calls."""
+
+    __slots__ = (  # a runner per wearer keeps one interpreter per flow it runs
+        "_compiled_values",
+        "_deferring",
+        "_event_permission",
+        "_has_always",
+        "_now",
+        "_queue",
+        "_result",
+        "_scope_cache",
+        "_skills",
+        "compiled",
+        "cursor",
+        "device",
+        "epoch",
+        "flow",
+        "led",
+        "on_transition",
+        "permissions",
+        "ports",
+        "tracing",
+    )
 
     def __init__(
         self,
@@ -94,23 +156,19 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
             self.device.setdefault(key, value)
         self.tracing = trace
         self._has_always = ALWAYS in compiled.triggers
-        self._compiled_values: dict[int, tuple[Any, Any]] = {}
-        self._scope_cache: dict[str, Any] = {"slots": None, "vars": None, "event": None, "device": self.device}
-        self._session_info: dict[str, Any] = {}
-        self._session_of_info: Session | None = None
-        self.permissions = frozenset(self.flow.permissions)
-        self.events = compiled.machine.events
+        self._scope_cache: dict[str, Any] = _IDLE_SCOPE  # the step's scope, built once per step
+        self.permissions = _permission_set(tuple(self.flow.permissions))
         self.cursor = _Cursor(self)
-        self._queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self._queue: deque[tuple[str, dict[str, Any]]] = _IDLE_QUEUE  # a fresh one for each step
         self._external: tuple[str, dict[str, Any]] | None = None  # the queued event that came from outside
-        self._deferring: dict[str, frozenset[str]] = {}  # configuration -> events its states defer
-        self._result = StepResult()
+        # model value -> its compiled templates; configuration -> events its states defer
+        self._compiled_values, self._deferring = _flow_caches(compiled)
+        self._result = _IDLE_RESULT  # a fresh one for each step
         self._now = 0
         from engine.language.catalog import load_catalog
 
-        catalog = load_catalog()
-        self._event_permission = {name: spec.get("permission") for name, spec in catalog.events.items()}
-        self._skills = catalog.skills
+        self._event_permission = _event_permissions()
+        self._skills = load_catalog().skills
 
     # -- public entry points --------------------------------------------------------------
     def start(self, session: Session, now: int) -> StepResult:
@@ -131,8 +189,8 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
     def send(self, session: Session, name: str, data: dict[str, Any] | None, now: int) -> StepResult:
         """Process one external event to completion."""
         data = data or {}
+        self._note_device_state(name, data)  # before the scope is built: guards see the device as it is now
         self._begin(session, now, name, data)
-        self._note_device_state(name, data)
         if session.done:
             self._trace("ignored", event=name, reason="flow finished")
             return self._finish(session)
@@ -185,7 +243,7 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
     def _begin(self, session: Session, now: int, name: str, data: dict[str, Any]) -> None:
         self._now = now
         self._result = StepResult()
-        self._queue.clear()
+        self._queue = deque()
         self._external = None
         cursor = self.cursor
         cursor.session = session
@@ -212,7 +270,10 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
                 self._trace("error", error="error.loop", message=message)
                 break
         result = self._result
-        self._result = StepResult()
+        self._result = _IDLE_RESULT
+        self._queue = _IDLE_QUEUE
+        self._scope_cache = self.cursor.scope = _IDLE_SCOPE
+        self.cursor.event = _IDLE_SCOPE
         return result
 
     def _settle(self, session: Session) -> None:
@@ -225,55 +286,75 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         self._error("error.loop", f"eventless transitions did not settle after {MAX_MICROSTEPS} steps", {})
 
     def _scope(self, session: Session, name: str, data: dict[str, Any]) -> dict[str, Any]:
-        """The names expressions read. Reused between events: only what changed is replaced."""
+        """The names expressions read, built once per step; `_scope_event` repoints `event` for each fired event.
+
+        Built fresh rather than kept between steps: an idle interpreter holds no scope.
+        """
+        device = self.device
+        if "location" not in self.permissions:  # where the wearer is belongs only to flows with the permission
+            device = {k: v for k, v in device.items() if k != "location"}
+        scope = {
+            "slots": session.slots,
+            "vars": session.vars,
+            "event": data,
+            "session": {"id": session.id, "run": session.run, "flow": self.flow.id, "now": self._now},
+            "device": device,
+        }
+        if name.startswith("error"):
+            scope["error"] = data
+        self._scope_cache = scope
+        return scope
+
+    def _scope_event(self, name: str, data: dict[str, Any]) -> None:
+        """Point the step's scope at the event being fired (an internal one, or the external one again)."""
         scope = self._scope_cache
-        scope["slots"] = session.slots
-        scope["vars"] = session.vars
         scope["event"] = data
-        if self._session_of_info is not session:
-            self._session_info = {"id": session.id, "run": session.run, "flow": self.flow.id, "now": self._now}
-            self._session_of_info = session
-        else:
-            self._session_info["now"] = self._now
-        scope["session"] = self._session_info
-        # where the wearer is belongs only to flows with the location permission
-        scope["device"] = (
-            self.device if "location" in self.permissions else {k: v for k, v in self.device.items() if k != "location"}
-        )
         if name.startswith("error"):
             scope["error"] = data
         elif "error" in scope:
             del scope["error"]
-        return scope
 
     def _fire(self, session: Session, name: str, data: dict[str, Any]) -> bool:
         """Run one trigger through the machine; then the engine's own readers of it (collect, confirm)."""
         cursor = self.cursor
         cursor.event = data
-        cursor.scope = self._scope(session, name, data)
+        self._scope_event(name, data)
         cursor.taken = False
         cursor.before = session.config
         cursor.state = session.config
         if self.tracing and name != ALWAYS:
             self._trace("event", name=name, data=data)
         parallel = len(self.compiled.leaves.get(session.config, ())) > 1
-        event = self.events.get(name)
         if parallel:
             self._fire_regions(session, name)
-        elif event is not None:
-            event.trigger(cursor)
+        else:
+            self._take(cursor, name)
             session.config = cursor.state
         if not cursor.taken and name != ALWAYS:
             for pattern in self._patterns_for(name):
                 if parallel:
                     self._fire_regions(session, pattern)
                 else:
-                    self.events[pattern].trigger(cursor)
+                    self._take(cursor, pattern)
                     session.config = cursor.state
                 if cursor.taken:
                     return True
             return self._engine_readers(session, name, data)
         return cursor.taken
+
+    def _take(self, cursor: _Cursor, trigger: str) -> None:
+        """The first enabled candidate of the configuration for `trigger` runs (what the machine would pick).
+
+        The candidates are the compiled machine's own transitions, in the same priority
+        order; reading them directly skips the machine's per-event bookkeeping
+        (event data, callbacks, logging), which cost as much as the rest of a step.
+        """
+        for candidate in self.compiled.candidates.get((cursor.state, trigger), ()):
+            if cursor.check(candidate):
+                if candidate.target is not None and not candidate.dynamic:
+                    cursor.state = candidate.dest  # a static target always has one
+                cursor.apply(candidate)
+                return
 
     def _fire_regions(self, session: Session, trigger: str) -> None:
         """In a parallel configuration, each region may take its own transition for one event (SCXML).

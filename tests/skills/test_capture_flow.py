@@ -93,7 +93,6 @@ def test_photos_carry_the_location_and_only_flows_allowed_to_see_it_do(tmp_path:
     runner = Runner({"capture": CAPTURE}, skills=embedded_skills(), ports=PhotoPorts(tmp_path), device={})
 
     async def go() -> None:
-        runner._interpreters.clear()
         await runner.start("capture", {"mode": "video"})
         await runner.send("location.update", {"lat": 31.23, "lng": 121.47})
         await runner.send("gesture.tap", {})
