@@ -432,7 +432,7 @@ class CompiledExpression:
             value = scope.get(root)
             if value is None:
                 value = {}
-            if members is None or not isinstance(value, dict):
+            if members is None or not (type(value) is dict or isinstance(value, dict)):
                 context[root] = value
                 plain = False
                 continue

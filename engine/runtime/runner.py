@@ -117,15 +117,19 @@ class Runner(SkillCalls):
 
         Engine-owned names (`confirm.yes.*`, `done.invoke.*`, `error.*` ...) are
         refused here whatever the front door checked: only the engine raises them.
+
+        An event that starts no task (most device events) is finished when the step's
+        effects are carried out: it returns without a trip through the event loop.
         """
         if engine_owned(name):
             self._record({"t": self.clock.now(), "kind": "refused", "event": name, "reason": refusal(name)})
             return
         if not self.stack:
             return
-        frame = self.top
+        frame = self.stack[-1]
         self._carry_out(frame, frame.interpreter.send(frame.session, name, data or {}, self.clock.now()))
-        await self._quiesce()
+        if self._tasks or self._stirred:
+            await self._quiesce()
 
     async def stop(self, reason: str = "cancelled") -> None:
         """End every flow on the stack from outside (cancelled, or replaced by another flow).

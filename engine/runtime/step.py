@@ -322,8 +322,8 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         cursor.taken = False
         cursor.before = session.config
         cursor.state = session.config
-        if self.tracing and name != ALWAYS:
-            self._trace("event", name=name, data=data)
+        if self.tracing and name != ALWAYS:  # on every event: the entry is built in place, not through `_trace`
+            self._result.trace.append({"t": self._now, "kind": "event", "name": name, "data": data})
         parallel = len(self.compiled.leaves.get(session.config, ())) > 1
         if parallel:
             self._fire_regions(session, name)
@@ -350,10 +350,11 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         (event data, callbacks, logging), which cost as much as the rest of a step.
         """
         for candidate in self.compiled.candidates.get((cursor.state, trigger), ()):
-            if cursor.check(candidate):
+            if candidate.guard is None or cursor.check(candidate):
                 if candidate.target is not None and not candidate.dynamic:
                     cursor.state = candidate.dest  # a static target always has one
-                cursor.apply(candidate)
+                cursor.taken = True
+                self._apply(cursor, candidate)
                 return
 
     def _fire_regions(self, session: Session, trigger: str) -> None:
@@ -430,7 +431,8 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
             exits, entries, after = c.exits, c.entries, self.compiled.configs[c.dest]
         session.config = cursor.state
         if self.tracing:
-            self._trace("transition", source=c.source, trigger=c.trigger, target=c.target)
+            entry = {"t": self._now, "kind": "transition", "source": c.source, "trigger": c.trigger, "target": c.target}
+            self._result.trace.append(entry)
         self._exit(session, exits, before)
         self._run_actions(session, c.actions)
         self._enter(session, entries, after)
@@ -442,7 +444,7 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
             cs = states[name]
             if cs.plain and not session.timers and not session.invokes and not session.attempts:
                 if tracing:
-                    self._trace("exit", state=name)
+                    self._result.trace.append({"t": self._now, "kind": "exit", "state": name})
                 continue
             for h in cs.history_children:
                 deep = self.flow.states[h].deep
@@ -473,7 +475,7 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
             cs = states[name]
             if cs.plain:
                 if tracing:
-                    self._trace("enter", state=name)
+                    self._result.trace.append({"t": self._now, "kind": "enter", "state": name})
                 continue
             state = cs.state
             if tracing:
