@@ -202,9 +202,9 @@ def snapshot_restore_seconds(compiled: CompiledFlow, n: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=5_000, help="events per timed batch")
+    parser.add_argument("--events", type=int, default=2_000, help="events per timed batch")
     parser.add_argument("--sessions", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=15, help="batches per row, interleaved")
+    parser.add_argument("--repeat", type=int, default=30, help="batches per row, interleaved")
     args = parser.parse_args()
     if CompiledExpression(GUARD).fast_path:
         raise SystemExit(f"the guard {GUARD!r} takes the Python fast path: it would not measure CEL")
