@@ -27,7 +27,16 @@ def outcome(expr: CompiledExpression, scope: dict[str, Any], cel_only: bool) -> 
         value = expr.evaluate_cel(scope) if cel_only else expr.evaluate(scope)
     except EvaluationError:
         return ("error", None)
-    return ("value", (type(value).__name__, repr(value)))  # repr: NaN, even inside a map, equals itself
+    return ("value", canonical(value))
+
+
+def canonical(value: Any) -> Any:
+    """A comparable form: maps in key order (CEL's maps have none), NaN equal to itself."""
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((repr(k), canonical(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(canonical(v) for v in value))
+    return (type(value).__name__, repr(value))
 
 
 def test_plain_path_templates_take_the_fast_path() -> None:
