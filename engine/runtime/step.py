@@ -19,11 +19,9 @@ next action).
 
 from __future__ import annotations
 
-import weakref
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, cast
 
@@ -35,6 +33,7 @@ from engine.runtime.compiler import ALWAYS, CompiledFlow, CompiledTransition
 from engine.runtime.deferral import InputSteps
 from engine.runtime.dialogue import DialogueSteps
 from engine.runtime.effects import Effect, Ports, RecordingPorts, StepResult
+from engine.runtime.flow_tables import event_permissions, flow_caches, permission_set
 from engine.runtime.invocations import InvocationSteps
 from engine.runtime.privacy import PrivacyLed
 from engine.runtime.session import Session
@@ -48,36 +47,6 @@ __all__ = ["Effect", "Interpreter", "Ports", "RecordingPorts", "StepResult"]
 _IDLE_QUEUE = cast("deque[tuple[str, dict[str, Any]]]", ())
 _IDLE_RESULT = StepResult(cast("list[Effect]", ()), cast("list[dict[str, Any]]", ()))
 _IDLE_SCOPE = cast("dict[str, Any]", MappingProxyType({}))
-
-
-@lru_cache(maxsize=1)
-def _event_permissions() -> dict[str, str | None]:
-    """Event name -> the permission it needs, from the catalogue (one table for every interpreter)."""
-    from engine.language.catalog import load_catalog
-
-    return {name: spec.get("permission") for name, spec in load_catalog().events.items()}
-
-
-_SHARED_CACHES: dict[int, tuple[dict[int, tuple[Any, Any]], dict[str, frozenset[str]]]] = {}
-
-
-def _flow_caches(compiled: CompiledFlow) -> tuple[dict[int, tuple[Any, Any]], dict[str, frozenset[str]]]:
-    """Caches that depend only on the compiled flow (compiled templates, deferred events per configuration).
-
-    Shared by every interpreter of the flow, so a runner per wearer does not repeat them;
-    dropped with the compiled flow.
-    """
-    caches = _SHARED_CACHES.get(id(compiled))
-    if caches is None:
-        caches = _SHARED_CACHES[id(compiled)] = ({}, {})
-        weakref.finalize(compiled, _SHARED_CACHES.pop, id(compiled), None)
-    return caches
-
-
-@lru_cache(maxsize=256)
-def _permission_set(permissions: tuple[str, ...]) -> frozenset[str]:
-    """One frozenset per distinct permission list, shared by the interpreters of a flow."""
-    return frozenset(permissions)
 
 
 class _Cursor:
@@ -112,27 +81,13 @@ class _Cursor:
 class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
     """Steps sessions of one compiled flow. Cheap to create; holds no session between calls."""
 
+    # fmt: off
     __slots__ = (  # a runner per wearer keeps one interpreter per flow it runs
-        "_compiled_values",
-        "_deferring",
-        "_event_permission",
-        "_has_always",
-        "_now",
-        "_queue",
-        "_result",
-        "_scope_cache",
-        "_skills",
-        "compiled",
-        "cursor",
-        "device",
-        "epoch",
-        "flow",
-        "led",
-        "on_transition",
-        "permissions",
-        "ports",
-        "tracing",
+        "_compiled_values", "_deferring", "_event_permission", "_has_always", "_now", "_queue", "_result",
+        "_scope_cache", "_skills", "compiled", "cursor", "device", "epoch", "flow", "led", "on_transition",
+        "permissions", "ports", "tracing",
     )
+    # fmt: on
 
     def __init__(
         self,
@@ -157,17 +112,17 @@ class Interpreter(ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
         self.tracing = trace
         self._has_always = ALWAYS in compiled.triggers
         self._scope_cache: dict[str, Any] = _IDLE_SCOPE  # the step's scope, built once per step
-        self.permissions = _permission_set(tuple(self.flow.permissions))
+        self.permissions = permission_set(tuple(self.flow.permissions))
         self.cursor = _Cursor(self)
         self._queue: deque[tuple[str, dict[str, Any]]] = _IDLE_QUEUE  # a fresh one for each step
         self._external: tuple[str, dict[str, Any]] | None = None  # the queued event that came from outside
         # model value -> its compiled templates; configuration -> events its states defer
-        self._compiled_values, self._deferring = _flow_caches(compiled)
+        self._compiled_values, self._deferring = flow_caches(compiled)
         self._result = _IDLE_RESULT  # a fresh one for each step
         self._now = 0
         from engine.language.catalog import load_catalog
 
-        self._event_permission = _event_permissions()
+        self._event_permission = event_permissions()
         self._skills = load_catalog().skills
 
     # -- public entry points --------------------------------------------------------------
