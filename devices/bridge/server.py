@@ -208,6 +208,8 @@ class DeviceSession:
             self.last_event = seq
             assert self.runner is not None
             await self.runner.send(name, data)
+            if self._sending:  # the commands this event drew leave before its ack, in order
+                await asyncio.sleep(0)
             if len(self.runner.trace) > 2 * MAX_TRACE:
                 del self.runner.trace[:-MAX_TRACE]
         if self.connection is not None:

@@ -23,10 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from wcwidth import iter_graphemes
-
 from engine.language.catalog import HudGeometry
-from engine.language.textwidth import cluster_units, text_units, wrap
+from engine.language.textwidth import cluster_units, cut_to_units, text_units, wrap
 
 PRIORITIES = {"low": 0, "normal": 1, "high": 2, "critical": 3}
 ARROWS = {
@@ -81,14 +79,7 @@ def fit_line(text: str, geometry: HudGeometry) -> str:
     if text_units(text, columns, cjk_columns) <= line:
         return text
     room = line - cluster_units(ELLIPSIS, columns, cjk_columns)
-    kept: list[str] = []
-    used = 0  # running width of what is kept: each cluster is measured once
-    for cluster in iter_graphemes(text):
-        used += cluster_units(cluster, columns, cjk_columns)
-        if used > room:
-            break
-        kept.append(cluster)
-    return "".join(kept).rstrip() + ELLIPSIS
+    return cut_to_units(text, room, columns, cjk_columns).rstrip() + ELLIPSIS
 
 
 def _narrower(geometry: HudGeometry, cells: int) -> HudGeometry:

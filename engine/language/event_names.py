@@ -12,6 +12,7 @@ from __future__ import annotations
 ENGINE_PREFIXES = ("done.", "error.", "confirm.", "collect.", "after.")
 # What the wearer said: the events a `collect` or a voice `confirm` reads its answer from.
 UTTERANCE_EVENTS = ("asr.transcript", "user.utterance")
+_BARE = frozenset(p[:-1] for p in ENGINE_PREFIXES)  # `done`, `error` ... on their own
 
 
 def engine_owned(name: str) -> bool:
@@ -20,7 +21,7 @@ def engine_owned(name: str) -> bool:
     >>> engine_owned("confirm.yes.pay"), engine_owned("gesture.tap")
     (True, False)
     """
-    return name.startswith(ENGINE_PREFIXES) or name in {p[:-1] for p in ENGINE_PREFIXES}
+    return name.startswith(ENGINE_PREFIXES) or name in _BARE
 
 
 def refusal(name: str) -> str:

@@ -30,6 +30,7 @@ from typing import Any
 from engine.errors import LensflowError, UserError
 from engine.language.cel_cost import analyze, measure, static_problems
 from engine.language.cel_messages import failure_reason, operator_hint
+from engine.language.fast_path import Fallback, lower
 from engine.limits import (
     ASSUMED_CHARS,
     ASSUMED_ITEMS,
@@ -265,87 +266,7 @@ def _needs(text: str) -> dict[str, set[str] | None]:
     return needs
 
 
-class _Fallback(Exception):
-    """The fast path cannot answer exactly as CEL would: ask CEL."""
-
-
-_SIMPLE = re.compile(
-    r"^\s*(slots|vars|event|error|session|device)\.([A-Za-z_][A-Za-z0-9_]*)\s*"
-    r"(<=|>=|==|!=|<|>|\+|-)\s*"
-    r"(-?\d+\.\d+|-?\d+|'[^'\\]*'|\"[^\"\\]*\"|true|false|null)\s*$"
-)
-_INT64 = (-(2**63), 2**63 - 1)
-_COMPARE = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-}
-
-
-def _literal(text: str) -> Any:
-    if text in ("true", "false"):
-        return text == "true"
-    if text == "null":
-        return None
-    if text[0] in "'\"":
-        return text[1:-1]
-    return float(text) if "." in text else int(text)
-
-
-def _lower(text: str) -> Any:
-    """A Python function for `root.member OP literal`, exact for the types it accepts.
-
-    Guards like `vars.count < 3` or `event.lat >= 31.5` are most of what flows
-    write. CEL stays the reference: whenever the operands are not plain numbers,
-    strings or booleans of matching kinds, or the member is missing, the fast
-    path steps aside and CEL answers (or raises) as usual. A property test
-    checks both paths agree.
-    """
-    match = _SIMPLE.match(text)
-    if match is None:
-        return None
-    root, member, op, raw = match.groups()
-    literal = _literal(raw)
-    numeric = type(literal) in (int, float)
-
-    if op in ("+", "-"):
-        if type(literal) is not int:
-            return None
-        sign = 1 if op == "+" else -1
-
-        def arithmetic(scope: dict[str, Any]) -> Any:
-            container = scope.get(root)
-            if type(container) is not dict or member not in container:
-                raise _Fallback
-            value = container[member]
-            if type(value) is not int:
-                raise _Fallback  # CEL refuses double + int; let it say so
-            result = value + sign * literal
-            if not _INT64[0] <= result <= _INT64[1]:
-                raise _Fallback
-            return result
-
-        return arithmetic
-    compare = _COMPARE[op]
-
-    def comparison(scope: dict[str, Any]) -> Any:
-        container = scope.get(root)
-        if type(container) is not dict or member not in container:
-            raise _Fallback
-        value = container[member]
-        kind = type(value)
-        if numeric and kind in (int, float):
-            if value != value:  # NaN: CEL's own rules apply
-                raise _Fallback
-            return compare(value, literal)
-        if kind is type(literal) and kind in (str, bool) and (kind is str or op in ("==", "!=")):
-            return compare(value, literal)
-        raise _Fallback
-
-    return comparison
+_PLAIN = (int, float, bool, type(None))  # values whose size CEL's cost check counts as one item
 
 
 class CompiledExpression:
@@ -356,7 +277,7 @@ class CompiledExpression:
     expression names keeps a guard at a few.
     """
 
-    __slots__ = ("_analysis", "_fast", "_free_scale", "_needs", "program", "text")
+    __slots__ = ("_analysis", "_fast", "_free_chars", "_free_scale", "_needs", "program", "text")
 
     def __init__(self, text: str) -> None:
         if len(text) <= MAX_EXPRESSION_CHARS:
@@ -368,35 +289,65 @@ class CompiledExpression:
         self.program = compile_expression(text)
         self._analysis = analyze(text)
         self._free_scale: float | None = None  # computed on the first evaluation
+        self._free_chars = -1  # characters of values that always fit when every value is a scalar or string
         self._needs = tuple(
             (root, tuple(members) if members is not None else None) for root, members in _needs(text).items()
         )
-        self._fast = _lower(text)
+        self._fast = lower(text)
+
+    @property
+    def fast_path(self) -> bool:
+        """True when Python answers this expression (CEL only when the fast path steps aside)."""
+        return self._fast is not None
 
     def evaluate(self, scope: dict[str, Any]) -> Any:
         if self._fast is not None:
             try:
                 return self._fast(scope)
-            except _Fallback:
+            except Fallback:
                 pass
         return self.evaluate_cel(scope)
 
     def evaluate_cel(self, scope: dict[str, Any]) -> Any:
         """Evaluate with the CEL engine only (the reference the fast path must agree with)."""
         context: dict[str, Any] = {}
+        plain, chars = True, 0  # every value read a scalar or a string, and their characters
         for root, members in self._needs:
             value = scope.get(root)
             if value is None:
                 value = {}
-            if members is None or not isinstance(value, dict):
+            if members is None or not (type(value) is dict or isinstance(value, dict)):
                 context[root] = value
-            else:
-                context[root] = {m: value[m] for m in members if m in value}
-        self._check_cost(context)
+                plain = False
+                continue
+            picked = context[root] = {}
+            for member in members:
+                if member in value:
+                    item = picked[member] = value[member]
+                    kind = type(item)
+                    if kind is str:
+                        chars += len(item)
+                    elif kind not in _PLAIN:
+                        plain = False
+        if not plain or chars > self._free_chars:  # else it fits for sure: no need to walk it
+            self._check_cost(context)
         try:
             return self.program.execute(context)
         except Exception as exc:  # CEL raises KeyError, TypeError, ZeroDivisionError, ValueError ...
             raise EvaluationError(f"{self.text}: {failure_reason(self.text, exc)}") from None
+
+    def _chars_that_fit(self, scale: float) -> int:
+        """Characters of string values that always pass the check below when every value read is plain.
+
+        A context of plain values holds at most the roots and members the expression
+        names (their names are counted as characters too); -1 when even that may not fit.
+        """
+        members = [m for _, names in self._needs for m in (names or ())]
+        items = 1 + 2 * len(self._needs) + 2 * len(members)
+        names = sum(len(root) for root, _ in self._needs) + sum(len(m) for m in members)
+        if scale < 0 or items > scale * ASSUMED_ITEMS:
+            return -1
+        return int(scale * ASSUMED_CHARS) - names
 
     def _check_cost(self, context: dict[str, Any]) -> None:
         """Refuse to start an evaluation whose worst case on these inputs is over the budget.
@@ -407,6 +358,7 @@ class CompiledExpression:
         """
         if self._free_scale is None:
             self._free_scale = self._analysis.free_scale()
+            self._free_chars = self._chars_that_fit(self._free_scale)
         scale = self._free_scale
         cap_items, cap_chars = COST_STEPS_BUDGET / STEPS_PER_INPUT_ITEM, COST_BYTES_BUDGET
         longest, items, chars = measure(context, cap_items, cap_chars)

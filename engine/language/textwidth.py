@@ -19,6 +19,13 @@ Every function here is linear in the text: the wrap walks the text once, and a
 word longer than a line is cut with running sums, never by re-measuring what is
 left of it (a 200,000-character word used to take a minute).
 
+Widths are measured per run, not per character: printable ASCII (most captions,
+cards and toasts) is one narrow cell a character, so such a run is measured by its
+length and split into words by a regular expression; other text is cut into
+grapheme clusters by `wcwidth` (in C) and each distinct cluster's class is looked
+up in a bounded cache, so Python does one dict lookup per cluster, not a width
+computation.
+
     >>> wrap("Pay 25.00 to Lucky Noodles", columns=10, cjk_columns=4)
     ['Pay 25.00', 'to Lucky', 'Noodles']
     >>> wrap("扫码支付成功", columns=10, cjk_columns=4)
@@ -29,6 +36,7 @@ left of it (a 200,000-character word used to take a minute).
 
 from __future__ import annotations
 
+import re
 from itertools import accumulate
 
 from wcwidth import iter_graphemes, wcswidth
@@ -39,21 +47,71 @@ CLOSING = frozenset("，。、；：？！）」』】〉》〕］｝〗〙〛�
 OPENING = frozenset("（「『【〈《〔［｛〖〘〚“‘")
 
 
+MAX_CACHED_CLUSTERS = 8192  # distinct clusters whose class is kept (text is untrusted: the cache is bounded)
+_WORDS = re.compile(r" |[^ ]+")  # the tokens of printable ASCII: each space, and the words between
+
+
+class _Kinds(dict[str, int]):
+    """Cluster -> 0 (zero-width or control), 1 (narrow) or 2 (wide: East Asian, emoji), filled as met."""
+
+    def __missing__(self, cluster: str) -> int:
+        width = wcswidth(cluster)
+        kind = 0 if width <= 0 else 2 if width >= 2 else 1
+        if len(self) < MAX_CACHED_CLUSTERS:
+            self[cluster] = kind
+        return kind
+
+
+class _Breaks(dict[str, bool]):
+    """Cluster -> True when it is a token of its own in a wrap (a space, a wide cluster, CJK punctuation)."""
+
+    def __missing__(self, cluster: str) -> bool:
+        breaks = cluster == " " or _KINDS[cluster] == 2 or cluster in CLOSING or cluster in OPENING
+        if len(self) < MAX_CACHED_CLUSTERS:
+            self[cluster] = breaks
+        return breaks
+
+
+_KINDS = _Kinds()
+_BREAKS = _Breaks()
+
+
 def _kind(cluster: str) -> int:
     """0 for zero-width (and control), 1 for narrow, 2 for wide (East Asian, emoji) clusters."""
-    width = wcswidth(cluster)
-    return 0 if width <= 0 else 2 if width >= 2 else 1
+    return _KINDS[cluster]
+
+
+def _plain(text: str) -> bool:
+    """Printable ASCII: every character is a cluster of its own, one narrow cell wide."""
+    return text.isascii() and text.isprintable()
 
 
 def cluster_units(cluster: str, columns: int, cjk_columns: int) -> int:
     """Width of one grapheme cluster in units of 1/cjk_columns narrow cell."""
-    kind = _kind(cluster)
+    kind = _KINDS[cluster]
     return 0 if kind == 0 else columns if kind == 2 else cjk_columns
 
 
 def text_units(text: str, columns: int, cjk_columns: int) -> int:
     """Width of a text in units of 1/cjk_columns narrow cell (a line holds columns * cjk_columns)."""
-    return sum(cluster_units(g, columns, cjk_columns) for g in iter_graphemes(text))
+    if _plain(text):
+        return len(text) * cjk_columns
+    kinds = list(map(_KINDS.__getitem__, iter_graphemes(text)))
+    return kinds.count(1) * cjk_columns + kinds.count(2) * columns
+
+
+def cut_to_units(text: str, room: int, columns: int, cjk_columns: int) -> str:
+    """The longest start of `text`, in whole grapheme clusters, at most `room` units wide."""
+    if _plain(text):
+        return text[: max(room, 0) // cjk_columns]
+    per_kind = (0, cjk_columns, columns)
+    used = end = 0
+    for cluster in iter_graphemes(text):
+        used += per_kind[_KINDS[cluster]]
+        if used > room:
+            break
+        end += len(cluster)
+    return text[:end]
 
 
 def char_cells(char: str, columns: int, cjk_columns: int) -> float:
@@ -72,10 +130,13 @@ def _tokens(text: str) -> list[str]:
     CJK punctuation and curly quotes are tokens of their own even when narrow, so that
     `”“` is a closing and an opening mark the line-breaking rules can tell apart.
     """
+    if _plain(text):  # no wide cluster and no CJK punctuation: words and spaces
+        return _WORDS.findall(text)
     out: list[str] = []
     word: list[str] = []  # clusters of the current word
+    breaks = _BREAKS
     for cluster in iter_graphemes(text):
-        if cluster == " " or _kind(cluster) == 2 or cluster in CLOSING or cluster in OPENING:
+        if breaks[cluster]:
             if word:
                 out.append("".join(word))
                 word = []
@@ -93,7 +154,8 @@ def _split_long(token: str, columns: int, cjk_columns: int, lines: list[str]) ->
     One pass over the word's clusters with running sums; each piece is measured once.
     """
     clusters = list(iter_graphemes(token))
-    units = [cluster_units(g, columns, cjk_columns) for g in clusters]
+    per_kind = (0, cjk_columns, columns)
+    units = [per_kind[_KINDS[g]] for g in clusters]
     total = list(accumulate(units, initial=0))
     line = columns * cjk_columns
     start = 0
@@ -138,6 +200,7 @@ def wrap(text: str, columns: int, cjk_columns: int) -> list[str]:
         parts: list[str] = []  # the line being filled, joined when it is complete
         sizes: list[int] = []  # units of each part
         used = 0
+        plain = _plain(paragraph)  # then every token is too, and a token's width is its length
         for token in _tokens(paragraph):
             if token == " ":
                 if parts:
@@ -145,7 +208,7 @@ def wrap(text: str, columns: int, cjk_columns: int) -> list[str]:
                     sizes.append(cjk_columns)
                     used += cjk_columns
                 continue
-            units = text_units(token, columns, cjk_columns)
+            units = len(token) * cjk_columns if plain else text_units(token, columns, cjk_columns)
             if used + units <= line:
                 parts.append(token)
                 sizes.append(units)

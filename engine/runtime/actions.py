@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 class ActionSteps:
     """Mixed into the Interpreter, whose state and helpers these methods use."""
 
+    __slots__ = ()  # the Interpreter is slotted
+
     tracing: bool
     permissions: frozenset[str]
     cursor: Cursor

@@ -66,6 +66,8 @@ class LlmProvider(Protocol):
 class SkillCalls:
     """Mixed into the Runner, whose clock, skills, model and task bookkeeping these methods use."""
 
+    __slots__ = ()  # the Runner is slotted
+
     skills: dict[str, Skill]
     llm: LlmProvider | None
     clock: Any

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 
 class TimerHandle(Protocol):
@@ -45,19 +44,27 @@ class _Entry:
         self.cancelled = True
 
 
+_NO_TIMERS = cast("list[_Entry]", ())  # a clock that never had a timer (most of a wearer's idle time) holds no heap
+
+
 class VirtualClock:
     """Time moves only when `advance_to` is called; ties run in scheduling order."""
 
+    __slots__ = ("_heap", "_now", "_seq")
+
     def __init__(self, start_ms: int = 0) -> None:
         self._now = start_ms
-        self._heap: list[_Entry] = []
-        self._seq = itertools.count()
+        self._heap: list[_Entry] = _NO_TIMERS
+        self._seq = 0  # scheduling order of the next timer
 
     def now(self) -> int:
         return self._now
 
     def call_at(self, when_ms: int, callback: Callable[[], None]) -> _Entry:
-        entry = _Entry(max(when_ms, self._now), next(self._seq), callback)
+        entry = _Entry(max(when_ms, self._now), self._seq, callback)
+        self._seq += 1
+        if self._heap is _NO_TIMERS:
+            self._heap = []
         heapq.heappush(self._heap, entry)
         return entry
 

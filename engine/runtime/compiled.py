@@ -137,6 +137,9 @@ class CompiledFlow:
     chart: Statechart  # per-state tables and the SCXML entry/exit algorithm, for everything else
     machine: Machine
     triggers: frozenset[str]  # every trigger some state of the flow handles
+    # (flat configuration, trigger) -> its candidate transitions in priority order: the step reads them
+    # directly, without the machine's per-event bookkeeping
+    candidates: Mapping[tuple[str, str], tuple[CompiledTransition, ...]] = field(default_factory=dict)
     # catalogue facts the step needs, bound here so the step never reads the catalogue:
     event_permissions: Mapping[str, str] = field(default_factory=dict)  # event -> permission it needs
     skills: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # skill this flow invokes -> its spec

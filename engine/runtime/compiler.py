@@ -164,10 +164,12 @@ class _Compiler:
             send_event=True,
             queued=False,
         )
+        candidates: dict[tuple[str, str], tuple[CompiledTransition, ...]] = {}
         for cname, active in flat.items():
             for owner in (cname, *self.states[cname].ancestors):
                 for t in self.transitions[owner]:
                     c = self._candidate(chart, flat, active, t)
+                    candidates[(cname, c.trigger)] = (*candidates.get((cname, c.trigger), ()), c)
                     dest = c.dest if (c.target is not None and not c.dynamic) else None
                     machine.add_transition(
                         c.trigger, cname, dest, conditions=[partial(_check, c)], after=[partial(_apply, c)]
@@ -182,6 +184,7 @@ class _Compiler:
             chart=chart,
             machine=machine,
             triggers=frozenset(t.trigger for ts in self.transitions.values() for t in ts),
+            candidates=MappingProxyType(candidates),
             **_bind_catalog(flow, self.catalog),
         )
 

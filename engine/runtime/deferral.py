@@ -34,6 +34,8 @@ MAX_REMEMBERED_CONFIGS = 1024  # configurations whose deferred events one interp
 class InputSteps:
     """Mixed into the Interpreter, whose state and helpers these methods use."""
 
+    __slots__ = ("_external",)  # the Interpreter is slotted; this mixin sets the queued outside event
+
     flow: Any
     compiled: Any
     cursor: Any

@@ -22,6 +22,8 @@ from engine.runtime.session import Session
 class DialogueSteps:
     """Mixed into the Interpreter, whose state and helpers these methods use."""
 
+    __slots__ = ()  # the Interpreter is slotted
+
     flow: Any
     compiled: Any
     epoch: datetime

@@ -310,6 +310,8 @@ class Ports(Protocol):
 class RecordingPorts:
     """Ports with no hardware behind them: they record what they were asked to do, and store nothing."""
 
+    __slots__ = ("performed", "stored")  # one per runner that brings no ports of its own
+
     def __init__(self) -> None:
         self.performed: list[tuple[str, Any]] = []
         self.stored: list[str] = []  # names photos and videos would have been stored under

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 class InvocationSteps:
     """Mixed into the Interpreter, whose state and helpers these methods use."""
 
+    __slots__ = ()  # the Interpreter is slotted
+
     flow: Any
     compiled: Any
     permissions: frozenset[str]

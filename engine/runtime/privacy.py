@@ -20,11 +20,13 @@ in two parts:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from types import MappingProxyType
+from typing import Any, cast
 
 CAPTURE_START = {"mic.start": "mic", "camera.record_start": "camera"}
 CAPTURE_STOP = {"mic.stop": "mic", "camera.record_stop": "camera"}
 STOP_ACTION = {"mic": "mic.stop", "camera": "camera.record_stop"}
+_NO_HOLDERS = cast("dict[str, set[str]]", MappingProxyType({}))  # most devices never capture: no dict for them
 
 
 def led_wanted(captures: Iterable[str] | None, photo: bool = False) -> bool:
@@ -34,6 +36,8 @@ def led_wanted(captures: Iterable[str] | None, photo: bool = False) -> bool:
 
 class PrivacyLed:
     """The device-wide light: on while at least one flow run holds it (the runner's, never the step's)."""
+
+    __slots__ = ("holders", "lit")  # one per runner, idle most of the time
 
     def __init__(self) -> None:
         self.holders: set[str] = set()

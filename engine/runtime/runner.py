@@ -23,8 +23,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, ClassVar
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, ClassVar, cast
 
 from engine.language.event_names import engine_owned, refusal
 from engine.limits import MAX_CALL_DEPTH
@@ -67,7 +69,7 @@ from engine.runtime.step import step
 __all__ = ["Frame", "LlmProvider", "Runner", "Skill", "SkillContext", "SkillError"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Frame:
     """One flow on the session's stack (a `call` pushes one)."""
 
@@ -76,10 +78,28 @@ class Frame:
     caller_state: str | None = None
 
 
-@dataclass
+@lru_cache(maxsize=16)
+def _zone(offset: timedelta | None, name: str | None) -> timezone:
+    return timezone(offset or timedelta(0), name) if name else timezone(offset or timedelta(0))
+
+
+def _local_now() -> datetime:
+    """Now in the local zone, with one shared zone object per offset (not a new one per runner)."""
+    now = datetime.now().astimezone()
+    return now.replace(tzinfo=_zone(now.utcoffset(), now.tzname()))
+
+
+# Task bookkeeping a runner needs only once it has started a task (most device events start none).
+_NO_PARKED = cast("set[asyncio.Task[Any]]", frozenset())
+_NO_WAITING = cast("dict[asyncio.Future[Any], asyncio.Future[Any]]", MappingProxyType({}))
+_NO_TASKS = cast("dict[tuple[int, str], asyncio.Task[Any]]", MappingProxyType({}))
+_NO_SKILLS = cast("dict[str, Skill]", MappingProxyType({}))  # the default: read, never written
+
+
+@dataclass(slots=True)
 class Runner(SkillCalls):
     flows: dict[str, CompiledFlow]
-    skills: dict[str, Skill] = field(default_factory=dict)
+    skills: dict[str, Skill] = field(default_factory=lambda: _NO_SKILLS)
     llm: LlmProvider | None = None
     ports: Ports = field(default_factory=RecordingPorts)
     clock: Any = field(default_factory=VirtualClock)  # VirtualClock, or AsyncioClock for live runs
@@ -87,17 +107,26 @@ class Runner(SkillCalls):
     on_trace: Callable[[dict[str, Any]], None] | None = None
     device: dict[str, Any] = field(default_factory=dict)  # `device.*` in expressions (profile, display ...)
     # wall time at clock 0 (spoken dates count from epoch + clock.now()); set it for repeatable runs
-    epoch: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    epoch: datetime = field(default_factory=_local_now)
+    # set in __post_init__ (declared for the slots: a runner per wearer stays small)
+    stack: list[Frame] = field(init=False, repr=False, compare=False)
+    trace: list[dict[str, Any]] = field(init=False, repr=False, compare=False)
+    led: PrivacyLed = field(init=False, repr=False, compare=False)
+    _tasks: dict[tuple[int, str], asyncio.Task[Any]] = field(init=False, repr=False, compare=False)
+    _parked: set[asyncio.Task[Any]] = field(init=False, repr=False, compare=False)
+    _waiting: dict[asyncio.Future[Any], asyncio.Future[Any]] = field(init=False, repr=False, compare=False)
+    _stirred: bool = field(init=False, repr=False, compare=False)
 
     # effect type -> its handler, filled in below the class: the one place effects are carried out
     HANDLERS: ClassVar[dict[type[Any], Callable[[Runner, Frame, Any], None]]]
 
     def __post_init__(self) -> None:
-        self.stack: list[Frame] = []
-        self.trace: list[dict[str, Any]] = []
-        self._tasks: dict[tuple[int, str], asyncio.Task[Any]] = {}
-        self._parked: set[asyncio.Task[Any]] = set()  # waiting on the clock
-        self._waiting: dict[asyncio.Future[Any], asyncio.Future[Any]] = {}  # waiting on an inner task
+        self.stack = []
+        self.trace = []
+        self._tasks = _NO_TASKS  # a dict once a task is launched
+        self._parked = _NO_PARKED  # tasks waiting on the clock: a set once a task is launched
+        self._waiting = _NO_WAITING  # task -> the inner task it waits on: a dict once a task is launched
+        self._stirred = False  # a task was cancelled and has not yet been let run its cancellation
         self.led = PrivacyLed()  # one device: every flow on the stack counts on the same LED
 
     # -- public ---------------------------------------------------------------------------
@@ -111,7 +140,7 @@ class Runner(SkillCalls):
 
     async def start(self, flow_id: str, slots: dict[str, Any] | None = None) -> None:
         frame = self._frame(flow_id, Session(self.session_id, flow_id, slots))
-        self.stack.append(frame)
+        self.stack = [*self.stack, frame]  # sized to what it holds: most runners only ever hold one flow
         self._step(frame, Start(at=self.clock.now()))
         await self._quiesce()
 
@@ -120,6 +149,9 @@ class Runner(SkillCalls):
 
         Engine-owned names (`confirm.yes.*`, `done.invoke.*`, `error.*` ...) are
         refused here whatever the front door checked: only the engine raises them.
+
+        An event that starts no task (most device events) is finished when the step's
+        effects are carried out: it returns without a trip through the event loop.
         """
         if engine_owned(name):
             self._record({"t": self.clock.now(), "kind": "refused", "event": name, "reason": refusal(name)})
@@ -127,7 +159,8 @@ class Runner(SkillCalls):
         if not self.stack:
             return
         self._step(self.top, Send(name, data or {}, at=self.clock.now()))
-        await self._quiesce()
+        if self._tasks or self._stirred:
+            await self._quiesce()
 
     async def stop(self, reason: str = "cancelled") -> None:
         """End every flow on the stack from outside (cancelled, or replaced by another flow).
@@ -144,7 +177,8 @@ class Runner(SkillCalls):
         cancelled and timers still pending find no flow to fire into."""
         for task in list(self._tasks.values()):
             task.cancel()
-        self._tasks.clear()
+        if self._tasks:
+            self._tasks.clear()
         self.stack = []
 
     async def run_until(self, until_ms: int) -> None:
@@ -321,6 +355,8 @@ class Runner(SkillCalls):
             self._step(frame, TimerFired(trigger, due, at=self.clock.now()))
 
     def _launch(self, frame: Frame, state: str, coro: Awaitable[None]) -> None:
+        if self._tasks is _NO_TASKS:
+            self._tasks, self._parked, self._waiting = {}, set(), {}
         key = (id(frame), state)
         task = asyncio.ensure_future(coro)
         self._tasks[key] = task
@@ -332,9 +368,10 @@ class Runner(SkillCalls):
         task.add_done_callback(forget)
 
     def _cancel(self, frame: Frame, state: str) -> None:
-        task = self._tasks.pop((id(frame), state), None)
+        task = self._tasks.pop((id(frame), state), None) if self._tasks else None
         if task is not None:
             task.cancel()
+            self._stirred = True  # its cancellation runs on the loop: the next quiesce lets it
 
     def _call_flow(self, frame: Frame, effect: StartCall) -> None:
         flow_id = effect.flow
@@ -409,7 +446,15 @@ class Runner(SkillCalls):
         return inner is not None and not inner.done() and self._idle(inner)
 
     async def _quiesce(self) -> None:
-        """Let running tasks go until each is done or waiting on the clock."""
+        """Let running tasks go until each is done or waiting on the clock.
+
+        With no task of this runner alive and none cancelled since, there is nothing to let
+        go: the step's work is all done, so the caller goes on without a trip through the
+        event loop (most device events start no task, and that trip cost more than the step).
+        """
+        if not self._tasks and not self._stirred:
+            return
+        self._stirred = False
         for spin in range(100_000):
             if all(self._idle(t) for t in list(self._tasks.values())):
                 await asyncio.sleep(0)

@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, cast
 
 from engine.language.expressions import EvaluationError
 from engine.language.model import Transition
@@ -54,6 +55,13 @@ from engine.runtime.session import Session
 # the step types live in engine.runtime.effects; they stay importable from here
 __all__ = ["Cursor", "Effect", "Interpreter", "Ports", "RecordingPorts", "Snapshot", "StepResult", "step"]
 
+# Between steps an interpreter holds no queue and no result: a runner per wearer keeps one
+# interpreter per flow, idle most of the time. These stand-ins are immutable, so anything
+# that tried to queue or record outside a step would fail loudly instead of leaking.
+_IDLE_QUEUE = cast("deque[tuple[str, dict[str, Any]]]", ())
+_IDLE_RESULT = StepResult(cast("list[Effect]", ()), cast("list[dict[str, Any]]", ()))
+_IDLE_SCOPE = cast("dict[str, Any]", MappingProxyType({}))
+
 
 class Cursor:
     """The flyweight model the shared machine runs: it carries the session being stepped."""
@@ -64,8 +72,8 @@ class Cursor:
         self.interp = interp
         self.state = ""
         self.session: Session | None = None
-        self.event: dict[str, Any] = {}
-        self.scope: dict[str, Any] = {}
+        self.event: dict[str, Any] = _IDLE_SCOPE
+        self.scope: dict[str, Any] = _IDLE_SCOPE
         self.before = ""
         self.taken = False
 
@@ -87,6 +95,7 @@ class Cursor:
 class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
     """Steps sessions of one compiled flow. Cheap to create; holds no session between calls."""
 
+
     def __init__(
         self,
         compiled: CompiledFlow,
@@ -104,17 +113,14 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
         self.on_transition: Callable[[Transition], None] | None = None  # coverage tools watch branches taken
         self.tracing = trace
         self._has_always = ALWAYS in compiled.triggers
-        self._compiled_values: dict[int, tuple[Any, Any]] = {}
-        self._scope_cache: dict[str, Any] = {"slots": None, "vars": None, "event": None, "device": self.device}
-        self._session_info: dict[str, Any] = {}
-        self._session_of_info: Session | None = None
+        self._scope_cache: dict[str, Any] = _IDLE_SCOPE  # the step's scope, built once per step
         self.permissions = frozenset(self.flow.permissions)
-        self.events = compiled.machine.events
         self.cursor = Cursor(self)
-        self._queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self._queue: deque[tuple[str, dict[str, Any]]] = _IDLE_QUEUE  # a fresh one for each step
         self._external: tuple[str, dict[str, Any]] | None = None  # the queued event that came from outside
+        self._compiled_values: dict[int, tuple[Any, Any]] = {}  # model value -> its compiled templates
         self._deferring: dict[str, frozenset[str]] = {}  # configuration -> events its states defer
-        self._result = StepResult()
+        self._result = _IDLE_RESULT  # a fresh one for each step
         self._now = 0
         self._event_permission = compiled.event_permissions  # bound at compile time: no catalogue read here
 
@@ -137,8 +143,8 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
     def _send(self, session: Session, name: str, data: dict[str, Any] | None, now: int) -> StepResult:
         """Process one external event to completion."""
         data = data or {}
+        self._note_device_state(name, data)  # before the scope is built: guards see the device as it is now
         self._begin(session, now, name, data)
-        self._note_device_state(name, data)
         if session.done:
             self._trace("ignored", event=name, reason="flow finished")
             return self._finish(session)
@@ -192,7 +198,7 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
     def _begin(self, session: Session, now: int, name: str, data: dict[str, Any]) -> None:
         self._now = now
         self._result = StepResult()
-        self._queue.clear()
+        self._queue = deque()
         self._external = None
         cursor = self.cursor
         cursor.session = session
@@ -219,7 +225,10 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
                 self._trace("error", error="error.loop", message=message)
                 break
         result = self._result
-        self._result = StepResult()
+        self._result = _IDLE_RESULT
+        self._queue = _IDLE_QUEUE
+        self._scope_cache = self.cursor.scope = _IDLE_SCOPE
+        self.cursor.event = _IDLE_SCOPE
         return result
 
     def _settle(self, session: Session) -> None:
@@ -232,60 +241,76 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
         self._error("error.loop", f"eventless transitions did not settle after {MAX_MICROSTEPS} steps", {})
 
     def _scope(self, session: Session, name: str, data: dict[str, Any]) -> dict[str, Any]:
-        """The names expressions read. Reused between events: only what changed is replaced."""
+        """The names expressions read, built once per step; `_scope_event` repoints `event` for each fired event.
+
+        Built fresh rather than kept between steps: an idle interpreter holds no scope.
+        """
+        device = self.device
+        if "location" not in self.permissions:  # where the wearer is belongs only to flows with the permission
+            device = {k: v for k, v in device.items() if k != "location"}
+        scope = {
+            "slots": session.slots,
+            "vars": session.vars,
+            "event": data,
+            "session": {"id": session.id, "run": session.run, "flow": self.flow.id, "now": self._now},
+            "device": device,
+        }
+        if name.startswith("error"):
+            scope["error"] = data
+        self._scope_cache = scope
+        return scope
+
+    def _scope_event(self, name: str, data: dict[str, Any]) -> None:
+        """Point the step's scope at the event being fired (an internal one, or the external one again)."""
         scope = self._scope_cache
-        scope["slots"] = session.slots
-        scope["vars"] = session.vars
         scope["event"] = data
-        if self._session_of_info is not session:
-            self._session_info = {"id": session.id, "run": session.run, "flow": self.flow.id, "now": self._now}
-            self._session_of_info = session
-        else:
-            self._session_info["now"] = self._now
-        scope["session"] = self._session_info
-        # where the wearer is belongs only to flows with the location permission
-        scope["device"] = (
-            self.device if "location" in self.permissions else {k: v for k, v in self.device.items() if k != "location"}
-        )
         if name.startswith("error"):
             scope["error"] = data
         elif "error" in scope:
             del scope["error"]
-        return scope
 
     def _fire(self, session: Session, name: str, data: dict[str, Any]) -> bool:
         """Run one trigger through the machine; then the engine's own readers of it (collect, confirm)."""
         cursor = self.cursor
         cursor.event = data
-        cursor.scope = self._scope(session, name, data)
+        self._scope_event(name, data)
         cursor.taken = False
         cursor.before = session.config
         cursor.state = session.config
-        if self.tracing and name != ALWAYS:
-            self._trace("event", name=name, data=data)
+        if self.tracing and name != ALWAYS:  # on every event: the entry is built in place, not through `_trace`
+            self._result.trace.append({"t": self._now, "kind": "event", "name": name, "data": data})
         parallel = session.config not in self.compiled.flat
-        event = self.events.get(name)
         if parallel:
             self._fire_regions(session, name)
-        elif event is not None and session.config in event.transitions:
-            # only from a configuration that has the trigger: the machine logs a warning (a log record
-            # built, a handler maybe writing) for every trigger it has to ignore
-            event.trigger(cursor)
+        else:
+            self._take(cursor, name)
             session.config = cursor.state
         if not cursor.taken and name != ALWAYS:
             for pattern in self._patterns_for(name):
                 if session.config not in self.compiled.flat:
                     self._fire_regions(session, pattern)
                 else:
-                    by_pattern = self.events.get(pattern)
-                    if by_pattern is None or session.config not in by_pattern.transitions:
-                        continue  # only states inside parallel regions handle it, or not this one
-                    by_pattern.trigger(cursor)
+                    self._take(cursor, pattern)
                     session.config = cursor.state
                 if cursor.taken:
                     return True
             return self._engine_readers(session, name, data)
         return cursor.taken
+
+    def _take(self, cursor: Cursor, trigger: str) -> None:
+        """The first enabled candidate of the configuration for `trigger` runs (what the machine would pick).
+
+        The candidates are the compiled machine's own transitions, in the same priority
+        order; reading them directly skips the machine's per-event bookkeeping
+        (event data, callbacks, logging), which cost as much as the rest of a step.
+        """
+        for candidate in self.compiled.candidates.get((cursor.state, trigger), ()):
+            if candidate.guard is None or cursor.check(candidate):
+                if candidate.target is not None and not candidate.dynamic:
+                    cursor.state = candidate.dest  # a static target always has one
+                cursor.taken = True
+                self._apply(cursor, candidate)
+                return
 
     def _fire_regions(self, session: Session, trigger: str) -> None:
         """In a parallel configuration, each region may take its own transition for one event (SCXML).
@@ -361,7 +386,8 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
             exits, entries, after = c.exits, c.entries, flat[c.dest]
         session.config = cursor.state
         if self.tracing:
-            self._trace("transition", source=c.source, trigger=c.trigger, target=c.target)
+            entry = {"t": self._now, "kind": "transition", "source": c.source, "trigger": c.trigger, "target": c.target}
+            self._result.trace.append(entry)
         self._exit(session, exits, before)
         self._run_actions(session, c.actions)
         self._enter(session, entries, after)
@@ -373,7 +399,7 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
             cs = states[name]
             if cs.plain and not session.timers and not session.invokes and not session.attempts:
                 if tracing:
-                    self._trace("exit", state=name)
+                    self._result.trace.append({"t": self._now, "kind": "exit", "state": name})
                 continue
             for h in cs.history_children:
                 deep = self.flow.states[h].deep
@@ -404,7 +430,7 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
             cs = states[name]
             if cs.plain:
                 if tracing:
-                    self._trace("enter", state=name)
+                    self._result.trace.append({"t": self._now, "kind": "enter", "state": name})
                 continue
             state = cs.state
             if tracing:
