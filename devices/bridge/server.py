@@ -49,6 +49,23 @@ from engine.runtime.clock import AsyncioClock
 from engine.runtime.compiler import CompiledFlow
 from engine.runtime.runner import Runner
 
+__all__ = [
+    "AUDIO_QUEUE_FRAMES",
+    "HELLO_TIMEOUT",
+    "IDLE_EXPIRY",
+    "MAX_IMAGES",
+    "MAX_IMAGE_BYTES",
+    "MAX_OUTBOX",
+    "MAX_SESSIONS",
+    "MAX_TRACE",
+    "MAX_UTTERANCE_BYTES",
+    "PAUSE_AT",
+    "RESUME_AT",
+    "BridgeServer",
+    "DeviceSession",
+    "SessionClock",
+]
+
 AUDIO_QUEUE_FRAMES = 100  # 2 s of 20 ms frames
 PAUSE_AT = 80
 RESUME_AT = 25

@@ -26,6 +26,18 @@ from typing import Any
 from engine.language.catalog import HudGeometry
 from engine.language.textwidth import cluster_units, cut_to_units, text_units, wrap
 
+__all__ = [
+    "ARROWS",
+    "ELLIPSIS",
+    "MAX_TEXT_CHARS",
+    "PRIORITIES",
+    "HudFrame",
+    "bounded",
+    "fit_line",
+    "lay_out",
+    "wrap_lines",
+]
+
 PRIORITIES = {"low": 0, "normal": 1, "high": 2, "critical": 3}
 ARROWS = {
     "straight": "↑",

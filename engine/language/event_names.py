@@ -9,6 +9,8 @@ with `engine_owned` and refuses it; `Runner.send` refuses it as a last line.
 
 from __future__ import annotations
 
+__all__ = ["ENGINE_PREFIXES", "UTTERANCE_EVENTS", "engine_owned", "refusal"]
+
 ENGINE_PREFIXES = ("done.", "error.", "confirm.", "collect.", "after.")
 # What the wearer said: the events a `collect` or a voice `confirm` reads its answer from.
 UTTERANCE_EVENTS = ("asr.transcript", "user.utterance")

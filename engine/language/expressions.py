@@ -40,6 +40,24 @@ from engine.limits import (
     STEPS_PER_INPUT_ITEM,
 )
 
+__all__ = [
+    "ROOT_NAMES",
+    "CompiledExpression",
+    "CompiledTemplate",
+    "EvaluationError",
+    "ExpressionError",
+    "NameRef",
+    "TemplatePart",
+    "cel_module",
+    "compile_expression",
+    "compile_value",
+    "has_guarded_member",
+    "referenced_names",
+    "render",
+    "render_value",
+    "split_template",
+]
+
 ROOT_NAMES = ("slots", "vars", "event", "error", "session", "device")
 _MACROS = {"all", "exists", "exists_one", "map", "filter"}
 _KEYWORDS = {"true", "false", "null", "in"}

@@ -41,6 +41,18 @@ from itertools import accumulate
 
 from wcwidth import iter_graphemes, wcswidth
 
+__all__ = [
+    "CLOSING",
+    "MAX_CACHED_CLUSTERS",
+    "OPENING",
+    "char_cells",
+    "cluster_units",
+    "cut_to_units",
+    "text_cells",
+    "text_units",
+    "wrap",
+]
+
 # may not start a line: closing punctuation, brackets and quotes (full-width and the CJK ones)
 CLOSING = frozenset("，。、；：？！）」』】〉》〕］｝〗〙〛”’．…～％")
 # may not end a line: opening brackets and quotes

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
     from engine.runtime.step import Cursor
 
+__all__ = ["MEDIA", "ActionSteps"]
+
 
 class ActionSteps:
     """Mixed into the Interpreter, whose state and helpers these methods use."""

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
+__all__ = ["AsyncioClock", "Clock", "TimerHandle", "VirtualClock"]
+
 
 class TimerHandle(Protocol):
     def cancel(self) -> None: ...

@@ -27,6 +27,8 @@ from engine.runtime.compiler import CompiledTransition
 from engine.runtime.effects import Done, Effect
 from engine.runtime.session import Session
 
+__all__ = ["MAX_DEFERRED", "MAX_REMEMBERED_CONFIGS", "InputSteps"]
+
 MAX_DEFERRED = 32  # events one session keeps for later; a flow that needs more is not keeping up
 MAX_REMEMBERED_CONFIGS = 1024  # configurations whose deferred events one interpreter keeps at hand
 

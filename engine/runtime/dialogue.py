@@ -18,6 +18,8 @@ from engine.language.slot_values import parse_slot
 from engine.runtime.effects import Effect, Prompt
 from engine.runtime.session import Session
 
+__all__ = ["DialogueSteps"]
+
 
 class DialogueSteps:
     """Mixed into the Interpreter, whose state and helpers these methods use."""

@@ -17,6 +17,8 @@ from engine.runtime.session import Session
 if TYPE_CHECKING:
     from collections import deque
 
+__all__ = ["InvocationSteps"]
+
 
 class InvocationSteps:
     """Mixed into the Interpreter, whose state and helpers these methods use."""

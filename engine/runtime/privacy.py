@@ -23,6 +23,16 @@ from collections.abc import Iterable
 from types import MappingProxyType
 from typing import Any, cast
 
+__all__ = [
+    "CAPTURE_START",
+    "CAPTURE_STOP",
+    "STOP_ACTION",
+    "PrivacyLed",
+    "led_wanted",
+    "privacy_violations",
+    "step_violations",
+]
+
 CAPTURE_START = {"mic.start": "mic", "camera.record_start": "camera"}
 CAPTURE_STOP = {"mic.stop": "mic", "camera.record_stop": "camera"}
 STOP_ACTION = {"mic": "mic.stop", "camera": "camera.record_stop"}
