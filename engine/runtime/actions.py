@@ -33,7 +33,7 @@ from engine.runtime.session import Session
 if TYPE_CHECKING:
     from collections import deque
 
-    from engine.runtime.step import Cursor
+    from engine.runtime.cursor import Cursor
 
 __all__ = ["MEDIA", "ActionSteps"]
 

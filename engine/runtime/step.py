@@ -23,14 +23,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any, cast
 
-from engine.language.expressions import EvaluationError
 from engine.language.model import Transition
 from engine.limits import MAX_MICROSTEPS
 from engine.runtime.actions import ActionSteps
 from engine.runtime.compiler import ALWAYS, CompiledFlow, CompiledTransition
+from engine.runtime.cursor import IDLE_SCOPE, Cursor
 from engine.runtime.deferral import InputSteps
 from engine.runtime.dialogue import DialogueSteps
 from engine.runtime.effects import (
@@ -53,43 +52,13 @@ from engine.runtime.invocations import InvocationSteps
 from engine.runtime.session import Session
 
 # the step types live in engine.runtime.effects; they stay importable from here
-__all__ = ["Cursor", "Effect", "Interpreter", "Ports", "RecordingPorts", "Snapshot", "StepResult", "step"]
+__all__ = ["Effect", "Interpreter", "Ports", "RecordingPorts", "Snapshot", "StepResult", "step"]
 
 # Between steps an interpreter holds no queue and no result: a runner per wearer keeps one
 # interpreter per flow, idle most of the time. These stand-ins are immutable, so anything
 # that tried to queue or record outside a step would fail loudly instead of leaking.
 _IDLE_QUEUE = cast("deque[tuple[str, dict[str, Any]]]", ())
 _IDLE_RESULT = StepResult(cast("list[Effect]", ()), cast("list[dict[str, Any]]", ()))
-_IDLE_SCOPE = cast("dict[str, Any]", MappingProxyType({}))
-
-
-class Cursor:
-    """The flyweight model the shared machine runs: it carries the session being stepped."""
-
-    __slots__ = ("before", "event", "interp", "scope", "session", "state", "taken")
-
-    def __init__(self, interp: Interpreter) -> None:
-        self.interp = interp
-        self.state = ""
-        self.session: Session | None = None
-        self.event: dict[str, Any] = _IDLE_SCOPE
-        self.scope: dict[str, Any] = _IDLE_SCOPE
-        self.before = ""
-        self.taken = False
-
-    def check(self, candidate: CompiledTransition) -> bool:
-        guard = candidate.guard
-        if guard is None:
-            return True
-        try:
-            return bool(guard.evaluate(self.scope))
-        except EvaluationError as exc:
-            self.interp._error("error.execution", f"guard of {candidate.source}: {exc}", {"state": candidate.source})
-            return False
-
-    def apply(self, candidate: CompiledTransition) -> None:
-        self.taken = True
-        self.interp._apply(self, candidate)
 
 
 class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
@@ -113,7 +82,7 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
         self.on_transition: Callable[[Transition], None] | None = None  # coverage tools watch branches taken
         self.tracing = trace
         self._has_always = ALWAYS in compiled.triggers
-        self._scope_cache: dict[str, Any] = _IDLE_SCOPE  # the step's scope, built once per step
+        self._scope_cache: dict[str, Any] = IDLE_SCOPE  # the step's scope, built once per step
         self.permissions = frozenset(self.flow.permissions)
         self.cursor = Cursor(self)
         self._queue: deque[tuple[str, dict[str, Any]]] = _IDLE_QUEUE  # a fresh one for each step
@@ -227,8 +196,8 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
         result = self._result
         self._result = _IDLE_RESULT
         self._queue = _IDLE_QUEUE
-        self._scope_cache = self.cursor.scope = _IDLE_SCOPE
-        self.cursor.event = _IDLE_SCOPE
+        self._scope_cache = self.cursor.scope = IDLE_SCOPE
+        self.cursor.event = IDLE_SCOPE
         return result
 
     def _settle(self, session: Session) -> None:

@@ -443,50 +443,6 @@ def test_mermaid_parser_reads_every_diagram(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-# -- the `graph` command ------------------------------
-
-
-@pytest.fixture(scope="module")
-def graph_cli() -> None:
-    assert run_cli("graph", "--help").returncode == 0, "cli.py has no graph command"
-
-
-GLANCE_PAY = ROOT / "flows" / "glance_pay.yaml"
-
-
-@pytest.mark.usefixtures("graph_cli")
-def test_cli_graph_prints_text_formats() -> None:
-    flow = _flow(GLANCE_PAY)
-    mermaid = run_cli("graph", str(GLANCE_PAY), "--format", "mermaid")
-    assert mermaid.returncode == 0 and mermaid.stdout == to_mermaid(flow), mermaid.stderr
-    dot = run_cli("graph", str(GLANCE_PAY), "--format", "dot")
-    assert dot.returncode == 0 and dot.stdout == to_dot(flow), dot.stderr
-
-
-@pytest.mark.usefixtures("graph_cli")
-def test_cli_graph_writes_images(tmp_path: Path) -> None:
-    png = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "graph", str(GLANCE_PAY), "--format", "png"],
-        cwd=tmp_path,
-        capture_output=True,
-    )
-    assert png.returncode == 0, png.stderr
-    assert png.stdout.startswith(PNG_MAGIC) and not list(tmp_path.iterdir())  # piped: stdout, no file here
-    target = tmp_path / "pay.svg"
-    svg = run_cli("graph", str(GLANCE_PAY), "--format", "svg", "--out", str(target))
-    assert svg.returncode == 0 and svg.stdout.strip() == str(target), svg.stderr
-    ET.fromstring(target.read_bytes())
-
-
-@pytest.mark.usefixtures("graph_cli")
-def test_cli_graph_errors_are_one_line(tmp_path: Path) -> None:
-    no_dot = run_cli("graph", str(GLANCE_PAY), "--format", "png", cwd=tmp_path, env={"PATH": str(tmp_path)})
-    assert no_dot.returncode == 2
-    assert no_dot.stderr.strip() == "lensflow: Graphviz 'dot' is not installed: apt-get install graphviz"
-    missing = run_cli("graph", str(tmp_path / "nope.yaml"))
-    assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
-
-
 # -- rendering and the docs ------------------------------------------------------------------
 
 

@@ -1,0 +1,50 @@
+"""The flyweight model the shared machine runs: it carries the session being stepped.
+
+One cursor per interpreter, repointed at each session it steps; between steps it
+holds nothing of any session (its scope and event are the empty, immutable IDLE_SCOPE).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, cast
+
+from engine.language.expressions import EvaluationError
+from engine.runtime.compiler import CompiledTransition
+from engine.runtime.session import Session
+
+if TYPE_CHECKING:
+    from engine.runtime.step import Interpreter
+
+__all__ = ["IDLE_SCOPE", "Cursor"]
+
+IDLE_SCOPE = cast("dict[str, Any]", MappingProxyType({}))
+
+
+class Cursor:
+    """The flyweight model the shared machine runs: it carries the session being stepped."""
+
+    __slots__ = ("before", "event", "interp", "scope", "session", "state", "taken")
+
+    def __init__(self, interp: Interpreter) -> None:
+        self.interp = interp
+        self.state = ""
+        self.session: Session | None = None
+        self.event: dict[str, Any] = IDLE_SCOPE
+        self.scope: dict[str, Any] = IDLE_SCOPE
+        self.before = ""
+        self.taken = False
+
+    def check(self, candidate: CompiledTransition) -> bool:
+        guard = candidate.guard
+        if guard is None:
+            return True
+        try:
+            return bool(guard.evaluate(self.scope))
+        except EvaluationError as exc:
+            self.interp._error("error.execution", f"guard of {candidate.source}: {exc}", {"state": candidate.source})
+            return False
+
+    def apply(self, candidate: CompiledTransition) -> None:
+        self.taken = True
+        self.interp._apply(self, candidate)
