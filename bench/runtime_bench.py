@@ -44,6 +44,7 @@ from engine.runtime.compiler import CompiledFlow, compile_flow  # noqa: E402
 from engine.runtime.runner import Runner  # noqa: E402
 from engine.runtime.session import Session  # noqa: E402
 from engine.runtime.step import Interpreter  # noqa: E402
+from tests.support.memory import idle_runner_bytes  # noqa: E402
 
 N_STATES = 10
 # A guard the Python fast path cannot take (two comparisons joined by &&): CEL evaluates it.
@@ -145,29 +146,7 @@ def per_event_step(n: int, compiled: CompiledFlow) -> float:
 
 def live_session_bytes(compiled: CompiledFlow, count: int) -> float:
     """Bytes per idle `Runner` that has started the ring flow (what the bridge holds per wearer)."""
-
-    async def run() -> float:
-        flows = {"ring": compiled}  # the bridge passes every session the same table of flows
-        warm = Runner(flows)  # module-level caches are not per-session costs
-        await warm.start("ring", {})
-        gc.collect()
-        tracemalloc.start()
-        before = tracemalloc.take_snapshot()
-        runners = []
-        for i in range(count):
-            runner = Runner(flows, session_id=f"s-{i}")
-            await runner.start("ring", {})
-            runners.append(runner)
-        gc.collect()
-        after = tracemalloc.take_snapshot()
-        tracemalloc.stop()
-        for runner in runners[:100]:  # every one of them is live, not just stored
-            runner.session.vars["count"] = 0
-            await runner.send("go", EVENT)
-            assert runner.session.vars["count"] == 1
-        return sum(stat.size_diff for stat in after.compare_to(before, "filename")) / count
-
-    return asyncio.run(run())
+    return idle_runner_bytes({"ring": compiled}, "ring", count, EVENT)
 
 
 def bare_session_bytes(compiled: CompiledFlow, count: int) -> float:

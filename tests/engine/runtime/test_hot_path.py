@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import gc
-import tracemalloc
 from typing import Any
 
 from engine.runtime.runner import Runner
 from engine.runtime.session import Session
 from engine.runtime.step import Interpreter
+from tests.support.memory import idle_runner_bytes
 from tests.support.runtime import compile_text, flow_yaml
 
 TAPS = compile_text(
@@ -141,22 +140,4 @@ def test_an_idle_runner_holds_at_most_two_kilobytes() -> None:
     )
     flows = {"ring": ring}  # as the bridge does: one table of flows for every session
 
-    async def measure(count: int) -> float:
-        await Runner(flows).start("ring")  # what is shared (caches, catalogue) is not a per-session cost
-        gc.collect()
-        tracemalloc.start()
-        before = tracemalloc.take_snapshot()
-        runners = []
-        for i in range(count):
-            runner = Runner(flows, session_id=f"s-{i}")
-            await runner.start("ring")
-            runners.append(runner)
-        gc.collect()
-        after = tracemalloc.take_snapshot()
-        tracemalloc.stop()
-        runners[0].session.vars["count"] = 0
-        await runners[0].send("go", {"kind": "tick"})
-        assert runners[0].session.vars["count"] == 1  # live, not just stored
-        return sum(stat.size_diff for stat in after.compare_to(before, "filename")) / count
-
-    assert asyncio.run(measure(300)) <= 2048
+    assert idle_runner_bytes(flows, "ring", 300, {"kind": "tick"}) <= 2048
