@@ -30,7 +30,7 @@ from typing import Any
 from engine.errors import LensflowError, UserError
 from engine.language.cel_cost import analyze, measure, static_problems
 from engine.language.cel_messages import failure_reason, operator_hint
-from engine.language.fast_path import Fallback, lower
+from engine.language.fast_path import DECLINED, lower
 from engine.limits import (
     ASSUMED_CHARS,
     ASSUMED_ITEMS,
@@ -320,10 +320,9 @@ class CompiledExpression:
 
     def evaluate(self, scope: dict[str, Any]) -> Any:
         if self._fast is not None:
-            try:
-                return self._fast(scope)
-            except Fallback:
-                pass
+            value = self._fast(scope)
+            if value is not DECLINED:
+                return value
         return self.evaluate_cel(scope)
 
     def evaluate_cel(self, scope: dict[str, Any]) -> Any:

@@ -2,7 +2,7 @@
 
 Each lowering returns a Python function of the scope, or None when the text is not
 of its shape. The function answers only where it is exact for the values it meets;
-anywhere else it raises `Fallback` and CEL answers (or raises) as usual. CEL stays
+anywhere else it returns `DECLINED` and CEL answers (or raises) as usual. CEL stays
 the reference: property tests check both paths agree.
 
     >>> lower("vars.count < 3")({"vars": {"count": 2}})
@@ -18,11 +18,14 @@ from typing import Any
 
 from engine.limits import ASSUMED_CHARS
 
-__all__ = ["Fallback", "lower"]
+__all__ = ["DECLINED", "lower"]
 
 
-class Fallback(Exception):
-    """The fast path cannot answer exactly as CEL would: ask CEL."""
+class _Declined(Exception):
+    """The fast path cannot answer exactly as CEL would: ask CEL (raised from deep in a lowered function)."""
+
+
+DECLINED = object()  # what a lowered function returns when CEL must answer instead
 
 
 _SIMPLE = re.compile(
@@ -75,13 +78,13 @@ def _lower(text: str) -> Any:
         def arithmetic(scope: dict[str, Any]) -> Any:
             container = scope.get(root)
             if type(container) is not dict or member not in container:
-                raise Fallback
+                raise _Declined
             value = container[member]
             if type(value) is not int:
-                raise Fallback  # CEL refuses double + int; let it say so
+                raise _Declined  # CEL refuses double + int; let it say so
             result = value + sign * literal
             if not _INT64[0] <= result <= _INT64[1]:
-                raise Fallback
+                raise _Declined
             return result
 
         return arithmetic
@@ -90,16 +93,16 @@ def _lower(text: str) -> Any:
     def comparison(scope: dict[str, Any]) -> Any:
         container = scope.get(root)
         if type(container) is not dict or member not in container:
-            raise Fallback
+            raise _Declined
         value = container[member]
         kind = type(value)
         if numeric and kind in (int, float):
             if value != value:  # NaN: CEL's own rules apply
-                raise Fallback
+                raise _Declined
             return compare(value, literal)
         if kind is type(literal) and kind in (str, bool) and (kind is str or op in ("==", "!=")):
             return compare(value, literal)
-        raise Fallback
+        raise _Declined
 
     return comparison
 
@@ -124,22 +127,35 @@ def _lower_path(text: str) -> Any:
         value: Any = scope.get(root)
         for member in members:
             if type(value) is not dict or member not in value:
-                raise Fallback
+                raise _Declined
             value = value[member]
         kind = type(value)
         if kind is str:
             if len(value) > ASSUMED_CHARS:
-                raise Fallback  # CEL may refuse to copy it: let its cost check decide
+                raise _Declined  # CEL may refuse to copy it: let its cost check decide
             return value
         if kind is bool or kind is float or value is None:
             return value
         if kind is int and _INT64[0] <= value <= _INT64[1]:
             return value
-        raise Fallback
+        raise _Declined
 
     return path
 
 
 def lower(text: str) -> Any:
-    """A Python function for `text` when it has a fast path (see above), else None."""
-    return _lower(text) or _lower_path(text)
+    """A Python function for `text` when it has a fast path (see above), else None.
+
+    The function returns the value CEL would, or DECLINED when only CEL can say.
+    """
+    fast = _lower(text) or _lower_path(text)
+    if fast is None:
+        return None
+
+    def answer(scope: dict[str, Any]) -> Any:
+        try:
+            return fast(scope)
+        except _Declined:
+            return DECLINED
+
+    return answer

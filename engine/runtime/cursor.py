@@ -6,15 +6,13 @@ holds nothing of any session (its scope and event are the empty, immutable IDLE_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from engine.language.expressions import EvaluationError
 from engine.runtime.compiler import CompiledTransition
 from engine.runtime.session import Session
-
-if TYPE_CHECKING:
-    from engine.runtime.step import Interpreter
 
 __all__ = ["IDLE_SCOPE", "Cursor"]
 
@@ -24,10 +22,16 @@ IDLE_SCOPE = cast("dict[str, Any]", MappingProxyType({}))
 class Cursor:
     """The flyweight model the shared machine runs: it carries the session being stepped."""
 
-    __slots__ = ("before", "event", "interp", "scope", "session", "state", "taken")
+    __slots__ = ("before", "event", "on_error", "on_take", "scope", "session", "state", "taken")
 
-    def __init__(self, interp: Interpreter) -> None:
-        self.interp = interp
+    def __init__(
+        self,
+        on_error: Callable[[str, str, dict[str, Any]], None],
+        on_take: Callable[[Cursor, CompiledTransition], None],
+    ) -> None:
+        # the interpreter's own error and transition steps, handed in by the interpreter itself
+        self.on_error = on_error
+        self.on_take = on_take
         self.state = ""
         self.session: Session | None = None
         self.event: dict[str, Any] = IDLE_SCOPE
@@ -42,9 +46,9 @@ class Cursor:
         try:
             return bool(guard.evaluate(self.scope))
         except EvaluationError as exc:
-            self.interp._error("error.execution", f"guard of {candidate.source}: {exc}", {"state": candidate.source})
+            self.on_error("error.execution", f"guard of {candidate.source}: {exc}", {"state": candidate.source})
             return False
 
     def apply(self, candidate: CompiledTransition) -> None:
         self.taken = True
-        self.interp._apply(self, candidate)
+        self.on_take(self, candidate)

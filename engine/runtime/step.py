@@ -84,7 +84,7 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
         self._has_always = ALWAYS in compiled.triggers
         self._scope_cache: dict[str, Any] = IDLE_SCOPE  # the step's scope, built once per step
         self.permissions = frozenset(self.flow.permissions)
-        self.cursor = Cursor(self)
+        self.cursor = Cursor(self._error, self._apply)
         self._queue: deque[tuple[str, dict[str, Any]]] = _IDLE_QUEUE  # a fresh one for each step
         self._external: tuple[str, dict[str, Any]] | None = None  # the queued event that came from outside
         self._compiled_values: dict[int, tuple[Any, Any]] = {}  # model value -> its compiled templates
