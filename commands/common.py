@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # imported where used: fast commands load neither openai nor 
 from engine.errors import Location, UserError
 
 __all__ = [
-    "DEFAULT_PROFILE",
     "EXIT_OK",
     "EXIT_PROBLEMS",
     "EXIT_USAGE",
@@ -114,18 +113,16 @@ def load_flows(paths: list[str]) -> dict[str, Any]:
     return flows
 
 
-DEFAULT_PROFILE = "quark-display"
 
 
 def device_profile(name: str | None) -> DeviceProfile:
     """The device profile called `name` (None: the default); an unknown name is a one-line error listing the known."""
-    from engine.language.catalog import load_catalog
+    from engine.language.catalog import UnknownProfile, load_catalog
 
-    profiles = load_catalog().profiles
-    chosen = name or DEFAULT_PROFILE
-    if chosen not in profiles:
-        raise CliError(f"unknown device profile '{chosen}'; known: {', '.join(sorted(profiles))}")
-    return profiles[chosen]
+    try:
+        return load_catalog().named_profile(name)
+    except UnknownProfile as exc:
+        raise CliError(exc.message) from None
 
 
 def llm_settings(args: argparse.Namespace | None = None) -> LlmSettings:

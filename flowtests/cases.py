@@ -288,7 +288,7 @@ def run_case(
     """Play one case and check its assertions; `kept` False: `out` is thrown away, so frames are not drawn."""
     from devices.sim.scenario import build_scenario
     from devices.sim.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
-    from engine.language.catalog import load_catalog
+    from engine.language.catalog import UnknownProfile, load_catalog
     from flowtests.network import CaseModel, Network
     from flowtests.scripted_llm import OpenAICompatServer
     from skills.qwen.client import LlmSettings, QwenClient, run_closing
@@ -296,10 +296,10 @@ def run_case(
     result = CaseResult(str(test.path), case.name, case.line)
     started = time.perf_counter()
     data = case.data
-    profile_name = str(data.get("profile") or "quark-display")
-    profile = load_catalog().profiles.get(profile_name)
-    if profile is None:
-        result.error = f"{test.path}:{case.line}: unknown device profile '{profile_name}'"
+    try:
+        profile = load_catalog().named_profile(str(data["profile"]) if data.get("profile") else None)
+    except UnknownProfile as exc:
+        result.error = f"{test.path}:{case.line}: {exc.message}"
         return result
     server = OpenAICompatServer().start() if "llm" in data else None
     offline_env = {

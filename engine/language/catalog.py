@@ -27,6 +27,7 @@ __all__ = [
     "DeviceProfile",
     "ErrorVocabulary",
     "HudGeometry",
+    "UnknownProfile",
     "load_catalog",
     "load_errors",
     "load_profile",
@@ -37,6 +38,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CATALOG_DIR = PROJECT_ROOT / "schemas" / "catalog"
 PROFILES_DIR = PROJECT_ROOT / "devices" / "profiles"
 DEFAULT_PROFILE = "quark-display"
+
+
+class UnknownProfile(UserError):
+    """A device profile name that no file in devices/profiles defines."""
+
+    code = "UNKNOWN_PROFILE"
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,17 @@ class Catalog:
 
     def profile(self, name: str | None) -> DeviceProfile | None:
         return self.profiles.get(name or DEFAULT_PROFILE)
+
+    def named_profile(self, name: str | None) -> DeviceProfile:
+        """The device profile called `name` (None: the default), or UnknownProfile naming the known ones.
+
+        The one lookup every front door uses (`validate`, `run`, `simulate`, `chat`, flow tests).
+        """
+        chosen = name or DEFAULT_PROFILE
+        found = self.profiles.get(chosen)
+        if found is None:
+            raise UnknownProfile(f"unknown device profile '{chosen}'; known: {', '.join(sorted(self.profiles))}")
+        return found
 
     def skill_errors(self, name: str) -> frozenset[str] | None:
         """Codes an invoke of this skill can fail with (its own and the engine's); None when it lists none."""

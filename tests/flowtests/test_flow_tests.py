@@ -119,3 +119,22 @@ def test_assertions_compare_as_a_designer_means() -> None:
     assert check({"spoken": "pay?"}, seen) is None  # prompts are heard too
     assert "never entered" in (check({"state_reached": "paid"}, seen) or "")
     assert check({"flow_completed": True}, seen) is None and check({"flow_completed": False}, seen)
+
+
+def test_a_case_on_an_unknown_profile_names_the_known_ones_at_its_line(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """  - name: on a device nobody makes
+    profile: hologram
+    events:
+      - {at: 2s, gesture: swipe_down}
+    expect:
+      - flow_completed: cancelled
+""",
+    )
+    proc = run_cli("test", str(path))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    said = " ".join(out.split())  # the report wraps long lines
+    assert "case.yaml:3: unknown device profile 'hologram'; known: audio-only, quark-display" in said
+    assert "Traceback" not in out
