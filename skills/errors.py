@@ -39,7 +39,7 @@ from typing import Any
 from engine.errors import LensflowError
 from engine.runtime.calls import SkillError
 
-__all__ = ["Failure", "classify", "map_exceptions", "status_code"]
+__all__ = ["Failure", "causes", "classify", "map_exceptions", "status_code"]
 
 
 @dataclass(frozen=True)
@@ -129,15 +129,19 @@ def map_exceptions(provider: str, error: Callable[[str, str, Failure], Exception
         raise (error(failure.code, message, failure) if error else SkillError(failure.code, message)) from None
 
 
-def _cause(exc: BaseException) -> str:
-    """The innermost reason of a chained error (openai -> httpx -> OSError): 'Connection refused' and the like."""
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it was raised from, outermost first (openai -> httpx -> OSError); a cycle ends it."""
     seen: set[int] = set()
     current: BaseException | None = exc
-    last: BaseException = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        last = current
+        yield current
         current = current.__cause__ or current.__context__
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost reason of a chained error: 'Connection refused' and the like."""
+    *_, last = causes(exc)
     return str(getattr(last, "strerror", None) or last or type(last).__name__)
 
 

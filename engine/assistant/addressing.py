@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.errors import UserError
-from engine.language.replies import addressed, confirm_reply, fold
+from engine.language.replies import addressed, confirm_reply
+from engine.language.words import normalize_phrase
 
 __all__ = [
     "COMMAND_GESTURE",
@@ -61,7 +62,7 @@ def wake_phrases(configured: Sequence[str] | str | None = None) -> tuple[str, ..
         phrases = source.split(",")
     else:
         phrases = list(source)
-    out = list(dict.fromkeys(fold(p) for p in phrases if fold(p)))
+    out = list(dict.fromkeys(normalize_phrase(p) for p in phrases if normalize_phrase(p)))
     if not out:
         where = "--wake" if configured is not None else WAKE_ENV
         raise WakeConfigError(f"{where}: give at least one wake phrase (for example 'qwen,hey qwen')")

@@ -11,13 +11,11 @@ assistant's routing both read replies with these functions.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 
-from engine.language.words import CJK
+from engine.language.words import CJK, normalize_phrase
 
-__all__ = ["AFFIRMATIVE", "NEGATIVE", "POLITE", "addressed", "confirm_reply", "fold"]
+__all__ = ["AFFIRMATIVE", "NEGATIVE", "POLITE", "addressed", "confirm_reply"]
 
 AFFIRMATIVE = (
     "yes",
@@ -94,16 +92,9 @@ POLITE = (
 )
 
 
-def fold(text: str) -> str:
-    """Case, width and punctuation folded away, words kept apart by single spaces."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
-    text = re.sub(r"[^\w\s']+", " ", text)
-    return " ".join(text.split())
-
-
 def addressed(utterance: str, phrases: Sequence[str]) -> str | None:
     """What follows the wake phrase when the utterance starts with one ('' for the phrase alone), else None."""
-    text = fold(utterance)
+    text = normalize_phrase(utterance)
     for phrase in sorted(phrases, key=len, reverse=True):  # "hey qwen" is taken whole before "qwen"
         if not text.startswith(phrase):
             continue
@@ -143,7 +134,7 @@ def confirm_reply(utterance: str, phrases: Sequence[str] = ()) -> bool | None:
     contains "sure" or "pay" is not an answer, and a yes mixed with a no is neither.
     A leading wake phrase is ignored ("Qwen, yes").
     """
-    text = fold(utterance)
+    text = normalize_phrase(utterance)
     rest = addressed(text, phrases) if phrases else None
     words = _consume(rest if rest is not None else text)
     if not words:

@@ -28,7 +28,7 @@ def normalize_phrase(text: str) -> str:
     >>> normalize_phrase("Pay ¥1,234.50 NOW!")
     'pay 1,234.50 now'
     """
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")  # "don’t" is "don't"
     text = re.sub(r"(?:[^\w\s'.,]|(?<!\d),|,(?!\d))+", " ", text)  # keep digit groups: 1,234.56 stays a number
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # keep decimal points: 12.5 stays a number
     return " ".join(text.split())

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from engine.assistant.chat_model import LlmError
 from engine.files import NotAllowed, read_inside
 from engine.settings import SettingsError, captures_folder, files_folder, number
-from skills.errors import classify
+from skills.errors import causes, classify
 
 if TYPE_CHECKING:
     from engine.runtime.calls import SkillContext
@@ -392,14 +392,7 @@ def run_closing(main: Coroutine[Any, Any, T]) -> T:
 
 def _refused(exc: BaseException) -> bool:
     """Whether a connection was refused somewhere down the chain of causes (openai -> httpx -> OSError)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ConnectionRefusedError):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    return any(isinstance(cause, ConnectionRefusedError) for cause in causes(exc))
 
 
 def _retry_after(exc: Exception) -> float | None:
