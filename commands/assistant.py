@@ -67,7 +67,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    """A conversation with the whole assistant on the simulated glasses."""
+    """A conversation with the whole assistant on the simulated glasses, on the session host.
+
+    Timers run in real time while the wearer thinks: a question a flow repeats, a
+    timeout, a linger that clears the display are shown as they happen.
+    """
     import asyncio
 
     from rich.console import Console
@@ -76,8 +80,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from devices.sim.interactive import KEYS
     from devices.sim.simulator import SimulatedDevice
     from engine.assistant.addressing import WakeConfigError, wake_phrases
-    from engine.assistant.agent import Assistant, open_checkpointer
+    from engine.assistant.host import PortsLink, SessionHost
     from engine.assistant.model_router import ModelRouter
+    from engine.assistant.store import open_session_store
     from engine.settings import session_store
     from skills.qwen.client import QwenClient, run_closing
     from skills.registry import skills_for_device
@@ -100,21 +105,42 @@ def cmd_chat(args: argparse.Namespace) -> int:
     )
     console.print(f"[dim]while a flow listens, start with “{wake[0]}, ...” or double tap (d) to give a command[/dim]")
 
+    def show_hud() -> None:
+        device.flush_hud()
+        if device.hud.current.layout != "blank":
+            console.print(HudView(device.hud.current, profile))
+
+    class ChatLink(PortsLink):
+        """Commands go to the simulated glasses; between turns (a timer fired) they are shown at once."""
+
+        in_turn = False
+
+        def deliver(self, session: Any, commands: list[dict[str, Any]]) -> None:
+            super().deliver(session, commands)
+            if self.in_turn:
+                return
+            for command in commands:
+                text = command["args"].get("text") if command["action"] in ("prompt", "audio.speak") else None
+                if text:
+                    console.print(f"\nglasses> {text}")
+            show_hud()
+
     async def talk() -> None:
-        async with open_checkpointer(args.db) as saver:
-            if hasattr(saver, "setup"):
-                await saver.setup()
-            assistant = Assistant(
-                flows,
-                router,
-                saver,
-                skills=skills_for_device(settings),
-                llm=client if client.settings.configured else None,
-                ports=device,
-                wake=wake,
-            )
-            if client.settings.configured:  # spoken answers are printed as they stream in
-                assistant.on_text = lambda piece: console.print(piece, end="", style="green")
+        store = open_session_store(args.db)
+        host = SessionHost(
+            flows,
+            store,
+            router,
+            skills=skills_for_device(settings),
+            llm=client if client.settings.configured else None,
+            wake=wake,
+        )
+        link = ChatLink(device)
+        if client.settings.configured:  # spoken answers are printed as they stream in
+            host.turns.on_text = lambda piece: console.print(piece, end="", style="green")
+        try:
+            session = await host.session(args.session)
+            session.link = link
             while True:
                 try:
                     line = await asyncio.to_thread(input, "you> ")
@@ -125,16 +151,18 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     return
                 if not text:
                     continue
-                if text in KEYS:
-                    pending = await assistant.pending_confirmation(args.session)
-                    if pending is not None:
-                        result = await assistant.answer_confirmation(args.session, KEYS[text])
+                link.in_turn = True
+                try:
+                    if text in KEYS:
+                        if session.pending_confirmation() is not None:
+                            result = await session.answer(KEYS[text])
+                        else:
+                            await session.device_event(KEYS[text], {})
+                            result = {"replies": ["Listening for a command."] if session.armed else []}
                     else:
-                        await assistant.device_event(args.session, KEYS[text], {})
-                        armed = await assistant.awaiting_command(args.session)
-                        result = {"replies": ["Listening for a command."] if armed else []}
-                else:
-                    result = await assistant.turn(args.session, text)
+                        result = await session.say(text)
+                finally:
+                    link.in_turn = False
                 route = result.get("route") or {}
                 if route:
                     console.print(
@@ -142,15 +170,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
                         f"{route.get('slots') or ''} · tokens {client.usage.prompt_tokens}+"
                         f"{client.usage.completion_tokens}[/dim]"
                     )
-                device.flush_hud()
-                if device.hud.current.layout != "blank":
-                    console.print(HudView(device.hud.current, profile))
+                show_hud()
                 for reply in result.get("replies") or []:
                     console.print(f"glasses> {reply}")
                 if result.get("confirm"):
                     console.print(
                         f"[bold yellow]confirm?[/bold yellow] {result['confirm']} (say yes/no, or t = yes, s = no)"
                     )
+        finally:
+            host.close()
+            store.close()
 
     run_closing(talk())
     return EXIT_OK

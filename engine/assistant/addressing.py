@@ -44,6 +44,7 @@ WAKE_ENV = "LENSFLOW_WAKE_PHRASES"
 DEFAULT_WAKE_PHRASES = ("hey qwen", "hi qwen", "ok qwen", "okay qwen", "qwen", "嘿千问", "你好千问", "千问")
 COMMAND_GESTURE = "gesture.double_tap"  # long press already ends the meeting and the teleprompter
 
+
 class WakeConfigError(UserError, ValueError):
     """A wake phrase setting that cannot work (empty, or nothing left after normalising)."""
 

@@ -1,5 +1,9 @@
 """Clocks: virtual for tests, simulation and exploration; real (asyncio) for live runs.
 
+A live session that must outlive its process runs on a `WallClock`: its zero is a
+wall-clock moment kept with the session, so a timer's due time in a snapshot means
+the same moment after a restart, and one already past fires at once.
+
 The runtime never sleeps or starts a thread per timer: it asks a clock to call it
 back at a time. A `VirtualClock` keeps a heap of timers and runs them when told to
 advance, so hours of flow time take milliseconds and every run is repeatable.
@@ -16,11 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
-__all__ = ["AsyncioClock", "Clock", "TimerHandle", "VirtualClock"]
+__all__ = ["AsyncioClock", "Clock", "TimerHandle", "VirtualClock", "WallClock", "wall_ms"]
 
 
 class TimerHandle(Protocol):
@@ -103,3 +108,61 @@ class AsyncioClock:
 
     def call_at(self, when_ms: int, callback: Callable[[], None]) -> asyncio.TimerHandle:
         return self._loop.call_at(self._origin + when_ms / 1000, callback)
+
+
+def wall_ms() -> int:
+    """Milliseconds since the Unix epoch (the zero a `WallClock` keeps with its session)."""
+    return time.time_ns() // 1_000_000
+
+
+class _WallTimer:
+    __slots__ = ("handle", "pending")
+
+    def __init__(self, pending: set[_WallTimer]) -> None:
+        self.pending = pending
+        self.handle: asyncio.TimerHandle | None = None
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+        self.pending.discard(self)
+
+
+class WallClock:
+    """Real time since `epoch_ms` (a wall-clock moment), with timers on the running asyncio loop.
+
+    `advance_to` does nothing: real time cannot be moved, and a restored session's
+    timers are simply due (or overdue) against the wall. `cancel_all` drops every
+    timer it set, so a session let go from memory leaves nothing behind.
+    """
+
+    __slots__ = ("epoch_ms", "pending")
+
+    def __init__(self, epoch_ms: int | None = None) -> None:
+        self.epoch_ms = wall_ms() if epoch_ms is None else epoch_ms
+        self.pending: set[_WallTimer] = set()
+
+    def now(self) -> int:
+        return wall_ms() - self.epoch_ms
+
+    def call_at(self, when_ms: int, callback: Callable[[], None]) -> _WallTimer:
+        timer = _WallTimer(self.pending)
+
+        def fire() -> None:
+            self.pending.discard(timer)
+            callback()
+
+        delay = max(0, when_ms - self.now()) / 1000
+        timer.handle = asyncio.get_running_loop().call_later(delay, fire)
+        self.pending.add(timer)
+        return timer
+
+    def advance_to(self, until_ms: int) -> None:
+        """Nothing to do: the wall moves by itself."""
+
+    def next_due(self) -> int | None:
+        return None
+
+    def cancel_all(self) -> None:
+        for timer in list(self.pending):
+            timer.cancel()

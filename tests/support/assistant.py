@@ -1,11 +1,15 @@
-"""The shipped flows compiled once, and an assistant over them whose payment skills count charges."""
+"""The shipped flows compiled once, and a session host over them whose payment skills count charges."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
-from engine.assistant.agent import Assistant
+from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
+from engine.assistant.store import SqliteSessionStore
 from engine.runtime.compiler import CompiledFlow, compile_flow
 from tests.support import ROOT
 from tests.support.flows import flow_of
@@ -33,5 +37,18 @@ class Payments:
         return {"payment.decode_qr": decode, "payment.pay": pay}
 
 
-def counting_assistant(saver: Any, payments: Payments) -> Assistant:
-    return Assistant(FLOWS, OfflineRouter([c.flow for c in FLOWS.values()]), saver, skills=payments.skills())
+def counting_host(store: Any, payments: Payments, **options: Any) -> SessionHost:
+    """A host on the offline router whose payment skills count charges."""
+    return SessionHost(
+        FLOWS, store, OfflineRouter([c.flow for c in FLOWS.values()]), skills=payments.skills(), **options
+    )
+
+
+@contextlib.asynccontextmanager
+async def sqlite_store(path: str | Path) -> AsyncIterator[SqliteSessionStore]:
+    """A SQLite session store, closed when the block ends."""
+    store = SqliteSessionStore(path)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -1,4 +1,4 @@
-"""The LangGraph turn loop: routing, confirmation through interrupt, and sessions that survive a restart."""
+"""The LangGraph turn loop on the session host: routing, confirmation, and sessions that survive a restart."""
 
 from __future__ import annotations
 
@@ -10,22 +10,20 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from engine.assistant.agent import Assistant, open_checkpointer
+from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
+from engine.assistant.store import SqliteSessionStore, open_session_store
 from tests.support import ROOT
-from tests.support.assistant import FLOWS, Payments, counting_assistant
+from tests.support.assistant import FLOWS, Payments, counting_host
 
 
 def test_a_payment_waits_for_confirmation_and_resumes_by_voice_or_gesture(tmp_path: Path) -> None:
     async def scenario(answer: str) -> tuple[dict[str, Any], dict[str, Any], Payments]:
         payments = Payments()
-        async with open_checkpointer(str(tmp_path / f"{answer}.sqlite")) as saver:
-            assistant = counting_assistant(saver, payments)
-            first = await assistant.turn("s1", "pay 25 yuan")
-            if answer.startswith("gesture."):  # a gesture is not an utterance: it answers the pending step directly
-                second = await assistant.answer_confirmation("s1", answer)
-            else:
-                second = await assistant.turn("s1", answer)
+        session = await counting_host(SqliteSessionStore(tmp_path / f"{answer}.sqlite"), payments).session("s1")
+        first = await session.say("pay 25 yuan")
+        # a gesture is not an utterance: it answers the pending step directly
+        second = await (session.answer(answer) if answer.startswith("gesture.") else session.say(answer))
         return first, second, payments
 
     first, second, payments = asyncio.run(scenario("确认"))
@@ -43,8 +41,8 @@ def test_a_payment_waits_for_confirmation_and_resumes_by_voice_or_gesture(tmp_pa
 
 def test_no_flow_fits_gives_an_answer_without_starting_anything(tmp_path: Path) -> None:
     async def scenario() -> dict[str, Any]:
-        async with open_checkpointer(str(tmp_path / "a.sqlite")) as saver:
-            return await counting_assistant(saver, Payments()).turn("s2", "tell me a joke")
+        host = counting_host(SqliteSessionStore(tmp_path / "a.sqlite"), Payments())
+        return await (await host.session("s2")).say("tell me a joke")
 
     result = asyncio.run(scenario())
     assert result["route"]["command"] == "answer" and not result.get("snapshot")
@@ -55,13 +53,13 @@ SCRIPT = textwrap.dedent(
     """\
     import asyncio, json, sys
     sys.path.insert(0, {root!r})
-    from tests.support.assistant import Payments, counting_assistant
-    from engine.assistant.agent import open_checkpointer
+    from tests.support.assistant import Payments, counting_host
+    from engine.assistant.store import SqliteSessionStore
 
     async def main() -> None:
         payments = Payments()
-        async with open_checkpointer({db!r}) as saver:
-            result = await counting_assistant(saver, payments).turn("kept", sys.argv[1])
+        host = counting_host(SqliteSessionStore({db!r}), payments)
+        result = await (await host.session("kept")).say(sys.argv[1])
         snapshot = result.get("snapshot") or {{"stack": [{{"session": {{}}}}]}}
         final = snapshot["stack"][0]["session"].get("final")
         print(json.dumps({{"confirm": result.get("confirm"), "charges": payments.charges, "final": final}}))
@@ -93,9 +91,11 @@ def test_sessions_in_postgresql_survive_a_restart() -> None:
         payments = Payments()
 
         async def turn(text: str) -> dict[str, Any]:
-            async with open_checkpointer(server.url) as saver:
-                await saver.setup()
-                return await counting_assistant(saver, payments).turn("pg-1", text)  # a fresh assistant each time
+            host = counting_host(open_session_store(server.url), payments)  # a fresh host each time
+            try:
+                return await (await host.session("pg-1")).say(text)
+            finally:
+                host.store.close()
 
         first = asyncio.run(turn("pay 8 yuan"))
         assert first["confirm"] and payments.charges == []
@@ -116,13 +116,13 @@ def test_device_events_take_the_fast_path_without_routing(tmp_path: Path) -> Non
             return super().route(utterance, active_flow, awaiting)
 
     async def scenario() -> dict[str, Any] | None:
-        async with open_checkpointer(str(tmp_path / "fast.sqlite")) as saver:
-            assistant = Assistant(FLOWS, CountingRouter([c.flow for c in FLOWS.values()]), saver)
-            await assistant.turn("s3", "take me to the station")
-            for i in range(5):  # location fixes never reach the router or the turn graph
-                await assistant.device_event("s3", "location.update", {"lat": 31.2 + i / 1000, "lng": 121.4})
-            await assistant.device_event("s3", "gesture.swipe_down", {})
-            return await assistant.snapshot("s3")
+        router = CountingRouter([c.flow for c in FLOWS.values()])
+        session = await SessionHost(FLOWS, SqliteSessionStore(tmp_path / "fast.sqlite"), router).session("s3")
+        await session.say("take me to the station")
+        for i in range(5):  # location fixes never reach the router or the turn graph
+            await session.device_event("location.update", {"lat": 31.2 + i / 1000, "lng": 121.4})
+        await session.device_event("gesture.swipe_down", {})
+        return session.snapshot()
 
     snapshot = asyncio.run(scenario())
     assert routed == ["take me to the station"]
@@ -179,10 +179,11 @@ def test_a_spoken_cancel_lets_the_flow_wrap_up_as_it_declares(tmp_path: Path) ->
     }
 
     async def scenario() -> dict[str, Any]:
-        async with open_checkpointer(str(tmp_path / "m.sqlite")) as saver:
-            assistant = Assistant(FLOWS, OfflineRouter([c.flow for c in FLOWS.values()]), saver, skills=skills)
-            await assistant.turn("s9", "take meeting notes")
-            return await assistant.turn("s9", "qwen, cancel")
+        router = OfflineRouter([c.flow for c in FLOWS.values()])
+        host = SessionHost(FLOWS, SqliteSessionStore(tmp_path / "m.sqlite"), router, skills=skills, virtual=True)
+        session = await host.session("s9")
+        await session.say("take meeting notes")
+        return await session.say("qwen, cancel")
 
     result = asyncio.run(scenario())
     assert result["route"]["command"] == "cancel"

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 from engine.assistant.addressing import WakeConfigError, confirm_reply, hear, wake_phrases
-from engine.assistant.agent import Assistant, open_checkpointer
+from engine.assistant.host import SessionHost
 from engine.assistant.model_router import ModelRouter
 from engine.assistant.routing import OfflineRouter
 from skills.qwen.client import LlmSettings, QwenClient
 from tests.support import ROOT
-from tests.support.assistant import FLOWS
+from tests.support.assistant import FLOWS, sqlite_store
 from tests.support.servers.openai_compat import OpenAICompatServer
 
 AMBIENT = ["we decided to ship on friday", "let's pay the bill later", "sure, we can pay next week"]
@@ -78,8 +78,8 @@ class Skills:
         }
 
 
-def _offline(saver: Any, skills: Skills) -> Assistant:
-    return Assistant(FLOWS, OfflineRouter([c.flow for c in FLOWS.values()]), saver, skills=skills.all())
+def _offline(saver: Any, skills: Skills) -> SessionHost:
+    return SessionHost(FLOWS, saver, OfflineRouter([c.flow for c in FLOWS.values()]), skills=skills.all())
 
 
 def _flow(result: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -92,7 +92,7 @@ def test_meeting_sentences_are_saved_and_start_or_stop_nothing(tmp_path: Path) -
     skills = Skills()
 
     async def scenario() -> list[dict[str, Any]]:
-        async with open_checkpointer(str(tmp_path / "s.sqlite")) as saver:
+        async with sqlite_store(tmp_path / "s.sqlite") as saver:
             assistant = _offline(saver, skills)
             results = [await assistant.turn("m", "transcribe the meeting")]
             for sentence in AMBIENT:
@@ -115,7 +115,7 @@ def test_a_wake_phrase_alone_or_a_double_tap_makes_the_next_utterance_a_command(
     skills = Skills()
 
     async def scenario() -> tuple[list[dict[str, Any]], bool]:
-        async with open_checkpointer(str(tmp_path / "w.sqlite")) as saver:
+        async with sqlite_store(tmp_path / "w.sqlite") as saver:
             assistant = _offline(saver, skills)
             out = [await assistant.turn("w", "take meeting notes")]
             out.append(await assistant.turn("w", "Hey Qwen"))
@@ -138,7 +138,7 @@ def test_a_translation_listens_too(tmp_path: Path) -> None:
     skills = Skills()
 
     async def scenario() -> list[dict[str, Any]]:
-        async with open_checkpointer(str(tmp_path / "t.sqlite")) as saver:
+        async with sqlite_store(tmp_path / "t.sqlite") as saver:
             assistant = _offline(saver, skills)
             out = [await assistant.turn("t", "translate into Japanese")]
             out.append(await assistant.turn("t", "let's pay the bill later"))
@@ -154,7 +154,7 @@ def _pay(tmp_path: Path, answers: list[str]) -> tuple[list[dict[str, Any]], Skil
     skills = Skills()
 
     async def scenario() -> list[dict[str, Any]]:
-        async with open_checkpointer(str(tmp_path / f"p{len(list(tmp_path.iterdir()))}.sqlite")) as saver:
+        async with sqlite_store(tmp_path / f"p{len(list(tmp_path.iterdir()))}.sqlite") as saver:
             assistant = _offline(saver, skills)
             out = [await assistant.turn("p", "pay the merchant")]
             for answer in answers:
@@ -204,8 +204,8 @@ def test_the_model_is_not_asked_to_route_meeting_speech(tmp_path: Path, server: 
     skills = Skills()
 
     async def scenario() -> list[dict[str, Any]]:
-        async with open_checkpointer(str(tmp_path / "q.sqlite")) as saver:
-            assistant = Assistant(FLOWS, router, saver, skills=skills.all())
+        async with sqlite_store(tmp_path / "q.sqlite") as saver:
+            assistant = SessionHost(FLOWS, saver, router, skills=skills.all())
             out = [await assistant.turn("q", "record this meeting for me")]
             for sentence in AMBIENT:
                 out.append(await assistant.turn("q", sentence))

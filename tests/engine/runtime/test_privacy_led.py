@@ -146,19 +146,20 @@ def test_every_shipped_scenario_captures_only_with_the_light_on(
 
 def test_the_assistant_stops_a_flow_it_replaces_or_cancels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A video left for a photo, or a recording cancelled by voice, stops; the LED follows every capture."""
-    from engine.assistant.agent import Assistant, open_checkpointer
+    from engine.assistant.host import SessionHost
     from engine.assistant.routing import OfflineRouter
     from engine.runnable import load_runnable
     from skills.registry import embedded_skills
+    from tests.support.assistant import sqlite_store
 
     monkeypatch.setenv("LENSFLOW_DATA", str(tmp_path / "data"))
     flows, _, _ = load_runnable(ROOT / "flows" / "capture.yaml")
     ports = RecordingPorts()
 
     async def go() -> None:
-        async with open_checkpointer(str(tmp_path / "s.sqlite")) as saver:
-            assistant = Assistant(
-                flows, OfflineRouter([c.flow for c in flows.values()]), saver, skills=embedded_skills(), ports=ports
+        async with sqlite_store(tmp_path / "s.sqlite") as saver:
+            assistant = SessionHost(
+                flows, saver, OfflineRouter([c.flow for c in flows.values()]), skills=embedded_skills(), ports=ports
             )
             await assistant.turn("w", "record a video")
             assert "camera.record_start" in [a for a, _ in ports.performed]

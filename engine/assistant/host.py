@@ -1,0 +1,472 @@
+"""The session host: one `AssistantSession` per wearer, the same for every front door.
+
+The WebSocket bridge, the terminal chat and the simulator are thin adapters over
+it. A session owns the flow stack (a `Runner`), its clock, the device command
+outbox and the wearer's addressing state, and keeps all of it in a `SessionStore`
+after every change, so any process can carry the wearer on:
+
+* an utterance goes through the LangGraph turn loop (`TurnLoop`: Qwen when
+  configured, the offline router otherwise); a device event goes straight to
+  the flow's step (the fast path: no graph, no routing);
+* timers are due times in the snapshot, on a wall clock whose zero is kept with
+  the session: restored in another process they fire when due, or at once if
+  overdue; what a timer or a finishing skill changes between events is saved
+  (and its commands sent) as soon as the session is free; calls in flight are
+  started again when their idempotency key makes that safe, else the flow hears
+  they were interrupted (`Runner.resume`);
+* one writer at a time: a lock in the process, and a version check in the store
+  across processes (the loser reloads and applies its event again), so
+  concurrent events are serialized, never lost;
+* commands are saved before they are handed to the device (`DeviceLink.deliver`),
+  so nothing the device was sent is forgotten by a restart, and nothing unsaved
+  is ever sent.
+
+    host = SessionHost(flows, SqliteSessionStore(path), OfflineRouter(...))
+    session = await host.create("wearer-1")
+    await session.say("navigate to West Lake")
+    await session.device_event("gesture.tap", {})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from engine.assistant.addressing import COMMAND_GESTURE
+from engine.assistant.agent import TurnLoop, awaiting, handles, listening, spoken
+from engine.assistant.outbox import Outbox
+from engine.assistant.store import SessionRecord, SessionStore
+from engine.errors import UserError
+from engine.runtime.clock import VirtualClock, WallClock, wall_ms
+from engine.runtime.compiler import CompiledFlow
+from engine.runtime.runner import Runner
+
+__all__ = [
+    "FINISHED_LINGER_MS",
+    "TRACE_KEPT",
+    "AssistantSession",
+    "DeviceLink",
+    "PortsLink",
+    "SessionConflict",
+    "SessionHost",
+    "new_session_id",
+]
+
+TRACE_KEPT = 100  # trace entries a session keeps in memory (the newest); the rest is let go
+FINISHED_LINGER_MS = 4000  # how long a finished flow's last card stays before the display is cleared
+MAX_WRITE_ATTEMPTS = 8  # another process kept winning the session: give up on this event
+
+T = TypeVar("T")
+
+
+class DeviceLink(Protocol):
+    """The front door's device: it gets each command once the session holding it is saved."""
+
+    def deliver(self, session: AssistantSession, commands: list[dict[str, Any]]) -> None: ...
+
+
+class SessionConflict(UserError):
+    """Another writer kept changing the session while this one tried to apply an event."""
+
+    code = "SESSION_BUSY"
+
+
+def new_session_id() -> str:
+    """An unguessable session id (144 random bits): it also scopes payment idempotency keys."""
+    return secrets.token_urlsafe(18)
+
+
+class AssistantSession:
+    """One wearer's assistant: flows, clock, outbox, and the record they are saved in."""
+
+    def __init__(self, host: SessionHost, record: SessionRecord) -> None:
+        self.host = host
+        self.record = record
+        self.outbox = Outbox(record.outbox)
+        self.lock = asyncio.Lock()
+        self.link: DeviceLink | None = None
+        self.trace: deque[dict[str, Any]] = deque(maxlen=host.trace_kept)
+        self.clock: Any = VirtualClock() if host.virtual else WallClock(record.epoch_ms)
+        self.runner = self._new_runner()
+        self._stale = record.version > 0  # a stored session is rebuilt from its record before first use
+        self._dirty = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- identity and reading ------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def wearer(self) -> str:
+        return self.record.wearer
+
+    @property
+    def armed(self) -> bool:
+        return self.record.armed
+
+    @property
+    def last_event(self) -> int:
+        return self.record.last_event
+
+    def snapshot(self) -> dict[str, Any] | None:
+        return self.runner.snapshot() if self.runner.stack else self.record.snapshot
+
+    def awaiting(self) -> tuple[str | None, str | None]:
+        """The running flow and what it waits for (`confirm`, `collect:SLOT`), read from the flow itself."""
+        return awaiting(self.runner)
+
+    def pending_confirmation(self) -> str | None:
+        if self.awaiting()[1] != "confirm":
+            return None
+        return self.outbox.last_prompt or "Confirm?"
+
+    # -- what the front doors call ---------------------------------------------------------------
+    async def say(self, utterance: str) -> dict[str, Any]:
+        """One utterance through the turn loop. Returns route, replies, snapshot and any pending confirmation."""
+
+        async def turn() -> dict[str, Any]:
+            result = await self.host.turns.run(self, utterance)
+            self.record.armed = bool(result.get("armed"))
+            for text in result.get("said") or ():
+                self.outbox.reply(text)
+            return self._result(dict(result))
+
+        return await self._write(turn)
+
+    async def device_event(self, name: str, data: dict[str, Any] | None = None, seq: int | None = None) -> bool:
+        """A device event straight to the flow (the fast path). False when `seq` was already processed."""
+
+        async def deliver() -> bool:
+            if seq is not None:
+                if seq <= self.record.last_event:
+                    return False
+                self.record.last_event = seq
+            if name == COMMAND_GESTURE and listening(self.runner) and not handles(self.runner, name):
+                self.record.armed = True  # the next utterance is a command, not the listening flow's words
+            else:
+                await self.runner.send(name, data or {})
+            return True
+
+        return await self._write(deliver)
+
+    async def answer(self, answer: str) -> dict[str, Any]:
+        """Answer a pending confirmation with a gesture name, or with words (as an utterance)."""
+        if not answer.startswith(("gesture.", "head.", "user.")):
+            return await self.say(answer)
+
+        async def gesture() -> dict[str, Any]:
+            mark = len(self.runner.trace)
+            await self.runner.send(answer, {"via": "gesture"})
+            return self._result({"replies": [r for r in spoken(self.runner.trace[mark:]) if r]})
+
+        return await self._write(gesture)
+
+    async def start(self, flow: str, slots: dict[str, Any] | None = None) -> None:
+        """Start `flow` directly (a device's `hello` naming one, a scenario's first flow)."""
+
+        async def begin() -> None:
+            await self.start_flow(flow, dict(slots or {}))
+
+        await self._write(begin)
+
+    async def advance(self, until_ms: int) -> None:
+        """Move a simulated session's virtual clock on, firing what falls due (VirtualClock only)."""
+
+        async def move() -> None:
+            await self.runner.run_until(until_ms)
+
+        await self._write(move)
+
+    def ack(self, seq: int) -> bool:
+        """The device carried out every command up to `seq` (saved with the next change)."""
+        return self.outbox.ack(seq)
+
+    # -- used by the turn loop --------------------------------------------------------------------
+    async def start_flow(self, flow: str, slots: dict[str, Any]) -> Runner:
+        """Start `flow` as the session's only flow; the one it replaces stops first (no mic keeps recording)."""
+        if self.runner.stack and not self.runner.stack[0].session.done:
+            await self.runner.stop("replaced")
+        self.runner.discard()
+        self.runner = self._new_runner()
+        await self.runner.start(flow, slots)
+        return self.runner
+
+    # -- writing: one writer, saved before anything is sent ------------------------------------------
+    async def _write(self, work: Callable[[], Awaitable[T]]) -> T:
+        async with self.lock:
+            for _ in range(MAX_WRITE_ATTEMPTS):
+                await self._fresh()
+                try:
+                    result = await work()
+                except BaseException:  # nothing of a failed event is kept or sent: the stored session stands
+                    self.outbox.forget_fresh()
+                    self._stale = True
+                    raise
+                if self._commit():
+                    return result
+            raise SessionConflict(f"session {self.id[:8]}… kept changing under another writer; try again")
+
+    async def _fresh(self) -> None:
+        """Make sure the flows in memory are the stored ones (another process may have moved them on)."""
+        stored = self.host.store.version(self.id)
+        if stored is not None and stored != self.record.version:
+            record = self.host.store.load(self.id)
+            if record is not None:
+                self.record = record
+                self._stale = True
+        if self._stale:
+            await self._rebuild()
+
+    async def _rebuild(self) -> None:
+        self._stale = False
+        self.runner.discard()
+        if hasattr(self.clock, "cancel_all"):
+            self.clock.cancel_all()
+        if not self.host.virtual:
+            self.clock = WallClock(self.record.epoch_ms)
+        self.outbox = Outbox(self.record.outbox)
+        self.runner = self._new_runner()
+        if self.record.snapshot:
+            await self.runner.resume(self.record.snapshot)
+
+    def _commit(self) -> bool:
+        record = self.record
+        record.snapshot = self.runner.snapshot() if self.runner.stack else None
+        record.outbox = self.outbox.record()
+        if not self.host.store.save(record):
+            self.outbox.forget_fresh()
+            self._stale = True
+            return False
+        self._dirty = False
+        self._keep_trace()
+        commands = self.outbox.take()
+        if commands and self.link is not None:
+            self.link.deliver(self, commands)
+        return True
+
+    def _keep_trace(self) -> None:
+        """The runner's trace is moved into the session's bounded one: nothing grows per event."""
+        if self.runner.trace:
+            self.trace.extend(self.runner.trace)
+            self.runner.trace.clear()
+
+    # -- what happens between events: timers, skills finishing, a flow's last card ----------------
+    def _changed(self, entry: dict[str, Any]) -> None:
+        """A trace entry: the session changed. Outside a write (a timer fired, a skill finished), save it soon.
+
+        A change made on a runner another process has moved past is not saved: the
+        version check fails, what it made is never sent, and the session reloads.
+        """
+        if self._dirty or self.lock.locked():
+            return
+        self._dirty = True
+
+        async def flush() -> None:
+            async with self.lock:
+                if self._dirty and not self._commit():
+                    await self._fresh()
+
+        self._spawn(flush())
+
+    def finished(self, session: Any) -> None:
+        """The flow ended: its last card stays to be read, then the display is cleared,
+        unless something was shown since (a new flow owns the display then)."""
+        shown = self.outbox.last_command
+
+        def clear() -> None:
+            if self.outbox.last_command == shown and self.outbox.display is not None:
+                self.outbox.add("hud.clear", {})
+                self._changed({})
+
+        self.clock.call_at(self.clock.now() + self.host.linger_ms, clear)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def close(self) -> None:
+        """Let go of the session in this process: timers and calls stop; the stored record stays."""
+        self.runner.discard()
+        if hasattr(self.clock, "cancel_all"):
+            self.clock.cancel_all()
+        for task in list(self._tasks):
+            task.cancel()
+        self.link = None
+
+    # -- plumbing ------------------------------------------------------------------------------------
+    def _new_runner(self) -> Runner:
+        host = self.host
+        return Runner(
+            host.flows,
+            skills=host.skills,
+            llm=host.llm,
+            ports=_SessionPorts(self),
+            clock=self.clock,
+            session_id=self.id,
+            on_trace=self._changed,
+        )
+
+    def _result(self, result: dict[str, Any]) -> dict[str, Any]:
+        result["snapshot"] = self.snapshot()
+        prompt = self.pending_confirmation()
+        if prompt is not None:
+            result["confirm"] = prompt
+        return result
+
+
+class _SessionPorts:
+    """The runner's ports for a hosted session: every device action becomes a numbered command."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: AssistantSession) -> None:
+        self.session = session
+
+    def perform(self, session: Any, action: str, args: Any) -> None:
+        self.session.outbox.perform(session, action, args)
+
+    def capture(self, session: Any, action: str, args: Any, name: str) -> None:
+        self.session.outbox.capture(session, action, args, name)
+
+    def prompt(self, session: Any, text: str) -> None:
+        self.session.outbox.prompt(session, text)
+
+    def finished(self, session: Any) -> None:
+        self.session.finished(session)
+
+
+class PortsLink:
+    """Commands carried out on ports in this process (the terminal chat's simulated glasses, a test's recorder).
+
+    The assistant's own replies go to `ports.reply` when it has one (a front door that
+    prints them from the turn's result leaves it out).
+    """
+
+    __slots__ = ("ports",)
+
+    def __init__(self, ports: Any) -> None:
+        self.ports = ports
+
+    def deliver(self, session: AssistantSession, commands: list[dict[str, Any]]) -> None:
+        for command in commands:
+            action, args = command["action"], command["args"]
+            if action == "prompt":
+                ask = getattr(self.ports, "prompt", None)
+                if ask is not None:
+                    ask(session, args.get("text", ""))
+            elif action == "reply":
+                say = getattr(self.ports, "reply", None)
+                if say is not None:
+                    say(session, args.get("text", ""))
+            elif "file" in command:
+                self.ports.capture(session, action, args, command["file"])
+            else:
+                self.ports.perform(session, action, args)
+        session.ack(commands[-1]["seq"])
+
+
+class SessionHost:
+    """Every wearer's session in this process, kept in a store so another process can carry them on."""
+
+    def __init__(
+        self,
+        flows: dict[str, CompiledFlow],
+        store: SessionStore,
+        router: Any,
+        *,
+        skills: dict[str, Any] | None = None,
+        llm: Any = None,
+        wake: Sequence[str] | str | None = None,
+        virtual: bool = False,
+        ports: Any = None,
+        trace_kept: int = TRACE_KEPT,
+        linger_ms: int = FINISHED_LINGER_MS,
+    ) -> None:
+        self.flows = flows
+        self.store = store
+        self.turns = TurnLoop(flows, router, wake)
+        self.skills = skills or {}
+        self.llm = llm
+        self.virtual = virtual  # simulation: virtual clocks, moved by `AssistantSession.advance`
+        self.ports = ports  # in-process ports every session's commands are carried out on (chat, tests)
+        self.trace_kept = trace_kept
+        self.linger_ms = linger_ms
+        self.live: dict[str, AssistantSession] = {}
+
+    def create(
+        self, wearer: str, *, device: str = "", owner: str = "", profile: str = "", session_id: str | None = None
+    ) -> AssistantSession:
+        """A new, idle session for `wearer` (an unguessable id unless one is given)."""
+        record = SessionRecord(
+            session_id or new_session_id(), wearer, device, owner, profile=profile, epoch_ms=wall_ms()
+        )
+        session = self._adopt(AssistantSession(self, record))
+        if not self.store.save(record):
+            raise SessionConflict(f"session {record.id[:8]}… already exists")
+        self.live[record.id] = session
+        return session
+
+    async def resume(self, session_id: str) -> AssistantSession | None:
+        """The session with this id: the one live here, or restored from the store (None if unknown)."""
+        session = self.live.get(session_id)
+        if session is not None:
+            return session
+        record = self.store.load(session_id)
+        if record is None:
+            return None
+        session = self._adopt(AssistantSession(self, record))
+        self.live[session_id] = session
+        async with session.lock:  # timers and calls in flight come back now, not at the next event
+            await session._fresh()
+            session._commit()
+        return session
+
+    async def session(self, session_id: str, wearer: str = "local") -> AssistantSession:
+        """The session named `session_id`, restored or created (the terminal chat's `--session`)."""
+        return await self.resume(session_id) or self.create(wearer, session_id=session_id)
+
+    def _adopt(self, session: AssistantSession) -> AssistantSession:
+        if self.ports is not None:
+            session.link = PortsLink(self.ports)
+        return session
+
+    # -- by session id (the terminal chat and tests name sessions) -----------------------------
+    async def turn(self, session_id: str, utterance: str) -> dict[str, Any]:
+        return await (await self.session(session_id)).say(utterance)
+
+    async def answer_confirmation(self, session_id: str, answer: str) -> dict[str, Any]:
+        return await (await self.session(session_id)).answer(answer)
+
+    async def device_event(self, session_id: str, name: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        session = await self.session(session_id)
+        await session.device_event(name, data)
+        return session.snapshot()
+
+    async def pending_confirmation(self, session_id: str) -> str | None:
+        return (await self.session(session_id)).pending_confirmation()
+
+    async def awaiting_command(self, session_id: str) -> bool:
+        return (await self.session(session_id)).armed
+
+    async def snapshot(self, session_id: str) -> dict[str, Any] | None:
+        return (await self.session(session_id)).snapshot()
+
+    def release(self, session_id: str) -> None:
+        """Let go of a session in this process (its device went away); the store keeps it."""
+        session = self.live.pop(session_id, None)
+        if session is not None:
+            session.close()
+
+    def forget(self, session_id: str) -> None:
+        """End a session for good: released here and deleted from the store."""
+        self.release(session_id)
+        self.store.delete(session_id)
+
+    def close(self) -> None:
+        for session_id in list(self.live):
+            self.release(session_id)

@@ -1,0 +1,165 @@
+"""Where wearers' sessions are kept between events, restarts and processes.
+
+One row per session, replaced on every change (no history to prune: a session
+needs only its latest state to resume). Each row carries a version; a write
+names the version it started from and fails if another writer got there first
+(`save` returns False), so two processes serving one wearer never lose each
+other's events: the loser reloads and applies its event again.
+
+Embedded by default: SQLite in write-ahead mode, durable against a killed process
+(a power cut may lose the last writes; the payment journal, which must not, syncs
+fully). The same interface runs on PostgreSQL when `LENSFLOW_DB=postgresql://...`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+__all__ = ["SessionRecord", "SessionStore", "SqliteSessionStore", "open_session_store"]
+
+
+@dataclass
+class SessionRecord:
+    """Everything a process needs to carry on a wearer's session."""
+
+    id: str
+    wearer: str
+    device: str = ""
+    owner: str = ""  # a digest of the device token that opened it ("" when the server has no tokens)
+    profile: str = ""
+    epoch_ms: int = 0  # the wall-clock moment of the session clock's zero
+    snapshot: dict[str, Any] | None = None  # the runner's snapshot (flow stack, timers, invokes)
+    armed: bool = False  # the next utterance is a command (after a wake phrase alone or the command gesture)
+    last_event: int = 0  # highest device event number processed
+    outbox: dict[str, Any] = field(default_factory=dict)  # numbered commands the device has not acknowledged
+    version: int = 0  # bumped by every save; 0 for a session never saved
+    updated: float = 0.0
+
+    def body(self) -> str:
+        data = asdict(self)
+        for key in ("id", "wearer", "device", "owner", "version", "updated"):
+            data.pop(key)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> SessionRecord:
+        session_id, wearer, device, owner, version, updated, body = row
+        data = json.loads(body)
+        return cls(
+            str(session_id),
+            str(wearer),
+            str(device),
+            str(owner),
+            profile=str(data.get("profile") or ""),
+            epoch_ms=int(data.get("epoch_ms") or 0),
+            snapshot=data.get("snapshot"),
+            armed=bool(data.get("armed")),
+            last_event=int(data.get("last_event") or 0),
+            outbox=dict(data.get("outbox") or {}),
+            version=int(version),
+            updated=float(updated),
+        )
+
+
+class SessionStore(Protocol):
+    """Sessions by id, written with a version check (one writer wins; the other reloads)."""
+
+    def load(self, session_id: str) -> SessionRecord | None: ...
+
+    def version(self, session_id: str) -> int | None: ...
+
+    def save(self, record: SessionRecord) -> bool: ...
+
+    def delete(self, session_id: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+_COLUMNS = "id, wearer, device, owner, version, updated, body"
+
+
+class SqliteSessionStore:
+    """The embedded store: one SQLite file, one row per session."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        self.db.execute("pragma journal_mode = wal")
+        self.db.execute("pragma synchronous = normal")  # survives a killed process; fsync at checkpoints
+        self.db.execute(
+            "create table if not exists lensflow_sessions (id text primary key, wearer text not null, "
+            "device text not null, owner text not null, version integer not null, updated real not null, "
+            "body text not null)"
+        )
+        self.db.execute("create index if not exists lensflow_sessions_wearer on lensflow_sessions (wearer)")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("begin immediate")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("rollback")
+            raise
+        self.db.execute("commit")
+
+    def load(self, session_id: str) -> SessionRecord | None:
+        row = self.db.execute(f"select {_COLUMNS} from lensflow_sessions where id = ?", (session_id,)).fetchone()
+        return SessionRecord.from_row(row) if row else None
+
+    def version(self, session_id: str) -> int | None:
+        row = self.db.execute("select version from lensflow_sessions where id = ?", (session_id,)).fetchone()
+        return int(row[0]) if row else None
+
+    def save(self, record: SessionRecord) -> bool:
+        """Write `record` if the stored version is still `record.version`; then bump it. False if not."""
+        now = time.time()
+        with self._transaction() as db:
+            if record.version == 0:
+                cursor = db.execute(
+                    f"insert or ignore into lensflow_sessions ({_COLUMNS}) values (?, ?, ?, ?, 1, ?, ?)",
+                    (record.id, record.wearer, record.device, record.owner, now, record.body()),
+                )
+            else:
+                cursor = db.execute(
+                    "update lensflow_sessions set version = version + 1, updated = ?, body = ? "
+                    "where id = ? and version = ?",
+                    (now, record.body(), record.id, record.version),
+                )
+        if cursor.rowcount != 1:
+            return False
+        record.version += 1
+        record.updated = now
+        return True
+
+    def delete(self, session_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("delete from lensflow_sessions where id = ?", (session_id,))
+
+    def expire(self, older_than: float) -> int:
+        """Forget sessions nobody has touched since `older_than` (a Unix time); how many went."""
+        with self._transaction() as db:
+            return db.execute("delete from lensflow_sessions where updated < ?", (older_than,)).rowcount
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_session_store(url: str | None = None) -> SessionStore:
+    """The store the settings name (`--db`, else `LENSFLOW_DB`, else `<data>/sessions.sqlite`)."""
+    from engine.settings import session_store
+
+    where = session_store(url)
+    if where.postgres_url is not None:
+        from engine.assistant.store_postgres import PostgresSessionStore
+
+        return PostgresSessionStore(where.postgres_url)
+    assert where.sqlite_path is not None
+    return SqliteSessionStore(where.sqlite_path)
