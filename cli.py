@@ -101,8 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--tokens", metavar="FILE", help="device tokens, one a line (# comments); also LENSFLOW_BRIDGE_TOKENS"
     )
     sv.add_argument(
-        "--idle-minutes", type=float, default=15.0, help="free a session its device left this long ago (default 15)"
+        "--idle-minutes",
+        type=float,
+        default=15.0,
+        help="let a session go from memory when its device left this long ago (the store keeps it; default 15)",
     )
+    sv.add_argument(
+        "--db", help="session store: a SQLite file or postgresql://... (default LENSFLOW_DB or the data folder)"
+    )
+    sv.add_argument("--llm-url", help="OpenAI-compatible endpoint serving Qwen (default: DashScope)")
+    sv.add_argument("--model", help="model name (default qwen-plus)")
+    sv.add_argument("--wake", help="wake phrases, comma-separated (default LENSFLOW_WAKE_PHRASES)")
+    sv.add_argument("--log-json", action="store_true", help="log one JSON object a line (connects, refusals, errors)")
     sv.set_defaults(func=cmd_serve)
 
     ch = sub.add_parser("chat", help="talk to the whole assistant (all flows) on the simulated glasses")

@@ -10,15 +10,21 @@ from typing import Any
 
 from commands.common import EXIT_OK, CliError, device_profile, llm_settings, load_flows
 
-__all__ = ["cmd_chat", "cmd_route", "cmd_scripted_llm", "cmd_serve"]
+__all__ = ["cmd_chat", "cmd_route", "cmd_scripted_llm", "cmd_serve", "setup_logging"]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """The WebSocket bridge: the glasses talk to the whole assistant, sessions kept in the session store."""
     import asyncio
 
     from devices.audio.asr import Recognizer
     from devices.bridge.auth import ENV_TOKENS, TokenError, is_loopback, tokens_from_env, tokens_from_file
     from devices.bridge.server import BridgeServer
+    from engine.assistant.addressing import WakeConfigError, wake_phrases
+    from engine.assistant.model_router import ModelRouter
+    from engine.assistant.store import open_session_store
+    from engine.settings import session_store
+    from skills.qwen.client import QwenClient
     from skills.registry import skills_for_device
 
     try:
@@ -34,8 +40,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     if not 0 < args.idle_minutes < 10**6:
         raise CliError("--idle-minutes must be a number of minutes above 0")
+    try:
+        wake = wake_phrases(args.wake)
+    except WakeConfigError as exc:
+        raise CliError(str(exc)) from None
+    session_store(args.db)  # a bad --db or LENSFLOW_DB is one line before anything listens
+    setup_logging(args.log_json)
     flows = load_flows(args.flows or ["flows"])
     phrases = [p for c in flows.values() for p in c.flow.phrases]
+    settings = llm_settings(args)
+    client = QwenClient(settings)
 
     async def main() -> None:
         if os.environ.get("DASHSCOPE_API_KEY") or os.environ.get("LENSFLOW_ASR_URL"):
@@ -44,26 +58,61 @@ def cmd_serve(args: argparse.Namespace) -> int:
             factory: Any = DashScopePcmRecognizer  # online recognition, Chinese and English
         else:
             factory = lambda: Recognizer(phrases)  # noqa: E731 - pocketsphinx, English, offline
+        store = open_session_store(args.db)
         bridge = BridgeServer(
             flows,
-            skills=skills_for_device(),
+            skills=skills_for_device(settings),
             recognizer_factory=factory,
             tokens=frozenset(tokens),
             idle_expiry=args.idle_minutes * 60,
+            store=store,
+            router=ModelRouter([c.flow for c in flows.values()], client),  # offline when no model is set up
+            llm=client if client.settings.configured else None,
+            wake=wake,
         )
         try:
             server = await bridge.start(args.host, args.port)
         except OSError as exc:
             raise CliError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc})") from None
+        mode = f"Qwen ({client.settings.model})" if client.settings.configured else "offline routing"
         print(
             f"lensflow bridge on ws://{args.host}:{args.port} serving {', '.join(sorted(flows))}"
-            f" ({len(tokens) or 'no'} device tokens; Ctrl-C stops)",
+            f" ({len(tokens) or 'no'} device tokens; {mode}; Ctrl-C stops)",
             flush=True,
         )
-        await server.serve_forever()
+        try:
+            await server.serve_forever()
+        finally:
+            bridge.close()
+            store.close()
 
     asyncio.run(main())
     return EXIT_OK
+
+
+def setup_logging(as_json: bool) -> None:
+    """The bridge's log on stderr: one line a record, plain or JSON (`--log-json`)."""
+    import json
+    import logging
+
+    class JsonLines(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return json.dumps(
+                {
+                    "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+                    "level": record.levelname.lower(),
+                    "logger": record.name,
+                    "message": record.getMessage(),
+                },
+                ensure_ascii=False,
+            )
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines() if as_json else logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger("lensflow")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

@@ -1,28 +1,29 @@
-"""The reference bridge server: glasses connect over WebSocket, flows run in the engine.
+"""The bridge server: glasses connect over WebSocket and talk to the whole assistant.
 
-One `DeviceSession` per wearer outlives its connections: when the link drops, the
-flow keeps running and its commands wait in an outbox; when the device says
-`hello` again with the last command it carried out, the rest is sent again in
-order, and events it sends twice are acknowledged but not processed twice.
-Microphone audio is decoded as it arrives, behind a bounded queue that tells the
-device to pause when it fills (backpressure), and recognised in an executor.
+Each wearer's session is an `AssistantSession` of the session host (`engine.assistant.host`):
+what the wearer says goes through the assistant, which picks the flow; device events
+go straight to the running flow. The session outlives its connections and the
+process: it is saved in the session store after every change, so a device that
+reconnects (to this process, or to a restarted one) says `hello` with its session
+and the last command it carried out, gets `welcome` with `resumed: true`, the
+commands it missed and the display as it is now. Command numbers never restart.
 
-Everything a device sends is untrusted: sessions belong to the device (and token)
-that opened them, every buffer a session keeps is bounded, a session nobody is
-connected to is freed after `idle_expiry` seconds, and a bad frame gets an `error`
-message, never a crash or a traceback (in the log either).
+Everything a device sends is untrusted: a session belongs to the device (and the
+token) that opened it, its id is unguessable, every buffer is bounded, a session
+nobody is connected to is let go from memory after `idle_expiry` seconds (the
+store keeps it for a later resume), and a bad frame gets an `error` message,
+never a crash or a traceback (in the log either). The protocol is specified in
+docs/bridge-protocol.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
+import hashlib
 import json
 import logging
-import secrets
 import sys
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from devices.bridge.auth import is_loopback, same_secret, token_accepted
+from devices.bridge.device_session import DeviceSession, FrameFor
 from devices.bridge.protocol import (
     MAX_BINARY_FRAME,
     MAX_HEADER,
@@ -43,39 +45,17 @@ from devices.bridge.protocol import (
 )
 from devices.datum import fix_in_map_datum
 from devices.events import payload_problem
-from devices.hud.compositor import FINISHED_LINGER_MS
+from engine.assistant.host import FINISHED_LINGER_MS, SessionHost
+from engine.assistant.routing import OfflineRouter
+from engine.assistant.store import SessionStore, SqliteSessionStore
+from engine.language.catalog import UnknownProfile, load_catalog
 from engine.language.event_names import engine_owned, refusal
-from engine.runtime.clock import AsyncioClock
 from engine.runtime.compiler import CompiledFlow
-from engine.runtime.runner import Runner
 
-__all__ = [
-    "AUDIO_QUEUE_FRAMES",
-    "HELLO_TIMEOUT",
-    "IDLE_EXPIRY",
-    "MAX_IMAGES",
-    "MAX_IMAGE_BYTES",
-    "MAX_OUTBOX",
-    "MAX_SESSIONS",
-    "MAX_TRACE",
-    "MAX_UTTERANCE_BYTES",
-    "PAUSE_AT",
-    "RESUME_AT",
-    "BridgeServer",
-    "DeviceSession",
-    "SessionClock",
-]
+__all__ = ["HELLO_TIMEOUT", "IDLE_EXPIRY", "MAX_SESSIONS", "BridgeServer", "owner_digest"]
 
-AUDIO_QUEUE_FRAMES = 100  # 2 s of 20 ms frames
-PAUSE_AT = 80
-RESUME_AT = 25
-MAX_UTTERANCE_BYTES = 30 * 16_000 * 2  # 30 s of 16 kHz 16-bit audio, then it is recognised as it is
-MAX_IMAGES = 4  # the last few photos are kept, older ones are let go
-MAX_IMAGE_BYTES = 8 * 1024 * 1024
-MAX_OUTBOX = 256  # unacknowledged commands kept for a reconnect
-MAX_TRACE = 500  # runner trace entries kept per session
-IDLE_EXPIRY = 15 * 60.0  # seconds a session waits for its device to come back
-MAX_SESSIONS = 1000
+IDLE_EXPIRY = 15 * 60.0  # seconds a session stays in memory waiting for its device (the store keeps it longer)
+MAX_SESSIONS = 1000  # sessions held in memory at once
 HELLO_TIMEOUT = 10.0
 
 log = logging.getLogger("lensflow.bridge")
@@ -94,208 +74,9 @@ class _OneLineLog(logging.LoggerAdapter):
         return msg, kwargs
 
 
-class _Timer:
-    def __init__(self, handles: set[_Timer]) -> None:
-        self.handles = handles
-        self.handle: asyncio.TimerHandle | None = None
-
-    def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-        self.handles.discard(self)
-
-
-class SessionClock(AsyncioClock):
-    """An AsyncioClock that can cancel every timer it set, so a freed session leaves nothing behind."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pending: set[_Timer] = set()
-
-    def call_at(self, when_ms: int, callback: Callable[[], None]) -> _Timer:  # type: ignore[override]
-        timer = _Timer(self.pending)
-
-        def fire() -> None:
-            self.pending.discard(timer)
-            callback()
-
-        timer.handle = super().call_at(when_ms, fire)
-        self.pending.add(timer)
-        return timer
-
-    def cancel_all(self) -> None:
-        for timer in list(self.pending):
-            timer.cancel()
-
-
-@dataclass
-class DeviceSession:
-    id: str
-    device: str
-    flows: dict[str, CompiledFlow]
-    recognizer_factory: Any = None
-    owner: str = ""  # the token that opened the session ("" on a loopback bridge without tokens)
-    outbox: list[dict[str, Any]] = field(default_factory=list)  # commands not yet acknowledged
-    last_event: int = 0  # highest event seq processed
-    last_command: int = 0  # highest command seq sent
-    dropped_through: int = 0  # highest command seq dropped from a full outbox before it was acknowledged
-    connection: ServerConnection | None = None
-    dropped_audio: int = 0
-    paused: bool = False
-    audio_frames: int = 0
-    images_received: int = 0
-    finish_linger_ms: int = FINISHED_LINGER_MS  # how long a finished flow's last card stays on the glasses
-
-    def __post_init__(self) -> None:
-        self._cmd_seq = itertools.count(1)
-        self.runner: Runner | None = None
-        self.clock = SessionClock()
-        self.images: deque[bytes] = deque()
-        self.image_bytes = 0
-        self.audio: asyncio.Queue[tuple[dict[str, Any], bytes]] = asyncio.Queue(maxsize=AUDIO_QUEUE_FRAMES)
-        self._consumer: asyncio.Task[None] | None = None
-        self._recognizer: Any = None
-        self._utterance = bytearray()
-        self._sending: set[asyncio.Future[None]] = set()
-        self._overflow_told = False
-        self.expiry: asyncio.TimerHandle | None = None
-
-    # -- Ports: engine -> device --------------------------------------------------------------
-    def perform(self, session: Any, action: str, args: Any) -> None:
-        self._command({"action": action, "args": args})
-
-    def capture(self, session: Any, action: str, args: Any, name: str) -> None:
-        """A photo or the end of a recording: the device stores the file as `name` (the flow holds that name)."""
-        self._command({"action": action, "args": args, "file": name})
-
-    def _command(self, body: dict[str, Any]) -> None:
-        seq = next(self._cmd_seq)
-        self.last_command = seq
-        command = {"type": "command", "seq": seq, **body}
-        self.outbox.append(command)
-        if len(self.outbox) > MAX_OUTBOX:
-            self.dropped_through = self.outbox.pop(0)["seq"]
-            if not self._overflow_told:  # once until the device acknowledges again
-                self._overflow_told = True
-                self._send_soon(self.overflow_error(self.dropped_through))
-        self._send_soon(command)
-
-    def finished(self, session: Any) -> None:
-        """The flow ended: its last card stays to be read, then the glasses' display is cleared,
-        unless something was shown since (a new flow owns the display then)."""
-        shown = self.last_command
-
-        def clear() -> None:
-            if self.last_command == shown:
-                self.perform(session, "hud.clear", {})
-
-        self.clock.call_at(self.clock.now() + self.finish_linger_ms, clear)
-
-    @staticmethod
-    def overflow_error(through: int) -> dict[str, Any]:
-        return ProtocolError(
-            "OUTBOX_OVERFLOW",
-            f"commands up to {through} were dropped before the device acknowledged them; "
-            "redraw from the commands that follow",
-            through,
-        ).frame()
-
-    def _send_soon(self, message: dict[str, Any]) -> None:
-        connection = self.connection
-        if connection is None:
-            return
-        if len(self._sending) >= MAX_OUTBOX:  # the device is not reading: drop the link, keep the outbox
-            self.connection = None
-            task = asyncio.ensure_future(connection.close(code=1008, reason="TOO_SLOW"))
-        else:
-            task = asyncio.ensure_future(self.deliver(connection, message))
-        self._sending.add(task)  # keep a reference until it is done
-        task.add_done_callback(self._sending.discard)
-
-    async def deliver(self, connection: ServerConnection, message: dict[str, Any]) -> None:
-        """Write one message to the device now (a link that closed meanwhile is not an error)."""
-        with contextlib.suppress(ConnectionClosed):
-            await connection.send(json.dumps(message, ensure_ascii=False, default=str))
-
-    # -- device -> engine ---------------------------------------------------------------------
-    async def on_event(self, seq: int, name: str, data: dict[str, Any]) -> None:
-        if seq > self.last_event + SEQ_WINDOW:
-            raise ProtocolError("BAD_SEQ", f"event {seq} is more than {SEQ_WINDOW} past event {self.last_event}", seq)
-        if seq > self.last_event:
-            self.last_event = seq
-            assert self.runner is not None
-            await self.runner.send(name, data)
-            if self._sending:  # the commands this event drew leave before its ack, in order
-                await asyncio.sleep(0)
-            if len(self.runner.trace) > 2 * MAX_TRACE:
-                del self.runner.trace[:-MAX_TRACE]
-        if self.connection is not None:
-            await self.deliver(self.connection, {"type": "ack", "seq": seq})
-
-    def on_ack(self, seq: int) -> None:
-        if seq > self.last_command:
-            raise ProtocolError("BAD_SEQ", f"ack {seq} names a command not sent (the last is {self.last_command})")
-        self.outbox = [c for c in self.outbox if c["seq"] > seq]
-        self._overflow_told = False
-
-    def on_image(self, payload: bytes) -> None:
-        self.images.append(payload)
-        self.images_received += 1
-        self.image_bytes += len(payload)
-        while len(self.images) > MAX_IMAGES or self.image_bytes > MAX_IMAGE_BYTES:
-            self.image_bytes -= len(self.images.popleft())
-
-    async def on_audio(self, header: dict[str, Any], payload: bytes) -> None:
-        if self.audio.full():
-            self.dropped_audio += 1
-            return
-        self.audio.put_nowait((header, payload))
-        if not self.paused and self.audio.qsize() >= PAUSE_AT:
-            self.paused = True
-            if self.connection is not None:
-                await self.deliver(self.connection, {"type": "pause", "stream": "mic"})
-        if self._consumer is None or self._consumer.done():
-            self._consumer = asyncio.ensure_future(self._consume_audio())
-
-    async def _consume_audio(self) -> None:
-        while not self.audio.empty():
-            header, payload = await self.audio.get()
-            self.audio_frames += 1
-            self._utterance.extend(payload)
-            if header.get("end") or len(self._utterance) >= MAX_UTTERANCE_BYTES:
-                await self._finish_utterance()
-            await asyncio.sleep(0.001)  # decoding takes time: this is what the queue absorbs
-            if self.paused and self.audio.qsize() <= RESUME_AT:
-                self.paused = False
-                if self.connection is not None:
-                    await self.deliver(self.connection, {"type": "resume", "stream": "mic"})
-
-    async def _finish_utterance(self) -> None:
-        pcm, self._utterance = bytes(self._utterance), bytearray()
-        if not pcm or self.recognizer_factory is None:
-            return
-        if self._recognizer is None:
-            self._recognizer = self.recognizer_factory()
-        text = await asyncio.get_running_loop().run_in_executor(None, self._recognizer.recognize_pcm, pcm)
-        if text and self.runner is not None:
-            await self.runner.send("asr.transcript", {"text": text, "lang": "en", "is_final": True})
-
-    def close(self) -> None:
-        """Free the session: its flow stops, its timers and tasks are cancelled, its buffers let go."""
-        if self.expiry is not None:
-            self.expiry.cancel()
-        if self.runner is not None:
-            self.runner.discard()
-        self.clock.cancel_all()
-        for task in [self._consumer, *self._sending]:
-            if task is not None:
-                task.cancel()
-        self.outbox.clear()
-        self.images.clear()
-        self.image_bytes = 0
-        self._utterance = bytearray()
-        while not self.audio.empty():
-            self.audio.get_nowait()
+def owner_digest(token: str | None) -> str:
+    """What the store keeps of the token that opened a session: a digest, never the secret itself."""
+    return hashlib.sha256(token.encode()).hexdigest() if token else ""
 
 
 @dataclass
@@ -303,11 +84,32 @@ class BridgeServer:
     flows: dict[str, CompiledFlow]
     skills: dict[str, Any] = field(default_factory=dict)
     recognizer_factory: Any = None
-    sessions: dict[str, DeviceSession] = field(default_factory=dict)
     tokens: frozenset[str] = frozenset()  # accepted device tokens; empty: loopback development only
     idle_expiry: float = IDLE_EXPIRY
     max_sessions: int = MAX_SESSIONS
     finish_linger_ms: int = FINISHED_LINGER_MS
+    store: SessionStore | None = None  # default: in memory, sessions last as long as the process
+    router: Any = None  # default: the offline router over `flows`
+    llm: Any = None
+    wake: Any = None  # wake phrases (default: LENSFLOW_WAKE_PHRASES, else the built-in ones)
+    frames: Callable[[Any], FrameFor] | None = None  # a device profile -> its HUD frame function
+    store_photo: Callable[[str, str, bytes], None] | None = None  # (wearer, file name, bytes)
+    sessions: dict[str, DeviceSession] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.store is None:
+            self.store = SqliteSessionStore(":memory:")
+        router = self.router or OfflineRouter([c.flow for c in self.flows.values()])
+        self.host = SessionHost(
+            self.flows,
+            self.store,
+            router,
+            skills=self.skills,
+            llm=self.llm,
+            wake=self.wake,
+            linger_ms=self.finish_linger_ms,
+        )
+        self.catalog = load_catalog()
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765) -> Server:
         if not self.tokens and not is_loopback(host):
@@ -343,8 +145,9 @@ class BridgeServer:
             hello = parse_hello(message)
             if self.tokens and not token_accepted(hello.token, self.tokens):
                 raise ProtocolError("UNAUTHORIZED", "hello needs a `token` this server accepts")
-            session, resumed = self._session_for(hello)
+            session, resumed = await self._session_for(hello)
         except ProtocolError as exc:
+            log.info("bridge: refused hello: %s", exc.code)
             await connection.send(json.dumps(exc.frame()))
             await connection.close(code=1008, reason=exc.code)
             return
@@ -354,58 +157,76 @@ class BridgeServer:
             session.expiry = None
         if old is not None and old is not connection:  # the same device again: the newer link wins
             await old.close(code=1000, reason="replaced by a newer connection")
-        await connection.send(
-            json.dumps({"type": "welcome", "session": session.id, "resumed": resumed, "last_event": session.last_event})
-        )
+        log.info("bridge: %s session %s… for device %s", "resumed" if resumed else "new", session.id[:6], hello.device)
+        welcome = {
+            "type": "welcome",
+            "protocol": 2,
+            "session": session.id,
+            "resumed": resumed,
+            "last_event": session.last_event,
+            "last_command": session.hosted.outbox.last_command,
+        }
+        await connection.send(json.dumps(welcome))
         try:
-            if not resumed:
-                if not await self._start_flow(session, hello):
-                    return
-            else:
-                session.on_ack(hello.last_command)
-                if hello.last_command < session.dropped_through:
-                    await session.deliver(connection, session.overflow_error(session.dropped_through))
-                for command in list(session.outbox):  # what the device missed, in order
-                    await session.deliver(connection, command)
+            if resumed:
+                await session.catch_up(connection, hello.last_command)
+            elif hello.flow is not None and not await self._start_flow(session, hello):
+                return
             await self._serve(session, connection)
         finally:
             self._disconnected(session, connection)
 
-    def _session_for(self, hello: Hello) -> tuple[DeviceSession, bool]:
+    async def _session_for(self, hello: Hello) -> tuple[DeviceSession, bool]:
         """The session this hello may have: its own to resume, or a new one."""
         if hello.session is not None:
             session = self.sessions.get(hello.session)
-            if session is not None:
-                if session.device != hello.device or not same_secret(session.owner, hello.token or ""):
+            hosted = session.hosted if session is not None else await self.host.resume(hello.session)
+            if hosted is not None:
+                record = hosted.record
+                if record.device != hello.device or not same_secret(record.owner, owner_digest(hello.token)):
+                    if session is None:
+                        self.host.release(hosted.id)
+                    log.warning("bridge: device %s refused the session of another device", hello.device)
                     raise ProtocolError("SESSION_REFUSED", "that session belongs to another device")
-                if hello.last_command > session.last_command:
+                if hello.last_command > hosted.outbox.last_command:
                     raise ProtocolError("BAD_HELLO", f"last_command {hello.last_command} was never sent")
+                if session is None:
+                    session = self._adopt(hosted)
                 return session, True
             if hello.flow is None:
                 raise ProtocolError("UNKNOWN_SESSION", "no such session (it may have expired): send `flow` to start")
-        if hello.flow is None or hello.flow not in self.flows:
-            shown = hello.flow if hello.flow is None else hello.flow[:64]
+        if hello.flow is not None and hello.flow not in self.flows:
+            shown = hello.flow[:64]
             raise ProtocolError("UNKNOWN_FLOW", f"hello names flow {shown!r}; this server runs {sorted(self.flows)}")
+        profile = self._profile(hello.profile)
         if len(self.sessions) >= self.max_sessions:
             raise ProtocolError("BUSY", "the bridge holds as many sessions as it may; try again later")
-        session = DeviceSession(
-            secrets.token_urlsafe(18), hello.device, self.flows, self.recognizer_factory, owner=hello.token or ""
+        hosted = self.host.create(
+            hello.device, device=hello.device, owner=owner_digest(hello.token), profile=profile.id
         )
-        session.finish_linger_ms = self.finish_linger_ms
-        self.sessions[session.id] = session
-        return session, False
+        return self._adopt(hosted), False
+
+    def _profile(self, name: str | None) -> Any:
+        try:
+            return self.catalog.named_profile(name)
+        except UnknownProfile as exc:
+            raise ProtocolError("BAD_HELLO", str(exc)) from None
+
+    def _adopt(self, hosted: Any) -> DeviceSession:
+        frames = self.frames(self._profile(hosted.record.profile or None)) if self.frames is not None else None
+        session = DeviceSession(hosted, frames, self.recognizer_factory, self.store_photo)
+        self.sessions[hosted.id] = session
+        return session
 
     async def _start_flow(self, session: DeviceSession, hello: Hello) -> bool:
-        runner = Runner(self.flows, skills=self.skills, ports=session, clock=session.clock, session_id=session.id)
-        session.runner = runner
         try:
-            await runner.start(str(hello.flow), dict(hello.slots or {}))
+            await session.hosted.start(str(hello.flow), dict(hello.slots or {}))
         except Exception as exc:  # the flow failed to start: the device hears it, the log gets one line
             log.error("bridge: flow %s failed to start: %s: %s", hello.flow, type(exc).__name__, exc)
-            self._free(session.id)
             connection = session.connection
+            self._free(session.id, forget=True)
             if connection is not None:
-                await session.deliver(connection, ProtocolError("FLOW_FAILED", "the flow failed to start").frame())
+                await session.send(connection, ProtocolError("FLOW_FAILED", "the flow failed to start").frame())
                 await connection.close(code=1011, reason="FLOW_FAILED")
             return False
         return True
@@ -417,10 +238,10 @@ class BridgeServer:
             try:
                 await self._on_frame(session, frame)
             except ProtocolError as exc:
-                await session.deliver(connection, exc.frame())
+                await session.send(connection, exc.frame())
             except Exception as exc:  # a failing flow step: the session carries on
                 log.error("bridge: session frame failed: %s: %s", type(exc).__name__, exc)
-                await session.deliver(connection, ProtocolError("INTERNAL", "the server failed on this frame").frame())
+                await session.send(connection, ProtocolError("INTERNAL", "the server failed on this frame").frame())
 
     async def _on_frame(self, session: DeviceSession, frame: str | bytes) -> None:
         if isinstance(frame, bytes):
@@ -428,11 +249,15 @@ class BridgeServer:
             if header["type"] == "audio":
                 await session.on_audio(header, payload)
             else:
-                session.on_image(payload)
+                session.on_image(header, payload)
             return
         message = decode_text(frame)
         if message["type"] == "event":
             seq, name, data = message["seq"], message["name"], message.get("data") or {}
+            if seq > session.last_event + SEQ_WINDOW:
+                raise ProtocolError(
+                    "BAD_SEQ", f"event {seq} is more than {SEQ_WINDOW} past event {session.last_event}", seq
+                )
             if engine_owned(name):
                 raise ProtocolError("FORGED_EVENT", refusal(name), seq)
             problem = payload_problem(name, data)
@@ -450,7 +275,7 @@ class BridgeServer:
             raise ProtocolError("HELLO_TWICE", "hello is only the first message")
 
     def _disconnected(self, session: DeviceSession, connection: ServerConnection) -> None:
-        """The link is gone: the session waits `idle_expiry` seconds for its device, then is freed."""
+        """The link is gone: the session waits `idle_expiry` seconds in memory for its device, then is let go."""
         if session.connection is connection:
             session.connection = None
         if session.connection is None and self.sessions.get(session.id) is session and session.expiry is None:
@@ -463,7 +288,16 @@ class BridgeServer:
             if session.connection is None:
                 self._free(session_id)
 
-    def _free(self, session_id: str) -> None:
+    def _free(self, session_id: str, forget: bool = False) -> None:
+        """Let a session go from memory (and from the store too when `forget`: it never really started)."""
         session = self.sessions.pop(session_id, None)
         if session is not None:
             session.close()
+        if forget:
+            self.host.forget(session_id)
+        else:
+            self.host.release(session_id)
+
+    def close(self) -> None:
+        for session_id in list(self.sessions):
+            self._free(session_id)

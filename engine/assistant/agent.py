@@ -41,6 +41,7 @@ REASK = "Say yes or no, or tap to confirm."
 
 class TurnState(TypedDict, total=False):
     utterance: str
+    heard: dict[str, Any]  # the transcript event the utterance came in (language, confidence ...), if any
     route: dict[str, Any]
     replies: list[str]  # everything the wearer hears or reads this turn
     said: list[str]  # the assistant's own words (not a flow's): sent to the device as `reply`
@@ -69,9 +70,15 @@ class TurnLoop:
         graph.add_edge("respond", END)
         self.graph = graph.compile()
 
-    async def run(self, session: AssistantSession, utterance: str) -> TurnState:
+    async def run(self, session: AssistantSession, utterance: str, heard: dict[str, Any] | None = None) -> TurnState:
         """One turn on a live session (the host holds its lock and saves it afterwards)."""
-        turn: TurnState = {"utterance": utterance, "replies": [], "said": [], "armed": session.armed}
+        turn: TurnState = {
+            "utterance": utterance,
+            "heard": dict(heard or {}),
+            "replies": [],
+            "said": [],
+            "armed": session.armed,
+        }
         config: RunnableConfig = {"configurable": {"session": session}}
         return await self.graph.ainvoke(turn, config)  # type: ignore[return-value]
 
@@ -97,6 +104,8 @@ class TurnLoop:
             route = Route("wake", active, confidence=1.0, text="Yes?", via="wake")
         else:
             route = await self._route(heard.text, active, waiting)
+            if route.command == "answer" and active is not None and handles(runner, "asr.transcript"):
+                route = Route("heard", active, confidence=route.confidence, via="flow")  # words the flow waits for
             if hearing and active is not None and route.command == "start_flow":
                 title = self.flows[active].flow.title or active
                 text = f"{title} is listening. To start something else, first say “{self.wake[0]}, stop”."
@@ -141,7 +150,8 @@ class TurnLoop:
         elif command in ("answer", "wake", "reask"):
             said.append(route.get("text") or "")
         elif running:  # "heard": the listening flow's input; otherwise words for the running flow
-            await runner.send("asr.transcript", {"text": state["utterance"], "is_final": True})
+            words = {**(state.get("heard") or {}), "text": state["utterance"], "is_final": True}
+            await runner.send("asr.transcript", words)
         said = [s for s in said if s]
         return {"said": said, "replies": said + spoken(runner.trace[mark:])}
 

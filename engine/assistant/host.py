@@ -125,30 +125,37 @@ class AssistantSession:
         return self.outbox.last_prompt or "Confirm?"
 
     # -- what the front doors call ---------------------------------------------------------------
-    async def say(self, utterance: str) -> dict[str, Any]:
+    async def say(self, utterance: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """One utterance through the turn loop. Returns route, replies, snapshot and any pending confirmation."""
+        return await self._write(lambda: self._turn(utterance, data))
 
-        async def turn() -> dict[str, Any]:
-            result = await self.host.turns.run(self, utterance)
-            self.record.armed = bool(result.get("armed"))
-            for text in result.get("said") or ():
-                self.outbox.reply(text)
-            return self._result(dict(result))
-
-        return await self._write(turn)
+    async def _turn(self, utterance: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = await self.host.turns.run(self, utterance, data)
+        self.record.armed = bool(result.get("armed"))
+        for text in result.get("said") or ():
+            self.outbox.reply(text)
+        return self._result(dict(result))
 
     async def device_event(self, name: str, data: dict[str, Any] | None = None, seq: int | None = None) -> bool:
-        """A device event straight to the flow (the fast path). False when `seq` was already processed."""
+        """An event from the device. False when `seq` was already processed.
+
+        A final transcript is an utterance: it goes through the turn loop. Every other
+        event (gestures, locations, partial transcripts) goes straight to the flow.
+        """
+        data = data or {}
 
         async def deliver() -> bool:
             if seq is not None:
                 if seq <= self.record.last_event:
                     return False
                 self.record.last_event = seq
-            if name == COMMAND_GESTURE and listening(self.runner) and not handles(self.runner, name):
+            text = data.get("text")
+            if name == "asr.transcript" and data.get("is_final") is True and isinstance(text, str) and text.strip():
+                await self._turn(text, data)
+            elif name == COMMAND_GESTURE and listening(self.runner) and not handles(self.runner, name):
                 self.record.armed = True  # the next utterance is a command, not the listening flow's words
             else:
-                await self.runner.send(name, data or {})
+                await self.runner.send(name, data)
             return True
 
         return await self._write(deliver)

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DISPLAY_ACTIONS", "MAX_OUTBOX", "Outbox"]
+__all__ = ["DISPLAY_ACTIONS", "MAX_AWAITED_FILES", "MAX_OUTBOX", "Outbox"]
 
 MAX_OUTBOX = 256  # unacknowledged commands kept for a reconnect
+MAX_AWAITED_FILES = 16  # photos and recordings asked for and not yet uploaded (the oldest are let go)
 DISPLAY_ACTIONS = frozenset({"hud.show", "hud.update", "hud.clear", "prompt", "reply"})
 
 
 class Outbox:
     """Numbered commands: the unacknowledged tail, the ones not yet handed to the device, the display."""
 
-    __slots__ = ("_fresh", "display", "dropped_through", "last_command", "last_prompt", "unacked")
+    __slots__ = ("_fresh", "display", "dropped_through", "files", "last_command", "last_prompt", "unacked")
 
     def __init__(self, record: dict[str, Any] | None = None) -> None:
         record = record or {}
@@ -38,6 +39,7 @@ class Outbox:
         self.unacked: list[dict[str, Any]] = [dict(c) for c in record.get("unacked") or ()]
         self.display: dict[str, Any] | None = record.get("display")  # the last display command since a clear
         self.last_prompt: str | None = record.get("last_prompt")
+        self.files: list[str] = [str(f) for f in record.get("files") or ()]  # asked for, not yet uploaded
         self._fresh: list[dict[str, Any]] = []  # made since the last `take`: saved first, then delivered
 
     def record(self) -> dict[str, Any]:
@@ -47,6 +49,7 @@ class Outbox:
             "unacked": self.unacked,
             "display": self.display,
             "last_prompt": self.last_prompt,
+            "files": self.files,
         }
 
     # -- ports (what the runner calls) ---------------------------------------------------------
@@ -72,6 +75,7 @@ class Outbox:
         command: dict[str, Any] = {"seq": self.last_command, "action": action, "args": args}
         if file is not None:
             command["file"] = file
+            self.files = [*self.files, file][-MAX_AWAITED_FILES:]
         if action in DISPLAY_ACTIONS:
             self.display = None if action == "hud.clear" else command
         self.unacked.append(command)

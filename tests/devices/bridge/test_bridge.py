@@ -11,8 +11,8 @@ from typing import Any
 from websockets.asyncio.client import connect
 
 from devices.audio.asr import Recognizer
+from devices.bridge.device_session import AUDIO_QUEUE_FRAMES
 from devices.bridge.protocol import encode_binary
-from devices.bridge.server import AUDIO_QUEUE_FRAMES
 from tests.support.bridge import receive, start_bridge
 
 
@@ -34,7 +34,7 @@ def test_commands_events_and_a_reconnect_lose_nothing_and_repeat_nothing() -> No
         # the link is down while the flow moves on through b, c, d on its timers
         await asyncio.sleep(0.5)
         session = bridge.sessions[session_id]
-        assert [c["args"]["text"] for c in session.outbox] == ["in b", "in c", "in d"]
+        assert [c["args"]["text"] for c in session.hosted.outbox.unacked] == ["in b", "in c", "in d"]
         async with connect(url) as ws:
             await ws.send(
                 json.dumps({"type": "hello", "device": "glasses-1", "session": session_id, "last_command": max(seen)})
@@ -53,7 +53,7 @@ def test_commands_events_and_a_reconnect_lose_nothing_and_repeat_nothing() -> No
         assert list(seen.values()) == ["in a", "in b", "in c", "in d"]
         runner = session.runner
         assert runner is not None and runner.session.vars["taps"] == 1
-        assert list(session.outbox) == []
+        assert session.hosted.outbox.unacked == []
         server.close()
         await server.wait_closed()
 
@@ -130,7 +130,7 @@ def test_speech_streamed_over_the_bridge_is_recognised(tmp_path: Path) -> None:
                 header = {"type": "audio", "seq": seq, "format": "pcm_s16le_16k", "end": seq == len(chunks)}
                 await ws.send(encode_binary(header, chunk))
             await receive(ws, lambda m: m.get("type") == "command" and m["args"].get("text") == "agreed", timeout=10)
-        assert bridge.sessions[session_id].runner.session.final == "agreed"  # type: ignore[union-attr]
+        assert bridge.sessions[session_id].runner.session.final == "agreed"
         server.close()
         await server.wait_closed()
 
@@ -190,7 +190,7 @@ def test_streamed_speech_goes_to_dashscope_when_configured() -> None:
                 header = {"type": "audio", "seq": seq, "format": "pcm_s16le_16k", "end": seq == 10}
                 await ws.send(encode_binary(header, b"\x00\x01" * 1600))
             await receive(ws, lambda m: m.get("type") == "command" and m["args"].get("text") == "agreed", timeout=10)
-        assert bridge.sessions[session_id].runner.session.final == "agreed"  # type: ignore[union-attr]
+        assert bridge.sessions[session_id].runner.session.final == "agreed"
         assert asr.audio_bytes == 10 * 3200
         for s in (server, asr_server):
             s.close()

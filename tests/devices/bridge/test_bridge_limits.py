@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from devices.bridge.protocol import MAX_TEXT_FRAME, encode_binary
-from devices.bridge.server import MAX_IMAGE_BYTES, MAX_IMAGES, MAX_OUTBOX
+from engine.assistant.outbox import MAX_OUTBOX
 from skills.registry import skills_for_device
 from tests.support import ROOT
 from tests.support.bridge import FLOW, receive, refused, start_bridge
@@ -165,38 +165,40 @@ def test_event_numbers_out_of_range_are_refused_and_later_events_still_run() -> 
     asyncio.run(scenario())
 
 
-def test_images_and_the_outbox_stay_within_their_bounds() -> None:
+def test_photos_nobody_asked_for_are_refused_and_the_outbox_stays_within_its_bound() -> None:
     async def scenario() -> None:
         bridge, server, url = await start_bridge({"echo": compile_text(ECHO)})
         async with connect(url) as ws:
             session_id = await _hello(ws, "echo")
             session = bridge.sessions[session_id]
             photo = b"\x89PNG" + bytes(3 * 1024 * 1024)
-            for seq in range(1, 13):  # 36 MiB of photos
-                await ws.send(encode_binary({"type": "image", "seq": seq, "format": "png"}, photo))
+            for seq in range(1, 13):  # 36 MiB of photos no camera.capture asked for
+                header = {"type": "image", "seq": seq, "format": "png", "file": f"photo-{seq}.png"}
+                await ws.send(encode_binary(header, photo))
+                assert (await receive(ws, lambda m: m.get("type") == "error"))[-1]["code"] == "UNKNOWN_FILE"
+            assert session.images_received == 0
             # taps the device never acknowledges: every one draws a command that waits in the outbox
             for seq in range(1, MAX_OUTBOX + 51):
                 await ws.send(json.dumps({"type": "event", "seq": seq, "name": "gesture.tap", "data": {}}))
             got = await receive(ws, lambda m: m.get("type") == "ack" and m["seq"] == MAX_OUTBOX + 50, timeout=20)
-            assert len(session.images) <= MAX_IMAGES and sum(len(i) for i in session.images) <= MAX_IMAGE_BYTES
-            assert session.images_received == 12
-            assert sum(len(i) for i in session.images) == session.image_bytes
-            assert len(session.outbox) == MAX_OUTBOX
+            outbox = session.hosted.outbox
+            assert len(outbox.unacked) == MAX_OUTBOX
             overflow = [m for m in got if m.get("code") == "OUTBOX_OVERFLOW"]
             assert len(overflow) == 1 and overflow[0]["seq"] == 1  # said once, naming what was lost
         async with connect(url) as ws:  # a reconnect is told what it missed, then gets the rest in order
             await ws.send(json.dumps({"type": "hello", "device": "g", "session": session_id, "last_command": 0}))
             assert json.loads(await ws.recv())["resumed"] is True
-            got = await receive(ws, lambda m: m.get("type") == "command" and m["seq"] == session.last_command)
-            assert got[0]["code"] == "OUTBOX_OVERFLOW" and got[0]["seq"] == session.dropped_through
-            assert [m["seq"] for m in got[1:]] == list(range(session.dropped_through + 1, session.last_command + 1))
+            got = await receive(ws, lambda m: m.get("type") == "hud")
+            assert got[0]["code"] == "OUTBOX_OVERFLOW" and got[0]["seq"] == outbox.dropped_through
+            commands = [m["seq"] for m in got if m.get("type") == "command"]
+            assert commands == list(range(outbox.dropped_through + 1, outbox.last_command + 1))
         server.close()
         await server.wait_closed()
 
     asyncio.run(scenario())
 
 
-def test_a_session_nobody_comes_back_to_is_freed() -> None:
+def test_a_session_nobody_comes_back_to_is_let_go_from_memory_and_kept_in_the_store() -> None:
     async def scenario() -> None:
         bridge, server, url = await start_bridge(idle_expiry=0.3)
         async with connect(url) as kept:
@@ -211,17 +213,21 @@ def test_a_session_nobody_comes_back_to_is_freed() -> None:
                     break
                 await asyncio.sleep(0.1)
             assert left_id not in bridge.sessions and kept_id in bridge.sessions  # connected: kept
-            assert left.runner is not None and left.runner.stack == [] and not left.clock.pending
-            assert list(left.outbox) == [] and not left.images
-            outbox_then = len(left.outbox)
-            await asyncio.sleep(0.5)  # its timers (b -> c -> d) no longer run
-            assert len(left.outbox) == outbox_then
-            reply, code = await refused(url, {"type": "hello", "device": "g", "session": left_id})
-            assert (reply["code"], code) == ("UNKNOWN_SESSION", 1008)
-            async with connect(url) as ws:  # with a flow, the device starts again
-                await ws.send(json.dumps({"type": "hello", "device": "g", "session": left_id, "flow": "ticker"}))
+            assert left_id not in bridge.host.live  # let go from memory: no flow, no timer left running
+            assert left.runner.stack == [] and not left.clock.pending
+            stored = bridge.host.store.version(left_id)
+            await asyncio.sleep(0.5)  # its timers (b -> c -> d) no longer run here
+            assert bridge.host.store.version(left_id) == stored
+            reply, code = await refused(url, {"type": "hello", "device": "other", "session": left_id})
+            assert (reply["code"], code) == ("SESSION_REFUSED", 1008)  # still the first device's
+            async with connect(url) as ws:  # its own device comes back: the store still has the session
+                await ws.send(json.dumps({"type": "hello", "device": "g", "session": left_id, "last_command": 0}))
                 welcome = json.loads(await ws.recv())
-                assert welcome["resumed"] is False and welcome["session"] != left_id
+                assert welcome["resumed"] is True and welcome["session"] == left_id
+                # the timers due while it was away fire at once: the flow goes on to d
+                await receive(ws, lambda m: m.get("type") == "command" and m["args"].get("text") == "in d")
+            reply, code = await refused(url, {"type": "hello", "device": "g", "session": "no-such-session"})
+            assert (reply["code"], code) == ("UNKNOWN_SESSION", 1008)
             await kept.send(json.dumps({"type": "event", "seq": 1, "name": "gesture.tap", "data": {}}))
             await receive(kept, lambda m: m.get("type") == "ack")
         server.close()
