@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,7 @@ class BridgeServer:
     async def start(self, host: str = "127.0.0.1", port: int = 8765) -> Server:
         if not self.tokens and not is_loopback(host):
             raise ValueError(f"the bridge listens on {host} only with device tokens configured")
+        await self.restore()
         return await serve(
             self.handle,
             host,
@@ -121,6 +123,16 @@ class BridgeServer:
             max_size=MAX_BINARY_FRAME + MAX_HEADER + 4,
             logger=_OneLineLog(log, {}),
         )
+
+    async def restore(self) -> None:
+        """Sessions a previous process was running (changed within the idle expiry) come back before any
+        device does: their timers fire and their calls go on; each waits for its device like any other."""
+        since = time.time() - self.idle_expiry
+        loop = asyncio.get_running_loop()
+        for hosted in await self.host.restore_recent(since, self.max_sessions):
+            session = self._adopt(hosted)
+            session.expiry = loop.call_later(self.idle_expiry, self._expire, session.id)
+            log.info("bridge: restored session %s… of device %s", hosted.id[:6], hosted.record.device)
 
     async def handle(self, connection: ServerConnection) -> None:
         """One connection; whatever goes wrong ends as one log line, never a traceback."""

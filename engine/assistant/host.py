@@ -433,6 +433,20 @@ class SessionHost:
             session._commit()
         return session
 
+    async def restore_recent(self, since: float, limit: int) -> list[AssistantSession]:
+        """After a restart: bring back the sessions changed since `since` whose flows still run, so
+        their timers fire (late, at once, rather than never) and their calls in flight go on."""
+        restored = []
+        for session_id in self.store.recent(since, limit):
+            record = self.store.load(session_id)
+            stack = (record.snapshot or {}).get("stack") if record is not None else None
+            if session_id in self.live or not stack or stack[0]["session"].get("done"):
+                continue
+            session = await self.resume(session_id)
+            if session is not None:
+                restored.append(session)
+        return restored
+
     async def session(self, session_id: str, wearer: str = "local") -> AssistantSession:
         """The session named `session_id`, restored or created (the terminal chat's `--session`)."""
         return await self.resume(session_id) or self.create(wearer, session_id=session_id)

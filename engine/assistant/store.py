@@ -75,6 +75,8 @@ class SessionStore(Protocol):
 
     def version(self, session_id: str) -> int | None: ...
 
+    def recent(self, since: float, limit: int) -> list[str]: ...
+
     def save(self, record: SessionRecord) -> bool: ...
 
     def delete(self, session_id: str) -> None: ...
@@ -117,6 +119,13 @@ class SqliteSessionStore:
     def version(self, session_id: str) -> int | None:
         row = self.db.execute("select version from lensflow_sessions where id = ?", (session_id,)).fetchone()
         return int(row[0]) if row else None
+
+    def recent(self, since: float, limit: int) -> list[str]:
+        """Ids of the sessions changed since `since` (a Unix time), newest first: the ones to restore."""
+        rows = self.db.execute(
+            "select id from lensflow_sessions where updated >= ? order by updated desc limit ?", (since, limit)
+        ).fetchall()
+        return [str(row[0]) for row in rows]
 
     def save(self, record: SessionRecord) -> bool:
         """Write `record` if the stored version is still `record.version`; then bump it. False if not."""

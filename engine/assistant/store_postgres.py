@@ -35,6 +35,12 @@ class PostgresSessionStore:
         row = self.db.execute("select version from lensflow_sessions where id = %s", (session_id,)).fetchone()
         return int(row[0]) if row else None
 
+    def recent(self, since: float, limit: int) -> list[str]:
+        rows = self.db.execute(
+            "select id from lensflow_sessions where updated >= %s order by updated desc limit %s", (since, limit)
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
     def save(self, record: SessionRecord) -> bool:
         now = time.time()
         if record.version == 0:
