@@ -37,7 +37,7 @@ def test_the_client_drives_a_flow_through_a_reconnect_losing_and_repeating_nothi
         await client.send_event("gesture.tap")
         await client.acked()
         await client.drop()  # the flow moves on through b, c and d on its timers while the link is down
-        session = bridge.sessions[client.session]
+        session = bridge.sessions[str(client.session)]
         for _ in range(50):
             if len(session.outbox) == 3:
                 break
@@ -72,7 +72,7 @@ def test_an_event_whose_link_dropped_at_once_runs_exactly_once() -> None:
         await client.connect()
         await client.acked()
         await client.wait_for(lambda c: "in d" in _texts(c))
-        runner = bridge.sessions[client.session].runner
+        runner = bridge.sessions[str(client.session)].runner
         server.close()
         await server.wait_closed()
         return runner
@@ -92,7 +92,7 @@ def test_a_capture_is_answered_with_the_given_photo_under_the_command_s_file(tmp
         await client.send_event("gesture.tap")
         await client.wait_for(lambda c: c.display.lines == ("Photo saved",))
         await client.acked()
-        session = bridge.sessions[client.session]
+        session = bridge.sessions[str(client.session)]
         for _ in range(50):
             if session.images_received:
                 break
