@@ -46,7 +46,8 @@ raiser chooses the code):
     │   ├── devices.audio.asr.RecognitionError            [BAD_REQUEST]
     │   └── devices.audio.tts.SpeechUnavailable           [UNAVAILABLE]
     └── the device link
-        └── devices.bridge.protocol.ProtocolError         [*]  sent back to the device in an error frame
+        ├── devices.bridge.protocol.ProtocolError         [*]  sent back to the device in an error frame
+        └── devices.bridge.conformance.ConformanceError   [NOT_CONFORMING]  a message off the protocol's spec
 
 Classes that take a message alone derive from `UserError`, whose subclasses name
 their code as a class attribute.

@@ -1,16 +1,26 @@
-"""Device credentials for the bridge: which tokens it accepts and where it may listen.
+"""Device credentials for the bridge: which tokens it accepts, for which devices, and where it may listen.
 
-A token is a shared secret a device sends in its `hello`. The server takes them
-from `LENSFLOW_BRIDGE_TOKENS` (comma-separated) and from a token file (one a line,
-`#` starts a comment). Without tokens the bridge only listens on a loopback
-address: that is for development on one machine, never for a network.
+A token is a shared secret a device sends in its `hello`. It is bound to one
+device id, so a token that leaks from one pair of glasses opens no other wearer's
+device, or (a bare token) good for any device. `DeviceTokens` holds both kinds,
+read from `LENSFLOW_BRIDGE_TOKENS` (comma-separated `DEVICE_ID=TOKEN` or `TOKEN`)
+and from a token file (one `DEVICE_ID TOKEN` or `TOKEN` a line, `#` starts a
+comment), every mistake reported with its file:line. Without tokens the bridge
+only listens on a loopback address: that is for development on one machine,
+never for a network.
+
+    >>> tokens = DeviceTokens.from_env("glasses-7=s3cret-s3cret-s3cret")
+    >>> tokens.accepts("glasses-7", "s3cret-s3cret-s3cret"), tokens.accepts("glasses-8", "s3cret-s3cret-s3cret")
+    (True, False)
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import UserError
@@ -19,6 +29,7 @@ __all__ = [
     "ENV_TOKENS",
     "MAX_TOKEN",
     "MIN_TOKEN",
+    "DeviceTokens",
     "TokenError",
     "is_loopback",
     "same_secret",
@@ -30,6 +41,7 @@ __all__ = [
 MIN_TOKEN = 16  # characters: a shorter secret can be guessed
 MAX_TOKEN = 128
 ENV_TOKENS = "LENSFLOW_BRIDGE_TOKENS"
+_DEVICE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")  # a device id as a hello may carry it
 
 
 class TokenError(UserError):
@@ -47,23 +59,101 @@ def _check(token: str, where: str) -> str:
     return token
 
 
-def tokens_from_env(value: str | None) -> set[str]:
-    """The tokens in LENSFLOW_BRIDGE_TOKENS (empty entries are ignored)."""
-    if not value:
-        return set()
-    return {_check(t.strip(), ENV_TOKENS) for t in value.split(",") if t.strip()}
+def _device(device: str, where: str) -> str:
+    if not _DEVICE.fullmatch(device):
+        raise TokenError(f"{where}: a device id is 1 to 128 letters, digits, '.', '_' or '-' (got {device[:40]!r})")
+    return device
 
 
-def tokens_from_file(path: Path) -> set[str]:
-    """The tokens in a token file; an unreadable or empty file is an error, not "no tokens"."""
+def _read(path: Path) -> str:
+    """A token file's text; an unreadable one is an error with its path."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TokenError(f"{path}: no such token file") from None
     except UnicodeDecodeError:
         raise TokenError(f"{path}: the token file is not UTF-8 text") from None
     except OSError as exc:
         raise TokenError(f"{path}: cannot read the token file ({exc.strerror or exc})") from None
+
+
+@dataclass(frozen=True)
+class DeviceTokens:
+    """The tokens a bridge accepts: `bound` pairs (device id, token), and `anywhere` tokens good for any device.
+
+    Empty (falsy) means no tokens are configured: loopback development only.
+    """
+
+    bound: frozenset[tuple[str, str]] = frozenset()
+    anywhere: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.bound or self.anywhere)
+
+    def __len__(self) -> int:
+        return len(self.bound) + len(self.anywhere)
+
+    def __or__(self, other: DeviceTokens) -> DeviceTokens:
+        return DeviceTokens(self.bound | other.bound, self.anywhere | other.anywhere)
+
+    def accepts(self, device: str, token: str | None) -> bool:
+        """Whether `token` opens `device`: compared in constant time against every configured token,
+        so neither the answer's timing nor an early exit tells which part was wrong."""
+        given = (token or "").encode()
+        found = False
+        for candidate in self.anywhere:
+            found |= hmac.compare_digest(given, candidate.encode())
+        for owner, candidate in self.bound:
+            matches = hmac.compare_digest(given, candidate.encode())
+            found |= matches & hmac.compare_digest(device.encode(), owner.encode())
+        return found and token is not None
+
+    @classmethod
+    def from_env(cls, value: str | None) -> DeviceTokens:
+        """The entries of LENSFLOW_BRIDGE_TOKENS: `DEVICE_ID=TOKEN` or `TOKEN`, comma-separated (empty ones ignored)."""
+        tokens = cls()
+        for number, entry in enumerate((value or "").split(","), 1):
+            entry = entry.strip()
+            if entry:
+                where = f"{ENV_TOKENS} entry {number}"
+                device, sep, token = entry.partition("=")
+                tokens |= cls._one(device.strip(), token.strip(), where) if sep else cls._one("", entry, where)
+        return tokens
+
+    @classmethod
+    def from_file(cls, path: Path) -> DeviceTokens:
+        """A token file: `DEVICE_ID TOKEN` or `TOKEN` a line; an unreadable or empty file is an error."""
+        tokens = cls()
+        for number, line in enumerate(_read(path).splitlines(), 1):
+            fields = line.split("#", 1)[0].split()
+            where = f"{path}:{number}"
+            if len(fields) > 2:
+                raise TokenError(f"{where}: a line is `DEVICE_ID TOKEN` or `TOKEN`, not {len(fields)} words")
+            if fields:
+                device, token = fields if len(fields) == 2 else ("", fields[0])
+                tokens |= cls._one(device, token, where)
+        if not tokens:
+            raise TokenError(f"{path}: the token file has no tokens")
+        return tokens
+
+    @classmethod
+    def _one(cls, device: str, token: str, where: str) -> DeviceTokens:
+        token = _check(token, where)
+        if not device:
+            return cls(anywhere=frozenset({token}))
+        return cls(bound=frozenset({(_device(device, where), token)}))
+
+
+def tokens_from_env(value: str | None) -> set[str]:
+    """The tokens in LENSFLOW_BRIDGE_TOKENS (empty entries are ignored); superseded by `DeviceTokens.from_env`."""
+    if not value:
+        return set()
+    return {_check(t.strip(), ENV_TOKENS) for t in value.split(",") if t.strip()}
+
+
+def tokens_from_file(path: Path) -> set[str]:
+    """The tokens in a token file (bare tokens only); superseded by `DeviceTokens.from_file`."""
+    text = _read(path)
     tokens: set[str] = set()
     for number, line in enumerate(text.splitlines(), 1):
         token = line.split("#", 1)[0].strip()

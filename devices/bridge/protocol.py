@@ -1,41 +1,13 @@
 """The bridge protocol between glasses (or their companion app) and the engine, over WebSocket.
 
+The protocol is specified in docs/bridge-protocol.md, one JSON Schema per message in
+schemas/bridge/. This module is its checked decoding: every frame a device sends is
+untrusted, so each field is given its type and size here, in one place, and a bad
+frame becomes a `ProtocolError` whose `code` goes back in an `error` message.
+
 Text frames carry JSON control messages (at most 64 KiB each); binary frames carry
-audio and images (at most 4 MiB each).
-
-Device -> engine
-  {"type": "hello", "device": ID, "token": TOKEN?, "profile": "quark-display", "flow": "glance_pay",
-   "slots": {...}?, "session": ID?, "last_command": N?}     first message; resumes a session
-  {"type": "event", "seq": N, "name": "gesture.tap", "data": {...}}
-  {"type": "ack", "seq": N}                                     every command up to N was carried out
-  binary: 4-byte big-endian header length, JSON header {"type": "audio", "seq": N,
-          "format": "pcm_s16le_16k", "end": BOOL?} or {"type": "image", "seq": N, "format": "png"},
-          then the bytes
-
-Engine -> device
-  {"type": "welcome", "session": ID, "resumed": BOOL, "last_event": N}
-  {"type": "command", "seq": N, "action": "hud.show", "args": {...}, "lines": [...]?,
-   "file": NAME?}       `camera.capture` / `camera.record_stop`: store the photo or video as NAME
-  {"type": "ack", "seq": N}                                     every event up to N was received
-  {"type": "pause", "stream": "mic"} / {"type": "resume", "stream": "mic"}   audio backpressure
-  {"type": "error", "code": CODE, "message": TEXT, "seq": N?}   the connection stays open
-
-A session belongs to the device that opened it: its id is random, and resuming it
-needs the same device id and the same token. When the server has tokens, every
-hello needs one of them. A bad hello gets an `error` and the connection is closed
-(code 1008); any other bad frame gets an `error` and the connection stays open.
-
-Numbers: an event's `seq` is a positive integer, at most `SEQ_WINDOW` above the last
-one processed; numbers already processed are acknowledged and not run again. An
-ack names a command the server has sent. Event names the engine raises itself
-(`confirm.*`, `done.*`, `error.*`, `collect.*`, `after.*`) are refused
-(FORGED_EVENT) and not acknowledged.
-
-Nothing is lost or done twice across a reconnect: both sides number their messages,
-keep what the other side has not acknowledged, send it again after `hello` /
-`welcome`, and drop numbers they have already seen. The server keeps a bounded
-number of unacknowledged commands; when it has to drop the oldest it says so
-(OUTBOX_OVERFLOW) and the device redraws from the commands that follow.
+audio and images (at most 4 MiB each): a 4-byte big-endian header length, a JSON
+header, then the bytes.
 """
 
 from __future__ import annotations
@@ -50,6 +22,8 @@ from typing import Any
 from engine.errors import LensflowError
 
 __all__ = [
+    "AUDIO_FORMATS",
+    "IMAGE_FORMATS",
     "MAX_BINARY_FRAME",
     "MAX_DEPTH",
     "MAX_HEADER",
@@ -57,6 +31,7 @@ __all__ = [
     "MAX_STRING",
     "MAX_TEXT_FRAME",
     "PROTOCOL_VERSION",
+    "PROTOCOL_VERSIONS",
     "SEQ_WINDOW",
     "Hello",
     "ProtocolError",
@@ -64,11 +39,17 @@ __all__ = [
     "decode_binary",
     "decode_text",
     "encode_binary",
+    "hud_message",
+    "is_plain_name",
     "parse_hello",
     "positive_int",
+    "welcome_message",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # the version this engine speaks (docs/bridge-protocol.md)
+PROTOCOL_VERSIONS = (1, 2)  # what a hello may ask for; a hello without `protocol` is version 1
+AUDIO_FORMATS = ("pcm_s16le_16k",)
+IMAGE_FORMATS = ("png", "jpeg")
 MAX_HEADER = 4096
 MAX_TEXT_FRAME = 64 * 1024  # characters in one JSON control message
 MAX_BINARY_FRAME = 4 * 1024 * 1024  # one audio chunk or image
@@ -100,6 +81,7 @@ class Hello:
     """A checked hello: every field has its type and size, or the hello was refused."""
 
     device: str
+    protocol: int = 1
     token: str | None = None
     profile: str | None = None
     flow: str | None = None
@@ -109,6 +91,7 @@ class Hello:
 
 
 def encode_binary(header: dict[str, Any], payload: bytes) -> bytes:
+    """A binary frame: the header's length (4 bytes, big-endian), the JSON header, the bytes."""
     raw = json.dumps(header).encode()
     return struct.pack(">I", len(raw)) + raw + payload
 
@@ -125,7 +108,30 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def welcome_message(session: str, resumed: bool, last_event: int, last_command: int) -> dict[str, Any]:
+    """The `welcome` of version 2: the session, and the last event processed and command sent."""
+    return {
+        "type": "welcome",
+        "protocol": PROTOCOL_VERSION,
+        "session": session,
+        "resumed": resumed,
+        "last_event": last_event,
+        "last_command": last_command,
+    }
+
+
+def hud_message(frame: dict[str, Any]) -> dict[str, Any]:
+    """The unnumbered `hud` message after a resumed welcome: the display to redraw (idempotent)."""
+    return {"type": "hud", "frame": frame}
+
+
+def is_plain_name(name: Any) -> bool:
+    """A file name without a folder: letters, digits and . _ - (not `.` or `..`, not hidden)."""
+    return isinstance(name, str) and bool(_NAME.fullmatch(name)) and not name.startswith(".")
+
+
 def decode_binary(frame: bytes) -> tuple[dict[str, Any], bytes]:
+    """One audio chunk or image: its header checked (type, seq, format, end, file), and its bytes."""
     if len(frame) < 4:
         raise ProtocolError("BAD_FRAME", "binary frame shorter than its 4-byte header length")
     (size,) = struct.unpack(">I", frame[:4])
@@ -138,6 +144,14 @@ def decode_binary(frame: bytes) -> tuple[dict[str, Any], bytes]:
         positive_int(header["seq"], "BAD_FRAME", "a binary header's `seq`")
     if not isinstance(header.get("end", False), bool):
         raise ProtocolError("BAD_FRAME", "a binary header's `end` must be true or false")
+    if header["type"] == "audio":
+        if header.get("format", AUDIO_FORMATS[0]) not in AUDIO_FORMATS:
+            raise ProtocolError("BAD_FRAME", f"audio `format` must be one of {', '.join(AUDIO_FORMATS)}")
+    else:
+        if header.get("format") not in IMAGE_FORMATS:
+            raise ProtocolError("BAD_FRAME", f"an image header needs `format`: one of {', '.join(IMAGE_FORMATS)}")
+        if "file" in header and not is_plain_name(header["file"]):
+            raise ProtocolError("BAD_FRAME", "an image's `file` must be a plain file name (letters, digits, . _ -)")
     return header, frame[4 + size :]
 
 
@@ -193,7 +207,7 @@ def check_value(value: Any, where: str, seq: int | None = None, depth: int = 0) 
 
 
 def parse_hello(message: dict[str, Any]) -> Hello:
-    """Check every field of a hello in one place; a ProtocolError (BAD_HELLO, TOO_LARGE) refuses it."""
+    """Check every field of a hello in one place; a ProtocolError (BAD_HELLO, BAD_PROTOCOL, TOO_LARGE) refuses it."""
 
     def text(key: str, required: bool = False) -> str | None:
         value = message.get(key)
@@ -209,6 +223,10 @@ def parse_hello(message: dict[str, Any]) -> Hello:
         if not isinstance(slots, dict):
             raise ProtocolError("BAD_HELLO", "hello `slots` must be a JSON object")
         check_value(slots, "hello `slots`")
+    version = message.get("protocol", 1)
+    if type(version) is not int or version not in PROTOCOL_VERSIONS:
+        shown = str(version)[:16]
+        raise ProtocolError("BAD_PROTOCOL", f"hello asks for protocol {shown}; this server speaks 1 and 2")
     last = message.get("last_command")
     if last is None or (type(last) is int and last == 0):
         last = 0
@@ -216,6 +234,7 @@ def parse_hello(message: dict[str, Any]) -> Hello:
         last = positive_int(last, "BAD_HELLO", "hello `last_command`")
     return Hello(
         device=text("device", required=True) or "",
+        protocol=version,
         token=text("token"),
         profile=text("profile"),
         flow=text("flow"),

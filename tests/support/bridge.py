@@ -1,4 +1,8 @@
-"""A bridge server on 127.0.0.1 with a small flow, and a reader of what it sends."""
+"""A bridge server on 127.0.0.1 with small flows, and a reader of what it sends.
+
+The reader checks every message against its schema (schemas/bridge/), so every
+bridge scenario is also a conformance check of what the server sends.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from devices.bridge.conformance import BridgeSchemas
 from devices.bridge.server import BridgeServer
 from tests.support.runtime import compile_text
 
@@ -41,6 +46,32 @@ FLOW = textwrap.dedent(
     """
 )
 
+SNAP = textwrap.dedent(
+    """\
+    flow: snap
+    permissions: [camera, display]
+    requires: [camera]
+    optional: [display]
+    initial: ready
+    states:
+      ready:
+        entry: [{hud.show: {layout: card, title: Ready, body: "Tap to take a photo"}}]
+        on: {gesture.tap: shooting}
+      shooting:
+        entry:
+          - camera.capture: {as: photo}
+          - hud.show: {layout: toast, text: "Photo saved"}
+        on: {gesture.tap: done}
+      done: {type: final}
+    """
+)
+
+
+def conforming(message: dict[str, Any]) -> dict[str, Any]:
+    """`message` (sent by the server), after checking it against its schema."""
+    BridgeSchemas.load().check(message, sent_by="engine")
+    return message
+
 
 async def start_bridge(flows: dict[str, Any] | None = None, **kwargs: Any) -> tuple[BridgeServer, Any, str]:
     """A bridge on a free port of 127.0.0.1 (the ticker flow unless `flows` says otherwise)."""
@@ -55,7 +86,7 @@ async def receive(ws: Any, until: Any, timeout: float = 3.0) -> list[dict[str, A
 
     async def loop() -> None:
         while True:
-            message = json.loads(await ws.recv())
+            message = conforming(json.loads(await ws.recv()))
             got.append(message)
             if until(message):
                 return
@@ -68,7 +99,7 @@ async def refused(url: str, hello: dict[str, Any] | str) -> tuple[dict[str, Any]
     """Send a hello that must be refused: the error it gets and the close code after it."""
     async with connect(url) as ws:
         await ws.send(hello if isinstance(hello, str) else json.dumps(hello))
-        reply = json.loads(await asyncio.wait_for(ws.recv(), 3))
+        reply = conforming(json.loads(await asyncio.wait_for(ws.recv(), 3)))
         try:
             extra = await asyncio.wait_for(ws.recv(), 3)
         except ConnectionClosed:
