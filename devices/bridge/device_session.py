@@ -22,7 +22,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from devices.bridge.protocol import ProtocolError
+from devices.bridge.protocol import ProtocolError, hud_message
 from engine.assistant.host import AssistantSession
 from engine.assistant.outbox import MAX_OUTBOX
 
@@ -155,8 +155,9 @@ class DeviceSession:
             await self.send(connection, overflow_error(outbox.dropped_through))
         for command in outbox.missed(last_command):
             await self.send(connection, self.wire(command))
-        frame = self.display()
-        await self.send(connection, {"type": "hud", "frame": frame or {"layout": "blank", "lines": []}})
+        frame = self.display() or (self.frame_for("hud.clear", {}) if self.frame_for is not None else None)
+        if frame is not None:
+            await self.send(connection, hud_message(frame))
 
     # -- device -> engine ------------------------------------------------------------------------------
     async def on_event(self, seq: int, name: str, data: dict[str, Any]) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from devices.bridge.auth import is_loopback, same_secret, token_accepted
+from devices.bridge.auth import DeviceTokens, is_loopback, same_secret
 from devices.bridge.device_session import DeviceSession, FrameFor
 from devices.bridge.protocol import (
     MAX_BINARY_FRAME,
@@ -43,9 +43,11 @@ from devices.bridge.protocol import (
     decode_binary,
     decode_text,
     parse_hello,
+    welcome_message,
 )
 from devices.datum import fix_in_map_datum
 from devices.events import payload_problem
+from devices.hud.frames import frame_for
 from engine.assistant.host import FINISHED_LINGER_MS, SessionHost
 from engine.assistant.routing import OfflineRouter
 from engine.assistant.store import SessionStore, SqliteSessionStore
@@ -75,6 +77,11 @@ class _OneLineLog(logging.LoggerAdapter):
         return msg, kwargs
 
 
+def _laid_out(profile: Any) -> FrameFor:
+    """HUD frames laid out for `profile` (the default frame function)."""
+    return lambda action, args: frame_for(profile, action, args)
+
+
 def owner_digest(token: str | None) -> str:
     """What the store keeps of the token that opened a session: a digest, never the secret itself."""
     return hashlib.sha256(token.encode()).hexdigest() if token else ""
@@ -85,7 +92,7 @@ class BridgeServer:
     flows: dict[str, CompiledFlow]
     skills: dict[str, Any] = field(default_factory=dict)
     recognizer_factory: Any = None
-    tokens: frozenset[str] = frozenset()  # accepted device tokens; empty: loopback development only
+    tokens: DeviceTokens | frozenset[str] = frozenset()  # accepted device tokens; none: loopback development only
     idle_expiry: float = IDLE_EXPIRY
     max_sessions: int = MAX_SESSIONS
     finish_linger_ms: int = FINISHED_LINGER_MS
@@ -93,11 +100,15 @@ class BridgeServer:
     router: Any = None  # default: the offline router over `flows`
     llm: Any = None
     wake: Any = None  # wake phrases (default: LENSFLOW_WAKE_PHRASES, else the built-in ones)
-    frames: Callable[[Any], FrameFor] | None = None  # a device profile -> its HUD frame function
+    frames: Callable[[Any], FrameFor] | None = None  # a device profile -> its HUD frame function (default: laid out)
     store_photo: Callable[[str, str, bytes], None] | None = None  # (wearer, file name, bytes)
     sessions: dict[str, DeviceSession] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # bare tokens are good for any device
+        self.accepted = self.tokens if isinstance(self.tokens, DeviceTokens) else DeviceTokens(anywhere=self.tokens)
+        if self.frames is None:
+            self.frames = _laid_out
         if self.store is None:
             self.store = SqliteSessionStore(":memory:")
         router = self.router or OfflineRouter([c.flow for c in self.flows.values()])
@@ -113,7 +124,7 @@ class BridgeServer:
         self.catalog = load_catalog()
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765) -> Server:
-        if not self.tokens and not is_loopback(host):
+        if not self.accepted and not is_loopback(host):
             raise ValueError(f"the bridge listens on {host} only with device tokens configured")
         await self.restore()
         return await serve(
@@ -155,7 +166,7 @@ class BridgeServer:
             if message.get("type") != "hello":
                 raise ProtocolError("HELLO_FIRST", "the first message must be hello")
             hello = parse_hello(message)
-            if self.tokens and not token_accepted(hello.token, self.tokens):
+            if self.accepted and not self.accepted.accepts(hello.device, hello.token):
                 raise ProtocolError("UNAUTHORIZED", "hello needs a `token` this server accepts")
             session, resumed = await self._session_for(hello)
         except ProtocolError as exc:
@@ -170,14 +181,7 @@ class BridgeServer:
         if old is not None and old is not connection:  # the same device again: the newer link wins
             await old.close(code=1000, reason="replaced by a newer connection")
         log.info("bridge: %s session %s… for device %s", "resumed" if resumed else "new", session.id[:6], hello.device)
-        welcome = {
-            "type": "welcome",
-            "protocol": 2,
-            "session": session.id,
-            "resumed": resumed,
-            "last_event": session.last_event,
-            "last_command": session.hosted.outbox.last_command,
-        }
+        welcome = welcome_message(session.id, resumed, session.last_event, session.hosted.outbox.last_command)
         await connection.send(json.dumps(welcome))
         try:
             if resumed:

@@ -1,9 +1,8 @@
 """Conformance checks a version 2 bridge server must pass, driven through the reference client.
 
-Today's `BridgeServer` speaks version 1 in these respects (flow required, no frames,
-no `hud` after a resume), so no test calls them yet; a test of a version 2 server
-calls each with its URL (a server on 127.0.0.1) and a flow whose first state shows
-something on the HUD. Each raises (AssertionError, ConformanceError) on a breach.
+A test of a version 2 server (tests/devices/bridge/test_conformance.py runs them on
+the bridge) calls each with its URL (a server on 127.0.0.1) and a flow whose first
+state shows something on the HUD. Each raises (AssertionError, ConformanceError) on a breach.
 """
 
 from __future__ import annotations

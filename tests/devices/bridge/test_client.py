@@ -39,7 +39,7 @@ def test_the_client_drives_a_flow_through_a_reconnect_losing_and_repeating_nothi
         await client.drop()  # the flow moves on through b, c and d on its timers while the link is down
         session = bridge.sessions[str(client.session)]
         for _ in range(50):
-            if len(session.outbox) == 3:
+            if len(session.hosted.outbox.unacked) == 3:
                 break
             await asyncio.sleep(0.05)
         await client.send_event("gesture.tap")  # said while offline: kept, sent after the next hello
@@ -56,7 +56,7 @@ def test_the_client_drives_a_flow_through_a_reconnect_losing_and_repeating_nothi
     assert _texts(client) == ["in a", "in b", "in c", "in d"]  # in order, each once
     assert [c["seq"] for c in client.commands] == list(range(1, len(client.commands) + 1))
     assert session.runner.session.vars["taps"] == 1 and session.runner.session.final == "done"  # the offline tap
-    assert session.outbox == [] and session.last_event == 2  # every command acknowledged, every event run once
+    assert session.hosted.outbox.unacked == [] and session.last_event == 2  # every command acknowledged, every event run once
     assert [f.lines for f in client.drawn if f.layout == "toast"] == [("in a",), ("in b",), ("in c",), ("in d",)]
     assert client.display.layout == "blank"
 
@@ -84,8 +84,14 @@ def test_a_capture_is_answered_with_the_given_photo_under_the_command_s_file(tmp
     photo = tmp_path / "qr.png"
     Image.new("RGB", (64, 48), (200, 10, 10)).save(photo)
 
+    stored: dict[tuple[str, str], bytes] = {}
+
     async def scenario() -> tuple[DeviceClient, Any]:
-        bridge, server, url = await start_bridge({"snap": compile_text(SNAP)}, tokens=frozenset({TOKEN}))
+        bridge, server, url = await start_bridge(
+            {"snap": compile_text(SNAP)},
+            tokens=frozenset({TOKEN}),
+            store_photo=lambda wearer, name, data: stored.__setitem__((wearer, name), data),
+        )
         client = DeviceClient(url, "glasses-2", QUARK, token=TOKEN, photos=[photo])
         await client.connect(flow="snap")
         await client.wait_for(lambda c: c.display.lines[:1] == ("Ready",))
@@ -104,7 +110,7 @@ def test_a_capture_is_answered_with_the_given_photo_under_the_command_s_file(tmp
     client, session = asyncio.run(scenario())
     (capture,) = [c for c in client.commands if c["action"] == "camera.capture"]
     assert client.uploaded == [(capture["file"], str(photo))] and capture["file"].startswith("photo-")
-    assert session.images_received == 1 and session.images[-1] == photo.read_bytes()
+    assert session.images_received == 1 and stored == {("glasses-2", capture["file"]): photo.read_bytes()}
     leds = [c["args"]["on"] for c in client.commands if c["action"] == "led.privacy"]
     assert leds == [True, False] and client.led_on is False
 

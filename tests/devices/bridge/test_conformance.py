@@ -21,7 +21,7 @@ from devices.bridge.conformance import (
     ConformanceError,
 )
 from devices.bridge.protocol import encode_binary
-from devices.bridge.server import MAX_OUTBOX
+from engine.assistant.outbox import MAX_OUTBOX
 from tests.support import ROOT
 from tests.support.bridge import FLOW, SNAP, receive, refused, start_bridge
 from tests.support.runtime import compile_text
@@ -159,9 +159,34 @@ def test_every_message_today_s_server_sends_fits_its_schema() -> None:
     seen = asyncio.run(scenario())
     for message in seen:
         schemas.check(message, sent_by="engine")
-    assert {m["type"] for m in seen} == ENGINE_TYPES - {"hud"}  # `hud` comes from a version 2 server only
+    assert {m["type"] for m in seen} == ENGINE_TYPES
     codes = {m["code"] for m in seen if m["type"] == "error"}
     assert codes >= {"BAD_JSON", "UNKNOWN_TYPE", "FORGED_EVENT", "BAD_SEQ", "BAD_EVENT", "TOO_LARGE", "HELLO_TWICE"}
     assert codes >= {"BAD_FRAME", "UNKNOWN_FLOW", "UNAUTHORIZED", "UNKNOWN_SESSION", "SESSION_REFUSED"}
     assert codes >= {"BAD_PROTOCOL", "HELLO_FIRST", "OUTBOX_OVERFLOW"}
     assert any(m.get("action") == "camera.capture" and m.get("file") for m in seen)
+
+
+def test_the_server_passes_the_version_2_conformance_checks() -> None:
+    """An idle hello, then words; frames on every HUD command; a redraw after a resume."""
+    from engine.language.catalog import load_catalog
+    from tests.support.conformance import (
+        a_resume_redraws_the_display,
+        hud_commands_carry_frames,
+        idle_hello_then_an_utterance_starts_a_flow,
+    )
+
+    quark = load_catalog().named_profile("quark-display")
+
+    async def scenario() -> list[str]:
+        _bridge, server, url = await start_bridge()
+        idle = await idle_hello_then_an_utterance_starts_a_flow(url, quark, "what is the weather like")
+        framed = await hud_commands_carry_frames(url, quark, "ticker")
+        redrawn = await a_resume_redraws_the_display(url, quark, "ticker")
+        for client in (idle, framed, redrawn):
+            await client.drop()
+        server.close()
+        await server.wait_closed()
+        return [c["action"] for c in idle.commands]
+
+    assert asyncio.run(scenario()) == ["reply"]  # nothing runs offline for it: the assistant says so
