@@ -56,7 +56,7 @@ def test_the_client_drives_a_flow_through_a_reconnect_losing_and_repeating_nothi
     assert _texts(client) == ["in a", "in b", "in c", "in d"]  # in order, each once
     assert [c["seq"] for c in client.commands] == list(range(1, len(client.commands) + 1))
     assert session.runner.session.vars["taps"] == 1 and session.runner.session.final == "done"  # the offline tap
-    assert session.hosted.outbox.unacked == [] and session.last_event == 2  # every command acknowledged, every event run once
+    assert session.hosted.outbox.unacked == [] and session.last_event == 2  # all acknowledged, each event run once
     assert [f.lines for f in client.drawn if f.layout == "toast"] == [("in a",), ("in b",), ("in c",), ("in d",)]
     assert client.display.layout == "blank"
 
