@@ -98,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     sv.add_argument("--port", type=int, default=8765)
     sv.add_argument(
-        "--tokens", metavar="FILE", help="device tokens, one a line (# comments); also LENSFLOW_BRIDGE_TOKENS"
+        "--tokens",
+        metavar="FILE",
+        help="device tokens, one a line: `DEVICE_ID TOKEN` or `TOKEN` (# comments); also LENSFLOW_BRIDGE_TOKENS",
     )
     sv.add_argument(
         "--idle-minutes",

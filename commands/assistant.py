@@ -18,7 +18,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from devices.audio.asr import Recognizer
-    from devices.bridge.auth import ENV_TOKENS, TokenError, is_loopback, tokens_from_env, tokens_from_file
+    from devices.bridge.auth import ENV_TOKENS, DeviceTokens, TokenError, is_loopback
     from devices.bridge.server import BridgeServer
     from engine.assistant.addressing import WakeConfigError, wake_phrases
     from engine.assistant.model_router import ModelRouter
@@ -28,9 +28,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from skills.registry import skills_for_device
 
     try:
-        tokens = tokens_from_env(os.environ.get(ENV_TOKENS))
+        tokens = DeviceTokens.from_env(os.environ.get(ENV_TOKENS))
         if args.tokens:
-            tokens |= tokens_from_file(Path(args.tokens))
+            tokens |= DeviceTokens.from_file(Path(args.tokens))
     except TokenError as exc:
         raise CliError(str(exc)) from None
     if not tokens and not is_loopback(args.host):
@@ -63,7 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             flows,
             skills=skills_for_device(settings),
             recognizer_factory=factory,
-            tokens=frozenset(tokens),
+            tokens=tokens,
             idle_expiry=args.idle_minutes * 60,
             store=store,
             router=ModelRouter([c.flow for c in flows.values()], client),  # offline when no model is set up

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +32,6 @@ __all__ = [
     "TokenError",
     "is_loopback",
     "same_secret",
-    "token_accepted",
-    "tokens_from_env",
-    "tokens_from_file",
 ]
 
 MIN_TOKEN = 16  # characters: a shorter secret can be guessed
@@ -144,26 +140,6 @@ class DeviceTokens:
         return cls(bound=frozenset({(_device(device, where), token)}))
 
 
-def tokens_from_env(value: str | None) -> set[str]:
-    """The tokens in LENSFLOW_BRIDGE_TOKENS (empty entries are ignored); superseded by `DeviceTokens.from_env`."""
-    if not value:
-        return set()
-    return {_check(t.strip(), ENV_TOKENS) for t in value.split(",") if t.strip()}
-
-
-def tokens_from_file(path: Path) -> set[str]:
-    """The tokens in a token file (bare tokens only); superseded by `DeviceTokens.from_file`."""
-    text = _read(path)
-    tokens: set[str] = set()
-    for number, line in enumerate(text.splitlines(), 1):
-        token = line.split("#", 1)[0].strip()
-        if token:
-            tokens.add(_check(token, f"{path}:{number}"))
-    if not tokens:
-        raise TokenError(f"{path}: the token file has no tokens")
-    return tokens
-
-
 def is_loopback(host: str) -> bool:
     """True only for an address no other machine can reach (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":
@@ -172,15 +148,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a host name or "" (every interface): treat as reachable from outside
-
-
-def token_accepted(token: str | None, accepted: Iterable[str]) -> bool:
-    """Whether `token` is one of `accepted`, compared in constant time against every one."""
-    given = (token or "").encode()
-    found = False
-    for candidate in accepted:
-        found |= hmac.compare_digest(given, candidate.encode())
-    return found and token is not None
 
 
 def same_secret(a: str, b: str) -> bool:

@@ -185,7 +185,7 @@ CONFIG_ERRORS = ("SkillError", "WakeConfigError", "TokenError", "ConfigError")
 
 def environment(values: dict[str, str]) -> dict[str, Any]:
     """Every reader of LENSFLOW_* settings, with `values` in the environment: a setting or a clear error."""
-    from devices.bridge.auth import ENV_TOKENS, TokenError, tokens_from_env
+    from devices.bridge.auth import ENV_TOKENS, DeviceTokens, TokenError
     from engine.assistant.addressing import WakeConfigError, wake_phrases
     from engine.settings import SettingsError
     from skills.base import SkillError
@@ -210,7 +210,7 @@ def environment(values: dict[str, str]) -> dict[str, Any]:
             "amap": AmapSettings.from_env,
             "payment_limit": payment_limit,
             "wake": wake_phrases,
-            "tokens": lambda: tokens_from_env(os.environ.get(ENV_TOKENS)),
+            "tokens": lambda: DeviceTokens.from_env(os.environ.get(ENV_TOKENS)),
             "skills": skills_for_device,
         }
         for name, read in readers.items():
