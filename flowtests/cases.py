@@ -345,7 +345,7 @@ def run_case(
                 )
             )
             sim.write_trace(out)
-        observed = Observed(main_id, sim.runner.trace, sim.device.log, sim.runner.end_state(), scenario.slots)
+        observed = Observed(main_id, sim.trace, sim.device.log, sim.runner.end_state(), scenario.slots)
         observed.llm_calls = len(server.requests) if server is not None else 0
         for index, assertion in enumerate(data["expect"]):
             pos = test.document.source.at(("tests", case.index, "expect", index))

@@ -1,9 +1,12 @@
 """One scenario played on the simulated glasses: what `simulate` and flow tests share.
 
-The runner drives the flow on the virtual clock; the scenario's events arrive at
-their times and what the camera sees is queued for it. The result keeps the
-runtime trace and the device log apart, and merges them in time order for the
-files and assertions that want one story.
+The scenario runs on the session host, like the glasses and the chat: a session on
+the virtual clock, started on the flow the scenario names (or idle, when the
+wearer's first words are to choose one). What the wearer says goes through the
+assistant's turn loop; device events go straight to the flow; what the camera
+sees is queued for it. The result keeps the runtime trace and the device log
+apart, and merges them in time order for the files and assertions that want one
+story.
 """
 
 from __future__ import annotations
@@ -14,21 +17,35 @@ from typing import Any
 
 from devices.sim.scenario import SimScenario
 from devices.sim.simulator import SimulatedDevice
+from engine.assistant.host import AssistantSession, PortsLink, SessionHost
+from engine.assistant.routing import OfflineRouter
+from engine.assistant.store import SqliteSessionStore
 from engine.errors import UserError
 from engine.language.catalog import DeviceProfile
 from engine.runtime.runner import LlmProvider, Runner, Skill
 
-__all__ = ["ProfileRefused", "Simulation", "check_profile", "phrase_recognizer", "simulate"]
+__all__ = ["MAX_SIMULATION_TRACE", "ProfileRefused", "Simulation", "check_profile", "phrase_recognizer", "simulate"]
+
+MAX_SIMULATION_TRACE = 1_000_000  # a scenario's whole trace is its result (a live session keeps only the newest)
 
 
 @dataclass
 class Simulation:
-    runner: Runner
+    session: AssistantSession
     device: SimulatedDevice
+
+    @property
+    def runner(self) -> Runner:
+        return self.session.runner
+
+    @property
+    def trace(self) -> list[dict[str, Any]]:
+        """The runtime trace of the whole scenario, every flow the session ran."""
+        return [*self.session.trace, *self.session.runner.trace]
 
     def entries(self) -> list[dict[str, Any]]:
         """The runtime trace and the device log as one list, in time order."""
-        return sorted(self.runner.trace + self.device.log, key=lambda e: e.get("t", 0))
+        return sorted([*self.trace, *self.device.log], key=lambda e: e.get("t", 0))
 
     def write_trace(self, out: Path) -> None:
         import json
@@ -72,47 +89,58 @@ def check_profile(flow: Any, profile: DeviceProfile) -> None:
 
 async def simulate(
     compiled: dict[str, Any],
-    main_id: str,
+    main_id: str | None,
     scenario: SimScenario,
     profile: DeviceProfile,
     out: Path,
     *,
     skills: dict[str, Skill],
     llm: LlmProvider | None = None,
+    router: Any = None,
     speak_audio: bool = True,
     on_trace: Any = None,
     draw_frames: bool = True,
 ) -> Simulation:
-    """Play `scenario` against flow `main_id` (the other compiled flows answer call/link); `draw_frames`
-    False logs HUD frames without drawing them (flow tests whose output is thrown away)."""
-    box: dict[str, Runner] = {}
+    """Play `scenario` starting on flow `main_id` (None: idle, the wearer's words choose); the other compiled
+    flows answer call/link and what is said. `draw_frames` False logs HUD frames without drawing them (flow
+    tests whose output is thrown away)."""
+    box: dict[str, AssistantSession] = {}
+    permissions = (
+        compiled[main_id].flow.permissions if main_id else {p for c in compiled.values() for p in c.flow.permissions}
+    )
     device = SimulatedDevice(
         profile,
         out,
-        frozenset(compiled[main_id].flow.permissions),
+        frozenset(permissions),
         speak_audio=speak_audio,
         draw_frames=draw_frames,
-        now=lambda: box["runner"].clock.now(),
-        schedule=lambda when, cb: box["runner"].clock.call_at(when, cb),
+        now=lambda: box["session"].clock.now(),
+        schedule=lambda when, cb: box["session"].clock.call_at(when, cb),
     )
-    runner = Runner(
+    host = SessionHost(
         compiled,
+        SqliteSessionStore(":memory:"),
+        router or OfflineRouter([c.flow for c in compiled.values()]),
         skills=skills,
         llm=llm,
-        ports=device,
-        on_trace=on_trace,
+        virtual=True,
         device={"profile": profile.id, "display": profile.hud is not None},
+        on_trace=on_trace,
+        trace_kept=MAX_SIMULATION_TRACE,
     )
-    box["runner"] = runner
+    session = host.create("local", device="simulator", profile=profile.id)
+    session.link = PortsLink(device)
+    box["session"] = session
     for at, image in scenario.images:
         if at == 0:
             device.next_images.append(image)  # what the camera sees from the start
         else:
-            runner.clock.call_at(at, lambda p=image: device.next_images.append(p))
-    await runner.start(main_id, scenario.slots)
+            session.clock.call_at(at, lambda p=image: device.next_images.append(p))
+    if main_id is not None:
+        await session.start(main_id, scenario.slots)
     for event in scenario.events:
-        await runner.run_until(event.at_ms)
-        await runner.send(event.name, event.data)
-    await runner.run_until(scenario.until_ms)
+        await session.advance(event.at_ms)
+        await session.device_event(event.name, event.data)
+    await session.advance(scenario.until_ms)
     device.flush_hud()
-    return Simulation(runner, device)
+    return Simulation(session, device)

@@ -104,8 +104,18 @@ class TurnLoop:
             route = Route("wake", active, confidence=1.0, text="Yes?", via="wake")
         else:
             route = await self._route(heard.text, active, waiting)
-            if route.command == "answer" and active is not None and handles(runner, "asr.transcript"):
-                route = Route("heard", active, confidence=route.confidence, via="flow")  # words the flow waits for
+            collecting = (waiting or "").startswith("collect:")
+            if route.command == "start_flow" and route.flow == active and collecting and route.slots:
+                # the flow asking for a slot is the one named: what was said fills it ("take me to the
+                # station" while navigation asks where to), it does not start the flow over
+                route = Route("set_slots", active, route.slots, confidence=route.confidence, via=route.via)
+            elif route.command == "set_slots" and collecting:
+                # the answer to the question asked: the collect step reads the words as said (case kept)
+                route = Route("heard", active, confidence=route.confidence, via="collect")
+            waits_for_words = active is not None and handles(runner, "asr.transcript")
+            if waits_for_words and route.command in ("answer", "set_slots"):
+                # words the flow's current state takes itself: they reach it as said ("no wait, 20 yuan")
+                route = Route("heard", active, confidence=route.confidence, via="flow")
             if hearing and active is not None and route.command == "start_flow":
                 title = self.flows[active].flow.title or active
                 text = f"{title} is listening. To start something else, first say “{self.wake[0]}, stop”."
@@ -126,6 +136,7 @@ class TurnLoop:
         runner = session.runner
         mark = len(runner.trace)
         said: list[str] = []
+        heard = state.get("heard") or {}  # the transcript's own data (language, timing, speaker) goes along
         command = route["command"]
         running = bool(runner.stack) and not runner.stack[0].session.done
         if command == "start_flow" and route.get("flow") in self.flows:
@@ -133,9 +144,9 @@ class TurnLoop:
             mark = 0
         elif command == "set_slots" and running:
             for value in (route.get("slots") or {}).values():
-                await runner.send("asr.transcript", {"text": str(value), "is_final": True})
+                await runner.send("asr.transcript", {**heard, "text": str(value), "is_final": True})
         elif command == "confirm" and running:  # spoken, so the step's `via` decides whether voice may answer
-            await runner.send("asr.transcript", {"text": route.get("answer") or "no", "is_final": True})
+            await runner.send("asr.transcript", {**heard, "text": route.get("answer") or "no", "is_final": True})
         elif command == "cancel" and running:
             await runner.send("user.cancel", {"via": "voice"})
             # the flow language decides what cancel means (end, or wrap up first: save the notes, settle a
@@ -150,7 +161,7 @@ class TurnLoop:
         elif command in ("answer", "wake", "reask"):
             said.append(route.get("text") or "")
         elif running:  # "heard": the listening flow's input; otherwise words for the running flow
-            words = {**(state.get("heard") or {}), "text": state["utterance"], "is_final": True}
+            words = {**heard, "text": state["utterance"], "is_final": True}
             await runner.send("asr.transcript", words)
         said = [s for s in said if s]
         return {"said": said, "replies": said + spoken(runner.trace[mark:])}
@@ -204,12 +215,17 @@ def listening(runner: Runner) -> bool:
 
 
 def handles(runner: Runner, event: str) -> bool:
-    """Whether the active flow's current states have a transition of their own for `event`."""
+    """Whether the active flow's current states take `event` themselves: a transition of their own,
+    or they keep it for later (`defer`)."""
     active = active_flow(runner)
     if active is None:
         return False
     _, compiled, states, _ = active
-    return any(t.trigger == event for name in states for t in compiled.flow.states[name].transitions)
+    return any(
+        event in compiled.flow.states[name].defer
+        or any(t.trigger == event for t in compiled.flow.states[name].transitions)
+        for name in states
+    )
 
 
 def spoken(trace: list[dict[str, Any]]) -> list[str]:

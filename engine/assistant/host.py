@@ -263,6 +263,11 @@ class AssistantSession:
 
     # -- what happens between events: timers, skills finishing, a flow's last card ----------------
     def _changed(self, entry: dict[str, Any]) -> None:
+        if self.host.on_trace is not None and entry:
+            self.host.on_trace(entry)
+        self._note_change()
+
+    def _note_change(self) -> None:
         """A trace entry: the session changed. Outside a write (a timer fired, a skill finished), save it soon.
 
         A change made on a runner another process has moved past is not saved: the
@@ -287,7 +292,7 @@ class AssistantSession:
         def clear() -> None:
             if self.outbox.last_command == shown and self.outbox.display is not None:
                 self.outbox.add("hud.clear", {})
-                self._changed({})
+                self._note_change()
 
         self.clock.call_at(self.clock.now() + self.host.linger_ms, clear)
 
@@ -316,6 +321,7 @@ class AssistantSession:
             clock=self.clock,
             session_id=self.id,
             on_trace=self._changed,
+            device=host.device,
         )
 
     def _result(self, result: dict[str, Any]) -> dict[str, Any]:
@@ -336,15 +342,31 @@ class _SessionPorts:
 
     def perform(self, session: Any, action: str, args: Any) -> None:
         self.session.outbox.perform(session, action, args)
+        self._now()
 
     def capture(self, session: Any, action: str, args: Any, name: str) -> None:
         self.session.outbox.capture(session, action, args, name)
+        self._now()
 
     def prompt(self, session: Any, text: str) -> None:
         self.session.outbox.prompt(session, text)
+        self._now()
+
+    def _now(self) -> None:
+        """Glasses in this process carry a command out at once, as the step makes it (a photo is on
+        disk before the skill that reads it starts); they die with the process, so there is no
+        saved state to run ahead of. A remote device gets commands only once they are saved."""
+        link = self.session.link
+        if isinstance(link, PortsLink):
+            link.deliver(self.session, self.session.outbox.take())
 
     def finished(self, session: Any) -> None:
-        self.session.finished(session)
+        link = self.session.link
+        ended = getattr(link.ports, "finished", None) if isinstance(link, PortsLink) else None
+        if ended is not None:  # glasses in this process keep their display themselves
+            ended(session)
+        else:
+            self.session.finished(session)
 
 
 class PortsLink:
@@ -391,6 +413,8 @@ class SessionHost:
         wake: Sequence[str] | str | None = None,
         virtual: bool = False,
         ports: Any = None,
+        device: dict[str, Any] | None = None,
+        on_trace: Callable[[dict[str, Any]], None] | None = None,
         trace_kept: int = TRACE_KEPT,
         linger_ms: int = FINISHED_LINGER_MS,
     ) -> None:
@@ -401,6 +425,8 @@ class SessionHost:
         self.llm = llm
         self.virtual = virtual  # simulation: virtual clocks, moved by `AssistantSession.advance`
         self.ports = ports  # in-process ports every session's commands are carried out on (chat, tests)
+        self.device = device or {}  # `device.*` in flow expressions (profile, display ...)
+        self.on_trace = on_trace  # every trace entry of every session, as it happens (simulation, studio)
         self.trace_kept = trace_kept
         self.linger_ms = linger_ms
         self.live: dict[str, AssistantSession] = {}
