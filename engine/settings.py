@@ -35,6 +35,7 @@ __all__ = [
     "SettingsError",
     "captures_folder",
     "check_environment",
+    "checked_sqlite",
     "data_folder",
     "files_folder",
     "number",
@@ -136,10 +137,10 @@ def session_store(url: str | None = None, env: Mapping[str, str] | None = None) 
     if raw is not None and not raw.strip():
         raise SettingsError(name, "is empty; give a SQLite file or a postgresql:// URL")
     if raw is None:
-        return SessionStore(sqlite_path=_checked_sqlite(name, data_folder(env) / "sessions.sqlite"))
+        return SessionStore(sqlite_path=checked_sqlite(name, data_folder(env) / "sessions.sqlite"))
     scheme = _SCHEME.match(raw)
     if scheme is None:
-        return SessionStore(sqlite_path=_checked_sqlite(name, Path(raw).expanduser()))
+        return SessionStore(sqlite_path=checked_sqlite(name, Path(raw).expanduser()))
     kind = scheme.group(1).lower()
     if kind in ("postgresql", "postgres"):
         return SessionStore(postgres_url=raw)
@@ -147,14 +148,15 @@ def session_store(url: str | None = None, env: Mapping[str, str] | None = None) 
         path = raw[len("sqlite:///") :] if raw.lower().startswith("sqlite:///") else ""
         if not path:
             raise SettingsError(name, "a sqlite URL is sqlite:///FILE (sqlite:////var/lib/sessions.sqlite)")
-        return SessionStore(sqlite_path=_checked_sqlite(name, Path(path)))
+        return SessionStore(sqlite_path=checked_sqlite(name, Path(path)))
     raise SettingsError(
         name, f"'{kind}://' is not a supported store; use postgresql://..., sqlite:///FILE or a SQLite file path"
     )
 
 
-def _checked_sqlite(name: str, path: Path) -> Path:
-    """A SQLite file that can be opened and written (created, with its folder, when missing)."""
+def checked_sqlite(name: str, path: Path) -> Path:
+    """A SQLite file that can be opened and written (created, with its folder, when missing); `name` is
+    the setting it came from, for the message."""
     if path.is_dir():
         raise SettingsError(name, f"{path} is a folder; name a SQLite file in it (e.g. {path / 'sessions.sqlite'})")
     if path.exists() and not path.is_file():

@@ -82,9 +82,11 @@ async def simulate(
     speak_audio: bool = True,
     on_trace: Any = None,
     draw_frames: bool = True,
+    wearer: str = "local",
 ) -> Simulation:
     """Play `scenario` against flow `main_id` (the other compiled flows answer call/link); `draw_frames`
-    False logs HUD frames without drawing them (flow tests whose output is thrown away)."""
+    False logs HUD frames without drawing them (flow tests whose output is thrown away); `wearer` is whose data
+    the run reads and writes (captures, payment journal, transcripts)."""
     box: dict[str, Runner] = {}
     device = SimulatedDevice(
         profile,
@@ -92,6 +94,7 @@ async def simulate(
         frozenset(compiled[main_id].flow.permissions),
         speak_audio=speak_audio,
         draw_frames=draw_frames,
+        wearer=wearer,
         now=lambda: box["runner"].clock.now(),
         schedule=lambda when, cb: box["runner"].clock.call_at(when, cb),
     )
@@ -102,6 +105,7 @@ async def simulate(
         ports=device,
         on_trace=on_trace,
         device={"profile": profile.id, "display": profile.hud is not None},
+        wearer=wearer,
     )
     box["runner"] = runner
     for at, image in scenario.images:
