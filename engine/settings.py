@@ -5,7 +5,9 @@ LENSFLOW_DATA         the data folder (wallet, journal, transcripts, sessions, c
 LENSFLOW_FILES        the only folder flows may read files from by name; unset: <data>/files
 LENSFLOW_DB           the session store: a postgresql:// (postgres://) URL, sqlite:///FILE or a
                       SQLite file path; unset: <data>/sessions.sqlite. Other URL schemes, a folder
-                      or a file that is not SQLite are refused.
+                      or a file that is not SQLite are refused. A PostgreSQL URL also holds the
+                      payment journal and the transcripts (engine/storage.py); a SQLite one names
+                      the session file only (they keep their own files in the data folder).
 LENSFLOW_LLM_TIMEOUT  seconds a model call may take, above 0; unset: 20
 LENSFLOW_LLM_RETRIES  extra attempts after a retryable failure, 0-10; unset: 3
 
