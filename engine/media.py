@@ -46,7 +46,7 @@ class MediaRefused(UserError):
 def check_wearer(wearer: str) -> str:
     """A wearer id usable as one folder name: letters, digits and `_.@-`, at most 128, not starting with a dot."""
     if not isinstance(wearer, str) or not _WEARER.fullmatch(wearer) or ".." in wearer:
-        raise MediaRefused(f"'{wearer}' is not a wearer id (letters, digits, '_', '.', '@', '-')")
+        raise MediaRefused(f"{str(wearer)[:80]!r} is not a wearer id (letters, digits, '_', '.', '@', '-')")
     return wearer
 
 
@@ -62,7 +62,7 @@ def check_name(name: str) -> str:
         or _CONTROL.search(name)
         or len(name.encode("utf-8", "surrogatepass")) > 255
     ):
-        raise MediaRefused(f"'{name}' is not a plain file name")
+        raise MediaRefused(f"{str(name)[:80]!r} is not a plain file name")
     return name
 
 

@@ -173,6 +173,9 @@ class PostgresDatabase:
             info = conninfo_to_dict(url)
         except Exception as exc:  # psycopg.ProgrammingError: a URL it cannot read
             raise SettingsError("LENSFLOW_DB", f"not a PostgreSQL URL psycopg can read ({_first_line(exc)})") from None
+        port = str(info.get("port") or "5432")
+        if not all(part.isdigit() for part in port.split(",")):
+            raise SettingsError("LENSFLOW_DB", f"not a PostgreSQL URL: the port '{port}' is not a number")
         self.url = url
         host = info.get("host") or "localhost"
         self.where = f"PostgreSQL at {host}:{info.get('port') or 5432}/{info.get('dbname') or info.get('user') or ''}"
