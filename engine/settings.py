@@ -5,7 +5,9 @@ LENSFLOW_DATA         the data folder (wallet, journal, transcripts, sessions, c
 LENSFLOW_FILES        the only folder flows may read files from by name; unset: <data>/files
 LENSFLOW_DB           the session store: a postgresql:// (postgres://) URL, sqlite:///FILE or a
                       SQLite file path; unset: <data>/sessions.sqlite. Other URL schemes, a folder
-                      or a file that is not SQLite are refused.
+                      or a file that is not SQLite are refused. A PostgreSQL URL also holds the
+                      payment journal and the transcripts (engine/storage.py); a SQLite one names
+                      the session file only (they keep their own files in the data folder).
 LENSFLOW_LLM_TIMEOUT  seconds a model call may take, above 0; unset: 20
 LENSFLOW_LLM_RETRIES  extra attempts after a retryable failure, 0-10; unset: 3
 
@@ -35,6 +37,7 @@ __all__ = [
     "SettingsError",
     "captures_folder",
     "check_environment",
+    "checked_sqlite",
     "data_folder",
     "files_folder",
     "number",
@@ -136,10 +139,10 @@ def session_store(url: str | None = None, env: Mapping[str, str] | None = None) 
     if raw is not None and not raw.strip():
         raise SettingsError(name, "is empty; give a SQLite file or a postgresql:// URL")
     if raw is None:
-        return SessionStore(sqlite_path=_checked_sqlite(name, data_folder(env) / "sessions.sqlite"))
+        return SessionStore(sqlite_path=checked_sqlite(name, data_folder(env) / "sessions.sqlite"))
     scheme = _SCHEME.match(raw)
     if scheme is None:
-        return SessionStore(sqlite_path=_checked_sqlite(name, Path(raw).expanduser()))
+        return SessionStore(sqlite_path=checked_sqlite(name, Path(raw).expanduser()))
     kind = scheme.group(1).lower()
     if kind in ("postgresql", "postgres"):
         return SessionStore(postgres_url=raw)
@@ -147,14 +150,15 @@ def session_store(url: str | None = None, env: Mapping[str, str] | None = None) 
         path = raw[len("sqlite:///") :] if raw.lower().startswith("sqlite:///") else ""
         if not path:
             raise SettingsError(name, "a sqlite URL is sqlite:///FILE (sqlite:////var/lib/sessions.sqlite)")
-        return SessionStore(sqlite_path=_checked_sqlite(name, Path(path)))
+        return SessionStore(sqlite_path=checked_sqlite(name, Path(path)))
     raise SettingsError(
         name, f"'{kind}://' is not a supported store; use postgresql://..., sqlite:///FILE or a SQLite file path"
     )
 
 
-def _checked_sqlite(name: str, path: Path) -> Path:
-    """A SQLite file that can be opened and written (created, with its folder, when missing)."""
+def checked_sqlite(name: str, path: Path) -> Path:
+    """A SQLite file that can be opened and written (created, with its folder, when missing); `name` is
+    the setting it came from, for the message."""
     if path.is_dir():
         raise SettingsError(name, f"{path} is a folder; name a SQLite file in it (e.g. {path / 'sessions.sqlite'})")
     if path.exists() and not path.is_file():

@@ -7,12 +7,15 @@ resolved inside allowed folders only:
 
 * the files folder (`LENSFLOW_FILES`, default `<data>/files`): what the operator put
   there for flows to read (teleprompter scripts live in its `scripts/` folder);
-* the captures folder (`<data>/captures`): photos and recordings the device itself
-  stored (the simulator writes its photos there).
+* the calling wearer's captures folder (`<data>/captures/<wearer>`, engine/media.py):
+  photos and recordings that wearer's device stored (the simulator writes its
+  photos there, the bridge stores uploaded ones there). Another wearer's captures
+  are never read, whichever folder a name leads through.
 
-Relative names are taken inside the first folder that holds them (so `vars.photo`,
-the plain name the engine gave a photo, is found in the captures folder); an
-absolute name must already lie inside one of them. Links are followed and the
+The wearer is the one running the skill (`SkillContext.wearer`, see `wearer_of`).
+Relative names are taken inside the first folder that holds them, the wearer's
+captures first (so `vars.photo`, the plain name the engine gave a photo, is found
+there); an absolute name must already lie inside one of them. Links are followed and the
 result checked again, so a link cannot lead out. What is found must be a regular file (not a FIFO or a
 device) of at most `limit` bytes. Every refusal is `SkillError` FILE_NOT_ALLOWED
 (a missing file inside a folder stays NOT_FOUND), which flows can branch on.
@@ -28,35 +31,57 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from engine.files import NotAllowed, NotAnImage, NotReadable, decode_image, inside_folders, open_regular
-from engine.settings import SettingsError, captures_folder, files_folder
+from engine.media import MediaRefused, only_own_captures, readable_folders
+from engine.settings import SettingsError
 from skills.base import SkillError
 
-__all__ = ["MAX_IMAGE_BYTES", "NOT_ALLOWED", "open_allowed", "open_image", "read_allowed", "resolve_allowed"]
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "NOT_ALLOWED",
+    "open_allowed",
+    "open_image",
+    "read_allowed",
+    "resolve_allowed",
+    "wearer_of",
+]
 
 MAX_IMAGE_BYTES = 32 << 20
 NOT_ALLOWED = "FILE_NOT_ALLOWED"
 
 
-def _folders(roots: Sequence[Path] | None) -> list[Path]:
+def wearer_of(ctx: Any) -> str:
+    """The wearer a skill call runs for (`SkillContext.wearer`); "local" for a context without one."""
+    wearer = getattr(ctx, "wearer", None)
+    return wearer if isinstance(wearer, str) and wearer else "local"
+
+
+def _folders(roots: Sequence[Path] | None, wearer: str) -> list[Path]:
     try:
-        return list(roots) if roots is not None else [files_folder(), captures_folder()]
+        return list(roots) if roots is not None else readable_folders(wearer)
     except SettingsError as exc:
         raise SkillError("CONFIG", str(exc)) from None
 
 
-def resolve_allowed(name: str, roots: Sequence[Path] | None = None, what: str = "file") -> Path:
-    """The real path `name` leads to, when that is inside one of `roots` (default: files and captures)."""
+def resolve_allowed(name: str, roots: Sequence[Path] | None = None, what: str = "file", wearer: str = "local") -> Path:
+    """The real path `name` leads to, when that is inside one of `roots` (default: the wearer's captures, then
+    the files folder) and not in another wearer's captures."""
     try:
-        return inside_folders(name, _folders(roots), what)
+        return only_own_captures(inside_folders(name, _folders(roots, wearer), what), wearer)
+    except MediaRefused as exc:
+        raise SkillError(NOT_ALLOWED, exc.message) from None
+    except SettingsError as exc:
+        raise SkillError("CONFIG", str(exc)) from None
     except NotAllowed as exc:
         raise SkillError(NOT_ALLOWED, exc.strerror or f"the {what} is outside the allowed folders") from None
     except FileNotFoundError as exc:
         raise SkillError("NOT_FOUND", exc.strerror or f"no such {what}") from None
 
 
-def open_allowed(name: str, roots: Sequence[Path] | None, limit: int, what: str = "file") -> BinaryIO:
+def open_allowed(
+    name: str, roots: Sequence[Path] | None, limit: int, what: str = "file", wearer: str = "local"
+) -> BinaryIO:
     """`resolve_allowed`, then the file opened once it is checked to be regular and at most `limit` bytes."""
-    real = resolve_allowed(name, roots, what)
+    real = resolve_allowed(name, roots, what, wearer)
     try:
         return open_regular(real, limit, follow=False)  # `real` has no links left: one appearing now is refused
     except NotReadable as exc:
@@ -65,18 +90,20 @@ def open_allowed(name: str, roots: Sequence[Path] | None, limit: int, what: str 
         raise SkillError("NOT_FOUND", f"cannot read {what} '{name}': {exc.strerror or exc}") from None
 
 
-def read_allowed(name: str, roots: Sequence[Path] | None, limit: int, what: str = "file") -> bytes:
+def read_allowed(
+    name: str, roots: Sequence[Path] | None, limit: int, what: str = "file", wearer: str = "local"
+) -> bytes:
     """The bytes of an allowed file (see `open_allowed`)."""
-    with open_allowed(name, roots, limit, what) as handle:
+    with open_allowed(name, roots, limit, what, wearer) as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise SkillError(NOT_ALLOWED, f"{what} '{name}' is larger than {limit} bytes")
     return data
 
 
-def open_image(name: str) -> Any:
-    """A photo from the captures or files folder, decoded with its size checked first (PIL image)."""
-    with open_allowed(name, None, MAX_IMAGE_BYTES, "image") as handle:
+def open_image(name: str, wearer: str = "local") -> Any:
+    """A photo from the wearer's captures or the files folder, decoded with its size checked first (PIL image)."""
+    with open_allowed(name, None, MAX_IMAGE_BYTES, "image", wearer) as handle:
         try:
             return decode_image(handle)
         except NotAnImage as exc:

@@ -100,10 +100,12 @@ async def simulate(
     speak_audio: bool = True,
     on_trace: Any = None,
     draw_frames: bool = True,
+    wearer: str = "local",
 ) -> Simulation:
     """Play `scenario` starting on flow `main_id` (None: idle, the wearer's words choose); the other compiled
     flows answer call/link and what is said. `draw_frames` False logs HUD frames without drawing them (flow
-    tests whose output is thrown away)."""
+    tests whose output is thrown away); `wearer` is whose data the run reads and writes (captures, payment
+    journal, transcripts)."""
     box: dict[str, AssistantSession] = {}
     permissions = (
         compiled[main_id].flow.permissions if main_id else {p for c in compiled.values() for p in c.flow.permissions}
@@ -114,6 +116,7 @@ async def simulate(
         frozenset(permissions),
         speak_audio=speak_audio,
         draw_frames=draw_frames,
+        wearer=wearer,
         now=lambda: box["session"].clock.now(),
         schedule=lambda when, cb: box["session"].clock.call_at(when, cb),
     )
@@ -128,7 +131,7 @@ async def simulate(
         on_trace=on_trace,
         trace_kept=MAX_SIMULATION_TRACE,
     )
-    session = host.create("local", device="simulator", profile=profile.id)
+    session = host.create(wearer, device="simulator", profile=profile.id)
     session.link = PortsLink(device)
     box["session"] = session
     for at, image in scenario.images:

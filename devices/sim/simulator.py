@@ -3,9 +3,10 @@
 It implements the runtime's `Ports`: HUD frames go through the compositor
 (priorities, rate limit) and are written as PNGs; speech is synthesised with
 espeak-ng into WAV files; photos come from the scenario (or a generated
-placeholder) and are stored in `<data>/captures` under the name the engine chose
-(`vars.<as>` holds it), as real glasses would store them (the only photos skills
-may read besides the files folder), with a copy in the output folder; the privacy
+placeholder) and are stored through the media store for the device's wearer
+(`<data>/captures/<wearer>`, engine/media.py) under the name the engine chose
+(`vars.<as>` holds it), as real glasses would store them (the only photos that
+wearer's skills may read besides the files folder), with a copy in the output folder; the privacy
 LED and haptics are logged. Everything else lands under one output folder, with a
 JSON-lines trace beside it.
 
@@ -15,6 +16,7 @@ spoken to instead: the text it would show is said.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections.abc import Callable
@@ -28,7 +30,7 @@ from devices.hud.compositor import HudCompositor
 from devices.hud.layout import lay_out
 from devices.hud.render_png import save_frame
 from engine.language.catalog import DeviceProfile
-from engine.settings import captures_folder
+from engine.media import FileMediaStore, MediaRefused, MediaStore
 
 __all__ = ["CAPABILITY_OF_PORT", "SimulatedDevice"]
 
@@ -46,6 +48,8 @@ class SimulatedDevice:
     log: list[dict[str, Any]] = field(default_factory=list)
     keep_files: bool = True  # False: frames and speech are logged, nothing is written (HUD previews)
     draw_frames: bool = True  # False: HUD frames are logged but not drawn as PNG (nobody will look at them)
+    wearer: str = "local"  # whose captures folder the photos go to
+    media: MediaStore = field(default_factory=FileMediaStore)
 
     def __post_init__(self) -> None:
         rate = self.profile.hud.max_updates_per_second if self.profile.hud else 4.0
@@ -92,10 +96,13 @@ class SimulatedDevice:
         if Path(name).name != name or name in ("", ".", ".."):  # the engine names files plainly; nothing else is kept
             self._record("refused", action=action, file=name)
             return
-        if action == "camera.capture":
-            self._camera_capture(name)
-        else:
-            self._camera_record_stop(name)
+        try:
+            if action == "camera.capture":
+                self._camera_capture(name)
+            else:
+                self._camera_record_stop(name)
+        except MediaRefused as exc:
+            self._record("refused", action=action, file=name, reason=exc.message)
 
     def _allowed(self, session: Any, action: str, args: dict[str, Any]) -> bool:
         """Permission and capability checks a port makes itself; a profile without a display speaks instead."""
@@ -201,29 +208,20 @@ class SimulatedDevice:
     # -- camera, LED, haptics --------------------------------------------------------------------
     def _camera_capture(self, name: str) -> None:
         self._counter += 1  # one count for every file the device writes (speech files are numbered by it)
-        target = self._captures() / name
         if self.next_images:
-            source = self.next_images.pop(0)
-            with Image.open(source) as picture:
-                picture.save(target)
+            with Image.open(self.next_images.pop(0)) as picture:
+                data = _encoded(picture, name)
         else:
             image = Image.new("RGB", (640, 480), (40, 40, 40))
             ImageDraw.Draw(image).text((20, 20), f"simulated photo at {self._t()} ms", fill=(200, 200, 200))
-            image.save(target)
-        self._keep("photo", target)
+            data = _encoded(image, name)
+        self._keep("photo", self.media.put(self.wearer, name, data))
 
     def _camera_record_stop(self, name: str) -> None:
         self._counter += 1
-        target = self._captures() / name
         # a stand-in for the video: what was recorded, not the pixels
-        target.write_text(json.dumps({"simulated_video": True, "stopped_at_ms": self._t()}))
-        self._keep("video", target)
-
-    def _captures(self) -> Path:
-        """`<data>/captures`: skills read photos from there (by the name the flow holds) and nowhere else."""
-        folder = captures_folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        data = json.dumps({"simulated_video": True, "stopped_at_ms": self._t()}).encode()
+        self._keep("video", self.media.put(self.wearer, name, data))
 
     def _keep(self, kind: str, stored: Path) -> None:
         """A copy in the output folder for whoever reads the run; the flow holds the stored file's name."""
@@ -242,3 +240,11 @@ class SimulatedDevice:
 
     def _haptic_pulse(self, args: dict[str, Any]) -> None:
         self._record("haptic", pattern=args.get("pattern"))
+
+
+def _encoded(picture: Image.Image, name: str) -> bytes:
+    """The picture in the format its name says (`.png`, `.jpg` ...), as a camera would store it; PNG otherwise."""
+    kind = Image.registered_extensions().get(Path(name).suffix.lower(), "PNG")
+    buffer = io.BytesIO()
+    (picture.convert("RGB") if kind == "JPEG" else picture).save(buffer, format=kind)
+    return buffer.getvalue()

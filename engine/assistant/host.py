@@ -320,6 +320,7 @@ class AssistantSession:
             ports=_SessionPorts(self),
             clock=self.clock,
             session_id=self.id,
+            wearer=self.wearer,
             on_trace=self._changed,
             device=host.device,
         )

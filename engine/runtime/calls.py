@@ -33,8 +33,9 @@ class SkillError(LensflowError):
 
 @dataclass
 class SkillContext:
-    """What a running skill may use: the session's clock, the call's idempotency key, and `emit`
-    to raise progress events into the session while it works (a streamed answer's sentences)."""
+    """What a running skill may use: the session's clock, the call's idempotency key, `emit`
+    to raise progress events into the session while it works (a streamed answer's sentences),
+    and `wearer`, whose data (payments, transcripts, photos) the call may read and write."""
 
     sleep: Callable[[int], Awaitable[None]]
     now: Callable[[], int]
@@ -42,6 +43,7 @@ class SkillContext:
     session_id: str
     attempt: int
     emit: Callable[[str, dict[str, Any]], None] = lambda name, data: None
+    wearer: str = "local"
 
 
 Skill = Callable[[dict[str, Any], SkillContext], Awaitable[Any]]
@@ -71,6 +73,7 @@ class SkillCalls:
     skills: dict[str, Skill]
     llm: LlmProvider | None
     clock: Any
+    wearer: str
     _parked: set[asyncio.Task[Any]]
     _waiting: dict[asyncio.Future[Any], asyncio.Future[Any]]
 
@@ -147,6 +150,7 @@ class SkillCalls:
                 frame.session.id,
                 attempt,
                 partial(self._progress, frame),
+                self.wearer,
             )
             try:
                 args = dict(call.args) if isinstance(call.args, dict) else {}
@@ -187,7 +191,7 @@ class SkillCalls:
         problem: str | None = None
         try:
             for attempt in (1, 2):  # one repair attempt after an invalid answer
-                context = SkillContext(self._sleep, self.clock.now, None, frame.session.id, attempt)
+                context = SkillContext(self._sleep, self.clock.now, None, frame.session.id, attempt, wearer=self.wearer)
                 try:
                     answer = await self._with_timeout(
                         self.llm.complete(prompt, data.system, data.image, schema, context=context),

@@ -104,6 +104,7 @@ class Runner(SkillCalls):
     ports: Ports = field(default_factory=RecordingPorts)
     clock: Any = field(default_factory=VirtualClock)  # VirtualClock, or AsyncioClock for live runs
     session_id: str = "session-1"
+    wearer: str = "local"  # whose data the skills read and write (journal, transcripts, captures)
     on_trace: Callable[[dict[str, Any]], None] | None = None
     device: dict[str, Any] = field(default_factory=dict)  # `device.*` in expressions (profile, display ...)
     # wall time at clock 0 (spoken dates count from epoch + clock.now()); set it for repeatable runs

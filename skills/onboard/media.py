@@ -1,7 +1,8 @@
 """Photos and videos saved with time and location metadata, refused when storage is full.
 
-Only what the device stored (the captures folder) or the files folder can be saved:
-any other name is FILE_NOT_ALLOWED (skills/files.py)."""
+Only what the wearer's device stored (their captures folder) or the files folder can
+be saved, into the wearer's own `<data>/media/<wearer>` folder: any other name is
+FILE_NOT_ALLOWED (skills/files.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.media import check_wearer
 from skills.base import SkillError, data_dir
-from skills.files import open_allowed
+from skills.files import open_allowed, wearer_of
 
 __all__ = ["MAX_MEDIA_BYTES", "MIN_FREE_BYTES", "save"]
 
@@ -25,10 +27,11 @@ MAX_MEDIA_BYTES = 4 << 30  # a long 4K recording; the captures folder holds what
 async def save(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     name = str(args.get("file") or "")
     kind = "video" if args.get("kind") == "video" else "photo"  # part of a file name: never taken as given
-    with open_allowed(name, None, MAX_MEDIA_BYTES, kind) as handle:
+    wearer = wearer_of(ctx)
+    with open_allowed(name, None, MAX_MEDIA_BYTES, kind, wearer) as handle:
         source = Path(name)
         size = os.fstat(handle.fileno()).st_size
-        target_dir = data_dir("media")
+        target_dir = data_dir("media", check_wearer(wearer))
         free = shutil.disk_usage(target_dir).free
         if free < MIN_FREE_BYTES + size:
             raise SkillError("STORAGE_FULL", f"only {free >> 20} MB free")

@@ -14,6 +14,11 @@ answer means. This module decides what to do with each answer:
 * `reconcile` settles attempts left unresolved by a crash and reports each
   outcome once, so the wearer is told whether they were charged.
 
+Everything is per wearer (`ctx.wearer`, "local" on a single-wearer device): an
+attempt is journaled with its wearer and session, and reconciliation settles,
+reports and acknowledges only the calling wearer's attempts. Another wearer's
+interrupted payment is left for that wearer's next payment flow to tell.
+
 The wearer is told of a charge at least once, never not at all: an outcome is
 marked told only when the flow has shown it and calls `payment.acknowledge`.
 A crash between showing and acknowledging repeats the news; it never loses it.
@@ -97,10 +102,19 @@ def crash_drill(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def out_trade_no(key: str, generation: int = 0) -> str:
-    """The merchant order number for an idempotency key; a later generation only after an unpaid end."""
+def out_trade_no(key: str, generation: int = 0, session: str = "") -> str:
+    """The merchant order number for an idempotency key in a session; a later generation only after an
+    unpaid end. The session id is part of it, so two sessions can never share a number, whatever the key."""
     text = key if generation == 0 else f"{key}#{generation}"
+    text = f"{session}|{text}" if session else text
     return "LF" + hashlib.sha256(text.encode()).hexdigest()[:30]
+
+
+def _caller(ctx: Any) -> tuple[str, str]:
+    """Who is paying: the wearer and the session of the call ("local" and "" when the context has none)."""
+    wearer = getattr(ctx, "wearer", None)
+    session = getattr(ctx, "session_id", None)
+    return (wearer if isinstance(wearer, str) and wearer else "local"), (session if isinstance(session, str) else "")
 
 
 def _summary(attempt: Attempt) -> str:
@@ -149,16 +163,17 @@ class Checkout:
         merchant = str(args.get("merchant") or "")[:64]
         # no key from the flow: this call is its own intent (a retry of it cannot be recognised)
         key = str(getattr(ctx, "idempotency_key", None) or f"call:{secrets.token_hex(12)}")
+        wearer, session = _caller(ctx)
         gateway = self.gateway
-        earlier = self.journal.for_key(key, gateway.name)
+        earlier = self.journal.for_key(key, gateway.name, wearer)
         last = earlier[-1] if earlier else None
         if last is not None and last.status == PAID:
             return self._receipt(last.out_trade_no, Reply(PAID, last.trade_no, last.amount), repeated=True)
         if last is not None and last.status == UNRESOLVED:
             number = last.out_trade_no  # resumed or retried: the provider answers with the first outcome
         else:
-            number = out_trade_no(key, len(earlier))
-        self.journal.begin(number, key, gateway.name, payload, merchant, amount)
+            number = out_trade_no(key, len(earlier), session)
+        self.journal.begin(number, key, gateway.name, payload, merchant, amount, wearer, session)
         crash_drill("before_request")
         try:
             reply = await self._ask(gateway.pay, number, merchant or "Payment", amount, payload)
@@ -174,7 +189,7 @@ class Checkout:
 
     async def query(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         """payment.query: the provider's word on one out_trade_no (and the journal settled by it)."""
-        number = str(args["out_trade_no"])
+        number = self._own(args, ctx)
         try:
             reply = await self._ask(self.gateway.query, number)
         except OutcomeUnknown as exc:
@@ -185,7 +200,7 @@ class Checkout:
 
     async def cancel(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         """payment.cancel: close an unpaid trade; a paid one is reported, never silently refunded by the flow."""
-        number = str(args["out_trade_no"])
+        number = self._own(args, ctx)
         try:
             reply = await self._ask(self.gateway.cancel, number)
         except OutcomeUnknown as exc:
@@ -205,8 +220,9 @@ class Checkout:
         """
         if "amount" in args:
             parse_amount(args.get("amount"))
+        wearer, _ = _caller(ctx)
         gateway = self.gateway
-        for attempt in self.journal.unresolved(gateway.name):
+        for attempt in self.journal.unresolved(gateway.name, wearer):
             try:
                 reply = await self._resolve(attempt.out_trade_no, ctx, None, cancel_waiting=True)
             except SkillError:
@@ -214,10 +230,10 @@ class Checkout:
             self.journal.settle(
                 attempt.out_trade_no, PAID if reply.status == PAID else NOT_CHARGED, reply.trade_no, reply.detail
             )
-        told = self.journal.untold()
+        told = self.journal.untold(wearer)
         if told:
             crash_drill("after_reconcile")
-        pending = self.journal.unresolved(gateway.name)
+        pending = self.journal.unresolved(gateway.name, wearer)
         result: dict[str, Any] = {
             "resolved": [a.public() for a in told],
             "paid": sum(1 for a in told if a.status == PAID),
@@ -232,24 +248,32 @@ class Checkout:
             ).strip()
         payload = str(args.get("payload") or "")
         if payload:
-            recent = self.journal.recent_paid(payload, time.time() - RECENT_SECONDS)
+            recent = self.journal.recent_paid(payload, time.time() - RECENT_SECONDS, wearer)
             result["recent"] = [a.public() for a in recent]
         return result
 
     async def acknowledge(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         """payment.acknowledge: mark outcomes told once the flow has shown them to the wearer.
 
-        `told` is a list of out_trade_no strings or of `resolved` entries (objects with one).
+        `told` is a list of out_trade_no strings or of `resolved` entries (objects with one); numbers of
+        another wearer's attempts are ignored, so no flow can silence what someone else has to hear.
         """
         numbers: list[str] = []
         for item in args.get("told") or []:
             number = item.get("out_trade_no") if isinstance(item, dict) else item
             if isinstance(number, str) and number:
                 numbers.append(number)
-        self.journal.mark_told(numbers)
-        return {"told": len(numbers)}
+        return {"told": self.journal.mark_told(numbers, _caller(ctx)[0])}
 
     # -- protocol -------------------------------------------------------------------------
+    def _own(self, args: dict[str, Any], ctx: Any) -> str:
+        """The out_trade_no a query or cancel names, when it is not another wearer's (NOT_FOUND if it is)."""
+        number = str(args.get("out_trade_no") or "")
+        attempt = self.journal.get(number) if number else None
+        if not number or (attempt is not None and attempt.wearer != _caller(ctx)[0]):
+            raise SkillError("NOT_FOUND", f"no payment '{number}' of this wearer")
+        return number
+
     async def _resolve(
         self, number: str, ctx: Any, cause: OutcomeUnknown | None, cancel_waiting: bool = False
     ) -> Reply:

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from skills.base import SkillError, data_dir
-from skills.files import open_image
+from skills.files import open_image, wearer_of
 from skills.payments.checkout import Checkout, Reply
 from skills.payments.money import from_cents, money, parse_amount, to_cents
 
@@ -50,11 +50,11 @@ __all__ = [
 START_BALANCE = Decimal("1000.00")
 
 
-def read_codes(image: str) -> list[str]:
-    """Text of every barcode or QR code in a photo the device stored (skills/files.py says which)."""
+def read_codes(image: str, wearer: str = "local") -> list[str]:
+    """Text of every barcode or QR code in a photo the wearer's device stored (skills/files.py says which)."""
     import zxingcpp
 
-    with open_image(image) as picture:
+    with open_image(image, wearer) as picture:
         return [r.text for r in zxingcpp.read_barcodes(picture.convert("L"))]
 
 
@@ -74,7 +74,8 @@ def parse_payload(payload: str) -> dict[str, Any]:
 
 
 async def decode_qr(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    codes = [c for c in read_codes(str(args.get("image") or "")) if c.startswith(("https://", "http://"))]
+    image = str(args.get("image") or "")
+    codes = [c for c in read_codes(image, wearer_of(ctx)) if c.startswith(("https://", "http://"))]
     if not codes:
         raise SkillError("NO_CODE", "no payment QR code in view")
     return parse_payload(codes[0])

@@ -43,8 +43,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.assistant.chat_model import LlmError
-from engine.files import NotAllowed, read_inside
-from engine.settings import SettingsError, captures_folder, files_folder, number
+from engine.files import NotAllowed, inside_folders, read_inside
+from engine.media import MediaRefused, only_own_captures, readable_folders
+from engine.settings import SettingsError, number
 from skills.errors import causes, classify
 
 if TYPE_CHECKING:
@@ -271,7 +272,7 @@ class QwenClient:
         sleep = getattr(context, "sleep", None)
         content: Any = prompt
         if image:
-            url = image_url(image)
+            url = image_url(image, getattr(context, "wearer", None) or "local")
             content = [{"type": "text", "text": prompt}, {"type": "image_url", "image_url": {"url": url}}]
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": content}]
         if schema:
@@ -331,14 +332,18 @@ class _StreamedMessage:
     tool_calls: list[_StreamedCall]
 
 
-def image_url(image: str) -> str:
-    """What the model is sent for a photo: a URL as it is, a file from the files or captures folder as a data URL."""
+def image_url(image: str, wearer: str = "local") -> str:
+    """What the model is sent for a photo: a URL as it is; a file from the wearer's captures or the files
+    folder (never another wearer's captures) as a data URL."""
     if image.startswith(URL_PREFIXES):
         return image
     try:
-        data = read_inside(image, [files_folder(), captures_folder()], MAX_IMAGE_BYTES, "image")
+        real = only_own_captures(inside_folders(image, readable_folders(wearer), "image"), wearer)
+        data = read_inside(str(real), [real.parent], MAX_IMAGE_BYTES, "image")
     except SettingsError as exc:
         raise LlmError("CONFIG", str(exc)) from None
+    except MediaRefused as exc:
+        raise LlmError("FILE_NOT_ALLOWED", exc.message) from None
     except NotAllowed as exc:
         raise LlmError("FILE_NOT_ALLOWED", exc.strerror or "the image is outside the allowed folders") from None
     except FileNotFoundError as exc:

@@ -20,7 +20,7 @@ from typing import Any
 from engine.assistant.chat_model import LlmError
 from engine.language.catalog import load_catalog
 from skills.base import SkillError
-from skills.files import MAX_IMAGE_BYTES, read_allowed
+from skills.files import MAX_IMAGE_BYTES, read_allowed, wearer_of
 from skills.qwen.client import LlmSettings, QwenClient
 
 __all__ = ["LANGUAGE_NAMES", "QwenSkills"]
@@ -101,7 +101,7 @@ class QwenSkills:
             kind = mimetypes.guess_type(Path(image).name)[0] or "image/png"
             if not kind.startswith("image/"):
                 kind = "image/png"
-            data = read_allowed(image, None, MAX_IMAGE_BYTES, "image")
+            data = read_allowed(image, None, MAX_IMAGE_BYTES, "image", wearer_of(ctx))
             image = f"data:{kind};base64,{base64.b64encode(data).decode()}"
         question = str(args.get("question") or "What is this? Answer in one or two short sentences.")
         content = [{"type": "image_url", "image_url": {"url": image}}, {"type": "text", "text": question}]

@@ -21,7 +21,7 @@ from statistics import median
 from typing import Any
 
 from skills.base import SkillError
-from skills.files import open_image
+from skills.files import open_image, wearer_of
 from skills.shopping.catalog import Catalog, Offer, normalize_ean, valid_ean
 
 __all__ = [
@@ -56,20 +56,20 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 # -- identification ---------------------------------------------------------------------------
 
 
-def product_codes(image: str) -> list[str]:
+def product_codes(image: str, wearer: str = "local") -> list[str]:
     """Text of the retail barcodes (EAN-13, EAN-8, UPC-A) in a photo the device stored; QR codes are not looked for."""
     import zxingcpp
 
     formats = zxingcpp.BarcodeFormats(
         [zxingcpp.BarcodeFormat.EAN13, zxingcpp.BarcodeFormat.EAN8, zxingcpp.BarcodeFormat.UPCA]
     )
-    with open_image(image) as picture:
+    with open_image(image, wearer) as picture:
         return [r.text for r in zxingcpp.read_barcodes(picture.convert("L"), formats=formats)]
 
 
-def barcode_in(image: str) -> str | None:
+def barcode_in(image: str, wearer: str = "local") -> str | None:
     """The first product barcode with a valid check digit in a photo, as EAN-13 (or EAN-8)."""
-    for text in product_codes(image):
+    for text in product_codes(image, wearer):
         code = text.strip()
         if valid_ean(code):
             return normalize_ean(code)
@@ -94,7 +94,7 @@ def _named(ean: str, catalog: Catalog) -> dict[str, Any]:
 async def identify(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Offline identification: a barcode is required."""
     image = str(args.get("image") or "")
-    ean = barcode_in(image)
+    ean = barcode_in(image, wearer_of(ctx))
     if ean is None:
         raise SkillError("NO_BARCODE", "no product barcode in view; turn the barcode towards the camera")
     return _named(ean, Catalog())
@@ -112,7 +112,7 @@ def identify_with_vision(describe: Skill) -> Skill:
 
     async def identify_online(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         image = str(args.get("image") or "")
-        ean = barcode_in(image)
+        ean = barcode_in(image, wearer_of(ctx))
         if ean is not None:
             return _named(ean, Catalog())
         answer = await describe({"image": image, "question": VISION_QUESTION}, ctx)
@@ -245,6 +245,7 @@ async def _sleep(seconds: float) -> None:
 
 
 # -- comparison -------------------------------------------------------------------------------
+
 
 def said_price(text: str) -> float | None:
     """The price in what the wearer said: "it's 25 yuan here", "¥1,299", "这里卖25块5", "两块五毛"."""

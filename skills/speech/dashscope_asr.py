@@ -26,7 +26,7 @@ from typing import Any
 
 from skills.base import SkillError
 from skills.errors import map_exceptions
-from skills.files import open_allowed
+from skills.files import open_allowed, wearer_of
 
 __all__ = ["DEFAULT_URL", "FRAME_BYTES", "MAX_AUDIO_BYTES", "DashScopePcmRecognizer", "DashScopeRecognizer"]
 
@@ -117,7 +117,7 @@ class DashScopeRecognizer:
 
     async def transcribe(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         """The `asr.transcribe` skill: a 16 kHz mono WAV file to text and timed segments."""
-        frames = _wav_frames(str(args.get("audio") or ""))
+        frames = _wav_frames(str(args.get("audio") or ""), wearer_of(ctx))
         hints = [str(args["lang"])] if args.get("lang") else None
         segments = [segment async for segment in self.stream(frames, hints)]
         return {"text": " ".join(s["text"] for s in segments).strip(), "segments": segments, "lang": args.get("lang")}
@@ -131,12 +131,12 @@ def _message(text: str | bytes) -> dict[str, Any]:
     return message
 
 
-def _wav_frames(name: str) -> list[bytes]:
-    """The PCM of a recording in the captures or files folder (skills/files.py), in streaming frames."""
+def _wav_frames(name: str, wearer: str = "local") -> list[bytes]:
+    """The PCM of a recording in the wearer's captures or the files folder (skills/files.py), in streaming frames."""
     import wave
 
     try:
-        with open_allowed(name, None, MAX_AUDIO_BYTES, "audio") as handle, wave.open(handle, "rb") as wav:
+        with open_allowed(name, None, MAX_AUDIO_BYTES, "audio", wearer) as handle, wave.open(handle, "rb") as wav:
             if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) != (16_000, 1, 2):
                 raise SkillError("BAD_REQUEST", f"{name}: realtime recognition takes 16 kHz mono 16-bit audio")
             pcm = wav.readframes(wav.getnframes())

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from skills.meetings.transcripts import TranscriptStore
 from skills.payments import sandbox as payments
 from tests.drills import kills
 from tests.drills.probe import ROOT
@@ -161,12 +162,8 @@ def test_meeting_kill_drill() -> None:
             break
         done = result.lines[-1].split()
         assert done[0] == "done" and done[2] == "saved", (name, result.lines[-3:])
-        transcript = folder / "data" / "transcripts" / f"{done[1].replace(':', '_')}.jsonl"
-        texts = [
-            json.loads(line)["text"]
-            for line in transcript.read_text(encoding="utf-8").splitlines()
-            if line.startswith("{") and json.loads(line).get("kind") == "segment"
-        ]
+        _, segments = TranscriptStore(folder / "data" / "transcripts.sqlite").read("local", done[1])
+        texts = [segment["text"] for segment in segments]
         lost = [s for s in sentences if s not in texts]
         doubled = sorted({t for t in texts if texts.count(t) > 1})
         tally.lost += len(lost)

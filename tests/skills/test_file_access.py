@@ -34,8 +34,8 @@ SECRET = "private-key-material-7f3a"
 
 
 def captures_folder() -> Path:
-    """Where the device stores what it takes: `<data>/captures`."""
-    return Path(os.environ["LENSFLOW_DATA"]) / "captures"
+    """Where the device stores what it takes for the wearer these calls run for: `<data>/captures/local`."""
+    return Path(os.environ["LENSFLOW_DATA"]) / "captures" / "local"
 
 
 @pytest.fixture(autouse=True)
@@ -131,7 +131,7 @@ def test_a_photo_the_device_stored_is_read_and_saved(folders: dict[str, Path]) -
     stored = photo(captures_folder() / "photo_0001.png")
     saved = asyncio.run(media.save({"file": str(stored), "kind": "../../escape"}, CTX))
     target = Path(saved["path"])
-    assert target.parent == folders["data"] / "media" and target.name.startswith("photo-")
+    assert target.parent == folders["data"] / "media" / "local" and target.name.startswith("photo-")
     with pytest.raises(SkillError) as info:
         asyncio.run(shopping.identify({"image": str(stored)}, CTX))
     assert info.value.code == "NO_BARCODE"  # read, and found to have no barcode
@@ -166,7 +166,7 @@ def bomb_png(path: Path, side: int = 30000) -> Path:
 
 
 def test_a_decompression_bomb_is_a_bad_image_not_a_crash(folders: dict[str, Path]) -> None:
-    captures_folder().mkdir(parents=True)
+    captures_folder().mkdir(parents=True, exist_ok=True)
     for side in (30000, 10000):  # above PIL's hard limit, and between its warning and its limit
         bomb = bomb_png(captures_folder() / f"bomb{side}.png", side)
         assert refused(payments.decode_qr({"image": str(bomb)}, CTX)).code == "BAD_IMAGE"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from skills.meetings.transcripts import TranscriptStore
 from tests.support.cli import run_cli
 
 
@@ -35,8 +36,9 @@ def test_meeting_notes_are_saved_summarized_offline_and_exported(tmp_path: Path)
     markdown = Path(next(f for f in files if f.endswith(".md"))).read_text()
     assert "# Launch review" in markdown and "**Li** Li will update the pricing page by Monday." in markdown
     assert "_Extractive summary" in markdown
-    jsonl = next((tmp_path / "transcripts").glob("*.jsonl")).read_text().splitlines()
-    assert len(jsonl) == 4  # metadata + three final segments, written as they came
+    store = TranscriptStore(tmp_path / "transcripts.sqlite")
+    meta, segments = store.read("local", end["vars"]["transcript"]["id"])
+    assert meta["title"] == "Launch review" and len(segments) == 3  # three final segments, saved as they came
 
 
 def test_teleprompter_follows_a_reader_who_skips_sentences(tmp_path: Path) -> None:

@@ -181,3 +181,20 @@ def test_a_scenario_may_start_at_zero_written_any_way(tmp_path: Path) -> None:
         str(tmp_path / "o"),
     )
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_the_camera_stores_photos_through_the_media_store_for_its_wearer(tmp_path: Path) -> None:
+    from devices.sim.simulator import SimulatedDevice
+    from engine.language.catalog import load_catalog
+    from engine.media import FileMediaStore
+
+    store = FileMediaStore(tmp_path / "captures")
+    profile = load_catalog().profiles["quark-display"]
+    device = SimulatedDevice(profile, tmp_path / "out", frozenset({"camera"}), False, wearer="w-2", media=store)
+    device.capture(None, "camera.capture", {}, "photo-r-1.jpg")
+    device.capture(None, "camera.capture", {}, "../photo-r-2.png")  # not a name the engine gives: not kept
+    stored = tmp_path / "captures" / "w-2" / "photo-r-1.jpg"
+    with Image.open(stored) as picture:
+        assert picture.format == "JPEG" and picture.size == (640, 480)
+    assert [p.name for p in (tmp_path / "captures").rglob("*") if p.is_file()] == ["photo-r-1.jpg"]
+    assert [e["kind"] for e in device.log] == ["photo", "refused"]

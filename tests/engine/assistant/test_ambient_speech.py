@@ -255,7 +255,7 @@ def test_cli_chat_saves_the_meeting_and_obeys_only_the_wake_phrase(tmp_path: Pat
     assert proc.returncode == 0, proc.stderr
     assert "start_flow glance_pay" not in proc.stdout and proc.stdout.count("route via listening: heard") == 5
     assert "The meeting notes are saved." in proc.stdout
-    saved = json.loads(next((tmp_path / "data" / "transcripts").glob("*.json")).read_text(encoding="utf-8"))
+    saved = json.loads(next((tmp_path / "data" / "transcripts" / "local").glob("*.json")).read_text(encoding="utf-8"))
     assert [s["text"] for s in saved["segments"]] == AMBIENT
 
 

@@ -109,7 +109,7 @@ def test_the_providers_error_codes_reach_the_flow(server: OpenAICompatServer, da
 
 
 def test_the_photo_goes_to_the_model_as_a_data_url(server: OpenAICompatServer, data: Path) -> None:
-    photo = data / "captures" / "sim-1" / "photo_0001.png"
+    photo = data / "captures" / "local" / "photo_0001.png"
     photo.parent.mkdir(parents=True)
     photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"pixels")
     server.reply(content=json.dumps({"label": "Oolong tea"}))

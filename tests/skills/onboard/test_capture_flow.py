@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from engine.media import FileMediaStore
 from engine.runtime.compiler import compile_flow
 from engine.runtime.runner import Runner
 from engine.runtime.step import RecordingPorts
-from engine.settings import captures_folder
 from skills.onboard import media
 from skills.registry import embedded_skills
 from tests.support import ROOT
@@ -21,7 +21,7 @@ CAPTURE = compile_flow(flow_of(ROOT / "flows" / "capture.yaml"))
 
 
 class PhotoPorts(RecordingPorts):
-    """A camera that stores its photos where a device does: the captures folder (the only one media.save takes)."""
+    """A camera that stores its photos where a device does: the wearer's captures (the only ones media.save takes)."""
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
@@ -30,9 +30,7 @@ class PhotoPorts(RecordingPorts):
     def capture(self, session: Any, action: str, args: Any, name: str) -> None:
         super().capture(session, action, args, name)
         if action == "camera.capture":
-            folder = captures_folder()
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+            FileMediaStore().put("local", name, b"\x89PNG\r\n\x1a\n" + b"0" * 64)
 
 
 def _run(tmp_path: Path, device: dict[str, Any], slots: dict[str, Any] | None = None) -> Runner:

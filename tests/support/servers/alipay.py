@@ -18,6 +18,7 @@ Scripting, per method, one behaviour per call (then normal service):
     server.script("alipay.trade.pay", "kill")                   # charge, SIGKILL `server.client_pid`, drop
     server.script("alipay.trade.pay", "kill_first")             # SIGKILL the client before handling anything
     server.script("alipay.trade.query", "lost")                 # drop the connection before handling anything
+    server.script("alipay.trade.pay", "hold")                   # charge, answer nothing until `server.release`, drop
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class AlipayServer:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.scripts: dict[str, list[Step]] = {}
         self.client_pid: int | None = None
+        self.holding = threading.Event()  # a "hold" request has been acted on and waits for `release`
+        self.release = threading.Event()
         self._lock = threading.Lock()
         server = self
 
@@ -117,6 +120,11 @@ class AlipayServer:
                     self.close_connection = True
                     return
                 reply = server.handle(params)
+                if step.behaviour == "hold":  # acted on, then no answer until the test releases it, then dropped
+                    server.holding.set()
+                    server.release.wait(60)
+                    self.close_connection = True
+                    return
                 if step.behaviour == "system_error" and not step.options.get("charge"):
                     reply = {"code": "20000", "msg": "Service Currently Unavailable", "sub_code": "ACQ.SYSTEM_ERROR"}
                     server._undo(params)
