@@ -181,7 +181,7 @@ class DeviceSession:
         self.images_received += 1
         if self.store_photo is not None:
             self.store_photo(self.hosted.wearer, name, payload)
-        self.hosted.outbox.files.remove(name)
+        self.hosted.uploaded(name)
 
     async def on_audio(self, header: dict[str, Any], payload: bytes) -> None:
         if self.audio.full():

@@ -53,6 +53,7 @@ from engine.assistant.routing import OfflineRouter
 from engine.assistant.store import SessionStore, SqliteSessionStore
 from engine.language.catalog import UnknownProfile, load_catalog
 from engine.language.event_names import engine_owned, refusal
+from engine.media import FileMediaStore, MediaRefused
 from engine.runtime.compiler import CompiledFlow
 
 __all__ = ["HELLO_TIMEOUT", "IDLE_EXPIRY", "MAX_SESSIONS", "BridgeServer", "owner_digest"]
@@ -82,6 +83,18 @@ def _laid_out(profile: Any) -> FrameFor:
     return lambda action, args: frame_for(profile, action, args)
 
 
+def _captures(media: FileMediaStore) -> Callable[[str, str, bytes], None]:
+    """Photos stored in the wearer's captures folder; a name the store refuses is a bad frame."""
+
+    def store(wearer: str, name: str, data: bytes) -> None:
+        try:
+            media.put(wearer, name, data)
+        except MediaRefused as exc:
+            raise ProtocolError("BAD_FRAME", exc.message) from None
+
+    return store
+
+
 def owner_digest(token: str | None) -> str:
     """What the store keeps of the token that opened a session: a digest, never the secret itself."""
     return hashlib.sha256(token.encode()).hexdigest() if token else ""
@@ -109,6 +122,8 @@ class BridgeServer:
         self.accepted = self.tokens if isinstance(self.tokens, DeviceTokens) else DeviceTokens(anywhere=self.tokens)
         if self.frames is None:
             self.frames = _laid_out
+        if self.store_photo is None:  # the wearer's captures folder, where skills read photos
+            self.store_photo = _captures(FileMediaStore())
         if self.store is None:
             self.store = SqliteSessionStore(":memory:")
         router = self.router or OfflineRouter([c.flow for c in self.flows.values()])

@@ -56,6 +56,8 @@ __all__ = [
 ]
 
 TRACE_KEPT = 100  # trace entries a session keeps in memory (the newest); the rest is let go
+UPLOAD_WAIT_MS = 15_000  # how long a skill waits for a photo the device was asked to take and upload
+UPLOAD_POLL_MS = 50
 FINISHED_LINGER_MS = 4000  # how long a finished flow's last card stays before the display is cleared
 MAX_WRITE_ATTEMPTS = 8  # another process kept winning the session: give up on this event
 
@@ -191,6 +193,16 @@ class AssistantSession:
     def ack(self, seq: int) -> bool:
         """The device carried out every command up to `seq` (saved with the next change)."""
         return self.outbox.ack(seq)
+
+    def uploaded(self, name: str) -> None:
+        """The photo or recording a capture command named is stored: skills waiting for it go on."""
+        if name in self.outbox.files:
+            self.outbox.files.remove(name)
+
+    def awaits_upload(self, args: Any) -> bool:
+        """Whether `args` (a skill's input) names a photo the device has not uploaded yet."""
+        waiting = self.outbox.files
+        return bool(waiting) and any(name in waiting for name in _strings(args))
 
     # -- used by the turn loop --------------------------------------------------------------------
     async def start_flow(self, flow: str, slots: dict[str, Any]) -> Runner:
@@ -333,6 +345,19 @@ class AssistantSession:
         return result
 
 
+def _strings(value: Any, depth: int = 0) -> list[str]:
+    """Every string in a skill's input (file names are strings somewhere in it)."""
+    if isinstance(value, str):
+        return [value]
+    if depth > 4:
+        return []
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item, depth + 1)]
+    if isinstance(value, list | tuple):
+        return [s for item in value for s in _strings(item, depth + 1)]
+    return []
+
+
 class _SessionPorts:
     """The runner's ports for a hosted session: every device action becomes a numbered command."""
 
@@ -395,6 +420,7 @@ class PortsLink:
                     say(session, args.get("text", ""))
             elif "file" in command:
                 self.ports.capture(session, action, args, command["file"])
+                session.uploaded(command["file"])  # stored by the glasses in this process, right now
             else:
                 self.ports.perform(session, action, args)
         session.ack(commands[-1]["seq"])
@@ -422,7 +448,7 @@ class SessionHost:
         self.flows = flows
         self.store = store
         self.turns = TurnLoop(flows, router, wake)
-        self.skills = skills or {}
+        self.skills = {name: self._after_uploads(skill) for name, skill in (skills or {}).items()}
         self.llm = llm
         self.virtual = virtual  # simulation: virtual clocks, moved by `AssistantSession.advance`
         self.ports = ports  # in-process ports every session's commands are carried out on (chat, tests)
@@ -431,6 +457,24 @@ class SessionHost:
         self.trace_kept = trace_kept
         self.linger_ms = linger_ms
         self.live: dict[str, AssistantSession] = {}
+
+    def _after_uploads(self, skill: Any) -> Any:
+        """`skill`, started only once the photos its input names are uploaded (or after UPLOAD_WAIT_MS).
+
+        A flow reads a photo right after taking it; glasses over the network store it a
+        moment later. The wait is on the session clock, so the runner counts the skill
+        as waiting (the event that took the photo finishes, its commands reach the device).
+        """
+
+        async def run(args: dict[str, Any], ctx: Any) -> Any:
+            session = self.live.get(ctx.session_id)
+            waited = 0
+            while session is not None and waited < UPLOAD_WAIT_MS and session.awaits_upload(args):
+                await ctx.sleep(UPLOAD_POLL_MS)
+                waited += UPLOAD_POLL_MS
+            return await skill(args, ctx)
+
+        return run
 
     def create(
         self, wearer: str, *, device: str = "", owner: str = "", profile: str = "", session_id: str | None = None
