@@ -89,6 +89,7 @@ bench: install
 	$(PY) bench/text_scaling_bench.py
 	$(PY) bench/agent_bench.py
 	$(PY) bench/explore_bench.py
+	$(PY) bench/bridge_bench.py
 
 # Refresh the lock after editing requirements.in / requirements-dev.in.
 lock:

@@ -1,0 +1,461 @@
+"""The WebSocket bridge against a bare `websockets` server holding the same connections, same run.
+
+Both servers run in their own process on 127.0.0.1 (`bridge_bench_server.py`); this
+process is the load generator (asyncio, `websockets` client). Every wearer says
+`hello` for the `teleprompter` flow from `flows/` with a long script, and then swipes
+up and down: each swipe draws one `hud.show` of the next or previous page, so each
+event is answered by one command and an ack. The bare server answers each event
+with the same command bytes the bridge sent (calibrated at start), then an ack.
+Wearers acknowledge every command, as the protocol asks.
+
+Measured, per websockets settings tried (library defaults first):
+
+* event -> first device command latency, p50 / p99, at 1 / 100 / 500 wearers
+  sending 5 events/s each, bare and bridge in turn; target bridge p99 <= 1.5x bare;
+* memory per connected idle wearer: server RSS before and after K more wearers
+  connect (hello, first commands, acks), divided by K; target <= 4 KiB above bare;
+* bytes kept per handled event on one long-lived session: traced memory
+  (`tracemalloc`, after a collection) before and after many events, taking the lowest
+  of a few samples in each window so that a trimmed buffer's sawtooth cancels; target 0.
+
+The generator's own lag (how late its 10 ms ticker wakes) is printed beside each
+level: when it grows, the generator, not the server, sets the latency.
+
+Settings: `--settings "compression=none,max_queue=4"` (repeatable; `default` for the
+library defaults) is handed to both servers' `serve(...)` (see bridge_bench_server.py).
+
+Usage: python bench/bridge_bench.py [--levels 1,100,500] [--seconds S] [--idle K]
+       [--events N] [--settings S ...] [--out out/bench/bridge.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = ROOT / "bench" / "bridge_bench_server.py"
+FLOW = "teleprompter"  # its swipes page through the script: one hud.show per event, forever
+SCRIPT = " ".join(f"This is sentence number {i} of the talk about the glasses." for i in range(10))  # 3 pages
+SWIPES = ("gesture.swipe_up", "gesture.swipe_down")
+RATE = 5.0  # events per second per wearer
+TUNED = "compression=none"
+DRAIN = 30.0  # seconds a load level waits for its last answers
+SAMPLES = 12  # memory samples per window of the kept-bytes measure, `step` events apart
+
+
+def parse_settings(text: str) -> dict[str, Any]:
+    """`compression=none,max_queue=4` -> {"compression": None, "max_queue": 4}; `default` -> {}."""
+    out: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if part == "default":
+            continue
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise ValueError(f"--settings: {part!r} is not key=value")
+        lowered = value.strip().lower()
+        number: Any = None if lowered == "none" else lowered
+        with contextlib.suppress(ValueError):
+            number = float(lowered) if "." in lowered else int(lowered)
+        out[key.strip()] = number
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))] if ordered else float("nan")
+
+
+class ServerProcess:
+    """One server in its own process, driven by one control line at a time on its stdin."""
+
+    def __init__(self, kind: str, proc: asyncio.subprocess.Process, port: int) -> None:
+        self.kind, self.proc, self.port = kind, proc, port
+        self.url = f"ws://127.0.0.1:{port}"
+
+    @classmethod
+    async def start(cls, kind: str, settings: dict[str, Any], template: dict[str, Any] | None) -> ServerProcess:
+        args = [str(SERVER), kind, json.dumps(settings)] + ([json.dumps(template)] if template else [])
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT
+        )
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 120)
+        if not line:
+            raise RuntimeError(f"the {kind} server exited before listening (code {await proc.wait()})")
+        return cls(kind, proc, json.loads(line)["port"])
+
+    async def control(self, line: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(line.encode() + b"\n")
+        await self.proc.stdin.drain()
+        answer = await asyncio.wait_for(self.proc.stdout.readline(), 120)
+        if not answer:
+            raise RuntimeError(f"the {self.kind} server exited (code {await self.proc.wait()})")
+        reply: dict[str, Any] = json.loads(answer)
+        return reply
+
+    async def stop(self) -> None:
+        assert self.proc.stdin is not None
+        with contextlib.suppress(ConnectionError, OSError):
+            self.proc.stdin.write(b"quit\n")
+            await self.proc.stdin.drain()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except TimeoutError:
+            self.proc.kill()  # this process's own child, by its handle
+            await self.proc.wait()
+
+
+@dataclass
+class Wearer:
+    """One connected device: sends events, times the first command each draws, acknowledges commands."""
+
+    ws: ClientConnection
+    seq: int = 0
+    acked: int = 0  # highest event the server acknowledged
+    waiting: deque[tuple[int, float]] = field(default_factory=deque)  # events sent with no command yet
+    sink: list[float] = field(default_factory=list)  # latencies of the phase running now
+    commands: list[dict[str, Any]] = field(default_factory=list)  # kept while calibrating only
+    keep_commands: bool = False
+    uncommanded: int = 0  # events acknowledged without a command
+    errors: int = 0
+    acked_now: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    async def connect(cls, url: str, first: int, keep: bool = False) -> Wearer:
+        """Connect, say hello, take the `first` commands after welcome and acknowledge them."""
+        ws = await connect(url, max_size=None, open_timeout=60)
+        device = f"glasses-{random.getrandbits(48):x}"
+        hello = {
+            "type": "hello",
+            "device": device,
+            "profile": "quark-display",
+            "flow": FLOW,
+            "slots": {"script": SCRIPT},
+        }
+        await ws.send(json.dumps(hello))
+        welcome = json.loads(await asyncio.wait_for(ws.recv(), 60))
+        if welcome.get("type") != "welcome":
+            raise RuntimeError(f"hello refused: {welcome}")
+        wearer = cls(ws, keep_commands=keep)
+        last = 0
+        while len(wearer.commands) < first:
+            command = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            wearer.commands.append(command)
+            last = command["seq"]
+        if last:
+            await ws.send(json.dumps({"type": "ack", "seq": last}))
+        if not keep:
+            wearer.commands.clear()
+        wearer.reader = asyncio.ensure_future(wearer.read())
+        return wearer
+
+    async def read(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in self.ws:
+                now = time.perf_counter()
+                message = json.loads(raw)
+                kind = message.get("type")
+                if kind == "command":
+                    if self.waiting:
+                        self.sink.append(now - self.waiting.popleft()[1])
+                    if self.keep_commands:
+                        self.commands.append(message)
+                    await self.ws.send(json.dumps({"type": "ack", "seq": message["seq"]}))
+                elif kind == "ack":
+                    self.acked = max(self.acked, message["seq"])
+                    while self.waiting and self.waiting[0][0] <= self.acked:
+                        self.waiting.popleft()
+                        self.uncommanded += 1
+                    self.acked_now.set()
+                elif kind == "error":
+                    self.errors += 1
+
+    async def swipe(self) -> None:
+        self.seq += 1
+        event = {"type": "event", "seq": self.seq, "name": SWIPES[(self.seq - 1) % 2], "data": {}}
+        self.waiting.append((self.seq, time.perf_counter()))
+        await self.ws.send(json.dumps(event))
+
+    async def swipe_and_wait(self) -> None:
+        """One event, closed loop: returns when the server has acknowledged it."""
+        self.acked_now.clear()
+        await self.swipe()
+        while self.acked < self.seq:
+            await asyncio.wait_for(self.acked_now.wait(), 30)
+            self.acked_now.clear()
+
+    async def close(self) -> None:
+        self.reader.cancel()
+        with contextlib.suppress(Exception):
+            await self.ws.close()
+
+    reader: asyncio.Future[None] = field(init=False)
+
+
+async def calibrate(bridge: ServerProcess) -> tuple[Wearer, dict[str, Any]]:
+    """The bridge's first commands after welcome and the command each swipe draws: what the bare server sends."""
+    probe = await Wearer.connect(bridge.url, first=0, keep=True)
+    await asyncio.sleep(1.0)  # the flow's first commands (the script loads in a skill call)
+    first = list(probe.commands)
+    probe.commands.clear()
+    for _ in SWIPES:
+        await probe.swipe_and_wait()
+    drawn = [c for c in probe.commands if c.get("action") == "hud.show"]
+    if not any(c.get("action") == "hud.show" for c in first) or len(drawn) != len(SWIPES):
+        raise RuntimeError(f"the {FLOW} flow did not draw as expected: first {first}, then {probe.commands}")
+    probe.keep_commands = False
+    probe.commands.clear()
+    strip = ("seq",)
+    return probe, {
+        "first": [{k: v for k, v in c.items() if k not in strip} for c in first],
+        "commands": [{k: v for k, v in c.items() if k not in strip} for c in drawn],
+    }
+
+
+async def connect_many(url: str, count: int, first: int, parallel: int = 16) -> list[Wearer]:
+    gate = asyncio.Semaphore(parallel)
+
+    async def one() -> Wearer:
+        async with gate:
+            return await Wearer.connect(url, first)
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def generator_lag(stop: asyncio.Event, lags: list[float], tick: float = 0.01) -> None:
+    """How late this process's event loop wakes: the generator's own share of every latency."""
+    while not stop.is_set():
+        before = time.perf_counter()
+        await asyncio.sleep(tick)
+        lags.append(time.perf_counter() - before - tick)
+
+
+async def load(server: ServerProcess, wearers: list[Wearer], seconds: float, rate: float = RATE) -> dict[str, Any]:
+    """Every wearer swipes `rate` times a second for `seconds` (open loop, random phase); latencies in ms."""
+    cpu = (await server.control("measure"))["cpu"]
+    sink: list[float] = []
+    for wearer in wearers:
+        wearer.sink, wearer.uncommanded, wearer.errors = sink, 0, 0
+    start = time.perf_counter() + 0.2
+    end = start + seconds
+    sent = 0
+
+    async def drive(wearer: Wearer) -> None:
+        nonlocal sent
+        due = start + random.random() / rate
+        while due < end:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            await wearer.swipe()
+            sent += 1
+            due += 1 / rate
+
+    stop, lags = asyncio.Event(), list[float]()
+    ticker = asyncio.ensure_future(generator_lag(stop, lags))
+    await asyncio.gather(*(drive(w) for w in wearers))
+    sending_ended = time.perf_counter()
+    drain = sending_ended + DRAIN  # a saturated server works through its backlog before the next measure
+    while any(w.acked < w.seq for w in wearers) and time.perf_counter() < drain:
+        await asyncio.sleep(0.05)
+    backlog = time.perf_counter() - sending_ended
+    stop.set()
+    await ticker
+    unanswered = sum(w.seq - w.acked for w in wearers)
+    cpu = (await server.control("measure"))["cpu"] - cpu
+    return {
+        "server_cpu_ms_per_event": cpu * 1000 / max(1, sent),
+        "backlog_s": backlog,  # after the last event was sent, until every one was answered
+        "wearers": len(wearers),
+        "events": sent,
+        "commands": len(sink),
+        "p50_ms": percentile(sink, 0.50) * 1000,
+        "p99_ms": percentile(sink, 0.99) * 1000,
+        "uncommanded": sum(w.uncommanded for w in wearers),
+        "unanswered": unanswered,
+        "errors": sum(w.errors for w in wearers),
+        "generator_lag_p99_ms": percentile(lags, 0.99) * 1000,
+    }
+
+
+async def idle_memory(server: ServerProcess, count: int, first: int) -> tuple[list[Wearer], dict[str, Any]]:
+    """RSS before and after `count` wearers connect and sit idle, per wearer."""
+    before = await server.control("measure")
+    wearers = await connect_many(server.url, count, first)
+    await asyncio.sleep(1.0)  # their first commands delivered and acknowledged
+    after = await server.control("measure")
+    return wearers, {
+        "wearers": count,
+        "rss_before": before["rss"],
+        "rss_after": after["rss"],
+        "per_wearer_bytes": (after["rss"] - before["rss"]) / count,
+        "held": after["held"],
+        "settings_seen": after["settings"],
+    }
+
+
+async def kept_per_event(server: ServerProcess, wearer: Wearer, events: int, step: int = 50) -> dict[str, Any]:
+    """Traced bytes that stay per handled event on one long-lived session (lowest of each window's samples)."""
+    await server.control("trace")
+
+    async def window() -> int:
+        traced = []
+        for _ in range(SAMPLES):
+            for _ in range(step):
+                await wearer.swipe_and_wait()
+            traced.append((await server.control("measure"))["traced"])
+        return min(traced)
+
+    for _ in range(2 * SAMPLES * step):  # warm: every buffer the session trims has been trimmed
+        await wearer.swipe_and_wait()
+    traced0 = await window()
+    await server.control("mark")
+    for _ in range(events):
+        await wearer.swipe_and_wait()
+    traced1 = await window()
+    handled = events + SAMPLES * step
+    return {
+        "grown_at": (await server.control("grown"))["grown"],
+        "events": handled,
+        "traced_per_event": (traced1 - traced0) / handled,
+    }
+
+
+async def run_settings(settings: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Every measure for one set of connection settings, both servers started afresh."""
+    servers: list[ServerProcess] = []
+    wearers: dict[str, list[Wearer]] = {}
+    try:
+        bridge = await ServerProcess.start("bridge", settings, None)
+        servers.append(bridge)
+        probe, template = await calibrate(bridge)
+        bare = await ServerProcess.start("bare", settings, template)
+        servers.insert(0, bare)
+        bare_probe = await Wearer.connect(bare.url, len(template["first"]))
+        for _ in SWIPES:
+            await bare_probe.swipe_and_wait()
+        first = len(template["first"])
+        result: dict[str, Any] = {
+            "settings": settings,
+            "command_bytes": [len(json.dumps(c)) for c in template["commands"]],
+        }
+        for server, own in ((bare, bare_probe), (bridge, probe)):
+            idle, memory = await idle_memory(server, args.idle, first)
+            wearers[server.kind] = [own, *idle]
+            result.setdefault("idle", {})[server.kind] = memory
+            seen = memory["settings_seen"] or {}
+            missed = {k: v for k, v in settings.items() if k in seen and seen[k] != v}
+            if missed:  # a bridge that no longer calls the hooked `serve` would be measured untuned
+                raise RuntimeError(f"the {server.kind} server's connections run without {missed} (they have {seen})")
+        for level in args.levels:
+            for server in servers:
+                print(f"  {server.kind}: {level} wearers for {args.seconds:g} s", file=sys.stderr, flush=True)
+                stats = await load(server, wearers[server.kind][:level], args.seconds)
+                result.setdefault("load", {}).setdefault(str(level), {})[server.kind] = stats
+        for group in wearers.values():  # their keepalive pings would count as growth; the kept session stays
+            await asyncio.gather(*(w.close() for w in group[1:]))
+        await asyncio.sleep(0.5)
+        for server in servers:
+            result.setdefault("kept", {})[server.kind] = await kept_per_event(
+                server, wearers[server.kind][0], args.events
+            )
+        return result
+    finally:
+        for group in wearers.values():
+            await asyncio.gather(*(w.close() for w in group))
+        for server in servers:
+            await server.stop()
+
+
+def report(runs: list[dict[str, Any]]) -> None:
+    for run in runs:
+        label = ",".join(f"{k}={v}" for k, v in run["settings"].items()) or "library defaults"
+        print(f"\nwebsockets settings: {label}  (command frames {run['command_bytes']} bytes)")
+        head = f"{'wearers':>8}{'bare p50':>10}{'p99':>9}{'cpu/ev':>8}{'bridge p50':>12}{'p99':>9}{'cpu/ev':>8}"
+        print(f"{head}{'p99 ratio':>11}{'gen lag p99':>15}  lost")
+        for level, pair in run["load"].items():
+            bare, bridge = pair["bare"], pair["bridge"]
+            ratio = bridge["p99_ms"] / bare["p99_ms"]
+            lag = f"{bare['generator_lag_p99_ms']:.0f}/{bridge['generator_lag_p99_ms']:.0f} ms"
+            lost = sum(p["unanswered"] + p["uncommanded"] + p["errors"] for p in (bare, bridge))
+            flag = " *" if max(bare["generator_lag_p99_ms"], bridge["generator_lag_p99_ms"]) > 20 else ""
+            print(
+                f"{level:>8}{bare['p50_ms']:>10.2f}{bare['p99_ms']:>9.2f}{bare['server_cpu_ms_per_event']:>8.2f}"
+                f"{bridge['p50_ms']:>12.2f}{bridge['p99_ms']:>9.2f}{bridge['server_cpu_ms_per_event']:>8.2f}"
+                f"{ratio:>10.2f}x{lag:>15}  {lost}{flag}"
+            )
+        print("(latency ms from event sent to first command received; cpu/ev: server CPU ms per event;")
+        print(" *: the generator woke over 20 ms late: it, not the server, set part of that latency)")
+        bare_idle, bridge_idle = run["idle"]["bare"], run["idle"]["bridge"]
+        above = bridge_idle["per_wearer_bytes"] - bare_idle["per_wearer_bytes"]
+        print(
+            f"idle wearer ({bare_idle['wearers']} connected): bare {bare_idle['per_wearer_bytes'] / 1024:.1f} KiB, "
+            f"bridge {bridge_idle['per_wearer_bytes'] / 1024:.1f} KiB, above bare {above / 1024:+.1f} KiB (target <= 4)"
+        )
+        bare_kept, bridge_kept = run["kept"]["bare"], run["kept"]["bridge"]
+        print(
+            f"kept per event ({bridge_kept['events']} events, traced): bare {bare_kept['traced_per_event']:.0f} B, "
+            f"bridge {bridge_kept['traced_per_event']:.0f} B (target 0)"
+        )
+        for site in bridge_kept["grown_at"][:3]:
+            print(f"  bridge grew at {site}")
+        seen = bridge_idle["settings_seen"]
+        print(f"settings seen on a bridge connection: {seen}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--levels", default="1,100,500", help="wearers per load level (comma-separated)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds of load per level and server")
+    parser.add_argument(
+        "--idle", type=int, default=0, help="wearers connected idle for memory (default: the top level)"
+    )
+    parser.add_argument("--events", type=int, default=1000, help="events on one session for the kept-bytes measure")
+    parser.add_argument(
+        "--settings", action="append", help=f"websockets settings to try (default: default and {TUNED})"
+    )
+    parser.add_argument("--out", default="out/bench/bridge.json")
+    args = parser.parse_args()
+    try:
+        args.levels = [int(n) for n in args.levels.split(",")]
+        tries = [parse_settings(s) for s in (args.settings or ["default", TUNED])]
+    except ValueError as exc:
+        print(f"bridge_bench: {exc}", file=sys.stderr)
+        return 2
+    if min(args.levels) < 1 or args.seconds <= 0 or args.events < 1 or args.idle < 0:
+        print("bridge_bench: levels, seconds and events must be positive", file=sys.stderr)
+        return 2
+    args.idle = max(args.idle, max(args.levels) - 1)  # the first wearer is the calibration one
+    started = time.perf_counter()
+    runs = []
+    for settings in tries:
+        print(f"bridge_bench: settings {settings or 'library defaults'}", file=sys.stderr, flush=True)
+        try:
+            runs.append(asyncio.run(run_settings(settings, args)))
+        except (RuntimeError, OSError, TimeoutError) as exc:
+            print(f"bridge_bench: {exc or type(exc).__name__}", file=sys.stderr)
+            return 1
+    report(runs)
+    out = ROOT / args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"flow": FLOW, "rate_per_wearer": RATE, "seconds": args.seconds, "runs": runs}, indent=2))
+    print(
+        f"\n{time.perf_counter() - started:.0f} s; JSON: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

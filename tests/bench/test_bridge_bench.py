@@ -1,0 +1,45 @@
+"""The bridge benchmark runs end to end at a tiny size: both servers answer every event, and the
+connection settings it tries reach the bridge's own connections (not a speed test: no figure is checked)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import ROOT
+
+BENCH = ROOT / "bench" / "bridge_bench.py"
+
+
+def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(BENCH), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_both_servers_answer_every_event_and_the_settings_reach_the_bridge(tmp_path: Path) -> None:
+    out = tmp_path / "bridge.json"
+    proc = run_bench(
+        "--levels", "1,3", "--seconds", "0.5", "--idle", "3", "--events", "20",
+        "--settings", "compression=none,max_queue=4", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (run,) = json.loads(out.read_text())["runs"]
+    for level in ("1", "3"):
+        for kind in ("bare", "bridge"):
+            stats = run["load"][level][kind]
+            assert stats["events"] > 0 and stats["commands"] == stats["events"], (level, kind, stats)
+            assert stats["unanswered"] == stats["uncommanded"] == stats["errors"] == 0, (level, kind, stats)
+    assert run["idle"]["bridge"]["held"] == 4  # the calibration wearer and the three idle ones
+    assert run["idle"]["bare"]["held"] == 4
+    seen = run["idle"]["bridge"]["settings_seen"]
+    assert seen["compression"] is None and seen["max_queue"] == 4
+    assert run["kept"]["bridge"]["events"] > 20
+    assert "wearers" in proc.stdout and "kept per event" in proc.stdout
+
+
+def test_bad_settings_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    proc = run_bench("--settings", "compression", "--out", str(tmp_path / "b.json"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["bridge_bench: --settings: 'compression' is not key=value"]
+    assert not (tmp_path / "b.json").exists()
