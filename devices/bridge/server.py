@@ -147,6 +147,7 @@ class BridgeServer:
             host,
             port,
             max_size=MAX_BINARY_FRAME + MAX_HEADER + 4,
+            compression=None,  # control messages are small; per-connection deflate state cost ~41 KiB a wearer
             logger=_OneLineLog(log, {}),
         )
 
