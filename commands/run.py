@@ -122,8 +122,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         raise CliError(str(exc)) from None
     profile = device_profile(args.profile or scenario.profile)
+    start = None if scenario.start == "idle" else main_flow.id  # idle: the wearer's first words choose a flow
     try:
-        check_profile(main_flow.flow, profile)
+        if start is not None:
+            check_profile(main_flow.flow, profile)
     except ProfileRefused as exc:
         raise CliError(str(exc)) from None
     out = _simulation_folders(args, main_flow.id)
@@ -131,7 +133,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     sim = run_closing(
         simulate(
             compiled,
-            main_flow.id,
+            start,
             scenario,
             profile,
             out,
@@ -142,8 +144,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     )
     sim.write_trace(out)
-    runner, device = sim.runner, sim.device
-    end = runner.end_state()
+    device = sim.device
+    end = sim.end_state()
     active = end["states"]
     if args.json:
         for entry in device.log:

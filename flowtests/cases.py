@@ -327,14 +327,16 @@ def run_case(
                 phrase_recognizer(compiled),
                 ("tests", case.index),
             )
-            check_profile(compiled[main_id].flow, profile)
+            start = None if scenario.start == "idle" else main_id  # idle: the wearer's words choose the flow
+            if start is not None:
+                check_profile(compiled[start].flow, profile)
             network = Network(switches, server)
             skills = _case_skills(data, network, offline_env)
             llm = CaseModel(QwenClient(LlmSettings.from_env()), network) if server is not None else None
             sim = run_closing(
                 simulate(
                     compiled,
-                    main_id,
+                    start,
                     scenario,
                     profile,
                     out,
@@ -345,7 +347,7 @@ def run_case(
                 )
             )
             sim.write_trace(out)
-        observed = Observed(main_id, sim.trace, sim.device.log, sim.runner.end_state(), scenario.slots)
+        observed = Observed(main_id, sim.trace, sim.device.log, sim.end_state(), scenario.slots)
         observed.llm_calls = len(server.requests) if server is not None else 0
         for index, assertion in enumerate(data["expect"]):
             pos = test.document.source.at(("tests", case.index, "expect", index))

@@ -53,6 +53,7 @@ class SimScenario:
     images: list[tuple[int, Path]] = field(default_factory=list)  # (at, file): the camera sees it from then on
     until_ms: int = 0
     profile: str | None = None
+    start: str = "flow"  # "idle": no flow runs at first; the wearer's words choose one
 
 
 def _ms(text: str, location: str) -> int:
@@ -148,7 +149,9 @@ def build_scenario(
     at: tuple[Any, ...] = (),
 ) -> SimScenario:
     """A scenario from already-validated data found at path `at` of a document (flow tests embed one)."""
-    scenario = SimScenario(dict(data.get("slots") or {}), profile=data.get("profile"))
+    scenario = SimScenario(
+        dict(data.get("slots") or {}), profile=data.get("profile"), start=data.get("start") or "flow"
+    )
     last = 0
     for index, item in enumerate(data.get("events") or []):
         where = source.at((*at, "events", index))

@@ -43,6 +43,12 @@ class Simulation:
         """The runtime trace of the whole scenario, every flow the session ran."""
         return [*self.session.trace, *self.session.runner.trace]
 
+    def end_state(self) -> dict[str, Any]:
+        """The `end` line of the run (for a session where no flow ever ran: nothing active, not done)."""
+        if self.runner.stack:
+            return self.runner.end_state()
+        return {"kind": "end", "flow": None, "states": [], "done": False, "final": None, "slots": {}, "vars": {}}
+
     def entries(self) -> list[dict[str, Any]]:
         """The runtime trace and the device log as one list, in time order."""
         return sorted([*self.trace, *self.device.log], key=lambda e: e.get("t", 0))
