@@ -32,8 +32,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _serve(port: int, tmp: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "LENSFLOW_DATA": str(tmp / "data")}
+def _serve(port: int, tmp: Path, extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LENSFLOW_ALIPAY")}
+    env |= {"LENSFLOW_DATA": str(tmp / "data"), **(extra or {})}
     command = [sys.executable, str(ROOT / "cli.py"), "serve", "flows", str(FIXTURES / "chat"), "--port", str(port)]
     proc = subprocess.Popen(
         [*command, "--db", str(tmp / "sessions.sqlite")],
@@ -110,3 +111,53 @@ def test_a_killed_server_comes_back_and_its_wearers_carry_on(tmp_path: Path) -> 
         assert seqs == list(range(1, len(seqs) + 1)), seqs
     assert len(walker.commands) > commands_before
     assert walker.spoken[-1] == "You have arrived at Hangzhou Railway Station."
+
+
+def test_a_payment_polled_when_the_server_is_killed_is_charged_once_and_told(tmp_path: Path) -> None:
+    """The gateway answers "wait" to the charge; the server dies while it asks again. The restarted
+    server resumes the charge under its idempotency key: no second charge, and the wearer hears it was paid."""
+    from tests.support.photos import qr_png
+    from tests.support.servers.alipay import AlipayServer, KeyPair
+
+    qr = qr_png(tmp_path / "qr.png", "https://qr.alipay.com/fkx1?merchant=Lucky%20Noodles&amount=25.00")
+    port = _free_port()
+    payer = DeviceClient(f"ws://127.0.0.1:{port}", "payer-1", QUARK, photos=[qr])
+    with AlipayServer(KeyPair.generate(), KeyPair.generate()) as gateway:
+        gateway.script("alipay.trade.pay", "wait", succeed_after=1)
+        gateway.script("alipay.trade.query", "kill")  # the first poll kills the server that sent it
+        gateway_env = gateway.env(timeout=2.0)
+
+        async def main() -> None:
+            first = _serve(port, tmp_path, gateway_env)
+            gateway.client_pid = first.pid
+            try:
+                await payer.connect()
+                await payer.say("pay with the QR code")
+                await payer.wait_for(lambda c: any("Lucky Noodles?" in p for p in c.prompts), timeout=30)
+                await payer.say("yes")
+                for _ in range(300):  # until the gateway has killed it mid-poll
+                    if first.poll() is not None:
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                if first.poll() is None:
+                    first.kill()
+                first.wait(timeout=10)
+            assert first.returncode == -signal.SIGKILL
+            second = _serve(port, tmp_path, gateway_env)
+            try:
+                await payer.connect()
+                await payer.wait_for(lambda c: any("paid" in s.lower() for s in c.spoken), timeout=60)
+                await payer.acked()
+                await payer.drop()
+            finally:
+                second.terminate()
+                second.wait(timeout=10)
+
+        asyncio.run(main())
+        assert gateway.charges == 1 and len(gateway.paid()) == 1
+    # the resumed charge finds the first one went through: said once, and never charged again
+    told = [s for s in payer.spoken if "paid" in s.lower()]
+    assert told == ["This was already paid. You were not charged again."]
+    seqs = [c["seq"] for c in payer.commands]
+    assert seqs == list(range(1, len(seqs) + 1))
