@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from transitions import Machine  # noqa: E402
 
+from engine.assistant.host import TRACE_KEPT  # noqa: E402
 from engine.language.builder import build_flow  # noqa: E402
 from engine.language.expressions import CompiledExpression  # noqa: E402
 from engine.language.yaml_reader import read_yaml  # noqa: E402
@@ -50,7 +51,7 @@ N_STATES = 10
 # A guard the Python fast path cannot take (two comparisons joined by &&): CEL evaluates it.
 GUARD = "vars.count < 1000000000 && event.kind == 'tick'"
 EVENT = {"kind": "tick"}
-KEEP_TRACE = 500  # the bridge keeps this many trace entries per session (devices/bridge/server.py MAX_TRACE)
+KEEP_TRACE = TRACE_KEPT  # the trace entries a hosted session keeps (engine/assistant/host.py TRACE_KEPT)
 
 
 def ring_flow(nested: bool) -> str:

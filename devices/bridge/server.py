@@ -47,8 +47,9 @@ from devices.bridge.protocol import (
 )
 from devices.datum import fix_in_map_datum
 from devices.events import payload_problem
+from devices.hud.compositor import FINISHED_LINGER_MS
 from devices.hud.frames import frame_for
-from engine.assistant.host import FINISHED_LINGER_MS, SessionHost
+from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
 from engine.assistant.store import SessionStore, SqliteSessionStore
 from engine.language.catalog import UnknownProfile, load_catalog
@@ -56,9 +57,11 @@ from engine.language.event_names import engine_owned, refusal
 from engine.media import FileMediaStore, MediaRefused
 from engine.runtime.compiler import CompiledFlow
 
-__all__ = ["HELLO_TIMEOUT", "IDLE_EXPIRY", "MAX_SESSIONS", "BridgeServer", "owner_digest"]
+__all__ = ["HELLO_TIMEOUT", "IDLE_EXPIRY", "KEEP_DAYS", "MAX_SESSIONS", "SWEEP_EVERY", "BridgeServer", "owner_digest"]
 
 IDLE_EXPIRY = 15 * 60.0  # seconds a session stays in memory waiting for its device (the store keeps it longer)
+KEEP_DAYS = 7.0  # days the store keeps a session nobody touched; then a hello for it gets UNKNOWN_SESSION
+SWEEP_EVERY = 3600.0  # seconds between two sweeps of sessions past KEEP_DAYS
 MAX_SESSIONS = 1000  # sessions held in memory at once
 HELLO_TIMEOUT = 10.0
 
@@ -109,6 +112,7 @@ class BridgeServer:
     idle_expiry: float = IDLE_EXPIRY
     max_sessions: int = MAX_SESSIONS
     finish_linger_ms: int = FINISHED_LINGER_MS
+    keep_days: float = KEEP_DAYS
     store: SessionStore | None = None  # default: in memory, sessions last as long as the process
     router: Any = None  # default: the offline router over `flows`
     llm: Any = None
@@ -154,12 +158,21 @@ class BridgeServer:
     async def restore(self) -> None:
         """Sessions a previous process was running (changed within the idle expiry) come back before any
         device does: their timers fire and their calls go on; each waits for its device like any other."""
+        self._sweep()
         since = time.time() - self.idle_expiry
         loop = asyncio.get_running_loop()
         for hosted in await self.host.restore_recent(since, self.max_sessions):
             session = self._adopt(hosted)
             session.expiry = loop.call_later(self.idle_expiry, self._expire, session.id)
             log.info("bridge: restored session %s… of device %s", hosted.id[:6], hosted.record.device)
+
+    def _sweep(self) -> None:
+        """Forget stored sessions nobody touched for `keep_days` (now, then every SWEEP_EVERY seconds)."""
+        assert self.store is not None
+        gone = self.store.expire(time.time() - self.keep_days * 86400)
+        if gone:
+            log.info("bridge: forgot %d sessions untouched for %g days", gone, self.keep_days)
+        self._sweeper = asyncio.get_running_loop().call_later(SWEEP_EVERY, self._sweep)
 
     async def handle(self, connection: ServerConnection) -> None:
         """One connection; whatever goes wrong ends as one log line, never a traceback."""
@@ -242,7 +255,7 @@ class BridgeServer:
         try:
             return self.catalog.named_profile(name)
         except UnknownProfile as exc:
-            raise ProtocolError("BAD_HELLO", str(exc)) from None
+            raise ProtocolError("UNKNOWN_PROFILE", str(exc)) from None
 
     def _adopt(self, hosted: Any) -> DeviceSession:
         frames = self.frames(self._profile(hosted.record.profile or None)) if self.frames is not None else None
@@ -331,5 +344,8 @@ class BridgeServer:
             self.host.release(session_id)
 
     def close(self) -> None:
+        sweeper = getattr(self, "_sweeper", None)
+        if sweeper is not None:
+            sweeper.cancel()
         for session_id in list(self.sessions):
             self._free(session_id)

@@ -200,7 +200,10 @@ class AssistantSession:
             self.outbox.files.remove(name)
 
     def awaits_upload(self, args: Any) -> bool:
-        """Whether `args` (a skill's input) names a photo the device has not uploaded yet."""
+        """Whether `args` (a skill's input) names a photo a remote device has not uploaded yet
+        (glasses in this process store theirs at once; with no device at all, none is coming)."""
+        if self.link is None or isinstance(self.link, PortsLink):
+            return False
         waiting = self.outbox.files
         return bool(waiting) and any(name in waiting for name in _strings(args))
 

@@ -18,7 +18,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,9 +43,15 @@ class SessionRecord:
     updated: float = 0.0
 
     def body(self) -> str:
-        data = asdict(self)
-        for key in ("id", "wearer", "device", "owner", "version", "updated"):
-            data.pop(key)
+        """The record's JSON body (read, never copied: a flow's snapshot can hold a whole document)."""
+        data = {
+            "profile": self.profile,
+            "epoch_ms": self.epoch_ms,
+            "snapshot": self.snapshot,
+            "armed": self.armed,
+            "last_event": self.last_event,
+            "outbox": self.outbox,
+        }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
 
     @classmethod
@@ -80,6 +86,8 @@ class SessionStore(Protocol):
     def save(self, record: SessionRecord) -> bool: ...
 
     def delete(self, session_id: str) -> None: ...
+
+    def expire(self, older_than: float) -> int: ...
 
     def close(self) -> None: ...
 
@@ -129,19 +137,18 @@ class SqliteSessionStore:
 
     def save(self, record: SessionRecord) -> bool:
         """Write `record` if the stored version is still `record.version`; then bump it. False if not."""
-        now = time.time()
-        with self._transaction() as db:
-            if record.version == 0:
-                cursor = db.execute(
-                    f"insert or ignore into lensflow_sessions ({_COLUMNS}) values (?, ?, ?, ?, 1, ?, ?)",
-                    (record.id, record.wearer, record.device, record.owner, now, record.body()),
-                )
-            else:
-                cursor = db.execute(
-                    "update lensflow_sessions set version = version + 1, updated = ?, body = ? "
-                    "where id = ? and version = ?",
-                    (now, record.body(), record.id, record.version),
-                )
+        now = time.time()  # one statement: SQLite makes it a transaction of its own (no begin, no commit)
+        if record.version == 0:
+            cursor = self.db.execute(
+                f"insert or ignore into lensflow_sessions ({_COLUMNS}) values (?, ?, ?, ?, 1, ?, ?)",
+                (record.id, record.wearer, record.device, record.owner, now, record.body()),
+            )
+        else:
+            cursor = self.db.execute(
+                "update lensflow_sessions set version = version + 1, updated = ?, body = ? "
+                "where id = ? and version = ?",
+                (now, record.body(), record.id, record.version),
+            )
         if cursor.rowcount != 1:
             return False
         record.version += 1
