@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
@@ -44,6 +44,17 @@ MAX_UTTERANCE_BYTES = 30 * 16_000 * 2  # 30 s of 16 kHz 16-bit audio, then it is
 FrameFor = Callable[[str, dict[str, Any]], "dict[str, Any] | None"]
 
 
+class _NoAudio(asyncio.Queue):
+    """The audio queue of a session that has had no audio: empty, and never filled."""
+
+    def __init__(self) -> None:
+        super().__init__(maxsize=1)
+
+
+_NO_AUDIO: asyncio.Queue[tuple[dict[str, Any], bytes]] = _NoAudio()
+_NO_SENDS = cast("set[asyncio.Future[None]]", frozenset())
+
+
 def overflow_error(through: int) -> dict[str, Any]:
     return ProtocolError(
         "OUTBOX_OVERFLOW",
@@ -55,6 +66,26 @@ def overflow_error(through: int) -> dict[str, Any]:
 
 class DeviceSession:
     """One hosted session as the bridge serves it: connection, wire commands, audio, photos."""
+
+    __slots__ = (
+        "_consumer",
+        "_overflow_told",
+        "_recognizer",
+        "_sending",
+        "_told_through",
+        "_utterance",
+        "audio",
+        "audio_frames",
+        "connection",
+        "dropped_audio",
+        "expiry",
+        "frame_for",
+        "hosted",
+        "images_received",
+        "paused",
+        "recognizer_factory",
+        "store_photo",
+    )
 
     def __init__(
         self,
@@ -69,7 +100,7 @@ class DeviceSession:
         self.store_photo = store_photo
         self.connection: ServerConnection | None = None
         self.expiry: asyncio.TimerHandle | None = None
-        self.audio: asyncio.Queue[tuple[dict[str, Any], bytes]] = asyncio.Queue(maxsize=AUDIO_QUEUE_FRAMES)
+        self.audio: asyncio.Queue[tuple[dict[str, Any], bytes]] = _NO_AUDIO  # a queue once audio comes
         self.paused = False
         self.dropped_audio = 0
         self.audio_frames = 0
@@ -79,7 +110,7 @@ class DeviceSession:
         self._consumer: asyncio.Task[None] | None = None
         self._recognizer: Any = None
         self._utterance = bytearray()
-        self._sending: set[asyncio.Future[None]] = set()
+        self._sending: set[asyncio.Future[None]] = _NO_SENDS  # a set once a message is sent
         hosted.link = self
 
     # -- what the tests and the server read ----------------------------------------------------------
@@ -140,7 +171,9 @@ class DeviceSession:
             task = asyncio.ensure_future(connection.close(code=1008, reason="TOO_SLOW"))
         else:
             task = asyncio.ensure_future(self.send(connection, message))
-        self._sending.add(task)  # keep a reference until it is done
+        if self._sending is _NO_SENDS:
+            self._sending = set()
+        self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
     async def send(self, connection: ServerConnection, message: dict[str, Any]) -> None:
@@ -184,6 +217,8 @@ class DeviceSession:
         self.hosted.uploaded(name)
 
     async def on_audio(self, header: dict[str, Any], payload: bytes) -> None:
+        if self.audio is _NO_AUDIO:
+            self.audio = asyncio.Queue(maxsize=AUDIO_QUEUE_FRAMES)
         if self.audio.full():
             self.dropped_audio += 1
             return

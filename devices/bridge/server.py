@@ -141,6 +141,7 @@ class BridgeServer:
             linger_ms=self.finish_linger_ms,
         )
         self.catalog = load_catalog()
+        self._frame_functions: dict[str | None, FrameFor] = {}
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765) -> Server:
         if not self.accepted and not is_loopback(host):
@@ -251,6 +252,15 @@ class BridgeServer:
         )
         return self._adopt(hosted), False
 
+    def _frames_for(self, profile: str | None) -> FrameFor | None:
+        """One frame function per device profile, shared by every session on it."""
+        if self.frames is None:
+            return None
+        found = self._frame_functions.get(profile)
+        if found is None:
+            found = self._frame_functions[profile] = self.frames(self._profile(profile))
+        return found
+
     def _profile(self, name: str | None) -> Any:
         try:
             return self.catalog.named_profile(name)
@@ -258,7 +268,7 @@ class BridgeServer:
             raise ProtocolError("UNKNOWN_PROFILE", str(exc)) from None
 
     def _adopt(self, hosted: Any) -> DeviceSession:
-        frames = self.frames(self._profile(hosted.record.profile or None)) if self.frames is not None else None
+        frames = self._frames_for(hosted.record.profile or None)
         session = DeviceSession(hosted, frames, self.recognizer_factory, self.store_photo)
         self.sessions[hosted.id] = session
         return session

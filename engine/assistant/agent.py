@@ -113,7 +113,8 @@ class TurnLoop:
                 # the answer to the question asked: the collect step reads the words as said (case kept)
                 route = Route("heard", active, confidence=route.confidence, via="collect")
             waits_for_words = active is not None and handles(runner, "asr.transcript")
-            if waits_for_words and route.command in ("answer", "set_slots"):
+            same_flow = route.command == "start_flow" and route.flow == active
+            if waits_for_words and (route.command in ("answer", "set_slots") or same_flow):
                 # words the flow's current state takes itself: they reach it as said ("no wait, 20 yuan")
                 route = Route("heard", active, confidence=route.confidence, via="flow")
             if hearing and active is not None and route.command == "start_flow":

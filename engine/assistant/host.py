@@ -33,7 +33,7 @@ import asyncio
 import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from engine.assistant.addressing import COMMAND_GESTURE
 from engine.assistant.agent import TurnLoop, awaiting, handles, listening, spoken
@@ -81,8 +81,15 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(18)
 
 
+# what an idle session holds until it needs more (thousands of wearers wait, most of them idle)
+_NO_TRACE: deque[dict[str, Any]] = deque(maxlen=0)
+_NO_TASKS = cast("set[asyncio.Task[Any]]", frozenset())
+
+
 class AssistantSession:
     """One wearer's assistant: flows, clock, outbox, and the record they are saved in."""
+
+    __slots__ = ("_dirty", "_stale", "_tasks", "clock", "host", "link", "lock", "outbox", "record", "runner", "trace")
 
     def __init__(self, host: SessionHost, record: SessionRecord) -> None:
         self.host = host
@@ -90,12 +97,12 @@ class AssistantSession:
         self.outbox = Outbox(record.outbox)
         self.lock = asyncio.Lock()
         self.link: DeviceLink | None = None
-        self.trace: deque[dict[str, Any]] = deque(maxlen=host.trace_kept)
+        self.trace: deque[dict[str, Any]] = _NO_TRACE  # a deque once there is something to keep
         self.clock: Any = VirtualClock() if host.virtual else WallClock(record.epoch_ms)
         self.runner = self._new_runner()
         self._stale = record.version > 0  # a stored session is rebuilt from its record before first use
         self._dirty = False
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = _NO_TASKS  # a set once a task is spawned
 
     # -- identity and reading ------------------------------------------------------------------
     @property
@@ -273,6 +280,8 @@ class AssistantSession:
     def _keep_trace(self) -> None:
         """The runner's trace is moved into the session's bounded one: nothing grows per event."""
         if self.runner.trace:
+            if self.trace is _NO_TRACE:
+                self.trace = deque(maxlen=self.host.trace_kept)
             self.trace.extend(self.runner.trace)
             self.runner.trace.clear()
 
@@ -313,6 +322,8 @@ class AssistantSession:
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
+        if self._tasks is _NO_TASKS:
+            self._tasks = set()
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

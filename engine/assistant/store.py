@@ -25,7 +25,7 @@ from typing import Any, Protocol
 __all__ = ["SessionRecord", "SessionStore", "SqliteSessionStore", "open_session_store"]
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionRecord:
     """Everything a process needs to carry on a wearer's session."""
 

@@ -128,6 +128,9 @@ class _WallTimer:
         self.pending.discard(self)
 
 
+_NO_TIMERS_SET = cast("set[_WallTimer]", frozenset())
+
+
 class WallClock:
     """Real time since `epoch_ms` (a wall-clock moment), with timers on the running asyncio loop.
 
@@ -140,12 +143,14 @@ class WallClock:
 
     def __init__(self, epoch_ms: int | None = None) -> None:
         self.epoch_ms = wall_ms() if epoch_ms is None else epoch_ms
-        self.pending: set[_WallTimer] = set()
+        self.pending: set[_WallTimer] = _NO_TIMERS_SET  # a set once a timer is set
 
     def now(self) -> int:
         return wall_ms() - self.epoch_ms
 
     def call_at(self, when_ms: int, callback: Callable[[], None]) -> _WallTimer:
+        if self.pending is _NO_TIMERS_SET:
+            self.pending = set()
         timer = _WallTimer(self.pending)
 
         def fire() -> None:
