@@ -240,15 +240,18 @@ class AssistantSession:
             raise SessionConflict(f"session {self.id[:8]}… kept changing under another writer; try again")
 
     async def _fresh(self) -> None:
-        """Make sure the flows in memory are the stored ones (another process may have moved them on)."""
-        stored = self.host.store.version(self.id)
-        if stored is not None and stored != self.record.version:
-            record = self.host.store.load(self.id)
-            if record is not None:
-                self.record = record
-                self._stale = True
-        if self._stale:
-            await self._rebuild()
+        """After another writer won (a save found a newer version), take up the stored session.
+
+        Nothing is read before an event otherwise: the version check of the save is what
+        finds another writer, and since nothing is sent before it is saved, the loser
+        simply applies its event again on the stored state.
+        """
+        if not self._stale:
+            return
+        record = self.host.store.load(self.id)
+        if record is not None:
+            self.record = record
+        await self._rebuild()
 
     async def _rebuild(self) -> None:
         self._stale = False

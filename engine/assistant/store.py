@@ -52,7 +52,7 @@ class SessionRecord:
             "last_event": self.last_event,
             "outbox": self.outbox,
         }
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str, check_circular=False)
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> SessionRecord:
