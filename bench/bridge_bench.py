@@ -135,17 +135,15 @@ class Wearer:
     acked_now: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    async def connect(cls, url: str, first: int, keep: bool = False) -> Wearer:
-        """Connect, say hello, take the `first` commands after welcome and acknowledge them."""
+    async def connect(cls, url: str, first: int, keep: bool = False, flow: str | None = FLOW) -> Wearer:
+        """Connect, say hello, take the `first` commands after welcome and acknowledge them.
+
+        `flow` None: the glasses are on and nothing runs (the assistant waits for words)."""
         ws = await connect(url, max_size=None, open_timeout=60)
         device = f"glasses-{random.getrandbits(48):x}"
-        hello = {
-            "type": "hello",
-            "device": device,
-            "profile": "quark-display",
-            "flow": FLOW,
-            "slots": {"script": SCRIPT},
-        }
+        hello: dict[str, Any] = {"type": "hello", "device": device, "profile": "quark-display"}
+        if flow is not None:
+            hello |= {"flow": flow, "slots": {"script": SCRIPT}}
         await ws.send(json.dumps(hello))
         welcome = json.loads(await asyncio.wait_for(ws.recv(), 60))
         if welcome.get("type") != "welcome":
@@ -226,12 +224,14 @@ async def calibrate(bridge: ServerProcess) -> tuple[Wearer, dict[str, Any]]:
     }
 
 
-async def connect_many(url: str, count: int, first: int, parallel: int = 16) -> list[Wearer]:
+async def connect_many(
+    url: str, count: int, first: int, parallel: int = 16, flow: str | None = FLOW
+) -> list[Wearer]:
     gate = asyncio.Semaphore(parallel)
 
     async def one() -> Wearer:
         async with gate:
-            return await Wearer.connect(url, first)
+            return await Wearer.connect(url, first, flow=flow)
 
     return list(await asyncio.gather(*(one() for _ in range(count))))
 
@@ -290,10 +290,12 @@ async def load(server: ServerProcess, wearers: list[Wearer], seconds: float, rat
     }
 
 
-async def idle_memory(server: ServerProcess, count: int, first: int) -> tuple[list[Wearer], dict[str, Any]]:
-    """RSS before and after `count` wearers connect and sit idle, per wearer."""
+async def idle_memory(
+    server: ServerProcess, count: int, first: int, flow: str | None = FLOW
+) -> tuple[list[Wearer], dict[str, Any]]:
+    """RSS before and after `count` wearers connect and sit idle, per wearer (in `flow`, or with none running)."""
     before = await server.control("measure")
-    wearers = await connect_many(server.url, count, first)
+    wearers = await connect_many(server.url, count, first, flow=flow)
     await asyncio.sleep(1.0)  # their first commands delivered and acknowledged
     after = await server.control("measure")
     return wearers, {
@@ -351,6 +353,11 @@ async def run_settings(settings: dict[str, Any], args: argparse.Namespace) -> di
             "settings": settings,
             "command_bytes": [len(json.dumps(c)) for c in template["commands"]],
         }
+        for server in (bare, bridge):  # glasses on, nothing running: the assistant waits for the wearer's words
+            waiting, memory = await idle_memory(server, args.idle, 0, flow=None)
+            result.setdefault("waiting", {})[server.kind] = memory
+            # they stay connected (closing them would let the next measure reuse their memory)
+            wearers.setdefault(f"{server.kind}-waiting", waiting)
         for server, own in ((bare, bare_probe), (bridge, probe)):
             idle, memory = await idle_memory(server, args.idle, first)
             wearers[server.kind] = [own, *idle]
@@ -364,8 +371,8 @@ async def run_settings(settings: dict[str, Any], args: argparse.Namespace) -> di
                 print(f"  {server.kind}: {level} wearers for {args.seconds:g} s", file=sys.stderr, flush=True)
                 stats = await load(server, wearers[server.kind][:level], args.seconds)
                 result.setdefault("load", {}).setdefault(str(level), {})[server.kind] = stats
-        for group in wearers.values():  # their keepalive pings would count as growth; the kept session stays
-            await asyncio.gather(*(w.close() for w in group[1:]))
+        for kind, group in wearers.items():  # their keepalive pings would count as growth; the kept session stays
+            await asyncio.gather(*(w.close() for w in (group if kind.endswith("-waiting") else group[1:])))
         await asyncio.sleep(0.5)
         for server in servers:
             result.setdefault("kept", {})[server.kind] = await kept_per_event(
@@ -401,8 +408,15 @@ def report(runs: list[dict[str, Any]]) -> None:
         bare_idle, bridge_idle = run["idle"]["bare"], run["idle"]["bridge"]
         above = bridge_idle["per_wearer_bytes"] - bare_idle["per_wearer_bytes"]
         print(
-            f"idle wearer ({bare_idle['wearers']} connected): bare {bare_idle['per_wearer_bytes'] / 1024:.1f} KiB, "
+            f"idle wearer in {FLOW} ({bare_idle['wearers']}): bare {bare_idle['per_wearer_bytes'] / 1024:.1f} KiB, "
             f"bridge {bridge_idle['per_wearer_bytes'] / 1024:.1f} KiB, above bare {above / 1024:+.1f} KiB (target <= 4)"
+        )
+        bare_wait, bridge_wait = run["waiting"]["bare"], run["waiting"]["bridge"]
+        above = bridge_wait["per_wearer_bytes"] - bare_wait["per_wearer_bytes"]
+        print(
+            f"waiting wearer, no flow running ({bare_wait['wearers']}): bare "
+            f"{bare_wait['per_wearer_bytes'] / 1024:.1f} KiB, bridge {bridge_wait['per_wearer_bytes'] / 1024:.1f} KiB, "
+            f"above bare {above / 1024:+.1f} KiB (target <= 4)"
         )
         bare_kept, bridge_kept = run["kept"]["bare"], run["kept"]["bridge"]
         print(

@@ -89,7 +89,7 @@ class BareServer:
             self.connections += 1
             seq = 0
             await connection.send(json.dumps({"type": "welcome", "session": "s", "resumed": False, "last_event": 0}))
-            for command in self.first:
+            for command in self.first if hello.get("flow") else ():  # no flow named: nothing runs yet
                 seq += 1
                 await connection.send(json.dumps({**command, "seq": seq}, ensure_ascii=False))
             async for frame in connection:
