@@ -30,8 +30,10 @@ def test_both_servers_answer_every_event_and_the_settings_reach_the_bridge(tmp_p
             stats = run["load"][level][kind]
             assert stats["events"] > 0 and stats["commands"] == stats["events"], (level, kind, stats)
             assert stats["unanswered"] == stats["uncommanded"] == stats["errors"] == 0, (level, kind, stats)
-    assert run["idle"]["bridge"]["held"] == 4  # the calibration wearer and the three idle ones
-    assert run["idle"]["bare"]["held"] == 4
+    # the three waiting wearers (no flow), then the calibration wearer and the three idle ones in the flow
+    assert run["waiting"]["bridge"]["held"] == 4 and run["waiting"]["bare"]["held"] == 4
+    assert run["idle"]["bridge"]["held"] == 7
+    assert run["idle"]["bare"]["held"] == 7
     seen = run["idle"]["bridge"]["settings_seen"]
     assert seen["compression"] is None and seen["max_queue"] == 4
     assert run["kept"]["bridge"]["events"] > 20
