@@ -103,6 +103,7 @@ class _TracePrinter:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from devices.sim.scenario import load_scenario
     from devices.sim.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
+    from engine.assistant.model_router import ModelRouter
     from engine.runtime.events_file import ScenarioError
     from skills.qwen.client import run_closing
     from skills.registry import skills_for_device
@@ -130,6 +131,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     out = _simulation_folders(args, main_flow.id)
     settings = llm_settings()
+    llm = configured_llm(settings)
+    # what the wearer says is routed by Qwen when it is configured (falling back offline), as on the glasses
+    router = ModelRouter([c.flow for c in compiled.values()], llm) if llm is not None else None
     sim = run_closing(
         simulate(
             compiled,
@@ -138,7 +142,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             profile,
             out,
             skills=skills_for_device(settings),
-            llm=configured_llm(settings),
+            llm=llm,
+            router=router,
             speak_audio=not args.no_audio,
             on_trace=json_line if args.json else None,
         )
