@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from transitions import Machine  # noqa: E402
 
-from engine.assistant.host import TRACE_KEPT  # noqa: E402
+from engine.assistant.assistant_session import TRACE_KEPT  # noqa: E402
 from engine.language.builder import build_flow  # noqa: E402
 from engine.language.expressions import CompiledExpression  # noqa: E402
 from engine.language.yaml_reader import read_yaml  # noqa: E402

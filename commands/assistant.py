@@ -129,7 +129,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from devices.sim.interactive import KEYS
     from devices.sim.simulator import SimulatedDevice
     from engine.assistant.addressing import WakeConfigError, wake_phrases
-    from engine.assistant.host import PortsLink, SessionHost
+    from engine.assistant.host import SessionHost
+    from engine.assistant.links import PortsLink
     from engine.assistant.model_router import ModelRouter
     from engine.assistant.store import open_session_store
     from engine.settings import session_store

@@ -23,7 +23,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from devices.bridge.protocol import ProtocolError, hud_message
-from engine.assistant.host import AssistantSession
+from engine.assistant.assistant_session import AssistantSession
 from engine.assistant.outbox import MAX_OUTBOX
 
 __all__ = [
@@ -44,14 +44,6 @@ MAX_UTTERANCE_BYTES = 30 * 16_000 * 2  # 30 s of 16 kHz 16-bit audio, then it is
 FrameFor = Callable[[str, dict[str, Any]], "dict[str, Any] | None"]
 
 
-class _NoAudio(asyncio.Queue):
-    """The audio queue of a session that has had no audio: empty, and never filled."""
-
-    def __init__(self) -> None:
-        super().__init__(maxsize=1)
-
-
-_NO_AUDIO: asyncio.Queue[tuple[dict[str, Any], bytes]] = _NoAudio()
 _NO_SENDS = cast("set[asyncio.Future[None]]", frozenset())
 
 
@@ -100,7 +92,7 @@ class DeviceSession:
         self.store_photo = store_photo
         self.connection: ServerConnection | None = None
         self.expiry: asyncio.TimerHandle | None = None
-        self.audio: asyncio.Queue[tuple[dict[str, Any], bytes]] = _NO_AUDIO  # a queue once audio comes
+        self.audio: asyncio.Queue[tuple[dict[str, Any], bytes]] | None = None  # a queue once audio comes
         self.paused = False
         self.dropped_audio = 0
         self.audio_frames = 0
@@ -217,7 +209,7 @@ class DeviceSession:
         self.hosted.uploaded(name)
 
     async def on_audio(self, header: dict[str, Any], payload: bytes) -> None:
-        if self.audio is _NO_AUDIO:
+        if self.audio is None:
             self.audio = asyncio.Queue(maxsize=AUDIO_QUEUE_FRAMES)
         if self.audio.full():
             self.dropped_audio += 1
@@ -231,6 +223,7 @@ class DeviceSession:
             self._consumer = asyncio.ensure_future(self._consume_audio())
 
     async def _consume_audio(self) -> None:
+        assert self.audio is not None  # started by the first audio frame
         while not self.audio.empty():
             header, payload = await self.audio.get()
             self.audio_frames += 1
@@ -262,7 +255,6 @@ class DeviceSession:
             if task is not None:
                 task.cancel()
         self._utterance = bytearray()
-        while not self.audio.empty():
-            self.audio.get_nowait()
+        self.audio = None
         if self.hosted.link is self:
             self.hosted.link = None

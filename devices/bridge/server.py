@@ -226,18 +226,17 @@ class BridgeServer:
         """The session this hello may have: its own to resume, or a new one."""
         if hello.session is not None:
             session = self.sessions.get(hello.session)
-            hosted = session.hosted if session is not None else await self.host.resume(hello.session)
-            if hosted is not None:
-                record = hosted.record
+            # who may have it is read from the record: a refused hello restores nothing
+            record = session.hosted.record if session is not None else self.host.store.load(hello.session)
+            if record is not None:
                 if record.device != hello.device or not same_secret(record.owner, owner_digest(hello.token)):
-                    if session is None:
-                        self.host.release(hosted.id)
                     log.warning("bridge: device %s refused the session of another device", hello.device)
                     raise ProtocolError("SESSION_REFUSED", "that session belongs to another device")
-                if hello.last_command > hosted.outbox.last_command:
+                sent = session.hosted.outbox.last_command if session else int(record.outbox.get("last_command") or 0)
+                if hello.last_command > sent:
                     raise ProtocolError("BAD_HELLO", f"last_command {hello.last_command} was never sent")
                 if session is None:
-                    session = self._adopt(hosted)
+                    session = self._adopt(self.host.live.get(record.id) or await self.host.restore(record))
                 return session, True
             if hello.flow is None:
                 raise ProtocolError("UNKNOWN_SESSION", "no such session (it may have expired): send `flow` to start")

@@ -29,11 +29,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from devices.hud.layout import HudFrame
+from engine.assistant.outbox import FINISHED_LINGER_MS  # one time for simulated glasses and the bridge
 
 __all__ = ["BLANK", "FINISHED_LINGER_MS", "HudCompositor"]
 
 BLANK = HudFrame("blank", ((),), priority=-1)
-FINISHED_LINGER_MS = 5000  # how long the last card of a finished flow stays up
 
 
 @dataclass

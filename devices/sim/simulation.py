@@ -17,7 +17,9 @@ from typing import Any
 
 from devices.sim.scenario import SimScenario
 from devices.sim.simulator import SimulatedDevice
-from engine.assistant.host import AssistantSession, PortsLink, SessionHost
+from engine.assistant.assistant_session import AssistantSession
+from engine.assistant.host import SessionHost
+from engine.assistant.links import PortsLink
 from engine.assistant.routing import OfflineRouter
 from engine.assistant.store import SqliteSessionStore
 from engine.errors import UserError

@@ -21,7 +21,7 @@ pending confirmation is read from the flow itself, so it survives a restart.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
@@ -32,9 +32,9 @@ from engine.runtime.compiler import CompiledFlow
 from engine.runtime.runner import Runner
 
 if TYPE_CHECKING:
-    from engine.assistant.host import AssistantSession
+    from engine.assistant.assistant_session import AssistantSession
 
-__all__ = ["REASK", "TurnLoop", "TurnState", "active_flow", "awaiting", "handles", "listening", "spoken"]
+__all__ = ["REASK", "Active", "TurnLoop", "TurnState", "active_flow", "awaiting", "handles", "listening", "spoken"]
 
 REASK = "Say yes or no, or tap to confirm."
 
@@ -103,20 +103,7 @@ class TurnLoop:
         elif heard.kind == "wake":
             route = Route("wake", active, confidence=1.0, text="Yes?", via="wake")
         else:
-            route = await self._route(heard.text, active, waiting)
-            collecting = (waiting or "").startswith("collect:")
-            if route.command == "start_flow" and route.flow == active and collecting and route.slots:
-                # the flow asking for a slot is the one named: what was said fills it ("take me to the
-                # station" while navigation asks where to), it does not start the flow over
-                route = Route("set_slots", active, route.slots, confidence=route.confidence, via=route.via)
-            elif route.command == "set_slots" and collecting:
-                # the answer to the question asked: the collect step reads the words as said (case kept)
-                route = Route("heard", active, confidence=route.confidence, via="collect")
-            waits_for_words = active is not None and handles(runner, "asr.transcript")
-            same_flow = route.command == "start_flow" and route.flow == active
-            if waits_for_words and (route.command in ("answer", "set_slots") or same_flow):
-                # words the flow's current state takes itself: they reach it as said ("no wait, 20 yuan")
-                route = Route("heard", active, confidence=route.confidence, via="flow")
+            route = _for_the_running_flow(await self._route(heard.text, active, waiting), runner, active, waiting)
             if hearing and active is not None and route.command == "start_flow":
                 title = self.flows[active].flow.title or active
                 text = f"{title} is listening. To start something else, first say “{self.wake[0]}, stop”."
@@ -172,13 +159,44 @@ class TurnLoop:
 
 
 # -- reading a live runner ------------------------------------------------------------------------
-def active_flow(runner: Runner) -> tuple[str, CompiledFlow, frozenset[str], dict[str, Any]] | None:
-    """The innermost running flow: its id, compiled flow, active states and session's captures."""
+class Active(NamedTuple):
+    """The innermost running flow of a session, as the turn loop reads it."""
+
+    flow_id: str
+    compiled: CompiledFlow
+    states: frozenset[str]
+    captures: tuple[str, ...] | list[str]
+
+
+def active_flow(runner: Runner) -> Active | None:
+    """The innermost running flow: its id, compiled flow, active states and the captures it holds."""
     if not runner.stack or runner.stack[0].session.done:
         return None
     top = runner.stack[-1]
     states = top.compiled.configs.get(top.session.config, frozenset())
-    return top.session.flow_id, top.compiled, states, {"captures": top.session.captures or ()}
+    return Active(top.session.flow_id, top.compiled, states, top.session.captures or ())
+
+
+def _for_the_running_flow(route: Route, runner: Runner, active: str | None, waiting: str | None) -> Route:
+    """What the router made of words, adjusted to the flow that is running.
+
+    * The flow asking for a slot is the one named: the words fill the slot ("take me
+      to the station" while navigation asks where to); they do not start it over.
+    * Any other answer to the question asked reaches the collect step as said (case kept).
+    * Words the current state takes itself (a transition or `defer` on them) reach it as
+      said ("no wait, 20 yuan"), unless they clearly start another flow or cancel.
+    """
+    if active is None:
+        return route
+    collecting = (waiting or "").startswith("collect:")
+    if route.command == "start_flow" and route.flow == active and collecting and route.slots:
+        route = Route("set_slots", active, route.slots, confidence=route.confidence, via=route.via)
+    elif route.command == "set_slots" and collecting:
+        route = Route("heard", active, confidence=route.confidence, via="collect")
+    same_flow = route.command == "start_flow" and route.flow == active
+    if (route.command in ("answer", "set_slots") or same_flow) and handles(runner, "asr.transcript"):
+        route = Route("heard", active, confidence=route.confidence, via="flow")
+    return route
 
 
 def awaiting(runner: Runner) -> tuple[str | None, str | None]:
@@ -186,14 +204,13 @@ def awaiting(runner: Runner) -> tuple[str | None, str | None]:
     active = active_flow(runner)
     if active is None:
         return None, None
-    flow_id, compiled, states, _ = active
-    for name in states:
-        state = compiled.flow.states[name]
+    for name in active.states:
+        state = active.compiled.flow.states[name]
         if state.confirm is not None:
-            return flow_id, "confirm"
+            return active.flow_id, "confirm"
         if state.collect is not None:
-            return flow_id, f"collect:{state.collect.slot}"
-    return flow_id, None
+            return active.flow_id, f"collect:{state.collect.slot}"
+    return active.flow_id, None
 
 
 def listening(runner: Runner) -> bool:
@@ -204,11 +221,10 @@ def listening(runner: Runner) -> bool:
     active = active_flow(runner)
     if active is None:
         return False
-    _, compiled, states, extra = active
-    if "mic" not in extra["captures"]:
+    if "mic" not in active.captures:
         return False
-    for name in states:
-        for action in compiled.flow.states[name].entry:
+    for name in active.states:
+        for action in active.compiled.flow.states[name].entry:
             args = action.args if isinstance(action.args, dict) else {}
             if action.name == "mic.start" and args.get("mode") == "command":
                 return False
@@ -221,11 +237,10 @@ def handles(runner: Runner, event: str) -> bool:
     active = active_flow(runner)
     if active is None:
         return False
-    _, compiled, states, _ = active
+    states = active.compiled.flow.states
     return any(
-        event in compiled.flow.states[name].defer
-        or any(t.trigger == event for t in compiled.flow.states[name].transitions)
-        for name in states
+        event in states[name].defer or any(t.trigger == event for t in states[name].transitions)
+        for name in active.states
     )
 
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DISPLAY_ACTIONS", "MAX_AWAITED_FILES", "MAX_OUTBOX", "Outbox"]
+__all__ = ["DISPLAY_ACTIONS", "FINISHED_LINGER_MS", "MAX_AWAITED_FILES", "MAX_OUTBOX", "Outbox"]
 
 MAX_OUTBOX = 256  # unacknowledged commands kept for a reconnect
+FINISHED_LINGER_MS = 5000  # how long a finished flow's last card stays up before the display is cleared
 MAX_AWAITED_FILES = 16  # photos and recordings asked for and not yet uploaded (the oldest are let go)
 DISPLAY_ACTIONS = frozenset({"hud.show", "hud.update", "hud.clear", "prompt", "reply"})
 

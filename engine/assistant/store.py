@@ -16,13 +16,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["SessionRecord", "SessionStore", "SqliteSessionStore", "open_session_store"]
+__all__ = ["SessionRecord", "SessionRows", "SessionStore", "SqliteSessionStore", "open_session_store"]
 
 
 @dataclass(slots=True)
@@ -95,56 +93,53 @@ class SessionStore(Protocol):
 _COLUMNS = "id, wearer, device, owner, version, updated, body"
 
 
-class SqliteSessionStore:
-    """The embedded store: one SQLite file, one row per session."""
+class SessionRows:
+    """The rows and statements of a session store, in the SQL that SQLite and PostgreSQL share
+    (`?` placeholders); a store gives `run` (one statement, committed by itself) and its column types."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-        self.db.execute("pragma journal_mode = wal")
-        self.db.execute("pragma synchronous = normal")  # survives a killed process; fsync at checkpoints
-        self.db.execute(
+    BIG_INTEGER = "integer"
+    FLOAT = "real"
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        """Run one statement (a transaction of its own); the cursor, for its rows and `rowcount`."""
+        raise NotImplementedError
+
+    def create_table(self) -> None:
+        self.run(
             "create table if not exists lensflow_sessions (id text primary key, wearer text not null, "
-            "device text not null, owner text not null, version integer not null, updated real not null, "
-            "body text not null)"
+            f"device text not null, owner text not null, version {self.BIG_INTEGER} not null, "
+            f"updated {self.FLOAT} not null, body text not null)"
         )
-        self.db.execute("create index if not exists lensflow_sessions_wearer on lensflow_sessions (wearer)")
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("begin immediate")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("rollback")
-            raise
-        self.db.execute("commit")
+        self.run("create index if not exists lensflow_sessions_wearer on lensflow_sessions (wearer)")
 
     def load(self, session_id: str) -> SessionRecord | None:
-        row = self.db.execute(f"select {_COLUMNS} from lensflow_sessions where id = ?", (session_id,)).fetchone()
-        return SessionRecord.from_row(row) if row else None
+        row = self.run(f"select {_COLUMNS} from lensflow_sessions where id = ?", (session_id,)).fetchone()
+        return SessionRecord.from_row(tuple(row)) if row else None
 
     def version(self, session_id: str) -> int | None:
-        row = self.db.execute("select version from lensflow_sessions where id = ?", (session_id,)).fetchone()
+        row = self.run("select version from lensflow_sessions where id = ?", (session_id,)).fetchone()
         return int(row[0]) if row else None
 
     def recent(self, since: float, limit: int) -> list[str]:
         """Ids of the sessions changed since `since` (a Unix time), newest first: the ones to restore."""
-        rows = self.db.execute(
+        rows = self.run(
             "select id from lensflow_sessions where updated >= ? order by updated desc limit ?", (since, limit)
         ).fetchall()
         return [str(row[0]) for row in rows]
 
     def save(self, record: SessionRecord) -> bool:
-        """Write `record` if the stored version is still `record.version`; then bump it. False if not."""
-        now = time.time()  # one statement: SQLite makes it a transaction of its own (no begin, no commit)
+        """Write `record` if the stored version is still `record.version`; then bump it. False if not.
+
+        One statement each time, so no transaction has to be opened and committed around it.
+        """
+        now = time.time()
         if record.version == 0:
-            cursor = self.db.execute(
-                f"insert or ignore into lensflow_sessions ({_COLUMNS}) values (?, ?, ?, ?, 1, ?, ?)",
+            cursor = self.run(
+                f"insert into lensflow_sessions ({_COLUMNS}) values (?, ?, ?, ?, 1, ?, ?) on conflict (id) do nothing",
                 (record.id, record.wearer, record.device, record.owner, now, record.body()),
             )
         else:
-            cursor = self.db.execute(
+            cursor = self.run(
                 "update lensflow_sessions set version = version + 1, updated = ?, body = ? "
                 "where id = ? and version = ?",
                 (now, record.body(), record.id, record.version),
@@ -156,13 +151,25 @@ class SqliteSessionStore:
         return True
 
     def delete(self, session_id: str) -> None:
-        with self._transaction() as db:
-            db.execute("delete from lensflow_sessions where id = ?", (session_id,))
+        self.run("delete from lensflow_sessions where id = ?", (session_id,))
 
     def expire(self, older_than: float) -> int:
         """Forget sessions nobody has touched since `older_than` (a Unix time); how many went."""
-        with self._transaction() as db:
-            return db.execute("delete from lensflow_sessions where updated < ?", (older_than,)).rowcount
+        return int(self.run("delete from lensflow_sessions where updated < ?", (older_than,)).rowcount)
+
+
+class SqliteSessionStore(SessionRows):
+    """The embedded store: one SQLite file in write-ahead mode, one row per session."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        self.db.execute("pragma journal_mode = wal")
+        self.db.execute("pragma synchronous = normal")  # survives a killed process; fsync at checkpoints
+        self.create_table()
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self.db.execute(sql, params)
 
     def close(self) -> None:
         self.db.close()

@@ -73,6 +73,19 @@ def conforming(message: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
+# every tap redraws the same card: one command per event, for as long as the device sends them
+ECHO = """\
+flow: echo
+permissions: [display]
+requires: [display]
+initial: a
+states:
+  a:
+    entry: [{hud.show: {layout: toast, text: "echo"}}]
+    on: {gesture.tap: a}
+"""
+
+
 async def start_bridge(flows: dict[str, Any] | None = None, **kwargs: Any) -> tuple[BridgeServer, Any, str]:
     """A bridge on a free port of 127.0.0.1 (the ticker flow unless `flows` says otherwise)."""
     bridge = BridgeServer(flows or {"ticker": compile_text(FLOW)}, **kwargs)

@@ -105,7 +105,7 @@ def test_audio_backpressure_pauses_and_resumes_the_device() -> None:
             kinds = [m["type"] for m in got]
             assert "pause" in kinds and kinds.index("pause") < kinds.index("resume")
             session = bridge.sessions[session_id]
-            assert session.audio.qsize() <= AUDIO_QUEUE_FRAMES
+            assert session.audio is not None and session.audio.qsize() <= AUDIO_QUEUE_FRAMES
             assert session.audio_frames + session.dropped_audio + session.audio.qsize() == 300
         server.close()
         await server.wait_closed()

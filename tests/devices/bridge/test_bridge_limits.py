@@ -14,19 +14,8 @@ from devices.bridge.protocol import MAX_TEXT_FRAME, encode_binary
 from engine.assistant.outbox import MAX_OUTBOX
 from skills.registry import skills_for_device
 from tests.support import ROOT
-from tests.support.bridge import FLOW, receive, refused, start_bridge
+from tests.support.bridge import ECHO, FLOW, receive, refused, start_bridge
 from tests.support.runtime import compile_text
-
-ECHO = """\
-flow: echo
-permissions: [display]
-requires: [display]
-initial: a
-states:
-  a:
-    entry: [{hud.show: {layout: toast, text: "echo"}}]
-    on: {gesture.tap: a}
-"""
 
 DEEP = "[" * 5000 + "]" * 5000
 

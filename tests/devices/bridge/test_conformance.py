@@ -23,21 +23,11 @@ from devices.bridge.conformance import (
 from devices.bridge.protocol import encode_binary
 from engine.assistant.outbox import MAX_OUTBOX
 from tests.support import ROOT
-from tests.support.bridge import FLOW, SNAP, receive, refused, start_bridge
+from tests.support.bridge import ECHO, FLOW, SNAP, receive, refused, start_bridge
 from tests.support.runtime import compile_text
 
 SPEC = ROOT / "docs" / "bridge-protocol.md"
 TOKEN = "conformance-token-0123456789"
-ECHO = """\
-flow: echo
-permissions: [display]
-requires: [display]
-initial: a
-states:
-  a:
-    entry: [{hud.show: {layout: toast, text: "echo"}}]
-    on: {gesture.tap: a}
-"""
 
 
 def test_the_schemas_are_valid_2020_12_one_per_message() -> None:
