@@ -1,7 +1,8 @@
 """The two servers `bridge_bench.py` compares, each run in its own process on 127.0.0.1.
 
 * `bridge`: the Lensflow `BridgeServer` serving every flow in `flows/` with the
-  device skills, started with `await bridge.start(host, port)` as `cli.py serve` does.
+  device skills and its sessions saved to a SQLite file, started with
+  `await bridge.start(host, port)` as `cli.py serve` does.
 * `bare`: a plain `websockets` server speaking just enough of the bridge protocol to
   hold the same connections: `welcome` and the same first commands after a `hello`,
   then for each event one command frame of the same bytes the bridge sent (its own
@@ -26,11 +27,14 @@ Usage (by bridge_bench.py): python bench/bridge_bench_server.py bare|bridge SETT
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
 import gc
 import json
+import shutil
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -110,11 +114,15 @@ async def start(kind: str, settings: dict[str, Any], template: dict[str, Any] | 
         return server, bare
     connection_settings_hook(settings)
     from devices.bridge.server import BridgeServer
+    from engine.assistant.store import SqliteSessionStore
     from engine.runnable import load_all_runnable
     from skills.registry import embedded_skills
 
     flows, _ = load_all_runnable([str(ROOT / "flows")])
-    bridge = BridgeServer(flows, skills=embedded_skills())
+    # sessions saved to a file, as `cli.py serve` keeps them (`<data>/sessions.sqlite`)
+    folder = tempfile.mkdtemp(prefix="lensflow-bridge-bench-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    bridge = BridgeServer(flows, skills=embedded_skills(), store=SqliteSessionStore(Path(folder) / "sessions.sqlite"))
     return await bridge.start("127.0.0.1", 0), bridge
 
 

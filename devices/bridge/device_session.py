@@ -60,6 +60,7 @@ class DeviceSession:
     """One hosted session as the bridge serves it: connection, wire commands, audio, photos."""
 
     __slots__ = (
+        "_answering",
         "_consumer",
         "_overflow_told",
         "_recognizer",
@@ -103,6 +104,7 @@ class DeviceSession:
         self._recognizer: Any = None
         self._utterance = bytearray()
         self._sending: set[asyncio.Future[None]] = _NO_SENDS  # a set once a message is sent
+        self._answering: list[dict[str, Any]] | None = None  # while an event is handled: what it drew
         hosted.link = self
 
     # -- what the tests and the server read ----------------------------------------------------------
@@ -134,9 +136,17 @@ class DeviceSession:
             self._told_through = dropped
             if not self._overflow_told:  # once until the device acknowledges again
                 self._overflow_told = True
-                self._send_soon(overflow_error(dropped))
+                self._out(overflow_error(dropped))
         for command in commands:
-            self._send_soon(self.wire(command))
+            self._out(self.wire(command))
+
+    def _out(self, message: dict[str, Any]) -> None:
+        """Send `message` after what is already on its way: with the answer of the event being handled
+        (sent by `on_event` itself, before its ack), else from a task of its own."""
+        if self._answering is not None and not self._sending:
+            self._answering.append(message)
+        else:
+            self._send_soon(message)
 
     def wire(self, command: dict[str, Any]) -> dict[str, Any]:
         """A command as the device gets it: with the laid-out HUD frame when it changes the display."""
@@ -166,7 +176,12 @@ class DeviceSession:
         if self._sending is _NO_SENDS:
             self._sending = set()
         self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Future[None]) -> None:
+        self._sending.discard(task)
+        if not self._sending:  # an empty set costs 216 bytes a session
+            self._sending = _NO_SENDS
 
     async def send(self, connection: ServerConnection, message: dict[str, Any]) -> None:
         """Write one message to the device now (a link that closed meanwhile is not an error)."""
@@ -186,11 +201,19 @@ class DeviceSession:
 
     # -- device -> engine ------------------------------------------------------------------------------
     async def on_event(self, seq: int, name: str, data: dict[str, Any]) -> None:
-        await self.hosted.device_event(name, data, seq=seq)
-        if self._sending:  # the commands this event drew leave before its ack, in order
+        answering = self._answering = []
+        try:
+            await self.hosted.device_event(name, data, seq=seq)
+        finally:
+            self._answering = None
+        connection = self.connection
+        if connection is None:
+            return
+        for message in answering:  # the commands this event drew leave before its ack, in order
+            await self.send(connection, message)
+        if self._sending:
             await asyncio.sleep(0)
-        if self.connection is not None:
-            await self.send(self.connection, {"type": "ack", "seq": seq})
+        await self.send(connection, {"type": "ack", "seq": seq})
 
     def on_ack(self, seq: int) -> None:
         self._overflow_told = False

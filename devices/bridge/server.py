@@ -48,7 +48,7 @@ from devices.bridge.protocol import (
 from devices.datum import fix_in_map_datum
 from devices.events import payload_problem
 from devices.hud.compositor import FINISHED_LINGER_MS
-from devices.hud.frames import frame_for
+from devices.hud.frames import remembered_frames
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
 from engine.assistant.store import SessionStore, SqliteSessionStore
@@ -82,8 +82,8 @@ class _OneLineLog(logging.LoggerAdapter):
 
 
 def _laid_out(profile: Any) -> FrameFor:
-    """HUD frames laid out for `profile` (the default frame function)."""
-    return lambda action, args: frame_for(profile, action, args)
+    """HUD frames laid out for `profile`, each distinct one once (the default frame function)."""
+    return remembered_frames(profile)
 
 
 def _captures(media: FileMediaStore) -> Callable[[str, str, bytes], None]:
@@ -139,6 +139,7 @@ class BridgeServer:
             llm=self.llm,
             wake=self.wake,
             linger_ms=self.finish_linger_ms,
+            trace_kept=0,  # nothing reads a live wearer's trace here: keeping one costs ~3 KB a session
         )
         self.catalog = load_catalog()
         self._frame_functions: dict[str | None, FrameFor] = {}
@@ -187,10 +188,20 @@ class BridgeServer:
                 await connection.close(code=1011, reason="INTERNAL")
 
     async def _handle(self, connection: ServerConnection) -> None:
+        session = await self._open(connection)
+        if session is None:
+            return
+        try:  # what the hello and welcome held is let go: an idle wearer costs only its session
+            await self._serve(session, connection)
+        finally:
+            self._disconnected(session, connection)
+
+    async def _open(self, connection: ServerConnection) -> DeviceSession | None:
+        """The hello, the welcome, and the commands a resumed device missed: the session to serve, or None."""
         try:
             first = await asyncio.wait_for(connection.recv(), timeout=HELLO_TIMEOUT)
         except (TimeoutError, ConnectionClosed):
-            return
+            return None
         try:
             message = decode_text(first) if isinstance(first, str) else {}
             if message.get("type") != "hello":
@@ -203,7 +214,7 @@ class BridgeServer:
             log.info("bridge: refused hello: %s", exc.code)
             await connection.send(json.dumps(exc.frame()))
             await connection.close(code=1008, reason=exc.code)
-            return
+            return None
         old, session.connection = session.connection, connection
         if session.expiry is not None:
             session.expiry.cancel()
@@ -217,10 +228,12 @@ class BridgeServer:
             if resumed:
                 await session.catch_up(connection, hello.last_command)
             elif hello.flow is not None and not await self._start_flow(session, hello):
-                return
-            await self._serve(session, connection)
-        finally:
+                self._disconnected(session, connection)
+                return None
+        except BaseException:
             self._disconnected(session, connection)
+            raise
+        return session
 
     async def _session_for(self, hello: Hello) -> tuple[DeviceSession, bool]:
         """The session this hello may have: its own to resume, or a new one."""

@@ -14,15 +14,19 @@ this module only converts a `HudFrame` to JSON and back.
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from devices.hud.layout import PRIORITIES, HudFrame, lay_out
 from engine.language.catalog import DeviceProfile, HudGeometry
 
-__all__ = ["HUD_ACTIONS", "TEXT_ACTIONS", "frame_for", "from_wire", "to_wire"]
+__all__ = ["FRAMES_KEPT", "HUD_ACTIONS", "TEXT_ACTIONS", "frame_for", "from_wire", "remembered_frames", "to_wire"]
 
 TEXT_ACTIONS = {"prompt": "text_wall", "reply": "text_wall"}  # a question asked, an answer said: shown as text
 HUD_ACTIONS = ("hud.show", "hud.update", "hud.clear", *TEXT_ACTIONS)
+FRAMES_KEPT = 512  # frames a profile's memo keeps (the most recently drawn)
 _PRIORITY_NAMES = {number: name for name, number in PRIORITIES.items()}
 
 
@@ -79,3 +83,29 @@ def frame_for(profile: DeviceProfile, action: str, args: Any) -> dict[str, Any] 
     else:
         frame = lay_out(str(args.get("layout", "text_wall")), args, geometry)
     return to_wire(frame, geometry)
+
+
+def remembered_frames(profile: DeviceProfile, kept: int = FRAMES_KEPT) -> Callable[[str, Any], dict[str, Any] | None]:
+    """`frame_for` on `profile` that lays each distinct command out once while it stays among the last `kept`.
+
+    Wearers page back and forth through the same script and many see the same prompts,
+    so most frames were laid out before. The frames handed out are shared: never change one.
+
+        >>> from engine.language.catalog import load_catalog
+        >>> frames = remembered_frames(load_catalog().named_profile("quark-display"))
+        >>> frames("prompt", {"text": "Where to?"}) is frames("prompt", {"text": "Where to?"})
+        True
+    """
+    memo: OrderedDict[str, dict[str, Any] | None] = OrderedDict()
+
+    def frame(action: str, args: Any) -> dict[str, Any] | None:
+        key = json.dumps([action, args], sort_keys=True, ensure_ascii=False, default=str)
+        if key in memo:
+            memo.move_to_end(key)
+            return memo[key]
+        made = memo[key] = frame_for(profile, action, args)
+        if len(memo) > kept:
+            memo.popitem(last=False)
+        return made
+
+    return frame

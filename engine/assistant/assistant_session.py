@@ -247,7 +247,9 @@ class AssistantSession:
         record = self.record
         record.snapshot = self.runner.snapshot() if self.runner.stack else None
         record.outbox = self.outbox.record()
-        if not self.host.store.save(record):
+        saved = self.host.store.save(record)
+        record.snapshot, record.outbox = None, {}  # saved as JSON: the runner and the outbox hold the live copies
+        if not saved:
             self.outbox.forget_fresh()
             self._stale = True
             return False
@@ -261,6 +263,9 @@ class AssistantSession:
     def _keep_trace(self) -> None:
         """The runner's trace is moved into the session's bounded one: nothing grows per event."""
         if self.runner.trace:
+            if self.host.trace_kept <= 0:  # a host that keeps no trace (the bridge)
+                self.runner.trace.clear()
+                return
             if self.trace is _NO_TRACE:
                 self.trace = deque(maxlen=self.host.trace_kept)
             self.trace.extend(self.runner.trace)
@@ -306,10 +311,17 @@ class AssistantSession:
         if self._tasks is _NO_TASKS:
             self._tasks = set()
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not self._tasks:  # an empty set costs 216 bytes a session
+            self._tasks = _NO_TASKS
 
     def close(self) -> None:
         """Let go of the session in this process: timers and calls stop; the stored record stays."""
+        if self.runner.stack:  # `snapshot()` still tells where the session was left
+            self.record.snapshot = self.runner.snapshot()
         self.runner.discard()
         if hasattr(self.clock, "cancel_all"):
             self.clock.cancel_all()

@@ -166,6 +166,7 @@ class SqliteSessionStore(SessionRows):
         self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
         self.db.execute("pragma journal_mode = wal")
         self.db.execute("pragma synchronous = normal")  # survives a killed process; fsync at checkpoints
+        self.db.execute("pragma cache_size = -256")  # KiB: rows are written, rarely read back (restores)
         self.create_table()
 
     def run(self, sql: str, params: tuple[Any, ...] = ()) -> Any:

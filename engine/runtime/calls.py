@@ -90,7 +90,7 @@ class SkillCalls:
         task = asyncio.current_task()
 
         def wake() -> None:
-            if task is not None:
+            if task is not None and self._parked:  # (the runner may have let its empty sets go)
                 self._parked.discard(task)
             if not future.done():
                 future.set_result(None)
@@ -101,7 +101,7 @@ class SkillCalls:
         try:
             await future
         finally:
-            if task is not None:
+            if task is not None and self._parked:
                 self._parked.discard(task)
 
     async def _with_timeout(self, coro: Awaitable[Any], timeout_ms: int | None) -> Any:
@@ -112,7 +112,7 @@ class SkillCalls:
         expired: asyncio.Future[None] = loop.create_future()
 
         def expire() -> None:
-            if task is not None:
+            if task is not None and self._waiting:
                 self._waiting.pop(task, None)
             if not expired.done():
                 expired.set_result(None)
@@ -126,7 +126,7 @@ class SkillCalls:
             inner.cancel()
             raise
         finally:
-            if task is not None:
+            if task is not None and self._waiting:
                 self._waiting.pop(task, None)
             if handle is not None:
                 handle.cancel()

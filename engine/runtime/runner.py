@@ -365,6 +365,8 @@ class Runner(SkillCalls):
         def forget(done: asyncio.Task[Any], k: tuple[int, str] = key) -> None:
             if self._tasks.get(k) is done:
                 self._tasks.pop(k, None)
+            if not (self._tasks or self._parked or self._waiting):  # empty ones cost ~400 bytes a session
+                self._tasks, self._parked, self._waiting = _NO_TASKS, _NO_PARKED, _NO_WAITING
 
         task.add_done_callback(forget)
 

@@ -70,7 +70,6 @@ async def load(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     pages = paginate(str(text))
     return {
         "pages": ["\n".join(page) for page in pages],
-        "lines": pages,
         "words": len(words_of(str(text))),
         "script": str(text),
     }

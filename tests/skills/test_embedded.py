@@ -89,7 +89,9 @@ def test_teleprompter_follows_a_reader_who_skips_and_repeats() -> None:
     position = teleprompter.align(SCRIPT, "they show the whey on the street", position)
     assert teleprompter.words_of(SCRIPT)[position - 1] == "street"
     loaded = asyncio.run(teleprompter.load({"text": SCRIPT}, CTX))
-    assert loaded["words"] == len(teleprompter.words_of(SCRIPT)) and all(len(p) <= 5 for p in loaded["lines"])
+    assert loaded["words"] == len(teleprompter.words_of(SCRIPT)) and all(
+        len(p.splitlines()) <= 5 for p in loaded["pages"]
+    )
 
 
 def test_media_is_saved_with_metadata_and_refused_when_storage_is_full(

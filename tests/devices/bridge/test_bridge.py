@@ -60,6 +60,28 @@ def test_commands_events_and_a_reconnect_lose_nothing_and_repeat_nothing() -> No
     asyncio.run(scenario())
 
 
+def test_a_session_on_the_bridge_keeps_no_trace_of_what_it_handled() -> None:
+    """Nothing reads a live wearer's trace on the server: every event's entries are let go."""
+
+    async def scenario() -> tuple[int, int, int]:
+        bridge, server, url = await start_bridge()
+        async with connect(url) as ws:
+            await ws.send(json.dumps({"type": "hello", "device": "glasses-1", "flow": "ticker"}))
+            session_id = json.loads(await ws.recv())["session"]
+            await receive(ws, lambda m: m.get("type") == "command")
+            for seq in (1, 2, 3):
+                await ws.send(json.dumps({"type": "event", "seq": seq, "name": "gesture.tap", "data": {}}))
+                await receive(ws, lambda m, s=seq: m.get("type") == "ack" and m["seq"] == s)
+            hosted = bridge.sessions[session_id].hosted
+            handled = hosted.last_event
+            kept = len(hosted.trace) + len(hosted.runner.trace)
+        server.close()
+        await server.wait_closed()
+        return handled, kept, bridge.host.trace_kept
+
+    assert asyncio.run(scenario()) == (3, 0, 0)
+
+
 def test_a_bad_client_gets_errors_and_its_session_survives() -> None:
     async def scenario() -> None:
         _bridge, server, url = await start_bridge()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devices.hud.frames import HUD_ACTIONS, frame_for, from_wire
+from devices.hud.frames import HUD_ACTIONS, frame_for, from_wire, remembered_frames
 from devices.hud.layout import lay_out
 from engine.language.catalog import load_catalog
 
@@ -37,3 +37,17 @@ def test_every_hud_action_has_a_frame_and_other_actions_none() -> None:
     assert frame_for(QUARK, "audio.speak", {"text": "hi"}) is None
     assert frame_for(CATALOG.named_profile("audio-only"), "hud.show", {"layout": "card"}) is None
     assert frame_for(QUARK, "hud.show", "not arguments") is not None  # untrusted arguments: laid out as empty
+
+
+def test_remembered_frames_lay_each_distinct_command_out_once_and_forget_the_oldest() -> None:
+    frames = remembered_frames(QUARK, kept=2)
+    page = {"layout": "text_wall", "text": LONG}
+    first = frames("hud.show", page)
+    assert first == frame_for(QUARK, "hud.show", page)
+    assert frames("hud.show", dict(page)) is first  # an equal command: the frame laid out before
+    assert frames("hud.update", page) is not first and frames("prompt", {"text": LONG}) is not None
+    # two other commands came since: the first one was let go and is laid out again, equal but new
+    again = frames("hud.show", page)
+    assert again == first and again is not first
+    # arguments that differ only in a value's type are different commands
+    assert frames("prompt", {"text": 1}) is not frames("prompt", {"text": "1"})
