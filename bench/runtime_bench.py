@@ -48,8 +48,8 @@ from engine.runtime.step import Interpreter  # noqa: E402
 from tests.support.memory import idle_runner_bytes  # noqa: E402
 
 N_STATES = 10
-# A guard the Python fast path cannot take (two comparisons joined by &&): CEL evaluates it.
-GUARD = "vars.count < 1000000000 && event.kind == 'tick'"
+# A guard the Python fast path cannot take (`in` is outside its subset): CEL evaluates it.
+GUARD = "vars.count < 1000000000 && event.kind in ['tick']"
 EVENT = {"kind": "tick"}
 KEEP_TRACE = TRACE_KEPT  # the trace entries a hosted session keeps (engine/assistant/host.py TRACE_KEPT)
 

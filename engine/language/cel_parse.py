@@ -50,6 +50,7 @@ class Node:
     size: int = 0  # characters of a string or bytes literal
     offset: int = 0
     bound: tuple[str, ...] = ()  # comprehension variables
+    text: str = ""  # a string or number literal as written (quotes, prefix and suffix included)
 
 
 def _tokens(text: str) -> list[tuple[str, str, int]]:
@@ -192,9 +193,9 @@ class _Parser:
                 return Node("map", name, tuple(self.list_of("}")), offset=at)
             return Node("ident", value, offset=at)
         if kind == "str":
-            return Node("lit", "string", size=len(value), offset=at)
+            return Node("lit", "string", size=len(value), offset=at, text=value)
         if kind == "num":
-            return Node("lit", "number", offset=at)
+            return Node("lit", "number", offset=at, text=value)
         if value == "(":
             node = self.expr()
             self.take(")")

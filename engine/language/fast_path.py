@@ -1,161 +1,308 @@
-"""The Python fast path for the expressions flows write most: `root.member OP literal` and plain paths.
+"""The Python fast path for CEL: a safe subset of the syntax tree lowered to Python closures.
 
-Each lowering returns a Python function of the scope, or None when the text is not
-of its shape. The function answers only where it is exact for the values it meets;
-anywhere else it returns `DECLINED` and CEL answers (or raises) as usual. CEL stays
-the reference: property tests check both paths agree.
+CEL evaluation costs microseconds per call before it starts (converting the values
+read, checking their cost), and guards, values and templates run on every event. Most
+of what flows write is small: `vars.page + 1 < size(vars.doc.pages)`, `event.text.contains('go')`,
+`has(slots.x) ? slots.x : ''`. `lower(text)` turns such an expression, read by
+`cel_parse`, into a Python function of the scope, or returns None when the text is
+outside the subset (comprehensions, list and map literals, `in`, other functions ...).
+
+The function answers only where it is exact for the values it meets; anywhere else
+(a missing key, a type CEL refuses, an overflow, a container as the answer) it
+returns `DECLINED` and CEL answers (or raises) as usual. CEL stays the reference:
+property tests check both paths agree. The operators' semantics, measured on the
+`cel` package, are in `fast_operators`.
+
+One difference is deliberate: CEL copies every value it reads and so refuses to start
+on inputs past its cost budget (`docs/runtime.md`, Bounds); the fast path reads in
+place, so `size(vars.doc.pages)` still answers when `vars.doc` also holds megabytes.
+It declines strings over `ASSUMED_CHARS` and lists or maps CEL would refuse to convert.
 
     >>> lower("vars.count < 3")({"vars": {"count": 2}})
     True
     >>> lower("event.text")({"event": {"text": "hi"}})
     'hi'
+    >>> lower("vars.page + 1 < size(vars.pages)")({"vars": {"page": 1, "pages": ["a", "b"]}})
+    False
+    >>> lower("slots.items.exists(i, i > 2)") is None
+    True
 """
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from typing import Any
 
-from engine.limits import ASSUMED_CHARS
+from engine.language.cel_parse import Node, ParseError, parse
+from engine.language.fast_operators import (
+    DECLINED,
+    INT64,
+    answering,
+    arithmetic,
+    checked,
+    decline,
+    equal,
+    negate,
+    order,
+    size,
+)
 
 __all__ = ["DECLINED", "lower"]
 
+Fast = Callable[[dict[str, Any]], Any]  # a lowered node: its value in a scope, or it calls `decline()`
 
-class _Declined(Exception):
-    """The fast path cannot answer exactly as CEL would: ask CEL (raised from deep in a lowered function)."""
-
-
-DECLINED = object()  # what a lowered function returns when CEL must answer instead
-
-
-_SIMPLE = re.compile(
-    r"^\s*(slots|vars|event|error|session|device)\.([A-Za-z_][A-Za-z0-9_]*)\s*"
-    r"(<=|>=|==|!=|<|>|\+|-)\s*"
-    r"(-?\d+\.\d+|-?\d+|'[^'\\]*'|\"[^\"\\]*\"|true|false|null)\s*$"
-)
-_INT64 = (-(2**63), 2**63 - 1)
-_COMPARE = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
+_ROOTS = frozenset({"slots", "vars", "event", "error", "session", "device"})
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
+_INT_ORDER: dict[str, Callable[[int, int], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
+_ORDER = frozenset(_INT_ORDER)
+_STRING_TESTS: dict[str, Callable[[str, str], bool]] = {
+    "contains": lambda text, part: part in text,
+    "startsWith": str.startswith,
+    "endsWith": str.endswith,
+}
+_INT = re.compile(r"\d+")
+_FLOAT = re.compile(r"\d*\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+")
+_PLAIN_STRING = re.compile(r"'[^'\\\n]*'|\"[^\"\\\n]*\"")
 
 
-def _literal(text: str) -> Any:
-    if text in ("true", "false"):
-        return text == "true"
-    if text == "null":
+class _Outside(Exception):
+    """The expression is outside the subset: no fast path, CEL answers every time."""
+
+
+def _constant(value: Any) -> Fast:
+    return lambda scope: value
+
+
+def _literal(node: Node) -> Any:
+    """The Python value of a literal: ints within int64, decimal doubles, plain strings, true/false/null."""
+    if node.name in ("true", "false"):
+        return node.name == "true"
+    if node.name == "null":
         return None
-    if text[0] in "'\"":
+    text = node.text
+    if node.name == "number" and _INT.fullmatch(text):
+        value = int(text)
+        if value > INT64[1]:
+            raise _Outside  # only `-9223372036854775808` holds it, folded in `_unary`
+        return value
+    if node.name == "number" and _FLOAT.fullmatch(text):
+        return float(text)
+    if node.name == "string" and _PLAIN_STRING.fullmatch(text):
         return text[1:-1]
-    return float(text) if "." in text else int(text)
+    raise _Outside  # hex, uints, escapes, raw, triple-quoted or bytes literals
 
 
-def _lower(text: str) -> Any:
-    """A Python function for `root.member OP literal`, exact for the types it accepts.
+def _root(name: str) -> Fast:
+    """A scope root as CEL is handed it: a missing (or null) root is an empty map."""
+    if name not in _ROOTS:
+        raise _Outside
 
-    Guards like `vars.count < 3` or `event.lat >= 31.5` are most of what flows
-    write. CEL stays the reference: whenever the operands are not plain numbers,
-    strings or booleans of matching kinds, or the member is missing, the fast
-    path steps aside and CEL answers (or raises) as usual. A property test
-    checks both paths agree.
-    """
-    match = _SIMPLE.match(text)
-    if match is None:
-        return None
-    root, member, op, raw = match.groups()
-    literal = _literal(raw)
-    numeric = type(literal) in (int, float)
+    def root(scope: dict[str, Any]) -> Any:
+        value = scope.get(name)
+        return {} if value is None else value
 
-    if op in ("+", "-"):
-        if type(literal) is not int:
-            return None
-        sign = 1 if op == "+" else -1
+    return root
 
-        def arithmetic(scope: dict[str, Any]) -> Any:
-            container = scope.get(root)
-            if type(container) is not dict or member not in container:
-                raise _Declined
-            value = container[member]
-            if type(value) is not int:
-                raise _Declined  # CEL refuses double + int; let it say so
-            result = value + sign * literal
-            if not _INT64[0] <= result <= _INT64[1]:
-                raise _Declined
-            return result
 
-        return arithmetic
-    compare = _COMPARE[op]
+def _select(target: Fast, member: str) -> Fast:
+    def select(scope: dict[str, Any]) -> Any:
+        container = target(scope)
+        if type(container) is not dict or member not in container:
+            decline()  # a missing key or a read of a non-map: CEL's error to word
+        return checked(container[member])
 
-    def comparison(scope: dict[str, Any]) -> Any:
+    return select
+
+
+def _member(root: str, member: str) -> Fast:
+    """`root.member`, the read flows make most, in one step."""
+
+    def member_of_root(scope: dict[str, Any]) -> Any:
         container = scope.get(root)
         if type(container) is not dict or member not in container:
-            raise _Declined
+            decline()  # a null or missing root is an empty map to CEL: the key is missing all the same
         value = container[member]
         kind = type(value)
-        if numeric and kind in (int, float):
-            if value != value:  # NaN: CEL's own rules apply
-                raise _Declined
-            return compare(value, literal)
-        if kind is type(literal) and kind in (str, bool) and (kind is str or op in ("==", "!=")):
-            return compare(value, literal)
-        raise _Declined
+        if kind is bool or kind is float or (kind is int and INT64[0] <= value <= INT64[1]):
+            return value
+        return checked(value)
 
-    return comparison
+    return member_of_root
 
 
-_PATH = re.compile(r"^\s*(slots|vars|event|error|session|device)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*$")
+def _index(target: Fast, key: Fast) -> Fast:
+    def index(scope: dict[str, Any]) -> Any:
+        container, at = target(scope), key(scope)
+        kind = type(container)
+        if kind is list and type(at) is int and 0 <= at < len(container):
+            return checked(container[at])
+        if kind is dict and type(at) is str and at in container:
+            return checked(container[at])
+        decline()
+
+    return index
 
 
-def _lower_path(text: str) -> Any:
-    """A Python function for a plain path such as `event.text` or `vars.place.name` (most templates).
+def _has(argument: Node, text: str) -> Fast:
+    """`has(x.member)`: whether the map `x` holds `member` (anything else is CEL's)."""
+    if argument.kind != "select":
+        raise _Outside
+    target, member = _lower(argument.args[0], text), argument.name
 
-    It answers only when CEL would hand back the very same value: a string (short
-    enough that CEL's cost check would let it through), a bool, null, a float or an
-    int within int64. Containers come back from CEL as copies, big ints change type,
-    and a missing key is CEL's error to word: for those it steps aside.
+    def has(scope: dict[str, Any]) -> bool:
+        container = target(scope)
+        if type(container) is not dict:
+            decline()
+        return member in container
+
+    return has
+
+
+def _unary(node: Node, text: str) -> Fast:
+    (operand_node,) = node.args
+    if node.name == "-" and operand_node.kind == "lit" and operand_node.text == str(-INT64[0]):
+        return _constant(INT64[0])  # -9223372036854775808 is an int literal, 9223372036854775808 is not
+    operand = _lower(operand_node, text)
+    if node.name == "-":
+        return lambda scope: negate(operand(scope))
+
+    def negation(scope: dict[str, Any]) -> bool:
+        value = operand(scope)
+        if type(value) is not bool:
+            decline()
+        return not value
+
+    return negation
+
+
+def _logic(op: str, left: Fast, right: Fast) -> Fast:
+    """`&&` and `||`, left to right: the left side decides alone when it can.
+
+    CEL absorbs an error on either side (`x && false` is false even when `x` fails);
+    the fast path only short-circuits on the left and declines when the left is not
+    a bool it could read, so CEL decides those.
     """
-    match = _PATH.match(text)
-    if match is None:
-        return None
-    root, members = match.group(1), tuple(match.group(2)[1:].split("."))
+    decisive = op == "||"  # the left value that decides alone
 
-    def path(scope: dict[str, Any]) -> Any:
-        value: Any = scope.get(root)
-        for member in members:
-            if type(value) is not dict or member not in value:
-                raise _Declined
-            value = value[member]
-        kind = type(value)
-        if kind is str:
-            if len(value) > ASSUMED_CHARS:
-                raise _Declined  # CEL may refuse to copy it: let its cost check decide
-            return value
-        if kind is bool or kind is float or value is None:
-            return value
-        if kind is int and _INT64[0] <= value <= _INT64[1]:
-            return value
-        raise _Declined
+    def logic(scope: dict[str, Any]) -> bool:
+        first = left(scope)
+        if type(first) is not bool:
+            decline()
+        if first is decisive:
+            return first
+        second = right(scope)
+        if type(second) is not bool:
+            decline()
+        return second
 
-    return path
+    return logic
 
 
-def lower(text: str) -> Any:
-    """A Python function for `text` when it has a fast path (see above), else None.
+def _binary(node: Node, text: str) -> Fast:
+    op = node.name
+    left, right = (_lower(arg, text) for arg in node.args)
+    if op in ("&&", "||"):
+        return _logic(op, left, right)
+    if op in _ARITHMETIC:
+        return lambda scope: arithmetic(op, left(scope), right(scope))
+    if op in _ORDER:
+        compare = _INT_ORDER[op]
+
+        def ordered(scope: dict[str, Any]) -> bool:
+            a, b = left(scope), right(scope)
+            if type(a) is int and type(b) is int:
+                return compare(a, b)  # the common case, decided without `order`'s checks
+            return order(op, a, b)
+
+        return ordered
+    if op == "==":
+        return lambda scope: equal(left(scope), right(scope))
+    if op == "!=":
+        return lambda scope: not equal(left(scope), right(scope))
+    raise _Outside  # `in`
+
+
+def _conditional(node: Node, text: str) -> Fast:
+    condition, yes, no = (_lower(arg, text) for arg in node.args)
+
+    def conditional(scope: dict[str, Any]) -> Any:
+        chosen = condition(scope)
+        if type(chosen) is not bool:
+            decline()
+        return yes(scope) if chosen else no(scope)
+
+    return conditional
+
+
+def _is_method(node: Node, text: str) -> bool:
+    """`x.f(...)` rather than `f(x, ...)`: CEL has `contains` as a method only."""
+    return text[: node.offset].rstrip().endswith(".")
+
+
+def _call(node: Node, text: str) -> Fast:
+    name, method = node.name, _is_method(node, text)
+    if name == "has" and not method and len(node.args) == 1:
+        return _has(node.args[0], text)
+    if name == "size" and len(node.args) == 1:
+        (operand,) = (_lower(arg, text) for arg in node.args)
+        return lambda scope: size(operand(scope))
+    test = _STRING_TESTS.get(name)
+    if test is None or not method or len(node.args) != 2:
+        raise _Outside
+    target, argument = (_lower(arg, text) for arg in node.args)
+
+    def string_test(scope: dict[str, Any]) -> bool:
+        whole, part = target(scope), argument(scope)
+        if type(whole) is not str or type(part) is not str:
+            decline()
+        return test(whole, part)
+
+    return string_test
+
+
+def _lower(node: Node, text: str) -> Fast:
+    """A Python function of the scope for `node`; raises `_Outside` for what the subset lacks."""
+    kind = node.kind
+    if kind == "lit":
+        return _constant(_literal(node))
+    if kind == "ident":
+        return _root(node.name)
+    if kind == "select":
+        operand = node.args[0]
+        if operand.kind == "ident" and operand.name in _ROOTS:
+            return _member(operand.name, node.name)
+        return _select(_lower(operand, text), node.name)
+    if kind == "index":
+        target, key = (_lower(arg, text) for arg in node.args)
+        return _index(target, key)
+    if kind == "unary":
+        return _unary(node, text)
+    if kind == "binary":
+        return _binary(node, text)
+    if kind == "cond":
+        return _conditional(node, text)
+    if kind == "call":
+        return _call(node, text)
+    raise _Outside  # lists, maps, messages, comprehensions
+
+
+def lower(text: str) -> Fast | None:
+    """A Python function for `text` when it is inside the subset (see above), else None.
 
     The function returns the value CEL would, or DECLINED when only CEL can say.
     """
-    fast = _lower(text) or _lower_path(text)
-    if fast is None:
+    try:
+        tree = parse(text)
+        if tree.kind == "ident":
+            return None  # a bare root is a map: always CEL's
+        fast = _lower(tree, text)
+    except (_Outside, ParseError, RecursionError):
         return None
-
-    def answer(scope: dict[str, Any]) -> Any:
-        try:
-            return fast(scope)
-        except _Declined:
-            return DECLINED
-
-    return answer
+    return answering(fast)
