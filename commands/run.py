@@ -6,8 +6,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from commands.common import (
     EXIT_OK,
@@ -22,14 +23,15 @@ from commands.common import (
     read_flow,
 )
 
+if TYPE_CHECKING:
+    from engine.runtime.events_file import Scenario
+
 __all__ = ["cmd_preview", "cmd_report", "cmd_run", "cmd_simulate"]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.runtime.events_file import ScenarioError, load_events_file
-    from engine.runtime.runner import Runner
     from skills.qwen.client import run_closing
-    from skills.registry import skills_for_device
 
     flow_path = Path(args.flow)
     if not flow_path.is_file():
@@ -44,18 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     compiled = load_main_flow(flow_path)
     main_flow = compiled.pop("__main__")
     printer = json_line if args.json else _TracePrinter().print
-
-    async def drive() -> Runner:
-        runner = Runner(compiled, skills=skills_for_device(), on_trace=printer)
-        await runner.start(main_flow.id, scenario.slots if scenario else {})
-        for event in scenario.events if scenario else []:
-            await runner.run_until(event.at_ms)
-            await runner.send(event.name, event.data)
-        await runner.run_until(scenario.until_ms if scenario else 0)
-        return runner
-
-    runner = run_closing(drive())
-    end = runner.end_state()
+    end = run_closing(_run_on_host(compiled, main_flow.id, scenario, printer))
     active = end["states"]
     if args.json:
         json_line(end)
@@ -65,6 +56,45 @@ def cmd_run(args: argparse.Namespace) -> int:
         status = f"done in '{end['final']}'" if end["done"] else f"waiting in {', '.join(active)}"
         Console(highlight=False).print(f"[bold]{end['flow']}[/bold]: {status}  slots={end['slots']}")
     return EXIT_OK
+
+
+async def _run_on_host(
+    compiled: dict[str, Any], main_id: str, scenario: Scenario | None, on_trace: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    """One flow played on the session host, on the virtual clock, with no device: the `end` line.
+
+    It is the session the glasses, `chat` and `simulate` run, kept in memory and under the
+    fixed id `session-1` (the ids a flow derives from it are the same in every run). An
+    `event:` goes to the flow as written; a `say:` is heard by the assistant first.
+    """
+    from engine.assistant.host import SessionHost
+    from engine.assistant.routing import OfflineRouter
+    from engine.assistant.store import SqliteSessionStore
+    from skills.registry import skills_for_device
+
+    store = SqliteSessionStore(":memory:")
+    host = SessionHost(
+        compiled,
+        store,
+        OfflineRouter([c.flow for c in compiled.values()]),
+        skills=skills_for_device(),
+        virtual=True,
+        on_trace=on_trace,
+    )
+    try:
+        session = host.create("local", session_id="session-1")
+        await session.start(main_id, scenario.slots if scenario else {})
+        for event in scenario.events if scenario else []:
+            await session.advance(event.at_ms)
+            if event.said:
+                await session.say(event.data["text"], event.data)
+            else:
+                await session.flow_event(event.name, event.data)
+        await session.advance(scenario.until_ms if scenario else 0)
+        return session.runner.end_state()
+    finally:
+        host.close()
+        store.close()
 
 
 class _TracePrinter:
@@ -210,9 +240,9 @@ def _simulate_live(args: argparse.Namespace) -> int:
     device = SimulatedDevice(profile, out, speak_audio=not args.no_audio)
     settings = llm_settings()
     router = ModelRouter([c.flow for c in flows.values()], QwenClient(settings))
-    runner = main_loop(flows, device, skills=skills_for_device(settings), llm=configured_llm(settings), router=router)
-    if runner is not None and runner.stack:
-        json_line(runner.end_state())
+    end = main_loop(flows, device, skills=skills_for_device(settings), llm=configured_llm(settings), router=router)
+    if end is not None:
+        json_line(end)
     return EXIT_OK
 
 

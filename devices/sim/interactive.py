@@ -1,8 +1,10 @@
 """A live session on the simulated glasses: type what the wearer says, keys for gestures.
 
-The HUD is redrawn in place after every input and whenever a timer changes it.
-Lines are read on a helper thread so the flow's timers keep running on the real
-clock while the designer types.
+It runs on the session host, as `chat` and the glasses do: what the wearer says
+goes through the assistant (routing, the running flow's words, cancel, yes/no),
+keys and `:` commands go straight to the flow. The HUD is redrawn in place after
+every input and whenever a timer changes it. Lines are read on a helper thread so
+the flow's timers keep running on the real clock while the designer types.
 
     t tap · d double tap · l long press · u swipe up · s swipe down · n nod · x shake
     :yes · :no · :battery 12 · :doff · :don · :event NAME {json} · q quit
@@ -30,10 +32,13 @@ from rich.text import Text
 
 from devices.hud.render_terminal import HudView
 from devices.sim.simulator import SimulatedDevice
+from engine.assistant.assistant_session import AssistantSession
+from engine.assistant.host import SessionHost
+from engine.assistant.links import PortsLink
 from engine.assistant.routing import OfflineRouter, Route
-from engine.runtime.clock import AsyncioClock
+from engine.assistant.store import SqliteSessionStore
 from engine.runtime.compiler import CompiledFlow
-from engine.runtime.runner import LlmProvider, Runner, Skill
+from engine.runtime.runner import LlmProvider, Skill
 
 __all__ = [
     "HELP",
@@ -87,9 +92,10 @@ def parse_input(line: str) -> tuple[str, dict[str, Any]] | None:
 
 class Router(Protocol):
     """What understands an utterance: `engine.assistant.model_router.ModelRouter` (Qwen, offline fallback) or the
-    `engine.assistant.routing.OfflineRouter`; `route` may be a coroutine."""
+    `engine.assistant.routing.OfflineRouter`; `route` may be a coroutine. The session's turn loop also
+    names the running flow and what it waits for."""
 
-    def route(self, utterance: str) -> Any: ...
+    def route(self, utterance: str, active: str | None = None, waiting: str | None = None) -> Any: ...
 
 
 async def understand(router: Router, utterance: str) -> Route:
@@ -98,13 +104,33 @@ async def understand(router: Router, utterance: str) -> Route:
     return await result if inspect.isawaitable(result) else result
 
 
-def describe_route(route: Route) -> str:
-    """One log line for an utterance that started nothing."""
-    if route.command == "clarify":
-        return f"(which one? {', '.join(route.options)})"
-    if route.command == "answer" and route.text:
-        return f"({route.text})"
-    return f"(no flow starts with that: {route.command})"
+def describe_route(route: dict[str, Any]) -> str:
+    """One log line for words that started nothing (`route` as the assistant's turn reports it)."""
+    command = route.get("command")
+    if command == "clarify":
+        return f"(which one? {', '.join(route.get('options') or ())})"
+    if command == "answer" and route.get("text"):
+        return f"({route['text']})"
+    return f"(no flow starts with that: {command})"
+
+
+class _Glasses(PortsLink):
+    """The simulated glasses as the session's device: they allow what the running flow asked for."""
+
+    def __init__(self, device: SimulatedDevice, flows: dict[str, CompiledFlow]) -> None:
+        super().__init__(device)
+        self.flows = flows
+
+    def deliver(self, session: Any, commands: list[dict[str, Any]]) -> None:
+        runner = session.runner
+        if runner.stack:
+            self.ports.permissions = frozenset(self.flows[runner.stack[0].session.flow_id].flow.permissions)
+        super().deliver(session, commands)
+
+
+def _running(session: AssistantSession) -> bool:
+    stack = session.runner.stack
+    return bool(stack) and not stack[0].session.done
 
 
 async def run_interactive(
@@ -116,10 +142,10 @@ async def run_interactive(
     skills: dict[str, Skill] | None = None,
     llm: LlmProvider | None = None,
     router: Router | None = None,
-) -> Runner | None:
-    """Run typed lines against the flows until `q` or end of input; the last runner is returned."""
-    router = router or OfflineRouter([c.flow for c in flows.values()])
-    runner: Runner | None = None
+) -> dict[str, Any] | None:
+    """Run typed lines on a hosted session until `q` or end of input; the `end` line of the last flow
+    (None when none ran). Words go through the assistant, keys and `:` commands straight to the flow."""
+    store = SqliteSessionStore(":memory:")
     log: list[str] = []
 
     def note(entry: dict[str, Any]) -> None:
@@ -127,14 +153,26 @@ async def run_interactive(
             details = " ".join(f"{k}={v}" for k, v in entry.items() if k not in ("t", "kind"))
             log.append(f"{entry['t'] / 1000:7.2f}s {entry['kind']:<8} {details}"[:110])
 
+    host = SessionHost(
+        flows,
+        store,
+        router or OfflineRouter([c.flow for c in flows.values()]),
+        skills=skills,
+        llm=llm,
+        device={"profile": device.profile.id, "display": device.profile.hud is not None},
+        on_trace=note,
+    )
+    session = host.create("local", device="simulator", profile=device.profile.id)
+    session.link = _Glasses(device, flows)
+
     def draw() -> None:
         parts: list[Any] = []
         if device.profile.hud is not None:
             parts.append(HudView(device.hud.current, device.profile))
-        if runner is not None and runner.stack:
-            session = runner.stack[-1].session
-            state = "done: " + str(session.final) if session.done else session.config
-            parts.append(Text(f"{session.flow_id} · {state} · LED {'on' if device.led_on else 'off'}", style="bold"))
+        if session.runner.stack:
+            top = session.runner.stack[-1].session
+            state = "done: " + str(top.final) if top.done else top.config
+            parts.append(Text(f"{top.flow_id} · {state} · LED {'on' if device.led_on else 'off'}", style="bold"))
         else:
             parts.append(Text("no flow running: say something that starts one", style="bold"))
         parts.append(Text("\n".join(log[-8:]), style="dim"))
@@ -143,55 +181,58 @@ async def run_interactive(
             console.clear()
         console.print(Group(*parts))
 
-    clock = AsyncioClock()
-    device.now = clock.now
-
-    def schedule(when: int, callback: Callable[[], None]) -> asyncio.TimerHandle:
-        """A device timer that also redraws the panel once it has fired."""
+    def schedule(when: int, callback: Callable[[], None]) -> Any:
+        """A device timer on the session's clock that also redraws the panel once it has fired."""
 
         def fire() -> None:
             callback()
             draw()
 
-        return clock.call_at(when, fire)
+        return session.clock.call_at(when, fire)
 
+    device.now = session.clock.now
     device.schedule = schedule
     draw()
-    while True:
-        try:
-            line = await asyncio.to_thread(read_line)
-        except (EOFError, KeyboardInterrupt):
-            break
-        parsed = parse_input(line)
-        if parsed is None:
-            break
-        name, data = parsed
-        if runner is None or not runner.stack or runner.stack[0].session.done:
-            heard = await understand(router, data["text"]) if name == "asr.transcript" else None
-            if heard is None or heard.command != "start_flow" or heard.flow not in flows:
-                log.append(describe_route(heard) if heard else f"(no flow is running for {name})")
-                draw()
-                continue
-            runner = Runner(
-                flows,
-                skills=skills or {},
-                llm=llm,
-                ports=device,
-                clock=clock,
-                on_trace=note,
-                device={"profile": device.profile.id, "display": device.profile.hud is not None},
-            )
-            device.permissions = frozenset(flows[heard.flow].flow.permissions)
-            log.append(f"(started {heard.flow} {heard.slots or ''})".replace(" )", ")"))
-            await runner.start(heard.flow, dict(heard.slots))
-        else:
-            await runner.send(name, data)
-        device.flush_hud()
-        for entry in device.log[-3:]:
-            if entry["kind"] == "spoken":
-                note(entry)
-        draw()
-    return runner
+    try:
+        while True:
+            try:
+                line = await asyncio.to_thread(read_line)
+            except (EOFError, KeyboardInterrupt):
+                break
+            parsed = parse_input(line)
+            if parsed is None:
+                break
+            name, data = parsed
+            if name == "asr.transcript":
+                await _say(session, data, flows, log)
+            elif _running(session):
+                await session.device_event(name, data)
+            else:
+                log.append(f"(no flow is running for {name})")
+            device.flush_hud()
+            for entry in device.log[-3:]:
+                if entry["kind"] == "spoken":
+                    note(entry)
+            draw()
+        return session.runner.end_state() if session.runner.stack else None
+    finally:
+        host.close()
+        store.close()
+
+
+async def _say(
+    session: AssistantSession, heard: dict[str, Any], flows: dict[str, CompiledFlow], log: list[str]
+) -> None:
+    """Typed words through the assistant, as `chat` and the glasses hear them; what it made of them logged."""
+    was_running = _running(session)
+    result = await session.say(heard["text"], heard)
+    route = result.get("route") or {}
+    if route.get("command") == "start_flow" and route.get("flow") in flows:
+        log.append(f"(started {route['flow']} {route.get('slots') or ''})".replace(" )", ")"))
+    elif not was_running and not _running(session):
+        log.append(describe_route(route))
+    else:
+        log.extend(f"({text})" for text in result.get("said") or ())
 
 
 def main_loop(
@@ -201,8 +242,8 @@ def main_loop(
     skills: dict[str, Skill],
     llm: LlmProvider | None,
     router: Router,
-) -> Runner | None:
-    """The live session on stdin/stdout."""
+) -> dict[str, Any] | None:
+    """The live session on stdin/stdout: the `end` line of the last flow, if one ran."""
     console = Console(highlight=False)
     read = lambda: sys.stdin.readline() or _eof()  # noqa: E731
     return asyncio.run(run_interactive(flows, device, console, read, skills=skills, llm=llm, router=router))

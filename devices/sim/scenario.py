@@ -17,7 +17,6 @@ a scenario from a wearer.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from engine.language.catalog import PROJECT_ROOT
 from engine.language.durations import DurationError
 from engine.language.event_names import engine_owned, refusal
 from engine.language.schema import SchemaValidator, load_schema, read_checked
-from engine.runtime.events_file import ScenarioError, TimedEvent, moment, next_moment
+from engine.runtime.events_file import ScenarioError, TimedEvent, moment, next_moment, utterance
 
 __all__ = [
     "MAX_IMAGE_BYTES",
@@ -61,10 +60,6 @@ def _ms(text: str, location: str) -> int:
         return moment(text)
     except DurationError as exc:
         raise ScenarioError(location, str(exc)) from None
-
-
-def _lang(text: str) -> str:
-    return "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"
 
 
 def _finite(value: Any) -> bool:
@@ -214,21 +209,7 @@ def _expand(
             raise ScenarioError(location, problem)
         return [TimedEvent(at, item["event"], dict(item.get("data") or {}))]
     if "say" in item:
-        text = item["say"]
-        return [
-            TimedEvent(
-                at,
-                "asr.transcript",
-                {
-                    "text": text,
-                    "lang": item.get("lang") or _lang(text),
-                    "is_final": True,
-                    "start_ms": at,
-                    "end_ms": at + 60 * len(text),
-                    "speaker": "wearer",
-                },
-            )
-        ]
+        return [utterance(at, item["say"], item.get("lang"))]
     if "wav" in item:
         path = _file(base, item["wav"], location)
         if path.stat().st_size > MAX_WAV_BYTES:

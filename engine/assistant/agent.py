@@ -23,15 +23,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
-from langchain_core.runnables import RunnableConfig
-from langgraph.graph import END, START, StateGraph
-
 from engine.assistant.addressing import hear, wake_phrases
 from engine.assistant.routing import Route
 from engine.runtime.compiler import CompiledFlow
 from engine.runtime.runner import Runner
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig  # a string annotation is what LangGraph reads
+
     from engine.assistant.assistant_session import AssistantSession
 
 __all__ = ["REASK", "Active", "TurnLoop", "TurnState", "active_flow", "awaiting", "handles", "listening", "spoken"]
@@ -60,15 +59,25 @@ class TurnLoop:
         self.router = router
         self.wake = wake_phrases(wake)  # WakeConfigError when the setting names no phrase
         self.on_text: Any = None  # receives a model's spoken answer piece by piece
-        graph = StateGraph(TurnState)
-        graph.add_node("understand", self._understand)
-        graph.add_node("act", self._act)
-        graph.add_node("respond", self._respond)
-        graph.add_edge(START, "understand")
-        graph.add_edge("understand", "act")
-        graph.add_edge("act", "respond")
-        graph.add_edge("respond", END)
-        self.graph = graph.compile()
+        self._graph: Any = None
+
+    @property
+    def graph(self) -> Any:
+        """The compiled graph, built at the first utterance: a process whose sessions only ever get
+        device events (`cli.py run` of an events file without words) never loads LangGraph."""
+        if self._graph is None:
+            from langgraph.graph import END, START, StateGraph
+
+            graph = StateGraph(TurnState)
+            graph.add_node("understand", self._understand)
+            graph.add_node("act", self._act)
+            graph.add_node("respond", self._respond)
+            graph.add_edge(START, "understand")
+            graph.add_edge("understand", "act")
+            graph.add_edge("act", "respond")
+            graph.add_edge("respond", END)
+            self._graph = graph.compile()
+        return self._graph
 
     async def run(self, session: AssistantSession, utterance: str, heard: dict[str, Any] | None = None) -> TurnState:
         """One turn on a live session (the host holds its lock and saves it afterwards)."""
@@ -80,7 +89,8 @@ class TurnLoop:
             "armed": session.armed,
         }
         config: RunnableConfig = {"configurable": {"session": session}}
-        return await self.graph.ainvoke(turn, config)  # type: ignore[return-value]
+        result: TurnState = await self.graph.ainvoke(turn, config)
+        return result
 
     # -- nodes -----------------------------------------------------------------------------------
     async def _understand(self, state: TurnState, config: RunnableConfig) -> dict[str, Any]:

@@ -159,6 +159,15 @@ class AssistantSession:
 
         await self._write(begin)
 
+    async def flow_event(self, name: str, data: dict[str, Any] | None = None) -> None:
+        """An event for the running flow itself, never heard by the assistant first (even a final
+        transcript): what an events file names (`cli.py run`), delivered as written."""
+
+        async def deliver() -> None:
+            await self.runner.send(name, data or {})
+
+        await self._write(deliver)
+
     async def advance(self, until_ms: int) -> None:
         """Move a simulated session's virtual clock on, firing what falls due (VirtualClock only)."""
 

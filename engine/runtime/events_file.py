@@ -4,11 +4,16 @@ slots: {rounds: 1}
 events:
   - {at: 1s, event: gesture.swipe_up}
   - {at: 2s, event: asr.transcript, data: {text: "paris", lang: en, is_final: true}}
+  - {at: 3s, say: "cancel"}
 until: 5m
+
+An `event:` is the flow's own event, delivered as written; a `say:` is the wearer's
+words, which the assistant hears first (as on the glasses) before any reach the flow.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +27,16 @@ from engine.language.event_names import engine_owned, refusal
 from engine.language.schema import SchemaValidator, load_schema
 from engine.language.yaml_reader import read_yaml
 
-__all__ = ["SCHEMA", "Scenario", "ScenarioError", "TimedEvent", "load_events_file", "moment", "next_moment"]
+__all__ = [
+    "SCHEMA",
+    "Scenario",
+    "ScenarioError",
+    "TimedEvent",
+    "load_events_file",
+    "moment",
+    "next_moment",
+    "utterance",
+]
 
 SCHEMA = PROJECT_ROOT / "schemas" / "events-file.schema.json"
 
@@ -55,6 +69,20 @@ class TimedEvent:
     at_ms: int
     name: str
     data: dict[str, Any]
+    said: bool = False  # words the wearer says: the assistant hears them before the flow does
+
+
+def utterance(at_ms: int, text: str, lang: str | None = None) -> TimedEvent:
+    """What the wearer says at `at_ms`, as the final transcript the glasses send (`say:` entries)."""
+    data = {
+        "text": text,
+        "lang": lang or ("zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"),
+        "is_final": True,
+        "start_ms": at_ms,
+        "end_ms": at_ms + 60 * len(text),
+        "speaker": "wearer",
+    }
+    return TimedEvent(at_ms, "asr.transcript", data, said=True)
 
 
 @dataclass
@@ -87,6 +115,9 @@ def load_events_file(path: Path) -> Scenario:
     for index, item in enumerate(data.get("events") or []):
         pos = document.source.at(("events", index, "at"))
         at = last = next_moment(item["at"], last, f"{file}:{pos.line}:{pos.column}")
+        if "say" in item:
+            events.append(utterance(at, item["say"], item.get("lang")))
+            continue
         if engine_owned(item["event"]):
             where = document.source.at(("events", index, "event"))
             raise ScenarioError(f"{file}:{where.line}:{where.column}", refusal(item["event"]))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
+from tests.support import ROOT
 from tests.support.cli import run_cli
 
 FLOW = textwrap.dedent(
@@ -130,3 +133,43 @@ def test_zero_is_a_time_on_the_clock_however_it_is_written(tmp_path: Path) -> No
         proc = run_cli("run", flow, "--events", events, "--json")
         assert proc.returncode == 0, (zero, proc.stderr)
         assert json.loads(proc.stdout.splitlines()[-1])["final"] == "stopped", zero
+
+
+def test_words_in_an_events_file_are_heard_by_the_assistant_first(tmp_path: Path) -> None:
+    """`say: stop` is the wearer's words: the assistant stops the flow, as on the glasses."""
+    flow, events = _write(tmp_path, "events: [{at: 1s, say: stop}]\n")
+    proc = run_cli("run", flow, "--events", events, "--json")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert {"t": 1000, "kind": "event", "name": "user.cancel", "data": {"via": "voice"}} in lines
+    assert (lines[-1]["done"], lines[-1]["final"], lines[-1]["states"]) == (True, None, ["walking"])
+
+
+def test_an_event_reaches_the_flow_as_written_even_a_final_transcript(tmp_path: Path) -> None:
+    """The same words as an `event:` are the flow's own event: no assistant in between."""
+    flow, events = _write(
+        tmp_path, "events: [{at: 1s, event: asr.transcript, data: {text: stop, lang: en, is_final: true}}]\n"
+    )
+    lines = [json.loads(line) for line in run_cli("run", flow, "--events", events, "--json").stdout.splitlines()]
+    assert {
+        "t": 1000,
+        "kind": "event",
+        "name": "asr.transcript",
+        "data": {"text": "stop", "lang": "en", "is_final": True},
+    } in lines
+    assert not any(line.get("name") == "user.cancel" for line in lines)
+    assert (lines[-1]["done"], lines[-1]["states"]) == (False, ["walking"])
+
+
+def test_a_run_without_words_never_loads_the_assistant_graph(tmp_path: Path) -> None:
+    """Device events take the session's fast path: LangGraph is loaded only for words."""
+    flow, events = _write(tmp_path, "events: [{at: 1s, event: gesture.swipe_down}]\n")
+    code = (
+        f"import sys; sys.argv = ['cli.py', 'run', {flow!r}, '--events', {events!r}, '--json']\n"
+        "import cli\n"
+        "try:\n    cli.main(sys.argv[1:])\nfinally:\n"
+        "    print('LANGGRAPH', 'langgraph' in sys.modules, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "LANGGRAPH False" in proc.stderr, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.splitlines()[-1])["final"] == "stopped"

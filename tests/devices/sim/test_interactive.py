@@ -71,3 +71,22 @@ def test_a_piped_session_runs_the_flow(tmp_path: Path) -> None:
     assert "Tap to finish" in proc.stdout and "Bye" in proc.stdout
     end = json.loads(proc.stdout.strip().splitlines()[-1])
     assert (end["flow"], end["final"]) == ("greeter", "done")
+
+
+def test_words_typed_while_a_flow_runs_go_through_the_assistant(tmp_path: Path) -> None:
+    """As in `chat`: "stop" is heard by the assistant, which stops the flow (not a transcript the flow ignores)."""
+    from rich.console import Console
+
+    from devices.sim.interactive import run_interactive
+    from devices.sim.simulator import SimulatedDevice
+    from engine.language.catalog import load_catalog
+
+    lines = iter(["say hello", "stop", "q"])
+    device = SimulatedDevice(load_catalog().profiles["quark-display"], tmp_path, speak_audio=False)
+    screen = tmp_path / "screen.txt"
+    with screen.open("w") as handle:
+        end = asyncio.run(
+            run_interactive({"greeter": compile_text(FLOW)}, device, Console(file=handle), lambda: next(lines))
+        )
+    assert end is not None and (end["flow"], end["done"], end["final"]) == ("greeter", True, None)
+    assert "cancelled=True" in screen.read_text()  # the flow ended on the wearer's cancel

@@ -104,7 +104,7 @@ def test_the_live_session_builder_passes_skills_and_slots(tmp_path: Path) -> Non
     )
 
     class Router:
-        def route(self, utterance: str) -> Route:
+        def route(self, utterance: str, active: str | None = None, waiting: str | None = None) -> Route:
             return Route("start_flow", "echo", {"word": utterance.split()[-1]})
 
     async def say(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
@@ -113,9 +113,8 @@ def test_the_live_session_builder_passes_skills_and_slots(tmp_path: Path) -> Non
     lines = iter(["echo banana", "q"])
     device = SimulatedDevice(load_catalog().profiles["quark-display"], tmp_path, speak_audio=False)
     console = Console(file=open(tmp_path / "screen.txt", "w"), highlight=False)  # noqa: SIM115
-    runner = asyncio.run(
+    end = asyncio.run(
         run_interactive({"echo": flow}, device, console, lambda: next(lines), skills={"echo.say": say}, router=Router())
     )
-    assert runner is not None
-    end = runner.end_state()
+    assert end is not None
     assert end["slots"]["word"] == "banana" and end["vars"]["said"] == {"heard": "banana"}
