@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from typing import Any, cast
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from devices.bridge.protocol import ProtocolError, hud_message
+from devices.bridge.protocol import ProtocolError, encode_text, hud_message
 from engine.assistant.assistant_session import AssistantSession
 from engine.assistant.outbox import MAX_OUTBOX
 
@@ -186,7 +185,7 @@ class DeviceSession:
     async def send(self, connection: ServerConnection, message: dict[str, Any]) -> None:
         """Write one message to the device now (a link that closed meanwhile is not an error)."""
         with contextlib.suppress(ConnectionClosed):
-            await connection.send(json.dumps(message, ensure_ascii=False, default=str))
+            await connection.send(encode_text(message), text=True)
 
     async def catch_up(self, connection: ServerConnection, last_command: int) -> None:
         """After a resumed welcome: what the device missed, in order, then the display as it is now."""

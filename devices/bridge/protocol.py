@@ -19,6 +19,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from engine.errors import LensflowError
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "decode_binary",
     "decode_text",
     "encode_binary",
+    "encode_text",
     "hud_message",
     "is_plain_name",
     "parse_hello",
@@ -88,6 +91,14 @@ class Hello:
     slots: dict[str, Any] | None = None
     session: str | None = None
     last_command: int = 0
+
+
+def encode_text(message: dict[str, Any]) -> bytes:
+    """A message as the UTF-8 JSON of a text frame (send it with `text=True`); values JSON lacks become strings."""
+    try:
+        return orjson.dumps(message, default=str)
+    except TypeError:  # an integer past 64 bits, a key that is not a string: `json` spells those out
+        return json.dumps(message, ensure_ascii=False, default=str).encode()
 
 
 def encode_binary(header: dict[str, Any], payload: bytes) -> bytes:

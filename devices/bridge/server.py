@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import logging
@@ -148,6 +149,7 @@ class BridgeServer:
         if not self.accepted and not is_loopback(host):
             raise ValueError(f"the bridge listens on {host} only with device tokens configured")
         await self.restore()
+        gc.freeze()  # flows, schemas and modules loaded so far live as long as the server: never scan them again
         return await serve(
             self.handle,
             host,

@@ -14,10 +14,11 @@ this module only converts a `HudFrame` to JSON and back.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from devices.hud.layout import PRIORITIES, HudFrame, lay_out
 from engine.language.catalog import DeviceProfile, HudGeometry
@@ -96,10 +97,13 @@ def remembered_frames(profile: DeviceProfile, kept: int = FRAMES_KEPT) -> Callab
         >>> frames("prompt", {"text": "Where to?"}) is frames("prompt", {"text": "Where to?"})
         True
     """
-    memo: OrderedDict[str, dict[str, Any] | None] = OrderedDict()
+    memo: OrderedDict[bytes, dict[str, Any] | None] = OrderedDict()
 
     def frame(action: str, args: Any) -> dict[str, Any] | None:
-        key = json.dumps([action, args], sort_keys=True, ensure_ascii=False, default=str)
+        try:
+            key = orjson.dumps([action, args], option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # values JSON has no form for: laid out afresh each time
+            return frame_for(profile, action, args)
         if key in memo:
             memo.move_to_end(key)
             return memo[key]

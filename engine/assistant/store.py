@@ -8,19 +8,35 @@ other's events: the loser reloads and applies its event again.
 
 Embedded by default: SQLite in write-ahead mode, durable against a killed process
 (a power cut may lose the last writes; the payment journal, which must not, syncs
-fully). The same interface runs on PostgreSQL when `LENSFLOW_DB=postgresql://...`.
+fully). The write-ahead log is copied into the database by a thread of its own
+(`Checkpointer`): done inline, every few hundred saves one would stop the event loop
+for the ~20 ms of its disk sync. The same interface runs on PostgreSQL when
+`LENSFLOW_DB=postgresql://...`.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["SessionRecord", "SessionRows", "SessionStore", "SqliteSessionStore", "open_session_store"]
+import orjson
+
+__all__ = [
+    "CHECKPOINT_EVERY",
+    "Checkpointer",
+    "SessionRecord",
+    "SessionRows",
+    "SessionStore",
+    "SqliteSessionStore",
+    "open_session_store",
+]
+
+CHECKPOINT_EVERY = 1.0  # seconds between two copies of the write-ahead log into the database
 
 
 @dataclass(slots=True)
@@ -50,7 +66,10 @@ class SessionRecord:
             "last_event": self.last_event,
             "outbox": self.outbox,
         }
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str, check_circular=False)
+        try:  # orjson: a tenth of the time of `json` on every save (a NaN is kept as null)
+            return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:  # an integer past 64 bits: `json` writes it as it is
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> SessionRecord:
@@ -158,6 +177,40 @@ class SessionRows:
         return int(self.run("delete from lensflow_sessions where updated < ?", (older_than,)).rowcount)
 
 
+class Checkpointer(threading.Thread):
+    """Copies a SQLite file's write-ahead log into it every `every` seconds, off the caller's thread.
+
+    A passive checkpoint never waits for writers nor makes them wait; SQLite lets go of
+    Python's lock while it syncs, so the event loop carries on meanwhile.
+    """
+
+    def __init__(self, path: str, every: float = CHECKPOINT_EVERY) -> None:
+        super().__init__(name=f"checkpoint {Path(path).name}", daemon=True)
+        self.path, self.every = path, every
+        self.stopping = threading.Event()
+        self.done = 0  # checkpoints made (for tests and operators)
+
+    def run(self) -> None:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            while not self.stopping.wait(self.every):
+                self.checkpoint(db)
+            self.checkpoint(db)
+        finally:
+            db.close()
+
+    def checkpoint(self, db: sqlite3.Connection) -> None:
+        try:
+            db.execute("pragma wal_checkpoint(passive)")
+            self.done += 1
+        except sqlite3.Error:  # busy or the file went away: the next round tries again
+            pass
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
+
+
 class SqliteSessionStore(SessionRows):
     """The embedded store: one SQLite file in write-ahead mode, one row per session."""
 
@@ -168,11 +221,19 @@ class SqliteSessionStore(SessionRows):
         self.db.execute("pragma synchronous = normal")  # survives a killed process; fsync at checkpoints
         self.db.execute("pragma cache_size = -256")  # KiB: rows are written, rarely read back (restores)
         self.create_table()
+        self.checkpointer: Checkpointer | None = None
+        if self.path != ":memory:" and not self.path.startswith("file::memory:"):
+            self.db.execute("pragma wal_autocheckpoint = 0")  # the checkpointer's job, not a save's
+            self.checkpointer = Checkpointer(self.path)
+            self.checkpointer.start()
 
     def run(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         return self.db.execute(sql, params)
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+            self.checkpointer = None
         self.db.close()
 
 

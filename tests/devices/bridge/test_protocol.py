@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+
 import pytest
 
 from devices.bridge.conformance import BridgeSchemas
@@ -10,6 +13,7 @@ from devices.bridge.protocol import (
     ProtocolError,
     decode_binary,
     encode_binary,
+    encode_text,
     hud_message,
     parse_hello,
     welcome_message,
@@ -60,3 +64,15 @@ def test_the_welcome_and_hud_messages_fit_their_schemas() -> None:
     frame = frame_for(quark, "hud.show", {"layout": "card", "title": "Pay", "body": "25.00"})
     assert frame is not None
     schemas.check(hud_message(frame), sent_by="engine")
+
+
+def test_a_message_is_sent_as_utf8_json_whatever_values_it_carries() -> None:
+    message = {"type": "command", "seq": 3, "args": {"text": "付款 ¥25.00", "amount": Decimal("25.00")}}
+    assert json.loads(encode_text(message)) == {**message, "args": {"text": "付款 ¥25.00", "amount": "25.00"}}
+    assert "付款".encode() in encode_text(message)  # not escaped: the device reads UTF-8
+    huge = {"type": "command", "seq": 1, "args": {"n": 2**70, 7: "a key that is a number"}}
+    assert json.loads(encode_text(huge)) == {
+        "type": "command",
+        "seq": 1,
+        "args": {"n": 2**70, "7": "a key that is a number"},
+    }
