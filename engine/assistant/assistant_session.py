@@ -351,6 +351,7 @@ class AssistantSession:
             wearer=self.wearer,
             on_trace=self._changed,
             device=host.device,
+            versions=host.versions,
         )
 
     def _result(self, result: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from engine.assistant.outbox import FINISHED_LINGER_MS
 from engine.assistant.store import SessionRecord, SessionStore
 from engine.runtime.clock import wall_ms
 from engine.runtime.compiler import CompiledFlow
+from engine.runtime.versions import FlowArchive, FlowVersions
 
 __all__ = ["UPLOAD_POLL_MS", "UPLOAD_WAIT_MS", "SessionHost", "new_session_id"]
 
@@ -69,6 +70,8 @@ class SessionHost:
         self.trace_kept = trace_kept
         self.linger_ms = linger_ms
         self.live: dict[str, AssistantSession] = {}
+        # the flow versions sessions started on, archived in the store (if it keeps them) for after a redeploy
+        self.versions = FlowVersions(store if isinstance(store, FlowArchive) else None)
 
     def _after_uploads(self, skill: Any) -> Any:
         """`skill`, started only once the photos its input names are uploaded (or after UPLOAD_WAIT_MS).

@@ -130,6 +130,23 @@ class SessionRows:
             f"updated {self.FLOAT} not null, body text not null)"
         )
         self.run("create index if not exists lensflow_sessions_wearer on lensflow_sessions (wearer)")
+        # flow versions sessions started on, by content hash: a session outlives a redeploy of its flow
+        self.run(
+            "create table if not exists lensflow_flow_versions (hash text primary key, flow text not null, "
+            f"version {self.BIG_INTEGER}, source text not null)"
+        )
+
+    def keep_flow_version(self, flow_hash: str, flow: str, version: int | None, source: str) -> None:
+        """Archive a flow version's canonical source under its hash (`engine.runtime.versions`)."""
+        self.run(
+            "insert into lensflow_flow_versions (hash, flow, version, source) values (?, ?, ?, ?) "
+            "on conflict (hash) do nothing",
+            (flow_hash, flow, version, source),
+        )
+
+    def flow_version_source(self, flow_hash: str) -> str | None:
+        row = self.run("select source from lensflow_flow_versions where hash = ?", (flow_hash,)).fetchone()
+        return str(row[0]) if row else None
 
     def load(self, session_id: str) -> SessionRecord | None:
         row = self.run(f"select {_COLUMNS} from lensflow_sessions where id = ?", (session_id,)).fetchone()

@@ -33,6 +33,7 @@ from engine.language.model import (
     Transition,
 )
 from engine.language.source import Path, SourceMap
+from engine.language.versions import read_migrations
 
 __all__ = ["BuiltFlow", "DurationSite", "ExpressionSite", "build_flow"]
 
@@ -374,6 +375,7 @@ class _Builder:
             duplicates=tuple(self.duplicates),
             raw=data,
             cancel=_str(data.get("cancel")),
+            migrations=read_migrations(data.get("migrations")),
         )
         return flow
 

@@ -41,6 +41,7 @@ __all__ = [
     "Invoke",
     "Link",
     "LlmCall",
+    "Migration",
     "Slot",
     "State",
     "Transition",
@@ -179,6 +180,22 @@ class Slot:
 
 
 @dataclass(frozen=True, slots=True)
+class Migration:
+    """How a session started on an older `version:` carries on in this one (`migrations:` entry).
+
+    Names absent from `states` map to themselves; `defaults` are literal values keyed
+    `slots.NAME` / `vars.NAME` for what the old version never had.
+    """
+
+    from_version: int | None
+    states: dict[str, str]
+    slots: dict[str, str]
+    vars: dict[str, str]
+    defaults: dict[str, Any]
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
 class DuplicateState:
     name: str
     path: Path
@@ -205,6 +222,11 @@ class Flow:
     duplicates: tuple[DuplicateState, ...] = field(default=())
     raw: Any = None
     cancel: str | None = None  # where voice cancel and swipe-down go when no state handles them
+    migrations: tuple[Migration, ...] = ()  # from older versions, for sessions still running on them
+
+    def migration_from(self, version: int | None) -> Migration | None:
+        """The migration this flow declares from `version`, if any."""
+        return next((m for m in self.migrations if version is not None and m.from_version == version), None)
 
     def ancestors(self, name: str) -> list[str]:
         """Proper ancestors of `name`, innermost first."""

@@ -14,6 +14,7 @@ from transitions import Machine
 
 from engine.language.expressions import CompiledExpression
 from engine.language.model import Flow, State, Transition
+from engine.language.versions import content_hash
 
 if TYPE_CHECKING:
     from engine.runtime.configuration import Statechart
@@ -147,11 +148,18 @@ class CompiledFlow:
     # active states / active leaves of any configuration by name: `configs[name]`, `leaves.get(name)`
     configs: Configurations = field(init=False, repr=False)
     leaves: Leaves = field(init=False, repr=False)
+    # the content hash of the flow's parsed document: what a session started on this version is pinned to
+    hash: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         configs = Configurations(self.chart, self.flat)
         object.__setattr__(self, "configs", configs)  # views over the tables above, made once
         object.__setattr__(self, "leaves", Leaves(configs))
+        object.__setattr__(self, "hash", content_hash(self.flow.raw))
+
+    @property
+    def version(self) -> int | None:
+        return self.flow.version
 
     @property
     def id(self) -> str:

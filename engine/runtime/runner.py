@@ -64,6 +64,7 @@ from engine.runtime.effects import (
 from engine.runtime.privacy import PrivacyLed
 from engine.runtime.session import SNAPSHOT_VERSION, Session
 from engine.runtime.step import step
+from engine.runtime.versions import FlowVersions, abandon, pin
 
 # skill and model calling live in engine.runtime.calls; their public names stay importable from here
 __all__ = ["Frame", "LlmProvider", "Runner", "Skill", "SkillContext", "SkillError"]
@@ -109,6 +110,7 @@ class Runner(SkillCalls):
     device: dict[str, Any] = field(default_factory=dict)  # `device.*` in expressions (profile, display ...)
     # wall time at clock 0 (spoken dates count from epoch + clock.now()); set it for repeatable runs
     epoch: datetime = field(default_factory=_local_now)
+    versions: FlowVersions | None = None  # archived flow versions, for sessions pinned to an older one
     # set in __post_init__ (declared for the slots: a runner per wearer stays small)
     stack: list[Frame] = field(init=False, repr=False, compare=False)
     trace: list[dict[str, Any]] = field(init=False, repr=False, compare=False)
@@ -215,12 +217,21 @@ class Runner(SkillCalls):
             raise ValueError(f"snapshot version {snapshot.get('version')!r} is not supported")
         self.clock.advance_to(int(snapshot["now"]))
         self.stack = []
+        renamed: dict[str, str] = {}
         for item in snapshot["stack"]:
             session = Session.restore(item["session"])
             if session.flow_id not in self.flows:
                 raise ValueError(f"the snapshot runs flow '{session.flow_id}', which is not loaded")
-            frame = self._frame(session.flow_id, session)
-            frame.caller_state = item.get("caller_state")
+            pinned = pin(session, self.flows[session.flow_id], self.versions)
+            for note in pinned.notes:
+                self._record({"t": self.clock.now(), **note})
+            if pinned.compiled is None:  # nothing can run it without changing its meaning: it ends, told
+                self.stack = []
+                self._record(abandon(self.ports, session, pinned.reason, self.clock.now()))
+                return
+            caller = item.get("caller_state")  # a state of the frame below, which a migration may have renamed
+            frame = Frame(session, pinned.compiled, renamed.get(caller, caller) if caller else None)
+            renamed = pinned.migration.states if pinned.migration else {}
             self.stack.append(frame)
             self.led.adopt(session.run, session.captures)
         for frame in self.stack:
@@ -288,7 +299,12 @@ class Runner(SkillCalls):
 
     # -- effects ----------------------------------------------------------------------------
     def _frame(self, flow_id: str, session: Session) -> Frame:
-        return Frame(session, self.flows[flow_id])
+        compiled = self.flows[flow_id]
+        if session.flow_hash is None:  # a session starting: pinned to this version, which is archived
+            session.flow_hash, session.flow_version = compiled.hash, compiled.version
+            if self.versions is not None:
+                self.versions.keep(compiled)
+        return Frame(session, compiled)
 
     def _step(self, frame: Frame, event: Input) -> None:
         """Run one input through the pure step for `frame`, then carry its effects out."""

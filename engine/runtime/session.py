@@ -26,7 +26,9 @@ class Session:
         "deferred",
         "done",
         "final",
+        "flow_hash",
         "flow_id",
+        "flow_version",
         "history",
         "id",
         "invokes",
@@ -44,6 +46,10 @@ class Session:
     ) -> None:
         self.id = session_id
         self.flow_id = flow_id
+        # the flow version this session runs (`engine.language.versions.content_hash`): set when it starts,
+        # so a restore after a redeploy knows whether the states and slots below still mean the same
+        self.flow_hash: str | None = None
+        self.flow_version: int | None = None
         # One run of a flow is one intent: idempotency keys are scoped to it, so starting the flow
         # again (same wearer, same static QR) is a new payment, while a retry or a resume is not.
         self.run = run or secrets.token_hex(8)
@@ -68,6 +74,8 @@ class Session:
             "version": SNAPSHOT_VERSION,
             "id": self.id,
             "flow": self.flow_id,
+            "flow_hash": self.flow_hash,
+            "flow_version": self.flow_version,
             "run": self.run,
             "config": self.config,
             "slots": self.slots,
@@ -93,6 +101,9 @@ class Session:
         run = data.get("run") if isinstance(data.get("run"), str) else None
         session = cls(str(data["id"]), str(data["flow"]), data.get("slots") or {}, run)
         session.config = str(data["config"])
+        pinned, version = data.get("flow_hash"), data.get("flow_version")
+        session.flow_hash = pinned if isinstance(pinned, str) else None  # None: saved before versions were pinned
+        session.flow_version = version if isinstance(version, int) and not isinstance(version, bool) else None
         session.vars = dict(data.get("vars") or {})
         session.history = dict(data["history"]) if data.get("history") else None
         session.timers = {str(k): int(v) for k, v in data["timers"].items()} if data.get("timers") else None
