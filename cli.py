@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--profile", help="device profile for HUD checks (default quark-display)")
     v.add_argument("--config", help="pyproject.toml to read [tool.lensflow] from (default: nearest)")
     v.add_argument("--no-config", action="store_true", help="ignore [tool.lensflow] settings")
+    v.add_argument(
+        "--previous",
+        action="append",
+        metavar="DIR",
+        help="older versions of the flows (files or folders): check that `migrations:` covers them",
+    )
     v.add_argument("--watch", action="store_true", help="validate again, and re-render HUD previews, on every save")
     v.add_argument("--preview-out", default="out/preview", help="where --watch writes previews (default out/preview)")
     v.set_defaults(func=cmd_validate)

@@ -50,7 +50,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.watch:
         return _watch(paths, config, args)
     try:
-        result = validate_paths(paths, config)
+        result = validate_paths(paths, config, previous=getattr(args, "previous", None))
     except UsageError as exc:
         raise CliError(str(exc)) from None
     return _report_validation(result, args)

@@ -22,6 +22,7 @@ from engine.checks import (  # noqa: F401
     expressions,
     hud,
     limits,
+    migrations,
     robustness,
     safety,
     structure,
@@ -109,7 +110,11 @@ def _neighbours(files: list[Path]) -> list[Path]:
     return out
 
 
-def validate_paths(paths: list[str], config: Config | None = None, catalog: Catalog | None = None) -> ValidationResult:
+def validate_paths(
+    paths: list[str], config: Config | None = None, catalog: Catalog | None = None, previous: list[str] | None = None
+) -> ValidationResult:
+    """Every finding for the flows under `paths`; `previous`: folders or files of older flow versions,
+    which the migration rules check coverage against."""
     config = config or Config()
     catalog = catalog or load_catalog()
     files = expand_paths(paths)
@@ -157,6 +162,8 @@ def validate_paths(paths: list[str], config: Config | None = None, catalog: Cata
             emitted |= _emits(document.data)
 
     project.known_ids = set(summaries) | set(project.flows)
+    if previous:
+        project.extra[migrations.PREVIOUS] = migrations.load_previous(expand_paths(previous))
     project.extra.update(summaries=summaries, files_by_id=files_by_id, emitted_events=emitted)
 
     for rule in RULES.values():

@@ -17,7 +17,7 @@ __all__ = ["FLOW_DEFS", "FLOW_TEST_FILES", "SCHEMAS", "reference_markdown"]
 
 SCHEMAS = PROJECT_ROOT / "schemas"
 # The parts of a flow file, in the order a designer meets them.
-FLOW_DEFS = ("state", "branch", "noInput", "invoke", "collect", "confirm", "llm", "call", "link", "slot")
+FLOW_DEFS = ("state", "branch", "noInput", "invoke", "collect", "confirm", "llm", "call", "link", "slot", "migration")
 
 
 # How `cli.py test` pairs a test file with its flow (flowtests/cases.py).
