@@ -32,6 +32,7 @@ raiser chooses the code):
     │   ├── engine.language.expressions.EvaluationError   [EVALUATION]
     │   ├── engine.language.durations.DurationError       [BAD_DURATION]  also a ValueError
     │   ├── engine.runtime.compiler.CompileError          [COMPILE]
+    │   ├── engine.runtime.migration.MigrationError       [MIGRATION]  a saved session a migration cannot carry
     │   ├── engine.runnable.NotRunnable           [NOT_RUNNABLE]
     │   └── engine.designer.diagram.DiagramError          [DIAGRAM]
     ├── reading files a flow names (also OSError / ValueError, as callers catch them)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.errors import UserError
 from engine.language.model import Migration
 from engine.runtime.compiled import CompiledFlow
 from engine.runtime.session import Session
@@ -22,8 +23,10 @@ from engine.runtime.session import Session
 __all__ = ["MigrationError", "migrate", "rename_state"]
 
 
-class MigrationError(Exception):
+class MigrationError(UserError):
     """The session cannot be carried over: the message says which name has nowhere to go."""
+
+    code = "MIGRATION"
 
 
 def rename_state(migration: Migration, name: str) -> str:

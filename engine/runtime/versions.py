@@ -102,7 +102,7 @@ def pin(session: Session, current: CompiledFlow, versions: FlowVersions | None) 
     if session.flow_hash is None:  # saved before sessions were pinned: it runs the loaded version, as then
         session.flow_hash, session.flow_version = current.hash, current.version
         return Pinned(current)
-    if session.flow_hash == current.hash:
+    if session.flow_hash == current.hash or session.done:  # a finished session runs nothing that could mean else
         return Pinned(current)
     old = session.flow_version
     failed = ""
@@ -111,7 +111,7 @@ def pin(session: Session, current: CompiledFlow, versions: FlowVersions | None) 
         try:
             notes = migrate(session, migration, current)
         except MigrationError as exc:
-            failed = f"; its migration does not fit: {exc}"
+            failed = f"the migration from version {old} does not fit: {exc}"
         else:
             applied = {"kind": "migration", "status": "applied", "flow": current.id, "from": old, "to": current.version}
             return Pinned(current, migration, [applied, *notes])
@@ -119,9 +119,10 @@ def pin(session: Session, current: CompiledFlow, versions: FlowVersions | None) 
     if archived is not None:
         kept = {"kind": "migration", "status": "kept", "flow": current.id, "version": old, "hash": session.flow_hash}
         return Pinned(archived, notes=[kept])
+    why = failed or f"version {current.version} declares no migration from it"
     reason = (
         f"flow '{current.id}' changed since this session started on version {old} ({session.flow_hash}); "
-        f"version {current.version} declares no migration from it{failed}, and the old version is not archived"
+        f"{why}, and the old version is not archived"
     )
     return Pinned(None, reason=reason)
 

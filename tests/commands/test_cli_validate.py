@@ -206,3 +206,12 @@ def test_profile_option_checks_required_capabilities() -> None:
     assert [(f["rule"], f["line"]) for f in report["findings"]] == [("missing-capability", requires)]
     proc = run_cli("validate", "--profile", "hologram", "flows")
     assert proc.returncode == 2 and "unknown device profile 'hologram'" in proc.stderr
+
+
+def test_previous_versions_are_named_with_previous() -> None:
+    folder = BAD / "migration-missing-state"
+    code, report = validate_json(str(folder / "bad"), extra=("--previous", str(folder / "previous")))
+    assert code == 1
+    assert [(f["rule"], f["line"]) for f in report["findings"]] == [("migration-missing-state", 16)]
+    code, report = validate_json(str(folder / "bad"))  # without the old version, coverage cannot be told
+    assert (code, report["findings"]) == (0, [])
