@@ -162,3 +162,46 @@ def test_an_archived_version_is_written_once(write_flow: WriteFlow, tmp_path: Pa
     rows = store.run("select flow, version from lensflow_flow_versions").fetchall()
     store.close()
     assert [tuple(r) for r in rows] == [("tipping", 1)]
+
+
+PARENT_V1 = """\
+flow: parent
+version: 1
+states:
+  waiting:
+    call: {flow: child, on_done: finished}
+  finished: {type: final}
+"""
+PARENT_V2 = PARENT_V1.replace("version: 1", "version: 2").replace("waiting", "calling") + (
+    "migrations:\n  - from: 1\n    states: {waiting: calling}\n"
+)
+CHILD = """\
+flow: child
+version: 1
+states:
+  asking:
+    on: {gesture.tap: answered}
+  answered: {type: final}
+"""
+
+
+def test_a_called_flow_returns_to_its_callers_renamed_state(write_flow: WriteFlow) -> None:
+    from engine.runtime.runner import Runner
+
+    child = compile_flow(flow_of(write_flow(CHILD, "child.yaml")))
+    v1 = compile_flow(flow_of(write_flow(PARENT_V1, "parent.yaml")))
+    v2 = compile_flow(flow_of(write_flow(PARENT_V2, "parent2.yaml")))
+
+    async def go() -> dict[str, Any]:
+        first = Runner({"parent": v1, "child": child})
+        await first.start("parent")
+        saved = first.snapshot()
+        assert saved["stack"][1]["caller_state"] == "waiting"
+        second = Runner({"parent": v2, "child": child})
+        await second.resume(saved)
+        assert second.stack[1].caller_state == "calling"
+        await second.send("gesture.tap", {})
+        return second.end_state()
+
+    end = asyncio.run(go())
+    assert (end["flow"], end["done"], end["final"]) == ("parent", True, "finished")
