@@ -109,6 +109,9 @@ class Runner(SkillCalls):
     device: dict[str, Any] = field(default_factory=dict)  # `device.*` in expressions (profile, display ...)
     # wall time at clock 0 (spoken dates count from epoch + clock.now()); set it for repeatable runs
     epoch: datetime = field(default_factory=_local_now)
+    # makes each flow run's id (idempotency keys are scoped to it); None: random. A durable host that replays
+    # the session (a Temporal workflow) passes a deterministic source so a replay names runs the same.
+    run_ids: Callable[[], str] | None = None
     # set in __post_init__ (declared for the slots: a runner per wearer stays small)
     stack: list[Frame] = field(init=False, repr=False, compare=False)
     trace: list[dict[str, Any]] = field(init=False, repr=False, compare=False)
@@ -140,7 +143,7 @@ class Runner(SkillCalls):
         return self.stack[-1]
 
     async def start(self, flow_id: str, slots: dict[str, Any] | None = None) -> None:
-        frame = self._frame(flow_id, Session(self.session_id, flow_id, slots))
+        frame = self._frame(flow_id, self._new_session(self.session_id, flow_id, slots))
         self.stack = [*self.stack, frame]  # sized to what it holds: most runners only ever hold one flow
         self._step(frame, Start(at=self.clock.now()))
         await self._quiesce()
@@ -287,6 +290,9 @@ class Runner(SkillCalls):
         return bool(self.stack) and len(self.stack) == 1 and self.stack[0].session.done
 
     # -- effects ----------------------------------------------------------------------------
+    def _new_session(self, session_id: str, flow_id: str, slots: dict[str, Any] | None) -> Session:
+        return Session(session_id, flow_id, slots, self.run_ids() if self.run_ids else None)
+
     def _frame(self, flow_id: str, session: Session) -> Frame:
         return Frame(session, self.flows[flow_id])
 
@@ -387,7 +393,7 @@ class Runner(SkillCalls):
             self._step(frame, CallFailed(effect.state, "CALL_DEPTH", message, at=self.clock.now()))
             return
         args = effect.args if isinstance(effect.args, dict) else {}
-        child = self._frame(flow_id, Session(frame.session.id, flow_id, args))
+        child = self._frame(flow_id, self._new_session(frame.session.id, flow_id, args))
         child.caller_state = effect.state
         self.stack.append(child)
         self._step(child, Start(at=self.clock.now()))
@@ -406,7 +412,7 @@ class Runner(SkillCalls):
             return
         index = self.stack.index(frame)
         args = effect.args if isinstance(effect.args, dict) else {}
-        replacement = self._frame(flow_id, Session(frame.session.id, flow_id, args))
+        replacement = self._frame(flow_id, self._new_session(frame.session.id, flow_id, args))
         replacement.caller_state = frame.caller_state
         for state in list(frame.session.invokes or {}):
             self._cancel(frame, state)
