@@ -21,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 from engine.runtime.calls import LlmProvider, Skill, SkillContext, SkillError
 from engine.runtime.clock import wall_ms
 
-__all__ = ["SKILL_ACTIVITY", "MODEL_ACTIVITY", "ModelCall", "SessionActivities", "SkillCall"]
+__all__ = ["MODEL_ACTIVITY", "SKILL_ACTIVITY", "ModelCall", "SessionActivities", "SkillCall"]
 
 SKILL_ACTIVITY = "lensflow.skill"
 MODEL_ACTIVITY = "lensflow.model"
@@ -60,7 +60,9 @@ def _final(exc: BaseException) -> ApplicationError:
     """A coded failure the flow branches on, never retried by Temporal."""
     code = getattr(exc, "code", None)
     message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-    return ApplicationError(str(message), type=code if isinstance(code, str) and code else "EXECUTION", non_retryable=True)
+    return ApplicationError(
+        str(message), type=code if isinstance(code, str) and code else "EXECUTION", non_retryable=True
+    )
 
 
 class SessionActivities:

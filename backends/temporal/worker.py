@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -82,10 +83,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     flows = _load_flows(args.flows)
     skills = _skill_table(args.skills)
     llm = _model() if args.skills == DEFAULT_SKILLS else None
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.address, args.task_queue, flows, skills, llm))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import workflow
@@ -113,7 +113,7 @@ class SessionWorkflow:
             clock=WorkflowClock(epoch_ms),
             session_id=self.start.session_id,
             wearer=start.wearer,
-            epoch=datetime.fromtimestamp(epoch_ms / 1000, timezone.utc),
+            epoch=datetime.fromtimestamp(epoch_ms / 1000, UTC),
             run_ids=lambda: workflow.uuid4().hex[:RUN_ID_CHARS],
         )
 

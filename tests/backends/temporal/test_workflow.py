@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,3 +109,45 @@ def test_a_session_survives_a_killed_worker_with_no_command_lost_or_repeated(
     asyncio.run(asyncio.wait_for(scenario(), timeout=60))
     calls = _skill_calls(workers.skill_log)
     assert len(calls) == 1 and calls[0]["key"].endswith(":notes")
+
+
+def test_continue_as_new_carries_the_session_numbering_and_timer_over(
+    temporal_server: TemporalServer, workers: Any
+) -> None:
+    """Every 4 events the history is cut; the outbox numbering, the applied `seq`, the flow and a timer
+    pending at the cut go on in the next run."""
+
+    async def scenario() -> None:
+        workers()
+        _, handle = await _begin(temporal_server.address, workers.queue, events_per_run=4)
+        for seq in range(1, 10):
+            assert (await _event(handle, "gesture.tap", seq)).applied
+        heard = await handle.execute_update(SessionWorkflow.utterance, args=["hello there", 10])
+        assert heard.applied and _titles(heard.commands) == ["heard hello there"]
+        for _ in range(100):  # the roll happens once the handlers are done: let the last one land
+            state = await handle.query(SessionWorkflow.state)
+            if state["runs"] >= 3:
+                break
+            await asyncio.sleep(0.05)
+        assert state["runs"] >= 3 and state["last_event"] == 10
+        assert not (await _event(handle, "gesture.tap", 7)).applied  # applied in an earlier run: still known
+        missed = await handle.query(SessionWorkflow.commands_after, 8)
+        assert [c["seq"] for c in missed["commands"]] == [9, 10, 11]
+        assert _titles(missed["commands"]) == ["tap", "tap", "heard hello there"]
+        await _event(handle, "gesture.swipe_up", 11)
+        for _ in range(100):  # the skill's answer: the card, and the 3 s reminder timer set
+            if "Noted" in _titles((await handle.query(SessionWorkflow.commands_after, 11))["commands"]):
+                break
+            await asyncio.sleep(0.05)
+        waited = await _event(handle, "gesture.tap", 12)  # the run's 4th event: it rolls over, timer pending
+        assert _titles(waited.commands) == ["still waiting"]
+        for _ in range(160):
+            missed = await handle.query(SessionWorkflow.commands_after, 11)
+            if "Reminder" in _titles(missed["commands"]):
+                break
+            await asyncio.sleep(0.05)
+        assert _titles(missed["commands"]) == ["Noted", "still waiting", "Reminder"]
+        assert [c["seq"] for c in missed["commands"]] == [12, 13, 14]
+        assert (await handle.query(SessionWorkflow.state))["runs"] >= 4  # the reminder fired in a later run
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=40))
