@@ -16,6 +16,7 @@ import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -26,10 +27,13 @@ from backends.temporal import shelf
 from backends.temporal.activities import SessionActivities
 from backends.temporal.workflow import SessionWorkflow
 
-__all__ = ["READY_LINE", "main", "serve"]
+__all__ = ["READY_LINE", "main", "sandbox", "serve"]
 
 READY_LINE = "lensflow worker ready"  # printed once the worker polls (tests and supervisors wait for it)
 DEFAULT_SKILLS = "skills.registry:skills_for_device"
+# how long a session's next task waits for the worker that holds it in memory before any worker may take it
+# (replaying it): how late a timer fires after its worker died. Temporal's default is 10 s.
+STICKY_TIMEOUT = timedelta(seconds=2)
 
 
 def _skill_table(target: str) -> dict[str, Any]:
@@ -56,18 +60,25 @@ def _load_flows(paths: Sequence[str]) -> dict[str, Any]:
     return flows
 
 
+def sandbox() -> SandboxedWorkflowRunner:
+    """Temporal's sandbox with the engine passed through: it is pure, and importing it afresh for each
+    run would cost more than a run; the shelf is passed through so runs see the worker's flows."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules("engine", "backends.temporal.shelf")
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
 async def serve(address: str, task_queue: str, flows: dict[str, Any], skills: dict[str, Any], llm: Any = None) -> None:
     """Poll `task_queue` on the Temporal server at `address` until cancelled."""
     shelf.install(flows)
     client = await Client.connect(address)
-    restrictions = SandboxRestrictions.default.with_passthrough_modules("engine", "backends.temporal.shelf")
     activities = SessionActivities(skills, llm)
     async with Worker(
         client,
         task_queue=task_queue,
         workflows=[SessionWorkflow],
         activities=activities.all(),
-        workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
+        workflow_runner=sandbox(),
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     ):
         print(READY_LINE, flush=True)
         await asyncio.Event().wait()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,12 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Replayer
 
+from backends.temporal import shelf
+from backends.temporal.worker import sandbox
 from backends.temporal.workflow import EventResult, SessionStart, SessionWorkflow
+from engine.runnable import load_all_runnable
 from tests.support import ROOT
 from tests.support.servers.temporal import TemporalServer, TemporalWorker
 from tests.support.temporal_skills import LOG_VARIABLE
@@ -88,12 +93,14 @@ def test_a_session_survives_a_killed_worker_with_no_command_lost_or_repeated(
         first.kill()
         await asyncio.sleep(3.5)  # the reminder falls due while no worker is alive
         workers()
+        revived = time.monotonic()
         for _ in range(200):
             after = await handle.query(SessionWorkflow.commands_after, 0)
             if "Reminder" in _titles(after["commands"]):
                 break
             await asyncio.sleep(0.05)
         commands = after["commands"]
+        assert time.monotonic() - revived < 5  # the overdue timer fires soon after a worker is back
         assert _titles(commands) == ["Ready", "tap", "Noted", "Reminder"]
         assert [c["seq"] for c in commands] == [1, 2, 3, 4]  # numbered, none lost, none twice
         assert [c["args"]["body"] for c in commands if c["args"].get("title") == "Noted"] == [
@@ -105,6 +112,11 @@ def test_a_session_survives_a_killed_worker_with_no_command_lost_or_repeated(
         assert ended.applied and ended.done
         result = await handle.result()
         assert result["final"] == "finished" and result["last_command"] == 4
+        # the whole history replays here, in another process with its own hash seed: deterministic
+        shelf.install(load_all_runnable(FLOWS)[0])
+        await Replayer(workflows=[SessionWorkflow], workflow_runner=sandbox()).replay_workflow(
+            await handle.fetch_history()
+        )
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=60))
     calls = _skill_calls(workers.skill_log)
