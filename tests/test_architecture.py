@@ -19,7 +19,7 @@ import pytest
 
 from tests.support import ROOT
 
-SOURCE = ("engine", "devices", "skills", "commands", "flowtests")
+SOURCE = ("engine", "devices", "skills", "commands", "flowtests", "backends")
 # engine/language may use, of the project, only itself and these root modules of engine/.
 LANGUAGE_MAY_IMPORT = {
     "engine.findings",
@@ -126,7 +126,7 @@ PROJECT_WIDE = ("test_architecture.py", "test_private_names.py", "test_type_chec
 
 def test_tests_of_a_source_folder_sit_at_its_mirror_path() -> None:
     """tests/engine/runtime/test_x.py tests engine/runtime/: every such folder exists in the source tree."""
-    mirrored = ("engine", "devices", "skills", "commands", "flowtests")
+    mirrored = ("engine", "devices", "skills", "commands", "flowtests", "backends")
     wrong = []
     for path in ROOT.joinpath("tests").rglob("test_*.py"):
         parts = path.relative_to(ROOT / "tests").parts

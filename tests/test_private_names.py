@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.support import ROOT
 
-PACKAGES = ("engine", "skills", "devices", "flowtests", "commands")
+PACKAGES = ("engine", "skills", "devices", "flowtests", "commands", "backends")
 
 def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))

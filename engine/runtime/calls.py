@@ -44,6 +44,13 @@ class SkillContext:
     attempt: int
     emit: Callable[[str, dict[str, Any]], None] = lambda name, data: None
     wearer: str = "local"
+    # await work done outside this process (a durable activity): the session counts the call as waiting,
+    # as on its clock, so the event that started it finishes without waiting for the answer
+    elsewhere: Callable[[Awaitable[Any]], Awaitable[Any]] = lambda work: _plainly(work)
+
+
+async def _plainly(work: Awaitable[Any]) -> Any:
+    return await work
 
 
 Skill = Callable[[dict[str, Any], SkillContext], Awaitable[Any]]
@@ -104,6 +111,17 @@ class SkillCalls:
             if task is not None and self._parked:
                 self._parked.discard(task)
 
+    async def _elsewhere(self, work: Awaitable[Any]) -> Any:
+        """Await `work` done by another process, parked like a clock wait (see `SkillContext.elsewhere`)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._parked.add(task)
+        try:
+            return await work
+        finally:
+            if task is not None and self._parked:
+                self._parked.discard(task)
+
     async def _with_timeout(self, coro: Awaitable[Any], timeout_ms: int | None) -> Any:
         """Await `coro`, failing with TIMEOUT after `timeout_ms` of *clock* time."""
         inner = asyncio.ensure_future(coro)
@@ -151,6 +169,7 @@ class SkillCalls:
                 attempt,
                 partial(self._progress, frame),
                 self.wearer,
+                self._elsewhere,
             )
             try:
                 args = dict(call.args) if isinstance(call.args, dict) else {}
@@ -191,7 +210,15 @@ class SkillCalls:
         problem: str | None = None
         try:
             for attempt in (1, 2):  # one repair attempt after an invalid answer
-                context = SkillContext(self._sleep, self.clock.now, None, frame.session.id, attempt, wearer=self.wearer)
+                context = SkillContext(
+                    self._sleep,
+                    self.clock.now,
+                    None,
+                    frame.session.id,
+                    attempt,
+                    wearer=self.wearer,
+                    elsewhere=self._elsewhere,
+                )
                 try:
                     answer = await self._with_timeout(
                         self.llm.complete(prompt, data.system, data.image, schema, context=context),

@@ -23,9 +23,11 @@ import heapq
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Protocol, cast
 
-__all__ = ["AsyncioClock", "Clock", "TimerHandle", "VirtualClock", "WallClock", "wall_ms"]
+__all__ = ["AsyncioClock", "Clock", "TimerHandle", "VirtualClock", "WallClock", "local_now", "wall_ms"]
 
 
 class TimerHandle(Protocol):
@@ -173,3 +175,15 @@ class WallClock:
     def cancel_all(self) -> None:
         for timer in list(self.pending):
             timer.cancel()
+
+
+@lru_cache(maxsize=16)
+def _zone(offset: timedelta | None, name: str | None) -> timezone:
+    return timezone(offset or timedelta(0), name) if name else timezone(offset or timedelta(0))
+
+
+def local_now() -> datetime:
+    """Now in the local zone, with one shared zone object per offset (not a new one per runner):
+    the wall time at a session clock's zero, from which spoken dates count."""
+    now = datetime.now().astimezone()
+    return now.replace(tzinfo=_zone(now.utcoffset(), now.tzname()))

@@ -23,15 +23,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, ClassVar, cast
 
 from engine.language.event_names import engine_owned, refusal
 from engine.limits import MAX_CALL_DEPTH
 from engine.runtime.calls import LlmProvider, Skill, SkillCalls, SkillContext, SkillError
-from engine.runtime.clock import VirtualClock
+from engine.runtime.clock import VirtualClock, local_now
 from engine.runtime.compiler import CompiledFlow
 from engine.runtime.effects import (
     CallDone,
@@ -79,17 +78,6 @@ class Frame:
     caller_state: str | None = None
 
 
-@lru_cache(maxsize=16)
-def _zone(offset: timedelta | None, name: str | None) -> timezone:
-    return timezone(offset or timedelta(0), name) if name else timezone(offset or timedelta(0))
-
-
-def _local_now() -> datetime:
-    """Now in the local zone, with one shared zone object per offset (not a new one per runner)."""
-    now = datetime.now().astimezone()
-    return now.replace(tzinfo=_zone(now.utcoffset(), now.tzname()))
-
-
 # Task bookkeeping a runner needs only once it has started a task (most device events start none).
 _NO_PARKED = cast("set[asyncio.Task[Any]]", frozenset())
 _NO_WAITING = cast("dict[asyncio.Future[Any], asyncio.Future[Any]]", MappingProxyType({}))
@@ -109,8 +97,11 @@ class Runner(SkillCalls):
     on_trace: Callable[[dict[str, Any]], None] | None = None
     device: dict[str, Any] = field(default_factory=dict)  # `device.*` in expressions (profile, display ...)
     # wall time at clock 0 (spoken dates count from epoch + clock.now()); set it for repeatable runs
-    epoch: datetime = field(default_factory=_local_now)
+    epoch: datetime = field(default_factory=local_now)
     versions: FlowVersions | None = None  # archived flow versions, for sessions pinned to an older one
+    # makes each flow run's id (idempotency keys are scoped to it); None: random. A durable host that replays
+    # the session (a Temporal workflow) passes a deterministic source so a replay names runs the same.
+    run_ids: Callable[[], str] | None = None
     # set in __post_init__ (declared for the slots: a runner per wearer stays small)
     stack: list[Frame] = field(init=False, repr=False, compare=False)
     trace: list[dict[str, Any]] = field(init=False, repr=False, compare=False)
@@ -142,7 +133,7 @@ class Runner(SkillCalls):
         return self.stack[-1]
 
     async def start(self, flow_id: str, slots: dict[str, Any] | None = None) -> None:
-        frame = self._frame(flow_id, Session(self.session_id, flow_id, slots))
+        frame = self._frame(flow_id, self._new_session(self.session_id, flow_id, slots))
         self.stack = [*self.stack, frame]  # sized to what it holds: most runners only ever hold one flow
         self._step(frame, Start(at=self.clock.now()))
         await self._quiesce()
@@ -298,6 +289,9 @@ class Runner(SkillCalls):
         return bool(self.stack) and len(self.stack) == 1 and self.stack[0].session.done
 
     # -- effects ----------------------------------------------------------------------------
+    def _new_session(self, session_id: str, flow_id: str, slots: dict[str, Any] | None) -> Session:
+        return Session(session_id, flow_id, slots, self.run_ids() if self.run_ids else None)
+
     def _frame(self, flow_id: str, session: Session) -> Frame:
         compiled = self.flows[flow_id]
         if session.flow_hash is None:  # a session starting: pinned to this version, which is archived
@@ -403,7 +397,7 @@ class Runner(SkillCalls):
             self._step(frame, CallFailed(effect.state, "CALL_DEPTH", message, at=self.clock.now()))
             return
         args = effect.args if isinstance(effect.args, dict) else {}
-        child = self._frame(flow_id, Session(frame.session.id, flow_id, args))
+        child = self._frame(flow_id, self._new_session(frame.session.id, flow_id, args))
         child.caller_state = effect.state
         self.stack.append(child)
         self._step(child, Start(at=self.clock.now()))
@@ -422,7 +416,7 @@ class Runner(SkillCalls):
             return
         index = self.stack.index(frame)
         args = effect.args if isinstance(effect.args, dict) else {}
-        replacement = self._frame(flow_id, Session(frame.session.id, flow_id, args))
+        replacement = self._frame(flow_id, self._new_session(frame.session.id, flow_id, args))
         replacement.caller_state = frame.caller_state
         for state in list(frame.session.invokes or {}):
             self._cancel(frame, state)

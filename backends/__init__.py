@@ -1,0 +1,1 @@
+"""Durable hosts for wearer sessions other than the in-process session host (engine.assistant.host)."""

@@ -1,0 +1,101 @@
+"""Skills and model calls as Temporal activities, run by the worker (not the workflow).
+
+Temporal retries an activity whose worker died or which raised something unexpected,
+within the retry policy the workflow chose for that skill (`remote.retry_for`); a skill's
+own failure (`SkillError`, a provider's coded error) is final here and goes back to the
+flow as `error.code`, because the flow's `retry:` and `on_error` decide what happens next.
+
+    activities = SessionActivities(embedded_skills(), llm=None)
+    Worker(client, task_queue="lensflow", workflows=[SessionWorkflow], activities=activities.all())
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from engine.runtime.calls import LlmProvider, Skill, SkillContext, SkillError
+from engine.runtime.clock import wall_ms
+
+__all__ = ["MODEL_ACTIVITY", "SKILL_ACTIVITY", "ModelCall", "SessionActivities", "SkillCall"]
+
+SKILL_ACTIVITY = "lensflow.skill"
+MODEL_ACTIVITY = "lensflow.model"
+
+
+@dataclass
+class SkillCall:
+    """One skill call as the workflow asks for it; `key` is the flow's idempotency key (or None)."""
+
+    skill: str
+    args: dict[str, Any]
+    key: str | None
+    session_id: str
+    wearer: str
+    attempt: int = 1
+
+
+@dataclass
+class ModelCall:
+    """One model call of an `llm` step (the workflow repairs an invalid answer by asking again)."""
+
+    prompt: str
+    system: str | None
+    image: str | None
+    schema: dict[str, Any] | None
+    session_id: str
+    wearer: str
+    attempt: int = 1
+
+
+async def _sleep_ms(ms: int) -> None:
+    await asyncio.sleep(ms / 1000)
+
+
+def _final(exc: BaseException) -> ApplicationError:
+    """A coded failure the flow branches on, never retried by Temporal."""
+    code = getattr(exc, "code", None)
+    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    return ApplicationError(
+        str(message), type=code if isinstance(code, str) and code else "EXECUTION", non_retryable=True
+    )
+
+
+class SessionActivities:
+    """The worker's skills and model, as activities; one instance per worker process."""
+
+    def __init__(self, skills: dict[str, Skill], llm: LlmProvider | None = None) -> None:
+        self.skills = skills
+        self.llm = llm
+
+    def all(self) -> list[Any]:
+        return [self.run_skill, self.complete]
+
+    @activity.defn(name=SKILL_ACTIVITY)
+    async def run_skill(self, call: SkillCall) -> Any:
+        skill = self.skills.get(call.skill)
+        if skill is None:
+            raise ApplicationError(
+                f"skill '{call.skill}' has no provider on this worker", type="UNAVAILABLE", non_retryable=True
+            )
+        context = SkillContext(_sleep_ms, wall_ms, call.key, call.session_id, call.attempt, wearer=call.wearer)
+        try:
+            return await skill(dict(call.args), context)
+        except SkillError as exc:
+            raise _final(exc) from None
+
+    @activity.defn(name=MODEL_ACTIVITY)
+    async def complete(self, call: ModelCall) -> Any:
+        if self.llm is None:
+            raise ApplicationError("no model is configured on this worker", type="LLM_UNAVAILABLE", non_retryable=True)
+        context = SkillContext(_sleep_ms, wall_ms, None, call.session_id, call.attempt, wearer=call.wearer)
+        try:
+            return await self.llm.complete(call.prompt, call.system, call.image, call.schema, context=context)
+        except Exception as exc:
+            if isinstance(getattr(exc, "code", None), str):  # the provider's own code: TIMEOUT, INVALID_OUTPUT ...
+                raise _final(exc) from None
+            raise  # anything else: Temporal retries it within the policy

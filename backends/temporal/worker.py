@@ -1,0 +1,102 @@
+"""The worker process: serves session workflows and runs skills and model calls for them.
+
+    python -m backends.temporal.worker --address 127.0.0.1:7233 --task-queue lensflow --flows flows
+
+Any number of workers may serve one task queue; one killed mid-session loses nothing
+(its sessions replay on another from their history). `--skills module:function` names
+a function returning the skill table (default: the device's skills, online where
+configured); the model for `llm` steps is Qwen when LENSFLOW_LLM_* is configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from backends.temporal import shelf
+from backends.temporal.activities import SessionActivities
+from backends.temporal.workflow import SessionWorkflow
+
+__all__ = ["READY_LINE", "main", "sandbox", "serve"]
+
+READY_LINE = "lensflow worker ready"  # printed once the worker polls (tests and supervisors wait for it)
+DEFAULT_SKILLS = "skills.registry:skills_for_device"
+# how long a session's next task waits for the worker that holds it in memory before any worker may take it
+# (replaying it): how late a timer fires after its worker died. Temporal's default is 10 s.
+STICKY_TIMEOUT = timedelta(seconds=2)
+
+
+def _skill_table(target: str) -> dict[str, Any]:
+    module, _, name = target.partition(":")
+    table = getattr(importlib.import_module(module), name)
+    return dict(table() if callable(table) else table)
+
+
+def _model() -> Any:
+    from skills.qwen.client import LlmSettings, QwenClient
+
+    settings = LlmSettings.from_env()
+    return QwenClient(settings) if settings.configured else None
+
+
+def _load_flows(paths: Sequence[str]) -> dict[str, Any]:
+    from engine.runnable import load_all_runnable
+
+    flows, skipped = load_all_runnable(list(paths))
+    for line in skipped:
+        print(f"lensflow worker: skipped {line}", file=sys.stderr)
+    if not flows:
+        raise SystemExit(f"lensflow worker: no runnable flow in {', '.join(paths)}")
+    return flows
+
+
+def sandbox() -> SandboxedWorkflowRunner:
+    """Temporal's sandbox with the engine passed through: it is pure, and importing it afresh for each
+    run would cost more than a run; the shelf is passed through so runs see the worker's flows."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules("engine", "backends.temporal.shelf")
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
+async def serve(address: str, task_queue: str, flows: dict[str, Any], skills: dict[str, Any], llm: Any = None) -> None:
+    """Poll `task_queue` on the Temporal server at `address` until cancelled."""
+    shelf.install(flows)
+    client = await Client.connect(address)
+    activities = SessionActivities(skills, llm)
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[SessionWorkflow],
+        activities=activities.all(),
+        workflow_runner=sandbox(),
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
+    ):
+        print(READY_LINE, flush=True)
+        await asyncio.Event().wait()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m backends.temporal.worker", description=__doc__.split("\n")[0])
+    parser.add_argument("--address", default="127.0.0.1:7233", help="the Temporal frontend (host:port)")
+    parser.add_argument("--task-queue", default="lensflow")
+    parser.add_argument("--flows", nargs="+", default=["flows"], help="flow files or folders to serve")
+    parser.add_argument("--skills", default=DEFAULT_SKILLS, help="module:function returning the skill table")
+    args = parser.parse_args(argv)
+    flows = _load_flows(args.flows)
+    skills = _skill_table(args.skills)
+    llm = _model() if args.skills == DEFAULT_SKILLS else None
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args.address, args.task_queue, flows, skills, llm))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""A wearer session as a Temporal workflow, against a dev server started by the test and worker subprocesses.
+
+The fixture flow (tests/fixtures/temporal/reminder.yaml) shows a card, counts taps,
+calls a skill with an idempotency key, then waits 3 s on a flow timer before it reminds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Replayer
+
+from backends.temporal import shelf
+from backends.temporal.worker import sandbox
+from backends.temporal.workflow import EventResult, SessionStart, SessionWorkflow
+from engine.runnable import load_all_runnable
+from tests.support import ROOT
+from tests.support.servers.temporal import TemporalServer, TemporalWorker
+from tests.support.temporal_skills import LOG_VARIABLE
+
+FLOWS = [str(ROOT / "tests" / "fixtures" / "temporal")]
+SKILLS = "tests.support.temporal_skills:skills"
+
+
+@pytest.fixture
+def workers(temporal_server: TemporalServer, tmp_path: Path) -> Iterator[Any]:
+    """Start workers on a queue of this test's own; every one started is stopped at the end."""
+    queue = f"lensflow-{uuid.uuid4().hex[:8]}"
+    started: list[TemporalWorker] = []
+
+    def start() -> TemporalWorker:
+        env = {LOG_VARIABLE: str(tmp_path / "skills.log")}
+        worker = TemporalWorker(temporal_server.address, queue, FLOWS, SKILLS, env)
+        started.append(worker.start(ROOT, tmp_path / f"worker-{len(started) + 1}.log"))
+        return worker
+
+    start.queue = queue  # type: ignore[attr-defined]
+    start.skill_log = tmp_path / "skills.log"  # type: ignore[attr-defined]
+    try:
+        yield start
+    finally:
+        for worker in started:
+            worker.stop()
+
+
+async def _begin(address: str, queue: str, **options: Any) -> tuple[Client, WorkflowHandle[Any, Any]]:
+    client = await Client.connect(address)
+    handle = await client.start_workflow(
+        SessionWorkflow.run,
+        SessionStart("reminder", wearer="wearer-1", **options),
+        id=f"session-{uuid.uuid4().hex[:12]}",
+        task_queue=queue,
+    )
+    return client, handle
+
+
+async def _event(handle: WorkflowHandle[Any, Any], name: str, seq: int) -> EventResult:
+    return await handle.execute_update(SessionWorkflow.device_event, args=[name, {}, seq])
+
+
+def _titles(commands: list[dict[str, Any]]) -> list[str]:
+    return [str(c["args"].get("title") or c["args"].get("text")) for c in commands]
+
+
+def _skill_calls(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_a_session_survives_a_killed_worker_with_no_command_lost_or_repeated(
+    temporal_server: TemporalServer, workers: Any
+) -> None:
+    async def scenario() -> None:
+        first = workers()
+        _, handle = await _begin(temporal_server.address, workers.queue)
+        tapped = await _event(handle, "gesture.tap", 1)
+        assert tapped.applied and _titles(tapped.commands) == ["tap"]
+        fetched = await _event(handle, "gesture.swipe_up", 2)
+        assert fetched.applied
+        for _ in range(100):  # the skill's answer arrives after the update returned
+            after = await handle.query(SessionWorkflow.commands_after, 0)
+            if "Noted" in _titles(after["commands"]):
+                break
+            await asyncio.sleep(0.05)
+        # the 3 s reminder timer is pending: the worker dies without a word
+        first.kill()
+        await asyncio.sleep(3.5)  # the reminder falls due while no worker is alive
+        workers()
+        revived = time.monotonic()
+        for _ in range(200):
+            after = await handle.query(SessionWorkflow.commands_after, 0)
+            if "Reminder" in _titles(after["commands"]):
+                break
+            await asyncio.sleep(0.05)
+        commands = after["commands"]
+        assert time.monotonic() - revived < 5  # the overdue timer fires soon after a worker is back
+        assert _titles(commands) == ["Ready", "tap", "Noted", "Reminder"]
+        assert [c["seq"] for c in commands] == [1, 2, 3, 4]  # numbered, none lost, none twice
+        assert [c["args"]["body"] for c in commands if c["args"].get("title") == "Noted"] == [
+            "summary of the meeting notes"
+        ]
+        late = await _event(handle, "gesture.tap", 2)  # a resend of an applied event: not applied again
+        assert not late.applied and late.last_command == 4
+        ended = await _event(handle, "gesture.swipe_down", 3)
+        assert ended.applied and ended.done
+        result = await handle.result()
+        assert result["final"] == "finished" and result["last_command"] == 4
+        # the whole history replays here, in another process with its own hash seed: deterministic
+        shelf.install(load_all_runnable(FLOWS)[0])
+        await Replayer(workflows=[SessionWorkflow], workflow_runner=sandbox()).replay_workflow(
+            await handle.fetch_history()
+        )
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=60))
+    calls = _skill_calls(workers.skill_log)
+    assert len(calls) == 1 and calls[0]["key"].endswith(":notes")
+
+
+def test_continue_as_new_carries_the_session_numbering_and_timer_over(
+    temporal_server: TemporalServer, workers: Any
+) -> None:
+    """Every 4 events the history is cut; the outbox numbering, the applied `seq`, the flow and a timer
+    pending at the cut go on in the next run."""
+
+    async def scenario() -> None:
+        workers()
+        _, handle = await _begin(temporal_server.address, workers.queue, events_per_run=4)
+        for seq in range(1, 10):
+            assert (await _event(handle, "gesture.tap", seq)).applied
+        heard = await handle.execute_update(SessionWorkflow.utterance, args=["hello there", 10])
+        assert heard.applied and _titles(heard.commands) == ["heard hello there"]
+        for _ in range(100):  # the roll happens once the handlers are done: let the last one land
+            state = await handle.query(SessionWorkflow.state)
+            if state["runs"] >= 3:
+                break
+            await asyncio.sleep(0.05)
+        assert state["runs"] >= 3 and state["last_event"] == 10
+        assert not (await _event(handle, "gesture.tap", 7)).applied  # applied in an earlier run: still known
+        missed = await handle.query(SessionWorkflow.commands_after, 8)
+        assert [c["seq"] for c in missed["commands"]] == [9, 10, 11]
+        assert _titles(missed["commands"]) == ["tap", "tap", "heard hello there"]
+        await _event(handle, "gesture.swipe_up", 11)
+        for _ in range(100):  # the skill's answer: the card, and the 3 s reminder timer set
+            if "Noted" in _titles((await handle.query(SessionWorkflow.commands_after, 11))["commands"]):
+                break
+            await asyncio.sleep(0.05)
+        waited = await _event(handle, "gesture.tap", 12)  # the run's 4th event: it rolls over, timer pending
+        assert _titles(waited.commands) == ["still waiting"]
+        for _ in range(160):
+            missed = await handle.query(SessionWorkflow.commands_after, 11)
+            if "Reminder" in _titles(missed["commands"]):
+                break
+            await asyncio.sleep(0.05)
+        assert _titles(missed["commands"]) == ["Noted", "still waiting", "Reminder"]
+        assert [c["seq"] for c in missed["commands"]] == [12, 13, 14]
+        assert (await handle.query(SessionWorkflow.state))["runs"] >= 4  # the reminder fired in a later run
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=40))
