@@ -97,7 +97,7 @@ def _watch(paths: list[str], config: Any, args: argparse.Namespace) -> int:
 
     def cycle(changed: list[str] | None) -> None:
         try:
-            result = validate_paths(paths, config)
+            result = validate_paths(paths, config, previous=getattr(args, "previous", None))
         except UsageError as exc:
             print(f"lensflow: {exc}", file=sys.stderr)
             return

@@ -53,3 +53,34 @@ def test_a_save_is_validated_again_and_its_preview_rendered(tmp_path: Path) -> N
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_watch_checks_migrations_against_the_previous_versions_too(tmp_path: Path) -> None:
+    folder = ROOT / "tests" / "fixtures" / "rules" / "migration-missing-state"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "validate",
+            "--no-config",
+            "--watch",
+            str(folder / "bad"),
+            "--previous",
+            str(folder / "previous"),
+            "--preview-out",
+            str(tmp_path / "preview"),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = reader(proc)
+    seen: list[str] = []
+    try:
+        until(lines, "watching", seen)
+        summary = next(line for line in seen if " error(s)" in line)
+        assert "1 error(s)" in summary, "".join(seen)  # the old state the migration leaves out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
