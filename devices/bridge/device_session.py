@@ -59,7 +59,6 @@ class DeviceSession:
     """One hosted session as the bridge serves it: connection, wire commands, audio, photos."""
 
     __slots__ = (
-        "_answering",
         "_consumer",
         "_overflow_told",
         "_recognizer",
@@ -103,7 +102,6 @@ class DeviceSession:
         self._recognizer: Any = None
         self._utterance = bytearray()
         self._sending: set[asyncio.Future[None]] = _NO_SENDS  # a set once a message is sent
-        self._answering: list[dict[str, Any]] | None = None  # while an event is handled: what it drew
         hosted.link = self
 
     # -- what the tests and the server read ----------------------------------------------------------
@@ -135,17 +133,9 @@ class DeviceSession:
             self._told_through = dropped
             if not self._overflow_told:  # once until the device acknowledges again
                 self._overflow_told = True
-                self._out(overflow_error(dropped))
+                self._send_soon(overflow_error(dropped))
         for command in commands:
-            self._out(self.wire(command))
-
-    def _out(self, message: dict[str, Any]) -> None:
-        """Send `message` after what is already on its way: with the answer of the event being handled
-        (sent by `on_event` itself, before its ack), else from a task of its own."""
-        if self._answering is not None and not self._sending:
-            self._answering.append(message)
-        else:
-            self._send_soon(message)
+            self._send_soon(self.wire(command))
 
     def wire(self, command: dict[str, Any]) -> dict[str, Any]:
         """A command as the device gets it: with the laid-out HUD frame when it changes the display."""
@@ -200,19 +190,11 @@ class DeviceSession:
 
     # -- device -> engine ------------------------------------------------------------------------------
     async def on_event(self, seq: int, name: str, data: dict[str, Any]) -> None:
-        answering = self._answering = []
-        try:
-            await self.hosted.device_event(name, data, seq=seq)
-        finally:
-            self._answering = None
-        connection = self.connection
-        if connection is None:
-            return
-        for message in answering:  # the commands this event drew leave before its ack, in order
-            await self.send(connection, message)
-        if self._sending:
+        await self.hosted.device_event(name, data, seq=seq)
+        if self._sending:  # the commands this event drew leave before its ack, in order
             await asyncio.sleep(0)
-        await self.send(connection, {"type": "ack", "seq": seq})
+        if self.connection is not None:
+            await self.send(self.connection, {"type": "ack", "seq": seq})
 
     def on_ack(self, seq: int) -> None:
         self._overflow_told = False

@@ -14,6 +14,7 @@ this module only converts a `HudFrame` to JSON and back.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -100,9 +101,12 @@ def remembered_frames(profile: DeviceProfile, kept: int = FRAMES_KEPT) -> Callab
     memo: OrderedDict[bytes, dict[str, Any] | None] = OrderedDict()
 
     def frame(action: str, args: Any) -> dict[str, Any] | None:
+        odd = isinstance(args, dict) and any(type(v) is float and not math.isfinite(v) for v in args.values())
         try:
             key = orjson.dumps([action, args], option=orjson.OPT_SORT_KEYS)
         except TypeError:  # values JSON has no form for: laid out afresh each time
+            odd = True
+        if odd:  # (orjson writes NaN and infinities as null: they would share another command's frame)
             return frame_for(profile, action, args)
         if key in memo:
             memo.move_to_end(key)

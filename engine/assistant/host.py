@@ -15,6 +15,7 @@ its input names are uploaded) and the model.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,6 +30,8 @@ from engine.runtime.compiler import CompiledFlow
 from engine.runtime.versions import FlowArchive, FlowVersions
 
 __all__ = ["UPLOAD_POLL_MS", "UPLOAD_WAIT_MS", "SessionHost", "new_session_id"]
+
+log = logging.getLogger(__name__)
 
 UPLOAD_WAIT_MS = 15_000  # how long a skill waits for a photo the device was asked to take and upload
 UPLOAD_POLL_MS = 50
@@ -120,6 +123,10 @@ class SessionHost:
             record = self.store.load(session_id)
             stack = (record.snapshot or {}).get("stack") if record is not None else None
             if record is None or session_id in self.live or not stack or stack[0]["session"].get("done"):
+                continue
+            gone = sorted({str(f["session"].get("flow")) for f in stack} - set(self.flows))
+            if gone:  # a redeploy removed its flow: it stays stored, and a device naming it is told
+                log.warning("session %s… not restored: flow %s is not loaded", session_id[:6], ", ".join(gone))
                 continue
             restored.append(await self.restore(record))
         return restored

@@ -10,7 +10,8 @@ Embedded by default: SQLite in write-ahead mode, durable against a killed proces
 (a power cut may lose the last writes; the payment journal, which must not, syncs
 fully). The write-ahead log is copied into the database by a thread of its own
 (`Checkpointer`): done inline, every few hundred saves one would stop the event loop
-for the ~20 ms of its disk sync. The same interface runs on PostgreSQL when
+for the ~20 ms of its disk sync (a save still does once per `WAL_LIMIT` of log, which
+keeps the log from growing under saves that never pause). The same interface runs on PostgreSQL when
 `LENSFLOW_DB=postgresql://...`.
 """
 
@@ -28,6 +29,7 @@ import orjson
 
 __all__ = [
     "CHECKPOINT_EVERY",
+    "WAL_LIMIT",
     "Checkpointer",
     "SessionRecord",
     "SessionRows",
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 CHECKPOINT_EVERY = 1.0  # seconds between two copies of the write-ahead log into the database
+WAL_LIMIT = 64 * 1024 * 1024  # bytes of write-ahead log past which the log is started over
 
 
 @dataclass(slots=True)
@@ -231,16 +234,22 @@ class Checkpointer(threading.Thread):
 class SqliteSessionStore(SessionRows):
     """The embedded store: one SQLite file in write-ahead mode, one row per session."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, wal_limit: int = WAL_LIMIT) -> None:
         self.path = str(path)
         self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
         self.db.execute("pragma journal_mode = wal")
         self.db.execute("pragma synchronous = normal")  # survives a killed process; fsync at checkpoints
         self.db.execute("pragma cache_size = -256")  # KiB: rows are written, rarely read back (restores)
-        self.create_table()
         self.checkpointer: Checkpointer | None = None
+        self.create_table()
         if self.path != ":memory:" and not self.path.startswith("file::memory:"):
-            self.db.execute("pragma wal_autocheckpoint = 0")  # the checkpointer's job, not a save's
+            # The checkpointer's job, not a save's; but under steady saves its passive copies never
+            # find the log wholly copied as a save begins, so the log would only grow: past
+            # `wal_limit` a save copies in the little left itself (one sync), and the next starts
+            # the log over, truncated back to the limit.
+            page = int(self.db.execute("pragma page_size").fetchone()[0])
+            self.db.execute(f"pragma wal_autocheckpoint = {max(1, int(wal_limit) // page)}")
+            self.db.execute(f"pragma journal_size_limit = {int(wal_limit)}")
             self.checkpointer = Checkpointer(self.path)
             self.checkpointer.start()
 

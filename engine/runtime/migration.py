@@ -61,18 +61,21 @@ def migrate(session: Session, migration: Migration, compiled: CompiledFlow) -> l
 
     # nothing has failed: the rest only renames or drops
     session.config, session.final = config, final
-    if session.history:
-        session.history = {
+    if session.history:  # a memory naming a state the new version lacks is forgotten, never half-kept
+        history = {
             rename_state(migration, h): [rename_state(migration, s) for s in kept]
             for h, kept in session.history.items()
-            if rename_state(migration, h) in states
-        } or None
+        }
+        whole = {h: kept for h, kept in history.items() if h in states and all(s in states for s in kept)}
+        session.history = whole or None
     if session.timers:
         session.timers = _timers(session.timers, migration, compiled, notes) or None
     if session.invokes:
-        session.invokes = {rename_state(migration, s): info for s, info in session.invokes.items()}
+        invokes = {rename_state(migration, s): info for s, info in session.invokes.items()}
+        session.invokes = {s: info for s, info in invokes.items() if s in states} or None
     if session.attempts:
-        session.attempts = {rename_state(migration, s): n for s, n in session.attempts.items()}
+        attempts = {rename_state(migration, s): n for s, n in session.attempts.items()}
+        session.attempts = {s: n for s, n in attempts.items() if s in states} or None
     if session.confirmed:
         session.confirmed = rename_state(migration, session.confirmed)
     session.slots = _renamed(session.slots, migration.slots)

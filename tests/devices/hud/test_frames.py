@@ -51,3 +51,5 @@ def test_remembered_frames_lay_each_distinct_command_out_once_and_forget_the_old
     assert again == first and again is not first
     # arguments that differ only in a value's type are different commands
     assert frames("prompt", {"text": 1}) is not frames("prompt", {"text": "1"})
+    nan = frames("hud.show", {"layout": "toast", "text": float("nan")})
+    assert nan != frames("hud.show", {"layout": "toast", "text": None})  # JSON would spell both null

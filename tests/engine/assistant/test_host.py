@@ -157,3 +157,18 @@ def test_a_session_keeps_a_bounded_trace_however_many_events_it_handles(tmp_path
         return len(session.trace), len(session.runner.trace)
 
     assert asyncio.run(go()) == (50, 0)
+
+
+def test_a_session_whose_flow_was_removed_is_not_restored_and_nothing_fails(tmp_path: Path) -> None:
+    async def go() -> tuple[int, bool]:
+        store = SqliteSessionStore(tmp_path / "s.sqlite")
+        first = _host(COUNTER, store)
+        await (await first.session("s")).say("count my taps")
+        first.close()
+        redeployed = _host(ASK_NAME, store)  # the counter flow is gone
+        restored = await redeployed.restore_recent(0, 100)
+        kept = store.load("s") is not None
+        redeployed.close()
+        return len(restored), kept
+
+    assert asyncio.run(go()) == (0, True)

@@ -26,7 +26,7 @@ def _rows_in_main_file(folder: Path, store_path: Path) -> int:
 def test_saves_reach_the_database_file_through_the_checkpointer_not_through_a_save(tmp_path: Path) -> None:
     path = tmp_path / "sessions.sqlite"
     store = SqliteSessionStore(path)
-    assert store.db.execute("pragma wal_autocheckpoint").fetchone()[0] == 0  # no save ever stops for a sync
+    assert store.db.execute("pragma wal_autocheckpoint").fetchone()[0] == 16384  # a save syncs once per 64 MB of log
     assert store.checkpointer is not None
     store.checkpointer.stop()  # a slow one, so the test sees the log before and after
     store.checkpointer = Checkpointer(str(path), every=0.2)
@@ -64,3 +64,24 @@ def test_a_record_body_keeps_what_json_can_say(tmp_path: Path) -> None:
         "counts": {"3": "three"},
     }
     store.close()
+
+
+def test_the_log_is_started_over_while_saves_never_stop(tmp_path: Path) -> None:
+    """A passive copy alone never finds the log fully copied between steady saves: it would only grow."""
+    path = tmp_path / "sessions.sqlite"
+    limit = 2 * 1024 * 1024
+    store = SqliteSessionStore(path, wal_limit=limit)
+    assert store.checkpointer is not None
+    store.checkpointer.stop()
+    store.checkpointer = Checkpointer(str(path), every=0.1)
+    store.checkpointer.start()
+    records = [SessionRecord(f"s{i}", "wearer", snapshot=BODY) for i in range(200)]
+    largest, saves, started = 0, 0, time.monotonic()
+    while time.monotonic() - started < 4:
+        assert store.save(records[saves % 200])
+        saves += 1
+        if saves % 100 == 0:
+            largest = max(largest, (tmp_path / "sessions.sqlite-wal").stat().st_size)
+    store.close()
+    assert saves > 4000  # about 16 MB of log written in all
+    assert largest < 4 * limit, largest

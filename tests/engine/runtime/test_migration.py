@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from engine.runtime.compiler import compile_flow
 from engine.runtime.migration import MigrationError, migrate
+from engine.runtime.runner import Runner
 from engine.runtime.session import Session
 from engine.runtime.versions import FlowVersions, pin
 from tests.support.flows import WriteFlow, flow_of
@@ -85,3 +88,45 @@ def test_a_finished_session_is_not_ended_again(write_flow: WriteFlow) -> None:
     session = _old_session()
     session.done, session.final = True, "gone"
     assert pin(session, compiled, FlowVersions(None)).compiled is compiled
+
+
+MENU_V1 = """\
+flow: menu
+version: 1
+states:
+  browsing:
+    initial: a
+    states:
+      a: {on: {gesture.tap: b}}
+      b: {on: {gesture.tap: a}}
+      back: {type: history}
+    on: {gesture.double_tap: away}
+  away:
+    on: {gesture.tap: back}
+"""
+MENU_V2 = MENU_V1.replace("version: 1", "version: 2").replace("b: {on", "c: {on").replace("tap: b}", "tap: c}") + (
+    "migrations:\n  - from: 1\n    states: {}\n"
+)
+
+
+def test_a_remembered_state_the_new_version_lacks_is_forgotten_and_the_session_goes_on(
+    write_flow: WriteFlow,
+) -> None:
+    """Version 1 remembered `b` under `back`; version 2 has no `b`: going back enters `browsing` afresh."""
+    old = compile_flow(flow_of(write_flow(MENU_V1)))
+    new = compile_flow(flow_of(write_flow(MENU_V2)))
+
+    async def go() -> list[str]:
+        before = Runner({"menu": old})
+        await before.start("menu")
+        await before.send("gesture.tap", {})  # into b
+        await before.send("gesture.double_tap", {})  # away, remembering b
+        after = Runner({"menu": new})
+        await after.resume(before.snapshot())
+        configs = [after.stack[0].session.config]
+        for name in ("gesture.tap", "gesture.tap", "gesture.double_tap"):
+            await after.send(name, {})
+            configs.append(after.stack[0].session.config)
+        return configs
+
+    assert asyncio.run(go()) == ["away", "a", "c", "away"]
