@@ -59,6 +59,8 @@ class DeviceSession:
     """One hosted session as the bridge serves it: connection, wire commands, audio, photos."""
 
     __slots__ = (
+        "_answering",
+        "_answering_for",
         "_consumer",
         "_overflow_told",
         "_recognizer",
@@ -102,6 +104,8 @@ class DeviceSession:
         self._recognizer: Any = None
         self._utterance = bytearray()
         self._sending: set[asyncio.Future[None]] = _NO_SENDS  # a set once a message is sent
+        self._answering: list[dict[str, Any]] | None = None  # messages `on_event` sends itself, in order
+        self._answering_for: asyncio.Task[Any] | None = None  # whose saves go there (None: everyone's)
         hosted.link = self
 
     # -- what the tests and the server read ----------------------------------------------------------
@@ -133,9 +137,19 @@ class DeviceSession:
             self._told_through = dropped
             if not self._overflow_told:  # once until the device acknowledges again
                 self._overflow_told = True
-                self._send_soon(overflow_error(dropped))
+                self._out(overflow_error(dropped))
         for command in commands:
-            self._send_soon(self.wire(command))
+            self._out(self.wire(command))
+
+    def _out(self, message: dict[str, Any]) -> None:
+        """Queue `message` behind the ones before it: with an event's own answer, which `on_event`
+        writes itself before the event's ack, or from a task of its own."""
+        answering = self._answering
+        if answering is not None and self._answering_for in (None, asyncio.current_task()):
+            answering.append(message)
+            self._answering_for = None  # what is saved after the event's answer queues behind it
+        else:
+            self._send_soon(message)
 
     def wire(self, command: dict[str, Any]) -> dict[str, Any]:
         """A command as the device gets it: with the laid-out HUD frame when it changes the display."""
@@ -190,9 +204,29 @@ class DeviceSession:
 
     # -- device -> engine ------------------------------------------------------------------------------
     async def on_event(self, seq: int, name: str, data: dict[str, Any]) -> None:
-        await self.hosted.device_event(name, data, seq=seq)
-        if self._sending:  # the commands this event drew leave before its ack, in order
-            await asyncio.sleep(0)
+        """The event, then what it drew and its ack, in order: written here rather than from a task
+        per message (under load that task and its loop turn are a good share of an event's cost)."""
+        answering: list[dict[str, Any]] = []
+        # until the event's own save, others' saves (older commands) go out as they come
+        self._answering, self._answering_for = answering, asyncio.current_task()
+        try:
+            await self.hosted.device_event(name, data, seq=seq)
+            connection = self.connection
+            if self._sending or connection is None:  # older messages are on their way: behind them
+                self._answering = None
+                for message in answering:
+                    self._send_soon(message)
+                answering.clear()
+                if self._sending:
+                    await asyncio.sleep(0)
+            else:  # while it writes, whatever else is saved queues behind: nothing overtakes
+                self._answering_for = None
+                while answering and self.connection is connection:
+                    await self.send(connection, answering.pop(0))
+        finally:
+            self._answering = self._answering_for = None
+            for message in answering:  # saved, not yet written (the event failed, or the link changed)
+                self._send_soon(message)
         if self.connection is not None:
             await self.send(self.connection, {"type": "ack", "seq": seq})
 

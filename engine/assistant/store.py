@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 CHECKPOINT_EVERY = 1.0  # seconds between two copies of the write-ahead log into the database
-WAL_LIMIT = 64 * 1024 * 1024  # bytes of write-ahead log past which the log is started over
+WAL_LIMIT = 256 * 1024 * 1024  # bytes of write-ahead log past which the log is started over (its disk bound)
 
 
 @dataclass(slots=True)

@@ -7,7 +7,12 @@ import json
 
 from websockets.asyncio.client import connect
 
+from devices.bridge.device_session import DeviceSession
+from engine.assistant.host import SessionHost
+from engine.assistant.routing import OfflineRouter
+from engine.assistant.store import SqliteSessionStore
 from tests.support.bridge import receive, start_bridge
+from tests.support.runtime import compile_text
 
 
 def test_the_commands_an_event_draws_arrive_before_its_ack() -> None:
@@ -24,3 +29,57 @@ def test_the_commands_an_event_draws_arrive_before_its_ack() -> None:
         return [(m["type"], m.get("args", {}).get("text", "")) for m in got]
 
     assert asyncio.run(scenario()) == [("command", "in b"), ("ack", "")]
+
+
+PAGES = compile_text(
+    """\
+    flow: pages
+    permissions: [display]
+    initial: listening
+    states:
+      listening:
+        on: {gesture.tap: showing}
+      showing:
+        entry:
+          - hud.show: {layout: toast, text: A}
+          - hud.show: {layout: toast, text: B}
+        after: {1s: shown}
+      shown:
+        entry: [{hud.show: {layout: toast, text: C}}]
+    """
+)
+
+
+class SlowDevice:
+    """A connection whose device reads slowly: every write waits a little, as websockets' drain does."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[str, str]] = []
+
+    async def send(self, data: bytes | str, text: bool | None = None) -> None:
+        message = json.loads(data)
+        self.got.append((message["type"], (message.get("args") or {}).get("text", "")))
+        await asyncio.sleep(0.01)
+
+
+def test_a_command_saved_while_an_event_answer_is_written_comes_after_it() -> None:
+    """The timer's C is saved while A and B are still being written to a slow device: it waits its turn."""
+
+    async def scenario() -> list[tuple[str, str]]:
+        store = SqliteSessionStore(":memory:")
+        host = SessionHost({"pages": PAGES}, store, OfflineRouter([PAGES.flow]), virtual=True)
+        hosted = host.create("wearer")
+        await hosted.start("pages")
+        device = SlowDevice()
+        session = DeviceSession(hosted)
+        session.connection = device  # type: ignore[assignment]
+        event = asyncio.ensure_future(session.on_event(1, "gesture.tap", {}))
+        while not device.got:  # A is being written
+            await asyncio.sleep(0)
+        await hosted.advance(1000)  # the timer fires and C is saved meanwhile
+        await event
+        await asyncio.sleep(0.05)
+        host.close()
+        return device.got
+
+    assert asyncio.run(scenario()) == [("command", "A"), ("command", "B"), ("command", "C"), ("ack", "")]

@@ -26,7 +26,7 @@ def _rows_in_main_file(folder: Path, store_path: Path) -> int:
 def test_saves_reach_the_database_file_through_the_checkpointer_not_through_a_save(tmp_path: Path) -> None:
     path = tmp_path / "sessions.sqlite"
     store = SqliteSessionStore(path)
-    assert store.db.execute("pragma wal_autocheckpoint").fetchone()[0] == 16384  # a save syncs once per 64 MB of log
+    assert store.db.execute("pragma wal_autocheckpoint").fetchone()[0] == 65536  # a save syncs once per 256 MB of log
     assert store.checkpointer is not None
     store.checkpointer.stop()  # a slow one, so the test sees the log before and after
     store.checkpointer = Checkpointer(str(path), every=0.2)
