@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument(
         "--db", help="session store: a SQLite file or postgresql://... (default LENSFLOW_DB or the data folder)"
     )
+    sv.add_argument(
+        "--backend",
+        help="where sessions run: embedded (this process) or temporal://HOST:PORT (default LENSFLOW_BACKEND)",
+    )
     sv.add_argument("--llm-url", help="OpenAI-compatible endpoint serving Qwen (default: DashScope)")
     sv.add_argument("--model", help="model name (default qwen-plus)")
     sv.add_argument("--wake", help="wake phrases, comma-separated (default LENSFLOW_WAKE_PHRASES)")

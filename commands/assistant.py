@@ -23,7 +23,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from engine.assistant.addressing import WakeConfigError, wake_phrases
     from engine.assistant.model_router import ModelRouter
     from engine.assistant.store import open_session_store
-    from engine.settings import session_store
+    from engine.settings import session_backend, session_store
     from skills.qwen.client import QwenClient
     from skills.registry import skills_for_device
 
@@ -45,6 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except WakeConfigError as exc:
         raise CliError(str(exc)) from None
     session_store(args.db)  # a bad --db or LENSFLOW_DB is one line before anything listens
+    backend = session_backend(args.backend)
     setup_logging(args.log_json)
     flows = load_flows(args.flows or ["flows"])
     phrases = [p for c in flows.values() for p in c.flow.phrases]
@@ -58,7 +59,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             factory: Any = DashScopePcmRecognizer  # online recognition, Chinese and English
         else:
             factory = lambda: Recognizer(phrases)  # noqa: E731 - pocketsphinx, English, offline
-        store = open_session_store(args.db)
+        remote = await _remote_host(backend) if backend.address else None
+        store = open_session_store(args.db) if remote is None else None
         bridge = BridgeServer(
             flows,
             skills=skills_for_device(settings),
@@ -69,12 +71,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
             router=ModelRouter([c.flow for c in flows.values()], client),  # offline when no model is set up
             llm=client if client.settings.configured else None,
             wake=wake,
+            host=remote,
         )
         try:
             server = await bridge.start(args.host, args.port)
         except OSError as exc:
             raise CliError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc})") from None
         mode = f"Qwen ({client.settings.model})" if client.settings.configured else "offline routing"
+        if remote is not None:
+            mode = f"sessions on Temporal at {backend.address}, task queue {backend.task_queue}"
         print(
             f"lensflow bridge on ws://{args.host}:{args.port} serving {', '.join(sorted(flows))}"
             f" ({len(tokens) or 'no'} device tokens; {mode}; Ctrl-C stops)",
@@ -84,10 +89,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
             await server.serve_forever()
         finally:
             bridge.close()
-            store.close()
+            if store is not None:
+                store.close()
+            if remote is not None:
+                await remote.aclose()
 
     asyncio.run(main())
     return EXIT_OK
+
+
+async def _remote_host(backend: Any) -> Any:
+    """The gateway's face of the session host: every session a workflow on the Temporal service."""
+    from backends.temporal.gateway import RemoteHost
+
+    try:
+        return await RemoteHost.connect(backend.address, backend.namespace, backend.task_queue)
+    except RuntimeError as exc:  # the SDK's own "failed client connect"
+        raise CliError(f"cannot reach Temporal at {backend.address} ({str(exc).splitlines()[0][:160]})") from None
 
 
 def setup_logging(as_json: bool) -> None:

@@ -8,6 +8,10 @@ LENSFLOW_DB           the session store: a postgresql:// (postgres://) URL, sqli
                       or a file that is not SQLite are refused. A PostgreSQL URL also holds the
                       payment journal and the transcripts (engine/storage.py); a SQLite one names
                       the session file only (they keep their own files in the data folder).
+LENSFLOW_BACKEND      where sessions run: unset (or `embedded`) in this process; `temporal://HOST:PORT`
+                      as workflows on a Temporal service, run by `python -m backends.temporal.worker`
+LENSFLOW_TEMPORAL_NAMESPACE, LENSFLOW_TASK_QUEUE  the Temporal namespace and the workers' task
+                      queue; unset: `default` and `lensflow`
 LENSFLOW_LLM_TIMEOUT  seconds a model call may take, above 0; unset: 20
 LENSFLOW_LLM_RETRIES  extra attempts after a retryable failure, 0-10; unset: 3
 
@@ -33,6 +37,7 @@ from pathlib import Path
 from engine.errors import LensflowError
 
 __all__ = [
+    "SessionBackend",
     "SessionStore",
     "SettingsError",
     "captures_folder",
@@ -41,6 +46,7 @@ __all__ = [
     "data_folder",
     "files_folder",
     "number",
+    "session_backend",
     "session_store",
 ]
 
@@ -154,6 +160,39 @@ def session_store(url: str | None = None, env: Mapping[str, str] | None = None) 
     raise SettingsError(
         name, f"'{kind}://' is not a supported store; use postgresql://..., sqlite:///FILE or a SQLite file path"
     )
+
+
+@dataclass(frozen=True)
+class SessionBackend:
+    """Where sessions run: in this process (`address` None), or on the Temporal service at `address`."""
+
+    address: str | None = None
+    namespace: str = "default"
+    task_queue: str = "lensflow"
+
+
+_HOST_PORT = re.compile(r"^[A-Za-z0-9.\-]+:[0-9]{1,5}$|^\[[0-9A-Fa-f:]+\]:[0-9]{1,5}$")
+_QUEUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+
+
+def session_backend(url: str | None = None, env: Mapping[str, str] | None = None) -> SessionBackend:
+    """`url` (a --backend flag), else LENSFLOW_BACKEND: `embedded` or `temporal://HOST:PORT`, checked."""
+    values = _env(env)
+    name = "--backend" if url is not None else "LENSFLOW_BACKEND"
+    raw = url if url is not None else _value(values, "LENSFLOW_BACKEND", "embedded")
+    if raw is None or raw == "embedded":
+        return SessionBackend()
+    if not raw.lower().startswith("temporal://"):
+        raise SettingsError(name, f"{raw[:80]!r} is not a backend; use embedded or temporal://HOST:PORT")
+    address = raw[len("temporal://") :].rstrip("/")
+    if not _HOST_PORT.match(address) or not 0 < int(address.rsplit(":", 1)[1]) < 65536:
+        raise SettingsError(name, f"{raw[:80]!r}: give the Temporal frontend as temporal://HOST:PORT")
+    namespace = _value(values, "LENSFLOW_TEMPORAL_NAMESPACE", "default") or "default"
+    queue = _value(values, "LENSFLOW_TASK_QUEUE", "lensflow") or "lensflow"
+    for variable, value in (("LENSFLOW_TEMPORAL_NAMESPACE", namespace), ("LENSFLOW_TASK_QUEUE", queue)):
+        if not _QUEUE.match(value):
+            raise SettingsError(variable, f"{value[:80]!r} is not a name (letters, digits, _ . -)")
+    return SessionBackend(address, namespace, queue)
 
 
 def checked_sqlite(name: str, path: Path) -> Path:

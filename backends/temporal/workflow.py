@@ -11,7 +11,9 @@ runs the unchanged `Runner` on workflow time (`remote.WorkflowClock`):
   (`remote`, `activities`) with the flow's idempotency key;
 * device commands go to the `Outbox` (numbered for the session's life, kept in workflow
   state, so a replay rebuilds them identically); an update returns the commands its
-  event made, and the `commands_after` query gives a reconnecting gateway what it missed;
+  event made; a gateway that holds the wearer `attach`es (and is answered what the device
+  missed), and commands made between events (timers, skills finishing) go to it as a
+  `deliver` activity on its own task queue (`delivery`); `commands_after` reads the tail;
 * after `events_per_run` events (or when Temporal suggests it) the workflow continues as
   new, carrying the snapshot, outbox, last event number and clock epoch, once no skill
   call is in flight (a resumed call could otherwise be reported INTERRUPTED).
@@ -27,13 +29,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from backends.temporal import shelf
+    from backends.temporal.delivery import DELIVER_ACTIVITY, Delivery
     from backends.temporal.remote import ActivityModel, WorkflowClock, activity_skills
     from engine.assistant.outbox import Outbox
     from engine.runtime.runner import Runner
@@ -41,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
 __all__ = ["EVENTS_PER_RUN", "EventResult", "SessionStart", "SessionWorkflow"]
 
 EVENTS_PER_RUN = 500  # events applied before the history is cut (continue-as-new)
+DELIVER_WAIT = timedelta(seconds=5)  # a gateway that has not taken a delivery by then is taken to be gone
 RUN_ID_CHARS = 16
 
 
@@ -58,12 +64,18 @@ class SessionStart:
     epoch_ms: int = 0  # workflow time (ms since the Unix epoch) at the session's clock zero; 0: now
     events_per_run: int = EVENTS_PER_RUN
     runs: int = 1  # how many workflow runs this session has had (1 + its continue-as-new count)
+    device: str = ""  # the device that opened the session, and a digest of its token: who may resume it
+    owner: str = ""
+    profile: str = ""
+    gateway: str = ""  # the task queue of the gateway holding the wearer's connection now ("" none)
+    handed_through: int = -1  # commands up to here went to a gateway (-1: all made so far; a new session's
+    # first card goes with the gateway's `attach`)
 
 
 @dataclass
 class EventResult:
     """An update's answer: whether the event was applied (False: its `seq` already was) and the
-    commands numbered after what the gateway had before it (in order, durable already)."""
+    commands it made, after any made between events that no gateway has been handed (in order, durable)."""
 
     applied: bool
     commands: list[dict[str, Any]] = field(default_factory=list)
@@ -82,6 +94,11 @@ class SessionWorkflow:
         self.lock = asyncio.Lock()
         self.ready = False
         self.runner: Runner | None = None
+        self.delivery: asyncio.Task[None] | None = None
+        self.handed_through = self.outbox.last_command  # commands up to here went out (an update's answer)
+        if start.handed_through >= 0:
+            self.handed_through = start.handed_through
+        self.delivering = False
 
     @workflow.run
     async def run(self, start: SessionStart) -> dict[str, Any]:
@@ -90,8 +107,10 @@ class SessionWorkflow:
             await runner.resume(start.snapshot)
         else:
             await runner.start(start.flow, start.slots)
+            self.handed_through = self.outbox.last_command
         self.outbox.take()
         self.ready = True
+        self.delivery = asyncio.create_task(self._deliver_between_events())
         while True:
             await workflow.wait_condition(lambda: runner.done or self._time_to_roll())
             await workflow.wait_condition(workflow.all_handlers_finished)
@@ -119,7 +138,7 @@ class SessionWorkflow:
 
     def _time_to_roll(self) -> bool:
         enough = self.events >= self.start.events_per_run or workflow.info().is_continue_as_new_suggested()
-        return enough and not self._calls_in_flight()
+        return enough and not self._calls_in_flight() and not self.delivering
 
     def _calls_in_flight(self) -> bool:
         """A skill or model call is running (a called flow is not: it is on the carried stack)."""
@@ -139,7 +158,67 @@ class SessionWorkflow:
             start.epoch_ms,
             start.events_per_run,
             start.runs + 1,
+            start.device,
+            start.owner,
+            start.profile,
+            start.gateway,
+            self.handed_through,
         )
+
+    # -- to the gateway holding the wearer: what timers and skills made between events ---------------
+    async def _deliver_between_events(self) -> None:
+        """Commands made outside an update (a timer fired, a skill finished) go to the attached gateway
+        as a `deliver` activity on its own task queue. A gateway that is gone never picks it up: the
+        commands stay in the unacknowledged tail, which the next gateway gets when the device comes back."""
+        while True:
+            await workflow.wait_condition(
+                lambda: (
+                    bool(self.start.gateway)
+                    and self.outbox.last_command > self.handed_through
+                    and not self.lock.locked()
+                )
+            )
+            gateway, after = self.start.gateway, self.handed_through
+            self.outbox.take()
+            commands = self.outbox.missed(after)
+            self.handed_through = self.outbox.last_command
+            if not commands:
+                continue
+            self.delivering = True
+            try:
+                held = await workflow.execute_activity(
+                    DELIVER_ACTIVITY,
+                    Delivery(self.start.session_id, commands),
+                    task_queue=gateway,
+                    schedule_to_start_timeout=DELIVER_WAIT,
+                    start_to_close_timeout=DELIVER_WAIT,
+                    retry_policy=RetryPolicy(maximum_attempts=1),
+                    result_type=bool,
+                    summary="deliver",
+                )
+            except ActivityError:
+                held = False
+            finally:
+                self.delivering = False
+            if not held and self.start.gateway == gateway:  # that gateway no longer holds the wearer
+                self.start.gateway = ""
+
+    @workflow.update
+    async def attach(self, gateway: str, seen: int = 0) -> dict[str, Any]:
+        """A gateway holds the wearer's connection now (`gateway`: its task queue): commands made between
+        events go there from now on. Answers what a device that carried out commands up to `seen` missed."""
+        await workflow.wait_condition(lambda: self.ready)
+        async with self.lock:
+            self.start.gateway = gateway
+            self.outbox.take()
+            self.handed_through = self.outbox.last_command
+            return self.commands_after(seen)
+
+    @workflow.signal
+    def detach(self, gateway: str) -> None:
+        """The gateway let the wearer go (the device left); a newer gateway's attach is kept."""
+        if self.start.gateway == gateway:
+            self.start.gateway = ""
 
     # -- updates: one at a time, in order -----------------------------------------------------
     @workflow.update
@@ -158,7 +237,9 @@ class SessionWorkflow:
             self.events += 1
             runner.trace.clear()  # the trace is for live inspection; a long session must not keep it
             self.outbox.take()
-            return EventResult(True, self.outbox.missed(before), self.outbox.last_command, runner.done)
+            after = min(before, self.handed_through)  # with what a timer made before it, not yet handed out
+            self.handed_through = self.outbox.last_command
+            return EventResult(True, self.outbox.missed(after), self.outbox.last_command, runner.done)
 
     @workflow.update
     async def utterance(self, text: str, seq: int | None = None) -> EventResult:
@@ -183,6 +264,23 @@ class SessionWorkflow:
             "last_command": self.outbox.last_command,
             "dropped_through": self.outbox.dropped_through,
             "display": self.outbox.display,
+            "files": self.outbox.files,
+        }
+
+    @workflow.query
+    def describe(self) -> dict[str, Any]:
+        """Who the session belongs to and how far it went: what a gateway checks a resuming device against."""
+        runner = self.runner
+        start = self.start
+        return {
+            "session_id": start.session_id,
+            "wearer": start.wearer,
+            "device": start.device,
+            "owner": start.owner,
+            "profile": start.profile,
+            "last_event": self.last_event,
+            "last_command": self.outbox.last_command,
+            "done": bool(runner and runner.done),
         }
 
     @workflow.query

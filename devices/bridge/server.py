@@ -121,6 +121,7 @@ class BridgeServer:
     frames: Callable[[Any], FrameFor] | None = None  # a device profile -> its HUD frame function (default: laid out)
     store_photo: Callable[[str, str, bytes], None] | None = None  # (wearer, file name, bytes)
     sessions: dict[str, DeviceSession] = field(default_factory=dict)
+    host: Any = None  # default: the embedded session host; a gateway gives `backends.temporal.gateway.RemoteHost`
 
     def __post_init__(self) -> None:
         # bare tokens are good for any device
@@ -132,7 +133,7 @@ class BridgeServer:
         if self.store is None:
             self.store = SqliteSessionStore(":memory:")
         router = self.router or OfflineRouter([c.flow for c in self.flows.values()])
-        self.host = SessionHost(
+        self.host = self.host or SessionHost(
             self.flows,
             self.store,
             router,
@@ -172,8 +173,7 @@ class BridgeServer:
 
     def _sweep(self) -> None:
         """Forget stored sessions nobody touched for `keep_days` (now, then every SWEEP_EVERY seconds)."""
-        assert self.store is not None
-        gone = self.store.expire(time.time() - self.keep_days * 86400)
+        gone = self.host.expire(time.time() - self.keep_days * 86400)
         if gone:
             log.info("bridge: forgot %d sessions untouched for %g days", gone, self.keep_days)
         self._sweeper = asyncio.get_running_loop().call_later(SWEEP_EVERY, self._sweep)
@@ -242,7 +242,7 @@ class BridgeServer:
         if hello.session is not None:
             session = self.sessions.get(hello.session)
             # who may have it is read from the record: a refused hello restores nothing
-            record = session.hosted.record if session is not None else self.host.store.load(hello.session)
+            record = session.hosted.record if session is not None else await self.host.record(hello.session)
             if record is not None:
                 if record.device != hello.device or not same_secret(record.owner, owner_digest(hello.token)):
                     log.warning("bridge: device %s refused the session of another device", hello.device)

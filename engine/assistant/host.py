@@ -143,6 +143,14 @@ class SessionHost:
         """The session named `session_id`, restored or created (the terminal chat's `--session`)."""
         return await self.resume(session_id) or self.create(wearer, session_id=session_id)
 
+    async def record(self, session_id: str) -> SessionRecord | None:
+        """The stored record of a session (who may have it), without making it live."""
+        return self.store.load(session_id)
+
+    def expire(self, older_than: float) -> int:
+        """Forget stored sessions unchanged since `older_than` (a Unix time); how many went."""
+        return self.store.expire(older_than)
+
     def _adopt(self, session: AssistantSession) -> AssistantSession:
         if self.ports is not None:
             session.link = PortsLink(self.ports)

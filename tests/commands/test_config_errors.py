@@ -162,6 +162,31 @@ def test_a_sqlite_url_and_a_plain_path_are_both_session_stores(tmp_path: Path) -
     assert session_store("postgres://u@h/db").postgres_url == "postgres://u@h/db"
 
 
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"LENSFLOW_BACKEND": "kafka://127.0.0.1:9092"}, "LENSFLOW_BACKEND: 'kafka://127.0.0.1:9092' is not a backend"),
+        ({"LENSFLOW_BACKEND": "temporal://nowhere"}, "give the Temporal frontend as temporal://HOST:PORT"),
+        ({"LENSFLOW_BACKEND": "temporal://127.0.0.1:7233", "LENSFLOW_TASK_QUEUE": "a/b"}, "LENSFLOW_TASK_QUEUE"),
+    ],
+)
+def test_a_session_backend_that_cannot_be_used_is_one_line_before_serve_listens(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    proc = run_clean("serve", "--port", "0", env=clean_env(LENSFLOW_DATA=str(tmp_path / "d"), **env))
+    assert_one_line_usage_error(proc, expected)
+
+
+def test_serve_names_a_temporal_service_it_cannot_reach_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = run_clean(
+        "serve", "--port", "0", "--backend", f"temporal://127.0.0.1:{port}", env=clean_env(LENSFLOW_DATA=str(tmp_path))
+    )
+    assert_one_line_usage_error(proc, f"cannot reach Temporal at 127.0.0.1:{port}")
+
+
 # -- input files ------------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,274 @@
+"""A stateless gateway: the bridge's sessions are Temporal workflows, run by workers elsewhere.
+
+`serve --backend temporal://HOST:PORT` gives the bridge a `RemoteHost` instead of the
+embedded session host. The gateway keeps nothing a restart would lose: the session
+(flows, timers, numbering, the unacknowledged tail, what the display shows) is the
+workflow's state; the gateway keeps the connection, a copy of the tail for a device
+that comes back to it, and its task queue for commands made between events
+(`delivery`). Any gateway can take any wearer: a device that reconnects elsewhere
+names its session, the gateway checks the device and token against the workflow
+(`describe`), attaches, and sends what the device missed and the display as it is.
+
+    host = await RemoteHost.connect("127.0.0.1:7233", "default", "lensflow")
+    bridge = BridgeServer(flows, host=host)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from backends.temporal.delivery import DELIVER_ACTIVITY, Delivery, gateway_queue
+from backends.temporal.mirror import MirrorOutbox
+from backends.temporal.workflow import EventResult, SessionStart, SessionWorkflow
+from engine.assistant.store import SessionRecord
+
+__all__ = ["RemoteHost", "RemoteSession"]
+
+log = logging.getLogger(__name__)
+
+
+class RemoteSession:
+    """One wearer's session as this gateway carries it: the workflow's handle and a copy of its tail."""
+
+    __slots__ = (
+        "_ack_task",
+        "_acked",
+        "_order",
+        "handle",
+        "host",
+        "last_event",
+        "link",
+        "outbox",
+        "record",
+        "started",
+    )
+
+    def __init__(self, host: RemoteHost, record: SessionRecord, outbox: MirrorOutbox | None = None) -> None:
+        self.host = host
+        self.record = record
+        self.outbox = outbox or MirrorOutbox()
+        self.last_event = record.last_event
+        self.link: Any = None
+        self.handle: WorkflowHandle[Any, Any] = host.client.get_workflow_handle(record.id)
+        self._order = asyncio.Lock()  # one batch of commands at a time, so they go out in number order
+        self._acked = 0
+        self._ack_task: asyncio.Task[None] | None = None
+        self.started = outbox is not None  # False: made here, its workflow not started yet
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def wearer(self) -> str:
+        return self.record.wearer
+
+    runner = None  # the flows run in the workflow, not here
+    clock = None
+
+    # -- what the bridge calls ---------------------------------------------------------------------
+    async def start(self, flow: str, slots: dict[str, Any] | None = None) -> None:
+        """Start the session's workflow on `flow`, then hold the wearer here."""
+        record = self.record
+        start = SessionStart(
+            flow, record.wearer, slots, record.id, device=record.device, owner=record.owner, profile=record.profile
+        )
+        await self.host.client.start_workflow(SessionWorkflow.run, start, id=record.id, task_queue=self.host.task_queue)
+        self.started = True
+        await self.attach(0)
+
+    async def attach(self, seen: int) -> None:
+        """This gateway holds the wearer now: commands made between events come here; the tail is copied."""
+        tail = await self.handle.execute_update(SessionWorkflow.attach, args=[self.host.queue, seen])
+        self.outbox.restart(tail, seen)
+        await self._received(tail["commands"])
+
+    async def device_event(self, name: str, data: dict[str, Any] | None = None, seq: int | None = None) -> bool:
+        """The event through the workflow (an Update, applied in order); False when `seq` was already."""
+        if not self.started:  # a hello with no flow: the session starts idle, on the wearer's first words
+            await self.start("", None)
+        update = SessionWorkflow.device_event
+        result: EventResult = await self.handle.execute_update(update, args=[name, data or {}, seq])
+        if seq is not None and seq > self.last_event:
+            self.last_event = seq
+        await self._received(result.commands)
+        return result.applied
+
+    def ack(self, seq: int) -> bool:
+        """The device carried out commands up to `seq`: told to the workflow, one signal at a time."""
+        if not self.outbox.ack(seq):
+            return False
+        if seq > self._acked:
+            self._acked = seq
+            if self._ack_task is None or self._ack_task.done():
+                self._ack_task = asyncio.ensure_future(self._send_acks())
+        return True
+
+    def uploaded(self, name: str) -> None:
+        if name in self.outbox.files:
+            self.outbox.files.remove(name)
+
+    def close(self) -> None:
+        if self._ack_task is not None and not self._ack_task.done():
+            self._ack_task.cancel()
+
+    # -- workflow -> device --------------------------------------------------------------------------
+    async def deliver(self, commands: list[dict[str, Any]]) -> None:
+        """Commands the workflow made between events (a timer, a skill finishing)."""
+        await self._received(commands)
+
+    async def _received(self, commands: list[dict[str, Any]]) -> None:
+        """Hand commands to the device link in number order, each once; a gap is filled from the workflow."""
+        async with self._order:
+            fresh = self.outbox.fresh(commands)
+            if fresh is None:  # something between was made and not yet here: read the tail
+                tail = await self.handle.query(SessionWorkflow.commands_after, self.outbox.sent_through)
+                kept = tail["commands"]  # what the workflow no longer keeps was dropped, or the device had it
+                self.outbox.skip_to(max(int(tail["dropped_through"]), int(kept[0]["seq"]) - 1 if kept else 0))
+                fresh = self.outbox.fresh(kept) or []
+            self.outbox.keep(fresh)
+            if fresh and self.link is not None:
+                self.link.deliver(self, fresh)
+
+    async def _send_acks(self) -> None:
+        told = 0
+        while told < self._acked:
+            told = self._acked
+            try:
+                await self.handle.signal(SessionWorkflow.ack, told)
+            except RPCError as exc:  # the workflow ended, or the service is away: the next ack says it again
+                log.info("gateway: ack for session %s… not told: %s", self.id[:6], exc.message)
+                return
+
+
+class RemoteRecords:
+    """What the bridge reads of a stored session, from its workflow (a query: no history written)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def load(self, session_id: str) -> SessionRecord | None:
+        try:
+            about = await self.client.get_workflow_handle(session_id).query(SessionWorkflow.describe)
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                return None
+            raise
+        return SessionRecord(
+            session_id,
+            about["wearer"],
+            about["device"],
+            about["owner"],
+            profile=about["profile"],
+            last_event=about["last_event"],
+            outbox={"last_command": about["last_command"]},
+        )
+
+
+class RemoteHost:
+    """The session host's face for the bridge, with every session in Temporal."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self.client = client
+        self.task_queue = task_queue  # where the workers poll for session workflows
+        self.queue = gateway_queue(task_queue)  # where this gateway takes deliveries
+        self.records = RemoteRecords(client)
+        self.live: dict[str, RemoteSession] = {}
+        self._worker: Worker | None = None
+        self._polling: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Future[None]] = set()  # signals on their way (awaited by `aclose`)
+
+    @classmethod
+    async def connect(cls, address: str, namespace: str, task_queue: str) -> RemoteHost:
+        host = cls(await Client.connect(address, namespace=namespace), task_queue)
+        host.open()
+        return host
+
+    def open(self) -> None:
+        """Poll this gateway's own task queue for deliveries."""
+        self._worker = Worker(self.client, task_queue=self.queue, activities=[self._deliver])
+        self._polling = asyncio.ensure_future(self._worker.run())
+
+    @activity.defn(name=DELIVER_ACTIVITY)
+    async def _deliver(self, delivery: Delivery) -> bool:
+        """False when this gateway no longer holds the session: the workflow stops sending here."""
+        session = self.live.get(delivery.session_id)
+        if session is None:
+            return False
+        await session.deliver(delivery.commands)
+        return True
+
+    # -- what the bridge calls (the embedded `SessionHost` has the same) --------------------------
+    async def record(self, session_id: str) -> SessionRecord | None:
+        return await self.records.load(session_id)
+
+    def create(self, wearer: str, *, device: str = "", owner: str = "", profile: str = "") -> RemoteSession:
+        from engine.assistant.host import new_session_id
+
+        session = RemoteSession(self, SessionRecord(new_session_id(), wearer, device, owner, profile=profile))
+        self.live[session.id] = session
+        return session
+
+    async def restore(self, record: SessionRecord) -> RemoteSession:
+        session = RemoteSession(self, record, MirrorOutbox())
+        self.live[record.id] = session
+        try:
+            await session.attach(0)
+        except BaseException:
+            self.live.pop(record.id, None)
+            raise
+        return session
+
+    async def restore_recent(self, since: float, limit: int) -> list[RemoteSession]:
+        """Nothing to bring back: the sessions run on the workers; their devices come back to any gateway."""
+        return []
+
+    def expire(self, before: float) -> int:
+        """Nothing kept here to forget: the Temporal namespace's retention keeps ended sessions."""
+        return 0
+
+    def release(self, session_id: str) -> None:
+        session = self.live.pop(session_id, None)
+        if session is not None:
+            session.close()
+            self._later(self._detach(session))
+
+    def _later(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _detach(self, session: RemoteSession) -> None:
+        with contextlib.suppress(RPCError):
+            await session.handle.signal(SessionWorkflow.detach, self.queue)
+
+    def forget(self, session_id: str) -> None:
+        """A session that never really started: its workflow (if any) is ended."""
+        session = self.live.pop(session_id, None)
+        if session is not None:
+            session.close()
+            self._later(self._terminate(session))
+
+    async def _terminate(self, session: RemoteSession) -> None:
+        with contextlib.suppress(RPCError):
+            await session.handle.terminate("the flow failed to start")
+
+    def close(self) -> None:
+        for session_id in list(self.live):
+            self.release(session_id)
+
+    async def aclose(self) -> None:
+        """Let every session go (the workflows carry on) and stop taking deliveries."""
+        self.close()
+        if self._pending:  # the detach signals leave first
+            await asyncio.wait(self._pending, timeout=5)
+        if self._worker is not None and self._polling is not None and not self._polling.done():
+            await self._worker.shutdown()

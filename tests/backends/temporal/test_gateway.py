@@ -1,0 +1,130 @@
+"""Stateless gateways: the bridge with every session a workflow, against a dev server and worker subprocesses.
+
+The reference device client drives the fixture reminder flow (a card, taps, a skill
+answering after its event, a 3 s timer) through one gateway, then reconnects to
+another: what the timer and the skill made between events reaches the device through
+the gateway holding it, in order and once, and the second gateway carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from backends.temporal.gateway import RemoteHost
+from backends.temporal.workflow import SessionWorkflow
+from devices.bridge.client import DeviceClient
+from devices.bridge.server import BridgeServer
+from engine.language.catalog import load_catalog
+from engine.runnable import load_all_runnable
+from tests.backends.temporal.conftest import FIXTURE_FLOWS, WorkerPool
+from tests.support.bridge import refused
+from tests.support.servers.temporal import TemporalServer
+
+QUARK = load_catalog().named_profile("quark-display")
+
+
+async def _gateway(server: TemporalServer, queue: str) -> tuple[BridgeServer, Any, str]:
+    flows = load_all_runnable(FIXTURE_FLOWS)[0]
+    host = await RemoteHost.connect(server.address, "default", queue)
+    bridge = BridgeServer(flows, host=host)
+    listening = await bridge.start("127.0.0.1", 0)
+    return bridge, listening, f"ws://127.0.0.1:{listening.sockets[0].getsockname()[1]}"
+
+
+async def _stop(bridge: BridgeServer, listening: Any) -> None:
+    listening.close()
+    await listening.wait_closed()
+    bridge.close()
+    await bridge.host.aclose()
+
+
+def _titles(client: DeviceClient) -> list[str]:
+    return [str(c["args"].get("title") or c["args"].get("text")) for c in client.commands]
+
+
+def test_timer_and_skill_commands_reach_the_device_through_its_gateway_and_another_gateway_carries_on(
+    temporal_server: TemporalServer, worker_pool: WorkerPool
+) -> None:
+    async def scenario() -> tuple[DeviceClient, dict[str, Any], dict[str, Any]]:
+        worker_pool.start()
+        first, first_listening, first_url = await _gateway(temporal_server, worker_pool.queue)
+        second, second_listening, second_url = await _gateway(temporal_server, worker_pool.queue)
+        try:
+            client = DeviceClient(first_url, "glasses-1", QUARK)
+            welcome = await client.connect(flow="reminder")
+            assert welcome["resumed"] is False
+            await client.wait_for(lambda c: _titles(c) == ["Ready"], timeout=10)
+            await client.send_event("gesture.tap")
+            await client.send_event("gesture.swipe_up")  # the skill answers after this event's update
+            await client.wait_for(lambda c: "Noted" in _titles(c), timeout=10)
+            await client.wait_for(lambda c: "Reminder" in _titles(c), timeout=10)  # the 3 s flow timer
+            await client.acked()
+            await client.drop()
+            # another device cannot have the session through the other gateway
+            stranger = {"type": "hello", "device": "glasses-2", "session": client.session, "last_command": 0}
+            error, _ = await refused(second_url, stranger)
+            assert error["code"] == "SESSION_REFUSED"
+            client.url = second_url
+            resumed = await client.connect()
+            redraw = await _next_hud(client)
+            await client.send_event("gesture.swipe_down")
+            await client.acked()
+            handle = second.host.client.get_workflow_handle(str(client.session))
+            result = await asyncio.wait_for(handle.result(), 10)
+            return client, resumed, {"redraw": redraw, "result": result}
+        finally:
+            await _stop(first, first_listening)
+            await _stop(second, second_listening)
+
+    client, resumed, seen = asyncio.run(asyncio.wait_for(scenario(), timeout=90))
+    assert _titles(client) == ["Ready", "tap", "Noted", "Reminder"]  # in order, each once
+    assert [c["seq"] for c in client.commands] == [1, 2, 3, 4]
+    assert resumed["resumed"] is True and resumed["last_event"] == 2 and resumed["last_command"] == 4
+    assert "Reminder" in seen["redraw"]["frame"]["lines"][0]  # the display as it is, laid out for the profile
+    assert seen["result"]["final"] == "finished"
+    assert client.errors == []
+
+
+async def _next_hud(client: DeviceClient) -> dict[str, Any]:
+    """The `hud` redraw a resumed device gets after what it missed."""
+    await client.wait_for(lambda c: any(m.get("type") == "hud" for m in c.received), timeout=10)
+    return next(m for m in client.received if m.get("type") == "hud")
+
+
+def test_a_command_made_between_events_is_kept_for_a_device_whose_gateway_is_gone(
+    temporal_server: TemporalServer, worker_pool: WorkerPool
+) -> None:
+    """The gateway holding the wearer stops taking deliveries: the timer's card waits in the tail."""
+
+    async def scenario() -> tuple[DeviceClient, dict[str, Any]]:
+        worker_pool.start()
+        first, first_listening, first_url = await _gateway(temporal_server, worker_pool.queue)
+        client = DeviceClient(first_url, "glasses-1", QUARK)
+        await client.connect(flow="reminder")
+        await client.send_event("gesture.swipe_up")
+        await client.wait_for(lambda c: "Noted" in _titles(c), timeout=10)
+        await client.acked()
+        first_listening.close()
+        if first.host._worker is not None:  # the gateway dies: no more deliveries taken
+            await first.host._worker.shutdown()
+        await client.drop()
+        handle = first.host.client.get_workflow_handle(str(client.session))
+        for _ in range(200):  # the reminder is made, and waits for a gateway
+            tail = await handle.query(SessionWorkflow.commands_after, 0)
+            if any(c["args"].get("title") == "Reminder" for c in tail["commands"]):
+                break
+            await asyncio.sleep(0.05)
+        second, second_listening, second_url = await _gateway(temporal_server, worker_pool.queue)
+        try:
+            client.url = second_url
+            resumed = await client.connect()
+            await client.wait_for(lambda c: "Reminder" in _titles(c), timeout=10)
+            return client, resumed
+        finally:
+            await _stop(second, second_listening)
+
+    client, resumed = asyncio.run(asyncio.wait_for(scenario(), timeout=90))
+    assert resumed["resumed"] is True
+    assert _titles(client) == ["Ready", "Noted", "Reminder"]
+    assert [c["seq"] for c in client.commands] == [1, 2, 3]
