@@ -24,10 +24,11 @@ def test_a_batch_that_skips_a_number_is_held_back_until_the_gap_is_filled() -> N
 
 def test_restart_from_the_workflows_tail_knows_what_the_device_already_has() -> None:
     box = MirrorOutbox()
-    tail = {"commands": [_command(7), _command(8, "camera.capture", file="p.jpg")], "last_command": 8}
+    kept = [_command(7), _command(8, "camera.capture", file="p.jpg")]
+    tail: dict[str, Any] = {"commands": kept, "last_command": 8}
     box.restart({**tail, "dropped_through": 0, "display": _command(7), "files": ["p.jpg"]}, seen=0)
     assert box.sent_through == 6  # 1..6 were acknowledged through another gateway
-    box.keep(box.fresh(tail["commands"]) or [])
+    box.keep(box.fresh(kept) or [])
     assert [c["seq"] for c in box.missed(6)] == [7, 8] and box.files == ["p.jpg"]
     assert box.ack(7) and [c["seq"] for c in box.unacked] == [8]
     assert not box.ack(9)  # never sent
