@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:
 
 
 from commands.assistant import cmd_chat, cmd_route, cmd_scripted_llm, cmd_serve  # noqa: E402
+from commands.cluster import cmd_cluster  # noqa: E402
 from commands.common import EXIT_OK, EXIT_USAGE  # noqa: E402
 from commands.designer import cmd_explore, cmd_graph, cmd_new, cmd_test  # noqa: E402
 from commands.run import cmd_preview, cmd_report, cmd_run, cmd_simulate  # noqa: E402
@@ -126,6 +127,19 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--wake", help="wake phrases, comma-separated (default LENSFLOW_WAKE_PHRASES)")
     sv.add_argument("--log-json", action="store_true", help="log one JSON object a line (connects, refusals, errors)")
     sv.set_defaults(func=cmd_serve)
+
+    cl = sub.add_parser(
+        "cluster", help="run PostgreSQL, Temporal, session workers and gateways on 127.0.0.1 until Ctrl-C"
+    )
+    cl.add_argument("flows", nargs="*", help="flow files or folders the workers and gateways serve (default flows/)")
+    cl.add_argument("--workers", type=int, default=2, help="session workers (default 2)")
+    cl.add_argument("--gateways", type=int, default=1, help="WebSocket gateways (default 1)")
+    cl.add_argument("--port", type=int, default=8765, help="the first gateway's port; the others follow it")
+    cl.add_argument("--temporal-port", type=int, default=7233, help="the Temporal frontend's port (default 7233)")
+    cl.add_argument("--ui-port", type=int, help="serve Temporal's web UI on this port")
+    cl.add_argument("--folder", default="out/cluster", help="data and logs (default out/cluster; kept between runs)")
+    cl.add_argument("--no-restart", action="store_true", help="leave a worker or gateway that dies stopped")
+    cl.set_defaults(func=cmd_cluster)
 
     ch = sub.add_parser("chat", help="talk to the whole assistant (all flows) on the simulated glasses")
     ch.add_argument("--flows", default="flows")

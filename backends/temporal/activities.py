@@ -12,12 +12,14 @@ flow as `error.code`, because the flow's `retry:` and `on_error` decide what hap
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from engine.assistant.host import UPLOAD_POLL_MS, UPLOAD_WAIT_MS
+from engine.media import FileMediaStore
 from engine.runtime.calls import LlmProvider, Skill, SkillContext, SkillError
 from engine.runtime.clock import wall_ms
 
@@ -37,6 +39,7 @@ class SkillCall:
     session_id: str
     wearer: str
     attempt: int = 1
+    uploads: list[str] = field(default_factory=list)  # photos in `args` the device was still to upload
 
 
 @dataclass
@@ -68,9 +71,10 @@ def _final(exc: BaseException) -> ApplicationError:
 class SessionActivities:
     """The worker's skills and model, as activities; one instance per worker process."""
 
-    def __init__(self, skills: dict[str, Skill], llm: LlmProvider | None = None) -> None:
+    def __init__(self, skills: dict[str, Skill], llm: LlmProvider | None = None, media: Any = None) -> None:
         self.skills = skills
         self.llm = llm
+        self.media = media if media is not None else FileMediaStore()
 
     def all(self) -> list[Any]:
         return [self.run_skill, self.complete]
@@ -83,10 +87,21 @@ class SessionActivities:
                 f"skill '{call.skill}' has no provider on this worker", type="UNAVAILABLE", non_retryable=True
             )
         context = SkillContext(_sleep_ms, wall_ms, call.key, call.session_id, call.attempt, wearer=call.wearer)
+        await self._uploaded(call)
         try:
             return await skill(dict(call.args), context)
         except SkillError as exc:
             raise _final(exc) from None
+
+    async def _uploaded(self, call: SkillCall) -> None:
+        """Wait (up to UPLOAD_WAIT_MS) for the photos the call reads: a flow reads a photo right after
+        taking it, and glasses on the network upload it, through their gateway, a moment later."""
+        waited = 0
+        for name in call.uploads:
+            while waited < UPLOAD_WAIT_MS and not (self.media.folder(call.wearer) / name).exists():
+                activity.heartbeat()
+                await asyncio.sleep(UPLOAD_POLL_MS / 1000)
+                waited += UPLOAD_POLL_MS
 
     @activity.defn(name=MODEL_ACTIVITY)
     async def complete(self, call: ModelCall) -> Any:

@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -96,11 +96,23 @@ class RemoteSession:
         if not self.started:  # a hello with no flow: the session starts idle, on the wearer's first words
             await self.start("", None)
         update = SessionWorkflow.device_event
-        result: EventResult = await self.handle.execute_update(update, args=[name, data or {}, seq])
+        try:
+            result: EventResult = await self.handle.execute_update(update, args=[name, data or {}, seq])
+        except RPCError as exc:
+            if not await self._ended(exc):
+                raise
+            return True  # the session's flow has finished: nothing runs the event (as in the embedded host)
         if seq is not None and seq > self.last_event:
             self.last_event = seq
         await self._received(result.commands)
         return result.applied
+
+    async def _ended(self, exc: RPCError) -> bool:
+        """Whether the update failed because the workflow has ended (its flow finished, or it was ended)."""
+        if exc.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            return False
+        description = await self.handle.describe()
+        return description.status is not None and description.status != WorkflowExecutionStatus.RUNNING
 
     def ack(self, seq: int) -> bool:
         """The device carried out commands up to `seq`: told to the workflow, one signal at a time."""

@@ -78,14 +78,18 @@ def _skill_error(exc: ActivityError) -> SkillError:
     return SkillError("EXECUTION", str(cause or exc))
 
 
-def activity_skills(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, Skill]:
-    """A skill for each name the flows invoke, each one an activity run by a worker."""
-    return {name: _remote_skill(name, spec) for name, spec in specs.items()}
+def activity_skills(
+    specs: Mapping[str, Mapping[str, Any]], awaited: Callable[[Any], list[str]] | None = None
+) -> dict[str, Skill]:
+    """A skill for each name the flows invoke, each one an activity run by a worker; `awaited` names
+    the photos in a call's input the device has not uploaded yet (the activity waits for them)."""
+    return {name: _remote_skill(name, spec, awaited) for name, spec in specs.items()}
 
 
-def _remote_skill(name: str, spec: Mapping[str, Any]) -> Skill:
+def _remote_skill(name: str, spec: Mapping[str, Any], awaited: Callable[[Any], list[str]] | None) -> Skill:
     async def call(args: dict[str, Any], ctx: SkillContext) -> Any:
-        request = SkillCall(name, args, ctx.idempotency_key, ctx.session_id, ctx.wearer, ctx.attempt)
+        uploads = awaited(args) if awaited is not None else []
+        request = SkillCall(name, args, ctx.idempotency_key, ctx.session_id, ctx.wearer, ctx.attempt, uploads)
         work = workflow.execute_activity(
             SKILL_ACTIVITY,
             request,

@@ -126,7 +126,7 @@ class SessionWorkflow:
         self.start.session_id = start.session_id or str(workflow.uuid4())
         return Runner(
             dict(shelf.loaded()),
-            skills=activity_skills(shelf.skill_specs()),
+            skills=activity_skills(shelf.skill_specs(), self.outbox.awaited_in),
             llm=ActivityModel(),
             ports=self.outbox,
             clock=WorkflowClock(epoch_ms),

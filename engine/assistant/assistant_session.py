@@ -190,8 +190,7 @@ class AssistantSession:
         (glasses in this process store theirs at once; with no device at all, none is coming)."""
         if self.link is None or isinstance(self.link, PortsLink):
             return False
-        waiting = self.outbox.files
-        return bool(waiting) and any(name in waiting for name in _strings(args))
+        return bool(self.outbox.awaited_in(args))
 
     # -- used by the turn loop --------------------------------------------------------------------
     async def start_flow(self, flow: str, slots: dict[str, Any]) -> Runner:
@@ -360,16 +359,3 @@ class AssistantSession:
         if prompt is not None:
             result["confirm"] = prompt
         return result
-
-
-def _strings(value: Any, depth: int = 0) -> list[str]:
-    """Every string in a skill's input (file names are strings somewhere in it)."""
-    if isinstance(value, str):
-        return [value]
-    if depth > 4:
-        return []
-    if isinstance(value, dict):
-        return [s for item in value.values() for s in _strings(item, depth + 1)]
-    if isinstance(value, list | tuple):
-        return [s for item in value for s in _strings(item, depth + 1)]
-    return []

@@ -102,6 +102,24 @@ class Outbox:
             self.unacked = [c for c in self.unacked if c["seq"] > seq]
         return True
 
+    def awaited_in(self, args: Any) -> list[str]:
+        """The photos and recordings named in `args` (a skill's input) the device has not uploaded yet."""
+        waiting = self.files
+        return [name for name in _strings(args) if name in waiting] if waiting else []
+
     def missed(self, last_seen: int) -> list[dict[str, Any]]:
         """What a device that carried out commands up to `last_seen` has not got, in order."""
         return [c for c in self.unacked if c["seq"] > last_seen]
+
+
+def _strings(value: Any, depth: int = 0) -> list[str]:
+    """Every string in a skill's input (file names are strings somewhere in it)."""
+    if isinstance(value, str):
+        return [value]
+    if depth > 4:
+        return []
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item, depth + 1)]
+    if isinstance(value, list | tuple):
+        return [s for item in value for s in _strings(item, depth + 1)]
+    return []
