@@ -38,7 +38,7 @@ class ClusterPorts:
 
     temporal: int = 7233
     postgres: int = 0
-    gateway: int = 8765  # the first gateway; the others take the ports after it
+    gateway: int = 8765  # the first gateway; the others take the ports after it (0: any free ports)
     ui: int | None = None  # the Temporal web UI (none by default)
 
 
@@ -58,8 +58,10 @@ class LocalCluster:
     skills: str | None = None  # module:function for the workers' skill table (default: the device's skills)
     gateway_args: Sequence[str] = ()  # extra `serve` options (e.g. --tokens FILE)
     restart: bool = False
+    env: dict[str, str] = field(default_factory=dict)  # more settings for workers and gateways (providers ...)
     processes: dict[str, Managed] = field(default_factory=dict)
     postgres: Postgres | None = None
+    gateway_ports: list[int] = field(default_factory=list)
 
     # -- where things are ------------------------------------------------------------------------
     @property
@@ -73,7 +75,7 @@ class LocalCluster:
 
     @property
     def gateway_urls(self) -> list[str]:
-        return [f"ws://127.0.0.1:{self.ports.gateway + i}" for i in range(self.gateways)]
+        return [f"ws://127.0.0.1:{port}" for port in self.gateway_ports]
 
     def _env(self) -> dict[str, str]:
         import os
@@ -85,6 +87,7 @@ class LocalCluster:
             "LENSFLOW_BACKEND": f"temporal://{self.temporal_address}",
             "LENSFLOW_TASK_QUEUE": self.task_queue,
             "PYTHONUNBUFFERED": "1",
+            **self.env,
         }
 
     # -- starting and stopping ---------------------------------------------------------------------
@@ -111,8 +114,10 @@ class LocalCluster:
         ports = self.ports
         ports.postgres = ports.postgres or free_port()
         ports.temporal = ports.temporal or free_port()
+        first = ports.gateway
+        self.gateway_ports = [first + i if first else free_port() for i in range(self.gateways)]
         wanted = {"Temporal": ports.temporal, "PostgreSQL": ports.postgres}
-        wanted.update({f"gateway {i + 1}": ports.gateway + i for i in range(self.gateways)})
+        wanted.update({f"gateway {i + 1}": port for i, port in enumerate(self.gateway_ports)})
         busy = [f"{name} port {port}" for name, port in wanted.items() if not port_is_free(port)]
         if busy:
             raise StartFailed(f"in use on 127.0.0.1: {', '.join(busy)} (choose other ports, or stop what holds them)")
@@ -126,7 +131,7 @@ class LocalCluster:
         return Managed(name, command, self.folder / "logs" / f"{name}.log", self._env(), ROOT)
 
     def _gateway(self, number: int) -> Managed:
-        port = self.ports.gateway + number - 1
+        port = self.gateway_ports[number - 1]
         command = [sys.executable, str(ROOT / "cli.py"), "serve", *self.flows, "--port", str(port), "--log-json"]
         command += list(self.gateway_args)
         name = f"gateway-{number}"

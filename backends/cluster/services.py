@@ -10,10 +10,12 @@ a SQLite file, so a cluster stopped and started again finds its sessions.
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from backends.cluster.processes import Managed, StartFailed
@@ -41,10 +43,10 @@ class Postgres:
     """A PostgreSQL server with its data in `folder` (made on first start, kept after a stop)."""
 
     def __init__(self, folder: Path, port: int) -> None:
-        self.folder = folder
-        self.data = folder / "data"
-        self.port = port
         self.as_root = os.geteuid() == 0
+        self.folder = folder if not self.as_root or _postgres_can_reach(folder.parent) else _beside_tmp(folder)
+        self.data = self.folder / "data"
+        self.port = port
 
     @property
     def url(self) -> str:
@@ -70,6 +72,19 @@ class Postgres:
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
             self._run(postgres_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+
+def _postgres_can_reach(folder: Path) -> bool:
+    """Whether the `postgres` user can get into `folder` (a private temporary folder of root's it cannot)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(folder)], check=False, timeout=30)
+    return probe.returncode == 0
+
+
+def _beside_tmp(folder: Path) -> Path:
+    """Where PostgreSQL keeps the data of a cluster in `folder` it cannot reach: the same place every run."""
+    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"lensflow-postgres-{digest}"
 
 
 def temporal_dev_server(folder: Path, port: int, ui_port: int | None = None) -> Managed:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from engine.assistant.host import UPLOAD_POLL_MS, UPLOAD_WAIT_MS
 from engine.media import FileMediaStore
@@ -64,7 +64,10 @@ def _final(exc: BaseException) -> ApplicationError:
     code = getattr(exc, "code", None)
     message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
     return ApplicationError(
-        str(message), type=code if isinstance(code, str) and code else "EXECUTION", non_retryable=True
+        str(message),
+        type=code if isinstance(code, str) and code else "EXECUTION",
+        non_retryable=True,
+        category=ApplicationErrorCategory.BENIGN,  # the flow's own branch, not a worker's fault: no traceback logged
     )
 
 

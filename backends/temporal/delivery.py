@@ -12,11 +12,13 @@ the gateway and never sent twice.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DELIVER_ACTIVITY", "Delivery", "gateway_queue"]
+__all__ = ["DELIVER_ACTIVITY", "Delivery", "fold", "gateway_queue"]
 
 DELIVER_ACTIVITY = "lensflow.deliver"
 
@@ -32,3 +34,11 @@ class Delivery:
 def gateway_queue(task_queue: str) -> str:
     """A task queue of this gateway process's own, beside the workers' `task_queue`."""
     return f"{task_queue}.gateway.{uuid.uuid4().hex[:12]}"
+
+
+def fold(digest: str, command: dict[str, Any]) -> str:
+    """The running digest of a session's commands with `command` added: the workflow folds every command
+    it makes, a device every command it carries out; equal digests mean the same commands, in order."""
+    key = [command["seq"], command["action"], command.get("args"), command.get("file")]
+    text = json.dumps(key, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{digest}|{text}".encode()).hexdigest()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
@@ -33,6 +34,10 @@ from engine.assistant.store import SessionRecord
 __all__ = ["RemoteHost", "RemoteSession"]
 
 log = logging.getLogger(__name__)
+
+# how long a worker may take over one step of a session before another worker takes it (replaying it): a
+# worker that died mid-step holds its sessions this long. Temporal's default is 10 s; a step here takes ms.
+TASK_TIMEOUT = timedelta(seconds=3)
 
 
 class RemoteSession:
@@ -81,13 +86,20 @@ class RemoteSession:
         start = SessionStart(
             flow, record.wearer, slots, record.id, device=record.device, owner=record.owner, profile=record.profile
         )
-        await self.host.client.start_workflow(SessionWorkflow.run, start, id=record.id, task_queue=self.host.task_queue)
+        await self.host.client.start_workflow(
+            SessionWorkflow.run, start, id=record.id, task_queue=self.host.task_queue, task_timeout=TASK_TIMEOUT
+        )
         self.started = True
         await self.attach(0)
 
     async def attach(self, seen: int) -> None:
         """This gateway holds the wearer now: commands made between events come here; the tail is copied."""
-        tail = await self.handle.execute_update(SessionWorkflow.attach, args=[self.host.queue, seen])
+        try:
+            tail = await self.handle.execute_update(SessionWorkflow.attach, args=[self.host.queue, seen])
+        except RPCError as exc:
+            if not await self._ended(exc):
+                raise
+            tail = await self.handle.query(SessionWorkflow.commands_after, seen)  # its flow finished: read only
         self.outbox.restart(tail, seen)
         await self._received(tail["commands"])
 

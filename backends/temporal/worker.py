@@ -32,8 +32,9 @@ __all__ = ["READY_LINE", "main", "sandbox", "serve"]
 READY_LINE = "lensflow worker ready"  # printed once the worker polls (tests and supervisors wait for it)
 DEFAULT_SKILLS = "skills.registry:skills_for_device"
 # how long a session's next task waits for the worker that holds it in memory before any worker may take it
-# (replaying it): how late a timer fires after its worker died. Temporal's default is 10 s.
-STICKY_TIMEOUT = timedelta(seconds=2)
+# (replaying it): how late a timer fires after its worker died. Temporal's default is 10 s;
+# a shorter wait costs a replay when a live worker is merely slow.
+STICKY_TIMEOUT = timedelta(seconds=1)
 
 
 def _skill_table(target: str) -> dict[str, Any]:
@@ -61,9 +62,10 @@ def _load_flows(paths: Sequence[str]) -> dict[str, Any]:
 
 
 def sandbox() -> SandboxedWorkflowRunner:
-    """Temporal's sandbox with the engine passed through: it is pure, and importing it afresh for each
-    run would cost more than a run; the shelf is passed through so runs see the worker's flows."""
-    restrictions = SandboxRestrictions.default.with_passthrough_modules("engine", "backends.temporal.shelf")
+    """Temporal's sandbox with the engine and this backend passed through: they keep no state a run could
+    change, and importing them afresh for each run would cost more than a run (the shelf, passed through,
+    is how runs see the worker's flows)."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules("engine", "backends.temporal")
     return SandboxedWorkflowRunner(restrictions=restrictions)
 
 

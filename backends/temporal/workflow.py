@@ -38,7 +38,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from backends.temporal import shelf
-    from backends.temporal.delivery import DELIVER_ACTIVITY, Delivery
+    from backends.temporal.delivery import DELIVER_ACTIVITY, Delivery, fold
     from backends.temporal.remote import ActivityModel, WorkflowClock, activity_skills
     from engine.assistant.outbox import Outbox
     from engine.runtime.runner import Runner
@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
 __all__ = ["EVENTS_PER_RUN", "EventResult", "SessionStart", "SessionWorkflow"]
 
 EVENTS_PER_RUN = 500  # events applied before the history is cut (continue-as-new)
+TIMERS_KEPT = 256  # timer firings remembered for `audit`
 DELIVER_WAIT = timedelta(seconds=5)  # a gateway that has not taken a delivery by then is taken to be gone
 RUN_ID_CHARS = 16
 
@@ -70,6 +71,8 @@ class SessionStart:
     gateway: str = ""  # the task queue of the gateway holding the wearer's connection now ("" none)
     handed_through: int = -1  # commands up to here went to a gateway (-1: all made so far; a new session's
     # first card goes with the gateway's `attach`)
+    digest: str = ""  # every command made so far, folded (`delivery.fold`): what an audit compares
+    timers: list[list[int]] | None = None  # the latest timers' [due, lateness] (ms): how late timers run
 
 
 @dataclass
@@ -99,6 +102,9 @@ class SessionWorkflow:
         if start.handed_through >= 0:
             self.handed_through = start.handed_through
         self.delivering = False
+        self.delivery_to: workflow.ActivityHandle[bool] | None = None
+        self.digest = start.digest
+        self.timers: list[list[int]] = list(start.timers or [])
 
     @workflow.run
     async def run(self, start: SessionStart) -> dict[str, Any]:
@@ -108,7 +114,7 @@ class SessionWorkflow:
         else:
             await runner.start(start.flow, start.slots)
             self.handed_through = self.outbox.last_command
-        self.outbox.take()
+        self._taken()
         self.ready = True
         self.delivery = asyncio.create_task(self._deliver_between_events())
         while True:
@@ -129,12 +135,22 @@ class SessionWorkflow:
             skills=activity_skills(shelf.skill_specs(), self.outbox.awaited_in),
             llm=ActivityModel(),
             ports=self.outbox,
-            clock=WorkflowClock(epoch_ms),
+            clock=WorkflowClock(epoch_ms, self._timer_fired),
             session_id=self.start.session_id,
             wearer=start.wearer,
             epoch=datetime.fromtimestamp(epoch_ms / 1000, UTC),
             run_ids=lambda: workflow.uuid4().hex[:RUN_ID_CHARS],
         )
+
+    def _taken(self) -> list[dict[str, Any]]:
+        """The outbox's new commands, each folded into the session's digest once."""
+        commands = self.outbox.take()
+        for command in commands:
+            self.digest = fold(self.digest, command)
+        return commands
+
+    def _timer_fired(self, due_ms: int, late_ms: int) -> None:
+        self.timers = [*self.timers[-(TIMERS_KEPT - 1) :], [self.start.epoch_ms + due_ms, late_ms]]
 
     def _time_to_roll(self) -> bool:
         enough = self.events >= self.start.events_per_run or workflow.info().is_continue_as_new_suggested()
@@ -147,6 +163,7 @@ class SessionWorkflow:
 
     def _carried_over(self, runner: Runner) -> SessionStart:
         start = self.start
+        self._taken()
         return SessionStart(
             start.flow,
             start.wearer,
@@ -163,6 +180,8 @@ class SessionWorkflow:
             start.profile,
             start.gateway,
             self.handed_through,
+            self.digest,
+            self.timers,
         )
 
     # -- to the gateway holding the wearer: what timers and skills made between events ---------------
@@ -179,27 +198,29 @@ class SessionWorkflow:
                 )
             )
             gateway, after = self.start.gateway, self.handed_through
-            self.outbox.take()
+            self._taken()
             commands = self.outbox.missed(after)
             self.handed_through = self.outbox.last_command
             if not commands:
                 continue
             self.delivering = True
+            self.delivery_to = workflow.start_activity(
+                DELIVER_ACTIVITY,
+                Delivery(self.start.session_id, commands),
+                task_queue=gateway,
+                schedule_to_start_timeout=DELIVER_WAIT,
+                start_to_close_timeout=DELIVER_WAIT,
+                retry_policy=RetryPolicy(maximum_attempts=1),
+                result_type=bool,
+                summary="deliver",
+            )
             try:
-                held = await workflow.execute_activity(
-                    DELIVER_ACTIVITY,
-                    Delivery(self.start.session_id, commands),
-                    task_queue=gateway,
-                    schedule_to_start_timeout=DELIVER_WAIT,
-                    start_to_close_timeout=DELIVER_WAIT,
-                    retry_policy=RetryPolicy(maximum_attempts=1),
-                    result_type=bool,
-                    summary="deliver",
-                )
-            except ActivityError:
+                held = await self.delivery_to
+            except (ActivityError, asyncio.CancelledError):  # gone, or cancelled by a newer gateway's attach
                 held = False
             finally:
                 self.delivering = False
+                self.delivery_to = None
             if not held and self.start.gateway == gateway:  # that gateway no longer holds the wearer
                 self.start.gateway = ""
 
@@ -209,8 +230,10 @@ class SessionWorkflow:
         events go there from now on. Answers what a device that carried out commands up to `seen` missed."""
         await workflow.wait_condition(lambda: self.ready)
         async with self.lock:
+            if self.delivery_to is not None and self.start.gateway != gateway:
+                self.delivery_to.cancel()  # to a gateway that may be gone: this one's answer carries those commands
             self.start.gateway = gateway
-            self.outbox.take()
+            self._taken()
             self.handed_through = self.outbox.last_command
             return self.commands_after(seen)
 
@@ -236,7 +259,7 @@ class SessionWorkflow:
             await runner.send(name, data or {})
             self.events += 1
             runner.trace.clear()  # the trace is for live inspection; a long session must not keep it
-            self.outbox.take()
+            self._taken()
             after = min(before, self.handed_through)  # with what a timer made before it, not yet handed out
             self.handed_through = self.outbox.last_command
             return EventResult(True, self.outbox.missed(after), self.outbox.last_command, runner.done)
@@ -281,6 +304,17 @@ class SessionWorkflow:
             "last_event": self.last_event,
             "last_command": self.outbox.last_command,
             "done": bool(runner and runner.done),
+        }
+
+    @workflow.query
+    def audit(self) -> dict[str, Any]:
+        """What a drill checks a device against: the digest of every command made, in order, and how
+        late the latest timers fired (workflow time at firing, which includes a dead worker's failover)."""
+        return {
+            "digest": self.digest,
+            "last_command": self.outbox.last_command,
+            "last_event": self.last_event,
+            "timers": self.timers,
         }
 
     @workflow.query

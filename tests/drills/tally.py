@@ -65,6 +65,7 @@ class Drill:
 
 FUZZ: dict[str, Fuzz] = defaultdict(Fuzz)
 DRILLS: dict[str, Drill] = defaultdict(Drill)
+LAST_LINES: list[str] = []  # whole-cluster drill lines, printed last (`make drill` ends with one)
 
 
 def summary_lines() -> list[str]:
@@ -76,7 +77,7 @@ def summary_lines() -> list[str]:
         if d.untold is not None:
             line += f" untold={d.untold}"
         lines.append(line)
-    return lines
+    return lines + LAST_LINES
 
 
 def shown(value: Any, limit: int = 600) -> str:
