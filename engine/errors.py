@@ -39,6 +39,8 @@ raiser chooses the code):
     │   ├── engine.files.NotReadable                      [FILE_NOT_ALLOWED]
     │   ├── engine.files.NotAllowed                       [FILE_NOT_ALLOWED]
     │   ├── engine.files.NotAnImage                       [BAD_IMAGE]
+    │   ├── engine.media.MediaRefused                     [FILE_NOT_ALLOWED]  a name, wearer id or size a store refuses
+    │   ├── engine.media.MediaNotFound                    [NOT_FOUND]  no capture of that name for that wearer
     │   └── devices.hud.render_png.FontMissing            [UNAVAILABLE]
     ├── services: what a flow branches on (`error.code`, codes of schemas/catalog/errors.json)
     │   ├── engine.runtime.calls.SkillError               [*]  skills; skills.errors maps library errors to it

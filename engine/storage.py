@@ -1,6 +1,7 @@
-"""One database seam for the data that is not session state: the payment journal, transcripts, sessions.
+"""One database seam for the data that is not session state: the payment journal, transcripts, captures, sessions.
 
-Embedded, each store is its own SQLite file in the data folder. Deployed, every
+Embedded, each store is its own SQLite file in the data folder (captures are plain
+files then: engine/media.py). Deployed, every
 store is a set of tables in one PostgreSQL database, chosen by `LENSFLOW_DB`
 (`postgresql://...`), so any process serving a wearer sees that wearer's data.
 A `LENSFLOW_DB` that names a SQLite file names the session store only: the other
@@ -41,7 +42,15 @@ from typing import Any, Protocol
 from engine.errors import UserError
 from engine.settings import SettingsError, checked_sqlite, session_store
 
-__all__ = ["Database", "PostgresDatabase", "SqliteDatabase", "StorageError", "Transaction", "open_database"]
+__all__ = [
+    "Database",
+    "PostgresDatabase",
+    "SqliteDatabase",
+    "StorageError",
+    "Transaction",
+    "open_database",
+    "shared_database",
+]
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -234,6 +243,16 @@ def _postgres_type(declaration: str) -> str:
     """SQLite's affinity names as PostgreSQL types of the same range (64-bit integers, double floats)."""
     declaration = re.sub(r"\binteger\b", "bigint", declaration, flags=re.IGNORECASE)
     return re.sub(r"\breal\b", "double precision", declaration, flags=re.IGNORECASE)
+
+
+def shared_database(env: Mapping[str, str] | None = None) -> PostgresDatabase | None:
+    """The PostgreSQL database every store shares when `LENSFLOW_DB` is a postgresql:// URL; None when the
+    stores are embedded (each keeps its own file). A bad URL is a one-line `SettingsError`; nothing connects yet."""
+    environ = os.environ if env is None else env
+    if environ.get("LENSFLOW_DB") is None:
+        return None
+    url = session_store(None, environ).postgres_url
+    return PostgresDatabase(url) if url is not None else None
 
 
 def open_database(url: str | None, default_sqlite: Path, env: Mapping[str, str] | None = None) -> Database:

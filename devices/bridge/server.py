@@ -55,7 +55,7 @@ from engine.assistant.routing import OfflineRouter
 from engine.assistant.store import SessionStore, SqliteSessionStore
 from engine.language.catalog import UnknownProfile, load_catalog
 from engine.language.event_names import engine_owned, refusal
-from engine.media import FileMediaStore, MediaRefused
+from engine.media import MediaRefused, MediaStore, open_media_store
 from engine.runtime.compiler import CompiledFlow
 
 __all__ = ["HELLO_TIMEOUT", "IDLE_EXPIRY", "KEEP_DAYS", "MAX_SESSIONS", "SWEEP_EVERY", "BridgeServer", "owner_digest"]
@@ -87,8 +87,8 @@ def _laid_out(profile: Any) -> FrameFor:
     return remembered_frames(profile)
 
 
-def _captures(media: FileMediaStore) -> Callable[[str, str, bytes], None]:
-    """Photos stored in the wearer's captures folder; a name the store refuses is a bad frame."""
+def _captures(media: MediaStore) -> Callable[[str, str, bytes], None]:
+    """Photos stored in the wearer's captures (folder or shared database); a name the store refuses is a bad frame."""
 
     def store(wearer: str, name: str, data: bytes) -> None:
         try:
@@ -128,8 +128,8 @@ class BridgeServer:
         self.accepted = self.tokens if isinstance(self.tokens, DeviceTokens) else DeviceTokens(anywhere=self.tokens)
         if self.frames is None:
             self.frames = _laid_out
-        if self.store_photo is None:  # the wearer's captures folder, where skills read photos
-            self.store_photo = _captures(FileMediaStore())
+        if self.store_photo is None:  # the wearer's captures, where skills read photos
+            self.store_photo = _captures(open_media_store())
         if self.store is None:
             self.store = SqliteSessionStore(":memory:")
         router = self.router or OfflineRouter([c.flow for c in self.flows.values()])

@@ -4,7 +4,7 @@ It implements the runtime's `Ports`: HUD frames go through the compositor
 (priorities, rate limit) and are written as PNGs; speech is synthesised with
 espeak-ng into WAV files; photos come from the scenario (or a generated
 placeholder) and are stored through the media store for the device's wearer
-(`<data>/captures/<wearer>`, engine/media.py) under the name the engine chose
+(`<data>/captures/<wearer>`, or the shared database: engine/media.py) under the name the engine chose
 (`vars.<as>` holds it), as real glasses would store them (the only photos that
 wearer's skills may read besides the files folder), with a copy in the output folder; the privacy
 LED and haptics are logged. Everything else lands under one output folder, with a
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from devices.hud.compositor import HudCompositor
 from devices.hud.layout import lay_out
 from devices.hud.render_png import save_frame
 from engine.language.catalog import DeviceProfile
-from engine.media import FileMediaStore, MediaRefused, MediaStore
+from engine.media import MediaRef, MediaRefused, MediaStore, open_media_store
 
 __all__ = ["CAPABILITY_OF_PORT", "SimulatedDevice"]
 
@@ -48,8 +47,8 @@ class SimulatedDevice:
     log: list[dict[str, Any]] = field(default_factory=list)
     keep_files: bool = True  # False: frames and speech are logged, nothing is written (HUD previews)
     draw_frames: bool = True  # False: HUD frames are logged but not drawn as PNG (nobody will look at them)
-    wearer: str = "local"  # whose captures folder the photos go to
-    media: MediaStore = field(default_factory=FileMediaStore)
+    wearer: str = "local"  # whose captures the photos are
+    media: MediaStore = field(default_factory=open_media_store)  # where skills read them (the settings choose)
 
     def __post_init__(self) -> None:
         rate = self.profile.hud.max_updates_per_second if self.profile.hud else 4.0
@@ -215,21 +214,21 @@ class SimulatedDevice:
             image = Image.new("RGB", (640, 480), (40, 40, 40))
             ImageDraw.Draw(image).text((20, 20), f"simulated photo at {self._t()} ms", fill=(200, 200, 200))
             data = _encoded(image, name)
-        self._keep("photo", self.media.put(self.wearer, name, data))
+        self._keep("photo", self.media.put(self.wearer, name, data), data)
 
     def _camera_record_stop(self, name: str) -> None:
         self._counter += 1
         # a stand-in for the video: what was recorded, not the pixels
         data = json.dumps({"simulated_video": True, "stopped_at_ms": self._t()}).encode()
-        self._keep("video", self.media.put(self.wearer, name, data))
+        self._keep("video", self.media.put(self.wearer, name, data), data)
 
-    def _keep(self, kind: str, stored: Path) -> None:
-        """A copy in the output folder for whoever reads the run; the flow holds the stored file's name."""
+    def _keep(self, kind: str, stored: MediaRef, data: bytes) -> None:
+        """A copy in the output folder for whoever reads the run; the flow holds the stored capture's name."""
         if not self.keep_files:
             self._record(kind, file=None, stored=str(stored))
             return
         copy = self.out / "media" / stored.name
-        shutil.copyfile(stored, copy)
+        copy.write_bytes(data)
         self._record(kind, file=str(copy.relative_to(self.out)), stored=str(stored))
 
     def _privacy(self, on: bool) -> None:

@@ -1,8 +1,8 @@
 """Photos and videos saved with time and location metadata, refused when storage is full.
 
-Only what the wearer's device stored (their captures folder) or the files folder can
-be saved, into the wearer's own `<data>/media/<wearer>` folder: any other name is
-FILE_NOT_ALLOWED (skills/files.py)."""
+Only what the wearer's device stored (their captures, in whichever store holds them)
+or the files folder can be saved, into the wearer's own `<data>/media/<wearer>`
+folder: any other name is FILE_NOT_ALLOWED (skills/files.py)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ async def save(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     wearer = wearer_of(ctx)
     with open_allowed(name, None, MAX_MEDIA_BYTES, kind, wearer) as handle:
         source = Path(name)
-        size = os.fstat(handle.fileno()).st_size
+        size = handle.seek(0, os.SEEK_END)  # a capture file or a database row's bytes: both can seek
+        handle.seek(0)
         target_dir = data_dir("media", check_wearer(wearer))
         free = shutil.disk_usage(target_dir).free
         if free < MIN_FREE_BYTES + size:

@@ -43,10 +43,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.assistant.chat_model import LlmError
-from engine.files import NotAllowed, inside_folders, read_inside
-from engine.media import MediaRefused, only_own_captures, readable_folders
-from engine.settings import SettingsError, number
+from engine.runtime.calls import SkillError
+from engine.settings import number
 from skills.errors import causes, classify
+from skills.files import read_allowed
 
 if TYPE_CHECKING:
     from engine.runtime.calls import SkillContext
@@ -333,23 +333,14 @@ class _StreamedMessage:
 
 
 def image_url(image: str, wearer: str = "local") -> str:
-    """What the model is sent for a photo: a URL as it is; a file from the wearer's captures or the files
-    folder (never another wearer's captures) as a data URL."""
+    """What the model is sent for a photo: a URL as it is; the wearer's capture of that name, or a file from
+    the files folder (never another wearer's captures), as a data URL (skills/files.py decides which)."""
     if image.startswith(URL_PREFIXES):
         return image
     try:
-        real = only_own_captures(inside_folders(image, readable_folders(wearer), "image"), wearer)
-        data = read_inside(str(real), [real.parent], MAX_IMAGE_BYTES, "image")
-    except SettingsError as exc:
-        raise LlmError("CONFIG", str(exc)) from None
-    except MediaRefused as exc:
-        raise LlmError("FILE_NOT_ALLOWED", exc.message) from None
-    except NotAllowed as exc:
-        raise LlmError("FILE_NOT_ALLOWED", exc.strerror or "the image is outside the allowed folders") from None
-    except FileNotFoundError as exc:
-        raise LlmError("NOT_FOUND", exc.strerror or "no such image") from None
-    except OSError as exc:
-        raise LlmError("FILE_NOT_ALLOWED", f"image '{image}' cannot be read: {exc.strerror or exc}") from None
+        data = read_allowed(image, None, MAX_IMAGE_BYTES, "image", wearer)
+    except SkillError as exc:
+        raise LlmError(exc.code, exc.message) from None
     kind = mimetypes.guess_type(Path(image).name)[0] or ""
     kind = kind if kind.startswith("image/") else "image/png"
     return f"data:{kind};base64,{base64.b64encode(data).decode()}"

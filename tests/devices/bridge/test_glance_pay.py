@@ -2,12 +2,15 @@
 
 Two wearers pay at the same time through one bridge, each by looking at a different
 shop's QR code: each photo lands in its wearer's captures, each wearer confirms
-their own amount, is charged once, and hears only of their own payment.
+their own amount, is charged once, and hears only of their own payment. The same
+holds with the captures (and the payment journal) in PostgreSQL, where another
+process's store finds the uploaded photo.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,21 +18,36 @@ import pytest
 
 from devices.bridge.client import DeviceClient
 from engine.language.catalog import load_catalog
+from engine.media import DatabaseMediaStore
 from engine.runtime.compiler import compile_flow
+from engine.storage import PostgresDatabase
 from skills.payments.sandbox import START_BALANCE, SandboxLedger
 from skills.registry import skills_for_device
 from tests.support import ROOT
 from tests.support.bridge import start_bridge
 from tests.support.flows import flow_of
 from tests.support.photos import qr_png
+from tests.support.servers.postgres import PostgresServer
 
 QUARK = load_catalog().named_profile("quark-display")
 
 
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    server = PostgresServer().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("captures", ["files", "postgresql"])
 def test_two_wearers_pay_by_photo_over_the_bridge_and_hear_only_of_their_own(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, captures: str
 ) -> None:
     monkeypatch.setenv("LENSFLOW_DATA", str(tmp_path / "data"))
+    if captures == "postgresql":
+        monkeypatch.setenv("LENSFLOW_DB", request.getfixturevalue("postgres"))
     noodles = qr_png(tmp_path / "noodles.png", "https://qr.alipay.com/fkx1?merchant=Lucky%20Noodles&amount=12.50")
     tea = qr_png(tmp_path / "tea.png", "https://qr.alipay.com/fkx2?merchant=Tea%20House&amount=8.00")
     pay = compile_flow(flow_of(ROOT / "flows" / "glance_pay.yaml"))
@@ -54,7 +72,13 @@ def test_two_wearers_pay_by_photo_over_the_bridge_and_hear_only_of_their_own(
 
     a, b = asyncio.run(scenario())
     assert [name for name, _ in a.uploaded] == [c["file"] for c in a.commands if c["action"] == "camera.capture"]
-    assert (tmp_path / "data" / "captures" / "wearer-a" / a.uploaded[0][0]).read_bytes() == noodles.read_bytes()
+    if captures == "files":
+        assert (tmp_path / "data" / "captures" / "wearer-a" / a.uploaded[0][0]).read_bytes() == noodles.read_bytes()
+    else:  # in the database, where a store of another process finds it; nothing in the captures folder
+        elsewhere = DatabaseMediaStore(PostgresDatabase(request.getfixturevalue("postgres")))
+        assert elsewhere.get("wearer-a", a.uploaded[0][0]) == noodles.read_bytes()
+        assert elsewhere.get("wearer-b", b.uploaded[0][0]) == tea.read_bytes()
+        assert not (tmp_path / "data" / "captures").exists()
     assert a.spoken[-1] == "Paid 12.5" and b.spoken[-1] == "Paid 8"
     ledger = SandboxLedger(tmp_path / "data" / "payments.sqlite")
     assert ledger.balance() == START_BALANCE - Decimal("20.50")  # each charged once, exactly

@@ -198,3 +198,24 @@ def test_the_camera_stores_photos_through_the_media_store_for_its_wearer(tmp_pat
         assert picture.format == "JPEG" and picture.size == (640, 480)
     assert [p.name for p in (tmp_path / "captures").rglob("*") if p.is_file()] == ["photo-r-1.jpg"]
     assert [e["kind"] for e in device.log] == ["photo", "refused"]
+
+
+def test_the_camera_stores_photos_in_a_database_store_that_another_store_reads(tmp_path: Path) -> None:
+    from devices.sim.simulator import SimulatedDevice
+    from engine.language.catalog import load_catalog
+    from engine.media import DatabaseMediaStore
+    from engine.storage import open_database
+
+    def store(max_bytes: int = 64 << 20) -> DatabaseMediaStore:
+        return DatabaseMediaStore(open_database(None, tmp_path / "media.sqlite", env={}), max_bytes)
+
+    profile = load_catalog().profiles["quark-display"]
+    device = SimulatedDevice(profile, tmp_path / "out", frozenset({"camera"}), False, wearer="w-2", media=store())
+    device.capture(None, "camera.capture", {}, "photo-r-1.png")
+    data = store().get("w-2", "photo-r-1.png")  # another process's store on the same database
+    assert data.startswith(b"\x89PNG") and (tmp_path / "out" / "media" / "photo-r-1.png").read_bytes() == data
+    assert device.log[0]["stored"] == f"{tmp_path / 'media.sqlite'}: media_captures w-2/photo-r-1.png"
+    device.media = store(max_bytes=100)  # a photo over the store's limit is refused, not kept
+    device.capture(None, "camera.capture", {}, "photo-r-2.png")
+    assert device.log[-1]["kind"] == "refused" and "more than the 100 a capture may have" in device.log[-1]["reason"]
+    assert not store().exists("w-2", "photo-r-2.png") and not (tmp_path / "out" / "media" / "photo-r-2.png").exists()
