@@ -19,7 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from engine.assistant.host import UPLOAD_POLL_MS, UPLOAD_WAIT_MS
-from engine.media import FileMediaStore
+from engine.media import MediaStore, open_media_store
 from engine.runtime.calls import LlmProvider, Skill, SkillContext, SkillError
 from engine.runtime.clock import wall_ms
 
@@ -74,10 +74,12 @@ def _final(exc: BaseException) -> ApplicationError:
 class SessionActivities:
     """The worker's skills and model, as activities; one instance per worker process."""
 
-    def __init__(self, skills: dict[str, Skill], llm: LlmProvider | None = None, media: Any = None) -> None:
+    def __init__(
+        self, skills: dict[str, Skill], llm: LlmProvider | None = None, media: MediaStore | None = None
+    ) -> None:
         self.skills = skills
         self.llm = llm
-        self.media = media if media is not None else FileMediaStore()
+        self.media = media if media is not None else open_media_store()  # where gateways keep uploads
 
     def all(self) -> list[Any]:
         return [self.run_skill, self.complete]
@@ -101,7 +103,7 @@ class SessionActivities:
         taking it, and glasses on the network upload it, through their gateway, a moment later."""
         waited = 0
         for name in call.uploads:
-            while waited < UPLOAD_WAIT_MS and not (self.media.folder(call.wearer) / name).exists():
+            while waited < UPLOAD_WAIT_MS and not self.media.exists(call.wearer, name):
                 activity.heartbeat()
                 await asyncio.sleep(UPLOAD_POLL_MS / 1000)
                 waited += UPLOAD_POLL_MS

@@ -236,14 +236,15 @@ class DeviceSession:
             last = self.hosted.outbox.last_command
             raise ProtocolError("BAD_SEQ", f"ack {seq} names a command not sent (the last is {last})")
 
-    def on_image(self, header: dict[str, Any], payload: bytes) -> None:
-        """A photo the device took for a `camera.capture` command, under that command's file name."""
+    async def on_image(self, header: dict[str, Any], payload: bytes) -> None:
+        """A photo the device took for a `camera.capture` command, under that command's file name (stored
+        off the event loop: in a database that is a round trip, and other wearers' events go on meanwhile)."""
         name = header.get("file")
         if not isinstance(name, str) or name not in self.hosted.outbox.files:
             raise ProtocolError("UNKNOWN_FILE", "an image upload names the `file` of a camera.capture command")
         self.images_received += 1
         if self.store_photo is not None:
-            self.store_photo(self.hosted.wearer, name, payload)
+            await asyncio.to_thread(self.store_photo, self.hosted.wearer, name, payload)
         self.hosted.uploaded(name)
 
     async def on_audio(self, header: dict[str, Any], payload: bytes) -> None:

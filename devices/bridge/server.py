@@ -318,7 +318,7 @@ class BridgeServer:
             if header["type"] == "audio":
                 await session.on_audio(header, payload)
             else:
-                session.on_image(header, payload)
+                await session.on_image(header, payload)
             return
         message = decode_text(frame)
         if message["type"] == "event":
