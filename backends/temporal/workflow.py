@@ -12,6 +12,10 @@ runs the unchanged `Runner` on workflow time (`remote.WorkflowClock`):
 * device commands go to the `Outbox` (numbered for the session's life, kept in workflow
   state, so a replay rebuilds them identically); an update returns the commands its
   event made, and the `commands_after` query gives a reconnecting gateway what it missed;
+* the session is pinned to the content hashes of its flow versions (`pinning`): each run
+  serves exactly those, from the shelf or the flow archive, so a worker started with
+  edited flows replays and continues it with the meaning it started with; a migration the
+  new version declares is applied when the session continues as new;
 * after `events_per_run` events (or when Temporal suggests it) the workflow continues as
   new, carrying the snapshot, outbox, last event number and clock epoch, once no skill
   call is in flight (a resumed call could otherwise be reported INTERRUPTED).
@@ -34,6 +38,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from backends.temporal import shelf
+    from backends.temporal.pinning import FlowPin, RunFlows, ShelfVersions, carried_pins, run_flows
     from backends.temporal.remote import ActivityModel, WorkflowClock, activity_skills
     from engine.assistant.outbox import Outbox
     from engine.runtime.runner import Runner
@@ -58,6 +63,7 @@ class SessionStart:
     epoch_ms: int = 0  # workflow time (ms since the Unix epoch) at the session's clock zero; 0: now
     events_per_run: int = EVENTS_PER_RUN
     runs: int = 1  # how many workflow runs this session has had (1 + its continue-as-new count)
+    pins: dict[str, FlowPin] | None = None  # flow versions it runs, by id (`pinning`); None: a new session's
 
 
 @dataclass
@@ -82,9 +88,11 @@ class SessionWorkflow:
         self.lock = asyncio.Lock()
         self.ready = False
         self.runner: Runner | None = None
+        self.flows = RunFlows({}, {})
 
     @workflow.run
     async def run(self, start: SessionStart) -> dict[str, Any]:
+        self.flows = await run_flows(start.flow, start.pins)
         runner = self.runner = self._new_runner(start)
         if start.snapshot:
             await runner.resume(start.snapshot)
@@ -106,8 +114,8 @@ class SessionWorkflow:
         self.start.epoch_ms = epoch_ms
         self.start.session_id = start.session_id or str(workflow.uuid4())
         return Runner(
-            dict(shelf.loaded()),
-            skills=activity_skills(shelf.skill_specs()),
+            self.flows.compiled,
+            skills=activity_skills(shelf.skill_specs(self.flows.compiled)),
             llm=ActivityModel(),
             ports=self.outbox,
             clock=WorkflowClock(epoch_ms),
@@ -115,6 +123,7 @@ class SessionWorkflow:
             wearer=start.wearer,
             epoch=datetime.fromtimestamp(epoch_ms / 1000, UTC),
             run_ids=lambda: workflow.uuid4().hex[:RUN_ID_CHARS],
+            versions=ShelfVersions(),
         )
 
     def _time_to_roll(self) -> bool:
@@ -139,6 +148,7 @@ class SessionWorkflow:
             start.epoch_ms,
             start.events_per_run,
             start.runs + 1,
+            carried_pins(runner, self.flows),
         )
 
     # -- updates: one at a time, in order -----------------------------------------------------
@@ -197,4 +207,5 @@ class SessionWorkflow:
             "last_command": self.outbox.last_command,
             "runs": self.start.runs,
             "events_this_run": self.events,
+            "pins": {flow_id: pin.hash for flow_id, pin in self.flows.pins.items()},
         }
