@@ -9,11 +9,12 @@ they load in one SQLite flow archive (LENSFLOW_DB).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.worker import Replayer
 
 from backends.temporal import shelf
@@ -176,3 +177,40 @@ def test_a_continued_session_keeps_its_versions_unless_the_loaded_one_declares_a
     assert moved == {"caller": _pin(MIGRATING_V2), "child": _pin(CHILD)}
     unloaded = choose_versions({"loner": compile_text(LONER)}, "caller", pins)
     assert unloaded == pins  # a worker without the flow at all: the pins stand, the shelf looks them up
+
+
+def test_a_worker_missing_the_pinned_version_fails_the_task_and_answers_nothing(
+    temporal_server: TemporalServer, tmp_path: Path
+) -> None:
+    """Worker B has only version 2 and an archive that never saw version 1: the session's workflow task
+    fails on B with one log line however often Temporal retries it, and the event is not answered
+    (least of all on version 2). A worker that has version 1 takes the retried task; on the dev server
+    that is after the workflow task's retry backoff (about 20 s here), too slow for this test."""
+    deployment = Deployment(temporal_server, tmp_path)
+    v1 = load_all_runnable([str(VERSIONS / "v1")])[0]
+    line = f"lensflow worker: flow version {v1['greeter'].hash} is not loaded on this worker, not in its flow archive"
+
+    async def scenario() -> None:
+        client = await Client.connect(temporal_server.address)
+        old_worker = deployment.worker("v1")
+        session = await deployment.begin(client, "greeter")
+        assert await _tap(session, 1) == ["one"]
+        old_worker.stop()
+        deployment.archive = tmp_path / "elsewhere.sqlite"
+        lacking = deployment.worker("v2")
+        answer = asyncio.ensure_future(_tap(session, 2))
+        for _ in range(200):
+            if lacking.log and line in lacking.log.read_text():
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)  # the task's next attempts fail too
+        assert lacking.log and lacking.log.read_text().count(line) == 1
+        assert not answer.done()
+        answer.cancel()  # the server would refuse it in a while ("Workflow Task in failed state")
+        with contextlib.suppress(asyncio.CancelledError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            await answer
+
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), timeout=30))
+    finally:
+        deployment.stop()
