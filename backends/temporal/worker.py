@@ -1,9 +1,14 @@
 """The worker process: serves session workflows and runs skills and model calls for them.
 
-    python -m backends.temporal.worker --address 127.0.0.1:7233 --task-queue lensflow --flows flows
+    python -m backends.temporal.worker --address 127.0.0.1:7233 --task-queue lensflow --flows flows \
+        --db postgresql://lensflow@db/lensflow
 
 Any number of workers may serve one task queue; one killed mid-session loses nothing
-(its sessions replay on another from their history). `--skills module:function` names
+(its sessions replay on another from their history). `--db` (else LENSFLOW_DB) names the
+flow archive: the worker keeps the source of every flow version it loads there, and reads
+older versions from it for sessions pinned to them (`pinning`), so workers started with
+edited flows still run sessions that began on the old ones. Without it a worker serves
+only the versions it loaded. `--skills module:function` names
 a function returning the skill table (default: the device's skills, online where
 configured); the model for `llm` steps is Qwen when LENSFLOW_LLM_* is configured.
 """
@@ -14,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -25,6 +31,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from backends.temporal import shelf
 from backends.temporal.activities import SessionActivities
+from backends.temporal.pinning import worker_versions
 from backends.temporal.workflow import SessionWorkflow
 
 __all__ = ["READY_LINE", "main", "sandbox", "serve"]
@@ -61,6 +68,16 @@ def _load_flows(paths: Sequence[str]) -> dict[str, Any]:
     return flows
 
 
+def _archive(url: str | None) -> Any:
+    """The flow archive (a session store) `--db` or LENSFLOW_DB names; None when neither does."""
+    if url is None and not os.environ.get("LENSFLOW_DB"):
+        print("lensflow worker: no --db or LENSFLOW_DB: only the flow versions loaded here are served", file=sys.stderr)
+        return None
+    from engine.assistant.store import open_session_store
+
+    return open_session_store(url)
+
+
 def sandbox() -> SandboxedWorkflowRunner:
     """Temporal's sandbox with the engine and this backend passed through: they keep no state a run could
     change, and importing them afresh for each run would cost more than a run (the shelf, passed through,
@@ -69,16 +86,23 @@ def sandbox() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
-async def serve(address: str, task_queue: str, flows: dict[str, Any], skills: dict[str, Any], llm: Any = None) -> None:
-    """Poll `task_queue` on the Temporal server at `address` until cancelled."""
-    shelf.install(flows)
+async def serve(
+    address: str,
+    task_queue: str,
+    flows: dict[str, Any],
+    skills: dict[str, Any],
+    llm: Any = None,
+    archive: Any = None,
+) -> None:
+    """Poll `task_queue` on the Temporal server at `address` until cancelled; `flows` are archived first."""
+    shelf.install(flows, archive)
     client = await Client.connect(address)
     activities = SessionActivities(skills, llm)
     async with Worker(
         client,
         task_queue=task_queue,
         workflows=[SessionWorkflow],
-        activities=activities.all(),
+        activities=[*activities.all(), worker_versions],
         workflow_runner=sandbox(),
         sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     ):
@@ -92,12 +116,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--task-queue", default="lensflow")
     parser.add_argument("--flows", nargs="+", default=["flows"], help="flow files or folders to serve")
     parser.add_argument("--skills", default=DEFAULT_SKILLS, help="module:function returning the skill table")
+    parser.add_argument("--db", default=None, help="the flow archive: a SQLite file or postgresql:// URL (LENSFLOW_DB)")
     args = parser.parse_args(argv)
     flows = _load_flows(args.flows)
     skills = _skill_table(args.skills)
     llm = _model() if args.skills == DEFAULT_SKILLS else None
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.address, args.task_queue, flows, skills, llm))
+    archive = _archive(args.db)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(args.address, args.task_queue, flows, skills, llm, archive))
+    finally:
+        if archive is not None:
+            archive.close()
 
 
 if __name__ == "__main__":

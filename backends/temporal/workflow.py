@@ -14,6 +14,10 @@ runs the unchanged `Runner` on workflow time (`remote.WorkflowClock`):
   event made; a gateway that holds the wearer `attach`es (and is answered what the device
   missed), and commands made between events (timers, skills finishing) go to it as a
   `deliver` activity on its own task queue (`delivery`); `commands_after` reads the tail;
+* the session is pinned to the content hashes of its flow versions (`pinning`): each run
+  serves exactly those, from the shelf or the flow archive, so a worker started with
+  edited flows replays and continues it with the meaning it started with; a migration the
+  new version declares is applied when the session continues as new;
 * after `events_per_run` events (or when Temporal suggests it) the workflow continues as
   new, carrying the snapshot, outbox, last event number and clock epoch, once no skill
   call is in flight (a resumed call could otherwise be reported INTERRUPTED).
@@ -28,7 +32,7 @@ Determinism: no wall clock (workflow time), no randomness (session and run ids f
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +43,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from backends.temporal import shelf
     from backends.temporal.delivery import DELIVER_ACTIVITY, Delivery, fold
+    from backends.temporal.pinning import FlowPin, RunFlows, ShelfVersions, carried_pins, run_flows
     from backends.temporal.remote import ActivityModel, WorkflowClock, activity_skills
     from engine.assistant.outbox import Outbox
     from engine.runtime.runner import Runner
@@ -73,6 +78,7 @@ class SessionStart:
     # first card goes with the gateway's `attach`)
     digest: str = ""  # every command made so far, folded (`delivery.fold`): what an audit compares
     timers: list[list[int]] | None = None  # the latest timers' [due, lateness] (ms): how late timers run
+    pins: dict[str, FlowPin] | None = None  # flow versions it runs, by id (`pinning`); None: a new session's
 
 
 @dataclass
@@ -105,9 +111,11 @@ class SessionWorkflow:
         self.delivery_to: workflow.ActivityHandle[bool] | None = None
         self.digest = start.digest
         self.timers: list[list[int]] = list(start.timers or [])
+        self.flows = RunFlows({}, {})
 
     @workflow.run
     async def run(self, start: SessionStart) -> dict[str, Any]:
+        self.flows = await run_flows(start.flow, start.pins)
         runner = self.runner = self._new_runner(start)
         if start.snapshot:
             await runner.resume(start.snapshot)
@@ -131,8 +139,8 @@ class SessionWorkflow:
         self.start.epoch_ms = epoch_ms
         self.start.session_id = start.session_id or str(workflow.uuid4())
         return Runner(
-            dict(shelf.loaded()),
-            skills=activity_skills(shelf.skill_specs(), self.outbox.awaited_in),
+            self.flows.compiled,
+            skills=activity_skills(shelf.skill_specs(self.flows.compiled), self.outbox.awaited_in),
             llm=ActivityModel(),
             ports=self.outbox,
             clock=WorkflowClock(epoch_ms, self._timer_fired),
@@ -140,6 +148,7 @@ class SessionWorkflow:
             wearer=start.wearer,
             epoch=datetime.fromtimestamp(epoch_ms / 1000, UTC),
             run_ids=lambda: workflow.uuid4().hex[:RUN_ID_CHARS],
+            versions=ShelfVersions(),
         )
 
     def _taken(self) -> list[dict[str, Any]]:
@@ -164,24 +173,17 @@ class SessionWorkflow:
     def _carried_over(self, runner: Runner) -> SessionStart:
         start = self.start
         self._taken()
-        return SessionStart(
-            start.flow,
-            start.wearer,
-            None,
-            start.session_id,
-            runner.snapshot(),
-            self.outbox.record(),
-            self.last_event,
-            start.epoch_ms,
-            start.events_per_run,
-            start.runs + 1,
-            start.device,
-            start.owner,
-            start.profile,
-            start.gateway,
-            self.handed_through,
-            self.digest,
-            self.timers,
+        return replace(
+            start,
+            slots=None,
+            snapshot=runner.snapshot(),
+            outbox=self.outbox.record(),
+            last_event=self.last_event,
+            runs=start.runs + 1,
+            handed_through=self.handed_through,
+            digest=self.digest,
+            timers=self.timers,
+            pins=carried_pins(runner, self.flows),
         )
 
     # -- to the gateway holding the wearer: what timers and skills made between events ---------------
@@ -329,4 +331,5 @@ class SessionWorkflow:
             "last_command": self.outbox.last_command,
             "runs": self.start.runs,
             "events_this_run": self.events,
+            "pins": {flow_id: pin.hash for flow_id, pin in self.flows.pins.items()},
         }
