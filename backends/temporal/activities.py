@@ -18,6 +18,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from backends.temporal.understanding import Understanding
 from engine.runtime.calls import LlmProvider, Skill, SkillContext, SkillError
 from engine.runtime.clock import wall_ms
 
@@ -71,9 +72,10 @@ class SessionActivities:
     def __init__(self, skills: dict[str, Skill], llm: LlmProvider | None = None) -> None:
         self.skills = skills
         self.llm = llm
+        self.understanding = Understanding(llm)  # routing an utterance (`lensflow.understand`)
 
     def all(self) -> list[Any]:
-        return [self.run_skill, self.complete]
+        return [self.run_skill, self.complete, self.understanding.understand]
 
     @activity.defn(name=SKILL_ACTIVITY)
     async def run_skill(self, call: SkillCall) -> Any:

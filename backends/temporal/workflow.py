@@ -16,8 +16,17 @@ runs the unchanged `Runner` on workflow time (`remote.WorkflowClock`):
   new, carrying the snapshot, outbox, last event number and clock epoch, once no skill
   call is in flight (a resumed call could otherwise be reported INTERRUPTED).
 
-An utterance reaches the flow, for now, as a final `asr.transcript` device event; the
-assistant's turn loop (routing, LangGraph) does not run inside the workflow.
+An utterance (the `utterance` update, or a final `asr.transcript` device event) goes
+through the assistant as in the embedded host (`turns`): the engine's own understand and
+act steps, not the LangGraph graph around them. Routing a command is the one part that is
+not deterministic (a model may answer differently twice), so it is an activity
+(`lensflow.understand`, recorded in the history); what the engine knows without routing
+(a listening flow's words, a yes or no, the wake phrase alone) needs no activity; acting on
+the route (starting a flow, passing words to it, `reply`) is a deterministic workflow step.
+
+A session may start idle (`SessionStart.flow` empty) and stays when its flow finishes,
+idle for the next utterance, as `AssistantSession` does; it ends only by the `end` update
+(continue-as-new carries an idle session as idle).
 
 Determinism: no wall clock (workflow time), no randomness (session and run ids from
 `workflow.uuid4()`); engine modules are passed through the sandbox (they are pure).
@@ -35,6 +44,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from backends.temporal import shelf
     from backends.temporal.remote import ActivityModel, WorkflowClock, activity_skills
+    from backends.temporal.turns import WorkflowTurns
     from engine.assistant.outbox import Outbox
     from engine.runtime.runner import Runner
 
@@ -46,9 +56,10 @@ RUN_ID_CHARS = 16
 
 @dataclass
 class SessionStart:
-    """What a session starts from: a flow, or (continue-as-new) where the previous run left off."""
+    """What a session starts from: a flow, nothing (idle: `flow` empty), or (continue-as-new) where the
+    previous run left off. `wake`: the wake phrases the session hears (None: the defaults)."""
 
-    flow: str
+    flow: str = ""
     wearer: str = "local"
     slots: dict[str, Any] | None = None
     session_id: str = ""  # empty: made by the workflow (workflow.uuid4)
@@ -58,6 +69,8 @@ class SessionStart:
     epoch_ms: int = 0  # workflow time (ms since the Unix epoch) at the session's clock zero; 0: now
     events_per_run: int = EVENTS_PER_RUN
     runs: int = 1  # how many workflow runs this session has had (1 + its continue-as-new count)
+    armed: bool = False  # the next utterance is a command (the wake phrase alone, or the command gesture)
+    wake: list[str] | None = None
 
 
 @dataclass
@@ -68,7 +81,8 @@ class EventResult:
     applied: bool
     commands: list[dict[str, Any]] = field(default_factory=list)
     last_command: int = 0
-    done: bool = False
+    done: bool = False  # the session's flow has finished (the session itself stays, idle)
+    route: dict[str, Any] | None = None  # an utterance's: what the assistant made of it (`Route.as_dict`)
 
 
 @workflow.defn(name="LensflowSession")
@@ -82,24 +96,26 @@ class SessionWorkflow:
         self.lock = asyncio.Lock()
         self.ready = False
         self.runner: Runner | None = None
+        self.turns = WorkflowTurns(self, lambda: self._new_runner(self.start), start.wake, start.armed)
+        self.ending = False
 
     @workflow.run
     async def run(self, start: SessionStart) -> dict[str, Any]:
         runner = self.runner = self._new_runner(start)
         if start.snapshot:
             await runner.resume(start.snapshot)
-        else:
+        elif start.flow:
             await runner.start(start.flow, start.slots)
         self.outbox.take()
         self.ready = True
         while True:
-            await workflow.wait_condition(lambda: runner.done or self._time_to_roll())
+            await workflow.wait_condition(lambda: self.ending or self._time_to_roll())
             await workflow.wait_condition(workflow.all_handlers_finished)
-            if runner.done:
-                session = runner.session
+            if self.ending:
+                session = self.runner.session
                 return {"final": session.final, "output": session.output, "last_command": self.outbox.last_command}
             if self._time_to_roll():
-                workflow.continue_as_new(self._carried_over(runner))
+                workflow.continue_as_new(self._carried_over(self.runner))
 
     def _new_runner(self, start: SessionStart) -> Runner:
         epoch_ms = start.epoch_ms or workflow.time_ns() // 1_000_000
@@ -129,41 +145,59 @@ class SessionWorkflow:
     def _carried_over(self, runner: Runner) -> SessionStart:
         start = self.start
         return SessionStart(
-            start.flow,
+            "",  # the snapshot says which flow runs (none: the session is idle)
             start.wearer,
             None,
             start.session_id,
-            runner.snapshot(),
+            runner.snapshot() if runner.stack else None,
             self.outbox.record(),
             self.last_event,
             start.epoch_ms,
             start.events_per_run,
             start.runs + 1,
+            self.turns.armed,
+            start.wake,
         )
 
     # -- updates: one at a time, in order -----------------------------------------------------
     @workflow.update
     async def device_event(self, name: str, data: dict[str, Any] | None = None, seq: int | None = None) -> EventResult:
-        """An event from the device; `seq` (the device's own numbering) makes a resend harmless."""
+        """An event from the device; `seq` (the device's own numbering) makes a resend harmless.
+        A final transcript is an utterance: it goes through the assistant (`turns`)."""
+        await workflow.wait_condition(lambda: self.ready)
+        async with self.lock:
+            assert self.runner is not None
+            if seq is not None and seq <= self.last_event:
+                return EventResult(False, [], self.outbox.last_command, self.runner.done)
+            if seq is not None:
+                self.last_event = seq
+            before = self.outbox.last_command
+            route = await self.turns.event(name, data or {})
+            runner = self.runner  # a new one when the utterance started a flow
+            self.events += 1
+            runner.trace.clear()  # the trace is for live inspection; a long session must not keep it
+            self.outbox.take()
+            return EventResult(True, self.outbox.missed(before), self.outbox.last_command, runner.done, route)
+
+    @workflow.update
+    async def utterance(self, text: str, seq: int | None = None) -> EventResult:
+        """What the wearer said, through the assistant; the answer holds the turn's commands (its `reply`
+        and `prompt` too) and the route it took."""
+        return await self.device_event("asr.transcript", {"text": text, "is_final": True}, seq)
+
+    @workflow.update
+    async def end(self) -> EventResult:
+        """The wearer's session is over (signed out, glasses unpaired): a running flow stops, the workflow ends."""
         await workflow.wait_condition(lambda: self.ready)
         async with self.lock:
             runner = self.runner
             assert runner is not None
-            if seq is not None and seq <= self.last_event:
-                return EventResult(False, [], self.outbox.last_command, runner.done)
-            if seq is not None:
-                self.last_event = seq
             before = self.outbox.last_command
-            await runner.send(name, data or {})
-            self.events += 1
-            runner.trace.clear()  # the trace is for live inspection; a long session must not keep it
+            if runner.stack and not runner.stack[0].session.done:
+                await runner.stop("ended")
             self.outbox.take()
-            return EventResult(True, self.outbox.missed(before), self.outbox.last_command, runner.done)
-
-    @workflow.update
-    async def utterance(self, text: str, seq: int | None = None) -> EventResult:
-        """What the wearer said, given to the flow as a final transcript (no turn loop here yet)."""
-        return await self.device_event("asr.transcript", {"text": text, "is_final": True}, seq)
+            self.ending = True
+            return EventResult(True, self.outbox.missed(before), self.outbox.last_command, True)
 
     @workflow.signal
     def ack(self, seq: int) -> None:
@@ -197,4 +231,5 @@ class SessionWorkflow:
             "last_command": self.outbox.last_command,
             "runs": self.start.runs,
             "events_this_run": self.events,
+            "armed": self.turns.armed,
         }
