@@ -3,13 +3,19 @@
 The turn is the engine's own (`engine.assistant.turn`), split where determinism splits it:
 
 * **understanding** runs in the workflow, and only its routing leaves it: a command is
-  routed by the `lensflow.understand` activity (`understanding`: the offline router, or
-  Qwen when the worker has a model), whose answer is recorded in the history. What the
-  engine knows without routing (a listening flow's words, a yes or no to a pending
-  confirmation, the wake phrase alone) is decided here, with no activity at all;
+  routed by `lensflow.understand` (`understanding`: the offline router, or Qwen when the
+  worker has a model), whose answer is recorded in the history. What the engine knows
+  without routing (a listening flow's words, a yes or no to a pending confirmation, the
+  wake phrase alone) is decided here, with no activity at all;
 * **acting** on the route (start a flow with its slots, pass words to the running flow,
   fill a collect, answer, clarify, cancel) runs here as a workflow step, with the same
   `act` the embedded host runs; the assistant's own words go to the outbox as `reply`.
+
+Routing is a *local* activity: run by the worker that runs the workflow task, its answer
+recorded as a marker, with no trip through the server's activity queue (an utterance's
+round trip p50 11 ms instead of 40 ms, `bench/temporal_bench.py`). That fits it: it has
+no effect to repeat, so a worker dying mid-routing only means the next worker routes
+again; a slow model call keeps the workflow task alive by itself (the SDK heartbeats it).
 
 The session is never left for lack of a flow: it starts idle or keeps its finished flow,
 and the next utterance starts another (as `AssistantSession` does).
@@ -39,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = ["NOT_UNDERSTOOD", "UNDERSTAND_TIMEOUT", "SessionHolder", "WorkflowTurns"]
 
-UNDERSTAND_TIMEOUT = timedelta(seconds=30)  # one routing attempt (a model call has its own, shorter, timeout)
+UNDERSTAND_TIMEOUT = timedelta(seconds=30)  # one routing attempt (a model call has its own, shorter, timeouts)
 UNDERSTAND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
 NOT_UNDERSTOOD = "Sorry, I could not work that out just now. Please say it again."
 
@@ -114,7 +120,7 @@ class WorkflowTurns:
         runner = self.runner
         call = UnderstandCall(text, active, waiting, runner.session_id, runner.wearer)
         try:
-            answer = await workflow.execute_activity(
+            answer = await workflow.execute_local_activity(
                 UNDERSTAND_ACTIVITY,
                 call,
                 result_type=dict,

@@ -1,6 +1,6 @@
-"""Routing an utterance as a Temporal activity: the one part of an assistant turn that is not deterministic.
+"""Routing an utterance as a Temporal (local) activity: the one part of an assistant turn that is not deterministic.
 
-A session workflow asks `lensflow.understand` what a command means when the engine cannot
+A session workflow asks `lensflow.understand` (`turns`) what a command means when the engine cannot
 tell by itself (`engine.assistant.turn.understand`): the words, the running flow and what
 it waits for go in; a plain route comes back (`Route.as_dict`: start flow X with slots,
 fill slots, confirm, cancel, clarify, answer). The router is the worker's: Qwen through

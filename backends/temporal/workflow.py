@@ -19,7 +19,7 @@ runs the unchanged `Runner` on workflow time (`remote.WorkflowClock`):
 An utterance (the `utterance` update, or a final `asr.transcript` device event) goes
 through the assistant as in the embedded host (`turns`): the engine's own understand and
 act steps, not the LangGraph graph around them. Routing a command is the one part that is
-not deterministic (a model may answer differently twice), so it is an activity
+not deterministic (a model may answer differently twice), so it is a local activity
 (`lensflow.understand`, recorded in the history); what the engine knows without routing
 (a listening flow's words, a yes or no, the wake phrase alone) needs no activity; acting on
 the route (starting a flow, passing words to it, `reply`) is a deterministic workflow step.

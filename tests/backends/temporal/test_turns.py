@@ -10,11 +10,11 @@ flows, and the two must make the same commands from it.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.worker import Replayer
 
@@ -73,13 +73,14 @@ def _shown(commands: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 async def _understood(handle: WorkflowHandle[Any, Any]) -> int:
-    """How many `lensflow.understand` activities the session's current run scheduled."""
+    """How many times the session's current run asked `lensflow.understand` (a local activity: a marker)."""
     history = await handle.fetch_history()
     return sum(
         1
         for event in history.events
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and event.activity_task_scheduled_event_attributes.activity_type.name == UNDERSTAND_ACTIVITY
+        if event.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        for payload in event.marker_recorded_event_attributes.details["data"].payloads
+        if json.loads(payload.data).get("activity_type") == UNDERSTAND_ACTIVITY
     )
 
 
