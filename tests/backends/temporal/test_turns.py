@@ -2,9 +2,10 @@
 
 A dev server started by the test, workers in subprocesses serving the fixture flows of
 tests/fixtures/temporal: `directions` (trigger "navigate to" / "take me to", a
-`destination` slot, asked for when not said, then the guide takes words itself) and
-`reminder`. Every utterance is also said to an embedded `SessionHost` on the same
-flows, and the two must make the same commands from it.
+`destination` slot, asked for when not said, then the guide takes words itself),
+`dictation` (holds the microphone: speech is its input) and `reminder`. Every utterance
+is also said to an embedded `SessionHost` on the same flows, and the two must make the
+same commands from it.
 """
 
 from __future__ import annotations
@@ -68,6 +69,14 @@ async def _say(handle: WorkflowHandle[Any, Any], text: str, seq: int) -> EventRe
     return await handle.execute_update(SessionWorkflow.utterance, args=[text, seq])
 
 
+async def _said_to_both(handle: WorkflowHandle[Any, Any], embedded: Embedded, text: str, seq: int) -> EventResult:
+    """`text` said to the session workflow and to the embedded host: the same commands must come of it."""
+    result = await _say(handle, text, seq)
+    assert result.applied
+    assert result.commands == await embedded.say(text), text
+    return result
+
+
 def _shown(commands: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(c["action"], str(c["args"].get("title") or c["args"].get("text"))) for c in commands]
 
@@ -95,10 +104,7 @@ def test_an_idle_session_is_led_by_words_as_the_embedded_host_leads_it(
         assert (await handle.query(SessionWorkflow.state))["snapshot"]["stack"] == []
 
         async def both(text: str, seq: int) -> EventResult:
-            result = await _say(handle, text, seq)
-            assert result.applied
-            assert _shown(result.commands) == _shown(await embedded.say(text)), text
-            return result
+            return await _said_to_both(handle, embedded, text, seq)
 
         started = await both("navigate to West Lake", 1)
         assert started.route is not None and started.route["command"] == "start_flow"
@@ -174,5 +180,32 @@ def test_an_idle_armed_session_stays_so_across_continue_as_new(temporal_server: 
         reminded = await _say(handle, "remind me", 3)
         assert _shown(reminded.commands) == [("hud.show", "Ready")]
         assert [c["seq"] for c in reminded.commands] == [2]
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=60))
+
+
+def test_a_listening_flow_gets_words_unrouted_until_the_wearer_addresses_the_assistant(
+    temporal_server: TemporalServer, workers: Any, tmp_path: Path
+) -> None:
+    embedded = Embedded(tmp_path / "embedded.db")
+
+    async def scenario() -> None:
+        workers()
+        handle = await _idle_session(temporal_server.address, workers.queue)
+        started = await _said_to_both(handle, embedded, "take a note", 1)
+        assert _shown(started.commands) == [("led.privacy", "None"), ("mic.start", "None")]
+        heard = await _said_to_both(handle, embedded, "navigate to West Lake", 2)  # a sentence of the note
+        assert heard.route is not None and heard.route["via"] == "listening"
+        assert _shown(heard.commands) == [("hud.show", "wrote navigate to West Lake")]
+        assert await _understood(handle) == 1  # the note's words were never routed
+        tapped = await handle.execute_update(SessionWorkflow.device_event, args=["gesture.double_tap", {}, 3])
+        await embedded.session.device_event("gesture.double_tap", {})
+        assert tapped.commands == [] and (await handle.query(SessionWorkflow.state))["armed"]
+        stopped = await _said_to_both(handle, embedded, "stop", 4)  # armed: a command, not a sentence
+        assert stopped.route is not None and stopped.route["command"] == "cancel"
+        assert [c["action"] for c in stopped.commands] == ["mic.stop", "led.privacy"]
+        guided = await _said_to_both(handle, embedded, "navigate to West Lake", 5)
+        assert _shown(guided.commands) == [("hud.show", "Going to west lake")]
+        assert await _understood(handle) == 3
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=60))
