@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.assistant.addressing import DEFAULT_WAKE_PHRASES, wake_phrases
     from engine.assistant.outbox import Outbox
     from engine.assistant.routing import Route
-    from engine.assistant.turn import act, arms, understand, utterance_of
+    from engine.assistant.turn import act, arms, make_way, understand, utterance_of
     from engine.runtime.runner import Runner
 
 __all__ = ["NOT_UNDERSTOOD", "UNDERSTAND_TIMEOUT", "SessionHolder", "WorkflowTurns"]
@@ -108,10 +108,7 @@ class WorkflowTurns:
     async def start_flow(self, flow: str, slots: dict[str, Any]) -> Runner:
         """`flow` as the session's only flow, on a fresh runner; the one it replaces stops first
         (its captures stop on the device), and its pending timers find no flow to fire into."""
-        old = self.runner
-        if old.stack and not old.stack[0].session.done:
-            await old.stop("replaced")
-        old.discard()
+        await make_way(self.runner)
         runner = self.holder.runner = self.new_runner()
         await runner.start(flow, slots)
         return runner

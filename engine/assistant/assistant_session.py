@@ -29,7 +29,7 @@ from engine.assistant.links import DeviceLink, PortsLink, SessionPorts
 from engine.assistant.outbox import Outbox
 from engine.assistant.reading import awaiting, spoken
 from engine.assistant.store import SessionRecord
-from engine.assistant.turn import arms, utterance_of
+from engine.assistant.turn import arms, make_way, utterance_of
 from engine.errors import UserError
 from engine.runtime.clock import VirtualClock, WallClock
 from engine.runtime.runner import Runner
@@ -196,9 +196,7 @@ class AssistantSession:
     # -- used by the turn loop --------------------------------------------------------------------
     async def start_flow(self, flow: str, slots: dict[str, Any]) -> Runner:
         """Start `flow` as the session's only flow; the one it replaces stops first (no mic keeps recording)."""
-        if self.runner.stack and not self.runner.stack[0].session.done:
-            await self.runner.stop("replaced")
-        self.runner.discard()
+        await make_way(self.runner)
         self.runner = self._new_runner()
         await self.runner.start(flow, slots)
         return self.runner

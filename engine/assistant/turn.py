@@ -37,6 +37,7 @@ __all__ = [
     "act",
     "arms",
     "fit_to_running_flow",
+    "make_way",
     "understand",
     "utterance_of",
 ]
@@ -76,6 +77,14 @@ def arms(runner: Runner, name: str) -> bool:
     """Whether device event `name` makes the next utterance a command: the command gesture while a flow
     listens, unless that flow takes the gesture itself."""
     return name == COMMAND_GESTURE and listening(runner) and not handles(runner, name)
+
+
+async def make_way(runner: Runner) -> None:
+    """The session's flow gives way to another (`TurnTarget.start_flow`): a running one is stopped, so its
+    captures stop on the device (no microphone keeps recording), then the runner lets go of its timers and calls."""
+    if runner.stack and not runner.stack[0].session.done:
+        await runner.stop("replaced")
+    runner.discard()
 
 
 async def understand(
