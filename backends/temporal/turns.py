@@ -4,9 +4,10 @@ The turn is the engine's own (`engine.assistant.turn`), split where determinism 
 
 * **understanding** runs in the workflow, and only its routing leaves it: a command is
   routed by `lensflow.understand` (`understanding`: the offline router, or Qwen when the
-  worker has a model), whose answer is recorded in the history. What the engine knows
-  without routing (a listening flow's words, a yes or no to a pending confirmation, the
-  wake phrase alone) is decided here, with no activity at all;
+  worker has a model), whose answer is recorded in the history; should that fail, the
+  offline router answers here (it is deterministic), as the model router falls back.
+  What the engine knows without routing (a listening flow's words, a yes or no to a
+  pending confirmation, the wake phrase alone) is decided here, with no activity at all;
 * **acting** on the route (start a flow with its slots, pass words to the running flow,
   fill a collect, answer, clarify, cancel) runs here as a workflow step, with the same
   `act` the embedded host runs; the assistant's own words go to the outbox as `reply`.
@@ -32,22 +33,24 @@ from typing import Any, Protocol
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as RoutingTimeout
 
 with workflow.unsafe.imports_passed_through():
     from backends.temporal import shelf
     from backends.temporal.understanding import UNDERSTAND_ACTIVITY, UnderstandCall
     from engine.assistant.addressing import DEFAULT_WAKE_PHRASES, wake_phrases
     from engine.assistant.outbox import Outbox
-    from engine.assistant.routing import Route
+    from engine.assistant.routing import OfflineRouter, Route
     from engine.assistant.turn import act, arms, make_way, understand, utterance_of
+    from engine.runtime.compiler import CompiledFlow
     from engine.runtime.runner import Runner
 
-__all__ = ["NOT_UNDERSTOOD", "UNDERSTAND_TIMEOUT", "SessionHolder", "WorkflowTurns"]
+__all__ = ["UNDERSTAND_TIMEOUT", "SessionHolder", "WorkflowTurns", "offline_router"]
 
 UNDERSTAND_TIMEOUT = timedelta(seconds=30)  # one routing attempt (a model call has its own, shorter, timeouts)
 UNDERSTAND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
-NOT_UNDERSTOOD = "Sorry, I could not work that out just now. Please say it again."
+_OFFLINE: dict[str, Any] = {}  # the fallback router and the flows it was made for (this module is passed through)
 
 
 class SessionHolder(Protocol):
@@ -125,6 +128,16 @@ class WorkflowTurns:
                 retry_policy=UNDERSTAND_RETRY,
                 summary="understand",
             )
-        except ActivityError:  # no worker could route it: the wearer is told, the flows are left as they are
-            return Route("answer", None, text=NOT_UNDERSTOOD, via="unavailable")
+        except (ActivityError, ApplicationError, RoutingTimeout):  # a local activity's own failure comes unwrapped
+            # no router answered: the offline router, here (it is deterministic), as the model router falls back
+            return offline_router(shelf.loaded()).route(text, active, waiting)
         return Route.from_dict(answer)
+
+
+def offline_router(flows: Mapping[str, CompiledFlow]) -> OfflineRouter:
+    """The offline router over `flows`, made once per set of served flows (a fallback: rarely needed)."""
+    made_for = tuple(id(compiled) for compiled in flows.values())
+    if _OFFLINE.get("made_for") != made_for:
+        _OFFLINE.update(made_for=made_for, router=OfflineRouter([compiled.flow for compiled in flows.values()]))
+    router: OfflineRouter = _OFFLINE["router"]
+    return router

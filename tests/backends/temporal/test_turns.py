@@ -16,11 +16,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
-from temporalio.worker import Replayer
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Replayer, Worker
 
 from backends.temporal import shelf
-from backends.temporal.understanding import UNDERSTAND_ACTIVITY
+from backends.temporal.understanding import UNDERSTAND_ACTIVITY, UnderstandCall
 from backends.temporal.worker import sandbox
 from backends.temporal.workflow import EventResult, SessionStart, SessionWorkflow
 from engine.assistant.host import SessionHost
@@ -207,5 +209,47 @@ def test_a_listening_flow_gets_words_unrouted_until_the_wearer_addresses_the_ass
         guided = await _said_to_both(handle, embedded, "navigate to West Lake", 5)
         assert _shown(guided.commands) == [("hud.show", "Going to west lake")]
         assert await _understood(handle) == 3
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=60))
+
+
+@activity.defn(name=UNDERSTAND_ACTIVITY)
+async def _no_router(call: UnderstandCall) -> dict[str, Any]:
+    raise ApplicationError("the model endpoint refused the call", type="UNAVAILABLE", non_retryable=True)
+
+
+def test_when_routing_fails_the_offline_router_answers_in_the_workflow(temporal_server: TemporalServer) -> None:
+    """An in-process worker whose routing always fails: the words are still understood, as offline."""
+
+    async def scenario() -> None:
+        shelf.install(load_all_runnable(FLOWS)[0])
+        client = await Client.connect(temporal_server.address)
+        queue = f"lensflow-{uuid.uuid4().hex[:8]}"
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[SessionWorkflow],
+            activities=[_no_router],
+            workflow_runner=sandbox(),
+        ):
+            handle = await client.start_workflow(
+                SessionWorkflow.run,
+                SessionStart("directions", slots={"destination": "West Lake"}),
+                id=f"session-{uuid.uuid4().hex[:12]}",
+                task_queue=queue,
+            )
+            guided = await _say(handle, "what is next", 1)
+            assert _shown(guided.commands) == [("hud.show", "guide heard what is next")]
+            stopped = await _say(handle, "stop", 2)
+            assert stopped.route is not None and (stopped.route["command"], stopped.route["via"]) == (
+                "cancel",
+                "offline",
+            )
+            assert stopped.done
+            assert await _understood(handle) == 2  # both were asked of the failing router first
+            await handle.execute_update(SessionWorkflow.end)
+            await Replayer(workflows=[SessionWorkflow], workflow_runner=sandbox()).replay_workflow(
+                await handle.fetch_history()
+            )
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=60))
