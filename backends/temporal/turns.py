@@ -39,7 +39,7 @@ from temporalio.exceptions import TimeoutError as RoutingTimeout
 with workflow.unsafe.imports_passed_through():
     from backends.temporal import shelf
     from backends.temporal.understanding import UNDERSTAND_ACTIVITY, UnderstandCall
-    from engine.assistant.addressing import DEFAULT_WAKE_PHRASES, wake_phrases
+    from engine.assistant.addressing import DEFAULT_WAKE_PHRASES, WakeConfigError, wake_phrases
     from engine.assistant.outbox import Outbox
     from engine.assistant.routing import OfflineRouter, Route
     from engine.assistant.turn import act, arms, make_way, understand, utterance_of
@@ -74,8 +74,19 @@ class WorkflowTurns:
     ) -> None:
         self.holder = holder
         self.new_runner = new_runner
-        self.wake = wake_phrases(list(wake or DEFAULT_WAKE_PHRASES))
         self.armed = armed
+        self.problem: ApplicationError | None = None  # raised by `check` when the session starts
+        try:
+            self.wake = wake_phrases(list(wake or DEFAULT_WAKE_PHRASES))
+        except WakeConfigError as exc:
+            self.wake = ()
+            message = f"SessionStart.wake names no wake phrase ({list(wake or ())!r})"
+            self.problem = ApplicationError(message, type=exc.code, non_retryable=True)
+
+    def check(self) -> None:
+        """Fail the session at once, saying why, when it could hear no one (its wake phrases are all empty)."""
+        if self.problem is not None:
+            raise self.problem
 
     @property
     def runner(self) -> Runner:

@@ -101,6 +101,7 @@ class SessionWorkflow:
 
     @workflow.run
     async def run(self, start: SessionStart) -> dict[str, Any]:
+        self.turns.check()
         runner = self.runner = self._new_runner(start)
         if start.snapshot:
             await runner.resume(start.snapshot)

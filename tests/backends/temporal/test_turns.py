@@ -16,8 +16,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio import activity
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer, Worker
 
@@ -213,6 +214,14 @@ def test_a_listening_flow_gets_words_unrouted_until_the_wearer_addresses_the_ass
     asyncio.run(asyncio.wait_for(scenario(), timeout=60))
 
 
+def _worker_here(client: Client, queue: str, activities: list[Any]) -> Worker:
+    """A worker in this process (serving the fixture flows), for activities no worker process has."""
+    shelf.install(load_all_runnable(FLOWS)[0])
+    return Worker(
+        client, task_queue=queue, workflows=[SessionWorkflow], activities=activities, workflow_runner=sandbox()
+    )
+
+
 @activity.defn(name=UNDERSTAND_ACTIVITY)
 async def _no_router(call: UnderstandCall) -> dict[str, Any]:
     raise ApplicationError("the model endpoint refused the call", type="UNAVAILABLE", non_retryable=True)
@@ -222,16 +231,9 @@ def test_when_routing_fails_the_offline_router_answers_in_the_workflow(temporal_
     """An in-process worker whose routing always fails: the words are still understood, as offline."""
 
     async def scenario() -> None:
-        shelf.install(load_all_runnable(FLOWS)[0])
         client = await Client.connect(temporal_server.address)
         queue = f"lensflow-{uuid.uuid4().hex[:8]}"
-        async with Worker(
-            client,
-            task_queue=queue,
-            workflows=[SessionWorkflow],
-            activities=[_no_router],
-            workflow_runner=sandbox(),
-        ):
+        async with _worker_here(client, queue, [_no_router]):
             handle = await client.start_workflow(
                 SessionWorkflow.run,
                 SessionStart("directions", slots={"destination": "West Lake"}),
@@ -253,3 +255,23 @@ def test_when_routing_fails_the_offline_router_answers_in_the_workflow(temporal_
             )
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=60))
+
+
+def test_a_session_that_could_hear_no_wake_phrase_fails_at_once_saying_why(temporal_server: TemporalServer) -> None:
+    async def scenario() -> None:
+        client = await Client.connect(temporal_server.address)
+        queue = f"lensflow-{uuid.uuid4().hex[:8]}"
+        async with _worker_here(client, queue, []):
+            handle = await client.start_workflow(
+                SessionWorkflow.run,
+                SessionStart(wake=[" ", "!"]),
+                id=f"session-{uuid.uuid4().hex[:12]}",
+                task_queue=queue,
+            )
+            with pytest.raises(WorkflowFailureError) as failure:
+                await handle.result()
+        cause = failure.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "CONFIG" and cause.non_retryable
+        assert "SessionStart.wake" in cause.message
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=30))
