@@ -18,6 +18,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from backends.temporal.understanding import Understanding
 from engine.assistant.host import UPLOAD_POLL_MS, UPLOAD_WAIT_MS
 from engine.media import MediaStore, open_media_store
 from engine.runtime.calls import LlmProvider, Skill, SkillContext, SkillError
@@ -80,9 +81,10 @@ class SessionActivities:
         self.skills = skills
         self.llm = llm
         self.media = media if media is not None else open_media_store()  # where gateways keep uploads
+        self.understanding = Understanding(llm)  # routing an utterance (`lensflow.understand`)
 
     def all(self) -> list[Any]:
-        return [self.run_skill, self.complete]
+        return [self.run_skill, self.complete, self.understanding.understand]
 
     @activity.defn(name=SKILL_ACTIVITY)
     async def run_skill(self, call: SkillCall) -> Any:

@@ -20,7 +20,7 @@ workflow task, which Temporal retries until a worker that has the version takes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -36,6 +36,7 @@ __all__ = [
     "PINNING_PATCH",
     "VERSIONS_ACTIVITY",
     "FlowPin",
+    "PinnedFlows",
     "RunFlows",
     "ShelfVersions",
     "VersionsRequest",
@@ -86,17 +87,18 @@ def callees(compiled: CompiledFlow) -> set[str]:
 def choose_versions(
     loaded: Mapping[str, CompiledFlow], flow: str, pins: Mapping[str, FlowPin] | None
 ) -> dict[str, FlowPin]:
-    """The versions a run serves, by flow id: the pinned ones, or the loaded ones where they are the same
-    or declare a migration from the pinned version; for a new session, the loaded ones. Flows the chosen
-    loaded versions call are added at their loaded versions (a flow no one loaded is left out: calling
-    it fails in the flow, as on the embedded host)."""
+    """The versions a run serves, by flow id: the pinned ones (flows a session runs, and what they call), or
+    the loaded ones where they are the same or declare a migration from the pinned version; every other
+    flow the worker serves at its loaded version, since the wearer's words may start any of them. A flow
+    no worker loaded is left out: calling it fails in the flow, as on the embedded host."""
     chosen: dict[str, FlowPin] = {}
     for flow_id, pin in (pins or {}).items():
         now = loaded.get(flow_id)
         moves = now is not None and (now.hash == pin.hash or now.flow.migration_from(pin.version) is not None)
         chosen[flow_id] = _pin(now) if moves and now is not None else pin
-    if flow not in chosen and flow in loaded:
-        chosen[flow] = _pin(loaded[flow])
+    for flow_id in sorted({flow, *loaded} - set(chosen)):  # words may start any flow the worker serves
+        if flow_id in loaded:
+            chosen[flow_id] = _pin(loaded[flow_id])
     pending = sorted(f for f, pin in chosen.items() if f in loaded and loaded[f].hash == pin.hash)
     while pending:
         for callee in sorted(callees(loaded[pending.pop()])):
@@ -128,11 +130,39 @@ class ShelfVersions(FlowVersions):
         return shelf.version(flow_hash)
 
 
+class PinnedFlows(Mapping[str, CompiledFlow]):
+    """A run's flows by id, each taken from the shelf only when the run first needs it: a replay needs
+    only the versions the session really ran (a flow it never started may be an old version no worker
+    has any more). `compiled` hears of each one taken (the workflow adds its skills)."""
+
+    def __init__(self, pins: Mapping[str, FlowPin], compiled: Callable[[CompiledFlow], None] | None = None) -> None:
+        self.pins = dict(pins)
+        self.taken: dict[str, CompiledFlow] = {}
+        self.compiled = compiled
+
+    def __getitem__(self, flow_id: str) -> CompiledFlow:
+        found = self.taken.get(flow_id)
+        if found is None:
+            found = self.taken[flow_id] = shelf.version(self.pins[flow_id].hash)
+            if self.compiled is not None:
+                self.compiled(found)
+        return found
+
+    def __contains__(self, flow_id: object) -> bool:
+        return flow_id in self.pins
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.pins)
+
+    def __len__(self) -> int:
+        return len(self.pins)
+
+
 @dataclass
 class RunFlows:
-    """The versions one run serves: compiled, by flow id, and the pins they came from."""
+    """The versions one run serves: compiled (on demand), by flow id, and the pins they came from."""
 
-    compiled: dict[str, CompiledFlow]
+    compiled: Mapping[str, CompiledFlow]
     pins: dict[str, FlowPin]
 
 
@@ -148,13 +178,20 @@ async def run_flows(flow: str, pins: dict[str, FlowPin] | None) -> RunFlows:
     chosen = await workflow.execute_local_activity(
         worker_versions, VersionsRequest(flow, pins), start_to_close_timeout=VERSIONS_TIMEOUT
     )
-    return RunFlows({flow_id: shelf.version(pin.hash) for flow_id, pin in chosen.items()}, chosen)
+    return RunFlows(PinnedFlows(chosen), chosen)
 
 
 def carried_pins(runner: Runner, flows: RunFlows) -> dict[str, FlowPin]:
-    """The pins a continued run starts from: the run's, with each flow on the stack at the version its
-    session is on (a migration that did not fit leaves a session on its older version)."""
-    pins = dict(flows.pins)
+    """The pins a continued run starts from: each flow on the stack at the version its session is on (a
+    migration that did not fit leaves a session on its older version), and the versions those can call.
+    A flow no session runs is not pinned: the next run serves the worker's version of it."""
+    pins: dict[str, FlowPin] = {}
     for frame in runner.stack:
         pins[frame.session.flow_id] = _pin(frame.compiled)
+    pending = [frame.compiled for frame in runner.stack]
+    while pending:
+        for callee in sorted(callees(pending.pop())):
+            if callee not in pins and callee in flows.pins:
+                pins[callee] = flows.pins[callee]
+                pending.append(flows.compiled[callee])
     return pins

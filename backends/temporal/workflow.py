@@ -22,8 +22,17 @@ runs the unchanged `Runner` on workflow time (`remote.WorkflowClock`):
   new, carrying the snapshot, outbox, last event number and clock epoch, once no skill
   call is in flight (a resumed call could otherwise be reported INTERRUPTED).
 
-An utterance reaches the flow, for now, as a final `asr.transcript` device event; the
-assistant's turn loop (routing, LangGraph) does not run inside the workflow.
+An utterance (the `utterance` update, or a final `asr.transcript` device event) goes
+through the assistant as in the embedded host (`turns`): the engine's own understand and
+act steps, not the LangGraph graph around them. Routing a command is the one part that is
+not deterministic (a model may answer differently twice), so it is a local activity
+(`lensflow.understand`, recorded in the history); what the engine knows without routing
+(a listening flow's words, a yes or no, the wake phrase alone) needs no activity; acting on
+the route (starting a flow, passing words to it, `reply`) is a deterministic workflow step.
+
+A session may start idle (`SessionStart.flow` empty) and stays when its flow finishes,
+idle for the next utterance, as `AssistantSession` does; it ends only by the `end` update
+(continue-as-new carries an idle session as idle).
 
 Determinism: no wall clock (workflow time), no randomness (session and run ids from
 `workflow.uuid4()`); engine modules are passed through the sandbox (they are pure).
@@ -41,11 +50,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from backends.temporal import shelf
     from backends.temporal.delivery import DELIVER_ACTIVITY, Delivery, fold
-    from backends.temporal.pinning import FlowPin, RunFlows, ShelfVersions, carried_pins, run_flows
+    from backends.temporal.pinning import FlowPin, PinnedFlows, RunFlows, ShelfVersions, carried_pins, run_flows
     from backends.temporal.remote import ActivityModel, WorkflowClock, activity_skills
+    from backends.temporal.turns import WorkflowTurns
     from engine.assistant.outbox import Outbox
+    from engine.runtime.calls import Skill
+    from engine.runtime.compiled import CompiledFlow
     from engine.runtime.runner import Runner
 
 __all__ = ["EVENTS_PER_RUN", "EventResult", "SessionStart", "SessionWorkflow"]
@@ -58,9 +69,10 @@ RUN_ID_CHARS = 16
 
 @dataclass
 class SessionStart:
-    """What a session starts from: a flow, or (continue-as-new) where the previous run left off."""
+    """What a session starts from: a flow, nothing (idle: `flow` empty), or (continue-as-new) where the
+    previous run left off. `wake`: the wake phrases the session hears (None: the defaults)."""
 
-    flow: str
+    flow: str = ""
     wearer: str = "local"
     slots: dict[str, Any] | None = None
     session_id: str = ""  # empty: made by the workflow (workflow.uuid4)
@@ -79,6 +91,8 @@ class SessionStart:
     digest: str = ""  # every command made so far, folded (`delivery.fold`): what an audit compares
     timers: list[list[int]] | None = None  # the latest timers' [due, lateness] (ms): how late timers run
     pins: dict[str, FlowPin] | None = None  # flow versions it runs, by id (`pinning`); None: a new session's
+    armed: bool = False  # the next utterance is a command (the wake phrase alone, or the command gesture)
+    wake: list[str] | None = None
 
 
 @dataclass
@@ -89,7 +103,8 @@ class EventResult:
     applied: bool
     commands: list[dict[str, Any]] = field(default_factory=list)
     last_command: int = 0
-    done: bool = False
+    done: bool = False  # the session's flow has finished (the session itself stays, idle)
+    route: dict[str, Any] | None = None  # an utterance's: what the assistant made of it (`Route.as_dict`)
 
 
 @workflow.defn(name="LensflowSession")
@@ -112,27 +127,37 @@ class SessionWorkflow:
         self.digest = start.digest
         self.timers: list[list[int]] = list(start.timers or [])
         self.flows = RunFlows({}, {})
+        self.skills: dict[str, Skill] = {}  # one activity per skill the run's flows invoke (`_flow_taken`)
+
+        self.turns = WorkflowTurns(self, lambda: self._new_runner(self.start), start.wake, start.armed)
+        self.ending = False
 
     @workflow.run
     async def run(self, start: SessionStart) -> dict[str, Any]:
+        self.turns.check()
         self.flows = await run_flows(start.flow, start.pins)
+        if isinstance(self.flows.compiled, PinnedFlows):
+            self.flows.compiled.compiled = self._flow_taken
+        else:  # a run from before sessions were pinned: every loaded flow, as then
+            for compiled in self.flows.compiled.values():
+                self._flow_taken(compiled)
         runner = self.runner = self._new_runner(start)
         if start.snapshot:
             await runner.resume(start.snapshot)
-        else:
+        elif start.flow:
             await runner.start(start.flow, start.slots)
             self.handed_through = self.outbox.last_command
         self._taken()
         self.ready = True
         self.delivery = asyncio.create_task(self._deliver_between_events())
         while True:
-            await workflow.wait_condition(lambda: runner.done or self._time_to_roll())
+            await workflow.wait_condition(lambda: self.ending or self._time_to_roll())
             await workflow.wait_condition(workflow.all_handlers_finished)
-            if runner.done:
-                session = runner.session
+            if self.ending:
+                session = self.runner.session
                 return {"final": session.final, "output": session.output, "last_command": self.outbox.last_command}
             if self._time_to_roll():
-                workflow.continue_as_new(self._carried_over(runner))
+                workflow.continue_as_new(self._carried_over(self.runner))
 
     def _new_runner(self, start: SessionStart) -> Runner:
         epoch_ms = start.epoch_ms or workflow.time_ns() // 1_000_000
@@ -140,7 +165,7 @@ class SessionWorkflow:
         self.start.session_id = start.session_id or str(workflow.uuid4())
         return Runner(
             self.flows.compiled,
-            skills=activity_skills(shelf.skill_specs(self.flows.compiled), self.outbox.awaited_in),
+            skills=self.skills,
             llm=ActivityModel(),
             ports=self.outbox,
             clock=WorkflowClock(epoch_ms, self._timer_fired),
@@ -150,6 +175,12 @@ class SessionWorkflow:
             run_ids=lambda: workflow.uuid4().hex[:RUN_ID_CHARS],
             versions=ShelfVersions(),
         )
+
+    def _flow_taken(self, compiled: CompiledFlow) -> None:
+        """A flow version the run takes up: its skills become activities (only the versions a session runs
+        decide which, so a replay on any worker calls the same)."""
+        fresh = {name: spec for name, spec in compiled.skills.items() if name not in self.skills}
+        self.skills.update(activity_skills(fresh, self.outbox.awaited_in))
 
     def _taken(self) -> list[dict[str, Any]]:
         """The outbox's new commands, each folded into the session's digest once."""
@@ -175,8 +206,9 @@ class SessionWorkflow:
         self._taken()
         return replace(
             start,
+            flow="",  # the snapshot says which flow runs (none: the session is idle)
             slots=None,
-            snapshot=runner.snapshot(),
+            snapshot=runner.snapshot() if runner.stack else None,
             outbox=self.outbox.record(),
             last_event=self.last_event,
             runs=start.runs + 1,
@@ -184,6 +216,7 @@ class SessionWorkflow:
             digest=self.digest,
             timers=self.timers,
             pins=carried_pins(runner, self.flows),
+            armed=self.turns.armed,
         )
 
     # -- to the gateway holding the wearer: what timers and skills made between events ---------------
@@ -248,28 +281,45 @@ class SessionWorkflow:
     # -- updates: one at a time, in order -----------------------------------------------------
     @workflow.update
     async def device_event(self, name: str, data: dict[str, Any] | None = None, seq: int | None = None) -> EventResult:
-        """An event from the device; `seq` (the device's own numbering) makes a resend harmless."""
+        """An event from the device; `seq` (the device's own numbering) makes a resend harmless.
+        A final transcript is an utterance: it goes through the assistant (`turns`)."""
         await workflow.wait_condition(lambda: self.ready)
         async with self.lock:
-            runner = self.runner
-            assert runner is not None
+            assert self.runner is not None
             if seq is not None and seq <= self.last_event:
-                return EventResult(False, [], self.outbox.last_command, runner.done)
+                return EventResult(False, [], self.outbox.last_command, self.runner.done)
             if seq is not None:
                 self.last_event = seq
             before = self.outbox.last_command
-            await runner.send(name, data or {})
+            route = await self.turns.event(name, data or {})
+            runner = self.runner  # a new one when the utterance started a flow
             self.events += 1
             runner.trace.clear()  # the trace is for live inspection; a long session must not keep it
             self._taken()
             after = min(before, self.handed_through)  # with what a timer made before it, not yet handed out
             self.handed_through = self.outbox.last_command
-            return EventResult(True, self.outbox.missed(after), self.outbox.last_command, runner.done)
+            return EventResult(True, self.outbox.missed(after), self.outbox.last_command, runner.done, route)
 
     @workflow.update
     async def utterance(self, text: str, seq: int | None = None) -> EventResult:
-        """What the wearer said, given to the flow as a final transcript (no turn loop here yet)."""
+        """What the wearer said, through the assistant; the answer holds the turn's commands (its `reply`
+        and `prompt` too) and the route it took."""
         return await self.device_event("asr.transcript", {"text": text, "is_final": True}, seq)
+
+    @workflow.update
+    async def end(self) -> EventResult:
+        """The wearer's session is over (signed out, glasses unpaired): a running flow stops, the workflow ends."""
+        await workflow.wait_condition(lambda: self.ready)
+        async with self.lock:
+            runner = self.runner
+            assert runner is not None
+            before = self.outbox.last_command
+            if runner.stack and not runner.stack[0].session.done:
+                await runner.stop("ended")
+            self._taken()
+            self.handed_through = self.outbox.last_command
+            self.ending = True
+            return EventResult(True, self.outbox.missed(before), self.outbox.last_command, True)
 
     @workflow.signal
     def ack(self, seq: int) -> None:
@@ -325,6 +375,7 @@ class SessionWorkflow:
         runner = self.runner
         return {
             "session_id": self.start.session_id,
+            "ready": self.ready,  # False until the run has chosen its flow versions and started
             "snapshot": runner.snapshot() if runner else None,
             "done": bool(runner and runner.done),
             "last_event": self.last_event,
@@ -332,4 +383,5 @@ class SessionWorkflow:
             "runs": self.start.runs,
             "events_this_run": self.events,
             "pins": {flow_id: pin.hash for flow_id, pin in self.flows.pins.items()},
+            "armed": self.turns.armed,
         }

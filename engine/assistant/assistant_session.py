@@ -25,11 +25,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from engine.assistant.addressing import COMMAND_GESTURE
-from engine.assistant.agent import awaiting, handles, listening, spoken
 from engine.assistant.links import DeviceLink, PortsLink, SessionPorts
 from engine.assistant.outbox import Outbox
+from engine.assistant.reading import awaiting, spoken
 from engine.assistant.store import SessionRecord
+from engine.assistant.turn import arms, make_way, utterance_of
 from engine.errors import UserError
 from engine.runtime.clock import VirtualClock, WallClock
 from engine.runtime.runner import Runner
@@ -128,10 +128,10 @@ class AssistantSession:
                 if seq <= self.record.last_event:
                     return False
                 self.record.last_event = seq
-            text = data.get("text")
-            if name == "asr.transcript" and data.get("is_final") is True and isinstance(text, str) and text.strip():
+            text = utterance_of(name, data)
+            if text is not None:
                 await self._turn(text, data)
-            elif name == COMMAND_GESTURE and listening(self.runner) and not handles(self.runner, name):
+            elif arms(self.runner, name):
                 self.record.armed = True  # the next utterance is a command, not the listening flow's words
             else:
                 await self.runner.send(name, data)
@@ -195,9 +195,7 @@ class AssistantSession:
     # -- used by the turn loop --------------------------------------------------------------------
     async def start_flow(self, flow: str, slots: dict[str, Any]) -> Runner:
         """Start `flow` as the session's only flow; the one it replaces stops first (no mic keeps recording)."""
-        if self.runner.stack and not self.runner.stack[0].session.done:
-            await self.runner.stop("replaced")
-        self.runner.discard()
+        await make_way(self.runner)
         self.runner = self._new_runner()
         await self.runner.start(flow, slots)
         return self.runner

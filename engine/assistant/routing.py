@@ -108,6 +108,21 @@ class Route:
             out["text"] = self.text
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Route:
+        """The route `as_dict` gave (after a trip through JSON: a Temporal activity's answer)."""
+        answer = data.get("answer")
+        return cls(
+            str(data["command"]),
+            data.get("flow"),
+            dict(data.get("slots") or {}),
+            tuple(data.get("options") or ()),
+            float(data.get("confidence") or 0.0),
+            None if answer is None else answer == "yes",
+            data.get("text"),
+            str(data.get("via") or "offline"),
+        )
+
 
 def bounded(utterance: str) -> str:
     """The part of an utterance that is routed: at most `MAX_UTTERANCE_CHARS`, not cutting a word."""

@@ -21,7 +21,7 @@ microseconds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -87,7 +87,7 @@ _NO_SKILLS = cast("dict[str, Skill]", MappingProxyType({}))  # the default: read
 
 @dataclass(slots=True)
 class Runner(SkillCalls):
-    flows: dict[str, CompiledFlow]
+    flows: Mapping[str, CompiledFlow]
     skills: dict[str, Skill] = field(default_factory=lambda: _NO_SKILLS)
     llm: LlmProvider | None = None
     ports: Ports = field(default_factory=RecordingPorts)

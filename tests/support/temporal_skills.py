@@ -10,7 +10,11 @@ import json
 import os
 from typing import Any
 
+from tests.support import ROOT
+
 LOG_VARIABLE = "LENSFLOW_TEST_SKILL_LOG"
+FLOWS = [str(ROOT / "tests" / "fixtures" / "temporal")]  # what the tests' workers serve
+SKILLS = "tests.support.temporal_skills:skills"  # the `--skills` a test's worker is started with
 
 
 async def summarize(args: dict[str, Any], ctx: Any) -> dict[str, Any]:

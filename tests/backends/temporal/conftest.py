@@ -8,10 +8,7 @@ import pytest
 
 from tests.support import ROOT
 from tests.support.servers.temporal import TemporalServer, TemporalWorker
-from tests.support.temporal_skills import LOG_VARIABLE
-
-FIXTURE_FLOWS = [str(ROOT / "tests" / "fixtures" / "temporal")]
-FIXTURE_SKILLS = "tests.support.temporal_skills:skills"
+from tests.support.temporal_skills import FLOWS, LOG_VARIABLE, SKILLS
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +21,8 @@ def temporal_server() -> Iterator[TemporalServer]:
 
 
 class WorkerPool:
-    """Worker subprocesses on a task queue of one test's own, serving the fixture flows; all stopped at the end."""
+    """Worker subprocesses on a task queue of one test's own, serving the fixture flows; all stopped at the end.
+    Calling the pool starts one more."""
 
     def __init__(self, server: TemporalServer, folder: Path) -> None:
         self.server = server
@@ -33,10 +31,8 @@ class WorkerPool:
         self.skill_log = folder / "skills.log"
         self.started: list[TemporalWorker] = []
 
-    def start(self) -> TemporalWorker:
-        worker = TemporalWorker(
-            self.server.address, self.queue, FIXTURE_FLOWS, FIXTURE_SKILLS, {LOG_VARIABLE: str(self.skill_log)}
-        )
+    def __call__(self) -> TemporalWorker:
+        worker = TemporalWorker(self.server.address, self.queue, FLOWS, SKILLS, {LOG_VARIABLE: str(self.skill_log)})
         self.started.append(worker.start(ROOT, self.folder / f"worker-{len(self.started) + 1}.log"))
         return worker
 
@@ -46,7 +42,8 @@ class WorkerPool:
 
 
 @pytest.fixture
-def worker_pool(temporal_server: TemporalServer, tmp_path: Path) -> Iterator[WorkerPool]:
+def workers(temporal_server: TemporalServer, tmp_path: Path) -> Iterator[WorkerPool]:
+    """Start workers (`workers()`) on a queue of this test's own; every one started is stopped at the end."""
     pool = WorkerPool(temporal_server, tmp_path)
     try:
         yield pool

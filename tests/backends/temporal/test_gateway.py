@@ -17,15 +17,16 @@ from devices.bridge.client import DeviceClient
 from devices.bridge.server import BridgeServer
 from engine.language.catalog import load_catalog
 from engine.runnable import load_all_runnable
-from tests.backends.temporal.conftest import FIXTURE_FLOWS, WorkerPool
+from tests.backends.temporal.conftest import WorkerPool
 from tests.support.bridge import refused
 from tests.support.servers.temporal import TemporalServer
+from tests.support.temporal_skills import FLOWS
 
 QUARK = load_catalog().named_profile("quark-display")
 
 
 async def _gateway(server: TemporalServer, queue: str) -> tuple[BridgeServer, Any, str]:
-    flows = load_all_runnable(FIXTURE_FLOWS)[0]
+    flows = load_all_runnable(FLOWS)[0]
     host = await RemoteHost.connect(server.address, "default", queue)
     bridge = BridgeServer(flows, host=host)
     listening = await bridge.start("127.0.0.1", 0)
@@ -44,12 +45,12 @@ def _titles(client: DeviceClient) -> list[str]:
 
 
 def test_timer_and_skill_commands_reach_the_device_through_its_gateway_and_another_gateway_carries_on(
-    temporal_server: TemporalServer, worker_pool: WorkerPool
+    temporal_server: TemporalServer, workers: WorkerPool
 ) -> None:
     async def scenario() -> tuple[DeviceClient, dict[str, Any], dict[str, Any]]:
-        worker_pool.start()
-        first, first_listening, first_url = await _gateway(temporal_server, worker_pool.queue)
-        second, second_listening, second_url = await _gateway(temporal_server, worker_pool.queue)
+        workers()
+        first, first_listening, first_url = await _gateway(temporal_server, workers.queue)
+        second, second_listening, second_url = await _gateway(temporal_server, workers.queue)
         try:
             client = DeviceClient(first_url, "glasses-1", QUARK)
             welcome = await client.connect(flow="reminder")
@@ -71,8 +72,8 @@ def test_timer_and_skill_commands_reach_the_device_through_its_gateway_and_anoth
             await client.send_event("gesture.swipe_down")
             await client.acked()
             handle = second.host.client.get_workflow_handle(str(client.session))
-            result = await asyncio.wait_for(handle.result(), 10)
-            return client, resumed, {"redraw": redraw, "result": result}
+            state = await handle.query(SessionWorkflow.state)  # the flow finished; the session stays, idle
+            return client, resumed, {"redraw": redraw, "result": state["snapshot"]["stack"][0]["session"]}
         finally:
             await _stop(first, first_listening)
             await _stop(second, second_listening)
@@ -93,13 +94,13 @@ async def _next_hud(client: DeviceClient) -> dict[str, Any]:
 
 
 def test_a_command_made_between_events_is_kept_for_a_device_whose_gateway_is_gone(
-    temporal_server: TemporalServer, worker_pool: WorkerPool
+    temporal_server: TemporalServer, workers: WorkerPool
 ) -> None:
     """The gateway holding the wearer stops taking deliveries: the timer's card waits in the tail."""
 
     async def scenario() -> tuple[DeviceClient, dict[str, Any]]:
-        worker_pool.start()
-        first, first_listening, first_url = await _gateway(temporal_server, worker_pool.queue)
+        workers()
+        first, first_listening, first_url = await _gateway(temporal_server, workers.queue)
         client = DeviceClient(first_url, "glasses-1", QUARK)
         await client.connect(flow="reminder")
         await client.send_event("gesture.swipe_up")
@@ -115,7 +116,7 @@ def test_a_command_made_between_events_is_kept_for_a_device_whose_gateway_is_gon
             if any(c["args"].get("title") == "Reminder" for c in tail["commands"]):
                 break
             await asyncio.sleep(0.05)
-        second, second_listening, second_url = await _gateway(temporal_server, worker_pool.queue)
+        second, second_listening, second_url = await _gateway(temporal_server, workers.queue)
         try:
             client.url = second_url
             resumed = await client.connect()

@@ -74,7 +74,7 @@ async def _tap(handle: WorkflowHandle[Any, Any], seq: int, name: str = "gesture.
 async def _rolled(handle: WorkflowHandle[Any, Any], runs: int) -> dict[str, Any]:
     for _ in range(100):  # the roll happens once the update's handler is done; then the run resumes
         state = await handle.query(SessionWorkflow.state)
-        if state["runs"] >= runs and state["snapshot"] is not None:
+        if state["runs"] >= runs and state["ready"]:
             return dict(state)
         await asyncio.sleep(0.05)
     raise AssertionError(f"the session did not continue as new: {state}")
@@ -102,7 +102,7 @@ def test_a_running_session_keeps_its_version_when_workers_with_edited_flows_take
         # a running session: replayed on B from its history and answered with version 1's meaning
         assert await _tap(steady, 2) == ["one"]
         assert await _tap(steady, 3, "gesture.swipe_up") == ["asking one"]
-        assert (await steady.query(SessionWorkflow.state))["pins"] == {"greeter": v1["greeter"].hash}
+        assert (await steady.query(SessionWorkflow.state))["pins"]["greeter"] == v1["greeter"].hash
 
         # a new session on B runs version 2
         fresh = await deployment.begin(client, "greeter")
@@ -112,17 +112,18 @@ def test_a_running_session_keeps_its_version_when_workers_with_edited_flows_take
         # continue-as-new on B: version 2 declares a migration from 1, so the session moves over in its state
         assert await _tap(migrating, 2) == ["one"]  # the run's last event, still on version 1
         state = await _rolled(migrating, 2)
-        assert state["pins"] == {"greeter": v2["greeter"].hash}
+        assert state["pins"]["greeter"] == v2["greeter"].hash
         assert state["snapshot"]["stack"][0]["session"]["config"] == "welcome"
         assert await _tap(migrating, 3) == ["two"]
 
         # no migration declared: the session finishes on version 1, compiled from the archive on B
         assert await _tap(kept, 2) == ["echo one"]
         state = await _rolled(kept, 2)
-        assert state["pins"] == {"echo": v1["echo"].hash}
+        assert state["pins"]["echo"] == v1["echo"].hash
         assert await _tap(kept, 3) == ["echo one"]
 
         assert await _tap(steady, 4, "gesture.swipe_down") == []
+        await steady.execute_update(SessionWorkflow.end)  # the flow finished; the session ends when told
         assert (await steady.result())["final"] == "finished"
         assert "NondeterminismError" not in (new_worker.log.read_text() if new_worker.log else "")
 
@@ -163,10 +164,11 @@ def _pin(text: str) -> FlowPin:
     return FlowPin(compiled.hash, compiled.version)
 
 
-def test_a_new_session_is_pinned_to_the_loaded_flow_and_every_flow_it_calls() -> None:
+def test_a_new_session_runs_the_loaded_version_of_every_flow_words_may_start() -> None:
     loaded = {flow.id: flow for flow in map(compile_text, (CALLER_V1, CHILD, LONER))}
     chosen = choose_versions(loaded, "caller", None)
-    assert chosen == {"caller": _pin(CALLER_V1), "child": _pin(CHILD)}
+    assert chosen == {"caller": _pin(CALLER_V1), "child": _pin(CHILD), "loner": _pin(LONER)}
+    assert choose_versions(loaded, "", None) == chosen  # an idle session: the same catalogue
 
 
 def test_a_continued_session_keeps_its_versions_unless_the_loaded_one_declares_a_migration() -> None:
@@ -176,7 +178,8 @@ def test_a_continued_session_keeps_its_versions_unless_the_loaded_one_declares_a
     moved = choose_versions({flow.id: flow for flow in map(compile_text, (MIGRATING_V2, CHILD))}, "caller", pins)
     assert moved == {"caller": _pin(MIGRATING_V2), "child": _pin(CHILD)}
     unloaded = choose_versions({"loner": compile_text(LONER)}, "caller", pins)
-    assert unloaded == pins  # a worker without the flow at all: the pins stand, the shelf looks them up
+    assert unloaded == {**pins, "loner": _pin(LONER)}  # a worker without the flow: the pins stand (the shelf
+    # looks them up), and what it serves besides can be started
 
 
 def test_a_worker_missing_the_pinned_version_fails_the_task_and_answers_nothing(

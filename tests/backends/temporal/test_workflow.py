@@ -10,11 +10,9 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Replayer
 
@@ -22,33 +20,8 @@ from backends.temporal import shelf
 from backends.temporal.worker import sandbox
 from backends.temporal.workflow import EventResult, SessionStart, SessionWorkflow
 from engine.runnable import load_all_runnable
-from tests.support import ROOT
-from tests.support.servers.temporal import TemporalServer, TemporalWorker
-from tests.support.temporal_skills import LOG_VARIABLE
-
-FLOWS = [str(ROOT / "tests" / "fixtures" / "temporal")]
-SKILLS = "tests.support.temporal_skills:skills"
-
-
-@pytest.fixture
-def workers(temporal_server: TemporalServer, tmp_path: Path) -> Iterator[Any]:
-    """Start workers on a queue of this test's own; every one started is stopped at the end."""
-    queue = f"lensflow-{uuid.uuid4().hex[:8]}"
-    started: list[TemporalWorker] = []
-
-    def start() -> TemporalWorker:
-        env = {LOG_VARIABLE: str(tmp_path / "skills.log")}
-        worker = TemporalWorker(temporal_server.address, queue, FLOWS, SKILLS, env)
-        started.append(worker.start(ROOT, tmp_path / f"worker-{len(started) + 1}.log"))
-        return worker
-
-    start.queue = queue  # type: ignore[attr-defined]
-    start.skill_log = tmp_path / "skills.log"  # type: ignore[attr-defined]
-    try:
-        yield start
-    finally:
-        for worker in started:
-            worker.stop()
+from tests.support.servers.temporal import TemporalServer
+from tests.support.temporal_skills import FLOWS
 
 
 async def _begin(address: str, queue: str, **options: Any) -> tuple[Client, WorkflowHandle[Any, Any]]:
@@ -110,6 +83,7 @@ def test_a_session_survives_a_killed_worker_with_no_command_lost_or_repeated(
         assert not late.applied and late.last_command == 4
         ended = await _event(handle, "gesture.swipe_down", 3)
         assert ended.applied and ended.done
+        await handle.execute_update(SessionWorkflow.end)  # the flow is done, the session stays until ended
         result = await handle.result()
         assert result["final"] == "finished" and result["last_command"] == 4
         # the whole history replays here, in another process with its own hash seed: deterministic
