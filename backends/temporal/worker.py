@@ -42,6 +42,10 @@ DEFAULT_SKILLS = "skills.registry:skills_for_device"
 # (replaying it): how late a timer fires after its worker died. Temporal's default is 10 s;
 # a shorter wait costs a replay when a live worker is merely slow.
 STICKY_TIMEOUT = timedelta(seconds=1)
+# session steps a worker takes on at once. Python runs them one after another, and a step's time limit
+# (the gateway's TASK_TIMEOUT) runs from when the worker took it: taking many makes the last ones late,
+# then timed out and retried after the server's backoff. Steps left on the server wait with no limit.
+WORKFLOW_TASKS_AT_ONCE = 4
 
 
 def _skill_table(target: str) -> dict[str, Any]:
@@ -105,6 +109,7 @@ async def serve(
         activities=[*activities.all(), worker_versions],
         workflow_runner=sandbox(),
         sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
+        max_concurrent_workflow_tasks=WORKFLOW_TASKS_AT_ONCE,
     ):
         print(READY_LINE, flush=True)
         await asyncio.Event().wait()

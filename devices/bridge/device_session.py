@@ -62,6 +62,7 @@ class DeviceSession:
         "_answering",
         "_answering_for",
         "_consumer",
+        "_held",
         "_overflow_told",
         "_recognizer",
         "_sending",
@@ -106,6 +107,7 @@ class DeviceSession:
         self._sending: set[asyncio.Future[None]] = _NO_SENDS  # a set once a message is sent
         self._answering: list[dict[str, Any]] | None = None  # messages `on_event` sends itself, in order
         self._answering_for: asyncio.Task[Any] | None = None  # whose saves go there (None: everyone's)
+        self._held: list[dict[str, Any]] | None = None  # sends waiting for the welcome and catch-up (`hold`)
         hosted.link = self
 
     # -- what the tests and the server read ----------------------------------------------------------
@@ -144,6 +146,9 @@ class DeviceSession:
     def _out(self, message: dict[str, Any]) -> None:
         """Queue `message` behind the ones before it: with an event's own answer, which `on_event`
         writes itself before the event's ack, or from a task of its own."""
+        if self._held is not None:
+            self._held.append(message)
+            return
         answering = self._answering
         if answering is not None and self._answering_for in (None, asyncio.current_task()):
             answering.append(message)
@@ -191,16 +196,31 @@ class DeviceSession:
         with contextlib.suppress(ConnectionClosed):
             await connection.send(encode_text(message), text=True)
 
-    async def catch_up(self, connection: ServerConnection, last_command: int) -> None:
-        """After a resumed welcome: what the device missed, in order, then the display as it is now."""
+    def hold(self) -> None:
+        """Keep what is saved meanwhile until `release`: a new link gets its welcome and what it missed first."""
+        self._held = []
+
+    def release(self, sent_through: int = 0) -> None:
+        """Send what was held, in order, but for commands up to `sent_through` (the catch-up had them)."""
+        held, self._held = self._held or [], None
+        for message in held:
+            if message.get("type") != "command" or message["seq"] > sent_through:
+                self._out(message)
+
+    async def catch_up(self, connection: ServerConnection, last_command: int) -> int:
+        """After a resumed welcome: what the device missed, in order, then the display as it is now.
+        The number of the last command sent."""
         outbox = self.hosted.outbox
         if last_command < outbox.dropped_through:
             await self.send(connection, overflow_error(outbox.dropped_through))
+        sent = last_command
         for command in outbox.missed(last_command):
             await self.send(connection, self.wire(command))
+            sent = command["seq"]
         frame = self.display() or (self.frame_for("hud.clear", {}) if self.frame_for is not None else None)
         if frame is not None:
             await self.send(connection, hud_message(frame))
+        return sent
 
     # -- device -> engine ------------------------------------------------------------------------------
     async def on_event(self, seq: int, name: str, data: dict[str, Any]) -> None:

@@ -221,15 +221,25 @@ class BridgeServer:
         if session.expiry is not None:
             session.expiry.cancel()
             session.expiry = None
-        if old is not None and old is not connection:  # the same device again: the newer link wins
-            await old.close(code=1000, reason="replaced by a newer connection")
-        log.info("bridge: %s session %s… for device %s", "resumed" if resumed else "new", session.id[:6], hello.device)
-        welcome = welcome_message(session.id, resumed, session.last_event, session.hosted.outbox.last_command)
-        await connection.send(json.dumps(welcome))
+        session.hold()  # a command saved meanwhile (a timer) waits: the welcome comes first, then what was missed
+        sent_through = 0
         try:
+            if old is not None and old is not connection:  # the same device again: the newer link wins
+                await old.close(code=1000, reason="replaced by a newer connection")
+            log.info(
+                "bridge: %s session %s… for device %s", "resumed" if resumed else "new", session.id[:6], hello.device
+            )
+            welcome = welcome_message(session.id, resumed, session.last_event, session.hosted.outbox.last_command)
+            await connection.send(json.dumps(welcome))
             if resumed:
-                await session.catch_up(connection, hello.last_command)
-            elif hello.flow is not None and not await self._start_flow(session, hello):
+                sent_through = await session.catch_up(connection, hello.last_command)
+        except BaseException:
+            session.release()
+            self._disconnected(session, connection)
+            raise
+        session.release(sent_through)
+        try:
+            if not resumed and hello.flow is not None and not await self._start_flow(session, hello):
                 self._disconnected(session, connection)
                 return None
         except BaseException:

@@ -83,3 +83,33 @@ def test_a_command_saved_while_an_event_answer_is_written_comes_after_it() -> No
         return device.got
 
     assert asyncio.run(scenario()) == [("command", "A"), ("command", "B"), ("command", "C"), ("ack", "")]
+
+
+def test_a_command_saved_while_a_device_reconnects_waits_for_the_welcome_and_comes_once() -> None:
+    """C is saved by a timer while the bridge greets a device that comes back: the welcome and the catch-up
+    go first (C among what was missed), and C is not sent a second time after them."""
+
+    async def scenario() -> list[tuple[str, str]]:
+        store = SqliteSessionStore(":memory:")
+        host = SessionHost({"pages": PAGES}, store, OfflineRouter([PAGES.flow]), virtual=True)
+        hosted = host.create("wearer")
+        await hosted.start("pages")
+        await hosted.device_event("gesture.tap", {}, seq=1)  # A and B, with no device linked
+        device = SlowDevice()
+        session = DeviceSession(hosted)
+        session.connection = device  # type: ignore[assignment]
+        session.hold()
+        await hosted.advance(1000)  # the timer fires while the welcome is on its way: C is saved
+        await session.send(device, {"type": "welcome", "args": {}})  # type: ignore[arg-type]
+        sent_through = await session.catch_up(device, 0)  # type: ignore[arg-type]
+        session.release(sent_through)
+        await asyncio.sleep(0.05)
+        host.close()
+        return device.got
+
+    assert asyncio.run(scenario()) == [
+        ("welcome", ""),
+        ("command", "A"),
+        ("command", "B"),
+        ("command", "C"),
+    ]
