@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 # how long a worker may take over one step of a session before another worker takes it (replaying it): a
 # worker that died mid-step holds its sessions this long. Temporal's default is 10 s; a step here takes ms.
 TASK_TIMEOUT = timedelta(seconds=3)
+ACK_DELAY_S = 1.0  # how long an acknowledgement waits to ride along with the device's next event
 
 
 class RemoteSession:
@@ -47,6 +48,7 @@ class RemoteSession:
         "_ack_task",
         "_acked",
         "_order",
+        "_told",
         "handle",
         "host",
         "last_event",
@@ -64,7 +66,8 @@ class RemoteSession:
         self.link: Any = None
         self.handle: WorkflowHandle[Any, Any] = host.client.get_workflow_handle(record.id)
         self._order = asyncio.Lock()  # one batch of commands at a time, so they go out in number order
-        self._acked = 0
+        self._acked = 0  # the device carried out commands up to here
+        self._told = 0  # ... and the workflow knows up to here
         self._ack_task: asyncio.Task[None] | None = None
         self.started = outbox is not None  # False: made here, its workflow not started yet
 
@@ -107,15 +110,16 @@ class RemoteSession:
         """The event through the workflow (an Update, applied in order); False when `seq` was already."""
         if not self.started:  # a hello with no flow: the session starts idle, on the wearer's first words
             await self.start("", None)
-        update = SessionWorkflow.device_event
+        update, acked = SessionWorkflow.device_event, self._acked
         try:
-            result: EventResult = await self.handle.execute_update(update, args=[name, data or {}, seq])
+            result: EventResult = await self.handle.execute_update(update, args=[name, data or {}, seq, acked])
         except RPCError as exc:
             if not await self._ended(exc):
                 raise
             return True  # the session's flow has finished: nothing runs the event (as in the embedded host)
         if seq is not None and seq > self.last_event:
             self.last_event = seq
+        self._told = max(self._told, acked)
         await self._received(result.commands)
         return result.applied
 
@@ -127,7 +131,8 @@ class RemoteSession:
         return description.status is not None and description.status != WorkflowExecutionStatus.RUNNING
 
     def ack(self, seq: int) -> bool:
-        """The device carried out commands up to `seq`: told to the workflow, one signal at a time."""
+        """The device carried out commands up to `seq`: told to the workflow with its next event, or by a
+        signal once the device has been quiet for ACK_DELAY_S (a signal is a step of the workflow's own)."""
         if not self.outbox.ack(seq):
             return False
         if seq > self._acked:
@@ -163,14 +168,17 @@ class RemoteSession:
                 self.link.deliver(self, fresh)
 
     async def _send_acks(self) -> None:
-        told = 0
-        while told < self._acked:
-            told = self._acked
+        while self._told < self._acked:
+            await asyncio.sleep(ACK_DELAY_S)  # an event meanwhile carries the ack
+            acked = self._acked
+            if acked <= self._told:
+                return
             try:
-                await self.handle.signal(SessionWorkflow.ack, told)
+                await self.handle.signal(SessionWorkflow.ack, acked)
             except RPCError as exc:  # the workflow ended, or the service is away: the next ack says it again
                 log.info("gateway: ack for session %s… not told: %s", self.id[:6], exc.message)
                 return
+            self._told = max(self._told, acked)
 
 
 class RemoteRecords:

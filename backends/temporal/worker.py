@@ -41,11 +41,11 @@ DEFAULT_SKILLS = "skills.registry:skills_for_device"
 # how long a session's next task waits for the worker that holds it in memory before any worker may take it
 # (replaying it): how late a timer fires after its worker died. Temporal's default is 10 s;
 # a shorter wait costs a replay when a live worker is merely slow.
-STICKY_TIMEOUT = timedelta(seconds=1)
+STICKY_TIMEOUT = timedelta(seconds=3)
 # session steps a worker takes on at once. Python runs them one after another, and a step's time limit
 # (the gateway's TASK_TIMEOUT) runs from when the worker took it: taking many makes the last ones late,
 # then timed out and retried after the server's backoff. Steps left on the server wait with no limit.
-WORKFLOW_TASKS_AT_ONCE = 4
+WORKFLOW_TASKS_AT_ONCE = 16
 
 
 def _skill_table(target: str) -> dict[str, Any]:

@@ -62,6 +62,9 @@ with workflow.unsafe.imports_passed_through():
 __all__ = ["EVENTS_PER_RUN", "EventResult", "SessionStart", "SessionWorkflow"]
 
 EVENTS_PER_RUN = 500  # events applied before the history is cut (continue-as-new)
+# history events before it is cut whatever made them (timers and skills too): a worker that takes over a
+# session after another died replays its run's history, and that replay is what a failover costs
+HISTORY_PER_RUN = 1500
 TIMERS_KEPT = 256  # timer firings remembered for `audit`
 DELIVER_WAIT = timedelta(seconds=5)  # a gateway that has not taken a delivery by then is taken to be gone
 RUN_ID_CHARS = 16
@@ -193,7 +196,12 @@ class SessionWorkflow:
         self.timers = [*self.timers[-(TIMERS_KEPT - 1) :], [self.start.epoch_ms + due_ms, late_ms]]
 
     def _time_to_roll(self) -> bool:
-        enough = self.events >= self.start.events_per_run or workflow.info().is_continue_as_new_suggested()
+        info = workflow.info()
+        enough = (
+            self.events >= self.start.events_per_run
+            or info.get_current_history_length() >= HISTORY_PER_RUN
+            or info.is_continue_as_new_suggested()
+        )
         return enough and not self._calls_in_flight() and not self.delivering
 
     def _calls_in_flight(self) -> bool:
@@ -280,12 +288,17 @@ class SessionWorkflow:
 
     # -- updates: one at a time, in order -----------------------------------------------------
     @workflow.update
-    async def device_event(self, name: str, data: dict[str, Any] | None = None, seq: int | None = None) -> EventResult:
-        """An event from the device; `seq` (the device's own numbering) makes a resend harmless.
+    async def device_event(
+        self, name: str, data: dict[str, Any] | None = None, seq: int | None = None, acked: int = 0
+    ) -> EventResult:
+        """An event from the device; `seq` (the device's own numbering) makes a resend harmless; `acked`:
+        the device carried out commands up to there (as the `ack` signal says, with no step of its own).
         A final transcript is an utterance: it goes through the assistant (`turns`)."""
         await workflow.wait_condition(lambda: self.ready)
         async with self.lock:
             assert self.runner is not None
+            if 0 < acked <= self.outbox.last_command:
+                self.outbox.ack(acked)
             if seq is not None and seq <= self.last_event:
                 return EventResult(False, [], self.outbox.last_command, self.runner.done)
             if seq is not None:

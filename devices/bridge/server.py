@@ -145,6 +145,7 @@ class BridgeServer:
         )
         self.catalog = load_catalog()
         self._frame_functions: dict[str | None, FrameFor] = {}
+        self._restoring: dict[str, asyncio.Future[Any]] = {}  # sessions being made live here, by id
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765) -> Server:
         if not self.accepted and not is_loopback(host):
@@ -261,7 +262,7 @@ class BridgeServer:
                 if hello.last_command > sent:
                     raise ProtocolError("BAD_HELLO", f"last_command {hello.last_command} was never sent")
                 if session is None:
-                    session = self._adopt(self.host.live.get(record.id) or await self.host.restore(record))
+                    session = await self._restored(record)
                 return session, True
             if hello.flow is None:
                 raise ProtocolError("UNKNOWN_SESSION", "no such session (it may have expired): send `flow` to start")
@@ -275,6 +276,19 @@ class BridgeServer:
             hello.device, device=hello.device, owner=owner_digest(hello.token), profile=profile.id
         )
         return self._adopt(hosted), False
+
+    async def _restored(self, record: Any) -> DeviceSession:
+        """The session made live here, once: a device saying hello again while its first hello is still
+        restoring the session (a slow backend) waits for that restore instead of starting a second one."""
+        pending = self._restoring.get(record.id)
+        if pending is None:
+            hosted = self.host.live.get(record.id)
+            if hosted is not None:
+                return self.sessions.get(record.id) or self._adopt(hosted)
+            pending = self._restoring[record.id] = asyncio.ensure_future(self.host.restore(record))
+            pending.add_done_callback(lambda _: self._restoring.pop(record.id, None))
+        hosted = await asyncio.shield(pending)
+        return self.sessions.get(record.id) or self._adopt(hosted)
 
     def _frames_for(self, profile: str | None) -> FrameFor | None:
         """One frame function per device profile, shared by every session on it."""

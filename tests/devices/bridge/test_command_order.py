@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from websockets.asyncio.client import connect
 
@@ -113,3 +114,34 @@ def test_a_command_saved_while_a_device_reconnects_waits_for_the_welcome_and_com
         ("command", "B"),
         ("command", "C"),
     ]
+
+
+def test_a_device_saying_hello_twice_while_its_session_is_restored_gets_one_session(tmp_path: Any) -> None:
+    """A restarted bridge, a slow restore, and the device's second hello before the first is answered: both
+    hellos get the one session (a second copy would take the commands the device's link never sees)."""
+    from devices.bridge.server import BridgeServer
+
+    async def scenario() -> tuple[Any, Any, int]:
+        path = str(tmp_path / "sessions.sqlite")
+        first = BridgeServer({"pages": PAGES}, store=SqliteSessionStore(path))
+        hosted = first.host.create("glasses-1", device="glasses-1")
+        await hosted.start("pages")
+        first.close()
+        again = BridgeServer({"pages": PAGES}, store=SqliteSessionStore(path))
+        restores = 0
+        restore = again.host.restore
+
+        async def slow_restore(record: Any) -> Any:
+            nonlocal restores
+            restores += 1
+            await asyncio.sleep(0.05)
+            return await restore(record)
+
+        again.host.restore = slow_restore  # type: ignore[method-assign]
+        record = await again.host.record(hosted.id)
+        one, two = await asyncio.gather(again._restored(record), again._restored(record))
+        again.close()
+        return one, two, restores
+
+    one, two, restores = asyncio.run(scenario())
+    assert one is two and restores == 1
