@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Debian packages the project needs (installed when missing and running as root).
 APT_PACKAGES := fonts-wqy-microhei espeak-ng sox postgresql graphviz
 
-.PHONY: demo test fuzz drill lint bench install system-deps lock clean
+.PHONY: demo test fuzz drill cluster lint bench install system-deps lock clean
 
 install: system-deps $(STAMP)
 
@@ -71,9 +71,14 @@ test: install $(MERMAID)
 fuzz: install
 	LENSFLOW_FUZZ=long $(PY) -m pytest tests/drills
 
-# drill: only the kill drills (SIGKILL of real processes), 20x the kills of CI.
+# drill: the cluster kill drill alone (300 wearers, 3 workers, 2 gateways, SIGKILLs; docs/scale.md),
+# ending with its one `drill:` line. The process kill drills at 20x run with `make fuzz`.
 drill: install
-	LENSFLOW_FUZZ=long LENSFLOW_FUZZ_SCALE=$${LENSFLOW_FUZZ_SCALE:-20} $(PY) -m pytest tests/drills -m drill
+	LENSFLOW_FUZZ=long LENSFLOW_FUZZ_SCALE=$${LENSFLOW_FUZZ_SCALE:-20} $(PY) -m pytest tests/drills/test_cluster_drill.py -s -p no:cacheprovider
+
+# cluster: PostgreSQL, the Temporal dev server, 2 workers and 1 gateway on 127.0.0.1 until Ctrl-C (docs/scale.md)
+cluster: install
+	$(PY) cli.py cluster
 
 lint: install
 	$(PY) -m ruff check .
