@@ -20,7 +20,7 @@ from pathlib import Path
 
 from backends.cluster.processes import Managed, StartFailed
 
-__all__ = ["Postgres", "StartFailed", "postgres_binary", "temporal_binary", "temporal_dev_server"]
+__all__ = ["Postgres", "StartFailed", "postgres_binary", "temporal_answers", "temporal_binary", "temporal_dev_server"]
 
 
 def postgres_binary(name: str) -> str:

@@ -17,9 +17,8 @@ from devices.bridge.client import DeviceClient
 from devices.bridge.server import BridgeServer
 from engine.language.catalog import load_catalog
 from engine.runnable import load_all_runnable
-from tests.backends.temporal.conftest import WorkerPool
 from tests.support.bridge import refused
-from tests.support.servers.temporal import TemporalServer
+from tests.support.servers.temporal import TemporalServer, WorkerPool
 from tests.support.temporal_skills import FLOWS
 
 QUARK = load_catalog().named_profile("quark-display")

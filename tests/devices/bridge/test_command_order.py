@@ -137,7 +137,7 @@ def test_a_device_saying_hello_twice_while_its_session_is_restored_gets_one_sess
             await asyncio.sleep(0.05)
             return await restore(record)
 
-        again.host.restore = slow_restore  # type: ignore[method-assign]
+        again.host.restore = slow_restore
         record = await again.host.record(hosted.id)
         one, two = await asyncio.gather(again._restored(record), again._restored(record))
         again.close()

@@ -17,7 +17,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
+
+from tests.support import ROOT
+from tests.support.temporal_skills import FLOWS, LOG_VARIABLE, SKILLS
 
 START_TIMEOUT_S = 30
 
@@ -151,3 +155,24 @@ class TemporalWorker:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class WorkerPool:
+    """Worker subprocesses on a task queue of one test's own, serving the fixture flows; all stopped at the end.
+    Calling the pool starts one more."""
+
+    def __init__(self, server: TemporalServer, folder: Path) -> None:
+        self.server = server
+        self.folder = folder
+        self.queue = f"lensflow-{uuid.uuid4().hex[:8]}"
+        self.skill_log = folder / "skills.log"
+        self.started: list[TemporalWorker] = []
+
+    def __call__(self) -> TemporalWorker:
+        worker = TemporalWorker(self.server.address, self.queue, FLOWS, SKILLS, {LOG_VARIABLE: str(self.skill_log)})
+        self.started.append(worker.start(ROOT, self.folder / f"worker-{len(self.started) + 1}.log"))
+        return worker
+
+    def stop(self) -> None:
+        for worker in self.started:
+            worker.stop()
