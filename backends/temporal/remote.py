@@ -36,11 +36,10 @@ class WorkflowClock:
     continue-as-new), so a due time in a snapshot means the same moment in every run.
     """
 
-    __slots__ = ("epoch_ms", "on_fire")
+    __slots__ = ("epoch_ms",)
 
-    def __init__(self, epoch_ms: int, on_fire: Callable[[int, int], None] | None = None) -> None:
+    def __init__(self, epoch_ms: int) -> None:
         self.epoch_ms = epoch_ms
-        self.on_fire = on_fire  # (due, lateness) in ms of each timer as it fires: how late timers run
 
     def now(self) -> int:
         return workflow.time_ns() // 1_000_000 - self.epoch_ms
@@ -48,14 +47,6 @@ class WorkflowClock:
     def call_at(self, when_ms: int, callback: Callable[[], None]) -> asyncio.Handle:
         loop = asyncio.get_running_loop()
         delay_ms = when_ms - self.now()
-        on_fire = self.on_fire
-        if on_fire is not None:
-            timed = callback
-
-            def callback() -> None:
-                on_fire(when_ms, self.now() - when_ms)
-                timed()
-
         if delay_ms <= 0:  # overdue (a restored timer): at once, no zero-length timer in the history
             return loop.call_soon(callback)
         return loop.call_later(delay_ms / 1000, callback)

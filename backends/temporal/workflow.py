@@ -65,7 +65,6 @@ EVENTS_PER_RUN = 500  # events applied before the history is cut (continue-as-ne
 # history events before it is cut whatever made them (timers and skills too): a worker that takes over a
 # session after another died replays its run's history, and that replay is what a failover costs
 HISTORY_PER_RUN = 1500
-TIMERS_KEPT = 256  # timer firings remembered for `audit`
 DELIVER_WAIT = timedelta(seconds=5)  # a gateway that has not taken a delivery by then is taken to be gone
 RUN_ID_CHARS = 16
 
@@ -92,7 +91,6 @@ class SessionStart:
     handed_through: int = -1  # commands up to here went to a gateway (-1: all made so far; a new session's
     # first card goes with the gateway's `attach`)
     digest: str = ""  # every command made so far, folded (`delivery.fold`): what an audit compares
-    timers: list[list[int]] | None = None  # the latest timers' [due, lateness] (ms): how late timers run
     pins: dict[str, FlowPin] | None = None  # flow versions it runs, by id (`pinning`); None: a new session's
     armed: bool = False  # the next utterance is a command (the wake phrase alone, or the command gesture)
     wake: list[str] | None = None
@@ -128,7 +126,6 @@ class SessionWorkflow:
         self.delivering = False
         self.delivery_to: workflow.ActivityHandle[bool] | None = None
         self.digest = start.digest
-        self.timers: list[list[int]] = list(start.timers or [])
         self.flows = RunFlows({}, {})
         self.skills: dict[str, Skill] = {}  # one activity per skill the run's flows invoke (`_flow_taken`)
 
@@ -171,7 +168,7 @@ class SessionWorkflow:
             skills=self.skills,
             llm=ActivityModel(),
             ports=self.outbox,
-            clock=WorkflowClock(epoch_ms, self._timer_fired),
+            clock=WorkflowClock(epoch_ms),
             session_id=self.start.session_id,
             wearer=start.wearer,
             epoch=datetime.fromtimestamp(epoch_ms / 1000, UTC),
@@ -191,9 +188,6 @@ class SessionWorkflow:
         for command in commands:
             self.digest = fold(self.digest, command)
         return commands
-
-    def _timer_fired(self, due_ms: int, late_ms: int) -> None:
-        self.timers = [*self.timers[-(TIMERS_KEPT - 1) :], [self.start.epoch_ms + due_ms, late_ms]]
 
     def _time_to_roll(self) -> bool:
         info = workflow.info()
@@ -222,7 +216,6 @@ class SessionWorkflow:
             runs=start.runs + 1,
             handed_through=self.handed_through,
             digest=self.digest,
-            timers=self.timers,
             pins=carried_pins(runner, self.flows),
             armed=self.turns.armed,
         )
@@ -373,13 +366,12 @@ class SessionWorkflow:
 
     @workflow.query
     def audit(self) -> dict[str, Any]:
-        """What a drill checks a device against: the digest of every command made, in order, and how
-        late the latest timers fired (workflow time at firing, which includes a dead worker's failover)."""
+        """What a drill checks a device against: the digest of every command made, in order (how late
+        timers ran is read from the history itself, which a replay cannot change)."""
         return {
             "digest": self.digest,
             "last_command": self.outbox.last_command,
             "last_event": self.last_event,
-            "timers": self.timers,
         }
 
     @workflow.query

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from websockets.exceptions import ConnectionClosed
 
@@ -293,7 +294,7 @@ class Drill:
                     f"{about['last_command']} commands; digest {'equal' if not misdelivered else 'differs'}"
                 )
             restores += wearer.restores_ms
-            for due_ms, late_ms in about["timers"]:
+            for due_ms, late_ms in await _timer_lateness(client, str(device.session)):
                 due, fired = due_ms / 1000, (due_ms + late_ms) / 1000  # pending while a worker died or took over:
                 across = any(due <= kill + FAILOVER_S and fired >= kill for kill in worker_kills)
                 (failover if across else timers).append(late_ms)
@@ -307,6 +308,37 @@ class Drill:
 async def _audit_of(client: Client, wearer: Wearer) -> dict[str, Any]:
     handle = client.get_workflow_handle(str(wearer.client.session))
     return dict(await handle.query(SessionWorkflow.audit))
+
+
+async def _timer_lateness(client: Client, session_id: str) -> list[tuple[int, int]]:
+    """(due, lateness) in ms of every flow timer that fired in the session, read from its histories (each run):
+    due is when the step that set it began plus its delay (the flow's own clock), and it was acted on when
+    the next step after it fired began. A replay on another worker may group steps differently; the history
+    does not change."""
+    found = []
+    async for run in client.list_workflows(f"WorkflowId = '{session_id}'"):
+        history = await client.get_workflow_handle(session_id, run_id=run.run_id).fetch_history()
+        by_id = {event.event_id: event for event in history.events}
+        began = {
+            e.event_id: _ms(e) for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+        }
+        due: dict[str, int] = {}
+        for event in history.events:
+            if event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+                started = event.timer_started_event_attributes
+                completed = by_id[started.workflow_task_completed_event_id].workflow_task_completed_event_attributes
+                delay = started.start_to_fire_timeout.ToMilliseconds()
+                due[started.timer_id] = began[completed.started_event_id] + delay
+            elif event.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
+                timer = event.timer_fired_event_attributes.timer_id
+                acted = next((ms for number, ms in began.items() if number > event.event_id), None)
+                if timer in due and acted is not None:
+                    found.append((due[timer], acted - due[timer]))
+    return found
+
+
+def _ms(event: Any) -> int:
+    return int(event.event_time.ToMilliseconds())
 
 
 def _p99(values: list[float]) -> int:
