@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.flows import WriteFlow
+from tests.support.servers.postgres import PostgresServer
 
 
 @pytest.fixture
@@ -20,3 +22,13 @@ def write_flow(tmp_path: Path) -> WriteFlow:
         return path
 
     return write
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL server's URL, one server per test module that asks for it."""
+    server = PostgresServer().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

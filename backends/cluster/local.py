@@ -15,6 +15,7 @@ service manager would.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -78,8 +79,6 @@ class LocalCluster:
         return [f"ws://127.0.0.1:{port}" for port in self.gateway_ports]
 
     def _env(self) -> dict[str, str]:
-        import os
-
         return {
             **os.environ,
             "LENSFLOW_DB": self.database_url,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,6 @@ from engine.media import (
 )
 from engine.settings import SettingsError
 from engine.storage import PostgresDatabase, open_database
-from tests.support.servers.postgres import PostgresServer
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    server = PostgresServer().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def emptied(store: DatabaseMediaStore) -> DatabaseMediaStore:

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from engine.settings import SettingsError
 from engine.storage import Database, StorageError, open_database
-from tests.support.servers.postgres import PostgresServer
 
 COLUMNS = {"id": "text primary key", "n": "integer not null", "at": "real", "note": "text"}
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    server = PostgresServer().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

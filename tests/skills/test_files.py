@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,7 +19,6 @@ from skills.payments import sandbox as payments
 from skills.qwen.client import image_url
 from skills.shopping import skills as shopping
 from tests.support.photos import qr_png
-from tests.support.servers.postgres import PostgresServer
 
 QR = "https://qr.alipay.com/fkx1?merchant=Tea&amount=12.50"
 
@@ -78,15 +76,6 @@ def test_a_wearer_id_that_is_not_a_plain_name_reads_nothing(photo: Path) -> None
 
 
 # -- captures in a shared database: stored by one process, read by a skill in another ---------------------------------
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    server = PostgresServer().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ process's store finds the uploaded photo.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,18 +26,8 @@ from tests.support import ROOT
 from tests.support.bridge import start_bridge
 from tests.support.flows import flow_of
 from tests.support.photos import qr_png
-from tests.support.servers.postgres import PostgresServer
 
 QUARK = load_catalog().named_profile("quark-display")
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    server = PostgresServer().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("captures", ["files", "postgresql"])

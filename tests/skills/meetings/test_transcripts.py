@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -14,20 +13,10 @@ import pytest
 from engine.runtime.runner import SkillError
 from skills.meetings import transcripts
 from skills.meetings.transcripts import TranscriptStore
-from tests.support.servers.postgres import PostgresServer
 
 
 def ctx(wearer: str) -> SimpleNamespace:
     return SimpleNamespace(wearer=wearer, session_id=f"session-of-{wearer}", idempotency_key=None, attempt=1)
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    server = PostgresServer().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

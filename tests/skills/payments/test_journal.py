@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,7 +13,6 @@ import pytest
 from skills.payments.checkout import Checkout, out_trade_no
 from skills.payments.journal import PAID, PaymentJournal
 from skills.payments.sandbox import LedgerGateway, SandboxLedger
-from tests.support.servers.postgres import PostgresServer
 
 # the journal exactly as the previous release created it
 OLD_TABLE = (
@@ -29,15 +27,6 @@ def ctx(wearer: str, session: str = "s-1", key: str | None = None) -> SimpleName
         return None
 
     return SimpleNamespace(wearer=wearer, session_id=session, idempotency_key=key, attempt=1, sleep=sleep)
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    server = PostgresServer().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def test_a_journal_in_the_old_format_is_migrated_in_place_and_still_reconciles(tmp_path: Path) -> None:

