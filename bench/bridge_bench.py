@@ -21,11 +21,20 @@ Measured, per websockets settings tried (library defaults first):
 The generator's own lag (how late its 10 ms ticker wakes) is printed beside each
 level: when it grows, the generator, not the server, sets the latency.
 
+Each level runs `--rounds` times, bare and bridge in turn (the order flips every round),
+so a noisy minute on the machine falls on both; a level's p50 / p99 pool every round's
+samples, and the per-round p99 ratios are printed as median (lowest-highest). Where
+the machine has two cores or more, the generator keeps CPU 0 and the servers the others
+(`--no-pin` to share them all): the generator's own work then cannot delay a server.
+The bridge runs on the event loop `cli.py serve` uses (uvloop where installed), the
+bare server on asyncio's (`--bare-loop uvloop` to give it uvloop too).
+
 Settings: `--settings "compression=none,max_queue=4"` (repeatable; `default` for the
 library defaults) is handed to both servers' `serve(...)` (see bridge_bench_server.py).
 
-Usage: python bench/bridge_bench.py [--levels 1,100,500] [--seconds S] [--idle K]
-       [--events N] [--settings S ...] [--out out/bench/bridge.json]
+Usage: python bench/bridge_bench.py [--levels 1,100,500] [--seconds S] [--rounds R] [--idle K]
+       [--events N] [--settings S ...] [--bare-loop asyncio|uvloop] [--no-pin]
+       [--out out/bench/bridge.json]
 """
 
 from __future__ import annotations
@@ -34,7 +43,9 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
+import statistics
 import sys
 import time
 from collections import deque
@@ -73,6 +84,14 @@ def parse_settings(text: str) -> dict[str, Any]:
     return out
 
 
+def split_cpus() -> set[int] | None:
+    """Keep this process (the generator) on its lowest CPU; the others for the servers (None: under two)."""
+    if not hasattr(os, "sched_setaffinity") or len(mine := sorted(os.sched_getaffinity(0))) < 2:
+        return None
+    os.sched_setaffinity(0, {mine[0]})
+    return set(mine[1:])
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))] if ordered else float("nan")
@@ -86,11 +105,26 @@ class ServerProcess:
         self.url = f"ws://127.0.0.1:{port}"
 
     @classmethod
-    async def start(cls, kind: str, settings: dict[str, Any], template: dict[str, Any] | None) -> ServerProcess:
+    async def start(
+        cls,
+        kind: str,
+        settings: dict[str, Any],
+        template: dict[str, Any] | None,
+        *,
+        cpus: set[int] | None,
+        bare_loop: str,
+    ) -> ServerProcess:
         args = [str(SERVER), kind, json.dumps(settings)] + ([json.dumps(template)] if template else [])
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT
+            sys.executable,
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "LENSFLOW_BENCH_BARE_LOOP": bare_loop},
         )
+        if cpus:  # before it starts any thread: its threads inherit the set
+            os.sched_setaffinity(proc.pid, cpus)
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), 120)
         if not line:
@@ -224,9 +258,7 @@ async def calibrate(bridge: ServerProcess) -> tuple[Wearer, dict[str, Any]]:
     }
 
 
-async def connect_many(
-    url: str, count: int, first: int, parallel: int = 16, flow: str | None = FLOW
-) -> list[Wearer]:
+async def connect_many(url: str, count: int, first: int, parallel: int = 16, flow: str | None = FLOW) -> list[Wearer]:
     gate = asyncio.Semaphore(parallel)
 
     async def one() -> Wearer:
@@ -283,11 +315,35 @@ async def load(server: ServerProcess, wearers: list[Wearer], seconds: float, rat
         "commands": len(sink),
         "p50_ms": percentile(sink, 0.50) * 1000,
         "p99_ms": percentile(sink, 0.99) * 1000,
+        "latencies_s": sink,
+        "lags_s": lags,
         "uncommanded": sum(w.uncommanded for w in wearers),
         "unanswered": unanswered,
         "errors": sum(w.errors for w in wearers),
         "generator_lag_p99_ms": percentile(lags, 0.99) * 1000,
     }
+
+
+def pooled(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One level's rounds as one: each server's samples pooled, and the p99 ratio of every round."""
+    level: dict[str, Any] = {}
+    for kind in rounds[0]:
+        runs = [r[kind] for r in rounds]
+        latencies = [x for run in runs for x in run.pop("latencies_s")]
+        lags = [x for run in runs for x in run.pop("lags_s")]
+        events = sum(run["events"] for run in runs)
+        cpu_ms = sum(run["server_cpu_ms_per_event"] * run["events"] for run in runs)
+        level[kind] = {
+            "rounds": runs,
+            "events": events,
+            "server_cpu_ms_per_event": cpu_ms / max(1, events),
+            "p50_ms": percentile(latencies, 0.50) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000,
+            "generator_lag_p99_ms": percentile(lags, 0.99) * 1000,
+            **{k: sum(run[k] for run in runs) for k in ("commands", "uncommanded", "unanswered", "errors")},
+        }
+    level["round_ratios"] = [r["bridge"]["p99_ms"] / r["bare"]["p99_ms"] for r in rounds]
+    return level
 
 
 async def idle_memory(
@@ -340,10 +396,11 @@ async def run_settings(settings: dict[str, Any], args: argparse.Namespace) -> di
     servers: list[ServerProcess] = []
     wearers: dict[str, list[Wearer]] = {}
     try:
-        bridge = await ServerProcess.start("bridge", settings, None)
+        placed = {"cpus": args.server_cpus, "bare_loop": args.bare_loop}
+        bridge = await ServerProcess.start("bridge", settings, None, **placed)
         servers.append(bridge)
         probe, template = await calibrate(bridge)
-        bare = await ServerProcess.start("bare", settings, template)
+        bare = await ServerProcess.start("bare", settings, template, **placed)
         servers.insert(0, bare)
         bare_probe = await Wearer.connect(bare.url, len(template["first"]))
         for _ in SWIPES:
@@ -351,6 +408,12 @@ async def run_settings(settings: dict[str, Any], args: argparse.Namespace) -> di
         first = len(template["first"])
         result: dict[str, Any] = {
             "settings": settings,
+            "placement": (
+                f"generator on CPU {min(os.sched_getaffinity(0))}, servers on CPUs "
+                f"{','.join(map(str, sorted(args.server_cpus)))}"
+                if args.server_cpus
+                else "generator and servers share every CPU"
+            ),
             "command_bytes": [len(json.dumps(c)) for c in template["commands"]],
         }
         for server in (bare, bridge):  # glasses on, nothing running: the assistant waits for the wearer's words
@@ -367,13 +430,22 @@ async def run_settings(settings: dict[str, Any], args: argparse.Namespace) -> di
             if missed:  # a bridge that no longer calls the hooked `serve` would be measured untuned
                 raise RuntimeError(f"the {server.kind} server's connections run without {missed} (they have {seen})")
         for level in args.levels:
-            for server in servers:
-                print(f"  {server.kind}: {level} wearers for {args.seconds:g} s", file=sys.stderr, flush=True)
-                stats = await load(server, wearers[server.kind][:level], args.seconds)
-                result.setdefault("load", {}).setdefault(str(level), {})[server.kind] = stats
+            rounds: list[dict[str, dict[str, Any]]] = []
+            for turn in range(args.rounds):
+                rounds.append({})
+                for server in servers if turn % 2 == 0 else servers[::-1]:
+                    print(
+                        f"  {server.kind}: {level} wearers for {args.seconds:g} s (round {turn + 1})",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    rounds[-1][server.kind] = await load(server, wearers[server.kind][:level], args.seconds)
+            result.setdefault("load", {})[str(level)] = pooled(rounds)
         for kind, group in wearers.items():  # their keepalive pings would count as growth; the kept session stays
             await asyncio.gather(*(w.close() for w in (group if kind.endswith("-waiting") else group[1:])))
         await asyncio.sleep(0.5)
+        for server in servers:
+            result.setdefault("loop", {})[server.kind] = (await server.control("measure"))["loop"]
         for server in servers:
             result.setdefault("kept", {})[server.kind] = await kept_per_event(
                 server, wearers[server.kind][0], args.events
@@ -391,18 +463,22 @@ def report(runs: list[dict[str, Any]]) -> None:
         label = ",".join(f"{k}={v}" for k, v in run["settings"].items()) or "library defaults"
         print(f"\nwebsockets settings: {label}  (command frames {run['command_bytes']} bytes)")
         head = f"{'wearers':>8}{'bare p50':>10}{'p99':>9}{'cpu/ev':>8}{'bridge p50':>12}{'p99':>9}{'cpu/ev':>8}"
-        print(f"{head}{'p99 ratio':>11}{'gen lag p99':>15}  lost")
+        print(f"{head}{'p99 ratio':>11}{'per round: median (range)':>28}{'gen lag p99':>15}  lost")
         for level, pair in run["load"].items():
             bare, bridge = pair["bare"], pair["bridge"]
             ratio = bridge["p99_ms"] / bare["p99_ms"]
+            each = pair["round_ratios"]
+            rounds = f"{statistics.median(each):.2f}x ({min(each):.2f}-{max(each):.2f})"
             lag = f"{bare['generator_lag_p99_ms']:.0f}/{bridge['generator_lag_p99_ms']:.0f} ms"
             lost = sum(p["unanswered"] + p["uncommanded"] + p["errors"] for p in (bare, bridge))
             flag = " *" if max(bare["generator_lag_p99_ms"], bridge["generator_lag_p99_ms"]) > 20 else ""
             print(
                 f"{level:>8}{bare['p50_ms']:>10.2f}{bare['p99_ms']:>9.2f}{bare['server_cpu_ms_per_event']:>8.2f}"
                 f"{bridge['p50_ms']:>12.2f}{bridge['p99_ms']:>9.2f}{bridge['server_cpu_ms_per_event']:>8.2f}"
-                f"{ratio:>10.2f}x{lag:>15}  {lost}{flag}"
+                f"{ratio:>10.2f}x{rounds:>28}{lag:>15}  {lost}{flag}"
             )
+        loops = run["loop"]
+        print(f"(event loops: bare on {loops['bare']}, bridge on {loops['bridge']}; {run['placement']})")
         print("(latency ms from event sent to first command received; cpu/ev: server CPU ms per event;")
         print(" *: the generator woke over 20 ms late: it, not the server, set part of that latency)")
         bare_idle, bridge_idle = run["idle"]["bare"], run["idle"]["bridge"]
@@ -432,7 +508,10 @@ def report(runs: list[dict[str, Any]]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", default="1,100,500", help="wearers per load level (comma-separated)")
-    parser.add_argument("--seconds", type=float, default=5.0, help="seconds of load per level and server")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds of load per level, server and round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per level, bare and bridge in turn each")
+    parser.add_argument("--bare-loop", choices=("asyncio", "uvloop"), default="asyncio", help="the bare server's loop")
+    parser.add_argument("--no-pin", action="store_true", help="generator and servers share every CPU")
     parser.add_argument(
         "--idle", type=int, default=0, help="wearers connected idle for memory (default: the top level)"
     )
@@ -448,10 +527,13 @@ def main() -> int:
     except ValueError as exc:
         print(f"bridge_bench: {exc}", file=sys.stderr)
         return 2
-    if min(args.levels) < 1 or args.seconds <= 0 or args.events < 1 or args.idle < 0:
-        print("bridge_bench: levels, seconds and events must be positive", file=sys.stderr)
+    if min(args.levels) < 1 or args.seconds <= 0 or args.events < 1 or args.idle < 0 or args.rounds < 1:
+        print("bridge_bench: levels, seconds, rounds and events must be positive", file=sys.stderr)
         return 2
-    args.idle = max(args.idle, max(args.levels) - 1)  # the first wearer is the calibration one
+    # the first wearer is the calibration one; at least 100 idle ones, or the memory figure is noise
+    args.idle = args.idle or max(100, max(args.levels) - 1)
+    args.idle = max(args.idle, max(args.levels) - 1)
+    args.server_cpus = None if args.no_pin else split_cpus()
     started = time.perf_counter()
     runs = []
     for settings in tries:

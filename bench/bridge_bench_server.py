@@ -21,6 +21,9 @@ tracing, sessions held and the live connection's settings and the CPU time used;
 `tracemalloc`; `mark` then `grown` name the lines whose allocations grew in between;
 `quit` ends the process.
 
+Event loop: the bridge runs on the loop `cli.py serve` runs on (`run_server`: uvloop where it
+is installed); the bare server on asyncio's own, unless `LENSFLOW_BENCH_BARE_LOOP=uvloop`.
+
 Usage (by bridge_bench.py): python bench/bridge_bench_server.py bare|bridge SETTINGS_JSON [TEMPLATE_JSON]
 """
 
@@ -32,6 +35,7 @@ import contextlib
 import functools
 import gc
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -153,6 +157,7 @@ async def main(kind: str, settings: dict[str, Any], template: dict[str, Any] | N
                 "cpu": time.process_time(),
                 "traced": traced,
                 "held": held(holder),
+                "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
                 "settings": live_settings(server),
             }
         elif line == "mark":  # what is allocated from here on is compared by `grown`
@@ -178,4 +183,14 @@ if __name__ == "__main__":
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         sys.exit(2)
     template = json.loads(sys.argv[3]) if len(sys.argv) > 3 else None
-    asyncio.run(main(sys.argv[1], json.loads(sys.argv[2]), template))
+    serving = main(sys.argv[1], json.loads(sys.argv[2]), template)
+    if sys.argv[1] == "bridge":
+        from commands.common import run_server
+
+        run_server(serving)  # as `cli.py serve` runs
+    elif os.environ.get("LENSFLOW_BENCH_BARE_LOOP") == "uvloop":
+        import uvloop
+
+        uvloop.run(serving)
+    else:
+        asyncio.run(serving)

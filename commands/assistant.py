@@ -8,15 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from commands.common import EXIT_OK, CliError, device_profile, llm_settings, load_flows
+from commands.common import EXIT_OK, CliError, device_profile, llm_settings, load_flows, run_server
 
 __all__ = ["cmd_chat", "cmd_route", "cmd_scripted_llm", "cmd_serve", "setup_logging"]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The WebSocket bridge: the glasses talk to the whole assistant, sessions kept in the session store."""
-    import asyncio
-
     from devices.audio.asr import Recognizer
     from devices.bridge.auth import ENV_TOKENS, DeviceTokens, TokenError, is_loopback
     from devices.bridge.server import BridgeServer
@@ -94,7 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if remote is not None:
                 await remote.aclose()
 
-    asyncio.run(main())
+    run_server(main())
     return EXIT_OK
 
 

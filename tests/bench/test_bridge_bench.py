@@ -20,7 +20,7 @@ def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
 def test_both_servers_answer_every_event_and_the_settings_reach_the_bridge(tmp_path: Path) -> None:
     out = tmp_path / "bridge.json"
     proc = run_bench(
-        "--levels", "1,3", "--seconds", "0.5", "--idle", "3", "--events", "20",
+        "--levels", "1,3", "--seconds", "0.5", "--rounds", "2", "--idle", "3", "--events", "20",
         "--settings", "compression=none,max_queue=4", "--out", str(out),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -30,6 +30,10 @@ def test_both_servers_answer_every_event_and_the_settings_reach_the_bridge(tmp_p
             stats = run["load"][level][kind]
             assert stats["events"] > 0 and stats["commands"] == stats["events"], (level, kind, stats)
             assert stats["unanswered"] == stats["uncommanded"] == stats["errors"] == 0, (level, kind, stats)
+            assert len(stats["rounds"]) == 2 and stats["events"] == sum(r["events"] for r in stats["rounds"])
+        assert len(run["load"][level]["round_ratios"]) == 2
+    # the bridge runs on the loop `serve` runs on; the bare server on asyncio's unless told
+    assert run["loop"] == {"bare": "asyncio", "bridge": "uvloop"}
     # the three waiting wearers (no flow), then the calibration wearer and the three idle ones in the flow
     assert run["waiting"]["bridge"]["held"] == 4 and run["waiting"]["bare"]["held"] == 4
     assert run["idle"]["bridge"]["held"] == 7
@@ -38,6 +42,17 @@ def test_both_servers_answer_every_event_and_the_settings_reach_the_bridge(tmp_p
     assert seen["compression"] is None and seen["max_queue"] == 4
     assert run["kept"]["bridge"]["events"] > 20
     assert "wearers" in proc.stdout and "kept per event" in proc.stdout
+
+
+def test_one_wearer_level_alone_measures_memory_over_idle_wearers(tmp_path: Path) -> None:
+    """`--levels 1` used to divide by zero idle wearers."""
+    out = tmp_path / "bridge.json"
+    proc = run_bench("--levels", "1", "--seconds", "0.3", "--rounds", "1", "--events", "5", "--settings", "default",
+                     "--bare-loop", "uvloop", "--out", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (run,) = json.loads(out.read_text())["runs"]
+    assert run["idle"]["bridge"]["wearers"] == 100
+    assert run["loop"]["bare"] == "uvloop"
 
 
 def test_bad_settings_are_one_line_and_exit_2(tmp_path: Path) -> None:
