@@ -28,7 +28,7 @@ from temporalio.worker import Worker
 
 from backends.temporal.delivery import DELIVER_ACTIVITY, Delivery, gateway_queue
 from backends.temporal.mirror import MirrorOutbox
-from backends.temporal.workflow import EventResult, SessionStart, SessionWorkflow
+from backends.temporal.workflow import KEEP_UNTOUCHED_S, EventResult, SessionStart, SessionWorkflow
 from engine.assistant.store import SessionRecord
 
 __all__ = ["RemoteHost", "RemoteSession"]
@@ -87,7 +87,14 @@ class RemoteSession:
         """Start the session's workflow on `flow`, then hold the wearer here."""
         record = self.record
         start = SessionStart(
-            flow, record.wearer, slots, record.id, device=record.device, owner=record.owner, profile=record.profile
+            flow,
+            record.wearer,
+            slots,
+            record.id,
+            device=record.device,
+            owner=record.owner,
+            profile=record.profile,
+            keep_s=self.host.keep_s,
         )
         await self.host.client.start_workflow(
             SessionWorkflow.run, start, id=record.id, task_queue=self.host.task_queue, task_timeout=TASK_TIMEOUT
@@ -194,6 +201,8 @@ class RemoteRecords:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
                 return None
             raise
+        if about.get("expired"):  # nobody touched it for its keep time: over, as a forgotten stored session
+            return None
         return SessionRecord(
             session_id,
             about["wearer"],
@@ -208,9 +217,10 @@ class RemoteRecords:
 class RemoteHost:
     """The session host's face for the bridge, with every session in Temporal."""
 
-    def __init__(self, client: Client, task_queue: str) -> None:
+    def __init__(self, client: Client, task_queue: str, keep_s: float = KEEP_UNTOUCHED_S) -> None:
         self.client = client
         self.task_queue = task_queue  # where the workers poll for session workflows
+        self.keep_s = keep_s  # a session nobody touches this long ends (a hello for it: UNKNOWN_SESSION)
         self.queue = gateway_queue(task_queue)  # where this gateway takes deliveries
         self.records = RemoteRecords(client)
         self.live: dict[str, RemoteSession] = {}
@@ -219,8 +229,10 @@ class RemoteHost:
         self._pending: set[asyncio.Future[None]] = set()  # signals on their way (awaited by `aclose`)
 
     @classmethod
-    async def connect(cls, address: str, namespace: str, task_queue: str) -> RemoteHost:
-        host = cls(await Client.connect(address, namespace=namespace), task_queue)
+    async def connect(
+        cls, address: str, namespace: str, task_queue: str, keep_s: float = KEEP_UNTOUCHED_S
+    ) -> RemoteHost:
+        host = cls(await Client.connect(address, namespace=namespace), task_queue, keep_s)
         host.open()
         return host
 
@@ -264,7 +276,8 @@ class RemoteHost:
         return []
 
     def expire(self, before: float) -> int:
-        """Nothing kept here to forget: the Temporal namespace's retention keeps ended sessions."""
+        """Nothing to sweep here: each session's workflow ends itself once untouched for `keep_s`
+        (the namespace's retention then keeps its history for inspection)."""
         return 0
 
     def release(self, session_id: str) -> None:

@@ -31,8 +31,10 @@ not deterministic (a model may answer differently twice), so it is a local activ
 the route (starting a flow, passing words to it, `reply`) is a deterministic workflow step.
 
 A session may start idle (`SessionStart.flow` empty) and stays when its flow finishes,
-idle for the next utterance, as `AssistantSession` does; it ends only by the `end` update
-(continue-as-new carries an idle session as idle).
+idle for the next utterance, as `AssistantSession` does; it ends by the `end` update, or
+when nothing touched it (no event, no gateway, no command made) for `keep_s` seconds, as
+the embedded store forgets such a session: a hello naming it then gets UNKNOWN_SESSION
+(continue-as-new carries an idle session as idle, and when it was last touched).
 
 Determinism: no wall clock (workflow time), no randomness (session and run ids from
 `workflow.uuid4()`); engine modules are passed through the sandbox (they are pure).
@@ -67,6 +69,8 @@ EVENTS_PER_RUN = 500  # events applied before the history is cut (continue-as-ne
 HISTORY_PER_RUN = 1500
 DELIVER_WAIT = timedelta(seconds=5)  # a gateway that has not taken a delivery by then is taken to be gone
 RUN_ID_CHARS = 16
+KEEP_UNTOUCHED_S = 7 * 86400.0  # as the embedded store's KEEP_DAYS: then the session ends, forgotten
+EXPIRY_PATCH = "session-expiry"  # runs started before sessions expired replay without its timer
 
 
 @dataclass
@@ -94,6 +98,8 @@ class SessionStart:
     pins: dict[str, FlowPin] | None = None  # flow versions it runs, by id (`pinning`); None: a new session's
     armed: bool = False  # the next utterance is a command (the wake phrase alone, or the command gesture)
     wake: list[str] | None = None
+    keep_s: float = KEEP_UNTOUCHED_S  # seconds untouched before the session ends (expires)
+    touched_ms: int = 0  # workflow time it was last touched (an event, an attach, a command made); 0: now
 
 
 @dataclass
@@ -131,6 +137,8 @@ class SessionWorkflow:
 
         self.turns = WorkflowTurns(self, lambda: self._new_runner(self.start), start.wake, start.armed)
         self.ending = False
+        self.expired = False
+        self.touched_ms = start.touched_ms
 
     @workflow.run
     async def run(self, start: SessionStart) -> dict[str, Any]:
@@ -150,14 +158,52 @@ class SessionWorkflow:
         self._taken()
         self.ready = True
         self.delivery = asyncio.create_task(self._deliver_between_events())
+        self.touched_ms = self.touched_ms or _now_ms()
         while True:
-            await workflow.wait_condition(lambda: self.ending or self._time_to_roll())
+            if workflow.patched(EXPIRY_PATCH):
+                self.expired = await self._ending_rolling_or_untouched()
+            else:
+                await workflow.wait_condition(lambda: self.ending or self._time_to_roll())
             await workflow.wait_condition(workflow.all_handlers_finished)
-            if self.ending:
-                session = self.runner.session
-                return {"final": session.final, "output": session.output, "last_command": self.outbox.last_command}
+            session = self.runner.session
+            if self.expired:
+                await self._expire()  # the session object stays the stopped flow's: its end is reported
+            if self.ending or self.expired:
+                return {
+                    "final": session.final,
+                    "output": session.output,
+                    "last_command": self.outbox.last_command,
+                    "expired": self.expired,
+                }
             if self._time_to_roll():
                 workflow.continue_as_new(self._carried_over(self.runner))
+
+    async def _ending_rolling_or_untouched(self) -> bool:
+        """Wait for the end, a continue-as-new, or `keep_s` untouched; True for the last (it expires)."""
+        while True:
+            left_ms = self.touched_ms + self.start.keep_s * 1000 - _now_ms()
+            if left_ms <= 0 and not self.lock.locked() and not self._calls_in_flight():
+                return True
+            try:
+                await workflow.wait_condition(
+                    lambda: self.ending or self._time_to_roll(), timeout=timedelta(milliseconds=max(left_ms, 1000))
+                )
+                return False
+            except TimeoutError:  # touched meanwhile, or busy: wait out what is left
+                continue
+
+    async def _expire(self) -> None:
+        """Nobody touched the session for `keep_s`: a flow still running stops (no mic stays open), and
+        what that made is left in the tail for nobody; the workflow ends, and a hello for it is refused."""
+        async with self.lock:
+            runner = self.runner
+            assert runner is not None
+            if runner.stack and not runner.stack[0].session.done:
+                await runner.stop("expired")
+            self._taken()
+
+    def _touch(self) -> None:
+        self.touched_ms = _now_ms()
 
     def _new_runner(self, start: SessionStart) -> Runner:
         epoch_ms = start.epoch_ms or workflow.time_ns() // 1_000_000
@@ -218,6 +264,7 @@ class SessionWorkflow:
             digest=self.digest,
             pins=carried_pins(runner, self.flows),
             armed=self.turns.armed,
+            touched_ms=self.touched_ms,
         )
 
     # -- to the gateway holding the wearer: what timers and skills made between events ---------------
@@ -234,6 +281,7 @@ class SessionWorkflow:
                 )
             )
             gateway, after = self.start.gateway, self.handed_through
+            self._touch()
             self._taken()
             commands = self.outbox.missed(after)
             self.handed_through = self.outbox.last_command
@@ -269,6 +317,7 @@ class SessionWorkflow:
             if self.delivery_to is not None and self.start.gateway != gateway:
                 self.delivery_to.cancel()  # to a gateway that may be gone: this one's answer carries those commands
             self.start.gateway = gateway
+            self._touch()
             self._taken()
             self.handed_through = self.outbox.last_command
             return self.commands_after(seen)
@@ -290,6 +339,7 @@ class SessionWorkflow:
         await workflow.wait_condition(lambda: self.ready)
         async with self.lock:
             assert self.runner is not None
+            self._touch()
             if 0 < acked <= self.outbox.last_command:
                 self.outbox.ack(acked)
             if seq is not None and seq <= self.last_event:
@@ -362,6 +412,7 @@ class SessionWorkflow:
             "last_event": self.last_event,
             "last_command": self.outbox.last_command,
             "done": bool(runner and runner.done),
+            "expired": self.expired,  # nobody touched it for `keep_s`: it is over, and may not be resumed
         }
 
     @workflow.query
@@ -390,3 +441,7 @@ class SessionWorkflow:
             "pins": {flow_id: pin.hash for flow_id, pin in self.flows.pins.items()},
             "armed": self.turns.armed,
         }
+
+
+def _now_ms() -> int:
+    return workflow.time_ns() // 1_000_000

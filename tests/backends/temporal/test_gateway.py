@@ -9,6 +9,7 @@ the gateway holding it, in order and once, and the second gateway carries on.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from backends.temporal.gateway import RemoteHost
@@ -128,3 +129,55 @@ def test_a_command_made_between_events_is_kept_for_a_device_whose_gateway_is_gon
     assert resumed["resumed"] is True
     assert _titles(client) == ["Ready", "Noted", "Reminder"]
     assert [c["seq"] for c in client.commands] == [1, 2, 3]
+
+
+def test_a_session_nobody_touches_for_its_keep_time_ends_and_its_device_is_told_it_is_unknown(
+    temporal_server: TemporalServer, workers: WorkerPool
+) -> None:
+    """As the embedded store forgets a session untouched for KEEP_DAYS, its workflow ends itself: a flow
+    still running stops, and a hello naming the session is refused. An event or a reconnect is a touch."""
+    keep_s = 3.0
+
+    async def gateway() -> tuple[BridgeServer, Any, str]:
+        flows = load_all_runnable(FLOWS)[0]
+        host = await RemoteHost.connect(temporal_server.address, "default", workers.queue, keep_s=keep_s)
+        bridge = BridgeServer(flows, host=host)
+        listening = await bridge.start("127.0.0.1", 0)
+        return bridge, listening, f"ws://127.0.0.1:{listening.sockets[0].getsockname()[1]}"
+
+    async def scenario() -> tuple[float, dict[str, Any], dict[str, Any], dict[str, Any]]:
+        workers()
+        # each gateway holds a session in memory a while after its link went: each step uses a fresh one
+        gateways = [await gateway() for _ in range(3)]
+        try:
+            client = DeviceClient(gateways[0][2], "glasses-1", QUARK)
+            await client.connect(flow="reminder")
+            await client.send_event("gesture.tap")
+            await client.acked()
+            await client.drop()
+            await asyncio.sleep(keep_s - 1)  # not long enough: the reconnect finds it, and touches it
+            client.url = gateways[1][2]
+            resumed = await client.connect()
+            left = time.monotonic()
+            await client.drop()
+            handle = gateways[0][0].host.client.get_workflow_handle(str(client.session))
+            for _ in range(300):
+                if (await handle.query(SessionWorkflow.describe))["expired"]:
+                    break
+                await asyncio.sleep(0.05)
+            untouched = time.monotonic() - left
+            result = await handle.result() | {"state": await handle.query(SessionWorkflow.state)}
+            error, _ = await refused(
+                gateways[2][2], {"type": "hello", "device": "glasses-1", "session": client.session}
+            )
+            return untouched, resumed, result, error
+        finally:
+            for bridge, listening, _ in gateways:
+                await _stop(bridge, listening)
+
+    untouched, resumed, result, error = asyncio.run(asyncio.wait_for(scenario(), timeout=60))
+    assert resumed["resumed"] is True  # within its keep time
+    assert keep_s - 0.5 <= untouched <= keep_s + 3  # ended about `keep_s` after its last touch, not before
+    assert result["expired"] is True
+    assert result["final"] is None and result["state"]["done"] is True  # the reminder flow was halted, not finished
+    assert error["code"] == "UNKNOWN_SESSION"

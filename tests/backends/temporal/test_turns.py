@@ -142,7 +142,12 @@ def test_an_idle_session_is_led_by_words_as_the_embedded_host_leads_it(
         again = await _say(handle, "West Lake", 6)  # a resend: not applied twice
         assert not again.applied and again.last_command == woken.last_command
         ended = await handle.execute_update(SessionWorkflow.end)
-        assert ended.done and await handle.result() == {"final": None, "output": None, "last_command": 6}
+        assert ended.done and await handle.result() == {
+            "final": None,
+            "output": None,
+            "last_command": 6,
+            "expired": False,
+        }
         assert (await handle.query(SessionWorkflow.state))["done"]  # the guide was stopped, not left running
         # the whole history replays here (routing answers read from it, not routed again): deterministic
         shelf.install(load_all_runnable(FLOWS)[0])
