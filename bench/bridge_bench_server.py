@@ -185,7 +185,7 @@ if __name__ == "__main__":
     template = json.loads(sys.argv[3]) if len(sys.argv) > 3 else None
     serving = main(sys.argv[1], json.loads(sys.argv[2]), template)
     if sys.argv[1] == "bridge":
-        from commands.common import run_server
+        from devices.bridge.server import run_server
 
         run_server(serving)  # as `cli.py serve` runs
     elif os.environ.get("LENSFLOW_BENCH_BARE_LOOP") == "uvloop":

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from commands.common import EXIT_OK, CliError, device_profile, llm_settings, load_flows, run_server
+from commands.common import EXIT_OK, CliError, device_profile, llm_settings, load_flows
 
 __all__ = ["cmd_chat", "cmd_route", "cmd_scripted_llm", "cmd_serve", "setup_logging"]
 
@@ -17,7 +17,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """The WebSocket bridge: the glasses talk to the whole assistant, sessions kept in the session store."""
     from devices.audio.asr import Recognizer
     from devices.bridge.auth import ENV_TOKENS, DeviceTokens, TokenError, is_loopback
-    from devices.bridge.server import BridgeServer
+    from devices.bridge.server import BridgeServer, run_server
     from engine.assistant.addressing import WakeConfigError, wake_phrases
     from engine.assistant.model_router import ModelRouter
     from engine.assistant.store import open_session_store

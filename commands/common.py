@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,22 +89,6 @@ def json_line(entry: dict[str, Any]) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def run_server(main: Coroutine[Any, Any, None]) -> None:
-    """Run a long-lived network server to the end: on uvloop where it is installed, else asyncio.
-
-    uvloop does the socket and event-loop work in C: the bridge spends about a fifth less
-    CPU per device event, and its latency tail under load is shorter (bench/bridge_bench.py).
-    """
-    try:
-        import uvloop
-    except ImportError:  # Windows: no uvloop
-        import asyncio
-
-        asyncio.run(main)
-        return
-    uvloop.run(main)
-
-
 def configured_llm(settings: LlmSettings | None = None) -> Any:
     """The Qwen client for `llm` steps when an endpoint is configured, else None (steps fail cleanly)."""
     from skills.qwen.client import QwenClient
@@ -128,8 +111,6 @@ def load_flows(paths: list[str]) -> dict[str, Any]:
     if not flows:
         raise CliError(f"no runnable flow in {', '.join(paths)}; check them with `python cli.py validate`")
     return flows
-
-
 
 
 def device_profile(name: str | None) -> DeviceProfile:

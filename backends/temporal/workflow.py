@@ -61,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.runtime.compiled import CompiledFlow
     from engine.runtime.runner import Runner
 
-__all__ = ["EVENTS_PER_RUN", "EventResult", "SessionStart", "SessionWorkflow"]
+__all__ = ["EVENTS_PER_RUN", "KEEP_UNTOUCHED_S", "EventResult", "SessionStart", "SessionWorkflow"]
 
 EVENTS_PER_RUN = 500  # events applied before the history is cut (continue-as-new)
 # history events before it is cut whatever made them (timers and skills too): a worker that takes over a
@@ -142,6 +142,8 @@ class SessionWorkflow:
 
     @workflow.run
     async def run(self, start: SessionStart) -> dict[str, Any]:
+        # asked first, before anything awaits, so a replay meets the marker at the same step
+        expires = workflow.patched(EXPIRY_PATCH)
         self.turns.check()
         self.flows = await run_flows(start.flow, start.pins)
         if isinstance(self.flows.compiled, PinnedFlows):
@@ -160,7 +162,7 @@ class SessionWorkflow:
         self.delivery = asyncio.create_task(self._deliver_between_events())
         self.touched_ms = self.touched_ms or _now_ms()
         while True:
-            if workflow.patched(EXPIRY_PATCH):
+            if expires:
                 self.expired = await self._ending_rolling_or_untouched()
             else:
                 await workflow.wait_condition(lambda: self.ending or self._time_to_roll())

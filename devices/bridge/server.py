@@ -26,7 +26,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +58,16 @@ from engine.language.event_names import engine_owned, refusal
 from engine.media import MediaRefused, MediaStore, open_media_store
 from engine.runtime.compiler import CompiledFlow
 
-__all__ = ["HELLO_TIMEOUT", "IDLE_EXPIRY", "KEEP_DAYS", "MAX_SESSIONS", "SWEEP_EVERY", "BridgeServer", "owner_digest"]
+__all__ = [
+    "HELLO_TIMEOUT",
+    "IDLE_EXPIRY",
+    "KEEP_DAYS",
+    "MAX_SESSIONS",
+    "SWEEP_EVERY",
+    "BridgeServer",
+    "owner_digest",
+    "run_server",
+]
 
 IDLE_EXPIRY = 15 * 60.0  # seconds a session stays in memory waiting for its device (the store keeps it longer)
 KEEP_DAYS = 7.0  # days the store keeps a session nobody touched; then a hello for it gets UNKNOWN_SESSION
@@ -397,3 +406,17 @@ class BridgeServer:
             sweeper.cancel()
         for session_id in list(self.sessions):
             self._free(session_id)
+
+
+def run_server(main: Coroutine[Any, Any, None]) -> None:
+    """Run a long-lived network server to the end: on uvloop where it is installed, else asyncio.
+
+    uvloop does the socket and event-loop work in C: the bridge spends about a fifth less
+    CPU per device event, and its latency tail under load is shorter (bench/bridge_bench.py).
+    """
+    try:
+        import uvloop
+    except ImportError:  # Windows: no uvloop
+        asyncio.run(main)
+        return
+    uvloop.run(main)
