@@ -39,6 +39,16 @@ log = logging.getLogger(__name__)
 # worker that died mid-step holds its sessions this long. Temporal's default is 10 s; a step here takes ms.
 TASK_TIMEOUT = timedelta(seconds=3)
 ACK_DELAY_S = 1.0  # how long an acknowledgement waits to ride along with the device's next event
+# A worker that died mid-step leaves the session's step failed until another worker takes it (TASK_TIMEOUT,
+# plus the sticky wait): the server refuses updates meanwhile, and the gateway sends the event again (its
+# `seq` keeps it from being applied twice) for up to this long before the device hears INTERNAL.
+UPDATE_RETRY_S = 20.0
+RETRY_FIRST_S, RETRY_MOST_S = 0.1, 1.0
+TRANSIENT = (RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+
+
+class _Ended(Exception):
+    """The session's workflow is over (its flow finished, it was ended, or it expired)."""
 
 
 class RemoteSession:
@@ -105,10 +115,8 @@ class RemoteSession:
     async def attach(self, seen: int) -> None:
         """This gateway holds the wearer now: commands made between events come here; the tail is copied."""
         try:
-            tail = await self.handle.execute_update(SessionWorkflow.attach, args=[self.host.queue, seen])
-        except RPCError as exc:
-            if not await self._ended(exc):
-                raise
+            tail = await self._update(SessionWorkflow.attach, [self.host.queue, seen])
+        except _Ended:
             tail = await self.handle.query(SessionWorkflow.commands_after, seen)  # its flow finished: read only
         self.outbox.restart(tail, seen)
         await self._received(tail["commands"])
@@ -119,16 +127,30 @@ class RemoteSession:
             await self.start("", None)
         update, acked = SessionWorkflow.device_event, self._acked
         try:
-            result: EventResult = await self.handle.execute_update(update, args=[name, data or {}, seq, acked])
-        except RPCError as exc:
-            if not await self._ended(exc):
-                raise
+            result: EventResult = await self._update(update, [name, data or {}, seq, acked])
+        except _Ended:
             return True  # the session's flow has finished: nothing runs the event (as in the embedded host)
         if seq is not None and seq > self.last_event:
             self.last_event = seq
         self._told = max(self._told, acked)
         await self._received(result.commands)
         return result.applied
+
+    async def _update(self, update: Any, args: list[Any]) -> Any:
+        """The update, sent again while a worker takes over the session's failed step; `_Ended` if the
+        workflow is over. Updates here are safe to repeat: events carry their `seq`, an attach is idempotent."""
+        waited, pause = 0.0, RETRY_FIRST_S
+        while True:
+            try:
+                return await self.handle.execute_update(update, args=args)
+            except RPCError as exc:
+                if await self._ended(exc):
+                    raise _Ended from None
+                if exc.status not in TRANSIENT or waited >= UPDATE_RETRY_S:
+                    raise
+                log.info("gateway: session %s… step not taken yet (%s); sending again", self.id[:6], exc.message)
+            await asyncio.sleep(pause)
+            waited, pause = waited + pause, min(pause * 2, RETRY_MOST_S)
 
     async def _ended(self, exc: RPCError) -> bool:
         """Whether the update failed because the workflow has ended (its flow finished, or it was ended)."""

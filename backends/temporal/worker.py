@@ -10,7 +10,9 @@ older versions from it for sessions pinned to them (`pinning`), so workers start
 edited flows still run sessions that began on the old ones. Without it a worker serves
 only the versions it loaded. `--skills module:function` names
 a function returning the skill table (default: the device's skills, online where
-configured); the model for `llm` steps is Qwen when LENSFLOW_LLM_* is configured.
+configured). The model for `llm` steps and for routing words is Qwen when LENSFLOW_LLM_*
+is configured (`--model auto`: only with the default skills, so a test skill table never
+reaches a real model by accident; `--model env` with any skills, `none` never).
 """
 
 from __future__ import annotations
@@ -121,11 +123,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--task-queue", default="lensflow")
     parser.add_argument("--flows", nargs="+", default=["flows"], help="flow files or folders to serve")
     parser.add_argument("--skills", default=DEFAULT_SKILLS, help="module:function returning the skill table")
+    parser.add_argument(
+        "--model", choices=("auto", "env", "none"), default="auto", help="Qwen from LENSFLOW_LLM_* (see above)"
+    )
     parser.add_argument("--db", default=None, help="the flow archive: a SQLite file or postgresql:// URL (LENSFLOW_DB)")
     args = parser.parse_args(argv)
     flows = _load_flows(args.flows)
     skills = _skill_table(args.skills)
-    llm = _model() if args.skills == DEFAULT_SKILLS else None
+    wants_model = args.model == "env" or (args.model == "auto" and args.skills == DEFAULT_SKILLS)
+    llm = _model() if wants_model else None
     archive = _archive(args.db)
     try:
         with contextlib.suppress(KeyboardInterrupt):

@@ -19,6 +19,7 @@ from devices.bridge.server import BridgeServer
 from engine.language.catalog import load_catalog
 from engine.runnable import load_all_runnable
 from tests.support.bridge import refused
+from tests.support.servers.openai_compat import OpenAICompatServer
 from tests.support.servers.temporal import TemporalServer, WorkerPool
 from tests.support.temporal_skills import FLOWS
 
@@ -181,3 +182,47 @@ def test_a_session_nobody_touches_for_its_keep_time_ends_and_its_device_is_told_
     assert result["expired"] is True
     assert result["final"] is None and result["state"]["done"] is True  # the reminder flow was halted, not finished
     assert error["code"] == "UNKNOWN_SESSION"
+
+
+def test_words_a_worker_was_routing_when_killed_start_their_flow_once_with_no_error_to_the_device(
+    temporal_server: TemporalServer, workers: WorkerPool
+) -> None:
+    """Routing is a local activity: a worker killed while Qwen is still answering has recorded nothing.
+    The server refuses the event meanwhile ("Workflow Task in failed state"); the gateway sends it again
+    until the next worker takes the session, routes the words again and starts the flow, once."""
+    qwen = OpenAICompatServer(repeat=True).start()
+    model = {
+        "LENSFLOW_LLM_BASE_URL": qwen.base_url,
+        "LENSFLOW_LLM_MODEL": "qwen-plus",
+        "LENSFLOW_LLM_API_KEY_ENV": "LENSFLOW_TEST_NO_KEY",
+        "LENSFLOW_LLM_RETRIES": "0",
+    }
+    qwen.reply(tool_calls=[("start_reminder", {})], delay=2.0)  # slow: the worker dies meanwhile
+
+    async def scenario() -> DeviceClient:
+        first = workers(model, ["--model", "env"])
+        bridge, listening, url = await _gateway(temporal_server, workers.queue)
+        try:
+            client = DeviceClient(url, "glasses-1", QUARK)
+            await client.connect()  # no flow: the session starts idle, on the wearer's words
+            await client.say("could you nudge me later")
+            for _ in range(300):  # Qwen has the words: routing is under way on the first worker
+                if qwen.requests:
+                    break
+                await asyncio.sleep(0.02)
+            first.kill()
+            workers(model, ["--model", "env"])
+            await client.wait_for(lambda c: "Ready" in _titles(c), timeout=30)
+            await client.acked()
+            return client
+        finally:
+            await _stop(bridge, listening)
+
+    try:
+        client = asyncio.run(asyncio.wait_for(scenario(), timeout=90))
+    finally:
+        qwen.stop()
+    assert len(qwen.requests) == 2  # asked again by the next worker: the first one's answer was never recorded
+    assert _titles(client) == ["Ready"] and [c["seq"] for c in client.commands] == [1]  # the flow started once
+    assert client.errors == []  # the device never heard the failed step
+

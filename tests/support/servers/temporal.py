@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from backends.cluster.processes import free_port
@@ -144,8 +145,12 @@ class WorkerPool:
         self.skill_log = folder / "skills.log"
         self.started: list[TemporalWorker] = []
 
-    def __call__(self) -> TemporalWorker:
-        worker = TemporalWorker(self.server.address, self.queue, FLOWS, SKILLS, {LOG_VARIABLE: str(self.skill_log)})
+    def __call__(self, env: dict[str, str] | None = None, options: Sequence[str] = ()) -> TemporalWorker:
+        """One more worker; `env` and `options` (command-line) added to the usual ones."""
+        worker = TemporalWorker(
+            self.server.address, self.queue, FLOWS, SKILLS, {LOG_VARIABLE: str(self.skill_log), **(env or {})}
+        )
+        worker.command.extend(options)
         self.started.append(worker.start(ROOT, self.folder / f"worker-{len(self.started) + 1}.log"))
         return worker
 
