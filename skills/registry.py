@@ -1,9 +1,11 @@
 """Which skill implementation answers each skill name on this device.
 
 `embedded_skills()` is what runs with no network and no keys. Skills that only
-exist online (translation, open questions, image descriptions) answer offline
-with `error.code` UNAVAILABLE, which flows turn into a clear message, never an
-invented answer.
+exist online (open questions, image descriptions) answer offline with
+`error.code` UNAVAILABLE, which flows turn into a clear message, never an
+invented answer. Translation offline is the phrasebook or a word-by-word gloss,
+labelled as such (skills/translation); online it is Qwen-MT, falling back to the
+offline answer for any sentence the provider cannot be reached for.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from skills.navigation import skills as navigation
 from skills.onboard import media, teleprompter
 from skills.payments import sandbox as payments
 from skills.shopping import skills as shopping
+from skills.translation import offline as translation
 
 if TYPE_CHECKING:  # the client (and openai) is imported only when an endpoint is configured
     from skills.qwen.client import LlmSettings
@@ -46,7 +49,11 @@ def skills_for_device(llm: LlmSettings | None = None) -> dict[str, Skill]:
 
         online = QwenSkills(settings)
         skills.update(
-            {"translate.text": online.translate, "assistant.answer": online.answer, "vision.describe": online.describe}
+            {
+                "translate.text": translation.with_offline_fallback(online.translate),
+                "assistant.answer": online.answer,
+                "vision.describe": online.describe,
+            }
         )
     if os.environ.get("DASHSCOPE_API_KEY") or os.environ.get("LENSFLOW_ASR_URL"):
         from skills.speech.dashscope_asr import DashScopeRecognizer
@@ -78,7 +85,7 @@ def embedded_skills() -> dict[str, Skill]:
         "payment.cancel": payments.cancel,
         "payment.reconcile": payments.reconcile,
         "payment.acknowledge": payments.acknowledge,
-        "translate.text": _offline("Translation"),
+        "translate.text": translation.translate_offline,
         "assistant.answer": _offline("Answering open questions"),
         "vision.describe": _offline("Describing what the camera sees"),
         "shopping.identify": shopping.identify,

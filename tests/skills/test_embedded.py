@@ -1,5 +1,5 @@
 """Embedded (offline) skills: transcripts that survive a crash, extractive summaries, teleprompter alignment,
-media saving, and online-only skills that say they need the network."""
+media saving, online-only skills that say they need the network, and translation from the phrasebook."""
 
 from __future__ import annotations
 
@@ -110,13 +110,13 @@ def test_media_is_saved_with_metadata_and_refused_when_storage_is_full(
 
 def test_online_only_skills_say_they_need_the_network() -> None:
     skills = embedded_skills()
-    for name in ("translate.text", "assistant.answer", "vision.describe"):
+    for name in ("assistant.answer", "vision.describe"):
         with pytest.raises(SkillError) as info:
             run_skill(skills[name], {"text": "hi", "question": "?", "image": "x", "target": "ja"}, CTX)
         assert info.value.code == "UNAVAILABLE" and "needs the network" in info.value.message
 
 
-def test_the_translate_flow_offline_shows_that_translation_needs_the_network(tmp_path: Path) -> None:
+def test_the_translate_flow_offline_answers_a_traveller_phrase_from_the_phrasebook(tmp_path: Path) -> None:
     proc = run_cli("run", "flows/translate.yaml", "--events", "docs/examples/translate.events.yaml", "--json")
-    toasts = [json.loads(line) for line in proc.stdout.splitlines() if '"hud.show"' in line and "toast" in line]
-    assert any(t["args"]["text"] == "Translation needs the network" for t in toasts)
+    shows = [json.loads(line)["args"] for line in proc.stdout.splitlines() if '"hud.show"' in line]
+    assert {"layout": "double_text", "original": "where is the station", "translation": "駅はどこですか？"} in shows
