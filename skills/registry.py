@@ -2,7 +2,8 @@
 
 `embedded_skills()` is what runs with no network and no keys. Skills that only
 exist online (translation, open questions, image descriptions) answer offline
-with `error.code` UNAVAILABLE, which flows turn into a clear message, never an
+with `error.code` UNAVAILABLE (`assistant.answer` first answers what needs no model:
+time, battery, where am I, sums, conversions; see skills/onboard/answers.py), which flows turn into a clear message, never an
 invented answer.
 """
 
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from skills.base import needs_network
 from skills.meetings import summarize, transcripts
 from skills.navigation import skills as navigation
-from skills.onboard import media, teleprompter
+from skills.onboard import answers, media, teleprompter
 from skills.payments import sandbox as payments
 from skills.shopping import skills as shopping
 
@@ -46,7 +47,11 @@ def skills_for_device(llm: LlmSettings | None = None) -> dict[str, Skill]:
 
         online = QwenSkills(settings)
         skills.update(
-            {"translate.text": online.translate, "assistant.answer": online.answer, "vision.describe": online.describe}
+            {
+                "translate.text": online.translate,
+                "assistant.answer": answers.answers_first(online.answer),
+                "vision.describe": online.describe,
+            }
         )
     if os.environ.get("DASHSCOPE_API_KEY") or os.environ.get("LENSFLOW_ASR_URL"):
         from skills.speech.dashscope_asr import DashScopeRecognizer
@@ -79,7 +84,7 @@ def embedded_skills() -> dict[str, Skill]:
         "payment.reconcile": payments.reconcile,
         "payment.acknowledge": payments.acknowledge,
         "translate.text": _offline("Translation"),
-        "assistant.answer": _offline("Answering open questions"),
+        "assistant.answer": answers.answers_first(None),  # time, battery, sums ...; the rest needs the network
         "vision.describe": _offline("Describing what the camera sees"),
         "shopping.identify": shopping.identify,
         "shopping.search": shopping.search,
