@@ -3,8 +3,8 @@
 `embedded_skills()` is what runs with no network and no keys. Skills that only
 exist online (translation, open questions, image descriptions) answer offline
 with `error.code` UNAVAILABLE (`assistant.answer` first answers what needs no model:
-time, battery, where am I, sums, conversions; see skills/onboard/answers.py), which flows turn into a clear message, never an
-invented answer.
+time, battery, where am I, sums, conversions; see skills/onboard/answers.py),
+which flows turn into a clear message, never an invented answer.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
 # which kind of question, by its words (English and Chinese); the first that fits wins
 KINDS = (
     ("time", re.compile(r"\bwhat time\b|\btime is it\b|\bthe time\b|几点|什么时间|现在时间", re.IGNORECASE)),
-    ("date", re.compile(r"\bwhat(?:'s| is) the date\b|\bwhat day\b|\btoday'?s date\b|几号|几月|星期几|日期", re.IGNORECASE)),
+    ("date", re.compile(r"\bwhat(?:'s| is) the date\b|\bwhat day\b|\btoday'?s date\b|几号|几月|星期几|日期", re.I)),
     ("battery", re.compile(r"\bbattery\b|电量|电池|还有多少电", re.IGNORECASE)),
     ("where", re.compile(r"\bwhere am i\b|\bwhere are we\b|\bmy location\b|我在哪|我的位置", re.IGNORECASE)),
     ("screen", re.compile(r"\bon (?:my|the) (?:screen|display|hud)\b|屏幕上|屏幕显示|显示的是什么", re.IGNORECASE)),

@@ -57,7 +57,8 @@ _OPERATORS = (
 )
 # what may surround the sum: "what is", "how much is", "等于多少", "?"
 _FILLER = re.compile(
-    r"\b(?:what(?:'s| is)|how much is|calculate|compute|equals?|is)\b|等于几|等于多少|等于|是多少|多少|计算|算一下|请问|"
+    r"\b(?:what(?:'s| is)|how much is|calculate|compute|equals?|is)\b|"
+    r"等于几|等于多少|等于|是多少|多少|计算|算一下|请问|"
     r"[?？=。!！,，]",
     re.IGNORECASE,
 )
@@ -106,8 +107,9 @@ def expression_of(question: str) -> str | None:
 
 def _value(node: ast.AST) -> Decimal:
     """A syntax tree of numbers and arithmetic, computed in Decimal; any other node is refused."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return Decimal(repr(node.value))
+    number = isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+    if number and not isinstance(node.value, bool):  # type: ignore[attr-defined]
+        return Decimal(repr(node.value))  # type: ignore[attr-defined]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
         operand = _value(node.operand)
         return -operand if isinstance(node.op, ast.USub) else operand

@@ -40,8 +40,19 @@ CURRENCY_NAMES = {
     "hong kong dollars": "HKD", "hkd": "HKD", "港币": "HKD", "港元": "HKD",
     "won": "KRW", "krw": "KRW", "韩元": "KRW",
 }  # fmt: skip
-CURRENCY_SPOKEN = {"USD": "US dollars", "CNY": "yuan", "EUR": "euros", "GBP": "pounds", "JPY": "yen", "HKD": "Hong Kong dollars", "KRW": "won"}  # fmt: skip
-CURRENCY_ZH = {"USD": "美元", "CNY": "人民币", "EUR": "欧元", "GBP": "英镑", "JPY": "日元", "HKD": "港币", "KRW": "韩元"}
+CURRENCY_SPOKEN = {
+    "USD": "US dollars", "CNY": "yuan", "EUR": "euros", "GBP": "pounds", "JPY": "yen", "HKD": "Hong Kong dollars",
+    "KRW": "won",
+}  # fmt: skip
+CURRENCY_ZH = {
+    "USD": "美元",
+    "CNY": "人民币",
+    "EUR": "欧元",
+    "GBP": "英镑",
+    "JPY": "日元",
+    "HKD": "港币",
+    "KRW": "韩元",
+}
 # Chinese unit names pint does not know, as pint spells them
 UNIT_ZH = {
     "公里": "km", "千米": "km", "英里": "mile", "厘米": "cm", "毫米": "mm", "英尺": "foot", "英寸": "inch",
@@ -51,7 +62,9 @@ UNIT_ZH = {
 UNIT_EN = {"celsius": "degC", "fahrenheit": "degF", "kilometres": "km", "kilometers": "km", "metres": "m"}
 _NUMBER = r"(?P<amount>\d+(?:\.\d+)?)"
 _EN = re.compile(rf"{_NUMBER}\s*(?P<source>[^\d]+?)\s+(?:in|to|into|as)\s+(?P<target>[^\d?]+?)\s*\??$", re.IGNORECASE)
-_ZH = re.compile(rf"{_NUMBER}\s*(?P<source>[^\d]+?)\s*(?:是多少|等于多少|换算成|换成|合多少|折合|兑换成)\s*(?P<target>[^\d?？]+?)\s*[?？]?$")
+_ZH = re.compile(
+    rf"{_NUMBER}\s*(?P<source>[^\d]+?)\s*(?:是多少|等于多少|换算成|换成|合多少|折合|兑换成)\s*(?P<target>[^\d?？]+?)\s*[?？]?$"
+)
 
 
 @dataclass(frozen=True)
@@ -137,7 +150,8 @@ def _money(amount: Decimal, source: str, target: str, zh: bool) -> Conversion:
     table = rate_table()
     value = _cents(table.convert(amount, source, target))
     if zh:
-        text = f"{spoken(amount)}{CURRENCY_ZH[source]}约合{value}{CURRENCY_ZH[target]}（按{table.as_of}的汇率，{table.source}）。"
+        said = f"{spoken(amount)}{CURRENCY_ZH[source]}约合{value}{CURRENCY_ZH[target]}"
+        text = f"{said}（按{table.as_of}的汇率，{table.source}）。"
     else:
         text = (
             f"{spoken(amount)} {CURRENCY_SPOKEN[source]} is {value} {CURRENCY_SPOKEN[target]}, "
