@@ -113,7 +113,7 @@ def answer_offline(question: str, ctx: Any) -> dict[str, Any] | None:
     try:
         result = calculate(question)
     except ArithmeticRefused as exc:
-        text = f"这个算不了：{exc}。" if zh else f"I can't work that out: {exc}."
+        text = f"这个算不了：{exc.message}。" if zh else f"I can't work that out: {exc.message}."
         return {"text": text, "kind": "arithmetic"}
     if result is not None:
         text = f"等于{spoken(result)}。" if zh else f"{question.strip().rstrip('?')} is {spoken(result)}."

@@ -21,6 +21,7 @@ import re
 from decimal import Decimal, DivisionByZero, InvalidOperation, localcontext
 
 from engine.language.words import CJK
+from skills.base import SkillError
 
 __all__ = ["MAX_EXPONENT", "MAX_EXPRESSION_CHARS", "ArithmeticRefused", "calculate", "expression_of", "spoken"]
 
@@ -67,8 +68,11 @@ _POWER_OF_CN = re.compile(r"(\d+(?:\.\d+)?)的(\d+)次方")
 _PERCENT_OF = re.compile(r"(\d+(?:\.\d+)?)\s*% of\s*(\d+(?:\.\d+)?)")
 
 
-class ArithmeticRefused(ValueError):
-    """An expression that is arithmetic but will not be computed (a huge power, division by zero)."""
+class ArithmeticRefused(SkillError):
+    """An expression that is arithmetic but will not be computed (a huge power, division by zero): BAD_REQUEST."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("BAD_REQUEST", message)
 
 
 def _digits(text: str) -> str:
