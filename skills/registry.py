@@ -3,9 +3,11 @@
 `embedded_skills()` is what runs with no network and no keys. Skills that only
 exist online (open questions, image descriptions) answer offline with
 `error.code` UNAVAILABLE, which flows turn into a clear message, never an
-invented answer. Translation offline is the phrasebook or a word-by-word gloss,
-labelled as such (skills/translation); online it is Qwen-MT, falling back to the
-offline answer for any sentence the provider cannot be reached for.
+invented answer; `assistant.answer` first answers what needs no model (time,
+battery, where am I, sums, conversions: skills/onboard/answers.py). Translation
+offline is the phrasebook or a word-by-word gloss, labelled as such
+(skills/translation); online it is Qwen-MT, falling back to the offline answer for
+any sentence the provider cannot be reached for.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from skills.base import needs_network
 from skills.meetings import summarize, transcripts
 from skills.navigation import skills as navigation
-from skills.onboard import media, teleprompter
+from skills.onboard import answers, media, teleprompter
 from skills.payments import sandbox as payments
 from skills.shopping import skills as shopping
 from skills.translation import offline as translation
@@ -51,7 +53,7 @@ def skills_for_device(llm: LlmSettings | None = None) -> dict[str, Skill]:
         skills.update(
             {
                 "translate.text": translation.with_offline_fallback(online.translate),
-                "assistant.answer": online.answer,
+                "assistant.answer": answers.answers_first(online.answer),
                 "vision.describe": online.describe,
             }
         )
@@ -86,7 +88,7 @@ def embedded_skills() -> dict[str, Skill]:
         "payment.reconcile": payments.reconcile,
         "payment.acknowledge": payments.acknowledge,
         "translate.text": translation.translate_offline,
-        "assistant.answer": _offline("Answering open questions"),
+        "assistant.answer": answers.answers_first(None),  # time, battery, sums ...; the rest needs the network
         "vision.describe": _offline("Describing what the camera sees"),
         "shopping.identify": shopping.identify,
         "shopping.search": shopping.search,

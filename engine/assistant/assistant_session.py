@@ -59,11 +59,27 @@ _NO_TASKS = cast("set[asyncio.Task[Any]]", frozenset())
 class AssistantSession:
     """One wearer's assistant: flows, clock, outbox, and the record they are saved in."""
 
-    __slots__ = ("_dirty", "_stale", "_tasks", "clock", "host", "link", "lock", "outbox", "record", "runner", "trace")
+    __slots__ = (
+        "_dirty",
+        "_stale",
+        "_tasks",
+        "clock",
+        "device",
+        "host",
+        "link",
+        "lock",
+        "outbox",
+        "record",
+        "runner",
+        "trace",
+    )
 
     def __init__(self, host: SessionHost, record: SessionRecord) -> None:
         self.host = host
         self.record = record
+        # this wearer's device as flows see it (`device.*`: battery, location, what the HUD shows): the host's
+        # defaults copied, so one wearer's screen or whereabouts never reach another's session
+        self.device: dict[str, Any] = dict(host.device)
         self.outbox = Outbox(record.outbox)
         self.lock = asyncio.Lock()
         self.link: DeviceLink | None = None
@@ -347,7 +363,7 @@ class AssistantSession:
             session_id=self.id,
             wearer=self.wearer,
             on_trace=self._changed,
-            device=host.device,
+            device=self.device,
             versions=host.versions,
         )
 

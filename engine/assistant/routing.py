@@ -8,6 +8,9 @@ reachable. It produces the same commands the model does:
   slot values found in the rest of the utterance by typed parsers;
 * `cancel`, `confirm(yes|no)`: while a flow runs or waits for a yes/no;
 * `clarify(options)`: two flows fit about equally well;
+* `start_flow(flow, {slot: utterance})`: the utterance matches one of a flow's
+  `triggers.patterns` (regular expressions the flow declares, e.g. the questions
+  `ask` answers without a model) and no trigger phrase matches it exactly;
 * `answer`: nothing fits; offline there is no model to answer with, and it says so.
 
 Only the first `MAX_UTTERANCE_CHARS` characters of an utterance are routed (cut at
@@ -46,6 +49,7 @@ __all__ = [
     "OfflineRouter",
     "Route",
     "bounded",
+    "compile_patterns",
     "match_phrase",
 ]
 
@@ -181,9 +185,31 @@ def match_phrase(phrase: str, utterance: str) -> tuple[float, tuple[int, int]]:
     return best, span
 
 
+def compile_patterns(flow: Flow) -> tuple[re.Pattern[str], ...]:
+    """A flow's `triggers.patterns`, compiled case-insensitive; one that is not a valid expression is left out."""
+    compiled = []
+    for pattern in flow.patterns:
+        try:
+            compiled.append(re.compile(pattern, re.IGNORECASE))
+        except re.error:
+            continue
+    return tuple(compiled)
+
+
 class OfflineRouter:
     def __init__(self, flows: list[Flow]) -> None:
         self.flows = {flow.id: flow for flow in flows}
+        self.patterns = {flow.id: compile_patterns(flow) for flow in flows if flow.patterns}
+
+    def _pattern_route(self, utterance: str) -> Route | None:
+        """The flow whose declared pattern the utterance matches, with the whole utterance in its string slot."""
+        said = utterance.strip()
+        for flow_id, patterns in self.patterns.items():
+            if any(p.search(said) for p in patterns):
+                text_slots = [n for n, s in self.flows[flow_id].slots.items() if s.type == "string"]
+                slots = {text_slots[0]: said} if len(text_slots) == 1 else {}
+                return Route("start_flow", flow_id, slots, confidence=0.9)
+        return None
 
     def route(self, utterance: str, active_flow: str | None = None, awaiting: str | None = None) -> Route:
         utterance = bounded(utterance)
@@ -209,6 +235,10 @@ class OfflineRouter:
             filled = self._slots(self.flows[active_flow], utterance, (0, 0), only=slot)
             if filled and (not scored or scored[0][0] < 100):
                 return Route("set_slots", active_flow, filled, confidence=0.9)
+        if not scored or scored[0][0] < 100:  # a declared pattern beats a phrase that only nearly matched
+            by_pattern = self._pattern_route(utterance) if self.patterns else None
+            if by_pattern is not None:
+                return by_pattern
         if not scored or scored[0][0] < START_THRESHOLD:
             if active_flow is not None:
                 filled = self._slots(self.flows[active_flow], utterance, (0, 0), free_text=False)

@@ -376,6 +376,7 @@ class _Builder:
             raw=data,
             cancel=_str(data.get("cancel")),
             migrations=read_migrations(data.get("migrations")),
+            patterns=_strs(triggers.get("patterns")),
         )
         return flow
 

@@ -223,6 +223,7 @@ class Flow:
     raw: Any = None
     cancel: str | None = None  # where voice cancel and swipe-down go when no state handles them
     migrations: tuple[Migration, ...] = ()  # from older versions, for sessions still running on them
+    patterns: tuple[str, ...] = ()  # regular expressions: a whole utterance matching one starts the flow
 
     def migration_from(self, version: int | None) -> Migration | None:
         """The migration this flow declares from `version`, if any."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,7 +36,10 @@ class SkillError(LensflowError):
 class SkillContext:
     """What a running skill may use: the session's clock, the call's idempotency key, `emit`
     to raise progress events into the session while it works (a streamed answer's sentences),
-    and `wearer`, whose data (payments, transcripts, photos) the call may read and write."""
+    and `wearer`, whose data (payments, transcripts, photos) the call may read and write.
+    `device` is what the session knows of the device (battery, the HUD's `screen` text; `location`
+    only for a flow with that permission), as `device.*` shows it to expressions; `epoch` is the wall
+    time at which `now()` read 0, so a skill tells the time from the session clock (virtual in tests)."""
 
     sleep: Callable[[int], Awaitable[None]]
     now: Callable[[], int]
@@ -47,6 +51,8 @@ class SkillContext:
     # await work done outside this process (a durable activity): the session counts the call as waiting,
     # as on its clock, so the event that started it finishes without waiting for the answer
     elsewhere: Callable[[Awaitable[Any]], Awaitable[Any]] = lambda work: _plainly(work)
+    device: Mapping[str, Any] = field(default_factory=dict)
+    epoch: datetime | None = None
 
 
 async def _plainly(work: Awaitable[Any]) -> Any:
@@ -81,6 +87,8 @@ class SkillCalls:
     llm: LlmProvider | None
     clock: Any
     wearer: str
+    device: dict[str, Any]
+    epoch: datetime
     _parked: set[asyncio.Task[Any]]
     _waiting: dict[asyncio.Future[Any], asyncio.Future[Any]]
 
@@ -153,6 +161,12 @@ class SkillCalls:
         inner.cancel()
         raise SkillError("TIMEOUT", f"no answer within {timeout_ms} ms")
 
+    def _device_for(self, frame: Frame) -> dict[str, Any]:
+        """The device facts a skill of this flow may read: where the wearer is only with the `location` permission."""
+        if "location" in frame.compiled.flow.permissions:
+            return dict(self.device)
+        return {k: v for k, v in self.device.items() if k != "location"}
+
     async def _invoke(self, frame: Frame, call: InvokeSkill) -> None:
         state, skill_name = call.state, call.skill
         skill = self.skills.get(skill_name)
@@ -170,6 +184,8 @@ class SkillCalls:
                 partial(self._progress, frame),
                 self.wearer,
                 self._elsewhere,
+                self._device_for(frame),
+                self.epoch,
             )
             try:
                 args = dict(call.args) if isinstance(call.args, dict) else {}

@@ -318,6 +318,9 @@ class Runner(SkillCalls):
     # one handler per effect type: the whole of what the runtime does with the step's output
     def _do_action(self, frame: Frame, effect: DeviceAction) -> None:
         self.ports.perform(frame.session, effect.action, effect.args)
+        if effect.action in ("hud.show", "hud.clear"):  # what the HUD shows now, for `device.screen` and skills
+            text = effect.args.get("text") if effect.action == "hud.show" and isinstance(effect.args, dict) else ""
+            self.device["screen"] = str(text or "")
 
     def _do_capture(self, frame: Frame, effect: CapturePhoto | StopRecording) -> None:
         self.ports.capture(frame.session, effect.action, effect.args, effect.name)

@@ -172,3 +172,20 @@ def test_a_session_whose_flow_was_removed_is_not_restored_and_nothing_fails(tmp_
         return len(restored), kept
 
     assert asyncio.run(go()) == (0, True)
+
+
+def test_what_one_wearers_device_reports_stays_in_that_wearers_session(tmp_path: Path) -> None:
+    """Battery, location and the HUD's text are per device: two wearers on one host never see each other's."""
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        host = _host(COUNTER, SqliteSessionStore(tmp_path / "s.db"), virtual=True)
+        first, second = host.create("wearer-1"), host.create("wearer-2")
+        for session in (first, second):
+            await session.start("counter")
+        await first.device_event("device.battery", {"level": 15})
+        await first.device_event("location.update", {"lat": 30.25, "lng": 120.15})
+        return first.runner.device, second.runner.device
+
+    first, second = asyncio.run(scenario())
+    assert first["battery"] == 15 and first["location"] == {"lat": 30.25, "lng": 120.15}
+    assert second["battery"] == 100 and second["location"] is None
