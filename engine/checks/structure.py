@@ -1,8 +1,9 @@
-"""Structure rules: names, targets, reachability, dead ends, and paths to an end."""
+"""Structure rules: names, targets, reachability, dead ends, paths to an end, and trigger patterns."""
 
 from __future__ import annotations
 
 import difflib
+import re
 
 from engine.checks.base import FlowContext, flow_rule
 from engine.language.model import Flow, Transition
@@ -17,6 +18,7 @@ from engine.language.statechart import (
 )
 
 __all__ = [
+    "bad_trigger_pattern",
     "dead_end",
     "duplicate_state",
     "has_unknown_targets",
@@ -195,3 +197,17 @@ def no_final_path(ctx: FlowContext) -> None:
         flow.states[first].path,
         state=first,
     )
+
+
+@flow_rule("bad-trigger-pattern", "A `triggers.patterns` entry is not a regular expression: routing would skip it.")
+def bad_trigger_pattern(ctx: FlowContext) -> None:
+    for index, pattern in enumerate(ctx.flow.patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            ctx.report(
+                "bad-trigger-pattern",
+                f"trigger pattern {pattern!r} is not a regular expression ({exc}); fix it or remove it",
+                ("triggers", "patterns", index),
+                at_key=False,
+            )
