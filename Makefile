@@ -48,11 +48,12 @@ demo: install
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/teleprompter.yaml --scenario docs/examples/teleprompter.events.yaml --out $(DEMO)/teleprompter --no-audio
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/capture.yaml --scenario docs/examples/capture.scenario.yaml --out $(DEMO)/capture
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/ask.yaml --scenario docs/examples/ask.scenario.yaml --out $(DEMO)/ask
+	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/ask.yaml --scenario docs/examples/ask_offline.scenario.yaml --out $(DEMO)/ask_offline
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/glance_pay.yaml --scenario docs/examples/glance_pay.scenario.yaml --out $(DEMO)/pay
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/navigate.yaml --scenario docs/examples/navigate.scenario.yaml --out $(DEMO)/navigate --no-audio
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/navigate.yaml --scenario docs/examples/navigate_offroute.scenario.yaml --out $(DEMO)/reroute --no-audio
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/price_compare.yaml --scenario docs/examples/price_compare.scenario.yaml --out $(DEMO)/price
-	$(PY) cli.py report $(DEMO)/translate $(DEMO)/meeting $(DEMO)/teleprompter $(DEMO)/capture $(DEMO)/ask $(DEMO)/pay $(DEMO)/price $(DEMO)/navigate $(DEMO)/reroute
+	$(PY) cli.py report $(DEMO)/translate $(DEMO)/meeting $(DEMO)/teleprompter $(DEMO)/capture $(DEMO)/ask $(DEMO)/ask_offline $(DEMO)/pay $(DEMO)/price $(DEMO)/navigate $(DEMO)/reroute
 
 # The Mermaid parser the diagram tests check every generated diagram with (pinned by its lock file).
 MERMAID := $(VENV)/mermaid/.installed

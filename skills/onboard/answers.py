@@ -27,6 +27,8 @@ from skills.onboard.conversions import convert
 
 __all__ = ["KINDS", "answer_offline", "answers_first"]
 
+AT_LANDMARK_M = 20.0  # closer than this, the wearer is at the landmark, not "0 metres from" it
+
 Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
 
 # which kind of question, by its words (English and Chinese); the first that fits wins
@@ -85,6 +87,8 @@ def _where(zh: bool, ctx: Any) -> str:
     if landmark is None:
         return f"You're on {street['en']}."
     away = distance_m(here, (landmark["at"][0], landmark["at"][1]))
+    if away < AT_LANDMARK_M:
+        return f"You're on {street['en']}, at {landmark['en']}."
     return f"You're on {street['en']}, {spoken_distance(away)} from {landmark['en']}."
 
 
