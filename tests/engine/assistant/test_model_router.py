@@ -239,3 +239,33 @@ def test_thinking_on_a_non_streaming_call_is_refused_like_dashscope_does(server:
     assert info.value.code == "BAD_REQUEST" and "enable_thinking" in info.value.message
     server.reply(content="fine")
     assert asyncio.run(client_for(server).chat([{"role": "user", "content": "hi"}])).content == "fine"
+
+
+def test_cli_chat_starts_a_sure_command_with_no_model_call(server: OpenAICompatServer, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    server.reply(stream=["It is ", "sunny."])  # the one call: the weather; never the photo
+    env = {**os.environ, "LENSFLOW_LLM_BASE_URL": server.base_url, "LENSFLOW_LLM_RETRIES": "0"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "chat",
+            "--db",
+            str(tmp_path / "c.sqlite"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        input="take a photo\nhow is the weather\nq\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "route via offline: start_flow capture" in proc.stdout and "It is sunny." in proc.stdout
+    assert len(server.requests) == 1
+    assert server.requests[0]["messages"][-1]["content"].endswith("The wearer said: how is the weather")

@@ -40,7 +40,9 @@ def model_router(server: OpenAICompatServer, **kw: Any) -> ModelRouter:
     return ModelRouter(FLOWS, QwenClient(settings))
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c['text']}|{c.get('awaiting') or c.get('active') or ''}" for c in CASES])
+@pytest.mark.parametrize(
+    "case", CASES, ids=[f"{c['text']}|{c.get('awaiting') or c.get('active') or ''}" for c in CASES]
+)
 def test_a_sure_utterance_costs_no_model_call_and_an_unsure_one_follows_the_model(
     server: OpenAICompatServer, case: dict[str, Any]
 ) -> None:
