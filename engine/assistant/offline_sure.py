@@ -31,7 +31,9 @@ Gestures and the wake phrase never reach routing at all (`turn.understand`).
 
 from __future__ import annotations
 
-from engine.assistant.routing import CJK_EDGES, CJK_FILLERS, FILLERS, LEADING, OfflineRouter, Route, match_phrase
+import re
+
+from engine.assistant.routing import CJK_EDGES, CJK_FILLERS, FILLERS, LEADING, OfflineRouter, Route
 from engine.language.model import Flow
 from engine.language.replies import confirm_reply
 from engine.language.spoken_numbers import find_number
@@ -118,20 +120,33 @@ def _sure_start(router: OfflineRouter, route: Route, utterance: str) -> bool:
     text = normalize_phrase(utterance)
     if has_word(text, JOINERS):
         return False
-    if not (_opens_with_phrase(flow, utterance, text) or _pattern_matches(router, flow.id, said)):
+    if not (_opens_with_phrase(flow, text) or _pattern_matches(router, flow.id, said)):
         return False
     for other in router.flows.values():
         if other.id == flow.id:
             continue
-        if _pattern_matches(router, other.id, said) or any(match_phrase(p, utterance)[0] >= 100 for p in other.phrases):
+        if _pattern_matches(router, other.id, said) or any(_exact(p, text) is not None for p in other.phrases):
             return False
     return True
 
 
-def _opens_with_phrase(flow: Flow, utterance: str, text: str) -> bool:
+def _exact(phrase: str, text: str) -> int | None:
+    """Where `phrase` occurs as said in the normalized `text` (a CJK phrase as a substring, others as whole
+    words): the occurrences `match_phrase` scores 100, without its fuzzy search."""
+    wanted = normalize_phrase(phrase)
+    if not wanted:
+        return None
+    if CJK.search(wanted):
+        at = text.find(wanted)
+        return at if at >= 0 else None
+    found = re.search(rf"(?<![\w']){re.escape(wanted)}(?![\w'])", text)
+    return found.start() if found else None
+
+
+def _opens_with_phrase(flow: Flow, text: str) -> bool:
     for phrase in flow.phrases:
-        score, (start, _) = match_phrase(phrase, utterance)
-        if score < 100:
+        start = _exact(phrase, text)
+        if start is None:
             continue
         before = text[:start]
         if CJK.search(before):
