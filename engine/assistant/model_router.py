@@ -7,6 +7,11 @@ JSON Schema; an unknown tool or bad arguments get one repair turn, then the
 wearer is asked to clarify. A hallucinated tool can never start a flow: only the
 generated tools map to commands. When the endpoint is not configured or not
 reachable, the offline router answers instead.
+
+The offline router is asked first, always: when it is sure (`offline_sure`: an exact
+opening trigger with the flow's required slots, a cancel word alone, a plain yes/no
+to a pending confirm, a collect's value), its route is carried out with no model
+call (`via: "offline"`, and `last_sure` names the rule). Only the rest costs a call.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.assistant.chat_model import ChatModel, LlmError
+from engine.assistant.offline_sure import sure_reason
 from engine.assistant.routing import OfflineRouter, Route
 from engine.language.model import Flow, Slot
 
@@ -145,7 +151,8 @@ def check_call(name: str, raw_arguments: str, tools: list[dict[str, Any]]) -> tu
 
 
 class ModelRouter:
-    """Qwen first; the offline router when the model is not configured, not reachable, or fails."""
+    """The offline router when it is sure; else Qwen, and offline again when the model is not configured,
+    not reachable, or fails. `last_sure` is the rule that spared the last call (None: the model was asked)."""
 
     def __init__(self, flows: list[Flow], client: ChatModel) -> None:
         self.flows = flows
@@ -153,14 +160,17 @@ class ModelRouter:
         self.tools = flow_tools(flows)
         self.offline = OfflineRouter(flows)
         self.last_error: LlmError | None = None
+        self.last_sure: str | None = None
 
     async def route(
         self, utterance: str, active_flow: str | None = None, awaiting: str | None = None, on_text: Any = None
     ) -> Route:
-        """One model call. With `on_text`, the call is streamed and a spoken answer's text
-        reaches `on_text` as it arrives, before the call is over."""
-        if not self.client.settings.configured:
-            return self.offline.route(utterance, active_flow, awaiting)
+        """No model call when the offline router is sure, else one. With `on_text`, the call is streamed
+        and a spoken answer's text reaches `on_text` as it arrives, before the call is over."""
+        offline = self.offline.route(utterance, active_flow, awaiting)
+        self.last_sure = sure_reason(self.offline, offline, utterance, active_flow, awaiting)
+        if self.last_sure is not None or not self.client.settings.configured:
+            return offline
         context = f"Running flow: {active_flow or 'none'}. Waiting for: {awaiting or 'nothing'}."
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": SYSTEM_PROMPT},
@@ -205,8 +215,7 @@ class ModelRouter:
             return Route("clarify", None, options=options, confidence=0.0, via="qwen")
         except LlmError as exc:
             self.last_error = exc
-            route = self.offline.route(utterance, active_flow, awaiting)
-            return route
+            return offline
 
     def _command(self, name: str, arguments: dict[str, Any], active_flow: str | None) -> Route:
         if name.startswith("start_"):

@@ -74,7 +74,7 @@ def test_simulate_and_route_on_the_scripted_model_then_ctrl_c(
     assert sim.returncode == 0, sim.stderr
     assert "The Bund is a waterfront area in" in sim.stdout
     assert _clean(sim.stderr), sim.stderr
-    route = run_cli("route", "translate into Japanese", env=env)
+    route = run_cli("route", "translat into Japanese", env=env)  # a fuzzy match: the model is asked
     assert route.returncode == 0 and _clean(route.stderr), route.stderr
     assert "flow=translate" in route.stdout and "via=qwen" in route.stdout
     server.send_signal(signal.SIGINT)

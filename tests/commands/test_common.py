@@ -28,7 +28,7 @@ def test_route_flags_reach_the_model_and_leave_the_environment_alone(
 
     server.reply(tool_calls=[("start_capture", {"mode": "video"})])
     before = dict(os.environ)
-    code = cli.main(["route", "start recording", "--json", "--llm-url", server.base_url, "--model", "qwen-max"])
+    code = cli.main(["route", "film this please", "--json", "--llm-url", server.base_url, "--model", "qwen-max"])
     assert code == 0
     assert json.loads(capsys.readouterr().out)["slots"] == {"mode": "video"}
     assert server.requests[-1]["model"] == "qwen-max"

@@ -62,3 +62,16 @@ def test_with_a_chat_model_the_worker_routes_through_qwen(qwen: OpenAICompatServ
     assert (answer["command"], answer["flow"], answer["via"]) == ("start_flow", "reminder", "qwen")
     tools = [t["function"]["name"] for t in qwen.requests[0]["tools"]]
     assert {"start_directions", "start_reminder"} <= set(tools)  # the catalogue is the served flows
+
+
+def test_a_sure_command_is_routed_in_the_activity_with_no_model_call(qwen: OpenAICompatServer) -> None:
+    settings = LlmSettings(base_url=qwen.base_url, model="qwen-plus", api_key_env="LENSFLOW_TEST_NO_KEY", timeout_s=5.0)
+    qwen.reply(tool_calls=[("start_reminder", {})])  # what the model would say, were it asked
+    answer = _understand(Understanding(QwenClient(settings)), "navigate to West Lake")
+    assert (answer["command"], answer["flow"], answer["slots"], answer["via"]) == (
+        "start_flow",
+        "directions",
+        {"destination": "west lake"},
+        "offline",
+    )
+    assert qwen.requests == []

@@ -11,9 +11,15 @@ from typing import Any
 from websockets.asyncio.client import connect
 
 from devices.audio.asr import Recognizer
+from devices.bridge.client import DeviceClient
 from devices.bridge.device_session import AUDIO_QUEUE_FRAMES
 from devices.bridge.protocol import encode_binary
+from engine.assistant.model_router import ModelRouter
+from engine.language.catalog import load_catalog
+from skills.qwen.client import LlmSettings, QwenClient
 from tests.support.bridge import receive, start_bridge
+from tests.support.runtime import compile_text
+from tests.support.servers.openai_compat import OpenAICompatServer
 
 
 def test_commands_events_and_a_reconnect_lose_nothing_and_repeat_nothing() -> None:
@@ -237,3 +243,46 @@ def test_a_finished_flow_leaves_the_glasses_display_after_its_last_card_was_read
     commands = asyncio.run(scenario())
     assert [c["action"] for c in commands][-2:] == ["hud.show", "hud.clear"]
     assert commands[-2]["args"]["text"] == "agreed"
+
+
+SHUTTER = """\
+flow: shutter
+permissions: [display]
+requires: [display]
+triggers: {phrases: ["take a photo"]}
+initial: ready
+states:
+  ready:
+    entry: [{hud.show: {layout: toast, text: "Smile"}}]
+    on: {gesture.tap: done}
+  done: {type: final}
+"""
+
+
+def test_a_sure_command_over_the_bridge_costs_no_model_call_and_an_open_question_one() -> None:
+    qwen = OpenAICompatServer().start()
+    qwen.reply(tool_calls=[("answer", {"text": "Knock knock."})])  # the only call: the joke
+    settings = LlmSettings(base_url=qwen.base_url, api_key_env="LENSFLOW_TEST_NO_KEY", max_retries=0)
+    flows = {"shutter": compile_text(SHUTTER)}
+
+    async def scenario() -> DeviceClient:
+        router = ModelRouter([c.flow for c in flows.values()], QwenClient(settings))
+        _bridge, server, url = await start_bridge(flows, router=router)
+        glasses = DeviceClient(url, "glasses-1", load_catalog().named_profile("quark-display"))
+        await glasses.connect()
+        await glasses.say("take a photo")
+        await glasses.wait_for(lambda c: any(m["args"].get("text") == "Smile" for m in c.commands))
+        assert qwen.requests == []
+        await glasses.say("tell me a joke")
+        await glasses.wait_for(lambda c: "Knock knock." in c.replies)
+        await glasses.drop()
+        server.close()
+        await server.wait_closed()
+        return glasses
+
+    try:
+        asyncio.run(scenario())
+        assert len(qwen.requests) == 1
+        assert qwen.requests[0]["messages"][-1]["content"].endswith("The wearer said: tell me a joke")
+    finally:
+        qwen.stop()
