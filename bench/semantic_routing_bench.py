@@ -15,6 +15,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,7 @@ Case = tuple[str, str | None]  # words, the flow they must start (None: none may
 
 
 def sets() -> dict[str, list[Case]]:
-    independent = [
-        (c["text"], c["expect"]["flow"]) for c in INDEPENDENT if c["expect"]["command"] == "start_flow"
-    ]
+    independent = [(c["text"], c["expect"]["flow"]) for c in INDEPENDENT if c["expect"]["command"] == "start_flow"]
     independent_answers = [(c["text"], None) for c in INDEPENDENT if c["expect"]["command"] == "answer"]
     return {
         "calibration positives": list(POSITIVES),
@@ -71,8 +70,11 @@ def main(argv: list[str]) -> int:
     if "--sweep-only" in argv:
         sweep(flows)
         return 0
-    print(f"model load + index of {len(flows)} flows: {(time.perf_counter() - loaded) * 1000:.0f} ms (once per process)")
-    print(f"{'set':<26}{'n':>4}  {'trigger-only':>12} {'two-stage':>10}  {'p50/p99 ms (trigger)':>21}  {'p50/p99 ms (two)':>17}")
+    load_ms = (time.perf_counter() - loaded) * 1000
+    print(f"model load + index of {len(flows)} flows: {load_ms:.0f} ms (once per process)")
+    print(
+        f"{'set':<26}{'n':>4}  {'trigger-only':>12} {'two-stage':>10}  {'p50/p99 ms: trigger':>20}  {'two-stage':>17}"
+    )
     everything: dict[str, list[float]] = {"trigger": [], "two": []}
     for name, cases in sets().items():
         a, ta, _ = measure(trigger_only, cases)
@@ -80,10 +82,8 @@ def main(argv: list[str]) -> int:
         everything["trigger"] += ta
         everything["two"] += tb
         label = "no start" if cases[0][1] is None else "started"
-        print(
-            f"{name:<26}{len(cases):>4}  {a:>11.1%} {b:>10.1%}  "
-            f"{statistics.median(ta):>9.2f} / {p99(ta):>7.2f}  {statistics.median(tb):>7.2f} / {p99(tb):>7.2f}  ({label})"
-        )
+        cells = f"{statistics.median(ta):>9.2f} / {p99(ta):>7.2f}  {statistics.median(tb):>7.2f} / {p99(tb):>7.2f}"
+        print(f"{name:<26}{len(cases):>4}  {a:>11.1%} {b:>10.1%}  {cells}  ({label})")
         for miss in misses:
             print(f"    two-stage miss: {miss}")
     for key, times in everything.items():
@@ -106,14 +106,16 @@ def sweep(flows: list[Any]) -> None:
             rule = SemanticRule(threshold, margin)
             ok = sum(_starts(route, ranked, rule) == flow for _, flow, route, ranked in positives)
             # what the trigger stage already starts is the same either way: count the semantic stage's starts
-            false = sum(route.command == "answer" and _starts(route, ranked, rule) is not None for _, route, ranked in negatives)
+            false = sum(
+                route.command == "answer" and _starts(route, ranked, rule) is not None for _, route, ranked in negatives
+            )
             if false == 0:
                 results.append((ok / len(positives), -threshold, -margin))
-    for ok, threshold, margin in sorted(results, key=lambda r: (r[0], -r[1], -r[2]), reverse=True)[:8]:
-        print(f"threshold {-threshold:.4f} margin {-margin:.4f}: calibration positives {ok:.1%}, 0 negatives started by meaning")
+    for share, threshold, margin in sorted(results, key=lambda r: (r[0], -r[1], -r[2]), reverse=True)[:8]:
+        print(f"threshold {-threshold:.4f} margin {-margin:.4f}: positives {share:.1%}, 0 negatives started by meaning")
 
 
-def _starts(trigger_route: Any, ranked: list[tuple[str, float]], rule: SemanticRule) -> str | None:
+def _starts(trigger_route: Any, ranked: Sequence[tuple[str, float]], rule: SemanticRule) -> str | None:
     from engine.assistant.similarity import decide
 
     if trigger_route.command != "answer":

