@@ -19,11 +19,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from devices.bridge.auth import ENV_TOKENS, DeviceTokens, TokenError, is_loopback
     from devices.bridge.server import BridgeServer, run_server
     from engine.assistant.addressing import WakeConfigError, wake_phrases
-    from engine.assistant.model_router import ModelRouter
     from engine.assistant.store import open_session_store
     from engine.settings import session_backend, session_store
     from skills.qwen.client import QwenClient
     from skills.registry import skills_for_device
+    from skills.understanding import understanding_router
 
     try:
         tokens = DeviceTokens.from_env(os.environ.get(ENV_TOKENS))
@@ -66,7 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             tokens=tokens,
             idle_expiry=args.idle_minutes * 60,
             store=store,
-            router=ModelRouter([c.flow for c in flows.values()], client),  # offline when no model is set up
+            router=understanding_router([c.flow for c in flows.values()], client),  # offline when no model is set up
             llm=client if client.settings.configured else None,
             wake=wake,
             host=remote,
@@ -147,11 +147,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from engine.assistant.addressing import WakeConfigError, wake_phrases
     from engine.assistant.host import SessionHost
     from engine.assistant.links import PortsLink
-    from engine.assistant.model_router import ModelRouter
     from engine.assistant.store import open_session_store
     from engine.settings import session_store
     from skills.qwen.client import QwenClient, run_closing
     from skills.registry import skills_for_device
+    from skills.understanding import understanding_router
 
     try:
         wake = wake_phrases(args.wake)
@@ -163,7 +163,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     device = SimulatedDevice(profile, Path(args.out), speak_audio=False)
     settings = llm_settings(args)
     client = QwenClient(settings)
-    router = ModelRouter([c.flow for c in flows.values()], client)
+    router = understanding_router([c.flow for c in flows.values()], client)
     console = Console(highlight=False)
     mode = f"Qwen ({client.settings.model})" if client.settings.configured else "offline (no model configured)"
     console.print(
@@ -285,16 +285,15 @@ def _check_route_context(flows: list[Any], active: str | None, awaiting: str | N
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from engine.assistant.routing import OfflineRouter
+    from skills.understanding import offline_router, understanding_router
 
     flows = [compiled.flow for compiled in load_flows([args.flows]).values()]
     _check_route_context(flows, args.active, args.awaiting)
     settings = llm_settings(args)
     if settings.configured:  # Qwen when an endpoint is set up, with the offline router as fallback
-        from engine.assistant.model_router import ModelRouter
         from skills.qwen.client import QwenClient, run_closing
 
-        router = ModelRouter(flows, QwenClient(settings))
+        router = understanding_router(flows, QwenClient(settings))
         route = run_closing(router.route(args.utterance, args.active, args.awaiting))
         if router.last_error is not None:  # said once, on stderr: stdout stays the route alone
             print(
@@ -303,7 +302,7 @@ def cmd_route(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     else:
-        route = OfflineRouter(flows).route(args.utterance, args.active, args.awaiting)
+        route = offline_router(flows).route(args.utterance, args.active, args.awaiting)
     if args.json:
         from engine.jsonout import dumps
 

@@ -68,15 +68,15 @@ async def _run_on_host(
     `event:` goes to the flow as written; a `say:` is heard by the assistant first.
     """
     from engine.assistant.host import SessionHost
-    from engine.assistant.routing import OfflineRouter
     from engine.assistant.store import SqliteSessionStore
     from skills.registry import skills_for_device
+    from skills.understanding import offline_router
 
     store = SqliteSessionStore(":memory:")
     host = SessionHost(
         compiled,
         store,
-        OfflineRouter([c.flow for c in compiled.values()]),
+        offline_router([c.flow for c in compiled.values()]),
         skills=skills_for_device(),
         virtual=True,
         on_trace=on_trace,
@@ -133,10 +133,10 @@ class _TracePrinter:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from devices.sim.scenario import load_scenario
     from devices.sim.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
-    from engine.assistant.model_router import ModelRouter
     from engine.runtime.events_file import ScenarioError
     from skills.qwen.client import run_closing
     from skills.registry import skills_for_device
+    from skills.understanding import understanding_router
 
     if args.scenario is None:
         return _simulate_live(args)
@@ -163,7 +163,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     settings = llm_settings()
     llm = configured_llm(settings)
     # what the wearer says is routed by Qwen when it is configured (falling back offline), as on the glasses
-    router = ModelRouter([c.flow for c in compiled.values()], llm) if llm is not None else None
+    router = understanding_router([c.flow for c in compiled.values()], llm)
     sim = run_closing(
         simulate(
             compiled,
@@ -230,16 +230,16 @@ def _simulate_live(args: argparse.Namespace) -> int:
     routing `chat` and scenarios use (the embedded providers, online ones where keys are set)."""
     from devices.sim.interactive import main_loop
     from devices.sim.simulator import SimulatedDevice
-    from engine.assistant.model_router import ModelRouter
     from skills.qwen.client import QwenClient
     from skills.registry import skills_for_device
+    from skills.understanding import understanding_router
 
     flows = load_flows([args.flow] if args.flow else ["flows"])
     profile = device_profile(args.profile)
     out = _simulation_folders(args, "live")
     device = SimulatedDevice(profile, out, speak_audio=not args.no_audio)
     settings = llm_settings()
-    router = ModelRouter([c.flow for c in flows.values()], QwenClient(settings))
+    router = understanding_router([c.flow for c in flows.values()], QwenClient(settings))
     end = main_loop(flows, device, skills=skills_for_device(settings), llm=configured_llm(settings), router=router)
     if end is not None:
         json_line(end)

@@ -5,7 +5,8 @@ tell by itself (`engine.assistant.turn.understand`): the words, the running flow
 it waits for go in; a plain route comes back (`Route.as_dict`: start flow X with slots,
 fill slots, confirm, cancel, clarify, answer). The router is the worker's: Qwen through
 the model router when the worker has a chat model (it falls back offline by itself), else
-the offline router, both over the flows the worker serves (its catalogue).
+the product's offline router (trigger phrases, then meaning: `skills.understanding`), both
+over the flows the worker serves (its catalogue).
 
 The answer is recorded in the workflow's history, so a replay on another worker reads
 it instead of routing again (a model could answer differently the second time).
@@ -23,8 +24,7 @@ from typing import Any
 from temporalio import activity
 
 from backends.temporal import shelf
-from engine.assistant.model_router import ModelRouter
-from engine.assistant.routing import OfflineRouter
+from skills.understanding import understanding_router
 
 __all__ = ["UNDERSTAND_ACTIVITY", "UnderstandCall", "Understanding"]
 
@@ -55,7 +55,7 @@ class Understanding:
         made_for = tuple(id(compiled) for compiled in flows.values())
         if self._router is None or made_for != self._made_for:
             catalogue = [compiled.flow for compiled in flows.values()]
-            self._router = ModelRouter(catalogue, self.llm) if self.llm is not None else OfflineRouter(catalogue)
+            self._router = understanding_router(catalogue, self.llm)
             self._made_for = made_for
         return self._router
 

@@ -7,11 +7,19 @@ reachable. It produces the same commands the model does:
   recognition slips are tolerated, English by words, Chinese by characters), and
   slot values found in the rest of the utterance by typed parsers;
 * `cancel`, `confirm(yes|no)`: while a flow runs or waits for a yes/no;
-* `clarify(options)`: two flows fit about equally well;
+* `clarify(options)`: two flows fit about equally well (the options are their titles,
+  which is how the wearer is asked: "Did you mean Photo and video or Ask?");
 * `start_flow(flow, {slot: utterance})`: the utterance matches one of a flow's
   `triggers.patterns` (regular expressions the flow declares, e.g. the questions
   `ask` answers without a model) and no trigger phrase matches it exactly;
+* semantic stage (when the router is given one, `SimilarFlows`): no trigger phrase or
+  pattern matched, yet the words mean what a flow does ("snap a pic"): `start_flow` when
+  the closest flow is far enough ahead (`SemanticRule`), `clarify` when two are close,
+  with the slot values the parsers find anywhere in the utterance;
 * `answer`: nothing fits; offline there is no model to answer with, and it says so.
+
+When several trigger phrases are said in full, the longest wins when it contains the
+others ("what is this painting" over "what is this"); otherwise the wearer is asked.
 
 Only the first `MAX_UTTERANCE_CHARS` characters of an utterance are routed (cut at
 a word boundary); the rest is ignored. That is minutes of speech, and it bounds the
@@ -30,6 +38,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from engine.assistant.similarity import SemanticRule, SimilarFlows, decide
 from engine.language.model import Flow
 from engine.language.replies import confirm_reply
 from engine.language.slot_values import parse_duration_text, parse_language, parse_slot
@@ -44,6 +53,7 @@ __all__ = [
     "FILLERS",
     "LEADING",
     "MAX_UTTERANCE_CHARS",
+    "NEAR_PHRASE",
     "START_THRESHOLD",
     "TRAILING",
     "OfflineRouter",
@@ -54,6 +64,7 @@ __all__ = [
 ]
 
 START_THRESHOLD = 80.0
+NEAR_PHRASE = 60.0  # a trigger phrase this close marks where the slot text starts, for a flow started by meaning
 MAX_UTTERANCE_CHARS = 2000  # characters routed; the rest of a longer utterance is ignored
 CLARIFY_MARGIN = 4.0
 CANCEL_WORDS = (
@@ -197,9 +208,20 @@ def compile_patterns(flow: Flow) -> tuple[re.Pattern[str], ...]:
 
 
 class OfflineRouter:
-    def __init__(self, flows: list[Flow]) -> None:
+    """Trigger phrases and patterns first; then, with `semantic`, the flow the words mean (see the module)."""
+
+    def __init__(
+        self, flows: list[Flow], semantic: SimilarFlows | None = None, rule: SemanticRule | None = None
+    ) -> None:
         self.flows = {flow.id: flow for flow in flows}
         self.patterns = {flow.id: compile_patterns(flow) for flow in flows if flow.patterns}
+        self.semantic = semantic
+        self.rule = rule or SemanticRule(threshold=1.0, margin=0.0)
+
+    def title(self, flow_id: str) -> str:
+        """How a flow is named to the wearer: its title (its id only when it has none)."""
+        flow = self.flows.get(flow_id)
+        return (flow.title if flow is not None and flow.title else flow_id).strip()
 
     def _pattern_route(self, utterance: str) -> Route | None:
         """The flow whose declared pattern the utterance matches, with the whole utterance in its string slot."""
@@ -228,7 +250,7 @@ class OfflineRouter:
                 bonus = min(len(normalize_phrase(phrase)), 20) / 100  # a longer phrase is more specific
                 if score + bonus > best[0]:
                     best = (score + bonus, span, phrase)
-            scored.append((best[0], flow.id, best[1]))
+            scored.append((best[0], flow.id, best[1], best[2]))
         scored.sort(key=lambda item: -item[0])
         if active_flow is not None and awaiting and awaiting.startswith("collect:"):
             slot = awaiting.split(":", 1)[1]
@@ -244,15 +266,35 @@ class OfflineRouter:
                 filled = self._slots(self.flows[active_flow], utterance, (0, 0), free_text=False)
                 if filled:
                     return Route("set_slots", active_flow, filled, confidence=0.7)
+            by_meaning = self._semantic_route(utterance, scored) if self.semantic is not None else None
+            if by_meaning is not None:
+                return by_meaning
             return Route(
                 "answer", None, confidence=0.0, text="I can't answer that offline: open questions need the network."
             )
-        top_score, top_flow, span = scored[0]
-        if len(scored) > 1 and scored[1][0] >= START_THRESHOLD and top_score - scored[1][0] < CLARIFY_MARGIN:
-            options = tuple(f for s, f, _ in scored if top_score - s < CLARIFY_MARGIN and s >= START_THRESHOLD)
+        top_score, top_flow, span, _ = scored[0]
+        close = [item for item in scored if top_score - item[0] < CLARIFY_MARGIN and item[0] >= START_THRESHOLD]
+        if len(close) > 1 and not _contains_the_others(close):
+            options = tuple(self.title(f) for _, f, _, _ in close)
             return Route("clarify", None, options=options, confidence=min(top_score, 100.0) / 100)
         slots = self._slots(self.flows[top_flow], utterance, span)
         return Route("start_flow", top_flow, slots, confidence=min(top_score, 100.0) / 100)
+
+    def _semantic_route(self, utterance: str, scored: list[tuple[float, str, tuple[int, int], str]]) -> Route | None:
+        """The flow the words mean when no trigger matched: start, clarify (by title), or None (answer)."""
+        assert self.semantic is not None
+        ranked = [(flow, score) for flow, score in self.semantic.similar(utterance) if flow in self.flows]
+        verdict, flows = decide(ranked, self.rule)
+        if verdict == "none":
+            return None
+        confidence = max(0.0, min(ranked[0][1], 1.0))  # how much nearer the flow than anything off topic
+        if verdict == "clarify":
+            return Route("clarify", None, options=tuple(self.title(f) for f in flows), confidence=confidence)
+        flow_id = flows[0]
+        # the flow's nearest trigger phrase, when part of it was said ("how do I walk to X" ~ "how do I get to"),
+        # marks where a place or subject starts; otherwise only typed values (numbers, languages, enums) are taken
+        span = next((sp for s, f, sp, _ in scored if f == flow_id and s >= NEAR_PHRASE), (0, 0))
+        return Route("start_flow", flow_id, self._slots(self.flows[flow_id], utterance, span), confidence=confidence)
 
     def _slots(
         self, flow: Flow, utterance: str, span: tuple[int, int], only: str | None = None, free_text: bool = True
@@ -271,7 +313,8 @@ class OfflineRouter:
                 if code and (name == first_lang or only == name):  # "into Japanese" names one language: the first slot
                     found[name] = code
             elif slot.type in ("money", "number", "integer"):
-                number = find_number(rest) if only is None else find_number(text)
+                # "一下" ("a moment": 帮我付一下款) is a filler, not the number one
+                number = find_number((rest if only is None else text).replace("一下", " "))
                 if number is not None:
                     found[name] = int(number) if slot.type == "integer" else float(number)
             elif slot.type == "duration":
@@ -303,3 +346,11 @@ class OfflineRouter:
                 if value and (only == name or span != (0, 0)):
                     found[name] = value
         return found
+
+
+def _contains_the_others(close: list[tuple[float, str, tuple[int, int], str]]) -> bool:
+    """The first (longest-scored) phrase was said in full and covers the words every other one matched."""
+    top_score, _, (start, end), _ = close[0]
+    if top_score < 100:
+        return False
+    return all(s >= 100 and start <= a and b <= end and (a, b) != (start, end) for s, _, (a, b), _ in close[1:])

@@ -377,6 +377,7 @@ class _Builder:
             cancel=_str(data.get("cancel")),
             migrations=read_migrations(data.get("migrations")),
             patterns=_strs(triggers.get("patterns")),
+            examples=_strs(triggers.get("examples")),
         )
         return flow
 

@@ -224,6 +224,7 @@ class Flow:
     cancel: str | None = None  # where voice cancel and swipe-down go when no state handles them
     migrations: tuple[Migration, ...] = ()  # from older versions, for sessions still running on them
     patterns: tuple[str, ...] = ()  # regular expressions: a whole utterance matching one starts the flow
+    examples: tuple[str, ...] = ()  # sentences a wearer might say for it: read by the semantic router, never matched
 
     def migration_from(self, version: int | None) -> Migration | None:
         """The migration this flow declares from `version`, if any."""
