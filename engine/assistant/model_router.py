@@ -154,11 +154,11 @@ class ModelRouter:
     """The offline router when it is sure; else Qwen, and offline again when the model is not configured,
     not reachable, or fails. `last_sure` is the rule that spared the last call (None: the model was asked)."""
 
-    def __init__(self, flows: list[Flow], client: ChatModel) -> None:
+    def __init__(self, flows: list[Flow], client: ChatModel, offline: OfflineRouter | None = None) -> None:
         self.flows = flows
         self.client = client
         self.tools = flow_tools(flows)
-        self.offline = OfflineRouter(flows)
+        self.offline = offline or OfflineRouter(flows)  # asked first, and the fallback when the model fails
         self.last_error: LlmError | None = None
         self.last_sure: str | None = None
 

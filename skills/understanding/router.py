@@ -47,6 +47,4 @@ def understanding_router(flows: Sequence[Flow], llm: Any = None) -> Any:
         return offline
     from engine.assistant.model_router import ModelRouter
 
-    router = ModelRouter(list(flows), llm)
-    router.offline = offline  # its fallback: the same two stages as without a model
-    return router
+    return ModelRouter(list(flows), llm, offline)  # asked first and its fallback: the same two stages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -109,10 +110,17 @@ def test_currency_from_the_shipped_dated_table() -> None:
     assert yuan is not None and yuan.value == dollars.value and table.as_of in yuan.text
 
 
+def _run(work: Awaitable[Any]) -> Any:
+    async def awaited() -> Any:
+        return await work
+
+    return asyncio.run(awaited())
+
+
 def test_an_open_question_still_needs_the_network() -> None:
     assert answer_offline("what is the Bund", context()) is None
     with pytest.raises(SkillError) as failed:
-        asyncio.run(answers_first(None)({"question": "what is the Bund"}, context()))
+        _run(answers_first(None)({"question": "what is the Bund"}, context()))
     assert failed.value.code == "UNAVAILABLE" and "needs the network" in failed.value.message
 
 
@@ -125,9 +133,9 @@ def test_the_skill_answers_and_speaks_without_calling_the_model() -> None:
 
     ctx = context(battery=55)
     skill = answers_first(model)
-    assert asyncio.run(skill({"question": "how much battery"}, ctx))["text"] == "The battery is at 55%."
+    assert _run(skill({"question": "how much battery"}, ctx))["text"] == "The battery is at 55%."
     assert calls == [] and ctx.said == [("assistant.sentence", {"text": "The battery is at 55%."})]  # type: ignore[attr-defined]
-    assert asyncio.run(skill({"question": "what is the Bund"}, ctx)) == {"text": "from the model"}
+    assert _run(skill({"question": "what is the Bund"}, ctx)) == {"text": "from the model"}
 
 
 @pytest.mark.parametrize(
