@@ -45,7 +45,6 @@ import contextlib
 import json
 import os
 import random
-import statistics
 import sys
 import time
 from collections import deque
@@ -57,6 +56,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bridge_bench_figures import percentile, pooled, report  # noqa: E402
+
 SERVER = ROOT / "bench" / "bridge_bench_server.py"
 FLOW = "teleprompter"  # its swipes page through the script: one hud.show per event, forever
 SCRIPT = " ".join(f"This is sentence number {i} of the talk about the glasses." for i in range(10))  # 3 pages
@@ -90,11 +93,6 @@ def split_cpus() -> set[int] | None:
         return None
     os.sched_setaffinity(0, {mine[0]})
     return set(mine[1:])
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))] if ordered else float("nan")
 
 
 class ServerProcess:
@@ -324,28 +322,6 @@ async def load(server: ServerProcess, wearers: list[Wearer], seconds: float, rat
     }
 
 
-def pooled(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
-    """One level's rounds as one: each server's samples pooled, and the p99 ratio of every round."""
-    level: dict[str, Any] = {}
-    for kind in rounds[0]:
-        runs = [r[kind] for r in rounds]
-        latencies = [x for run in runs for x in run.pop("latencies_s")]
-        lags = [x for run in runs for x in run.pop("lags_s")]
-        events = sum(run["events"] for run in runs)
-        cpu_ms = sum(run["server_cpu_ms_per_event"] * run["events"] for run in runs)
-        level[kind] = {
-            "rounds": runs,
-            "events": events,
-            "server_cpu_ms_per_event": cpu_ms / max(1, events),
-            "p50_ms": percentile(latencies, 0.50) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000,
-            "generator_lag_p99_ms": percentile(lags, 0.99) * 1000,
-            **{k: sum(run[k] for run in runs) for k in ("commands", "uncommanded", "unanswered", "errors")},
-        }
-    level["round_ratios"] = [r["bridge"]["p99_ms"] / r["bare"]["p99_ms"] for r in rounds]
-    return level
-
-
 async def idle_memory(
     server: ServerProcess, count: int, first: int, flow: str | None = FLOW
 ) -> tuple[list[Wearer], dict[str, Any]]:
@@ -456,53 +432,6 @@ async def run_settings(settings: dict[str, Any], args: argparse.Namespace) -> di
             await asyncio.gather(*(w.close() for w in group))
         for server in servers:
             await server.stop()
-
-
-def report(runs: list[dict[str, Any]]) -> None:
-    for run in runs:
-        label = ",".join(f"{k}={v}" for k, v in run["settings"].items()) or "library defaults"
-        print(f"\nwebsockets settings: {label}  (command frames {run['command_bytes']} bytes)")
-        head = f"{'wearers':>8}{'bare p50':>10}{'p99':>9}{'cpu/ev':>8}{'bridge p50':>12}{'p99':>9}{'cpu/ev':>8}"
-        print(f"{head}{'p99 ratio':>11}{'per round: median (range)':>28}{'gen lag p99':>15}  lost")
-        for level, pair in run["load"].items():
-            bare, bridge = pair["bare"], pair["bridge"]
-            ratio = bridge["p99_ms"] / bare["p99_ms"]
-            each = pair["round_ratios"]
-            rounds = f"{statistics.median(each):.2f}x ({min(each):.2f}-{max(each):.2f})"
-            lag = f"{bare['generator_lag_p99_ms']:.0f}/{bridge['generator_lag_p99_ms']:.0f} ms"
-            lost = sum(p["unanswered"] + p["uncommanded"] + p["errors"] for p in (bare, bridge))
-            flag = " *" if max(bare["generator_lag_p99_ms"], bridge["generator_lag_p99_ms"]) > 20 else ""
-            print(
-                f"{level:>8}{bare['p50_ms']:>10.2f}{bare['p99_ms']:>9.2f}{bare['server_cpu_ms_per_event']:>8.2f}"
-                f"{bridge['p50_ms']:>12.2f}{bridge['p99_ms']:>9.2f}{bridge['server_cpu_ms_per_event']:>8.2f}"
-                f"{ratio:>10.2f}x{rounds:>28}{lag:>15}  {lost}{flag}"
-            )
-        loops = run["loop"]
-        print(f"(event loops: bare on {loops['bare']}, bridge on {loops['bridge']}; {run['placement']})")
-        print("(latency ms from event sent to first command received; cpu/ev: server CPU ms per event;")
-        print(" *: the generator woke over 20 ms late: it, not the server, set part of that latency)")
-        bare_idle, bridge_idle = run["idle"]["bare"], run["idle"]["bridge"]
-        above = bridge_idle["per_wearer_bytes"] - bare_idle["per_wearer_bytes"]
-        print(
-            f"idle wearer in {FLOW} ({bare_idle['wearers']}): bare {bare_idle['per_wearer_bytes'] / 1024:.1f} KiB, "
-            f"bridge {bridge_idle['per_wearer_bytes'] / 1024:.1f} KiB, above bare {above / 1024:+.1f} KiB (target <= 4)"
-        )
-        bare_wait, bridge_wait = run["waiting"]["bare"], run["waiting"]["bridge"]
-        above = bridge_wait["per_wearer_bytes"] - bare_wait["per_wearer_bytes"]
-        print(
-            f"waiting wearer, no flow running ({bare_wait['wearers']}): bare "
-            f"{bare_wait['per_wearer_bytes'] / 1024:.1f} KiB, bridge {bridge_wait['per_wearer_bytes'] / 1024:.1f} KiB, "
-            f"above bare {above / 1024:+.1f} KiB (target <= 4)"
-        )
-        bare_kept, bridge_kept = run["kept"]["bare"], run["kept"]["bridge"]
-        print(
-            f"kept per event ({bridge_kept['events']} events, traced): bare {bare_kept['traced_per_event']:.0f} B, "
-            f"bridge {bridge_kept['traced_per_event']:.0f} B (target 0)"
-        )
-        for site in bridge_kept["grown_at"][:3]:
-            print(f"  bridge grew at {site}")
-        seen = bridge_idle["settings_seen"]
-        print(f"settings seen on a bridge connection: {seen}")
 
 
 def main() -> int:
