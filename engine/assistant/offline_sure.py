@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 
-from engine.assistant.routing import CJK_EDGES, CJK_FILLERS, FILLERS, LEADING, OfflineRouter, Route
+from engine.assistant.routing import CANCEL_WORDS, CJK_EDGES, CJK_FILLERS, FILLERS, LEADING, OfflineRouter, Route
 from engine.language.model import Flow
 from engine.language.replies import confirm_reply
 from engine.language.spoken_numbers import find_number
@@ -47,21 +47,8 @@ OPENERS = frozenset(FILLERS | LEADING | {"ok", "okay", "so", "just", "let's", "l
 CANCEL_ONLY = frozenset(OPENERS | {"it", "that", "this", "all", "thanks", "thank"})
 # words that join a second request or a condition to a command: the router would hear only the first part
 JOINERS = ("and", "then", "also", "but", "unless", "after", "然后", "并且", "而且", "还要", "但是", "之后")
-_CANCEL = (
-    "never mind",
-    "nevermind",
-    "forget it",
-    "that's enough",
-    "cancel",
-    "stop",
-    "quit",
-    "取消",
-    "算了",
-    "停止",
-    "不用了",
-    "不用",
-    "别了",
-)
+# the router's cancel words, but for those that may name something else to turn off ("turn it off": the light?)
+_CANCEL = tuple(word for word in CANCEL_WORDS if word not in ("turn it off", "关掉"))
 
 
 def required_slots(flow: Flow) -> tuple[str, ...]:

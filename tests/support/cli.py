@@ -11,13 +11,16 @@ from pathlib import Path
 from tests.support import ROOT
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `python cli.py ARGS` in a fresh interpreter, as CI and designers do."""
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python cli.py ARGS` in a fresh interpreter, as CI and designers do (`input`: what is typed)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), *args],
         cwd=cwd or ROOT,
         env=full_env,
+        input=input,
         capture_output=True,
         text=True,
         timeout=120,

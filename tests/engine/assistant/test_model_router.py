@@ -187,31 +187,17 @@ def test_streamed_routing_speaks_answers_as_they_arrive_and_assembles_tool_calls
     assert all(request["stream"] for request in server.requests) and len(server.requests) == 2
 
 
+def _chat(server: OpenAICompatServer, tmp_path: Path, typed: str) -> Any:
+    """`cli.py chat` routing through the local server, with `typed` as the wearer's lines."""
+    from tests.support.cli import run_cli
+
+    env = {"LENSFLOW_LLM_BASE_URL": server.base_url, "LENSFLOW_LLM_RETRIES": "0"}
+    return run_cli("chat", "--db", str(tmp_path / "c.sqlite"), "--out", str(tmp_path / "o"), env=env, input=typed)
+
+
 def test_cli_chat_with_qwen_streams_the_answer(server: OpenAICompatServer, tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    from tests.support import ROOT
-
     server.reply(stream=["It is ", "sunny."])
-    env = {**__import__("os").environ, "LENSFLOW_LLM_BASE_URL": server.base_url, "LENSFLOW_LLM_RETRIES": "0"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "cli.py"),
-            "chat",
-            "--db",
-            str(tmp_path / "c.sqlite"),
-            "--out",
-            str(tmp_path / "o"),
-        ],
-        input="how is the weather\nq\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=env,
-    )
+    proc = _chat(server, tmp_path, "how is the weather\nq\n")
     assert proc.returncode == 0, proc.stderr
     assert "routing: Qwen (qwen-plus)" in proc.stdout and "It is sunny." in proc.stdout
     assert "route via qwen: answer" in proc.stdout and "tokens 120+12" in proc.stdout
@@ -242,29 +228,8 @@ def test_thinking_on_a_non_streaming_call_is_refused_like_dashscope_does(server:
 
 
 def test_cli_chat_starts_a_sure_command_with_no_model_call(server: OpenAICompatServer, tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
     server.reply(stream=["It is ", "sunny."])  # the one call: the weather; never the photo
-    env = {**os.environ, "LENSFLOW_LLM_BASE_URL": server.base_url, "LENSFLOW_LLM_RETRIES": "0"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "cli.py"),
-            "chat",
-            "--db",
-            str(tmp_path / "c.sqlite"),
-            "--out",
-            str(tmp_path / "o"),
-        ],
-        input="take a photo\nhow is the weather\nq\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=env,
-    )
+    proc = _chat(server, tmp_path, "take a photo\nhow is the weather\nq\n")
     assert proc.returncode == 0, proc.stderr
     assert "route via offline: start_flow capture" in proc.stdout and "It is sunny." in proc.stdout
     assert len(server.requests) == 1
