@@ -15,7 +15,7 @@ __all__ = ["cmd_chat", "cmd_route", "cmd_scripted_llm", "cmd_serve", "setup_logg
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The WebSocket bridge: the glasses talk to the whole assistant, sessions kept in the session store."""
-    from devices.audio.asr import Recognizer
+    from devices.audio.asr import Recognizer, flow_phrases
     from devices.bridge.auth import ENV_TOKENS, DeviceTokens, TokenError, is_loopback
     from devices.bridge.server import BridgeServer, run_server
     from engine.assistant.addressing import WakeConfigError, wake_phrases
@@ -46,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     backend = session_backend(args.backend)
     setup_logging(args.log_json)
     flows = load_flows(args.flows or ["flows"])
-    phrases = [p for c in flows.values() for p in c.flow.phrases]
+    phrases = flow_phrases(c.flow for c in flows.values())
     settings = llm_settings(args)
     client = QwenClient(settings)
 

@@ -247,12 +247,15 @@ def _simulate_live(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """A table of simulator runs: what each flow did, from the trace.jsonl in each output folder."""
+    """A table of simulator runs: what each flow did, from the trace.jsonl in each output folder.
+
+    A skill that could not be reached (UNAVAILABLE: online only, or its service is down) is
+    counted under "needs network", apart from the errors: the flow said so, as designed."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="What ran")
-    for column in ("flow", "end", "HUD frames", "spoken", "photos", "errors", "output"):
+    for column in ("flow", "end", "HUD frames", "spoken", "photos", "needs network", "errors", "output"):
         table.add_column(column)
     for folder in args.folders:
         trace = Path(folder) / "trace.jsonl"
@@ -262,17 +265,19 @@ def cmd_report(args: argparse.Namespace) -> int:
         start: dict[str, Any] = next((e for e in entries if e["kind"] == "start"), {})
         done = [e for e in entries if e["kind"] == "done"]
         kinds = [e["kind"] for e in entries]
-        errors = sum(1 for e in entries if e["kind"] == "invoke" and e.get("status") == "failed")
+        failed = [e.get("code") for e in entries if e["kind"] == "invoke" and e.get("status") == "failed"]
+        offline = failed.count("UNAVAILABLE")
         table.add_row(
             str(start.get("flow", "?")),
             done[-1]["final"] if done else "still running",
             str(kinds.count("hud")),
             str(kinds.count("spoken")),
             str(kinds.count("photo")),
-            str(errors),
+            str(offline),
+            str(len(failed) - offline),
             str(folder),
         )
-    Console(highlight=False, width=max(100, Console().width)).print(table)
+    Console(highlight=False, width=max(130, Console().width)).print(table)
     return EXIT_OK
 
 

@@ -15,10 +15,11 @@ import tempfile
 import wave
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from engine.errors import UserError
 
-__all__ = ["DEFAULT_PHRASES", "SAMPLE_RATE", "RecognitionError", "Recognizer", "read_pcm16k"]
+__all__ = ["DEFAULT_PHRASES", "SAMPLE_RATE", "RecognitionError", "Recognizer", "flow_phrases", "read_pcm16k"]
 
 SAMPLE_RATE = 16_000
 DEFAULT_PHRASES = ("yes", "no", "cancel", "stop", "confirm", "okay", "go ahead", "next", "back", "pause", "resume")
@@ -55,12 +56,23 @@ def read_pcm16k(path: Path) -> bytes:
             return wav.readframes(wav.getnframes())
 
 
+def flow_phrases(flows: Iterable[Any]) -> list[str]:
+    """What the wearer may say to the loaded flows: trigger phrases, examples and enum values (with synonyms)."""
+    phrases: list[str] = []
+    for flow in flows:
+        phrases += [*flow.phrases, *flow.examples]
+        for slot in flow.slots.values():
+            phrases += [str(v) for v in slot.values or ()]
+            phrases += [str(s) for synonyms in (slot.synonyms or {}).values() for s in synonyms]
+    return phrases
+
+
+def _clean(phrase: str) -> str:
+    return re.sub(r"[^a-z' ]+", " ", phrase.lower()).strip()
+
+
 def _grammar(phrases: Iterable[str]) -> str | None:
-    words = []
-    for phrase in phrases:
-        clean = re.sub(r"[^a-z' ]+", " ", phrase.lower()).strip()
-        if clean and clean not in words:
-            words.append(clean)
+    words = list(dict.fromkeys(clean for clean in map(_clean, phrases) if clean))
     if not words:
         return None
     return "#JSGF V1.0;\ngrammar commands;\npublic <command> = " + " | ".join(words) + " ;\n"
@@ -73,10 +85,15 @@ class Recognizer:
         from pocketsphinx import Decoder
 
         self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
-        self._phrases = list(dict.fromkeys([*phrases, *DEFAULT_PHRASES]))
+        # a phrase with a word the dictionary lacks ("JD") is left out, not the whole grammar with it
+        known = [p for p in dict.fromkeys([*phrases, *DEFAULT_PHRASES]) if self._pronounceable(_clean(p))]
+        self._phrases = known
         self._grammar = _grammar(self._phrases)
-        self._normalized = {re.sub(r"[^a-z' ]+", " ", p.lower()).strip() for p in self._phrases}
+        self._normalized = {_clean(p) for p in self._phrases}
         self._known_words = self._dictionary_words(self._grammar)
+
+    def _pronounceable(self, clean: str) -> bool:
+        return bool(clean) and all(self._decoder.lookup_word(word) is not None for word in clean.split())
 
     def _dictionary_words(self, grammar: str | None) -> bool:
         if grammar is None:

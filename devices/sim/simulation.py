@@ -64,17 +64,16 @@ class Simulation:
 
 
 def phrase_recognizer(compiled: dict[str, Any]) -> Any:
-    """A WAV-to-text function for scenarios, tuned to the flows' phrases; pocketsphinx loads on first use."""
+    """A WAV-to-text function for scenarios, tuned to what the flows expect to hear (`flow_phrases`);
+    pocketsphinx loads on first use."""
     recognizer: Any = None
 
     def recognise(path: Path) -> str:
         nonlocal recognizer
         if recognizer is None:
-            from devices.audio.asr import Recognizer
+            from devices.audio.asr import Recognizer, flow_phrases
 
-            phrases = [p for c in compiled.values() for p in c.flow.phrases]
-            phrases += [str(v) for c in compiled.values() for slot in c.flow.slots.values() for v in slot.values or ()]
-            recognizer = Recognizer(phrases)
+            recognizer = Recognizer(flow_phrases(c.flow for c in compiled.values()))
         return str(recognizer.recognize(path))
 
     return recognise

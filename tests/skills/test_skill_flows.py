@@ -95,3 +95,9 @@ def test_demo_scenarios_run_and_the_report_sums_them_up(tmp_path: Path) -> None:
     rows = [line for line in report.stdout.splitlines() if line.startswith("│")]
     assert [row.split("│")[1].strip() for row in rows] == ["capture", "ask", "transcribe_meeting"]
     assert [row.split("│")[2].strip() for row in rows] == ["done", "offline", "saved"]
+    # the question needs the network: counted apart from the errors, which none of the three had
+    assert [(row.split("│")[6].strip(), row.split("│")[7].strip()) for row in rows] == [
+        ("0", "0"),
+        ("1", "0"),
+        ("0", "0"),
+    ]
