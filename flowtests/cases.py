@@ -119,12 +119,14 @@ class FileResult:
 
 
 def find_test_files(paths: list[str]) -> list[Path]:
-    """Test files under `paths`: files as given; a folder's `tests/` when it has one, else its YAML files."""
+    """Test files under `paths`: a folder's `tests/` when it has one, else its YAML files; a flow file's
+    tests (`flows/capture.yaml` -> `flows/tests/capture.yaml`); any other file as given."""
     found: list[Path] = []
     for name in paths:
         path = Path(name)
         if path.is_file():
-            found.append(path)
+            its_tests = path.parent / "tests" / path.name
+            found.append(its_tests if its_tests.is_file() else path)
         elif path.is_dir():
             folder = path / "tests" if (path / "tests").is_dir() else path
             found.extend(sorted(p for p in folder.rglob("*.y*ml") if p.is_file()))
@@ -292,6 +294,7 @@ def run_case(
     from flowtests.network import CaseModel, Network
     from flowtests.scripted_llm import OpenAICompatServer
     from skills.qwen.client import LlmSettings, QwenClient, run_closing
+    from skills.understanding import understanding_router
 
     result = CaseResult(str(test.path), case.name, case.line)
     started = time.perf_counter()
@@ -333,6 +336,8 @@ def run_case(
             network = Network(switches, server)
             skills = _case_skills(data, network, offline_env)
             llm = CaseModel(QwenClient(LlmSettings.from_env()), network) if server is not None else None
+            # routed as on the glasses: the case's model when it scripts one, the two offline stages behind it
+            router = understanding_router([c.flow for c in compiled.values()], llm)
             sim = run_closing(
                 simulate(
                     compiled,
@@ -342,6 +347,7 @@ def run_case(
                     out,
                     skills=skills,
                     llm=llm,
+                    router=router,
                     speak_audio=False,
                     draw_frames=kept,
                 )

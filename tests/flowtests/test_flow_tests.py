@@ -138,3 +138,10 @@ def test_a_case_on_an_unknown_profile_names_the_known_ones_at_its_line(tmp_path:
     said = " ".join(out.split())  # the report wraps long lines
     assert "case.yaml:3: unknown device profile 'hologram'; known: audio-only, quark-display" in said
     assert "Traceback" not in out
+
+
+def test_a_flow_file_given_to_test_runs_the_tests_written_for_it() -> None:
+    # `test flows/capture.yaml` read the flow itself as a test file: "unknown key 'version'"
+    proc = run_cli("test", "flows/capture.yaml")
+    assert proc.returncode == 0, proc.stdout
+    assert "unknown key" not in proc.stdout and " passed, 0 failed in 1 file(s)" in proc.stdout
