@@ -23,8 +23,8 @@ from skills.understanding.embeddings import FlowEmbeddings
 
 __all__ = ["MARGIN", "OFF_TOPIC", "THRESHOLD", "off_topic", "offline_router", "understanding_router"]
 
-THRESHOLD = 0.0375  # nearer the flow than the nearest off-topic sentence by at least this much
-MARGIN = 0.0125  # and ahead of the next flow by this much; within it, the wearer is asked which
+THRESHOLD = 0.0225  # nearer the flow than the nearest off-topic sentences by at least this much
+MARGIN = 0.005  # and ahead of the next flow by this much; within it, the wearer is asked which
 OFF_TOPIC = Path(__file__).with_name("data") / "off_topic.yaml"
 
 
