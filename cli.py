@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="older versions of the flows (files or folders): check that `migrations:` covers them",
     )
+    v.add_argument(
+        "--examples",
+        action="store_true",
+        help="route every `triggers.examples` sentence by meaning too (loads the embedding model, a few seconds)",
+    )
     v.add_argument("--watch", action="store_true", help="validate again, and re-render HUD previews, on every save")
     v.add_argument("--preview-out", default="out/preview", help="where --watch writes previews (default out/preview)")
     v.set_defaults(func=cmd_validate)

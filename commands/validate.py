@@ -49,8 +49,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     paths = args.paths or list(config.paths)
     if args.watch:
         return _watch(paths, config, args)
+    router = None
+    if getattr(args, "examples", False):  # loads the embedding model: only when asked for
+        from skills.understanding import offline_router
+
+        router = offline_router
     try:
-        result = validate_paths(paths, config, previous=getattr(args, "previous", None))
+        result = validate_paths(paths, config, previous=getattr(args, "previous", None), example_router=router)
     except UsageError as exc:
         raise CliError(str(exc)) from None
     return _report_validation(result, args)

@@ -19,6 +19,7 @@ from pathlib import Path
 import engine.checks.error_codes  # noqa: F401
 from engine.checks import (  # noqa: F401
     catalog_rules,
+    examples,
     expressions,
     hud,
     limits,
@@ -111,10 +112,15 @@ def _neighbours(files: list[Path]) -> list[Path]:
 
 
 def validate_paths(
-    paths: list[str], config: Config | None = None, catalog: Catalog | None = None, previous: list[str] | None = None
+    paths: list[str],
+    config: Config | None = None,
+    catalog: Catalog | None = None,
+    previous: list[str] | None = None,
+    example_router: examples.RouterFor | None = None,
 ) -> ValidationResult:
     """Every finding for the flows under `paths`; `previous`: folders or files of older flow versions,
-    which the migration rules check coverage against."""
+    which the migration rules check coverage against; `example_router`: builds the offline router that
+    `example-routes-elsewhere` sends every `triggers.examples` sentence through (by meaning too)."""
     config = config or Config()
     catalog = catalog or load_catalog()
     files = expand_paths(paths)
@@ -165,6 +171,8 @@ def validate_paths(
     if previous:
         project.extra[migrations.PREVIOUS] = migrations.load_previous(expand_paths(previous))
     project.extra.update(summaries=summaries, files_by_id=files_by_id, emitted_events=emitted)
+    if example_router is not None:
+        project.extra[examples.ROUTER] = example_router
 
     for rule in RULES.values():
         if rule.scope != "flow" or rule.check is None or config.severity_for(rule.slug, rule.severity) is None:
