@@ -88,7 +88,7 @@ def test_the_trigger_phrases_start_the_flow(router: Any, said: str) -> None:
 
 def test_paraphrases_with_no_trigger_phrase_reach_the_flow(router: Any) -> None:
     said = POSITIVES["read_text"]
-    assert len(said) == 10 and sum(bool(re.search(r"[\u4e00-\u9fff]", s)) for s in said) == 5
+    assert len(said) >= 10 and sum(bool(re.search(r"[\u4e00-\u9fff]", s)) for s in said) >= 5
     routes = {s: router.route(s) for s in said}
     wrong = {s: r.as_dict() for s, r in routes.items() if (r.command, r.flow) != ("start_flow", "read_text")}
     assert len(wrong) <= 1, wrong
