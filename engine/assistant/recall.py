@@ -103,7 +103,8 @@ class Recall:
                 self.frame = dict(entry["args"])
             elif kind == "invoke" and entry.get("status") == "started" and top is not None:
                 skill = str(entry.get("skill"))
-                if barrier(top.compiled, skill):
+                # only after a question, once: a meeting saving every sentence keeps one, not hundreds
+                if self.waypoints and "barrier" not in self.waypoints[-1] and barrier(top.compiled, skill):
                     self.waypoints = [*self.waypoints, {"barrier": skill}][-MAX_WAYPOINTS:]
             elif kind == "event" and str(entry.get("name", "")).startswith("collect.filled.") and top is not None:
                 filled = top.compiled.flow.states.get(str(entry["name"])[len("collect.filled.") :])

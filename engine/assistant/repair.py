@@ -51,6 +51,7 @@ from engine.runtime.runner import Runner
 
 __all__ = [
     "BACK_PHRASES",
+    "CORRECTABLE_TYPES",
     "CORRECTION_MARKERS",
     "HELP_PHRASES",
     "REPAIR_COMMANDS",
@@ -59,6 +60,7 @@ __all__ = [
     "RepairTarget",
     "carry_out",
     "recognise",
+    "rejected",
     "repair_route",
     "skills_for",
 ]
@@ -84,7 +86,7 @@ CORRECTION_MARKERS = (
 )  # fmt: skip
 _FOLLOWERS = ("it's", "it is", "that's", "i said", "make it", "to", "是", "要")  # may follow a marker
 _POLITE = ("please", "thanks", "thank you", "sorry", "can you", "could you", "请", "麻烦", "吧", "了")
-_TYPED = ("money", "number", "integer", "language", "duration", "enum")
+CORRECTABLE_TYPES = ("money", "number", "integer", "language", "duration", "enum")  # any set slot of these
 _CLAUSES = re.compile(r"[,，;；。!！?？:：]")
 REPAIR_COMMANDS = frozenset({"correct", "back", "repeat", "help"})
 
@@ -178,7 +180,7 @@ def _slot_value(flow: Flow, text: str, current: Mapping[str, Any], given: set[st
     else the one free-text slot the wearer gave."""
     typed = []
     for name, slot in flow.slots.items():
-        if slot.type in _TYPED:
+        if slot.type in CORRECTABLE_TYPES:
             ok, value = parse_slot(slot.type, text, slot.values, slot.synonyms)
             if ok:
                 typed.append((name not in current, name, value))
@@ -191,7 +193,7 @@ def _slot_value(flow: Flow, text: str, current: Mapping[str, Any], given: set[st
     return None
 
 
-def _rejected(slot: Slot, slots: Mapping[str, Any]) -> str | None:
+def rejected(slot: Slot, slots: Mapping[str, Any]) -> str | None:
     """What the slot's own `rejections` say about its new value (None: accepted), as `collect` reads them."""
     for condition, say in slot.rejections:
         try:
@@ -265,7 +267,7 @@ async def _correct(runner: Runner, route: Mapping[str, Any]) -> list[str]:
         return []
     slots = {**runner.stack[-1].session.slots, name: value}
     slot = flow.slots.get(name)
-    refused = _rejected(slot, slots) if slot is not None else None
+    refused = rejected(slot, slots) if slot is not None else None
     if refused is not None:
         return [refused]
     await runner.revisit(asking[0], slots)

@@ -9,7 +9,9 @@ again with the new slots).
 
 What it refuses, whatever the host asks: a finished flow, a state the flow does not
 have, a final or history state. It always drops a pending confirmation, so a "yes"
-given before a correction never pays the corrected amount.
+given before a correction never pays the corrected amount, and the events the states
+left were deferring (found by exploration: words said while navigation matched a
+choice answered the destination question that "go back" asked again).
 
     interpreter.run(session, Revisit("confirming", {"amount": 45.0, "merchant": "Noodles"}, at=now))
 """
@@ -68,6 +70,7 @@ class RevisitSteps:
         self._trace("revisit", state=state, slots=dict(slots))
         self._exit(session, exits, before)
         session.confirmed = None  # one explicit yes per payment: never one given before the repair
+        session.deferred = None  # words kept for the state left are not an answer to the question asked again
         session.slots.clear()  # in place: the step's scope reads this same mapping
         session.slots.update(slots)
         entries = compiled.chart.entered(state)
