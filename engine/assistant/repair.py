@@ -242,11 +242,14 @@ async def carry_out(target: Any, flows: Mapping[str, CompiledFlow], route: Mappi
 
 async def _back(runner: Runner, recall: Recall, chinese: bool) -> list[str]:
     point, blocked = recall.previous(runner)
-    if blocked is not None:
-        if chinese:
-            return [f"不能返回：{blocked} 已经完成，无法撤销。"]
-        return [f"I can't go back: {blocked} has already happened and cannot be undone."]
     active = active_flow(runner)
+    if blocked is not None:
+        spec = active.compiled.skills.get(blocked) or {} if active is not None else {}
+        if chinese:
+            return [f"不能返回：{'付款' if spec.get('confirm') else '已保存的文件'}无法撤销。"]
+        return [
+            f"I can't go back past {'the payment' if spec.get('confirm') else 'the saved file'}: it cannot be undone."
+        ]
     if point is None or active is None or point.get("flow") != active.flow_id:
         return ["没有可以返回的上一步。" if chinese else "There is nothing to go back to."]
     recall.back_to(point)

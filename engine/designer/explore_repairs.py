@@ -27,7 +27,7 @@ from typing import Any
 from engine.assistant.recall import barrier
 from engine.assistant.repair import CORRECTABLE_TYPES, rejected
 from engine.designer.explore_report import Step
-from engine.designer.explore_values import fits, slot_alternatives, slot_sample
+from engine.designer.explore_values import fits, guard_literals, slot_alternatives, slot_sample, unique
 from engine.runtime.compiler import CompiledFlow
 from engine.runtime.effects import Effect, InvokeSkill
 
@@ -46,6 +46,12 @@ class Repairs:
         self.flow = compiled.flow
         self.counts = counts
         self.questions: set[str] = set()
+        guards = [t.cond for state in self.flow.states.values() for t in state.transitions if t.cond]
+        # per slot, the values its guards tell apart: a correction tries the sample and each of those
+        self.literals = {
+            name: unique([v for g in guards if f"slots.{name}" in g for v in guard_literals(g)])
+            for name in self.flow.slots
+        }
         for kind in REPAIR_KINDS:
             counts.setdefault(kind, 0)
 
@@ -96,8 +102,7 @@ class Repairs:
                 continue  # the answer to the question asked: explored as an answer
             if slot.type not in CORRECTABLE_TYPES and not (slot.type in ("string", "location") and name in asked_for):
                 continue
-            value = self._other_value(slot, slots)
-            if value is not None:
+            for value in self._other_values(slot, slots):
                 out.append(Step("repair", f"correct {name}", {"state": state, "slots": {**slots, name: value}}, at))
         return out
 
@@ -126,13 +131,15 @@ class Repairs:
             return what
         return None
 
-    def _other_value(self, slot: Any, slots: dict[str, Any]) -> Any:
-        """A value of the slot's type, not the one it holds, that its rejections accept."""
-        for value in (slot_sample(slot), *slot_alternatives(slot), 45.0, 3):
+    def _other_values(self, slot: Any, slots: dict[str, Any]) -> list[Any]:
+        """Values of the slot's type, not the one it holds, that its rejections accept: a sample, and the
+        values its guards tell apart (a correction may well send the flow down another branch)."""
+        out = []
+        for value in unique([slot_sample(slot), *slot_alternatives(slot), *self.literals[slot.name]]):
             fresh = fits(slot, value) and value != slots.get(slot.name) and value not in ("", None)
             if fresh and rejected(slot, {**slots, slot.name: value}) is None:
-                return value
-        return None
+                out.append(value)
+        return out[:4]
 
     def broken(self, step: Step, session: dict[str, Any], trace: list[dict[str, Any]]) -> str | None:
         """What went wrong with a repair, as the designer should read it (None: it asks again, as it should)."""
