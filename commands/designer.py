@@ -100,7 +100,7 @@ def _print_explorations(reports: list[Any], min_coverage: float | None) -> None:
 
     console = Console(highlight=False)
     table = Table(title="Exploration")
-    for column in ("flow", "transitions", "states", "configurations", "findings"):
+    for column in ("flow", "transitions", "states", "configurations", "repairs", "findings"):
         table.add_column(column, justify="left" if column == "flow" else "right")
     for r in reports:
         covered = sum(1 for b in r.branches if b.covered_by is not None)
@@ -111,6 +111,7 @@ def _print_explorations(reports: list[Any], min_coverage: float | None) -> None:
             f"[{style}]{covered}/{len(r.branches)} ({r.coverage:.0f}%)[/]",
             f"{len(r.visited & set(r.states))}/{len(r.states)}",
             f"{r.nodes}{' (bounded)' if r.truncated else ''}",
+            str(r.repairs.get("correct", 0) + r.repairs.get("back", 0)),
             f"[red]{len(r.findings)}[/]" if r.findings else "0",
         )
     console.print(table)
@@ -119,6 +120,8 @@ def _print_explorations(reports: list[Any], min_coverage: float | None) -> None:
             console.print(
                 f"{escape(r.file)}: {escape(r.progress())}; raise --max-configurations to go further", soft_wrap=True
             )
+        if r.repairs.get("questions"):
+            console.print(f"{escape(r.file)}: {_repairs(r.repairs)}", soft_wrap=True)
         for branch in r.branches:
             if branch.covered_by is None:
                 console.print(f"{escape(r.file)}:{branch.line}: not covered: {escape(branch.label())}", soft_wrap=True)
@@ -135,6 +138,17 @@ def _print_explorations(reports: list[Any], min_coverage: float | None) -> None:
         low = [r.flow for r in reports if r.coverage + 1e-9 < min_coverage]
         if low:
             console.print(f"[red]below {min_coverage:g}% transition coverage: {', '.join(low)}[/]")
+
+
+def _repairs(counts: dict[str, int]) -> str:
+    """Conversation repairs tried, in a sentence: questions met, corrections, steps back and refusals."""
+    refused = (
+        f", {counts['back_refused']} refused (past a payment or a saved file)" if counts.get("back_refused") else ""
+    )
+    return (
+        f"repairs at {counts['questions']} question(s): {counts['correct']} corrections, "
+        f"{counts['back']} steps back{refused}; repeat and cancel at each"
+    )
 
 
 def _schema_ref(schema: Path, folder: Path) -> str:

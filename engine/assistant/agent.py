@@ -97,10 +97,16 @@ class TurnLoop:
 
     # -- nodes: the shared halves of a turn (`engine.assistant.turn`) ----------------------------
     async def _understand(self, state: TurnState, config: RunnableConfig) -> dict[str, Any]:
-        runner = _session(config).runner
+        session = _session(config)
         armed = bool(state.get("armed"))
         understood = await understand(
-            runner, state["utterance"], self._route, flows=self.flows, wake=self.wake, armed=armed
+            session.runner,
+            state["utterance"],
+            self._route,
+            flows=self.flows,
+            wake=self.wake,
+            armed=armed,
+            recall=session.recall,
         )
         return {"route": understood.route.as_dict(), "armed": understood.armed}
 

@@ -15,7 +15,9 @@ host's `SessionStore` after every change:
   concurrent events are serialized, never lost;
 * commands are saved before they are handed to the device (`DeviceLink.deliver`),
   so nothing the device was sent is forgotten by a restart, and nothing unsaved
-  is ever sent (glasses in this process, which die with it, get them at once).
+  is ever sent (glasses in this process, which die with it, get them at once);
+* what conversation repair needs (the questions asked, the last line and frame:
+  `Recall`) is taken from the flows' trace before every save, and saved with them.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from engine.assistant.links import DeviceLink, PortsLink, SessionPorts
 from engine.assistant.outbox import Outbox
 from engine.assistant.reading import awaiting, spoken
+from engine.assistant.recall import Recall
 from engine.assistant.store import SessionRecord
-from engine.assistant.turn import arms, make_way, utterance_of
+from engine.assistant.turn import REASK, arms, make_way, utterance_of
 from engine.errors import UserError
 from engine.runtime.clock import VirtualClock, WallClock
 from engine.runtime.runner import Runner
@@ -69,6 +72,7 @@ class AssistantSession:
         "link",
         "lock",
         "outbox",
+        "recall",
         "record",
         "runner",
         "trace",
@@ -81,6 +85,7 @@ class AssistantSession:
         # defaults copied, so one wearer's screen or whereabouts never reach another's session
         self.device: dict[str, Any] = dict(host.device)
         self.outbox = Outbox(record.outbox)
+        self.recall = Recall(record.recall)
         self.lock = asyncio.Lock()
         self.link: DeviceLink | None = None
         self.trace: deque[dict[str, Any]] = _NO_TRACE  # a deque once there is something to keep
@@ -102,6 +107,11 @@ class AssistantSession:
     @property
     def armed(self) -> bool:
         return self.record.armed
+
+    @property
+    def profile(self) -> str:
+        """The device profile the session runs on ("" for the default one)."""
+        return self.record.profile
 
     @property
     def last_event(self) -> int:
@@ -129,6 +139,8 @@ class AssistantSession:
         self.record.armed = bool(result.get("armed"))
         for text in result.get("said") or ():
             self.outbox.reply(text)
+            if text != REASK:  # "repeat that" after a re-asked confirmation repeats the question itself
+                self.recall.said(text)
         return self._result(dict(result))
 
     async def device_event(self, name: str, data: dict[str, Any] | None = None, seq: int | None = None) -> bool:
@@ -214,6 +226,7 @@ class AssistantSession:
         await make_way(self.runner)
         self.runner = self._new_runner()
         await self.runner.start(flow, slots)
+        self.recall.started(self.runner, slots)  # the slots the wearer gave: theirs to correct
         return self.runner
 
     # -- writing: one writer, saved before anything is sent ------------------------------------------
@@ -261,16 +274,20 @@ class AssistantSession:
         if not self.host.virtual:
             self.clock = WallClock(self.record.epoch_ms)
         self.outbox = Outbox(self.record.outbox)
+        self.recall = Recall(self.record.recall)
         self.runner = self._new_runner()
         if self.record.snapshot:
             await self.runner.resume(self.record.snapshot)
 
     def _commit(self) -> bool:
         record = self.record
+        self.recall.observe(self.runner, self.runner.trace)
         record.snapshot = self.runner.snapshot() if self.runner.stack else None
         record.outbox = self.outbox.record()
+        record.recall = self.recall.record()
         saved = self.host.store.save(record)
-        record.snapshot, record.outbox = None, {}  # saved as JSON: the runner and the outbox hold the live copies
+        # saved as JSON: the runner, the outbox and the recall hold the live copies
+        record.snapshot, record.outbox, record.recall = None, {}, {}
         if not saved:
             self.outbox.forget_fresh()
             self._stale = True

@@ -56,6 +56,7 @@ class SessionRecord:
     armed: bool = False  # the next utterance is a command (after a wake phrase alone or the command gesture)
     last_event: int = 0  # highest device event number processed
     outbox: dict[str, Any] = field(default_factory=dict)  # numbered commands the device has not acknowledged
+    recall: dict[str, Any] = field(default_factory=dict)  # what conversation repair remembers (`Recall.record`)
     version: int = 0  # bumped by every save; 0 for a session never saved
     updated: float = 0.0
 
@@ -68,6 +69,7 @@ class SessionRecord:
             "armed": self.armed,
             "last_event": self.last_event,
             "outbox": self.outbox,
+            "recall": self.recall,
         }
         try:  # orjson: a tenth of the time of `json` on every save (a NaN is kept as null)
             return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
@@ -89,6 +91,7 @@ class SessionRecord:
             armed=bool(data.get("armed")),
             last_event=int(data.get("last_event") or 0),
             outbox=dict(data.get("outbox") or {}),
+            recall=dict(data.get("recall") or {}),
             version=int(version),
             updated=float(updated),
         )

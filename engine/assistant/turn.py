@@ -5,9 +5,11 @@
   phrase alone. Only a command needs routing (the offline router, or Qwen), which the
   host hands in as `route_words`; its answer is then fitted to the running flow (words
   the current state takes itself reach it as said).
+* Conversation repair ("no, 45 yuan", "go back", "repeat that", "what can you do") is
+  recognised before routing, offline, with no model call (`engine.assistant.repair`).
 * `act` carries a decision out on the session's flows: start a flow (replacing the
-  running one), fill a collect, answer a confirmation, cancel, or pass the words on;
-  it returns what the assistant itself says and what the wearer hears or reads.
+  running one), fill a collect, answer a confirmation, cancel, repair, or pass the words
+  on; it returns what the assistant itself says and what the wearer hears or reads.
 
 The LangGraph loop (`agent.TurnLoop`) runs them as its nodes for the embedded host;
 the Temporal session workflow runs `understand` with routing as an activity (the one
@@ -25,6 +27,8 @@ from typing import Any, Protocol
 
 from engine.assistant.addressing import COMMAND_GESTURE, hear
 from engine.assistant.reading import awaiting, handles, listening, spoken
+from engine.assistant.recall import Recall
+from engine.assistant.repair import REPAIR_COMMANDS, carry_out, repair_route
 from engine.assistant.routing import Route
 from engine.runtime.compiler import CompiledFlow
 from engine.runtime.runner import Runner
@@ -95,16 +99,21 @@ async def understand(
     flows: Mapping[str, CompiledFlow],
     wake: Sequence[str],
     armed: bool = False,
+    recall: Recall | None = None,
 ) -> Understood:
     """What `utterance` is for, given what the session's flows are doing; `route_words` is called
-    only for a command (never for a listening flow's words, a confirmation's answer, the wake phrase)."""
+    only for a command (never for a listening flow's words, a confirmation's answer, the wake phrase,
+    a repair: `recall` is what the session remembers for those)."""
     active, waiting = awaiting(runner)
     hearing = listening(runner)
     heard = hear(utterance, listening=hearing, confirming=waiting == "confirm", armed=armed, phrases=wake)
+    repaired = repair_route(heard.text, runner, recall) if heard.kind in ("command", "reask") else None
     if heard.kind == "input":
         route = Route("heard", active, confidence=1.0, via="listening")
     elif heard.kind == "answer":
         route = Route("confirm", active, answer=heard.answer, confidence=1.0, via="confirm")
+    elif repaired is not None:
+        route = repaired
     elif heard.kind == "reask":
         route = Route("reask", active, confidence=1.0, text=REASK, via="confirm")
     elif heard.kind == "wake":
@@ -176,6 +185,8 @@ async def act(
         if not runner.stack[0].session.done and not moved:
             await runner.stop("cancelled")
             said.append("Stopped.")
+    elif command in REPAIR_COMMANDS:
+        said.extend(await carry_out(target, flows, route))
     elif command == "clarify":
         said.append("Did you mean " + " or ".join(route.get("options") or []) + "?")
     elif command in ("answer", "wake", "reask"):

@@ -16,7 +16,9 @@ first (`engine.designer.explore_guide`), breadth-first otherwise:
 * the next timer firing (`after`, `no_input`);
 * an event an active state defers (`defer:`), and voice cancel and swipe-down
   in every configuration (the engine's default ends the flow or goes to its
-  `cancel:` state), so deferral and cancel paths are run too.
+  `cancel:` state), so deferral and cancel paths are run too;
+* at every question to the wearer, the conversation repairs the assistant makes
+  (a correction of each slot, going back: `engine.designer.explore_repairs`).
 
 Each candidate is tried on a copy of the session, so which branch it takes is
 observed, not predicted. A configuration is explored further when it is new or
@@ -45,6 +47,7 @@ from typing import Any
 from engine.checks.expressions import declared_names
 from engine.designer.explore_guide import Frontier, with_ancestors
 from engine.designer.explore_messages import ExpressionAt, describe_failure, expression_sites, failing_site
+from engine.designer.explore_repairs import Repairs, Waypoint
 from engine.designer.explore_report import Branch, Exploration, Finding, Step
 from engine.designer.explore_stimuli import CANDIDATES_PER_TRIGGER, STEP_MS, Stimuli
 from engine.designer.explore_values import (
@@ -63,7 +66,7 @@ from engine.designer.explore_values import (
 from engine.language.catalog import Catalog, load_catalog
 from engine.language.model import Transition
 from engine.runtime.compiler import CompiledFlow
-from engine.runtime.effects import CallModel, CancelInvoke, InvokeSkill, Link, StartCall
+from engine.runtime.effects import CallModel, CancelInvoke, InvokeSkill, Link, Revisit, StartCall
 from engine.runtime.privacy import step_violations
 from engine.runtime.session import Session
 from engine.runtime.step import Interpreter, StepResult
@@ -117,6 +120,7 @@ class _Node:
     path: tuple[Step, ...]
     linked: bool = False
     key: Any = None  # what tells it apart from other configurations (worked out once, by Explorer._key)
+    waypoints: tuple[Waypoint, ...] = ()  # questions asked and calls that cannot be undone, on its path
 
 
 class Explorer:
@@ -155,6 +159,7 @@ class Explorer:
         self._active: dict[str, frozenset[str]] = {}
         self._shapes: dict[int, tuple[Any, Any]] = {}  # id(value) -> (value, its shape)
         self.frontier = Frontier(self.flow)
+        self._repairs = Repairs(compiled, self.result.repairs)
 
     def _line(self, path: Any) -> int:
         try:
@@ -205,7 +210,8 @@ class Explorer:
                     seen.add(child_key)
                     shapes[core] = shapes.get(core, 0) + 1
                     frontier.push(child, self._active_of(child), len(child.path))
-            for step in self._next.default_cancels(node.session, node.now):
+            repairs = self._repairs.steps(node.session, node.waypoints, node.now)
+            for step in [*self._next.default_cancels(node.session, node.now), *repairs]:
                 # run (for its findings and the states it enters) but not counted as a way on: a state
                 # only cancel can leave is still stuck, and "can end" is judged without it
                 child, _ = self._apply(node, step)
@@ -284,6 +290,8 @@ class Explorer:
             result = interp.send(session, step.name, data, now)
         elif step.kind == "timer":
             result = interp.timer_fired(session, step.name, now, now)
+        elif step.kind == "repair":
+            result = interp.run(session, Revisit(step.data["state"], dict(step.data["slots"]), at=now))
         else:
             kind, state = step.name.split(" ", 1)
             done = step.kind == "done"
@@ -312,7 +320,13 @@ class Explorer:
         if step.kind in ("done", "fail"):
             kind, state = step.name.split(" ", 1)
             pending.pop((kind, state), None)
-        return self._after(_Node({}, {}, pending, now, path), session, result, now, path), new
+        elif step.kind == "repair":
+            ended = {"config": session.config, "done": session.done, "final": session.final}
+            problem = self._repairs.broken(step, ended, result.trace)
+            if problem is not None:
+                self._finding("repair", problem, session.config, path)
+        waypoints = self._repairs.before(step, node.waypoints)
+        return self._after(_Node({}, {}, pending, now, path, waypoints=waypoints), session, result, now, path), new
 
     def _after(self, node: _Node, session: Session, result: StepResult, now: int, path: tuple[Step, ...]) -> _Node:
         pending = dict(node.pending)
@@ -332,7 +346,9 @@ class Explorer:
         pending = {k: v for k, v in pending.items() if k[1] in active and not session.done}
         # no copy: this session was restored from a copy and is dropped now, so the node owns its data;
         # the device dict is the interpreter's, reused by the next step, so the node keeps its own
-        return _Node(session.snapshot(), dict(self.interp.device), pending, now, path, node.linked)
+        snapshot = session.snapshot()
+        waypoints = self._repairs.passed(node.waypoints, snapshot, result.effects)
+        return _Node(snapshot, dict(self.interp.device), pending, now, path, node.linked, waypoints=waypoints)
 
     def _record(self, config: str, result: StepResult, path: tuple[Step, ...]) -> bool:
         """Note branches taken, states entered and findings; True when a branch was covered for the first time."""
@@ -413,7 +429,8 @@ class Explorer:
             s["confirmed"],
             tuple(item["name"] for item in s.get("deferred", ())[:2]),  # two waiting are like many
             tuple(sorted((k, str(v) if k != "location" else v is not None) for k, v in node.device.items())),
-            self._data_shape(s["slots"]),
+            tuple(what[0] if kind == "ask" else what for kind, what in node.waypoints),  # where "go back" goes
+            self._data_shape(s["slots"]),  # the data shapes last: `run` counts shapes per the rest of the key
             self._data_shape(s["vars"]),
         )
 

@@ -13,7 +13,7 @@ __all__ = ["Branch", "Exploration", "Finding", "Step"]
 class Step:
     """One thing that happened to the flow, in the words of a test scenario."""
 
-    kind: str  # event | timer | done | fail
+    kind: str  # event | timer | done | fail | start | repair
     name: str  # event name, timer trigger, or the state whose invoke/llm/call finished
     data: Any = None
     at: int = 0
@@ -25,6 +25,8 @@ class Step:
             return f"{at} {self.name} {payload}".rstrip()
         if self.kind == "timer":
             return f"{at} timer {self.name}"
+        if self.kind == "repair":
+            return f"{at} wearer: {self.name} (re-enter {self.data['state']})"
         if self.kind == "start":
             return f"{at} start {self.name} with {json.dumps(self.data, ensure_ascii=False, default=str)}"
         if self.kind == "done":
@@ -37,7 +39,7 @@ class Step:
 
 @dataclass
 class Finding:
-    kind: str  # error | refused | privacy | stuck | no_end
+    kind: str  # error | refused | privacy | stuck | no_end | repair
     message: str
     state: str
     path: tuple[Step, ...]
@@ -79,6 +81,7 @@ class Exploration:
     steps: int = 0
     truncated: bool = False
     budget: int = 0  # configurations the search may explore (0: not bounded)
+    repairs: dict[str, int] = field(default_factory=dict)  # conversation repairs tried (`explore_repairs`)
 
     @property
     def coverage(self) -> float:
@@ -129,4 +132,5 @@ class Exploration:
             "steps": self.steps,
             "truncated": self.truncated,
             "progress": self.progress(),
+            "repairs": dict(self.repairs),
         }

@@ -43,6 +43,7 @@ __all__ = [
     "Ports",
     "Prompt",
     "RecordingPorts",
+    "Revisit",
     "Send",
     "SetLed",
     "Snapshot",
@@ -270,7 +271,19 @@ class CallFailed(_At):
     message: str
 
 
-Input = Start | Send | Halt | TimerFired | InvokeDone | InvokeFailed | LlmDone | LlmFailed | CallDone | CallFailed
+@dataclass(slots=True)
+class Revisit(_At):
+    """Enter `state` again with `slots` as the session's slots: the assistant's conversation repair
+    (a corrected slot re-asked, going back to an earlier question). Only the host builds one; no
+    event name, so no device, scenario or utterance can ask for it. It never carries a confirmation."""
+
+    state: str
+    slots: dict[str, Any] = field(default_factory=dict)
+
+
+Input = (
+    Start | Send | Halt | TimerFired | InvokeDone | InvokeFailed | LlmDone | LlmFailed | CallDone | CallFailed | Revisit
+)
 
 
 @dataclass(slots=True)

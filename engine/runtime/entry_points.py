@@ -25,6 +25,7 @@ from engine.runtime.effects import (
     InvokeFailed,
     LlmDone,
     LlmFailed,
+    Revisit,
     Send,
     Snapshot,
     Start,
@@ -58,6 +59,7 @@ class EntryPoints:
         def _send(self, session: Session, name: str, data: dict[str, Any] | None, now: int) -> StepResult: ...
         def _halt(self, session: Session, now: int, reason: str) -> StepResult: ...
         def _timer_fired(self, session: Session, trigger: str, due: int, now: int) -> StepResult: ...
+        def _revisit(self, session: Session, state: str, slots: dict[str, Any], now: int) -> StepResult: ...
         def _completion(
             self, session: Session, state: str, kind: str, result: Any, error: dict[str, Any] | None, now: int
         ) -> StepResult: ...
@@ -83,6 +85,8 @@ class EntryPoints:
             return self._start(session, at)
         if isinstance(event, Halt):
             return self._halt(session, at, event.reason)
+        if isinstance(event, Revisit):
+            return self._revisit(session, event.state, event.slots, at)
         if isinstance(event, (InvokeDone, LlmDone)):
             kind = "invoke" if isinstance(event, InvokeDone) else "llm"
             return self._completion(session, event.state, kind, event.result, None, at)

@@ -51,6 +51,7 @@ from engine.runtime.effects import (
     Ports,
     Prompt,
     RecordingPorts,
+    Revisit,
     Send,
     SetLed,
     Snapshot,
@@ -165,6 +166,12 @@ class Runner(SkillCalls):
         for frame in reversed(list(self.stack)):
             self._step(frame, Halt(reason, at=self.clock.now()))
         await self._quiesce()
+
+    async def revisit(self, state: str, slots: dict[str, Any]) -> None:
+        """Enter `state` of the innermost flow again, with `slots` (conversation repair, `engine.runtime.revisit`)."""
+        if self.stack:
+            self._step(self.top, Revisit(state, slots, at=self.clock.now()))
+            await self._quiesce()
 
     def discard(self) -> None:
         """End the session for good (a server freeing an abandoned one): running skills are
@@ -408,14 +415,8 @@ class Runner(SkillCalls):
     def _link(self, frame: Frame, effect: Link) -> None:
         flow_id = effect.flow
         if flow_id not in self.flows:
-            self._record(
-                {
-                    "t": self.clock.now(),
-                    "kind": "error",
-                    "error": "error.link",
-                    "message": f"flow '{flow_id}' is not loaded",
-                }
-            )
+            message = f"flow '{flow_id}' is not loaded"
+            self._record({"t": self.clock.now(), "kind": "error", "error": "error.link", "message": message})
             return
         index = self.stack.index(frame)
         args = effect.args if isinstance(effect.args, dict) else {}

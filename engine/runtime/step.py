@@ -49,6 +49,7 @@ from engine.runtime.effects import (
 )
 from engine.runtime.entry_points import EntryPoints, with_defaults
 from engine.runtime.invocations import InvocationSteps
+from engine.runtime.revisit import RevisitSteps
 from engine.runtime.session import Session
 
 # the step types live in engine.runtime.effects; they stay importable from here
@@ -61,9 +62,8 @@ _IDLE_QUEUE = cast("deque[tuple[str, dict[str, Any]]]", ())
 _IDLE_RESULT = StepResult(cast("list[Effect]", ()), cast("list[dict[str, Any]]", ()))
 
 
-class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, InputSteps):
+class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, InputSteps, RevisitSteps):
     """Steps sessions of one compiled flow. Cheap to create; holds no session between calls."""
-
 
     def __init__(
         self,

@@ -114,3 +114,19 @@ def test_a_flow_that_cannot_run_is_a_one_line_error(tmp_path: Path) -> None:
     proc = run_cli("explore", str(bad))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"{bad}" in proc.stderr and "cannot explore" in proc.stderr
+
+
+def test_a_repair_that_asks_nothing_again_is_a_finding_with_its_path() -> None:
+    report = _explore("repair_leaves_at_once")
+    found = [f for f in report.findings if f.kind == "repair"]
+    assert len(found) == 1 and "re-entered 'confirming', which asked nothing" in found[0].message
+    assert found[0].path[-1].kind == "repair" and found[0].path[-1].describe().endswith("(re-enter confirming)")
+
+
+def test_exploration_tries_repairs_at_every_question_of_the_shipped_payment_flow() -> None:
+    compiled, main_id, _ = load_runnable(ROOT / "flows" / "glance_pay.yaml")
+    report = explore(compiled[main_id])
+    repairs = report.as_dict()["repairs"]
+    assert repairs["questions"] == 3 and repairs["correct"] > 0 and repairs["back"] > 0
+    assert repairs["back_refused"] > 0  # never back past the payment
+    assert not report.findings
