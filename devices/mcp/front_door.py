@@ -15,6 +15,7 @@ the engine raises (`confirm.yes.pay` would pay), a payload that fits its schema.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from typing import Any
@@ -31,13 +32,15 @@ from engine.language.catalog import DeviceProfile
 from engine.language.event_names import engine_owned, refusal
 from engine.media import MediaStore
 
-__all__ = ["DEVICE", "MAX_CLIENTS", "MAX_LIVE", "SkillTools", "ToolRefused"]
+__all__ = ["DEVICE", "MAX_CLIENTS", "MAX_LIVE", "SETTLE_MS", "SkillTools", "ToolRefused", "busy", "settle"]
 
 log = logging.getLogger("lensflow.mcp")
 
 DEVICE = "mcp"  # the `device` of every session this door makes: it serves no other
 MAX_LIVE = 256  # sessions kept in memory at once (the least recently used go back to the store)
 MAX_CLIENTS = 1024  # MCP clients whose session is remembered (the least recently seen are forgotten)
+SETTLE_MS = 5000  # how long a call waits for the skill and model calls its flow started (then it says where it is)
+_POLL_S = 0.02
 
 
 class ToolRefused(UserError):
@@ -96,6 +99,7 @@ class SkillTools:
             extra["route"] = {k: route.get(k) for k in ("command", "flow", "via") if route.get(k) is not None}
         else:
             await self._event(session, arguments["event"], arguments.get("data") or {})
+        await settle(session)
         return {**self._outcome(session), **extra}
 
     # -- sessions ----------------------------------------------------------------------------------
@@ -182,3 +186,24 @@ class SkillTools:
 
     def close(self) -> None:
         self.host.close()
+
+
+def busy(session: AssistantSession) -> bool:
+    """Whether a flow of the session waits on a call that answers by itself: a skill still working (or pausing
+    between attempts), a model call. Streams (a skill raising events: listening, live captions) run until the
+    flow stops them, and timers wait for the wearer: neither keeps a call waiting."""
+    for frame in session.runner.stack:
+        for info in (frame.session.invokes or {}).values():
+            skill = str(info.get("skill"))
+            if skill != "call" and not (frame.compiled.skills.get(skill) or {}).get("events"):
+                return True
+    return False
+
+
+async def settle(session: AssistantSession) -> None:
+    """Let the calls the flow started answer (at most `SETTLE_MS`): the result then shows where the flow
+    waits for the wearer, not a skill half done. What comes later is in the next call's result."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_MS / 1000
+    while busy(session) and loop.time() < deadline:
+        await asyncio.sleep(_POLL_S)

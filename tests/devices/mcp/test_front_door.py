@@ -116,6 +116,8 @@ def test_a_photo_serves_only_the_call_that_brought_it(tmp_path: Path, monkeypatc
         assert "photos" not in kept
         shot = await tools.call("say", {"text": "take a photo"}, "c1")  # the earlier photo is not used now
         assert (shot["flow"], shot["states"], shot["photos_missing"]) == ("capture", ["not_saved"], 1)
+        unread = await tools.call("glance_pay", {}, "c1")  # no photo: reading the code fails, twice retried
+        assert (unread["states"], unread["photos_missing"]) == (["failed"], 1)  # awaited, not left `scanning`
         pay = await tools.call("glance_pay", {"photo": photo}, "c1")
         assert (pay["states"], pay["confirm"]) == (["confirming"], "Pay 12.5 to Lucky Noodles?")
         cancelled = await tools.call("send_event", {"event": "gesture.swipe_down"}, "c1")

@@ -1,7 +1,8 @@
 """`python cli.py mcp --http` on 127.0.0.1, driven by the MCP SDK's streamable HTTP client.
 
 Two clients get two sessions; one names the other's session to read it; the payment
-waits at its confirmation and is paid when the wearer says yes; the server stops on
+waits at its confirmation and is paid when the wearer says yes; a client on the
+stateless 2026-07-28 protocol carries on by naming its session; the server stops on
 SIGTERM, by its PID, without a traceback.
 """
 
@@ -12,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import anyio
-from mcp import ClientSession
+from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from skills.payments.sandbox import START_BALANCE, SandboxLedger
@@ -49,6 +50,10 @@ def test_two_clients_over_http_a_payment_confirmed_by_voice_and_a_clean_stop(tmp
             seen["bad"] = error_text(await b.call_tool("say", {"text": 42}))
             seen["read"] = structured(await b.call_tool("session_state", {"session": asked["session"]}))
             seen["paid"] = structured(await a.call_tool("say", {"text": "yes"}))
+        async with Client(url) as modern:  # the 2026-07-28 protocol: stateless, so the session is named
+            started = structured(await modern.call_tool("capture", {}))
+            seen["unnamed"] = error_text(await modern.call_tool("session_state", {}))
+            seen["named"] = structured(await modern.call_tool("session_state", {"session": started["session"]}))
 
     try:
         anyio.run(clients)
@@ -78,3 +83,6 @@ def test_two_clients_over_http_a_payment_confirmed_by_voice_and_a_clean_stop(tmp
     assert isinstance(paid, dict)
     assert (paid["states"], paid["spoken"][-1]) == (["paid"], "Paid 8")
     assert SandboxLedger(ledger).balance() == START_BALANCE - Decimal("8.00")
+    assert "no session yet" in str(seen["unnamed"])
+    named = seen["named"]
+    assert isinstance(named, dict) and (named["flow"], named["done"]) == ("capture", True)
