@@ -62,6 +62,7 @@ class SkillTools:
         self.specs.update({spec.name: spec for spec in session_tools()})
         self.clients: OrderedDict[str, str] = OrderedDict()  # MCP client -> its session id
         self.recent: OrderedDict[str, None] = OrderedDict()  # live session ids, least recently used first
+        self.finding = asyncio.Lock()  # one client's first calls, sent at once, find one session between them
 
     async def call(self, name: str, arguments: Any, client: str | None = None) -> dict[str, Any]:
         """Carry out one tool call; `ToolRefused` (one line) when the call does not fit."""
@@ -105,6 +106,10 @@ class SkillTools:
     # -- sessions ----------------------------------------------------------------------------------
     async def _session(self, named: str | None, client: str | None, create: bool = True) -> AssistantSession:
         """The session named (one this door made), else the client's, else a new one for the client."""
+        async with self.finding:
+            return await self._find(named, client, create)
+
+    async def _find(self, named: str | None, client: str | None, create: bool) -> AssistantSession:
         if named is not None:
             found = await self._ours(named)
             if found is None:

@@ -5,6 +5,7 @@ Every refusal is one line, and a refused call neither makes nor changes a sessio
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -76,6 +77,8 @@ def test_a_session_is_reached_only_by_its_client_or_the_id_a_result_gave(
         tools.host.release(glasses.id)
         assert "no session" in await refused(tools, "send_event", {"session": glasses.id, "event": "gesture.tap"})
         assert glasses.id not in tools.host.live  # not even brought back to memory
+        first, second = await asyncio.gather(tools.call("capture", {}, "c3"), tools.call("session_state", {}, "c3"))
+        assert first["session"] == second["session"]  # a client's calls sent at once share its one session
         stateless = await tools.call("capture", {}, None)  # a client the transport cannot name: a new session
         assert stateless["session"] not in (mine["session"], other["session"])
 
