@@ -25,6 +25,7 @@ from commands.assistant import cmd_chat, cmd_route, cmd_scripted_llm, cmd_serve 
 from commands.cluster import cmd_cluster  # noqa: E402
 from commands.common import EXIT_OK, EXIT_USAGE  # noqa: E402
 from commands.designer import cmd_explore, cmd_graph, cmd_new, cmd_test  # noqa: E402
+from commands.mcp import cmd_mcp  # noqa: E402
 from commands.run import cmd_preview, cmd_report, cmd_run, cmd_simulate  # noqa: E402
 from commands.validate import cmd_reference, cmd_rules, cmd_schema, cmd_tree, cmd_validate  # noqa: E402
 
@@ -133,6 +134,22 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--log-json", action="store_true", help="log one JSON object a line (connects, refusals, errors)")
     sv.set_defaults(func=cmd_serve)
 
+    mc = sub.add_parser("mcp", help="offer every flow as a tool to an MCP client (Quark's assistant): stdio or HTTP")
+    mc.add_argument("flows", nargs="*", help="flow files or folders (default flows/)")
+    mc.add_argument("--http", action="store_true", help="streamable HTTP at http://HOST:PORT/mcp instead of stdio")
+    mc.add_argument("--host", default="127.0.0.1", help="with --http: address to listen on (loopback only)")
+    mc.add_argument("--port", type=int, default=8766, help="with --http: port (default 8766; 0 picks a free one)")
+    mc.add_argument(
+        "--db", help="session store: a SQLite file or postgresql://... (default LENSFLOW_DB or the data folder)"
+    )
+    mc.add_argument("--wearer", default="local", help="whose captures and payments the sessions are (default local)")
+    mc.add_argument("--profile", help="device profile the HUD lines are laid out for (default quark-display)")
+    mc.add_argument("--llm-url", help="OpenAI-compatible endpoint serving Qwen for `say` (default: DashScope)")
+    mc.add_argument("--model", help="model name (default qwen-plus)")
+    mc.add_argument("--wake", help="wake phrases, comma-separated (default LENSFLOW_WAKE_PHRASES)")
+    mc.add_argument("--log-json", action="store_true", help="log one JSON object a line on stderr")
+    mc.set_defaults(func=cmd_mcp)
+
     cl = sub.add_parser(
         "cluster", help="run PostgreSQL, Temporal, session workers and gateways on 127.0.0.1 until Ctrl-C"
     )
@@ -214,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands that run flows read the environment's settings: a bad one stops them before anything starts.
 # (`test` runs each case with its own data folder and provider settings.)
-READS_SETTINGS = {"run", "simulate", "serve", "chat", "route"}
+READS_SETTINGS = {"run", "simulate", "serve", "chat", "route", "mcp"}
 
 
 def main(argv: list[str] | None = None) -> int:

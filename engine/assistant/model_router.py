@@ -25,7 +25,15 @@ from engine.assistant.offline_sure import sure_reason
 from engine.assistant.routing import OfflineRouter, Route
 from engine.language.model import Flow, Slot
 
-__all__ = ["SYSTEM_PROMPT", "ModelRouter", "ToolProblem", "check_call", "flow_tools", "slot_schema"]
+__all__ = [
+    "SYSTEM_PROMPT",
+    "ModelRouter",
+    "ToolProblem",
+    "check_call",
+    "flow_parameters",
+    "flow_tools",
+    "slot_schema",
+]
 
 SYSTEM_PROMPT = (
     "You are the assistant of AI glasses. Turn what the wearer says into exactly one tool call: start the flow "
@@ -56,18 +64,24 @@ def slot_schema(slot: Slot) -> dict[str, Any]:
     return schema
 
 
+def flow_parameters(flow: Flow) -> dict[str, Any]:
+    """The JSON Schema of a flow's slots, as a tool's arguments: what Qwen fills here and an MCP client
+    fills through `cli.py mcp` (one builder, so both doors take the same values)."""
+    properties = {name: slot_schema(slot) for name, slot in sorted(flow.slots.items())}
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
 def flow_tools(flows: list[Flow]) -> list[dict[str, Any]]:
     """One `start_<flow>` tool per flow plus the fixed commands, in a stable order."""
     tools = []
     for flow in sorted(flows, key=lambda f: f.id):
-        properties = {name: slot_schema(slot) for name, slot in sorted(flow.slots.items())}
         tools.append(
             {
                 "type": "function",
                 "function": {
                     "name": f"start_{flow.id}",
                     "description": flow.description or flow.title or flow.id,
-                    "parameters": {"type": "object", "properties": properties, "additionalProperties": False},
+                    "parameters": flow_parameters(flow),
                 },
             }
         )

@@ -11,6 +11,7 @@ Modules (import what you need; none of them holds tests):
 - `scaling`: counting executed lines to tell linear from quadratic work
 - `watch`: reading `validate --watch` output line by line
 - `photos`: drawn package photos with barcodes, and payment QR codes
+- `mcp`: `cli.py mcp` spawned on stdio or HTTP, and its tool results read
 - `servers`: local stand-ins for provider services speaking their real wire formats
 """
 
