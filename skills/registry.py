@@ -4,7 +4,8 @@
 exist online (open questions, image descriptions) answer offline with
 `error.code` UNAVAILABLE, which flows turn into a clear message, never an
 invented answer; `assistant.answer` first answers what needs no model (time,
-battery, where am I, sums, conversions: skills/onboard/answers.py). Translation
+battery, where am I, sums, conversions: skills/onboard/answers.py); text in a
+photo is read on the glasses (skills/reading). Translation
 offline is the phrasebook or a word-by-word gloss, labelled as such
 (skills/translation); online it is Qwen-MT, falling back to the offline answer for
 any sentence the provider cannot be reached for.
@@ -21,6 +22,7 @@ from skills.meetings import summarize, transcripts
 from skills.navigation import skills as navigation
 from skills.onboard import answers, media, teleprompter
 from skills.payments import sandbox as payments
+from skills.reading import ocr as reading
 from skills.shopping import skills as shopping
 from skills.translation import offline as translation
 
@@ -90,6 +92,7 @@ def embedded_skills() -> dict[str, Skill]:
         "translate.text": translation.translate_offline,
         "assistant.answer": answers.answers_first(None),  # time, battery, sums ...; the rest needs the network
         "vision.describe": _offline("Describing what the camera sees"),
+        "reading.read_text": reading.read_text,  # the recogniser loads on the first photo, not here
         "shopping.identify": shopping.identify,
         "shopping.search": shopping.search,
         "shopping.compare": shopping.compare,

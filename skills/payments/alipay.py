@@ -1,23 +1,16 @@
-"""Alipay online: `alipay.trade.pay`, `.query` and `.cancel` through the official SDK, answers verified (RSA2).
+"""Alipay online: `alipay.trade.pay`, `.query` and `.cancel`, requests signed and answers verified (RSA2).
 
-The SDK (`alipay.aop.api`) builds the requests from its own request and model
-classes and signs them (`DefaultAlipayClient.sdk_execute`); its verification
-function checks every answer against Alipay's public key, and its response
-classes read the fields. The HTTP exchange itself is done here, for two reasons:
-the SDK's `execute` ignores a port in the gateway URL (it always dials 80/443),
-and it cannot tell "the request never left" (safe: nothing was charged) from
-"the answer was lost" (unknown: only a query can tell), a difference this
-provider depends on. Payment logic (journal, polling, recovery) lives in
-skills/payments/checkout.py; this module only speaks the wire format and says what each
-answer means.
+skills/payments/alipay_wire.py speaks the wire format (the signed form request, the
+verified JSON answer); this module posts it with httpx and says what each answer
+means. A request that never left (the connection did not open: certainly nothing
+charged) is told apart from an answer that was lost (unknown: only a query can
+tell), a difference the checkout depends on. Payment logic (journal, polling,
+recovery) lives in skills/payments/checkout.py.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
-import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +18,7 @@ from urllib.parse import urlsplit
 from skills.base import SkillError
 from skills.errors import classify, map_exceptions, status_code
 from skills.payments.alipay_settings import AlipaySettings
+from skills.payments.alipay_wire import CHARSET, Untrusted, form
 from skills.payments.checkout import Checkout, OutcomeUnknown, Reply
 from skills.payments.money import money, stored
 
@@ -47,39 +41,29 @@ class AlipayGateway:
     name = "alipay"
 
     def __init__(self, settings: AlipaySettings) -> None:
-        from alipay.aop.api.AlipayClientConfig import AlipayClientConfig
-        from alipay.aop.api.DefaultAlipayClient import DefaultAlipayClient
+        import httpx
 
         self.settings = settings
-        config = AlipayClientConfig()
-        config.server_url = settings.gateway
-        config.app_id = settings.app_id
-        config.app_private_key = settings.private_key
-        config.alipay_public_key = settings.alipay_public_key
-        config.sign_type = "RSA2"
-        config.timeout = settings.timeout
-        self.client = DefaultAlipayClient(config)
+        self.wire = settings.wire()  # a key that is not RSA is a CONFIG error here, before anything is sent
+        # a fresh connection per call (no keep-alive, no retries): a request is sent once, or known not sent
+        self.http = httpx.Client(timeout=settings.timeout, limits=httpx.Limits(max_keepalive_connections=0))
 
     # -- the three calls ------------------------------------------------------------------
     def pay(self, out_trade_no: str, subject: str, amount: Decimal, payload: str) -> Reply:
-        from alipay.aop.api.domain.AlipayTradePayModel import AlipayTradePayModel
-        from alipay.aop.api.request.AlipayTradePayRequest import AlipayTradePayRequest
-        from alipay.aop.api.response.AlipayTradePayResponse import AlipayTradePayResponse
-
-        model = AlipayTradePayModel()
-        model.out_trade_no = out_trade_no
-        model.total_amount = money(amount)
-        model.subject = subject[:256]  # text read from the QR travels as data, in a field, never as instructions
-        model.scene = "bar_code"
-        model.product_code = "FACE_TO_FACE_PAYMENT"
-        if self.settings.auth_code:
-            model.auth_code = self.settings.auth_code
-        answer = self._call(AlipayTradePayRequest(biz_model=model), AlipayTradePayResponse(), sent_matters=True)
-        code, sub_code = str(answer.code or ""), str(answer.sub_code or "")
+        biz = {
+            "out_trade_no": out_trade_no,
+            "total_amount": money(amount),
+            "subject": subject[:256],  # text read from the QR travels as data, in a field, never as instructions
+            "scene": "bar_code",
+            "product_code": "FACE_TO_FACE_PAYMENT",
+            "auth_code": self.settings.auth_code,  # left out when empty
+        }
+        answer = self._call("alipay.trade.pay", biz, sent_matters=True)
+        code, sub_code = _text(answer, "code"), _text(answer, "sub_code")
         if code == "10000":
-            return Reply("paid", str(answer.trade_no or ""), _amount(answer.total_amount))
+            return Reply("paid", _text(answer, "trade_no"), _amount(answer.get("total_amount")))
         if code == "10003":
-            return Reply("waiting", str(answer.trade_no or ""))
+            return Reply("waiting", _text(answer, "trade_no"))
         if sub_code == "ACQ.TRADE_HAS_SUCCESS":  # a retry of a paid number: the first outcome, no second charge
             paid = self.query(out_trade_no)
             return Reply("paid", paid.trade_no, paid.amount if paid.amount is not None else amount, "repeated")
@@ -87,66 +71,56 @@ class AlipayGateway:
         raise AssertionError("unreachable")
 
     def query(self, out_trade_no: str) -> Reply:
-        from alipay.aop.api.domain.AlipayTradeQueryModel import AlipayTradeQueryModel
-        from alipay.aop.api.request.AlipayTradeQueryRequest import AlipayTradeQueryRequest
-        from alipay.aop.api.response.AlipayTradeQueryResponse import AlipayTradeQueryResponse
-
-        model = AlipayTradeQueryModel()
-        model.out_trade_no = out_trade_no
-        answer = self._call(AlipayTradeQueryRequest(biz_model=model), AlipayTradeQueryResponse())
-        if str(answer.code) == "10000":
+        answer = self._call("alipay.trade.query", {"out_trade_no": out_trade_no})
+        if _text(answer, "code") == "10000":
             status = {"TRADE_SUCCESS": "paid", "TRADE_FINISHED": "paid", "WAIT_BUYER_PAY": "waiting"}.get(
-                str(answer.trade_status), "closed"
+                _text(answer, "trade_status"), "closed"
             )
-            return Reply(status, str(answer.trade_no or ""), _amount(answer.total_amount))
-        if answer.sub_code == "ACQ.TRADE_NOT_EXIST":
+            return Reply(status, _text(answer, "trade_no"), _amount(answer.get("total_amount")))
+        if answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
             return Reply("absent")
-        raise OutcomeUnknown("PROVIDER_ERROR", f"query answered {answer.code} {answer.sub_code or answer.msg}")
+        raise OutcomeUnknown("PROVIDER_ERROR", f"query answered {_said(answer)}")
 
     def cancel(self, out_trade_no: str) -> Reply:
-        from alipay.aop.api.domain.AlipayTradeCancelModel import AlipayTradeCancelModel
-        from alipay.aop.api.request.AlipayTradeCancelRequest import AlipayTradeCancelRequest
-        from alipay.aop.api.response.AlipayTradeCancelResponse import AlipayTradeCancelResponse
-
-        model = AlipayTradeCancelModel()
-        model.out_trade_no = out_trade_no
-        answer = self._call(AlipayTradeCancelRequest(biz_model=model), AlipayTradeCancelResponse())
-        if str(answer.code) == "10000" and answer.retry_flag != "Y":
+        answer = self._call("alipay.trade.cancel", {"out_trade_no": out_trade_no})
+        if _text(answer, "code") == "10000" and answer.get("retry_flag") != "Y":
             # "close": it was never paid; "refund": it was, and the money went back: either way not charged
-            return Reply("closed", detail="cancelled" if answer.action != "refund" else "refunded")
-        if answer.sub_code == "ACQ.TRADE_NOT_EXIST":
+            return Reply("closed", detail="cancelled" if answer.get("action") != "refund" else "refunded")
+        if answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
             return Reply("closed", detail="cancelled")
-        raise OutcomeUnknown("PROVIDER_ERROR", f"cancel answered {answer.code} {answer.sub_code or answer.msg}")
+        raise OutcomeUnknown("PROVIDER_ERROR", f"cancel answered {_said(answer)}")
 
     # -- the wire -------------------------------------------------------------------------
-    def _call(self, request: Any, answer: Any, sent_matters: bool = False) -> Any:
-        """Sign with the SDK, post, verify the answer's signature, and fill the SDK's response object."""
-        method = request.get_params()["method"]
-        body = self.client.sdk_execute(request)  # every parameter, signed RSA2, form-encoded
-        text = self._post(body, sent_matters)
-        content = self._verified(text, method.replace(".", "_") + "_response")
-        answer.parse_response_content(content)
-        if str(answer.code) == "20000" or answer.sub_code in UNKNOWN_SUB_CODES:
-            raise OutcomeUnknown("PROVIDER_ERROR", f"{method}: {answer.sub_code or answer.code} {answer.sub_msg or ''}")
+    def _call(self, method: str, biz: Mapping[str, str], sent_matters: bool = False) -> dict[str, Any]:
+        """Sign, post, and return the fields of the answer once its signature is Alipay's."""
+        text = self._post(form(self.wire.params(method, biz)), sent_matters)
+        try:
+            answer = self.wire.answer(text, method)
+        except Untrusted:  # not JSON, unsigned, another key: the answer cannot be trusted, so the outcome is unknown
+            raise OutcomeUnknown(
+                "BAD_SIGNATURE", "Alipay's answer is not signed by Alipay's key; it was not trusted"
+            ) from None
+        if _text(answer, "code") == "20000" or answer.get("sub_code") in UNKNOWN_SUB_CODES:
+            sub_msg = answer.get("sub_msg") or ""
+            raise OutcomeUnknown(
+                "PROVIDER_ERROR", f"{method}: {answer.get('sub_code') or answer.get('code')} {sub_msg}"
+            )
         return answer
 
     def _post(self, body: str, sent_matters: bool) -> str:
-        url = urlsplit(self.settings.gateway)
-        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-        connection = kind(url.hostname or "", url.port, timeout=self.settings.timeout)
-        try:
-            with map_exceptions(f"Alipay at {url.hostname}"):  # never left this device: certainly nothing charged
-                connection.connect()
+        import httpx
+
+        host = urlsplit(self.settings.gateway).hostname
+        with map_exceptions(f"Alipay at {host}"):
             try:
-                connection.request(
-                    "POST",
-                    url.path or "/",
-                    body=body.encode("utf-8"),
-                    headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+                response = self.http.post(
+                    self.settings.gateway,
+                    content=body.encode(CHARSET),
+                    headers={"Content-Type": f"application/x-www-form-urlencoded;charset={CHARSET}"},
                 )
-                response = connection.getresponse()
-                data = response.read()
-            except (OSError, http.client.HTTPException) as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout):  # never opened: certainly nothing charged
+                raise  # UNAVAILABLE or TIMEOUT, as every provider says it
+            except httpx.HTTPError as exc:
                 # sent, so only a query can tell what became of it: the boundary names the failure, and the
                 # checkout turns it into PAYMENT_UNKNOWN or NOT_CHARGED
                 failure = classify(exc)
@@ -154,38 +128,14 @@ class AlipayGateway:
                 if not sent_matters:
                     raise OutcomeUnknown(code, f"no answer from Alipay: {_why(exc)}") from None
                 raise OutcomeUnknown(code, f"the payment was sent but no answer came back: {_why(exc)}") from None
-        finally:
-            connection.close()
-        if response.status != 200:
-            raise OutcomeUnknown(status_code(response.status), f"Alipay answered HTTP {response.status}")
-        return data.decode("utf-8", errors="replace")
-
-    def _verified(self, text: str, field: str) -> str:
-        """The signed part of an answer (`{field: {...}, "sign": ...}`), checked with Alipay's public key."""
-        from alipay.aop.api.util.SignatureUtils import verify_with_rsa
-
-        marker = f'"{field}"'
-        start = text.find(marker)
-        if start < 0:
-            start = text.find('"error_response"')
-            marker = '"error_response"'
-        try:
-            begin = text.index("{", text.index(":", start + len(marker)))
-            _, end = json.JSONDecoder().raw_decode(text, begin)
-            sign = json.loads(text).get("sign")
-            content = text[begin:end]
-            if not sign or start < 0:
-                raise ValueError("unsigned")
-            if verify_with_rsa(self.settings.alipay_public_key, content.encode("utf-8"), sign):
-                return content
-        except Exception:  # not JSON, no signature, a broken key: all mean the answer cannot be trusted
-            pass
-        raise OutcomeUnknown("BAD_SIGNATURE", "Alipay's answer is not signed by Alipay's key; it was not trusted")
+        if response.status_code != 200:
+            raise OutcomeUnknown(status_code(response.status_code), f"Alipay answered HTTP {response.status_code}")
+        return response.content.decode(CHARSET, errors="replace")
 
     @staticmethod
-    def _refusal(answer: Any) -> None:
-        code, sub_code = str(answer.code or ""), str(answer.sub_code or "")
-        reason = f"{answer.sub_msg or answer.msg or 'refused'} ({sub_code or code})"
+    def _refusal(answer: Mapping[str, Any]) -> None:
+        code, sub_code = _text(answer, "code"), _text(answer, "sub_code")
+        reason = f"{answer.get('sub_msg') or answer.get('msg') or 'refused'} ({sub_code or code})"
         if sub_code in REFUSALS:
             raise SkillError(REFUSALS[sub_code], reason)
         if code in ("40001", "40002", "40006"):  # the request itself was refused: keys, app id, permissions
@@ -195,12 +145,24 @@ class AlipayGateway:
         raise OutcomeUnknown("PROVIDER_ERROR", f"unexpected answer {reason}")
 
 
+def _text(answer: Mapping[str, Any], field: str) -> str:
+    """A field of an answer as text, "" when absent (Alipay sends strings; anything else is shown as read)."""
+    value = answer.get(field)
+    return "" if value is None else str(value)
+
+
+def _said(answer: Mapping[str, Any]) -> str:
+    return f"{answer.get('code')} {answer.get('sub_code') or answer.get('msg')}"
+
+
 def _amount(value: Any) -> Decimal | None:
     return stored(value)
 
 
 def _why(exc: BaseException) -> str:
-    if isinstance(exc, socket.timeout | TimeoutError):
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return "timed out"
     return str(exc) or type(exc).__name__
 

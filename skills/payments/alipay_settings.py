@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
 from engine.files import read_regular
 from skills.base import SkillError
+from skills.payments.alipay_wire import Wire, load_private_key, load_public_key
 
 __all__ = [
     "MAX_KEY_FILE_BYTES",
@@ -29,7 +32,6 @@ __all__ = [
 ]
 
 SANDBOX_GATEWAY = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
-_PEM = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
 MAX_KEY_FILE_BYTES = 64 << 10  # an RSA key in PEM is a few kilobytes
 
 
@@ -57,46 +59,35 @@ def _read(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _body(key: str) -> bytes:
-    """The DER bytes of a key given as PEM or as the bare base64 Alipay's console shows."""
-    return base64.b64decode("".join(_PEM.sub("", key).split()), validate=True)
-
-
 def _pem(kind: str, der: bytes) -> str:
     text = base64.b64encode(der).decode()
     lines = "\n".join(text[i : i + 64] for i in range(0, len(text), 64))
     return f"-----BEGIN {kind}-----\n{lines}\n-----END {kind}-----"
 
 
-def private_key_pem(key: str, name: str = "LENSFLOW_ALIPAY_PRIVATE_KEY") -> str:
-    """The app key as PKCS#1 PEM (what the SDK signs with); PKCS#8 keys are unwrapped."""
-    import rsa
-    from pyasn1.codec.der import decoder
-
-    problem = f"{name} is not an RSA private key (PKCS#1 or PKCS#8, PEM or its base64 body)"
+def _private_key(key: str, name: str) -> rsa.RSAPrivateKey:
     try:
-        der = _body(key)
-        try:
-            rsa.PrivateKey.load_pkcs1(der, format="DER")
-        except Exception:  # PKCS#8: a PrivateKeyInfo whose third field holds the PKCS#1 key
-            info, _ = decoder.decode(der)
-            der = bytes(info[2])
-            rsa.PrivateKey.load_pkcs1(der, format="DER")
-    except Exception:
-        raise _config_error(problem) from None
+        return load_private_key(key)
+    except ValueError:
+        raise _config_error(f"{name} is not an RSA private key (PKCS#1 or PKCS#8, PEM or its base64 body)") from None
+
+
+def _public_key(key: str, name: str) -> rsa.RSAPublicKey:
+    try:
+        return load_public_key(key)
+    except ValueError:
+        raise _config_error(f"{name} is not an RSA public key (X.509 PEM or its base64 body)") from None
+
+
+def private_key_pem(key: str, name: str = "LENSFLOW_ALIPAY_PRIVATE_KEY") -> str:
+    """The app key as PKCS#1 PEM, whatever shape it was given in (PKCS#8 keys are unwrapped)."""
+    der = _private_key(key, name).private_bytes(Encoding.DER, PrivateFormat.TraditionalOpenSSL, NoEncryption())
     return _pem("RSA PRIVATE KEY", der)
 
 
 def public_key_pem(key: str, name: str = "LENSFLOW_ALIPAY_PUBLIC_KEY") -> str:
-    """Alipay's key as X.509 PEM (what the SDK verifies with)."""
-    import rsa
-
-    try:
-        pem = _pem("PUBLIC KEY", _body(key))
-        rsa.PublicKey.load_pkcs1_openssl_pem(pem.encode())
-    except Exception:
-        raise _config_error(f"{name} is not an RSA public key (X.509 PEM or its base64 body)") from None
-    return pem
+    """Alipay's key as X.509 PEM, whatever shape it was given in."""
+    return _pem("PUBLIC KEY", _public_key(key, name).public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
 
 
 @dataclass(frozen=True)
@@ -132,4 +123,12 @@ class AlipaySettings:
             gateway=gateway,
             timeout=timeout,
             auth_code=env.get("LENSFLOW_ALIPAY_AUTH_CODE", "").strip(),
+        )
+
+    def wire(self) -> Wire:
+        """Requests signed with the app key and answers checked with Alipay's, in whatever shape the keys were given."""
+        return Wire(
+            self.app_id,
+            _private_key(self.private_key, "LENSFLOW_ALIPAY_PRIVATE_KEY"),
+            _public_key(self.alipay_public_key, "LENSFLOW_ALIPAY_PUBLIC_KEY"),
         )

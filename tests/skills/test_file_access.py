@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import struct
-import zlib
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,6 +25,7 @@ from skills.speech.dashscope_asr import DashScopeRecognizer
 from tests.support import ROOT
 from tests.support.cli import assert_one_line_usage_error, run_cli
 from tests.support.flows import flow_of
+from tests.support.photos import bomb_png
 from tests.support.servers.openai_compat import OpenAICompatServer
 
 CTX = SimpleNamespace(session_id="s1", idempotency_key=None, attempt=1)
@@ -150,19 +149,6 @@ def test_qwen_vl_is_never_sent_a_server_file(folders: dict[str, Path]) -> None:
         assert asyncio.run(skills.describe({"image": str(stored)}, CTX)) == {"text": "A lantern."}
     finally:
         server.stop()
-
-
-def bomb_png(path: Path, side: int = 30000) -> Path:
-    """A tiny PNG whose header claims side x side pixels: decoding it would take gigabytes."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-    )
-    return path
 
 
 def test_a_decompression_bomb_is_a_bad_image_not_a_crash(folders: dict[str, Path]) -> None:

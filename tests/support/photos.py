@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import zxingcpp
@@ -59,4 +61,17 @@ def qr_png(path: Path, text: str) -> Path:
     """A QR code holding `text`, saved as a PNG the payment skills decode."""
     code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode).to_image(scale=6)
     Image.fromarray(code).save(path)  # 8-bit greyscale through its array interface
+    return path
+
+
+def bomb_png(path: Path, side: int = 30000) -> Path:
+    """A tiny PNG whose header claims side x side pixels: decoding it would take gigabytes."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
     return path

@@ -113,6 +113,7 @@ SCENARIOS = [
     ("ask", "ask.scenario.yaml"),
     ("glance_pay", "glance_pay.scenario.yaml"),
     ("price_compare", "price_compare.scenario.yaml"),
+    ("read_text", "read_sign.scenario.yaml"),
 ]
 
 

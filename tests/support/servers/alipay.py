@@ -35,37 +35,45 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import rsa
-from pyasn1.codec.der import encoder
-from pyasn1.type import univ
-from rsa.asn1 import OpenSSLPubKey, PubKeyHeader
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 
 @dataclass
 class KeyPair:
     """An RSA key pair in the shapes Alipay's console shows: bare base64 of PKCS#1 private / X.509 public."""
 
-    private: rsa.PrivateKey
-    public: rsa.PublicKey
+    private: rsa.RSAPrivateKey
 
     @classmethod
     def generate(cls, bits: int = 1024) -> KeyPair:
-        public, private = rsa.newkeys(bits)
-        return cls(private, public)
+        return cls(rsa.generate_private_key(public_exponent=65537, key_size=bits))
+
+    @property
+    def public(self) -> rsa.RSAPublicKey:
+        return self.private.public_key()
 
     @property
     def private_text(self) -> str:
-        return base64.b64encode(self.private.save_pkcs1("DER")).decode()
+        der = self.private.private_bytes(Encoding.DER, PrivateFormat.TraditionalOpenSSL, NoEncryption())
+        return base64.b64encode(der).decode()
 
     @property
     def public_text(self) -> str:
-        header = PubKeyHeader()
-        header["oid"] = univ.ObjectIdentifier("1.2.840.113549.1.1.1")
-        header["parameters"] = univ.Null("")
-        info = OpenSSLPubKey()
-        info["header"] = header
-        info["key"] = univ.BitString.fromOctetString(self.public.save_pkcs1("DER"))
-        return base64.b64encode(encoder.encode(info)).decode()
+        return base64.b64encode(self.public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).decode()
+
+    def sign(self, data: bytes) -> str:
+        """SHA256withRSA, PKCS#1 v1.5, base64: Alipay's RSA2."""
+        return base64.b64encode(self.private.sign(data, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+    def verifies(self, data: bytes, sign: str) -> bool:
+        try:
+            self.public.verify(base64.b64decode(sign, validate=True), data, padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            return False
+        return True
 
 
 @dataclass
@@ -197,12 +205,7 @@ class AlipayServer:
 
     def _verify(self, params: dict[str, str]) -> bool:
         content = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign")
-        try:
-            return rsa.verify(content.encode("utf-8"), base64.b64decode(params.get("sign", "")), self.app.public) == (
-                "SHA-256"
-            )
-        except (rsa.VerificationError, ValueError):
-            return False
+        return self.app.verifies(content.encode("utf-8"), params.get("sign", ""))
 
     def handle(self, params: dict[str, str]) -> dict[str, Any]:
         """What the real gateway would answer (before any scripted misbehaviour)."""
@@ -280,7 +283,7 @@ class AlipayServer:
     def sign_response(self, method: str, reply: dict[str, Any], forged: bool = False) -> str:
         content = json.dumps(reply, ensure_ascii=False, separators=(",", ":"))
         signed = content if not forged else content.replace('"code"', '"c0de"')
-        sign = base64.b64encode(rsa.sign(signed.encode("utf-8"), self.alipay.private, "SHA-256")).decode()
+        sign = self.alipay.sign(signed.encode("utf-8"))
         return '{"' + method.replace(".", "_") + '_response":' + content + ',"sign":"' + sign + '"}'
 
 
