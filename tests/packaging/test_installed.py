@@ -58,6 +58,7 @@ DESIGNER_COMMANDS = {
     "rules": ["rules", "--json"],
     "schema": ["schema"],
     "new": ["new", "show_note"],
+    "run": ["run", "flows/capture.yaml", "--json"],
 }
 
 
@@ -82,9 +83,13 @@ def test_a_command_that_needs_an_extra_names_it(base_install: BaseInstall, proje
     """A sure trigger routes on the base install; words only meaning can route need the offline models."""
     sure = base_install.run("lensflow", "route", "take a photo", "--flows", "flows", cwd=project)
     assert sure.returncode == 0 and "flow=capture" in sure.stdout, sure.stderr
-    proc = base_install.run("lensflow", "route", "hello there", "--flows", "flows", cwd=project)
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.splitlines() == [
-        "lensflow: route needs the 'offline-models' extra (numpy is not installed): "
-        "pip install 'lensflow[offline-models]'"
-    ]
+    for args, extra, module in (
+        (["route", "hello there", "--flows", "flows"], "offline-models", "numpy"),
+        (["chat", "--flows", "flows", "--out", "out/chat"], "agent", "openai"),
+    ):
+        proc = base_install.run("lensflow", *args, cwd=project)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.splitlines() == [
+            f"lensflow: {args[0]} needs the '{extra}' extra ({module} is not installed): "
+            f"pip install 'lensflow[{extra}]'"
+        ]
