@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Lensflow command line: `python cli.py COMMAND ...` (see `python cli.py --help`).
+"""Lensflow command line: `lensflow COMMAND ...` once installed, `python cli.py COMMAND ...` in a checkout.
 
 Fast commands (validate, rules, schema, tree, graph, explore, new) import neither langgraph nor openai.
 Every user mistake ends in a one-line message and a non-zero exit code, never a
@@ -25,13 +25,16 @@ from commands.assistant import cmd_chat, cmd_route, cmd_scripted_llm, cmd_serve 
 from commands.cluster import cmd_cluster  # noqa: E402
 from commands.common import EXIT_OK, EXIT_USAGE  # noqa: E402
 from commands.designer import cmd_explore, cmd_graph, cmd_new, cmd_test  # noqa: E402
+from commands.distribution import VersionAction, missing_extra  # noqa: E402
 from commands.mcp import cmd_mcp  # noqa: E402
 from commands.run import cmd_preview, cmd_report, cmd_run, cmd_simulate  # noqa: E402
 from commands.validate import cmd_reference, cmd_rules, cmd_schema, cmd_tree, cmd_validate  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cli.py", description="Lensflow: declarative skills for AI glasses.")
+    # prog: what was typed (`lensflow` installed, `cli.py` in a checkout)
+    parser = argparse.ArgumentParser(description="Lensflow: declarative skills for AI glasses.")
+    parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -254,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # last resort: a bug, still one line and no traceback
+        extra = missing_extra(exc, args.command)
+        if extra is not None:  # a package of an extra that is not installed: say which extra
+            print(f"lensflow: {extra}", file=sys.stderr)
+            return EXIT_USAGE
         print(
             f"lensflow: internal error: {type(exc).__name__}: {exc} (please report; LENSFLOW_DEBUG=1 shows details)",
             file=sys.stderr,

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from commands.common import EXIT_OK, CliError, device_profile, llm_settings, load_flows
+from commands.distribution import require_extra
 
 __all__ = ["cmd_chat", "cmd_route", "cmd_scripted_llm", "cmd_serve", "setup_logging"]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The WebSocket bridge: the glasses talk to the whole assistant, sessions kept in the session store."""
+    require_extra("serve", "agent")
     from devices.audio.asr import Recognizer, flow_phrases
     from devices.bridge.auth import ENV_TOKENS, DeviceTokens, TokenError, is_loopback
     from devices.bridge.server import BridgeServer, run_server
@@ -137,6 +139,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     Timers run in real time while the wearer thinks: a question a flow repeats, a
     timeout, a linger that clears the display are shown as they happen.
     """
+    require_extra("chat", "agent")
     import asyncio
 
     from rich.console import Console

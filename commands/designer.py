@@ -169,15 +169,16 @@ def cmd_new(args: argparse.Namespace) -> int:
     existing = [str(p) for p in (flow_path, test_path) if p.exists()]
     if existing and not args.force:
         raise CliError(f"{existing[0]} already exists (use --force to overwrite)")
-    templates = ROOT / "schemas" / "templates"
-    schemas = ROOT / "schemas"
+    from engine.language.catalog import SCHEMAS_DIR
+
+    templates = SCHEMAS_DIR / "templates"
     title = name.replace("_", " ").capitalize()
     values = {
         "__NAME__": name,
         "__TITLE__": title,
         "__PHRASE__": title.lower(),
-        "__FLOW_SCHEMA__": _schema_ref(schemas / "flow.schema.json", folder),
-        "__TEST_SCHEMA__": _schema_ref(schemas / "flow-test.schema.json", folder / "tests"),
+        "__FLOW_SCHEMA__": _schema_ref(SCHEMAS_DIR / "flow.schema.json", folder),
+        "__TEST_SCHEMA__": _schema_ref(SCHEMAS_DIR / "flow-test.schema.json", folder / "tests"),
     }
     test_path.parent.mkdir(parents=True, exist_ok=True)
     for template, target in (("flow.yaml", flow_path), ("flow_test.yaml", test_path)):

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import LensflowError
-from engine.language.catalog import PROJECT_ROOT
+from engine.language.catalog import SCHEMAS_DIR
 from engine.language.schema import SchemaValidator, load_schema, read_checked
 from engine.runtime.events_file import ScenarioError
 from flowtests.checks import Observed, check
@@ -51,7 +51,7 @@ __all__ = [
     "run_files",
 ]
 
-SCHEMA = PROJECT_ROOT / "schemas" / "flow-test.schema.json"
+SCHEMA = SCHEMAS_DIR / "flow-test.schema.json"
 # Providers a test must never reach: flow tests run on embedded defaults and the scripted model only.
 PROVIDER_ENV_PREFIXES = (
     "LENSFLOW_LLM_",
@@ -138,7 +138,7 @@ def find_test_files(paths: list[str]) -> list[Path]:
 def _schema() -> dict[str, Any]:
     """The flow-test schema with the scenario's event entries inlined (and the network ones beside them)."""
     schema = load_schema(SCHEMA)
-    events = copy.deepcopy(load_schema(PROJECT_ROOT / "schemas" / "scenario.schema.json")["properties"]["events"])
+    events = copy.deepcopy(load_schema(SCHEMAS_DIR / "scenario.schema.json")["properties"]["events"])
     schema["$defs"]["scenario_entry"] = copy.deepcopy(events["items"])  # no reference left to fetch
     events["items"]["oneOf"] += [schema["$defs"]["offline"], schema["$defs"]["online"]]
     case = schema["properties"]["tests"]["items"]["properties"]

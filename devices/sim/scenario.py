@@ -24,7 +24,7 @@ from typing import Any
 
 from devices.datum import wgs84_to_gcj02
 from engine.files import MAX_SOURCE_BYTES, NotAnImage, decode_image, open_regular, read_regular
-from engine.language.catalog import PROJECT_ROOT
+from engine.language.catalog import SCHEMAS_DIR
 from engine.language.durations import DurationError
 from engine.language.event_names import engine_owned, refusal
 from engine.language.schema import SchemaValidator, load_schema, read_checked
@@ -40,7 +40,7 @@ __all__ = [
     "load_scenario",
 ]
 
-SCHEMA = PROJECT_ROOT / "schemas" / "scenario.schema.json"
+SCHEMA = SCHEMAS_DIR / "scenario.schema.json"
 MAX_IMAGE_BYTES = 32 << 20
 MAX_WAV_BYTES = 64 << 20
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.language.catalog import PROJECT_ROOT, ErrorVocabulary, load_catalog, skill_permissions
+from engine.language.catalog import SCHEMAS_DIR, ErrorVocabulary, load_catalog, skill_permissions
 
 __all__ = ["FLOW_DEFS", "FLOW_TEST_FILES", "SCHEMAS", "reference_markdown"]
 
-SCHEMAS = PROJECT_ROOT / "schemas"
+SCHEMAS = SCHEMAS_DIR  # the schemas this reference is generated from (package data)
 # The parts of a flow file, in the order a designer meets them.
 FLOW_DEFS = ("state", "branch", "noInput", "invoke", "collect", "confirm", "llm", "call", "link", "slot", "migration")
 

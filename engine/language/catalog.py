@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ __all__ = [
     "CATALOG_DIR",
     "DEFAULT_PROFILE",
     "PROFILES_DIR",
-    "PROJECT_ROOT",
+    "SCHEMAS_DIR",
     "Catalog",
     "CatalogError",
     "DeviceProfile",
@@ -34,9 +35,22 @@ __all__ = [
     "skill_permissions",
 ]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CATALOG_DIR = PROJECT_ROOT / "schemas" / "catalog"
-PROFILES_DIR = PROJECT_ROOT / "devices" / "profiles"
+
+def _package_folder(package: str) -> Path:
+    """A package's folder, found through `importlib.resources`: the same in a checkout and an installed wheel.
+
+    The catalogue, schemas and profiles ship as package data beside the code, so no lookup depends on
+    the working directory or on a checkout. A zipped install has no folder to give, and says so.
+    """
+    found = files(package)
+    if not isinstance(found, Path):
+        raise RuntimeError(f"package {package!r} is not installed as files ({found!r}); install Lensflow unzipped")
+    return found
+
+
+SCHEMAS_DIR = _package_folder("schemas")
+CATALOG_DIR = SCHEMAS_DIR / "catalog"
+PROFILES_DIR = _package_folder("devices") / "profiles"  # data beside the device code, not a module
 DEFAULT_PROFILE = "quark-display"
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 from engine.files import read_regular
 from engine.findings import Sink, SourceError
 from engine.language.builder import BuiltFlow, build_flow
-from engine.language.catalog import PROJECT_ROOT
+from engine.language.catalog import SCHEMAS_DIR
 from engine.language.schema import SchemaValidator, load_schema
 from engine.language.yaml_reader import read_yaml
 
 __all__ = ["FLOW_SCHEMA", "LoadedFlow", "flow_schema_validator", "load_flow"]
 
-FLOW_SCHEMA = PROJECT_ROOT / "schemas" / "flow.schema.json"
+FLOW_SCHEMA = SCHEMAS_DIR / "flow.schema.json"
 
 
 @lru_cache(maxsize=1)

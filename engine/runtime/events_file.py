@@ -21,7 +21,7 @@ from typing import Any
 from engine.errors import LensflowError
 from engine.files import read_regular
 from engine.findings import SourceError
-from engine.language.catalog import PROJECT_ROOT
+from engine.language.catalog import SCHEMAS_DIR
 from engine.language.durations import DurationError, parse_offset
 from engine.language.event_names import engine_owned, refusal
 from engine.language.schema import SchemaValidator, load_schema
@@ -38,7 +38,7 @@ __all__ = [
     "utterance",
 ]
 
-SCHEMA = PROJECT_ROOT / "schemas" / "events-file.schema.json"
+SCHEMA = SCHEMAS_DIR / "events-file.schema.json"
 
 
 class ScenarioError(LensflowError):
