@@ -59,7 +59,8 @@ demo: install
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/navigate.yaml --scenario docs/examples/navigate_offroute.scenario.yaml --out $(DEMO)/reroute --no-audio
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/price_compare.yaml --scenario docs/examples/price_compare.scenario.yaml --out $(DEMO)/price
 	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/read_text.yaml --scenario docs/examples/read_sign.scenario.yaml --out $(DEMO)/read_sign
-	$(PY) cli.py report $(DEMO)/translate $(DEMO)/meeting $(DEMO)/teleprompter $(DEMO)/capture $(DEMO)/ask $(DEMO)/ask_offline $(DEMO)/pay $(DEMO)/price $(DEMO)/navigate $(DEMO)/reroute $(DEMO)/read_sign
+	LENSFLOW_DATA=$(DEMO)/data $(PY) cli.py simulate flows/read_text.yaml --scenario docs/examples/read_sign_spoken.scenario.yaml --out $(DEMO)/read_spoken
+	$(PY) cli.py report $(DEMO)/translate $(DEMO)/meeting $(DEMO)/teleprompter $(DEMO)/capture $(DEMO)/ask $(DEMO)/ask_offline $(DEMO)/pay $(DEMO)/price $(DEMO)/navigate $(DEMO)/reroute $(DEMO)/read_sign $(DEMO)/read_spoken
 
 # The Mermaid parser the diagram tests check every generated diagram with (pinned by its lock file).
 MERMAID := $(VENV)/mermaid/.installed

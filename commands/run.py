@@ -202,10 +202,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     table.add_row("HUD frames", str(sum(1 for e in device.log if e["kind"] == "hud")))
     table.add_row("spoken", str(sum(1 for e in device.log if e["kind"] == "spoken")))
     table.add_row("photos", str(sum(1 for e in device.log if e["kind"] == "photo")))
+    for heard in (e for e in sim.trace if e.get("kind") == "heard"):
+        table.add_row("heard", _heard_line(heard))
     table.add_row("output", str(out))
     table.add_row("skill data", os.environ["LENSFLOW_DATA"])
     console.print(table)
     return EXIT_OK
+
+
+def _heard_line(heard: dict[str, Any]) -> str:
+    """'"what is written here" -> start_flow read_text (offline, by meaning)': what was said, taken for what."""
+    how = ", ".join(str(heard[k]) if k == "via" else f"by {heard[k]}" for k in ("via", "by") if heard.get(k))
+    target = " ".join(str(heard[k]) for k in ("command", "flow") if heard.get(k))
+    return f'"{heard["text"]}" -> {target}' + (f" ({how})" if how else "")
 
 
 def _simulation_folders(args: argparse.Namespace, name: str) -> Path:

@@ -40,9 +40,10 @@ from engine.runtime.runner import Runner
 if TYPE_CHECKING:
     from engine.assistant.host import SessionHost
 
-__all__ = ["MAX_WRITE_ATTEMPTS", "TRACE_KEPT", "AssistantSession", "SessionConflict"]
+__all__ = ["HEARD_CHARS", "MAX_WRITE_ATTEMPTS", "TRACE_KEPT", "AssistantSession", "SessionConflict"]
 
 TRACE_KEPT = 100  # trace entries a session keeps in memory (the newest); the rest is let go
+HEARD_CHARS = 200  # of an utterance, kept in the trace's `heard` entry
 MAX_WRITE_ATTEMPTS = 8  # another process kept winning the session: give up on this event
 
 T = TypeVar("T")
@@ -136,6 +137,7 @@ class AssistantSession:
 
     async def _turn(self, utterance: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
         result = await self.host.turns.run(self, utterance, data)
+        self._heard(utterance, result.get("route") or {})
         self.record.armed = bool(result.get("armed"))
         for text in result.get("said") or ():
             self.outbox.reply(text)
@@ -298,6 +300,14 @@ class AssistantSession:
         if commands and self.link is not None:
             self.link.deliver(self, commands)
         return True
+
+    def _heard(self, utterance: str, route: dict[str, Any]) -> None:
+        """What the wearer said and what it was taken for, in the trace (a host that keeps none drops it)."""
+        entry = {"t": self.runner.clock.now(), "kind": "heard", "text": utterance[:HEARD_CHARS]}
+        entry.update({key: route[key] for key in ("command", "flow", "via", "by") if route.get(key) is not None})
+        self.runner.trace.append(entry)
+        if self.host.on_trace is not None:
+            self.host.on_trace(entry)
 
     def _keep_trace(self) -> None:
         """The runner's trace is moved into the session's bounded one: nothing grows per event."""

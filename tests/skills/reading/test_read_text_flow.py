@@ -47,7 +47,20 @@ def test_the_demo_sign_is_shown_on_the_hud_and_said_with_no_errors(tmp_path: Pat
     report = run_cli("report", str(tmp_path / "out"))
     row = next(line for line in report.stdout.splitlines() if "read_text" in line)
     assert [cell.strip() for cell in row.strip("│ ").split("│")][:2] == ["read_text", "done"]
-    assert [cell.strip() for cell in row.split("│")][6] == "0"  # the errors column
+    assert [cell.strip() for cell in row.split("│")][6:8] == ["0", "0"]  # needs network, errors
+
+
+def test_a_spoken_paraphrase_with_no_trigger_phrase_reads_the_sign(tmp_path: Path) -> None:
+    # the demo: nothing runs; the wearer says (in a WAV) words no flow has as a trigger phrase
+    end, trace = simulate(tmp_path, ROOT / "docs" / "examples" / "read_sign_spoken.scenario.yaml")
+    heard = [e for e in trace if e["kind"] == "heard"]
+    assert [(e["text"], e["command"], e["flow"]) for e in heard] == [
+        ("what is written here", "start_flow", "read_text")
+    ]
+    flow = next(f for f in shipped_router().flows.values() if f.id == "read_text")
+    assert not any(phrase in heard[0]["text"] for phrase in flow.phrases)
+    walls = [e for e in trace if e["kind"] == "hud" and e["layout"] == "text_wall"]
+    assert walls[0]["lines"] == ["出口 Exit", "地铁站 Metro Station"] and end["final"] == "done"
 
 
 def test_a_blank_photo_then_a_tap_at_the_sign_reads_it(tmp_path: Path) -> None:
