@@ -41,8 +41,9 @@ with workflow.unsafe.imports_passed_through():
     from backends.temporal.understanding import UNDERSTAND_ACTIVITY, UnderstandCall
     from engine.assistant.addressing import DEFAULT_WAKE_PHRASES, WakeConfigError, wake_phrases
     from engine.assistant.outbox import Outbox
+    from engine.assistant.recall import Recall
     from engine.assistant.routing import OfflineRouter, Route
-    from engine.assistant.turn import act, arms, make_way, understand, utterance_of
+    from engine.assistant.turn import REASK, act, arms, make_way, understand, utterance_of
     from engine.runtime.compiler import CompiledFlow
     from engine.runtime.runner import Runner
 
@@ -70,11 +71,20 @@ class WorkflowTurns:
     """
 
     def __init__(
-        self, holder: SessionHolder, new_runner: Callable[[], Runner], wake: Sequence[str] | None, armed: bool
+        self,
+        holder: SessionHolder,
+        new_runner: Callable[[], Runner],
+        wake: Sequence[str] | None,
+        armed: bool,
+        recall: Mapping[str, Any] | None = None,
+        profile: str = "",
     ) -> None:
         self.holder = holder
         self.new_runner = new_runner
         self.armed = armed
+        self.recall = Recall(dict(recall or {}))  # what "go back" and "repeat that" need; carried over
+        self.profile = profile  # the device's: "what can you do" lists what it can run
+        self.repairs = True  # False in a run started before repairs were recognised (its replay must match)
         self.problem: ApplicationError | None = None  # raised by `check` when the session starts
         try:
             self.wake = wake_phrases(list(wake or DEFAULT_WAKE_PHRASES))
@@ -110,14 +120,32 @@ class WorkflowTurns:
         """One utterance: understood (routed by an activity only when it must be), then acted on here."""
         flows = shelf.loaded()
         understood = await understand(
-            self.runner, text, self._route_words, flows=flows, wake=self.wake, armed=self.armed
+            self.runner,
+            text,
+            self._route_words,
+            flows=flows,
+            wake=self.wake,
+            armed=self.armed,
+            recall=self.recall,
+            repairs=self.repairs,
         )
         self.armed = understood.armed
         route = understood.route.as_dict()
         said, _ = await act(self, flows, route, text, heard)
         for words in said:
             self.holder.outbox.reply(words)
+            if words != REASK:  # "repeat that" after a re-asked confirmation repeats the question itself
+                self.recall.said(words)
         return route
+
+    def recall_record(self) -> dict[str, Any]:
+        """What repairs remember, up to now, for the next run (continue-as-new)."""
+        self.observe()
+        return self.recall.record()
+
+    def observe(self) -> None:
+        """What repairs remember, from what the runner did since the last look (before its trace is let go)."""
+        self.recall.observe(self.runner, self.runner.trace)
 
     async def start_flow(self, flow: str, slots: dict[str, Any]) -> Runner:
         """`flow` as the session's only flow, on a fresh runner; the one it replaces stops first
@@ -125,6 +153,7 @@ class WorkflowTurns:
         await make_way(self.runner)
         runner = self.holder.runner = self.new_runner()
         await runner.start(flow, slots)
+        self.recall.started(runner, slots)  # the slots the wearer gave: theirs to correct
         return runner
 
     async def _route_words(self, text: str, active: str | None, waiting: str | None) -> Route:

@@ -71,6 +71,7 @@ DELIVER_WAIT = timedelta(seconds=5)  # a gateway that has not taken a delivery b
 RUN_ID_CHARS = 16
 KEEP_UNTOUCHED_S = 7 * 86400.0  # as the embedded store's KEEP_DAYS: then the session ends, forgotten
 EXPIRY_PATCH = "session-expiry"  # runs started before sessions expired replay without its timer
+REPAIR_PATCH = "conversation-repair"  # runs started before repairs were recognised replay routing every utterance
 
 
 @dataclass
@@ -100,6 +101,7 @@ class SessionStart:
     wake: list[str] | None = None
     keep_s: float = KEEP_UNTOUCHED_S  # seconds untouched before the session ends (expires)
     touched_ms: int = 0  # workflow time it was last touched (an event, an attach, a command made); 0: now
+    recall: dict[str, Any] | None = None  # what conversation repair remembers (`Recall.record`)
 
 
 @dataclass
@@ -135,7 +137,9 @@ class SessionWorkflow:
         self.flows = RunFlows({}, {})
         self.skills: dict[str, Skill] = {}  # one activity per skill the run's flows invoke (`_flow_taken`)
 
-        self.turns = WorkflowTurns(self, lambda: self._new_runner(self.start), start.wake, start.armed)
+        self.turns = WorkflowTurns(
+            self, lambda: self._new_runner(self.start), start.wake, start.armed, start.recall, start.profile
+        )
         self.ending = False
         self.expired = False
         self.touched_ms = start.touched_ms
@@ -144,6 +148,7 @@ class SessionWorkflow:
     async def run(self, start: SessionStart) -> dict[str, Any]:
         # asked first, before anything awaits, so a replay meets the marker at the same step
         expires = workflow.patched(EXPIRY_PATCH)
+        self.turns.repairs = workflow.patched(REPAIR_PATCH)
         self.turns.check()
         self.flows = await run_flows(start.flow, start.pins)
         if isinstance(self.flows.compiled, PinnedFlows):
@@ -267,6 +272,7 @@ class SessionWorkflow:
             pins=carried_pins(runner, self.flows),
             armed=self.turns.armed,
             touched_ms=self.touched_ms,
+            recall=self.turns.recall_record(),
         )
 
     # -- to the gateway holding the wearer: what timers and skills made between events ---------------
@@ -352,6 +358,7 @@ class SessionWorkflow:
             route = await self.turns.event(name, data or {})
             runner = self.runner  # a new one when the utterance started a flow
             self.events += 1
+            self.turns.observe()
             runner.trace.clear()  # the trace is for live inspection; a long session must not keep it
             self._taken()
             after = min(before, self.handed_through)  # with what a timer made before it, not yet handed out

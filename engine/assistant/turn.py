@@ -100,14 +100,16 @@ async def understand(
     wake: Sequence[str],
     armed: bool = False,
     recall: Recall | None = None,
+    repairs: bool = True,
 ) -> Understood:
     """What `utterance` is for, given what the session's flows are doing; `route_words` is called
     only for a command (never for a listening flow's words, a confirmation's answer, the wake phrase,
-    a repair: `recall` is what the session remembers for those)."""
+    a repair: `recall` is what the session remembers for those; `repairs` False: none is recognised,
+    as in a session workflow started before repairs were)."""
     active, waiting = awaiting(runner)
     hearing = listening(runner)
     heard = hear(utterance, listening=hearing, confirming=waiting == "confirm", armed=armed, phrases=wake)
-    repaired = repair_route(heard.text, runner, recall) if heard.kind in ("command", "reask") else None
+    repaired = repair_route(heard.text, runner, recall) if repairs and heard.kind in ("command", "reask") else None
     if heard.kind == "input":
         route = Route("heard", active, confidence=1.0, via="listening")
     elif heard.kind == "answer":

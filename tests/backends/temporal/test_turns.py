@@ -159,6 +159,50 @@ def test_an_idle_session_is_led_by_words_as_the_embedded_host_leads_it(
     asyncio.run(asyncio.wait_for(scenario(), timeout=60))
 
 
+def test_repairs_work_in_a_session_workflow_and_what_they_remember_crosses_continue_as_new(
+    temporal_server: TemporalServer, workers: Any, tmp_path: Path
+) -> None:
+    # before, a session workflow kept no repair memory: "go back" had nothing to go back to, "repeat that"
+    # nothing to repeat
+    embedded = Embedded(tmp_path / "embedded.db")
+
+    async def scenario() -> None:
+        workers()
+        handle = await _idle_session(temporal_server.address, workers.queue, events_per_run=2)
+
+        async def both(text: str, seq: int) -> EventResult:
+            return await _said_to_both(handle, embedded, text, seq)
+
+        await both("take me to", 1)
+        guided = await both("the station", 2)
+        assert _shown(guided.commands) == [("hud.show", "Going to the station")]
+        for _ in range(100):  # two events: the run rolls over (continue-as-new)
+            state = await handle.query(SessionWorkflow.state)
+            if state["runs"] >= 2 and state["ready"]:
+                break
+            await asyncio.sleep(0.05)
+        assert state["runs"] == 2
+        back = await both("go back", 3)
+        assert back.route is not None and back.route["command"] == "back"
+        assert ("prompt", "Where to?") in _shown(back.commands)
+        routed = await _understood(handle)
+        repeated = await both("repeat that", 4)
+        assert ("prompt", "Where to?") in _shown(repeated.commands) or ("reply", "Where to?") in _shown(
+            repeated.commands
+        )
+        helped = await both("what can you do", 5)
+        assert ("reply", "I can help with: Dictation, Directions, Reminder.") in _shown(helped.commands)
+        assert await _understood(handle) == routed  # repairs need no routing
+        refilled = await both("the museum", 6)
+        assert _shown(refilled.commands) == [("hud.show", "Going to the museum")]
+        shelf.install(load_all_runnable(FLOWS)[0])
+        await Replayer(workflows=[SessionWorkflow], workflow_runner=sandbox()).replay_workflow(
+            await handle.fetch_history()
+        )
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=90))
+
+
 def test_a_worker_killed_between_two_utterances_loses_nothing(temporal_server: TemporalServer, workers: Any) -> None:
     async def scenario() -> None:
         first = workers()
