@@ -42,6 +42,7 @@ __all__ = [
     "FILLERS",
     "LEADING",
     "MARKERS",
+    "NO_NAMES",
     "NUMBERISH",
     "OPENING",
     "TRAILING",
@@ -63,6 +64,7 @@ OPENING |= {"um", "uh", "we", "do", "will", "should", "must", "and", "go", "plea
 CJK_TAILS = ("的路线", "的路", "怎么走", "在哪里", "在哪儿", "在哪")  # "去外滩的路": the place is 外滩
 CJK_NAME_ENDS = "街路道站场园馆店桥门楼城区口巷湖山寺院"  # characters Chinese place names end with
 _LINKS = frozenset({"and", "or", "then", "from", "of", "there", "today", "tonight", "tomorrow"})
+NO_NAMES = frozenset({"it", "this", "that", "here", "there", "qr code", "the qr code", "code", "the bill", "bill"})
 CJK_NO_NAMES = ("二维码", "这个", "那个", "这里", "那里", "这儿", "那儿")  # words that point, not names
 NUMBERISH = re.compile(
     r"(?:[¥$€]?\d+(?:[.,]\d+)*\s*(?:万|亿)?\s*(?:yuan|rmb|cny|块钱|块|元|毛|角)?\d?|\b(?:yuan|rmb|cny)\b"
@@ -175,14 +177,16 @@ def _free_text(flow: Flow, taken: str, trigger: Span, whole: bool) -> str:
         after = [_clean(flow, piece, numeric) for piece in taken[trigger[1] :].split(_TAKEN)]
         if any(after):
             return next(v for v in after if v)
-        # else the words right before it: "西湖怎么走", "给面馆付款", "which bird is this", after "to" ("to West
-        # Lake, navigate on foot"); words that only open a request are none ("I'd like to pay the merchant 120 RMB")
+        # else the words right before it: "西湖怎么走", "给面馆付款", after "to" ("to West Lake, navigate on foot"),
+        # or when the phrase ends the words ("which bird is this"); words that only open a request are none
+        # ("I'd like to pay the merchant 120 RMB")
         last = taken[: trigger[0]].split(_TAKEN)[-1]
         if CJK.search(last):
             return _named(_clean(flow, last, numeric))
         marked = _after_marker(last)
-        if marked is None and any(word not in OPENING for word in last.split()):
-            marked = last  # "which bird is this": the subject before the phrase
+        ends = all(w in TRAILING or w in FILLERS for w in taken[trigger[1] :].replace(_TAKEN, " ").split())
+        if marked is None and ends and any(word not in OPENING for word in last.split()):
+            marked = last  # "which bird is this": the phrase ends the words, the subject comes before it
         return _named(_clean(flow, marked, numeric)) if marked is not None else ""
     for piece in taken.split(_TAKEN):
         marked = _after_marker(piece)
@@ -225,13 +229,16 @@ def _clean(flow: Flow, source: str, numeric: bool) -> str:
     value = " ".join(words[first:last]).strip().strip(CJK_EDGES).strip()
     if CJK.search(value):
         said = value
-        for tail in (*CJK_TAILS, *CJK_NO_NAMES):
+        for tail in CJK_TAILS:
             value = value.removesuffix(tail).strip()
-        for head in CJK_NO_NAMES:
-            value = value.removeprefix(head).strip()
-        value = _without_trigger_pieces(flow, value.lstrip("给往向").strip()).strip(CJK_EDGES).strip()
+        value = _without_trigger_pieces(flow, value.lstrip("给往向").strip())
+        for word in CJK_NO_NAMES:
+            value = value.removeprefix(word).removesuffix(word).strip()
+        value = value.strip(CJK_EDGES).strip()
         if len(value) < 2 and value != said:  # "扫二维码": what is left of words that name nothing is no name
             return ""
+    elif value in NO_NAMES:
+        return ""
     return value
 
 

@@ -64,7 +64,15 @@ def test_a_required_slot_nothing_was_said_for_stays_empty_so_the_flow_asks() -> 
 
 def test_a_value_used_for_one_slot_is_not_used_again() -> None:
     assert ROUTER.route("Pay forty yuan please").slots == {"amount": 40.0}  # not a merchant called "forty"
-    assert ROUTER.route("扫一下二维码付钱").slots == {}  # the 二 of 二维码 (a QR code) is no amount
+    assert ROUTER.route("扫一下二维码付钱").slots == {}  # the 二 of 二维码 (a QR code) is no amount, nor a merchant
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["Let me settle the bill with the QR code, 68 yuan", "帮我扫一下这个码付钱", "pay it"],
+)
+def test_words_that_point_at_something_name_no_merchant(said: str) -> None:
+    assert "merchant" not in ROUTER.route(said).slots  # were "with the qr code", "扫 这个码", "it"
 
 
 @pytest.mark.parametrize(
