@@ -6,10 +6,11 @@ sound is a port (`Sounds`): the engine does not read pinyin itself (the reader l
 in `skills/understanding/sounds.py`); given one, `sound_span` finds a phrase said
 with other characters of the same sounds, tones ignored.
 
-Two rules keep false matches out: at least half of the characters must be the same
-ones (one slip in a two-character word, two in four: "牌照", a licence plate, shares
-no character with 拍照 and is not taken for it), and a phrase of one character is
-never matched by sound.
+Two rules keep false matches out here: at least half of the characters must be the
+same ones (one slip in a two-character word, two in four: 笔架, a pen rest, shares no
+character with 比价 and is never taken for it), and a phrase of one character is never
+matched by sound. Whether the heard characters are a word of their own (牌照, a
+licence plate, for 拍照) needs a dictionary: the port's caller checks that.
 
     >>> sounds = {"西": {"xi"}, "溪": {"xi", "qi"}, "湖": {"hu"}, "到": {"dao"}}
     >>> sound_span("西湖", "到溪湖", lambda text: [frozenset(sounds.get(c, {c})) for c in text])
