@@ -29,7 +29,7 @@ from typing import Any
 
 from engine.language.model import Flow, Slot
 from engine.language.slot_spans import Span, blank, find_duration, find_enum, find_languages, find_money, find_numbers
-from engine.language.slot_values import parse_language, parse_slot
+from engine.language.slot_values import parse_duration_text, parse_language, parse_slot
 from engine.language.words import CJK, normalize_phrase
 
 __all__ = [
@@ -65,7 +65,7 @@ CJK_TAILS = ("的路线", "的路", "怎么走", "在哪里", "在哪儿", "在�
 CJK_NAME_ENDS = "街路道站场园馆店桥门楼城区口巷湖山寺院"  # characters Chinese place names end with
 _LINKS = frozenset({"and", "or", "then", "from", "of", "there", "today", "tonight", "tomorrow"})
 NO_NAMES = frozenset({"it", "this", "that", "here", "there", "qr code", "the qr code", "code", "the bill", "bill"})
-CJK_NO_NAMES = ("二维码", "这个", "那个", "这里", "那里", "这儿", "那儿")  # words that point, not names
+CJK_NO_NAMES = ("二维码", "这个", "那个", "这里", "那里", "这儿", "那儿", "这边", "那边")  # words that point, not names
 NUMBERISH = re.compile(
     r"(?:[¥$€]?\d+(?:[.,]\d+)*\s*(?:万|亿)?\s*(?:yuan|rmb|cny|块钱|块|元|毛|角)?\d?|\b(?:yuan|rmb|cny)\b"
     r"|[零一二两三四五六七八九十百千万亿]+(?:点[零一二两三四五六七八九]+)?\s*(?:块钱|块|元|毛钱|毛|角)"
@@ -115,7 +115,9 @@ def _typed(
     `taken` has the trigger phrase and earlier slots' words blanked, `claimed` only the earlier slots' words."""
     if slot.type == "duration":
         duration = find_duration(taken)
-        return duration if duration is not None else (None, None)
+        if duration is not None:
+            return duration
+        return parse_duration_text(taken.replace(_TAKEN, " ")), None  # a unit away from its number: nothing to blank
     if slot.type == "language":
         return _language(flow, name, text, taken, only == name)
     if slot.type == "money":
@@ -188,9 +190,11 @@ def _free_text(flow: Flow, taken: str, trigger: Span, whole: bool) -> str:
         if marked is None and ends and any(word not in OPENING for word in last.split()):
             marked = last  # "which bird is this": the phrase ends the words, the subject comes before it
         return _named(_clean(flow, marked, numeric)) if marked is not None else ""
+    said = {normalize_phrase(text) for text in (*flow.phrases, *flow.examples)}
     for piece in taken.split(_TAKEN):
         marked = _after_marker(piece)
-        if marked is not None and (value := _named(_clean(flow, marked, numeric))):
+        value = _named(_clean(flow, marked, numeric)) if marked is not None else ""
+        if value and value not in said:  # "去买单": 买单 is how the flow is asked for
             return value
     return ""
 
@@ -207,8 +211,13 @@ def _after_marker(piece: str) -> str | None:
     for index, word in enumerate(words):
         if word in MARKERS and index + 1 < len(words) and (index == 0 or words[index - 1] not in _INFINITIVE):
             return " ".join(words[index + 1 :])
-    at = next((i for i, ch in enumerate(piece) if ch in CJK_MARKERS and CJK.match(piece[i + 1 : i + 2] or " ")), None)
+    at = next((i for i, ch in enumerate(piece) if ch in CJK_MARKERS and _names_after(piece[i + 1 : i + 2])), None)
     return piece[at + 1 :] if at is not None else None
+
+
+def _names_after(char: str) -> bool:
+    """Whether a CJK marker's next character can start a name: 给面馆, 去机场; not 给我 (for me), 去你 ..."""
+    return bool(char) and bool(CJK.match(char)) and char not in "我你您他她它咱"
 
 
 def _clean(flow: Flow, source: str, numeric: bool) -> str:

@@ -96,6 +96,8 @@ def test_a_flow_started_by_meaning_takes_a_place_only_after_a_marker_word() -> N
     assert scores.asked[-1] == "给面馆付"  # the amount says nothing of what the words mean
     assert router.route("send the money to the vendor").slots == {"merchant": "vendor"}
     assert router.route("I want to check out with the QR code").slots == {}  # "to check out" is no merchant
+    assert router.route("给我结账").slots == {}  # 给我 is "for me", not a merchant called 我结账
+    assert router.route("去买单").slots == {}  # 买单 is one of the flow's own examples: how it is asked for
 
 
 def test_collecting_one_slot_takes_the_whole_answer() -> None:
