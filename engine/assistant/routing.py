@@ -4,8 +4,9 @@ This is the embedded default of the assistant and its fallback when Qwen is not
 reachable. It produces the same commands the model does:
 
 * `start_flow(flow, slots)`: a flow's trigger phrase was heard (fuzzy: typos and
-  recognition slips are tolerated, English by words, Chinese by characters), and
-  slot values found in the rest of the utterance by typed parsers;
+  recognition slips are tolerated, English by words, Chinese by characters, and with
+  a `SoundsLike` port by sound: 拍找 for 拍照), and slot values found anywhere in the
+  utterance by typed parsers, each word used once (`slot_finding`);
 * `cancel`, `confirm(yes|no)`: while a flow runs or waits for a yes/no;
 * `clarify(options)`: two flows fit about equally well (the options are their titles,
   which is how the wearer is asked: "Did you mean Photo and video or Ask?");
@@ -33,16 +34,17 @@ fuzzy matching, which is linear in the utterance for every trigger phrase.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz
 
 from engine.assistant.similarity import SemanticRule, SimilarFlows, decide
+from engine.assistant.slot_finding import CJK_EDGES, CJK_FILLERS, FILLERS, LEADING, TRAILING, find_slots
 from engine.language.model import Flow
 from engine.language.replies import confirm_reply
-from engine.language.slot_values import parse_duration_text, parse_language, parse_slot
-from engine.language.spoken_numbers import find_number
+from engine.language.slot_spans import without_amounts
 from engine.language.words import CJK, has_word, normalize_phrase
 
 __all__ = [
@@ -54,10 +56,12 @@ __all__ = [
     "LEADING",
     "MAX_UTTERANCE_CHARS",
     "NEAR_PHRASE",
+    "SOUND_SCORE",
     "START_THRESHOLD",
     "TRAILING",
     "OfflineRouter",
     "Route",
+    "SoundsLike",
     "bounded",
     "compile_patterns",
     "match_phrase",
@@ -67,6 +71,9 @@ START_THRESHOLD = 80.0
 NEAR_PHRASE = 60.0  # a trigger phrase this close marks where the slot text starts, for a flow started by meaning
 MAX_UTTERANCE_CHARS = 2000  # characters routed; the rest of a longer utterance is ignored
 CLARIFY_MARGIN = 4.0
+SOUND_SCORE = 90.0  # a Chinese phrase heard with other characters of the same sounds: a start, never a sure one
+# where a Chinese phrase was said with other characters of the same sounds (拍找 for 拍照), or None
+SoundsLike = Callable[[str, str], tuple[int, int] | None]
 CANCEL_WORDS = (
     "cancel",
     "stop",
@@ -84,16 +91,6 @@ CANCEL_WORDS = (
     "关掉",
     "别了",
 )
-FILLERS = {"please", "can", "you", "could", "would", "i", "want", "to", "me", "hey", "qwen", "now", "for", "a", "the"}
-_NUMBERISH = re.compile(
-    r"(?:[¥$€]?\d+(?:[.,]\d+)*\s*(?:万|亿)?\s*(?:yuan|rmb|cny|块钱|块|元|毛|角)?\d?|\b(?:yuan|rmb|cny)\b"
-    r"|[零一二两三四五六七八九十百千万亿]+(?:点[零一二两三四五六七八九]+)?\s*(?:块钱|块|元|毛钱|毛|角)"
-    r"[零一二两三四五六七八九]?(?:毛|角)?)"
-)
-CJK_FILLERS = ("帮我", "请问", "请", "我要", "我想", "给我", "一下", "麻烦", "谢谢", "好吗")
-LEADING = {"the", "to", "a", "an", "uh", "um", "please"}
-TRAILING = {"please", "thanks", "thank", "you", "now", "from", "here"}
-CJK_EDGES = "去到吧呢啊了"
 
 
 @dataclass(frozen=True)
@@ -211,12 +208,25 @@ class OfflineRouter:
     """Trigger phrases and patterns first; then, with `semantic`, the flow the words mean (see the module)."""
 
     def __init__(
-        self, flows: list[Flow], semantic: SimilarFlows | None = None, rule: SemanticRule | None = None
+        self,
+        flows: list[Flow],
+        semantic: SimilarFlows | None = None,
+        rule: SemanticRule | None = None,
+        sounds_like: SoundsLike | None = None,
     ) -> None:
         self.flows = {flow.id: flow for flow in flows}
         self.patterns = {flow.id: compile_patterns(flow) for flow in flows if flow.patterns}
         self.semantic = semantic
         self.rule = rule or SemanticRule(threshold=1.0, margin=0.0)
+        self.sounds_like = sounds_like
+
+    def _heard(self, phrase: str, utterance: str) -> tuple[float, tuple[int, int]]:
+        """`match_phrase`, and for a Chinese phrase not said as written, a match by sound (`SOUND_SCORE`)."""
+        score, span = match_phrase(phrase, utterance)
+        if score >= SOUND_SCORE or self.sounds_like is None or not CJK.search(phrase) or not CJK.search(utterance):
+            return score, span
+        heard = self.sounds_like(normalize_phrase(phrase), normalize_phrase(utterance))
+        return (SOUND_SCORE, heard) if heard is not None else (score, span)
 
     def title(self, flow_id: str) -> str:
         """How a flow is named to the wearer: its title (its id only when it has none)."""
@@ -246,7 +256,7 @@ class OfflineRouter:
         for flow in self.flows.values():
             best = (0.0, (0, 0), "")
             for phrase in flow.phrases:
-                score, span = match_phrase(phrase, utterance)
+                score, span = self._heard(phrase, utterance)
                 bonus = min(len(normalize_phrase(phrase)), 20) / 100  # a longer phrase is more specific
                 if score + bonus > best[0]:
                     best = (score + bonus, span, phrase)
@@ -254,7 +264,7 @@ class OfflineRouter:
         scored.sort(key=lambda item: -item[0])
         if active_flow is not None and awaiting and awaiting.startswith("collect:"):
             slot = awaiting.split(":", 1)[1]
-            filled = self._slots(self.flows[active_flow], utterance, (0, 0), only=slot)
+            filled = find_slots(self.flows[active_flow], utterance, (0, 0), only=slot)
             if filled and (not scored or scored[0][0] < 100):
                 return Route("set_slots", active_flow, filled, confidence=0.9)
         if not scored or scored[0][0] < 100:  # a declared pattern beats a phrase that only nearly matched
@@ -263,7 +273,7 @@ class OfflineRouter:
                 return by_pattern
         if not scored or scored[0][0] < START_THRESHOLD:
             if active_flow is not None:
-                filled = self._slots(self.flows[active_flow], utterance, (0, 0), free_text=False)
+                filled = find_slots(self.flows[active_flow], utterance, (0, 0), free_text=False)
                 if filled:
                     return Route("set_slots", active_flow, filled, confidence=0.7)
             by_meaning = self._semantic_route(utterance, scored) if self.semantic is not None else None
@@ -277,13 +287,16 @@ class OfflineRouter:
         if len(close) > 1 and not _contains_the_others(close):
             options = tuple(self.title(f) for _, f, _, _ in close)
             return Route("clarify", None, options=options, confidence=min(top_score, 100.0) / 100)
-        slots = self._slots(self.flows[top_flow], utterance, span)
+        slots = find_slots(self.flows[top_flow], utterance, span)
         return Route("start_flow", top_flow, slots, confidence=min(top_score, 100.0) / 100)
 
     def _semantic_route(self, utterance: str, scored: list[tuple[float, str, tuple[int, int], str]]) -> Route | None:
         """The flow the words mean when no trigger matched: start, clarify (by title), or None (answer)."""
         assert self.semantic is not None
-        ranked = [(flow, score) for flow, score in self.semantic.similar(utterance) if flow in self.flows]
+        text = normalize_phrase(utterance)
+        meaning = without_amounts(text)  # "给面馆付35块" means what "给面馆付" means; the amount only dilutes it
+        said = utterance if meaning == text or not meaning else meaning
+        ranked = [(flow, score) for flow, score in self.semantic.similar(said) if flow in self.flows]
         verdict, flows = decide(ranked, self.rule)
         if verdict == "none":
             return None
@@ -294,58 +307,7 @@ class OfflineRouter:
         # the flow's nearest trigger phrase, when part of it was said ("how do I walk to X" ~ "how do I get to"),
         # marks where a place or subject starts; otherwise only typed values (numbers, languages, enums) are taken
         span = next((sp for s, f, sp, _ in scored if f == flow_id and s >= NEAR_PHRASE), (0, 0))
-        return Route("start_flow", flow_id, self._slots(self.flows[flow_id], utterance, span), confidence=confidence)
-
-    def _slots(
-        self, flow: Flow, utterance: str, span: tuple[int, int], only: str | None = None, free_text: bool = True
-    ) -> dict[str, Any]:
-        """Slot values in the utterance: typed parsers over the text left after the trigger phrase."""
-        text = normalize_phrase(utterance)
-        rest = (text[: span[0]] + " " + text[span[1] :]).strip()
-        found: dict[str, Any] = {}
-        text_slots = [n for n, s in flow.slots.items() if s.type in ("string", "location")]
-        for name, slot in flow.slots.items():
-            if only is not None and name != only:
-                continue
-            if slot.type == "language":
-                first_lang = next(n for n, s in flow.slots.items() if s.type == "language")
-                code = parse_language(utterance)
-                if code and (name == first_lang or only == name):  # "into Japanese" names one language: the first slot
-                    found[name] = code
-            elif slot.type in ("money", "number", "integer"):
-                # "一下" ("a moment": 帮我付一下款) is a filler, not the number one
-                number = find_number((rest if only is None else text).replace("一下", " "))
-                if number is not None:
-                    found[name] = int(number) if slot.type == "integer" else float(number)
-            elif slot.type == "duration":
-                ms = parse_duration_text(rest or text)
-                if ms is not None:
-                    found[name] = ms
-            elif slot.type == "enum":
-                ok, value = parse_slot("enum", text, slot.values, slot.synonyms)
-                if ok:
-                    found[name] = value
-            elif slot.type in ("string", "location") and free_text and (only == name or len(text_slots) == 1):
-                after = text[span[1] :].strip()
-                # a place or subject follows its trigger ("navigate to X", "导航到X"); before it only as a fallback
-                source = text if only == name else (after or rest)
-                if any(s.type in ("money", "number", "integer") for s in flow.slots.values()):
-                    source = _NUMBERISH.sub(" ", source)
-                if CJK.search(source):
-                    for filler in CJK_FILLERS:
-                        source = source.replace(filler, " ")
-                    words = source.split()
-                else:
-                    words = [w for w in source.split() if w not in FILLERS or w in ("the",)]
-                first, last = 0, len(words)
-                while first < last and words[first] in LEADING:
-                    first += 1
-                while last > first and words[last - 1] in TRAILING:
-                    last -= 1
-                value = " ".join(words[first:last]).strip().strip(CJK_EDGES).strip()
-                if value and (only == name or span != (0, 0)):
-                    found[name] = value
-        return found
+        return Route("start_flow", flow_id, find_slots(self.flows[flow_id], utterance, span), confidence=confidence)
 
 
 def _contains_the_others(close: list[tuple[float, str, tuple[int, int], str]]) -> bool:

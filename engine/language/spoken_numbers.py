@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["EN_NUMBER_WORDS", "ZH_DIGITS", "find_number", "zh_integer"]
+__all__ = ["EN_NUMBER_WORDS", "ZH_DIGITS", "find_number", "find_number_span", "zh_integer"]
 
 ZH_DIGITS = "零〇一二两三四五六七八九"
 _ZH_DIGIT_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
@@ -84,10 +84,13 @@ def _zh_value(match: re.Match[str]) -> Decimal | None:
     return Decimal(f"{whole}.{decimals}" if decimals else whole)
 
 
-def _money_tail(text: str, pos: int, whole: Decimal) -> Decimal:
-    """Add the 角 and 分 of a spoken amount (two yuan five is 2.5); `whole` is what came before `pos`."""
+def _money_tail(text: str, pos: int, whole: Decimal) -> tuple[Decimal, int]:
+    """Add the 角 and 分 of a spoken amount (two yuan five is 2.5); `whole` is what came before `pos`.
+
+    Returns the amount and where its words end (after 块五毛, or `pos` when nothing follows).
+    """
     if whole != whole.to_integral_value():
-        return whole
+        return whole, pos
     yuan = _YUAN_TAIL.match(text, pos)
     if yuan:
         d1, d2 = yuan.group("d1"), yuan.group("d2")
@@ -100,15 +103,18 @@ def _money_tail(text: str, pos: int, whole: Decimal) -> Decimal:
                 jiao = _digit_value(d1)
         if d2 is not None:
             fen = _digit_value(d2)
-        return whole + Decimal(jiao) / 10 + Decimal(fen) / 100
+        return whole + Decimal(jiao) / 10 + Decimal(fen) / 100, yuan.end()
     jiao_only = _JIAO_TAIL.match(text, pos)
     if jiao_only:
         fen = _digit_value(jiao_only.group("d2")) if jiao_only.group("d2") else 0
-        return whole / 10 + Decimal(fen) / 100
-    return whole
+        return whole / 10 + Decimal(fen) / 100, jiao_only.end()
+    return whole, pos
 
 
-def _from_digits(text: str) -> Decimal | None:
+Found = tuple[Decimal, int, int]  # the value, where its words start and end
+
+
+def _from_digits(text: str) -> Found | None:
     for match in _DIGITS.finditer(text):
         try:
             value = _plain_digits(match.group("num"))
@@ -122,41 +128,56 @@ def _from_digits(text: str) -> Decimal | None:
             factor = {"万": 10_000, "亿": 100_000_000, "万亿": 10**12}[multiplier.group("unit")]
             value, end = value * factor, multiplier.end()
         else:
-            value = _money_tail(text, end, value)
-        return -value if match.group("sign") else value
+            value, end = _money_tail(text, end, value)
+        return (-value if match.group("sign") else value), match.start(), end
     return None
 
 
-def _from_chinese(text: str) -> Decimal | None:
+def _from_chinese(text: str) -> Found | None:
     for match in _ZH.finditer(text):
         value = _zh_value(match)
         if value is None:
             continue
-        value = _money_tail(text, match.end(), value)
-        return -value if match.group("sign") else value
+        value, end = _money_tail(text, match.end(), value)
+        return (-value if match.group("sign") else value), match.start(), end
     return None
 
 
-def _from_words(text: str) -> Decimal | None:
+def _from_words(text: str) -> Found | None:
     """English number words: the first run of them, read by text2num ("one thousand two hundred" is 1200)."""
-    words = re.findall(r"[a-z]+", text.lower())
+    words = list(re.finditer(r"[a-z]+", text, re.IGNORECASE))
     # The first number word starts the number; it runs as far as number words (and "and", "point") go.
-    start = next((i for i, w in enumerate(words) if w in EN_NUMBER_WORDS), None)
+    start = next((i for i, w in enumerate(words) if w.group().lower() in EN_NUMBER_WORDS), None)
     if start is None:
         return None
     end = start
-    while end < len(words) and (words[end] in EN_NUMBER_WORDS or words[end] in _EN_INSIDE):
+    while end < len(words) and (
+        words[end].group().lower() in EN_NUMBER_WORDS or words[end].group().lower() in _EN_INSIDE
+    ):
         end += 1
+    while end - 1 > start and words[end - 1].group().lower() in _EN_INSIDE:  # "five and" ends at "five"
+        end -= 1
     from text_to_num import alpha2digit  # only when a text has number words
 
-    digits = _FIRST_NUMBER.search(alpha2digit(" ".join(words[start:end]), "en", threshold=0))
-    return Decimal(digits.group()) if digits else None
+    said = " ".join(w.group().lower() for w in words[start:end])
+    digits = _FIRST_NUMBER.search(alpha2digit(said, "en", threshold=0))
+    return (Decimal(digits.group()), words[start].start(), words[end - 1].end()) if digits else None
+
+
+def find_number_span(text: str) -> tuple[float, tuple[int, int]] | None:
+    """The first number in a text and where it was said (its words, with a 块五毛 tail), or None.
+
+    >>> find_number_span("pay 35 yuan")
+    (35.0, (4, 6))
+    """
+    for reader in (_from_digits, _from_chinese, _from_words):
+        found = reader(text)
+        if found is not None:
+            return float(found[0]), (found[1], found[2])
+    return None
 
 
 def find_number(text: str) -> float | None:
     """The first number in a text, written in digits, Chinese numerals or English words (see the module doc)."""
-    for reader in (_from_digits, _from_chinese, _from_words):
-        value = reader(text)
-        if value is not None:
-            return float(value)
-    return None
+    found = find_number_span(text)
+    return None if found is None else found[0]

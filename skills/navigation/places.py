@@ -3,7 +3,8 @@
 Wearers say destinations the way they talk ("take me to the railway station",
 "带我去火车站", "the nearest Starbucks"), so the words around the name are
 dropped first and the rest is matched with rapidfuzz against each place's English
-and Chinese names and aliases. When several places match about as well (two
+and Chinese names and aliases, and Chinese names by sound too (speech recognition
+writes 溪湖 for 西湖). When several places match about as well (two
 Starbucks, "a hospital"), all of them come back, nearest first, so the flow can
 ask which one; `choose` reads the answer ("the second one", "第二个", a name).
 
@@ -22,10 +23,11 @@ from rapidfuzz import fuzz, utils
 
 from skills.navigation.geo import Point, distance_m
 
-__all__ = ["MIN_SCORE", "TIE_MARGIN", "choose", "clean_query", "search"]
+__all__ = ["MIN_SCORE", "SOUND_SCORE", "TIE_MARGIN", "choose", "clean_query", "search", "sounds_in"]
 
 MIN_SCORE = 75.0
 TIE_MARGIN = 6.0  # places scoring within this of the best are offered as a choice
+SOUND_SCORE = 90.0  # a Chinese name said with other characters of the same sounds (溪湖 for 西湖)
 _LEADING = re.compile(
     r"^\s*(?:please\s+|can you\s+|could you\s+|i want to go to\s+|i need to get to\s+)*"
     r"(?:navigate(?: me)?|take me|guide me|walk me|drive me|bring me|get me|directions|how do i get|go|head)?"
@@ -93,12 +95,25 @@ def _words(query: str, name: str) -> float:
     return sum(max(fuzz.ratio(word, other) for other in named) for word in said) / len(said)
 
 
+def sounds_in(query: str, name: str) -> bool:
+    """Whether a Chinese query is said in `name` by sound, tones ignored, half its characters or more the same ones
+    (speech recognition writes 溪湖 for 西湖): `engine.language.sounds` over pypinyin's readings."""
+    from engine.language.sounds import sound_span
+    from skills.understanding.sounds import pinyin_sounds  # pypinyin: only for a name not found as written
+
+    return sound_span(query, name, pinyin_sounds) is not None
+
+
 def _score(query: str, poi: dict[str, Any]) -> float:
     """The best match among a place's English and Chinese names and aliases. Chinese has no spaces, so
-    there the query may be any part of a name ('中医院' in '浙江省中医院'), but not the other way round."""
+    there the query may be any part of a name ('中医院' in '浙江省中医院'), but not the other way round;
+    a Chinese name that was only heard right by sound scores `SOUND_SCORE`."""
     names = [str(n) for n in (poi.get("en", ""), poi.get("zh", ""), *(poi.get("aliases") or [])) if n]
     if _CJK.search(query):
-        return max(fuzz.partial_ratio(query, n) if len(n) >= len(query) else fuzz.ratio(query, n) for n in names)
+        best = max(fuzz.partial_ratio(query, n) if len(n) >= len(query) else fuzz.ratio(query, n) for n in names)
+        if best < SOUND_SCORE and any(sounds_in(query, n) for n in names if _CJK.search(n)):
+            return SOUND_SCORE
+        return best
     return max(_words(query, name) for name in names)
 
 

@@ -19,6 +19,7 @@ before a flow sees them (`devices.datum`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,7 +27,7 @@ from rapidfuzz import fuzz, utils
 
 from skills.base import SkillError
 from skills.navigation.geo import hud_distance, point_of, spoken_distance
-from skills.navigation.places import choose, clean_query, search
+from skills.navigation.places import SOUND_SCORE, choose, clean_query, search, sounds_in
 from skills.navigation.progress import progress as track
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 Skill = Callable[[dict[str, Any], Any], Awaitable[Any]]
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def offered(result: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +66,14 @@ def described(route: dict[str, Any]) -> dict[str, Any]:
     first = route["steps"][0]["instruction"] if route.get("steps") else ""
     summary = f"{first}. {spoken_distance(length)}, about {minutes} minutes' {how}."
     return {**route, "summary": summary, "summary_short": f"{hud_distance(length)} · {minutes} min"}
+
+
+def _street_score(address: str, street: dict[str, Any]) -> float:
+    """How well an address names a street: by its English or Chinese name, or the Chinese name by sound."""
+    score = max(fuzz.WRatio(address, street[key], processor=utils.default_process) for key in ("en", "zh"))
+    if score < SOUND_SCORE and _CJK.search(address) and sounds_in(address, str(street["zh"])):
+        return SOUND_SCORE
+    return score
 
 
 def _near(args: dict[str, Any]) -> tuple[float, float] | None:
@@ -98,18 +108,8 @@ class OfflineNavigation:
         if not address:
             raise SkillError("BAD_REQUEST", "say an address to look up")
         places = search(self.map.pois, address, None, 1)
-        names = [(i, s) for i, s in enumerate(self.map.streets)]
-        best_street = max(
-            names,
-            key=lambda item: max(
-                fuzz.WRatio(address, item[1]["en"], processor=utils.default_process),
-                fuzz.WRatio(address, item[1]["zh"], processor=utils.default_process),
-            ),
-        )
-        street_score = max(
-            fuzz.WRatio(address, best_street[1]["en"], processor=utils.default_process),
-            fuzz.WRatio(address, best_street[1]["zh"], processor=utils.default_process),
-        )
+        street_score, index = max((_street_score(address, street), i) for i, street in enumerate(self.map.streets))
+        best_street = index, self.map.streets[index]
         if places and places[0]["score"] >= street_score:
             place = places[0]
             return {"location": {"lat": place["lat"], "lng": place["lng"]}, "formatted": place["name"], "level": "poi"}

@@ -21,6 +21,7 @@ from engine.assistant.routing import OfflineRouter
 from engine.assistant.similarity import SemanticRule
 from engine.language.model import Flow
 from skills.understanding.embeddings import FlowEmbeddings
+from skills.understanding.sounds import sounds_like
 
 __all__ = ["MARGIN", "OFF_TOPIC", "THRESHOLD", "off_topic", "offline_router", "understanding_router"]
 
@@ -38,7 +39,7 @@ def off_topic() -> tuple[str, ...]:
 def offline_router(flows: Sequence[Flow]) -> OfflineRouter:
     """The default offline router over `flows` (the model loads on the first utterance it cannot match)."""
     flows = list(flows)
-    return OfflineRouter(flows, FlowEmbeddings(flows, off_topic()), SemanticRule(THRESHOLD, MARGIN))
+    return OfflineRouter(flows, FlowEmbeddings(flows, off_topic()), SemanticRule(THRESHOLD, MARGIN), sounds_like)
 
 
 def understanding_router(flows: Sequence[Flow], llm: Any = None) -> Any:

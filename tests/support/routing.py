@@ -27,3 +27,15 @@ def correct(route: Any, expect: dict[str, Any]) -> bool:
     if "answer" in expect and ("yes" if route.answer else "no") != expect["answer"]:
         return False
     return all(route.slots.get(k) == v for k, v in (expect.get("slots") or {}).items())
+
+
+class FixedScores:
+    """A semantic stage with set scores (what an embedding index would answer), and the words it was asked."""
+
+    def __init__(self, ranked: list[tuple[str, float]]) -> None:
+        self.ranked = ranked
+        self.asked: list[str] = []
+
+    def similar(self, utterance: str) -> list[tuple[str, float]]:
+        self.asked.append(utterance)
+        return self.ranked

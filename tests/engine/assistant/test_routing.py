@@ -10,7 +10,7 @@ import pytest
 from engine.assistant.routing import OfflineRouter, match_phrase
 from engine.assistant.similarity import SemanticRule
 from tests.support.flows import flow_of
-from tests.support.routing import CASES, INDEPENDENT, correct, shipped_router
+from tests.support.routing import CASES, INDEPENDENT, FixedScores, correct, shipped_router
 
 
 def accuracy(cases: list[dict[str, Any]] = CASES) -> tuple[float, list[tuple[str, Any]]]:
@@ -86,18 +86,6 @@ def test_the_longest_exact_trigger_wins_over_one_it_contains(tmp_path: Path) -> 
     assert router.route("hey, what is this painting?").command == "start_flow"
     assert router.route("这幅画是什么").flow == "painting_guide"
     assert router.route("what is this").flow == "ask"  # the shorter trigger still reaches its own flow
-
-
-class FixedScores:
-    """A semantic stage with set scores (what an embedding index would answer), and the words it was asked."""
-
-    def __init__(self, ranked: list[tuple[str, float]]) -> None:
-        self.ranked = ranked
-        self.asked: list[str] = []
-
-    def similar(self, utterance: str) -> list[tuple[str, float]]:
-        self.asked.append(utterance)
-        return self.ranked
 
 
 RULE = SemanticRule(threshold=0.04, margin=0.01)

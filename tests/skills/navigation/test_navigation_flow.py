@@ -105,6 +105,18 @@ def test_several_matches_are_offered_and_the_wearer_picks_by_voice(tmp_path: Pat
     assert end["states"] == ["guiding"]
 
 
+def test_a_misheard_west_lake_is_found_by_sound_and_routed_to(tmp_path: Path) -> None:
+    scenario = _scenario(
+        tmp_path,
+        "events:\n"
+        "  - {at: 0s, event: location.update, data: {lat: 30.2536, lng: 120.1740}}\n"
+        "  - {at: 1s, say: 导航到溪湖}\n",  # speech recognition wrote 溪湖 for 西湖
+    )
+    end = _simulate(scenario, tmp_path / "xihu")[-1]
+    assert end["vars"]["place"]["name"] == "Hubin Park"  # 西湖 is one of its names
+    assert end["vars"]["route"]["destination"]["name"] == "Hubin Park"
+
+
 def test_a_place_can_be_picked_by_gesture_and_a_wrong_answer_asks_again(tmp_path: Path) -> None:
     scenario = _scenario(
         tmp_path,
