@@ -26,6 +26,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from skills.qwen.client import QwenClient
     from skills.registry import skills_for_device
     from skills.understanding import understanding_router
+    from skills.understanding.warm import warm_up
 
     try:
         tokens = DeviceTokens.from_env(os.environ.get(ENV_TOKENS))
@@ -51,6 +52,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     phrases = flow_phrases(c.flow for c in flows.values())
     settings = llm_settings(args)
     client = QwenClient(settings)
+    router = understanding_router([c.flow for c in flows.values()], client)  # offline when no model is set up
+    warm_up(router)  # the offline stages' models load now, not on the first wearer's words
 
     async def main() -> None:
         if os.environ.get("DASHSCOPE_API_KEY") or os.environ.get("LENSFLOW_ASR_URL"):
@@ -68,7 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             tokens=tokens,
             idle_expiry=args.idle_minutes * 60,
             store=store,
-            router=understanding_router([c.flow for c in flows.values()], client),  # offline when no model is set up
+            router=router,
             llm=client if client.settings.configured else None,
             wake=wake,
             host=remote,
@@ -155,6 +158,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from skills.qwen.client import QwenClient, run_closing
     from skills.registry import skills_for_device
     from skills.understanding import understanding_router
+    from skills.understanding.warm import warm_up
 
     try:
         wake = wake_phrases(args.wake)
@@ -167,6 +171,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     settings = llm_settings(args)
     client = QwenClient(settings)
     router = understanding_router([c.flow for c in flows.values()], client)
+    warm_up(router)
     console = Console(highlight=False)
     mode = f"Qwen ({client.settings.model})" if client.settings.configured else "offline (no model configured)"
     console.print(

@@ -44,11 +44,14 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from skills.qwen.client import QwenClient, run_closing
     from skills.registry import skills_for_device
     from skills.understanding import understanding_router
+    from skills.understanding.warm import warm_up
 
     setup_logging(args.log_json)
     flows = load_flows(args.flows or ["flows"])
     settings = llm_settings(args)
     client = QwenClient(settings)
+    router = understanding_router([c.flow for c in flows.values()], client)  # offline when no model is set up
+    warm_up(router)  # the offline stages' models load now, not on the first words said
     sock = None
     if args.http:
         try:
@@ -61,7 +64,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         host = SessionHost(
             flows,
             store,
-            understanding_router([c.flow for c in flows.values()], client),  # offline when no model is set up
+            router,
             skills=skills_for_device(settings),
             llm=client if client.settings.configured else None,
             wake=wake,
