@@ -59,6 +59,7 @@ __all__ = [
     "SOUND_SCORE",
     "START_THRESHOLD",
     "TRAILING",
+    "WORD_SLIP",
     "OfflineRouter",
     "Route",
     "SoundsLike",
@@ -71,6 +72,7 @@ START_THRESHOLD = 80.0
 NEAR_PHRASE = 60.0  # a trigger phrase this close marks where the slot text starts, for a flow started by meaning
 MAX_UTTERANCE_CHARS = 2000  # characters routed; the rest of a longer utterance is ignored
 CLARIFY_MARGIN = 4.0
+WORD_SLIP = 50.0  # a word said in place of a trigger phrase's word is a slip of it at this similarity or more
 SOUND_SCORE = 90.0  # a Chinese phrase heard with other characters of the same sounds: a start, never a sure one
 # where a Chinese phrase was said with other characters of the same sounds (拍找 for 拍照), or None
 SoundsLike = Callable[[str, str], tuple[int, int] | None]
@@ -165,7 +167,8 @@ def match_phrase(phrase: str, utterance: str) -> tuple[float, tuple[int, int]]:
         if len(p) < 4:  # two or three characters: one changed character is another word
             return 0.0, (0, 0)
         best, span = 0.0, (0, 0)
-        for size in (len(p) - 1, len(p), len(p) + 1):
+        # four characters less one is a common word of its own ("是什么" in any question): no shorter window
+        for size in (len(p) - 1, len(p), len(p) + 1) if len(p) > 4 else (len(p), len(p) + 1):
             for start in range(0, max(1, len(u) - size + 1)):
                 score = fuzz.ratio(p, u[start : start + size])
                 if score > best:
@@ -185,12 +188,19 @@ def match_phrase(phrase: str, utterance: str) -> tuple[float, tuple[int, int]]:
             if not window:
                 continue
             start, end = window[0][0], window[-1][1]
+            if size == count and not _word_for_word(p, u[start:end]):
+                continue  # a whole word of the phrase is missing: "what is he" is not "what is this"
             score = fuzz.ratio(p, u[start:end])
             if score > best:
                 best, span = score, (start, end)
     if len(p) < 12:  # short phrases need a closer match: "what's the" is not "what's this"
         best *= 0.9
     return best, span
+
+
+def _word_for_word(phrase: str, said: str) -> bool:
+    """Each word of `phrase` is (a slip of) the word said in its place ("tak a foto"), none another word."""
+    return all(fuzz.ratio(a, b) >= WORD_SLIP for a, b in zip(phrase.split(), said.split(), strict=False))
 
 
 def compile_patterns(flow: Flow) -> tuple[re.Pattern[str], ...]:
