@@ -77,10 +77,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if not files:
         raise CliError(f"no flow files under {', '.join(args.flows or ['flows'])}")
+    from commands.progress import tracked
+
     reports = []
     failed = False
     runnables = load_runnables(files)  # each flow of a folder read once, not once per flow
-    for path in files:
+    for path in tracked(files, len(files), "exploring", enabled=not args.json):
         runnable = runnables[path]
         if isinstance(runnable, NotRunnable):
             raise CliError(f"{path}: cannot explore a flow that cannot run: {runnable.lines[0]}")

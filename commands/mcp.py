@@ -36,7 +36,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     profile = device_profile(args.profile)
 
     from commands.assistant import setup_logging
-    from commands.distribution import say_once_without_meaning
+    from commands.progress import routing_feedback
     from devices.mcp.front_door import SkillTools
     from devices.mcp.server import listen, serve_http, serve_stdio
     from engine.assistant.host import SessionHost
@@ -46,7 +46,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from skills.registry import skills_for_device
     from skills.understanding import understanding_router
 
-    say_once_without_meaning()
+    routing_feedback()
 
     setup_logging(args.log_json)
     flows = load_flows(args.flows or ["flows"])

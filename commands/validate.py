@@ -55,6 +55,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from skills.understanding import offline_router
 
         require_extra("validate --examples", "offline-models")  # trigger phrases alone would judge them wrongly
+        from commands.progress import show_index_progress
+
+        show_index_progress(args.format == "text")
 
         router = offline_router
     try:
