@@ -17,6 +17,7 @@ __all__ = ["cmd_chat", "cmd_route", "cmd_scripted_llm", "cmd_serve", "setup_logg
 def cmd_serve(args: argparse.Namespace) -> int:
     """The WebSocket bridge: the glasses talk to the whole assistant, sessions kept in the session store."""
     require_extra("serve", "agent")
+    from commands.progress import routing_feedback
     from devices.audio.asr import Recognizer, flow_phrases
     from devices.bridge.auth import ENV_TOKENS, DeviceTokens, TokenError, is_loopback
     from devices.bridge.server import BridgeServer, run_server
@@ -27,6 +28,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from skills.registry import skills_for_device
     from skills.understanding import understanding_router
     from skills.understanding.warm import warm_up
+
+    routing_feedback()
 
     try:
         tokens = DeviceTokens.from_env(os.environ.get(ENV_TOKENS))
@@ -147,6 +150,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
+    from commands.progress import routing_feedback
     from devices.hud.render_terminal import HudView
     from devices.sim.interactive import KEYS
     from devices.sim.simulator import SimulatedDevice
@@ -159,6 +163,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from skills.registry import skills_for_device
     from skills.understanding import understanding_router
     from skills.understanding.warm import warm_up
+
+    routing_feedback()
 
     try:
         wake = wake_phrases(args.wake)
@@ -293,7 +299,10 @@ def _check_route_context(flows: list[Any], active: str | None, awaiting: str | N
 
 
 def cmd_route(args: argparse.Namespace) -> int:
+    from commands.progress import routing_feedback
     from skills.understanding import offline_router, understanding_router
+
+    routing_feedback(bars=not args.json)
 
     flows = [compiled.flow for compiled in load_flows([args.flows]).values()]
     _check_route_context(flows, args.active, args.awaiting)

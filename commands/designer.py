@@ -34,11 +34,13 @@ def cmd_test(args: argparse.Namespace) -> int:
         Path(args.junit).write_text(junit_xml(results), encoding="utf-8")
     cases = [c for r in results for c in r.cases]
     failed = sum(1 for c in cases if not c.passed) + sum(1 for r in results if r.error)
+    needs = sum(1 for c in cases if c.needs is not None)
     seconds = sum(c.seconds for c in cases)
     style = "bold red" if failed else "bold green"
     console.print(
-        f"[{style}]{len(cases) - sum(1 for c in cases if not c.passed)} passed, {failed} failed[/] "
-        f"in {len(results)} file(s), {sum(c.checked for c in cases)} assertions, {seconds:.1f} s"
+        f"[{style}]{len(cases) - needs - sum(1 for c in cases if not c.passed)} passed, {failed} failed[/]"
+        + (f", [yellow]{needs} not run (an extra is not installed)[/]" if needs else "")
+        + f" in {len(results)} file(s), {sum(c.checked for c in cases)} assertions, {seconds:.1f} s"
     )
     return EXIT_PROBLEMS if failed else EXIT_OK
 
@@ -51,6 +53,9 @@ def _print_test_file(console: Any, result: Any) -> None:
         return
     console.print(f"[bold]{escape(result.file)}[/] ({escape(result.flow)})", soft_wrap=True)
     for case in result.cases:
+        if case.needs is not None:
+            console.print(f"  [yellow]-[/] {escape(case.name)} [yellow]{escape(case.needs)}[/]", soft_wrap=True)
+            continue
         mark = "[green]✓[/]" if case.passed else "[red]✗[/]"
         console.print(f"  {mark} {escape(case.name)} [dim]{case.seconds * 1000:.0f} ms[/]", soft_wrap=True)
         if case.error:
@@ -72,10 +77,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if not files:
         raise CliError(f"no flow files under {', '.join(args.flows or ['flows'])}")
+    from commands.progress import tracked
+
     reports = []
     failed = False
     runnables = load_runnables(files)  # each flow of a folder read once, not once per flow
-    for path in files:
+    for path in tracked(files, len(files), "exploring", enabled=not args.json):
         runnable = runnables[path]
         if isinstance(runnable, NotRunnable):
             raise CliError(f"{path}: cannot explore a flow that cannot run: {runnable.lines[0]}")

@@ -4,10 +4,18 @@ package belongs to, so a command that needs one says what to install instead of 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["EXTRA_OF_MODULE", "VersionAction", "lensflow_version", "missing_extra", "require_extra"]
+__all__ = [
+    "EXTRA_OF_MODULE",
+    "VersionAction",
+    "lensflow_version",
+    "missing_extra",
+    "require_extra",
+    "say_once_without_meaning",
+]
 
 DISTRIBUTION = "lensflow"
 CHECKOUT = Path(__file__).resolve().parent.parent  # the folder holding cli.py: a checkout, or site-packages
@@ -100,3 +108,16 @@ def require_extra(command: str, extra: str) -> None:
     for module, wanted in EXTRA_OF_MODULE.items():
         if wanted == extra and "." not in module and find_spec(module) is None:
             raise CliError(_hint(command, extra, module))
+
+
+def without_meaning_line(module: str) -> str:
+    """What an interactive command says once when words need meaning the install does not have."""
+    return "routing by trigger phrases and patterns only: " + _hint("routing by meaning", "offline-models", module)
+
+
+def say_once_without_meaning() -> None:
+    """Interactive commands: the first utterance only meaning could route prints one line on stderr (stdout
+    stays the command's own output); the route itself is what the offline router gives, `via: "offline"`."""
+    from skills.understanding.router import on_meaning_missing
+
+    on_meaning_missing(lambda module: print(f"lensflow: {without_meaning_line(module)}", file=sys.stderr))

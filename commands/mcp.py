@@ -36,6 +36,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     profile = device_profile(args.profile)
 
     from commands.assistant import setup_logging
+    from commands.progress import routing_feedback
     from devices.mcp.front_door import SkillTools
     from devices.mcp.server import listen, serve_http, serve_stdio
     from engine.assistant.host import SessionHost
@@ -45,6 +46,8 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from skills.registry import skills_for_device
     from skills.understanding import understanding_router
     from skills.understanding.warm import warm_up
+
+    routing_feedback()
 
     setup_logging(args.log_json)
     flows = load_flows(args.flows or ["flows"])

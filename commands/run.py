@@ -67,10 +67,13 @@ async def _run_on_host(
     fixed id `session-1` (the ids a flow derives from it are the same in every run). An
     `event:` goes to the flow as written; a `say:` is heard by the assistant first.
     """
+    from commands.progress import routing_feedback
     from engine.assistant.host import SessionHost
     from engine.assistant.store import SqliteSessionStore
     from skills.registry import skills_for_device
     from skills.understanding import offline_router
+
+    routing_feedback()
 
     store = SqliteSessionStore(":memory:")
     host = SessionHost(
@@ -131,12 +134,15 @@ class _TracePrinter:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from commands.progress import routing_feedback
     from devices.sim.scenario import load_scenario
     from devices.sim.simulation import ProfileRefused, check_profile, phrase_recognizer, simulate
     from engine.runtime.events_file import ScenarioError
     from skills.qwen.client import run_closing
     from skills.registry import skills_for_device
     from skills.understanding import understanding_router
+
+    routing_feedback()
 
     if args.scenario is None:
         return _simulate_live(args)
@@ -237,11 +243,14 @@ def _simulation_folders(args: argparse.Namespace, name: str) -> Path:
 def _simulate_live(args: argparse.Namespace) -> int:
     """`simulate` without a scenario: a live session in the terminal, with the skills, model and
     routing `chat` and scenarios use (the embedded providers, online ones where keys are set)."""
+    from commands.progress import routing_feedback
     from devices.sim.interactive import main_loop
     from devices.sim.simulator import SimulatedDevice
     from skills.qwen.client import QwenClient
     from skills.registry import skills_for_device
     from skills.understanding import understanding_router
+
+    routing_feedback()
 
     flows = load_flows([args.flow] if args.flow else ["flows"])
     profile = device_profile(args.profile)

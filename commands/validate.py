@@ -51,7 +51,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return _watch(paths, config, args)
     router = None
     if getattr(args, "examples", False):  # loads the embedding model: only when asked for
+        from commands.distribution import require_extra
         from skills.understanding import offline_router
+
+        require_extra("validate --examples", "offline-models")  # trigger phrases alone would judge them wrongly
+        from commands.progress import show_index_progress
+
+        show_index_progress(args.format == "text")
 
         router = offline_router
     try:

@@ -33,6 +33,7 @@ from engine.language.catalog import SCHEMAS_DIR
 from engine.language.schema import SchemaValidator, load_schema, read_checked
 from engine.runtime.events_file import ScenarioError
 from flowtests.checks import Observed, check
+from flowtests.extras import case_needs, meaning_failure
 
 __all__ = [
     "PROVIDER_ENV_PREFIXES",
@@ -95,6 +96,7 @@ class CaseResult:
     line: int
     failures: list[str] = field(default_factory=list)
     error: str | None = None  # the case could not run (bad scenario, flow refused by the profile)
+    needs: str | None = None  # not run: an extra it needs is not installed (flowtests/extras.py)
     seconds: float = 0.0
     checked: int = 0
 
@@ -295,10 +297,16 @@ def run_case(
     from flowtests.scripted_llm import OpenAICompatServer
     from skills.qwen.client import LlmSettings, QwenClient, run_closing
     from skills.understanding import understanding_router
+    from skills.understanding.router import meaning_missed
 
-    result = CaseResult(str(test.path), case.name, case.line)
+    result = CaseResult(
+        str(test.path), case.name, case.line, needs=case_needs(case.data, test.document.data.get("needs"))
+    )
+    if result.needs is not None:
+        return result
     started = time.perf_counter()
     data = case.data
+    router = None
     try:
         profile = load_catalog().named_profile(str(data["profile"]) if data.get("profile") else None)
     except UnknownProfile as exc:
@@ -361,6 +369,9 @@ def run_case(
             result.checked += 1
             if problem is not None:
                 result.failures.append(f"line {pos.line}: {problem}")
+        missed = meaning_missed(router)
+        if not result.passed and missed is not None:  # said plainly, not as what the wearer heard instead
+            result.error = f"{test.path}:{case.line}: {meaning_failure(missed)}"
     except (ScenarioError, ProfileRefused) as exc:
         result.error = str(exc)
     finally:
@@ -431,12 +442,15 @@ def junit_xml(results: list[FileResult]) -> str:
             continue
         suite.set("failures", str(sum(1 for c in file.cases if c.failures)))
         suite.set("errors", str(sum(1 for c in file.cases if c.error)))
+        suite.set("skipped", str(sum(1 for c in file.cases if c.needs)))
         for result in file.cases:
             case = ET.SubElement(
                 suite, "testcase", classname=f"{file.flow}", name=result.name, time=f"{result.seconds:.3f}"
             )
             case.set("file", file.file)
             case.set("line", str(result.line))
+            if result.needs is not None:
+                ET.SubElement(case, "skipped", message=result.needs)
             if result.error is not None:
                 ET.SubElement(case, "error", message=result.error).text = result.error
             for failure in result.failures:

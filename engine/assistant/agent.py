@@ -20,12 +20,18 @@ pending confirmation is read from the flow itself, so it survives a restart.
 The nodes are thin: understanding and acting live in `engine.assistant.turn`, which
 the Temporal session workflow runs too (routing as an activity, acting as a workflow
 step), so both hosts decide and act on words the same way.
+
+Without the `agent` extra (no langgraph: the base install testing and exploring flows),
+the same three nodes run in the same order, each one's update merged into the turn
+as the graph merges it (a key written replaces the one before), so a turn gives the
+same result and trace either way (tests/engine/assistant/test_agent_without_langgraph.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from collections.abc import Awaitable, Callable, Sequence
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from engine.assistant.addressing import wake_phrases
 from engine.assistant.reading import Active, active_flow, awaiting, handles, listening, spoken
@@ -62,6 +68,7 @@ class TurnLoop:
         self.router = router
         self.wake = wake_phrases(wake)  # WakeConfigError when the setting names no phrase
         self.on_text: Any = None  # receives a model's spoken answer piece by piece
+        self.use_graph = find_spec("langgraph") is not None  # False: the nodes in order (no `agent` extra)
         self._graph: Any = None
 
     @property
@@ -92,8 +99,22 @@ class TurnLoop:
             "armed": session.armed,
         }
         config: RunnableConfig = {"configurable": {"session": session}}
-        result: TurnState = await self.graph.ainvoke(turn, config)
-        return result
+        if self.use_graph:
+            result: TurnState = await self.graph.ainvoke(turn, config)
+            return result
+        return await self._in_order(turn, config)
+
+    async def _in_order(self, turn: TurnState, config: RunnableConfig) -> TurnState:
+        """The graph's straight line without LangGraph: each node's update replaces the keys it writes."""
+        nodes: tuple[Callable[[TurnState], Awaitable[dict[str, Any]]], ...] = (
+            lambda state: self._understand(state, config),
+            lambda state: self._act(state, config),
+            self._respond,
+        )
+        state = dict(turn)
+        for node in nodes:
+            state.update(await node(cast(TurnState, state)))
+        return cast(TurnState, state)
 
     # -- nodes: the shared halves of a turn (`engine.assistant.turn`) ----------------------------
     async def _understand(self, state: TurnState, config: RunnableConfig) -> dict[str, Any]:

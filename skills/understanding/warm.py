@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from engine.assistant.routing import OfflineRouter
+from skills.understanding.router import WithoutMeaning
 
 __all__ = ["warm_up"]
 
@@ -23,7 +24,7 @@ def warm_up(router: Any) -> float:
     if not isinstance(offline, OfflineRouter) or (offline.semantic is None and offline.sounds_like is None):
         return 0.0
     started = time.perf_counter()
-    if offline.semantic is not None:
+    if offline.semantic is not None and not isinstance(offline.semantic, WithoutMeaning):  # no extra: nothing
         offline.semantic.similar("warm up")  # the model, and the index of the flows' texts
     if offline.sounds_like is not None:
         offline.sounds_like("拍照", "拍找")  # pypinyin's readings and jieba's word list

