@@ -46,6 +46,7 @@ raiser chooses the code):
     │   ├── engine.runtime.calls.SkillError               [*]  skills; skills.errors maps library errors to it
     │   ├── engine.assistant.chat_model.LlmError          [*]  model calls (`retryable`)
     │   ├── skills.payments.checkout.OutcomeUnknown       [*]  a payment whose outcome only a query can tell
+    │   ├── skills.payments.alipay_wire.Untrusted         [BAD_SIGNATURE]  an answer not signed by Alipay's key
     │   ├── devices.audio.asr.RecognitionError            [BAD_REQUEST]
     │   └── devices.audio.tts.SpeechUnavailable           [UNAVAILABLE]
     └── the device link

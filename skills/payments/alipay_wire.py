@@ -32,6 +32,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from engine.errors import UserError
+
 __all__ = [
     "CHARSET",
     "OPTIONAL_PUBLIC",
@@ -52,8 +54,10 @@ _PEM = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
-class Untrusted(ValueError):
+class Untrusted(UserError, ValueError):
     """An answer that is not Alipay's: not the JSON promised, unsigned, or signed with another key."""
+
+    code = "BAD_SIGNATURE"
 
 
 def _der(text: str) -> bytes:
