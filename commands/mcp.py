@@ -32,10 +32,12 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         wake = wake_phrases(args.wake)
     except (MediaRefused, WakeConfigError) as exc:
         raise CliError(f"{'--wearer' if isinstance(exc, MediaRefused) else '--wake'}: {exc}") from None
+    from commands.observability import start_observing
+
+    start_observing(args, "mcp")
     session_store(args.db)  # a bad --db or LENSFLOW_DB is one line before anything listens
     profile = device_profile(args.profile)
 
-    from commands.assistant import setup_logging
     from devices.mcp.front_door import SkillTools
     from devices.mcp.server import listen, serve_http, serve_stdio
     from engine.assistant.host import SessionHost
@@ -45,7 +47,6 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from skills.registry import skills_for_device
     from skills.understanding import understanding_router
 
-    setup_logging(args.log_json)
     flows = load_flows(args.flows or ["flows"])
     settings = llm_settings(args)
     client = QwenClient(settings)

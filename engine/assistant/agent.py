@@ -24,14 +24,17 @@ step), so both hosts decide and act on words the same way.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from engine.assistant.addressing import wake_phrases
 from engine.assistant.reading import Active, active_flow, awaiting, handles, listening, spoken
 from engine.assistant.routing import Route
-from engine.assistant.turn import REASK, act, understand
+from engine.assistant.turn import REASK, act, route_attributes, turn_span, understand
+from engine.logs import session_ref
 from engine.runtime.compiler import CompiledFlow
+from engine.tracing import adopt_global
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig  # a string annotation is what LangGraph reads
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
     from engine.assistant.assistant_session import AssistantSession
 
 __all__ = ["REASK", "Active", "TurnLoop", "TurnState", "active_flow", "awaiting", "handles", "listening", "spoken"]
+
+log = logging.getLogger(__name__)
 
 
 class TurnState(TypedDict, total=False):
@@ -92,7 +97,14 @@ class TurnLoop:
             "armed": session.armed,
         }
         config: RunnableConfig = {"configurable": {"session": session}}
-        result: TurnState = await self.graph.ainvoke(turn, config)
+        adopt_global()  # an application's own OpenTelemetry SDK, set up since the host was made
+        with turn_span(session.id) as current:
+            result: TurnState = await self.graph.ainvoke(turn, config)
+            route = result.get("route") or {}
+            if current is not None:
+                current.set_attributes(route_attributes(route))
+        about = {"session": session_ref(session.id), "command": route.get("command"), "via": route.get("via")}
+        log.info("utterance routed", extra={**about, "flow": route.get("flow")})  # what was decided, not the words
         return result
 
     # -- nodes: the shared halves of a turn (`engine.assistant.turn`) ----------------------------
