@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 from opentelemetry import trace  # noqa: E402
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
+from runtime_bench import compiled_ring, per_event_runner  # noqa: E402
 
-from bench.runtime_bench import compiled_ring, per_event_runner  # noqa: E402
 from engine.tracing import start_tracing, stop_tracing  # noqa: E402
 
 IMPORT_AFTER_VALIDATE = """

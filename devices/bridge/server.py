@@ -80,20 +80,23 @@ log = logging.getLogger(__name__)
 
 
 class _OneLineLog(logging.LoggerAdapter):
-    """The websockets library logs failures with their traceback; the bridge logs one line. Its
-    "connection open/closed" lines are DEBUG here: the bridge's own lines say which device and session."""
-
-    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
-        super().log(logging.DEBUG if level == logging.INFO else level, msg, *args, **kwargs)
+    """The websockets library's log, on a logger of its own held at WARNING: its DEBUG lines dump frames
+    (a hello's token, the wearer's words), its INFO lines say less than the bridge's own; its failures
+    come with a traceback, which the bridge turns into one line."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         exc = kwargs.pop("exc_info", None)
         kwargs.pop("stack_info", None)
+        kwargs.pop("extra", None)  # the connection object's repr, nothing an operator reads
         if exc:
             err = sys.exc_info()[1] if exc is True else exc[1] if isinstance(exc, tuple) else exc
             if isinstance(err, BaseException):
                 msg = f"{msg}: {type(err).__name__}: {err}"
         return msg, kwargs
+
+
+_WEBSOCKETS = logging.getLogger(f"{__name__}.websockets")
+_WEBSOCKETS.setLevel(logging.WARNING)  # whatever --log-level says: never the frames
 
 
 def _laid_out(profile: Any) -> FrameFor:
@@ -185,7 +188,7 @@ class BridgeServer:
             port,
             max_size=MAX_BINARY_FRAME + MAX_HEADER + 4,
             compression=None,  # control messages are small; per-connection deflate state cost ~41 KiB a wearer
-            logger=_OneLineLog(logging.getLogger(f"{__name__}.websockets"), {}),
+            logger=_OneLineLog(_WEBSOCKETS, {}),
         )
 
     async def restore(self) -> None:
@@ -213,7 +216,8 @@ class BridgeServer:
         except ConnectionClosed:
             pass
         except Exception as exc:  # a bug in the server or a flow: the device gets a code, not our internals
-            log.error("connection failed: %s", type(exc).__name__, extra={"error": f"{type(exc).__name__}: {exc}"})
+            log.error("connection failed: %s", type(exc).__name__)
+            log.debug("connection failed: %s: %s", type(exc).__name__, exc)  # the message may quote a frame
             with contextlib.suppress(Exception):
                 await connection.close(code=1011, reason="INTERNAL")
 
@@ -364,8 +368,8 @@ class BridgeServer:
                 log.info("frame refused: %s", exc.code, extra={**self._about(session), "code": exc.code})
                 await session.send(connection, exc.frame())
             except Exception as exc:  # a failing flow step: the session carries on
-                about = {**self._about(session), "error": f"{type(exc).__name__}: {exc}"}
-                log.error("frame failed: %s", type(exc).__name__, extra=about)
+                log.error("frame failed: %s", type(exc).__name__, extra=self._about(session))
+                log.debug("frame failed: %s: %s", type(exc).__name__, exc)  # the message may quote the wearer
                 await session.send(connection, ProtocolError("INTERNAL", "the server failed on this frame").frame())
 
     async def _on_frame(self, session: DeviceSession, frame: str | bytes) -> None:

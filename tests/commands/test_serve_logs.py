@@ -1,5 +1,6 @@
 """`serve --log-json`: connects, refusals, turns and closes are one JSON object a line on stderr, with their
-fields, never a traceback, a token or what the wearer said."""
+fields, never a traceback, a token or what the wearer said (not even at DEBUG: the WebSocket library's
+frame dumps stay off)."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ async def _talk(url: str) -> None:
 
 def test_serve_logs_connects_refusals_turns_and_closes_as_json_lines(tmp_path: Path) -> None:
     port = _free_port()
-    proc = _serve(tmp_path, port, "--log-json", LENSFLOW_BRIDGE_TOKENS=f"g1={TOKEN}")
+    proc = _serve(tmp_path, port, "--log-json", "--log-level", "debug", LENSFLOW_BRIDGE_TOKENS=f"g1={TOKEN}")
     try:
         assert proc.stdout is not None and "lensflow bridge on" in proc.stdout.readline()
         asyncio.run(_talk(f"ws://127.0.0.1:{port}"))
