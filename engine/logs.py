@@ -118,7 +118,17 @@ class PlainLines(logging.Formatter):
 
 
 class _Handler(logging.StreamHandler[TextIO]):
-    """The handler `setup_logging` installs (found again, and replaced, by its type)."""
+    """The handler `setup_logging` installs (found again, and replaced, by its type). Without a stream of
+    its own it writes to whatever `sys.stderr` is at the time (a test's capture, a redirect)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__(stream or sys.stderr)
+        self.follows_stderr = stream is None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.follows_stderr:
+            self.stream = sys.stderr
+        super().emit(record)
 
 
 def log_settings(
@@ -146,7 +156,7 @@ def setup_logging(level: int = logging.INFO, as_json: bool = False, stream: Text
     """Log the project's records at `level` or above, other libraries' warnings and errors, on stderr.
 
     Called again, it replaces what it set up before (and nothing else: a test's capture stays)."""
-    handler = _Handler(stream or sys.stderr)
+    handler = _Handler(stream)
     handler.setFormatter(JsonLines() if as_json else PlainLines())
     root = logging.getLogger()
     root.handlers[:] = [h for h in root.handlers if not isinstance(h, _Handler)] + [handler]
