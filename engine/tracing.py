@@ -10,9 +10,9 @@ The engine depends on `opentelemetry-api` only. Spans are made once tracing is o
 * a test hands its own provider to `start_tracing`.
 
 Off, a flow step makes no span at all, not even the API's no-op one: that costs about
-5 µs, a third of a device event through the runner (bench/runtime_bench.py); the check
-that tracing is off costs a function call. Importing the API costs about 10 ms, so the
-fast commands (`validate`, `graph`) never import this module (tests/engine/test_tracing.py).
+3.3 µs, a quarter of a device event through the runner (bench/tracing_bench.py); the check
+that tracing is off costs a function call. Importing the API costs 8-10 ms, so the fast
+commands (`validate`, `graph`) never import this module (tests/commands/test_observability.py).
 
 Spans carry names, codes and counts, never what the wearer says or sees: no utterance,
 transcript, HUD text, photo or payload is an attribute, and an exception is recorded as

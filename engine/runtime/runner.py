@@ -305,7 +305,7 @@ class Runner(SkillCalls):
     def _step(self, frame: Frame, event: Input) -> None:
         """Run one input through the pure step for `frame`, then carry its effects out (a span when tracing)."""
         snapshot = Snapshot(frame.session, self.device, self.epoch)
-        if tracer() is None:  # no span at all: even the API's no-op one costs a third of an event
+        if tracer() is None:  # no span at all: even the API's no-op one costs a quarter of an event
             _, effects, trace = step(frame.compiled, snapshot, event)
             self._carry_out(frame, effects, trace)
             return
