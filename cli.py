@@ -27,6 +27,7 @@ from commands.common import EXIT_OK, EXIT_USAGE  # noqa: E402
 from commands.designer import cmd_explore, cmd_graph, cmd_new, cmd_test  # noqa: E402
 from commands.distribution import VersionAction, missing_extra  # noqa: E402
 from commands.mcp import cmd_mcp  # noqa: E402
+from commands.observability import add_log_options  # noqa: E402
 from commands.run import cmd_preview, cmd_report, cmd_run, cmd_simulate  # noqa: E402
 from commands.validate import cmd_reference, cmd_rules, cmd_schema, cmd_tree, cmd_validate  # noqa: E402
 
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--profile", help="device profile (default: the scenario's, else quark-display)")
     sim.add_argument("--json", action="store_true", help="JSON lines, the last one the end state")
     sim.add_argument("--no-audio", action="store_true", help="do not synthesise speech (faster)")
+    add_log_options(sim, "warning")
     sim.set_defaults(func=cmd_simulate)
 
     te = sub.add_parser("test", help="run flow tests (flows/tests/*.yaml): scenarios with assertions")
@@ -134,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--llm-url", help="OpenAI-compatible endpoint serving Qwen (default: DashScope)")
     sv.add_argument("--model", help="model name (default qwen-plus)")
     sv.add_argument("--wake", help="wake phrases, comma-separated (default LENSFLOW_WAKE_PHRASES)")
-    sv.add_argument("--log-json", action="store_true", help="log one JSON object a line (connects, refusals, errors)")
+    add_log_options(sv, "info")
     sv.set_defaults(func=cmd_serve)
 
     mc = sub.add_parser("mcp", help="offer every flow as a tool to an MCP client (Quark's assistant): stdio or HTTP")
@@ -150,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--llm-url", help="OpenAI-compatible endpoint serving Qwen for `say` (default: DashScope)")
     mc.add_argument("--model", help="model name (default qwen-plus)")
     mc.add_argument("--wake", help="wake phrases, comma-separated (default LENSFLOW_WAKE_PHRASES)")
-    mc.add_argument("--log-json", action="store_true", help="log one JSON object a line on stderr")
+    add_log_options(mc, "info")
     mc.set_defaults(func=cmd_mcp)
 
     cl = sub.add_parser(
@@ -164,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--ui-port", type=int, help="serve Temporal's web UI on this port")
     cl.add_argument("--folder", default="out/cluster", help="data and logs (default out/cluster; kept between runs)")
     cl.add_argument("--no-restart", action="store_true", help="leave a worker or gateway that dies stopped")
+    add_log_options(cl, "info", trace=False)
     cl.set_defaults(func=cmd_cluster)
 
     ch = sub.add_parser("chat", help="talk to the whole assistant (all flows) on the simulated glasses")
@@ -180,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="wake phrases, comma-separated, that address the assistant while a flow listens "
         "(default LENSFLOW_WAKE_PHRASES, else 'hey qwen,qwen,千问,...')",
     )
+    add_log_options(ch, "warning")
     ch.set_defaults(func=cmd_chat)
 
     sl = sub.add_parser(

@@ -10,8 +10,9 @@ from typing import Any
 
 from commands.common import EXIT_OK, CliError, device_profile, llm_settings, load_flows
 from commands.distribution import require_extra
+from commands.observability import start_observing
 
-__all__ = ["cmd_chat", "cmd_route", "cmd_scripted_llm", "cmd_serve", "setup_logging"]
+__all__ = ["cmd_chat", "cmd_route", "cmd_scripted_llm", "cmd_serve"]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -48,9 +49,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         wake = wake_phrases(args.wake)
     except WakeConfigError as exc:
         raise CliError(str(exc)) from None
+    start_observing(args, "serve")
     session_store(args.db)  # a bad --db or LENSFLOW_DB is one line before anything listens
     backend = session_backend(args.backend)
-    setup_logging(args.log_json)
     flows = load_flows(args.flows or ["flows"])
     phrases = flow_phrases(c.flow for c in flows.values())
     settings = llm_settings(args)
@@ -114,31 +115,6 @@ async def _remote_host(backend: Any) -> Any:
         raise CliError(f"cannot reach Temporal at {backend.address} ({str(exc).splitlines()[0][:160]})") from None
 
 
-def setup_logging(as_json: bool) -> None:
-    """The bridge's log on stderr: one line a record, plain or JSON (`--log-json`)."""
-    import json
-    import logging
-
-    class JsonLines(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            return json.dumps(
-                {
-                    "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-                    "level": record.levelname.lower(),
-                    "logger": record.name,
-                    "message": record.getMessage(),
-                },
-                ensure_ascii=False,
-            )
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines() if as_json else logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    root = logging.getLogger("lensflow")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    root.propagate = False
-
-
 def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation with the whole assistant on the simulated glasses, on the session host.
 
@@ -170,6 +146,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         wake = wake_phrases(args.wake)
     except WakeConfigError as exc:
         raise CliError(str(exc)) from None
+    start_observing(args, "chat")
     session_store(args.db)  # a bad --db or LENSFLOW_DB is one line before the conversation starts
     flows = load_flows([args.flows])
     profile = device_profile(None)

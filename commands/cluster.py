@@ -24,6 +24,10 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     for flows in args.flows or ["flows"]:
         if not Path(flows).exists():
             raise CliError(f"{flows}: no such flow file or folder")
+    from commands.observability import cluster_log_env, start_observing
+
+    start_observing(args, "cluster")
+    cluster_log_env(args)  # the workers and gateways log the same way
     folder = output_folder(args.folder)
     ports = ClusterPorts(temporal=args.temporal_port, gateway=args.port, ui=args.ui_port)
     cluster = LocalCluster(

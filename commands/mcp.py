@@ -32,10 +32,12 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         wake = wake_phrases(args.wake)
     except (MediaRefused, WakeConfigError) as exc:
         raise CliError(f"{'--wearer' if isinstance(exc, MediaRefused) else '--wake'}: {exc}") from None
+    from commands.observability import start_observing
+
+    start_observing(args, "mcp")
     session_store(args.db)  # a bad --db or LENSFLOW_DB is one line before anything listens
     profile = device_profile(args.profile)
 
-    from commands.assistant import setup_logging
     from commands.progress import routing_feedback
     from devices.mcp.front_door import SkillTools
     from devices.mcp.server import listen, serve_http, serve_stdio
@@ -49,7 +51,6 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
     routing_feedback()
 
-    setup_logging(args.log_json)
     flows = load_flows(args.flows or ["flows"])
     settings = llm_settings(args)
     client = QwenClient(settings)

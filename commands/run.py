@@ -22,6 +22,7 @@ from commands.common import (
     output_folder,
     read_flow,
 )
+from commands.observability import start_observing
 
 if TYPE_CHECKING:
     from engine.runtime.events_file import Scenario
@@ -143,7 +144,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from skills.understanding import understanding_router
 
     routing_feedback()
-
+    start_observing(args, "simulate")
     if args.scenario is None:
         return _simulate_live(args)
     if not args.flow:

@@ -1,5 +1,8 @@
 """The one boundary where a provider's library errors become the documented `error.code`s.
 
+Each such failure is also one WARNING log line: the provider's name (never its URL), the code,
+whether it is worth retrying, and the library's exception type (never its message or a payload).
+
 Every online provider (AMap, Taobao, Alipay, DashScope ASR, the Qwen client) does
 its network I/O inside `map_exceptions(provider)`, so the same failure gives the
 same code whichever provider met it (codes from schemas/catalog/errors.json):
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import sys
 from collections.abc import Callable, Iterator
@@ -39,7 +43,9 @@ from typing import Any
 from engine.errors import LensflowError
 from engine.runtime.calls import SkillError
 
-__all__ = ["Failure", "causes", "classify", "map_exceptions", "status_code"]
+__all__ = ["Failure", "causes", "classify", "map_exceptions", "provider_name", "status_code"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -125,8 +131,19 @@ def map_exceptions(provider: str, error: Callable[[str, str, Failure], Exception
         failure = classify(exc)
         if failure is None:
             raise
+        about = {"provider": provider_name(provider), "code": failure.code, "retryable": failure.retryable}
+        log.warning("provider failed: %s", failure.code, extra={**about, "error": type(exc).__name__})
         message = f"{provider} {failure.detail}"
         raise (error(failure.code, message, failure) if error else SkillError(failure.code, message)) from None
+
+
+def provider_name(provider: str) -> str:
+    """The provider a log line names: the words before any " at URL" (a URL may hold credentials).
+
+    >>> provider_name("AMap at https://restapi.amap.com/v3/direction/walking")
+    'AMap'
+    """
+    return provider.split(" at ", 1)[0].removeprefix("the ")[:64]
 
 
 def causes(exc: BaseException) -> Iterator[BaseException]:

@@ -30,6 +30,7 @@ from backends.temporal.delivery import DELIVER_ACTIVITY, Delivery, gateway_queue
 from backends.temporal.mirror import MirrorOutbox
 from backends.temporal.workflow import KEEP_UNTOUCHED_S, EventResult, SessionStart, SessionWorkflow
 from engine.assistant.store import SessionRecord
+from engine.logs import session_ref
 
 __all__ = ["RemoteHost", "RemoteSession"]
 
@@ -118,6 +119,7 @@ class RemoteSession:
             tail = await self._update(SessionWorkflow.attach, [self.host.queue, seen])
         except _Ended:
             tail = await self.handle.query(SessionWorkflow.commands_after, seen)  # its flow finished: read only
+        log.info("session attached", extra={"session": session_ref(self.id), "queue": self.host.queue, "seen": seen})
         self.outbox.restart(tail, seen)
         await self._received(tail["commands"])
 
@@ -147,10 +149,15 @@ class RemoteSession:
                 if await self._ended(exc):
                     raise _Ended from None
                 if exc.status not in TRANSIENT or waited >= UPDATE_RETRY_S:
+                    log.warning("session step refused: %s", exc.status.name, extra=self._about(exc, waited))
                     raise
-                log.info("gateway: session %s… step not taken yet (%s); sending again", self.id[:6], exc.message)
+                # a worker died mid-step: another takes the session over (replaying it); the update goes again
+                log.info("session step not taken yet; sending again", extra=self._about(exc, waited))
             await asyncio.sleep(pause)
             waited, pause = waited + pause, min(pause * 2, RETRY_MOST_S)
+
+    def _about(self, exc: RPCError, waited: float) -> dict[str, Any]:
+        return {"session": session_ref(self.id), "status": exc.status.name, "waited_s": round(waited, 2)}
 
     async def _ended(self, exc: RPCError) -> bool:
         """Whether the update failed because the workflow has ended (its flow finished, or it was ended)."""
@@ -205,7 +212,7 @@ class RemoteSession:
             try:
                 await self.handle.signal(SessionWorkflow.ack, acked)
             except RPCError as exc:  # the workflow ended, or the service is away: the next ack says it again
-                log.info("gateway: ack for session %s… not told: %s", self.id[:6], exc.message)
+                log.info("ack not told", extra={"session": session_ref(self.id), "status": exc.status.name})
                 return
             self._told = max(self._told, acked)
 

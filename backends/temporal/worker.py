@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -35,6 +36,8 @@ from backends.temporal import shelf
 from backends.temporal.activities import SessionActivities
 from backends.temporal.pinning import worker_versions
 from backends.temporal.workflow import SessionWorkflow
+from engine.logs import LEVELS, log_settings, setup_logging
+from engine.settings import SettingsError
 
 __all__ = ["READY_LINE", "main", "sandbox", "serve"]
 
@@ -48,6 +51,8 @@ STICKY_TIMEOUT = timedelta(seconds=3)
 # (the gateway's TASK_TIMEOUT) runs from when the worker took it: taking many makes the last ones late,
 # then timed out and retried after the server's backoff. Steps left on the server wait with no limit.
 WORKFLOW_TASKS_AT_ONCE = 16
+
+log = logging.getLogger(__name__)
 
 
 def _skill_table(target: str) -> dict[str, Any]:
@@ -113,6 +118,7 @@ async def serve(
         sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
         max_concurrent_workflow_tasks=WORKFLOW_TASKS_AT_ONCE,
     ):
+        log.info("worker polling", extra={"task_queue": task_queue, "flows": len(flows), "address": address})
         print(READY_LINE, flush=True)
         await asyncio.Event().wait()
 
@@ -127,7 +133,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--model", choices=("auto", "env", "none"), default="auto", help="Qwen from LENSFLOW_LLM_* (see above)"
     )
     parser.add_argument("--db", default=None, help="the flow archive: a SQLite file or postgresql:// URL (LENSFLOW_DB)")
+    parser.add_argument(
+        "--log-level", choices=list(LEVELS), help="what to log on stderr (LENSFLOW_LOG_LEVEL, else info)"
+    )
+    parser.add_argument("--log-json", action="store_true", default=None, help="log JSON lines (LENSFLOW_LOG_JSON)")
     args = parser.parse_args(argv)
+    # the same log settings as every long-running command. No spans: workflow steps replay on another
+    # worker after a failover, so their spans would repeat (Temporal's own interceptor traces workflows)
+    try:
+        setup_logging(*log_settings(args.log_level, args.log_json, "info"))
+    except SettingsError as exc:
+        raise SystemExit(f"lensflow worker: {exc}") from None
     flows = _load_flows(args.flows)
     skills = _skill_table(args.skills)
     wants_model = args.model == "env" or (args.model == "auto" and args.skills == DEFAULT_SKILLS)

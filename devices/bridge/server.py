@@ -55,6 +55,7 @@ from engine.assistant.routing import OfflineRouter
 from engine.assistant.store import SessionStore, SqliteSessionStore
 from engine.language.catalog import UnknownProfile, load_catalog
 from engine.language.event_names import engine_owned, refusal
+from engine.logs import session_ref
 from engine.media import MediaRefused, MediaStore, open_media_store
 from engine.runtime.compiler import CompiledFlow
 
@@ -75,20 +76,27 @@ SWEEP_EVERY = 3600.0  # seconds between two sweeps of sessions past KEEP_DAYS
 MAX_SESSIONS = 1000  # sessions held in memory at once
 HELLO_TIMEOUT = 10.0
 
-log = logging.getLogger("lensflow.bridge")
+log = logging.getLogger(__name__)
 
 
 class _OneLineLog(logging.LoggerAdapter):
-    """The websockets library logs failures with their traceback; the bridge logs one line."""
+    """The websockets library's log, on a logger of its own held at WARNING: its DEBUG lines dump frames
+    (a hello's token, the wearer's words), its INFO lines say less than the bridge's own; its failures
+    come with a traceback, which the bridge turns into one line."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         exc = kwargs.pop("exc_info", None)
         kwargs.pop("stack_info", None)
+        kwargs.pop("extra", None)  # the connection object's repr, nothing an operator reads
         if exc:
             err = sys.exc_info()[1] if exc is True else exc[1] if isinstance(exc, tuple) else exc
             if isinstance(err, BaseException):
                 msg = f"{msg}: {type(err).__name__}: {err}"
         return msg, kwargs
+
+
+_WEBSOCKETS = logging.getLogger(f"{__name__}.websockets")
+_WEBSOCKETS.setLevel(logging.WARNING)  # whatever --log-level says: never the frames
 
 
 def _laid_out(profile: Any) -> FrameFor:
@@ -106,6 +114,19 @@ def _captures(media: MediaStore) -> Callable[[str, str, bytes], None]:
             raise ProtocolError("BAD_FRAME", exc.message) from None
 
     return store
+
+
+def _about(session_id: str, device: str) -> dict[str, str]:
+    """A log line's fields for one session: its short reference and the device (never a token)."""
+    return {"session": session_ref(session_id), "device": device}
+
+
+def _device_of(first: Any) -> str | None:
+    """The device a refused hello named, if it named one as a string (bounded: it is the device's word)."""
+    with contextlib.suppress(Exception):
+        device = json.loads(first).get("device") if isinstance(first, str) and len(first) < 65536 else None
+        return device[:64] if isinstance(device, str) else None
+    return None
 
 
 def owner_digest(token: str | None) -> str:
@@ -167,7 +188,7 @@ class BridgeServer:
             port,
             max_size=MAX_BINARY_FRAME + MAX_HEADER + 4,
             compression=None,  # control messages are small; per-connection deflate state cost ~41 KiB a wearer
-            logger=_OneLineLog(log, {}),
+            logger=_OneLineLog(_WEBSOCKETS, {}),
         )
 
     async def restore(self) -> None:
@@ -179,13 +200,13 @@ class BridgeServer:
         for hosted in await self.host.restore_recent(since, self.max_sessions):
             session = self._adopt(hosted)
             session.expiry = loop.call_later(self.idle_expiry, self._expire, session.id)
-            log.info("bridge: restored session %s… of device %s", hosted.id[:6], hosted.record.device)
+            log.info("session restored", extra=_about(hosted.id, hosted.record.device))
 
     def _sweep(self) -> None:
         """Forget stored sessions nobody touched for `keep_days` (now, then every SWEEP_EVERY seconds)."""
         gone = self.host.expire(time.time() - self.keep_days * 86400)
         if gone:
-            log.info("bridge: forgot %d sessions untouched for %g days", gone, self.keep_days)
+            log.info("stored sessions forgotten", extra={"sessions": gone, "untouched_days": self.keep_days})
         self._sweeper = asyncio.get_running_loop().call_later(SWEEP_EVERY, self._sweep)
 
     async def handle(self, connection: ServerConnection) -> None:
@@ -195,7 +216,8 @@ class BridgeServer:
         except ConnectionClosed:
             pass
         except Exception as exc:  # a bug in the server or a flow: the device gets a code, not our internals
-            log.error("bridge: internal error: %s: %s", type(exc).__name__, exc)
+            log.error("connection failed: %s", type(exc).__name__)
+            log.debug("connection failed: %s: %s", type(exc).__name__, exc)  # the message may quote a frame
             with contextlib.suppress(Exception):
                 await connection.close(code=1011, reason="INTERNAL")
 
@@ -223,7 +245,7 @@ class BridgeServer:
                 raise ProtocolError("UNAUTHORIZED", "hello needs a `token` this server accepts")
             session, resumed = await self._session_for(hello)
         except ProtocolError as exc:
-            log.info("bridge: refused hello: %s", exc.code)
+            log.info("hello refused: %s", exc.code, extra={"code": exc.code, "device": _device_of(first)})
             await connection.send(json.dumps(exc.frame()))
             await connection.close(code=1008, reason=exc.code)
             return None
@@ -237,7 +259,9 @@ class BridgeServer:
             if old is not None and old is not connection:  # the same device again: the newer link wins
                 await old.close(code=1000, reason="replaced by a newer connection")
             log.info(
-                "bridge: %s session %s… for device %s", "resumed" if resumed else "new", session.id[:6], hello.device
+                "session %s",
+                "resumed" if resumed else "opened",
+                extra={**_about(session.id, hello.device), "resumed": resumed},
             )
             welcome = welcome_message(session.id, resumed, session.last_event, session.hosted.outbox.last_command)
             await connection.send(json.dumps(welcome))
@@ -265,7 +289,7 @@ class BridgeServer:
             record = session.hosted.record if session is not None else await self.host.record(hello.session)
             if record is not None:
                 if record.device != hello.device or not same_secret(record.owner, owner_digest(hello.token)):
-                    log.warning("bridge: device %s refused the session of another device", hello.device)
+                    log.warning("session of another device refused", extra=_about(record.id, hello.device))
                     raise ProtocolError("SESSION_REFUSED", "that session belongs to another device")
                 sent = session.hosted.outbox.last_command if session else int(record.outbox.get("last_command") or 0)
                 if hello.last_command > sent:
@@ -324,7 +348,8 @@ class BridgeServer:
         try:
             await session.hosted.start(str(hello.flow), dict(hello.slots or {}))
         except Exception as exc:  # the flow failed to start: the device hears it, the log gets one line
-            log.error("bridge: flow %s failed to start: %s: %s", hello.flow, type(exc).__name__, exc)
+            about = {**_about(session.id, hello.device), "flow": hello.flow, "error": type(exc).__name__}
+            log.error("flow failed to start", extra=about)
             connection = session.connection
             self._free(session.id, forget=True)
             if connection is not None:
@@ -340,9 +365,11 @@ class BridgeServer:
             try:
                 await self._on_frame(session, frame)
             except ProtocolError as exc:
+                log.info("frame refused: %s", exc.code, extra={**self._about(session), "code": exc.code})
                 await session.send(connection, exc.frame())
             except Exception as exc:  # a failing flow step: the session carries on
-                log.error("bridge: session frame failed: %s: %s", type(exc).__name__, exc)
+                log.error("frame failed: %s", type(exc).__name__, extra=self._about(session))
+                log.debug("frame failed: %s: %s", type(exc).__name__, exc)  # the message may quote the wearer
                 await session.send(connection, ProtocolError("INTERNAL", "the server failed on this frame").frame())
 
     async def _on_frame(self, session: DeviceSession, frame: str | bytes) -> None:
@@ -380,6 +407,7 @@ class BridgeServer:
         """The link is gone: the session waits `idle_expiry` seconds in memory for its device, then is let go."""
         if session.connection is connection:
             session.connection = None
+            log.info("device disconnected", extra=self._about(session))
         if session.connection is None and self.sessions.get(session.id) is session and session.expiry is None:
             session.expiry = asyncio.get_running_loop().call_later(self.idle_expiry, self._expire, session.id)
 
@@ -395,10 +423,15 @@ class BridgeServer:
         session = self.sessions.pop(session_id, None)
         if session is not None:
             session.close()
+            log.debug("session let go from memory", extra={**self._about(session), "forget": forget})
         if forget:
             self.host.forget(session_id)
         else:
             self.host.release(session_id)
+
+    @staticmethod
+    def _about(session: DeviceSession) -> dict[str, str]:
+        return _about(session.id, session.hosted.record.device)
 
     def close(self) -> None:
         sweeper = getattr(self, "_sweeper", None)

@@ -29,6 +29,7 @@ same result and trace either way (tests/engine/assistant/test_agent_without_lang
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, TypedDict, cast
@@ -36,8 +37,10 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 from engine.assistant.addressing import wake_phrases
 from engine.assistant.reading import Active, active_flow, awaiting, handles, listening, spoken
 from engine.assistant.routing import Route
-from engine.assistant.turn import REASK, act, understand
+from engine.assistant.turn import REASK, act, route_attributes, turn_span, understand
+from engine.logs import session_ref
 from engine.runtime.compiler import CompiledFlow
+from engine.tracing import adopt_global
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig  # a string annotation is what LangGraph reads
@@ -45,6 +48,8 @@ if TYPE_CHECKING:
     from engine.assistant.assistant_session import AssistantSession
 
 __all__ = ["REASK", "Active", "TurnLoop", "TurnState", "active_flow", "awaiting", "handles", "listening", "spoken"]
+
+log = logging.getLogger(__name__)
 
 
 class TurnState(TypedDict, total=False):
@@ -99,10 +104,18 @@ class TurnLoop:
             "armed": session.armed,
         }
         config: RunnableConfig = {"configurable": {"session": session}}
-        if self.use_graph:
-            result: TurnState = await self.graph.ainvoke(turn, config)
-            return result
-        return await self._in_order(turn, config)
+        adopt_global()  # an application's own OpenTelemetry SDK, set up since the host was made
+        with turn_span(session.id) as current:
+            if self.use_graph:
+                result: TurnState = await self.graph.ainvoke(turn, config)
+            else:
+                result = await self._in_order(turn, config)
+            route = result.get("route") or {}
+            if current is not None:
+                current.set_attributes(route_attributes(route))
+        about = {"session": session_ref(session.id), "command": route.get("command"), "via": route.get("via")}
+        log.info("utterance routed", extra={**about, "flow": route.get("flow")})  # what was decided, not the words
+        return result
 
     async def _in_order(self, turn: TurnState, config: RunnableConfig) -> TurnState:
         """The graph's straight line without LangGraph: each node's update replaces the keys it writes."""

@@ -28,6 +28,7 @@ from engine.assistant.store import SessionRecord, SessionStore
 from engine.runtime.clock import wall_ms
 from engine.runtime.compiler import CompiledFlow
 from engine.runtime.versions import FlowArchive, FlowVersions
+from engine.tracing import adopt_global
 
 __all__ = ["UPLOAD_POLL_MS", "UPLOAD_WAIT_MS", "SessionHost", "new_session_id"]
 
@@ -73,6 +74,7 @@ class SessionHost:
         self.trace_kept = trace_kept
         self.linger_ms = linger_ms
         self.live: dict[str, AssistantSession] = {}
+        adopt_global()  # an application that set up an OpenTelemetry SDK gets spans without saying so
         # the flow versions sessions started on, archived in the store (if it keeps them) for after a redeploy
         self.versions = FlowVersions(store if isinstance(store, FlowArchive) else None)
 

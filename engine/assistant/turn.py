@@ -21,7 +21,8 @@ part that is not deterministic) and `act` as a workflow step.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,8 +31,10 @@ from engine.assistant.reading import awaiting, handles, listening, spoken
 from engine.assistant.recall import Recall
 from engine.assistant.repair import REPAIR_COMMANDS, carry_out, repair_route
 from engine.assistant.routing import Route
+from engine.logs import session_ref
 from engine.runtime.compiler import CompiledFlow
 from engine.runtime.runner import Runner
+from engine.tracing import span
 
 __all__ = [
     "REASK",
@@ -42,6 +45,8 @@ __all__ = [
     "arms",
     "fit_to_running_flow",
     "make_way",
+    "route_attributes",
+    "turn_span",
     "understand",
     "utterance_of",
 ]
@@ -81,6 +86,26 @@ def arms(runner: Runner, name: str) -> bool:
     """Whether device event `name` makes the next utterance a command: the command gesture while a flow
     listens, unless that flow takes the gesture itself."""
     return name == COMMAND_GESTURE and listening(runner) and not handles(runner, name)
+
+
+@contextmanager
+def turn_span(session_id: str) -> Iterator[Any]:
+    """`lensflow.turn`: one utterance understood and acted on; its steps (and their skill calls) nest in it.
+    Yields the span (None when tracing is off) for `route_attributes` once the route is known."""
+    with span("lensflow.turn", {"lensflow.session": session_ref(session_id)}) as current:
+        yield current
+
+
+def route_attributes(route: Mapping[str, Any]) -> dict[str, Any]:
+    """What a turn span says of the route: the command, the flow, how it was decided; never the words,
+    the slots or an answer's text (what the wearer said, or what the assistant will say to them)."""
+    attributes = {
+        "lensflow.route.command": str(route.get("command") or ""),
+        "lensflow.route.via": str(route.get("via") or ""),
+    }
+    if route.get("flow"):
+        attributes["lensflow.flow"] = str(route["flow"])
+    return attributes
 
 
 async def make_way(runner: Runner) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,11 +18,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.errors import LensflowError
 from engine.runtime.effects import CallModel, Input, InvokeDone, InvokeFailed, InvokeSkill, LlmDone, LlmFailed
+from engine.runtime.spans import skill_span
 
 if TYPE_CHECKING:
     from engine.runtime.runner import Frame
 
 __all__ = ["LlmProvider", "Skill", "SkillCalls", "SkillContext", "SkillError"]
+
+log = logging.getLogger(__name__)
 
 
 class SkillError(LensflowError):
@@ -168,6 +172,23 @@ class SkillCalls:
         return {k: v for k, v in self.device.items() if k != "location"}
 
     async def _invoke(self, frame: Frame, call: InvokeSkill) -> None:
+        """A skill call, every attempt of it in one `lensflow.skill` span; its answer goes back into the step
+        after the span ends (the step it starts is a step of its own, not a part of the call)."""
+        started = self.clock.now()
+        with skill_span(call.skill, frame.session, call.state) as current:
+            outcome = await self._attempts(frame, call)
+            if current is not None:
+                current.set_attribute("lensflow.clock_ms", self.clock.now() - started)
+                if isinstance(outcome, InvokeFailed):
+                    current.set_attributes({"lensflow.outcome": "error", "error.type": outcome.code})
+                else:
+                    current.set_attribute("lensflow.outcome", "done")
+        if isinstance(outcome, InvokeFailed):  # the code a flow branches on; the message may quote the wearer
+            about = {"skill": call.skill, "code": outcome.code, "flow": frame.session.flow_id}
+            log.info("skill call failed: %s", outcome.code, extra=about)
+        self._report(frame, outcome)
+
+    async def _attempts(self, frame: Frame, call: InvokeSkill) -> InvokeDone | InvokeFailed:
         state, skill_name = call.state, call.skill
         skill = self.skills.get(skill_name)
         attempts = 1 + int(call.retry or 0)
@@ -195,10 +216,10 @@ class SkillCalls:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a provider bug is a failed call, not a crashed session
+                log.error("skill %s failed: %s", skill_name, type(exc).__name__, extra={"skill": skill_name})
                 error = SkillError("EXECUTION", f"{type(exc).__name__}: {exc}")
             else:
-                self._report(frame, InvokeDone(state, result, at=self.clock.now()))
-                return
+                return InvokeDone(state, result, at=self.clock.now())
             if attempt < attempts:
                 self._record(
                     {
@@ -211,7 +232,7 @@ class SkillCalls:
                     }
                 )
                 await self._sleep(int(call.backoff or 0) * (2 ** (attempt - 1)))
-        self._report(frame, InvokeFailed(state, error.code, error.message, at=self.clock.now()))
+        return InvokeFailed(state, error.code, error.message, at=self.clock.now())
 
     async def _call_llm(self, frame: Frame, data: CallModel) -> None:
         """One model call for an `llm` step. An answer that is not JSON, or JSON that does not fit

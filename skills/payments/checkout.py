@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import secrets
 import signal
@@ -58,6 +59,8 @@ __all__ = [
     "crash_drill",
     "out_trade_no",
 ]
+
+log = logging.getLogger(__name__)
 
 POLLS = 6  # queries while the wearer confirms in the wallet app (10003), then cancel
 POLL_EVERY_MS = 2000
@@ -222,7 +225,8 @@ class Checkout:
             parse_amount(args.get("amount"))
         wearer, _ = _caller(ctx)
         gateway = self.gateway
-        for attempt in self.journal.unresolved(gateway.name, wearer):
+        open_attempts = self.journal.unresolved(gateway.name, wearer)
+        for attempt in open_attempts:
             try:
                 reply = await self._resolve(attempt.out_trade_no, ctx, None, cancel_waiting=True)
             except SkillError:
@@ -234,6 +238,9 @@ class Checkout:
         if told:
             crash_drill("after_reconcile")
         pending = self.journal.unresolved(gateway.name, wearer)
+        if open_attempts:
+            settled = {"provider": gateway.name, "settled": len(open_attempts) - len(pending), "pending": len(pending)}
+            log.info("payments reconciled", extra=settled)
         result: dict[str, Any] = {
             "resolved": [a.public() for a in told],
             "paid": sum(1 for a in told if a.status == PAID),

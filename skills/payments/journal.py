@@ -16,22 +16,29 @@ Every attempt belongs to the wearer who made it (`wearer`) and the session it wa
 made in (`session`): what is untold, recent or acknowledged is always asked for one
 wearer, so one wearer never hears of another's payment. A journal written before
 these columns existed is migrated when it is opened; its rows belong to "local".
+
+Each step is one INFO log line (`out_trade_no`, provider, the amount as a decimal, the outcome):
+intent journaled, charged or not charged. Never the QR payload, the merchant or the wearer.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from engine.logs import session_ref
 from engine.settings import SettingsError
 from engine.storage import Database, open_database
 from skills.base import SkillError, data_dir
 from skills.payments.money import money, stored
 
 __all__ = ["NOT_CHARGED", "PAID", "UNRESOLVED", "Attempt", "PaymentJournal"]
+
+log = logging.getLogger(__name__)
 
 UNRESOLVED = "sending"
 PAID = "paid"
@@ -132,7 +139,7 @@ class PaymentJournal:
         now = time.time()
         with self.db.transaction() as db:
             (seq,) = db.fetchone("select coalesce(max(seq), 0) + 1 from attempts") or (1,)
-            db.execute(
+            written = db.execute(
                 f"insert into attempts ({_COLUMNS}, updated, seq) "
                 "values (?, ?, ?, ?, ?, ?, ?, '', '', ?, 0, ?, ?, ?, ?) on conflict (out_trade_no) do nothing",
                 (
@@ -150,15 +157,23 @@ class PaymentJournal:
                     seq,
                 ),
             )
+        about = {"out_trade_no": out_trade_no, "provider": provider, "amount": money(amount)}
+        if written:  # the QR payload and the merchant are what the wearer saw: never in the log
+            log.info("payment intent journaled", extra={**about, "session": session_ref(session)})
+        else:
+            log.info("payment intent resumed", extra=about)
 
     def settle(self, out_trade_no: str, status: str, trade_no: str = "", detail: str = "", told: bool = False) -> None:
         """Write the final outcome; a settled attempt never changes again."""
         with self.db.transaction() as db:
-            db.execute(
+            changed = db.execute(
                 "update attempts set status = ?, trade_no = ?, detail = ?, updated = ?, told = ? "
                 "where out_trade_no = ? and status = ?",
                 (status, trade_no, detail, time.time(), int(told), out_trade_no, UNRESOLVED),
             )
+        if changed:
+            about = {"out_trade_no": out_trade_no, "status": status, "trade_no": trade_no, "detail": detail[:64]}
+            log.info("payment %s", "charged" if status == PAID else "not charged", extra=about)
 
     def mark_told(self, out_trade_nos: list[str], wearer: str = "local") -> int:
         """The wearer has heard these outcomes; numbers of another wearer's attempts change nothing. How many did."""
@@ -168,6 +183,7 @@ class PaymentJournal:
                 changed += db.execute(
                     "update attempts set told = 1 where out_trade_no = ? and wearer = ? and told = 0", (number, wearer)
                 )
+        log.debug("payment outcomes told", extra={"payments": changed})
         return changed
 
     def get(self, out_trade_no: str) -> Attempt | None:

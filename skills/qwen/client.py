@@ -34,6 +34,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import mimetypes
 import os
 import weakref
@@ -47,6 +48,7 @@ from engine.runtime.calls import SkillError
 from engine.settings import number
 from skills.errors import causes, classify
 from skills.files import read_allowed
+from skills.qwen.observed import ModelCall, purpose_of
 
 if TYPE_CHECKING:
     from engine.runtime.calls import SkillContext
@@ -64,6 +66,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 MAX_IMAGE_BYTES = 32 << 20
 URL_PREFIXES = ("http://", "https://", "data:image/")
 # clients holding connections, each on its loop (by id: a dataclass with `eq` is not hashable)
@@ -188,8 +191,15 @@ class QwenClient:
             kwargs["tool_choice"] = "auto"
         if response_format:
             kwargs["response_format"] = response_format
-        response = await self._with_retries(lambda: self._openai().chat.completions.create(**kwargs), sleep)
+        call = ModelCall(self.settings.model, purpose_of(messages, tools, extra_body))
+        try:
+            response = await self._with_retries(lambda: self._openai().chat.completions.create(**kwargs), sleep)
+        except BaseException as exc:
+            call.end(exc)
+            raise
         self.usage.add(getattr(response, "usage", None))
+        call.count(getattr(response, "usage", None))
+        call.end()
         if not response.choices:
             raise LlmError("PROVIDER_ERROR", "the answer has no choices")
         return response.choices[0].message
@@ -206,25 +216,32 @@ class QwenClient:
         if tools:
             kwargs["tools"] = tools
             kwargs["tool_choice"] = "auto"
-        stream = await self._with_retries(lambda: self._openai().chat.completions.create(**kwargs))
-        finished = False
-        chunks = aiter(stream)
-        while True:
-            try:
-                chunk = await anext(chunks)
-            except StopAsyncIteration:
-                break
-            except Exception as exc:  # the provider's errors only, not the consumer's
-                raise _translate(exc) from None
-            if getattr(chunk, "usage", None) is not None:
-                self.usage.add(chunk.usage)
-            for choice in chunk.choices or []:
-                if choice.delta is not None:
-                    yield choice.delta
-                if choice.finish_reason:
-                    finished = True
-        if not finished:
-            raise LlmError("TRUNCATED", "the answer stream ended before the model finished", retryable=True)
+        call = ModelCall(self.settings.model, purpose_of(messages, tools), streamed=True)
+        try:
+            stream = await self._with_retries(lambda: self._openai().chat.completions.create(**kwargs))
+            finished = False
+            chunks = aiter(stream)
+            while True:
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:  # the provider's errors only, not the consumer's
+                    raise _translate(exc) from None
+                if getattr(chunk, "usage", None) is not None:
+                    self.usage.add(chunk.usage)
+                    call.count(chunk.usage)
+                for choice in chunk.choices or []:
+                    if choice.delta is not None:
+                        yield choice.delta
+                    if choice.finish_reason:
+                        finished = True
+            if not finished:
+                raise LlmError("TRUNCATED", "the answer stream ended before the model finished", retryable=True)
+        except BaseException as exc:
+            call.end(exc)
+            raise
+        call.end()
 
     async def chat_streamed(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, on_text: Any
@@ -310,6 +327,8 @@ class QwenClient:
                     raise error from None
                 wait = _retry_after(exc)
                 seconds = wait if wait is not None else self.settings.backoff_s * (2**attempt)
+                about = {"model": self.settings.model, "code": error.code, "attempt": attempt + 1, "wait_s": seconds}
+                log.info("model call retried: %s", error.code, extra=about)
                 await (sleep(int(seconds * 1000)) if sleep is not None else asyncio.sleep(seconds))
                 attempt += 1
 

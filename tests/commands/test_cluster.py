@@ -62,7 +62,7 @@ def test_the_cluster_serves_glasses_and_ctrl_c_stops_every_process(tmp_path: Pat
         cluster.wait(timeout=60)
     assert cluster.returncode == 0
     assert not [pid for pid in pids if _alive(pid)]  # every process it started is gone
-    assert (folder / "logs" / "gateway-1.log").read_text().count("new session") == 1
+    assert (folder / "logs" / "gateway-1.log").read_text().count('"msg": "session opened"') == 1
 
 
 def test_a_cluster_with_no_workers_is_one_line() -> None:

@@ -57,7 +57,7 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, _Rec
         compiled, main_id, _ = load_runnable(shipped(flow))
         flows[main_id] = compiled[main_id]
     records = _Records()
-    loggers = [logging.getLogger("lensflow.bridge"), logging.getLogger("websockets")]
+    loggers = [logging.getLogger("devices.bridge"), logging.getLogger("websockets")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.DEBUG)

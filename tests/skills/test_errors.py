@@ -134,3 +134,22 @@ def test_http_statuses_have_one_meaning() -> None:
         "PROVIDER_ERROR",
         "PROVIDER_ERROR",
     ]
+
+
+def test_a_provider_failure_is_logged_with_its_code_and_provider_never_its_key_or_url(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    async def geocode(url: str) -> Any:
+        settings = AmapSettings(key="SECRET-AMAP-KEY", url=url, timeout_s=WAIT, retries=0)
+        return await AmapNavigation(settings).geocode({"address": "杭州站"}, None)
+
+    caplog.set_level(logging.INFO, logger="skills.errors")
+    _code(geocode, refused_url())
+    with FaultServer("429") as server:
+        _code(geocode, server.url)
+    records = [r for r in caplog.records if r.name == "skills.errors"]
+    got = [(r.levelname, vars(r)["provider"], vars(r)["code"], vars(r)["retryable"]) for r in records]
+    assert got == [("WARNING", "AMap", "UNAVAILABLE", True), ("WARNING", "AMap", "RATE_LIMITED", True)]
+    assert not any("SECRET" in str(vars(r)) or "127.0.0.1" in str(vars(r)) for r in records)

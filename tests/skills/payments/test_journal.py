@@ -82,3 +82,33 @@ def test_the_journal_runs_on_postgresql_per_wearer(tmp_path: Path, postgres: str
     assert [a.wearer for a in journal.untold("A")] == ["A"] and [a.wearer for a in journal.untold("B")] == ["B"]
     recent = asyncio.run(checkout.reconcile({"payload": "qr-pg"}, ctx("B", "s-b")))
     assert [r["amount"] for r in recent["recent"]] == [25.0] and len(recent["resolved"]) == 1
+
+
+def test_each_payment_step_is_one_log_line_with_the_amount_and_never_the_qr_or_merchant(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    ledger = SandboxLedger(tmp_path / "payments.sqlite")
+    journal = PaymentJournal(tmp_path / "journal.sqlite")
+    checkout = Checkout(LedgerGateway(ledger), journal)
+    payload = "https://qr.alipay.com/fkxSECRET?merchant=Hidden%20Tea&amount=12.50"
+    interrupted = out_trade_no("k-0", 0, "session-interrupted")
+    journal.begin(interrupted, "k-0", "sandbox", payload, "Hidden Tea", Decimal("3.00"), "A", "session-interrupted")
+    caplog.set_level(logging.INFO, logger="skills.payments")
+    paid = asyncio.run(
+        checkout.pay({"amount": "12.5", "payload": payload, "merchant": "Hidden Tea"}, ctx("A", key="k"))
+    )
+    asyncio.run(checkout.reconcile({}, ctx("A")))  # the interrupted one never reached the ledger: not charged
+    lines = [(r.name.rsplit(".", 1)[-1], r.getMessage()) for r in caplog.records]
+    assert lines == [
+        ("journal", "payment intent journaled"),
+        ("journal", "payment charged"),
+        ("journal", "payment not charged"),
+        ("checkout", "payments reconciled"),
+    ]
+    intent, charged, _, reconciled = (vars(r) for r in caplog.records)
+    assert (intent["out_trade_no"], intent["provider"], intent["amount"]) == (paid["out_trade_no"], "sandbox", "12.50")
+    assert charged["status"] == PAID and charged["trade_no"] == paid["trade_no"]
+    assert (reconciled["settled"], reconciled["pending"]) == (1, 0)
+    assert not any("SECRET" in str(vars(r)) or "Hidden" in str(vars(r)) for r in caplog.records)
