@@ -9,6 +9,7 @@ traceback: 0 fine, 1 problems found, 2 usage error or unreadable input.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -247,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    # a command that does not set a log up (`route`, `validate` ...) says what it has to say itself: no
+    # module's warning reaches stderr through Python's last-resort handler
+    logging.getLogger().addHandler(logging.NullHandler())
     try:
         if args.command in READS_SETTINGS:
             check_environment()
