@@ -195,6 +195,8 @@ def test_repairs_work_in_a_session_workflow_and_what_they_remember_crosses_conti
         assert await _understood(handle) == routed  # repairs need no routing
         refilled = await both("the museum", 6)
         assert _shown(refilled.commands) == [("hud.show", "Going to the museum")]
+        await handle.execute_update(SessionWorkflow.end)
+        await handle.result()
         shelf.install(load_all_runnable(FLOWS)[0])
         await Replayer(workflows=[SessionWorkflow], workflow_runner=sandbox()).replay_workflow(
             await handle.fetch_history()
