@@ -32,7 +32,7 @@ from engine.assistant.similarity import SemanticRule, decide  # noqa: E402
 from skills.understanding import MARGIN, THRESHOLD, offline_router  # noqa: E402
 from skills.understanding.embeddings import FlowEmbeddings, embed  # noqa: E402
 from skills.understanding.router import off_topic  # noqa: E402
-from skills.understanding.warm import warm_up
+from skills.understanding.warm import warm_up  # noqa: E402
 from tests.support.routing import INDEPENDENT, shipped_router  # noqa: E402
 from tests.support.semantic import (  # noqa: E402
     HELD_OUT_NEGATIVES,
