@@ -29,6 +29,7 @@ __all__ = [
     "DEVICES_GROUP",
     "SKILLS_GROUP",
     "PluginData",
+    "forget_reported",
     "plugin_data",
     "plugin_entries",
     "plugin_label",
@@ -46,6 +47,11 @@ def report(problem: str) -> None:
     """Keep one line about a plugin left out, once, for the command line to print."""
     if problem not in _REPORTED:
         _REPORTED.append(problem)
+
+
+def forget_reported() -> None:
+    """Start a fresh list (a process that reads the plugins again, after `load_catalog.cache_clear()`)."""
+    _REPORTED.clear()
 
 
 def reported() -> tuple[str, ...]:
@@ -105,7 +111,7 @@ def plugin_entries(group: str) -> list[EntryPoint]:
 _catalog_validator: SchemaValidator | None = None
 
 
-def _skill_catalog(entry: EntryPoint) -> dict[str, Any]:
+def _skill_catalog(entry: EntryPoint) -> tuple[Path, dict[str, Any]]:
     """The plugin's catalog.json, checked against the skill catalogue's schema."""
     global _catalog_validator
     path = _folder(entry.module) / CATALOG_FILE
@@ -120,7 +126,7 @@ def _skill_catalog(entry: EntryPoint) -> dict[str, Any]:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise _Refused(f"{path}: {describe_path(first.path)}: {first.message}{more}")
-    return data
+    return path, data
 
 
 def _check_skills(
@@ -176,9 +182,9 @@ def plugin_data(
     out = PluginData()
     for entry in plugin_entries(SKILLS_GROUP):
         try:
-            data = _skill_catalog(entry)
+            path, data = _skill_catalog(entry)
             taken = {name: f"plugin {spec['plugin']!r}" for name, spec in out.skills.items()}
-            _check_skills(data, f"{entry.module}/{CATALOG_FILE}", builtin_skills, taken, {*codes, *out.errors})
+            _check_skills(data, str(path), builtin_skills, taken, {*codes, *out.errors})
         except _Refused as exc:
             report(f"{plugin_label(entry)}: {exc}; left out")
             continue
