@@ -12,13 +12,9 @@ from tests.plugins.support import GOOD_SKILL, write_plugin
 MONO = "profile: tiny-mono\ncapabilities: [display, speaker]\nhud: {lines: 2, columns: 16, cjk_columns: 8}\n"
 
 
-def _good(site: Path) -> None:
-    write_plugin(
-        site,
-        "lensflow-echo",
-        "echo_plugin",
-        skills={"skills": {"echo.say": GOOD_SKILL}, "errors": {"NO_ECHO": "Nothing came back."}},
-    )
+def _good(site: Path, code: str = "") -> None:
+    catalog = {"skills": {"echo.say": GOOD_SKILL}, "errors": {"NO_ECHO": "Nothing came back."}}
+    write_plugin(site, "lensflow-echo", "echo_plugin", skills=catalog, init=code, code=code)
 
 
 def test_a_plugin_skill_joins_the_catalogue_marked_with_its_plugin(site: Path) -> None:
@@ -33,14 +29,7 @@ def test_a_plugin_skill_joins_the_catalogue_marked_with_its_plugin(site: Path) -
 
 
 def test_the_catalogue_is_read_without_running_plugin_code(site: Path) -> None:
-    write_plugin(
-        site,
-        "lensflow-echo",
-        "echo_plugin",
-        skills={"skills": {"echo.say": GOOD_SKILL}, "errors": {"NO_ECHO": "x"}},
-        init="raise RuntimeError('plugin code ran')\n",
-        code="raise RuntimeError('plugin code ran')\n",
-    )
+    _good(site, code="raise RuntimeError('plugin code ran')\n")
     assert "echo.say" in load_catalog().skills
 
 

@@ -16,7 +16,11 @@ CATALOG = {"skills": {"echo.say": GOOD_SKILL}, "errors": {"NO_ECHO": "Nothing ca
 def test_the_device_runs_a_plugin_skill(site: Path) -> None:
     write_plugin(site, "lensflow-echo", "echo_ok", skills=CATALOG, code=GOOD_SKILLS_CODE % "echo.say")
     skills = skills_for_device()
-    assert asyncio.run(skills["echo.say"]({"word": "hi"}, None)) == {"echo": "hi"}
+
+    async def call() -> object:
+        return await skills["echo.say"]({"word": "hi"}, None)
+
+    assert asyncio.run(call()) == {"echo": "hi"}
     assert "payment.pay" in skills and reported() == ()
 
 
