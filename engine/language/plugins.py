@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.errors import UserError
 from engine.language.catalog import SCHEMAS_DIR, DeviceProfile, load_profile
-from engine.language.schema import SchemaValidator, describe_path, load_schema, read_checked
+from engine.language.schema import SchemaValidator, load_schema, read_checked
 
 __all__ = [
     "DEVICES_GROUP",
@@ -125,7 +125,7 @@ def _skill_catalog(entry: EntryPoint) -> tuple[Path, dict[str, Any]]:
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise _Refused(f"{path}: {describe_path(first.path)}: {first.message}{more}")
+        raise _Refused(f"{path}: {first.message}{more}")  # the message says where in the file
     return path, data
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
-from engine.language.catalog import load_catalog
+from engine.language.catalog import CATALOG_DIR, SCHEMAS_DIR, load_catalog
 from engine.language.plugins import reported
+from engine.language.schema import SchemaValidator, load_schema
 from tests.plugins.support import GOOD_SKILL, write_plugin
 
 MONO = "profile: tiny-mono\ncapabilities: [display, speaker]\nhud: {lines: 2, columns: 16, cjk_columns: 8}\n"
@@ -114,3 +116,9 @@ def test_a_plugin_profile_cannot_replace_a_built_in_one(site: Path) -> None:
     assert load_catalog().named_profile("quark-display").plugin is None
     (line,) = reported()
     assert "profile 'quark-display' is built in" in line
+
+
+def test_the_built_in_skills_fit_the_schema_plugins_are_held_to() -> None:
+    schema = load_schema(SCHEMAS_DIR / "skill-catalog.schema.json")
+    built_in = json.loads((CATALOG_DIR / "skills.json").read_text(encoding="utf-8"))
+    assert SchemaValidator(schema, "skill_catalog_test").problems(built_in) == []
