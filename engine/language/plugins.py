@@ -126,7 +126,23 @@ def _skill_catalog(entry: EntryPoint) -> tuple[Path, dict[str, Any]]:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise _Refused(f"{path}: {first.message}{more}")  # the message says where in the file
+    _check_schemas(data["skills"], path)
     return path, data
+
+
+def _check_schemas(skills: dict[str, Any], path: Path) -> None:
+    """Each `input` / `output` must itself be a valid JSON Schema: the checks compile them."""
+    from jsonschema import Draft202012Validator, SchemaError
+
+    for name, spec in skills.items():
+        for key in ("input", "output"):
+            try:
+                Draft202012Validator.check_schema(spec[key])
+            except SchemaError as exc:
+                where = "".join(f"[{p!r}]" for p in exc.absolute_path)
+                raise _Refused(
+                    f"{path}: skill {name!r}: {key}{where} is not a valid JSON Schema: {exc.message}"
+                ) from None
 
 
 def _check_skills(

@@ -122,3 +122,13 @@ def test_the_built_in_skills_fit_the_schema_plugins_are_held_to() -> None:
     schema = load_schema(SCHEMAS_DIR / "skill-catalog.schema.json")
     built_in = json.loads((CATALOG_DIR / "skills.json").read_text(encoding="utf-8"))
     assert SchemaValidator(schema, "skill_catalog_test").problems(built_in) == []
+
+
+def test_an_input_that_is_no_json_schema_leaves_the_plugin_out(site: Path) -> None:
+    skill = copy.deepcopy(GOOD_SKILL)
+    skill["input"]["properties"]["word"] = {"type": "strnig"}
+    write_plugin(site, "lensflow-bad", "bad_schema", skills={"skills": {"bad.one": skill}})
+    assert "bad.one" not in load_catalog().skills
+    (line,) = reported()
+    assert "skill 'bad.one': input['properties']['word']['type'] is not a valid JSON Schema: 'strnig'" in line
+    assert "\n" not in line
