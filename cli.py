@@ -276,6 +276,15 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("LENSFLOW_DEBUG"):
             raise
         return EXIT_USAGE
+    finally:
+        _plugin_problems()
+
+
+def _plugin_problems() -> None:
+    """One line for each plugin left out (only when some command looked at plugins: nothing is imported otherwise)."""
+    plugins = sys.modules.get("engine.language.plugins")
+    for problem in plugins.reported() if plugins is not None else ():
+        print(f"lensflow: warning: {problem}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from skills.meetings import summarize, transcripts
 from skills.navigation import skills as navigation
 from skills.onboard import answers, media, teleprompter
 from skills.payments import sandbox as payments
+from skills.plugins import plugin_skills
 from skills.reading import ocr as reading
 from skills.shopping import skills as shopping
 from skills.translation import offline as translation
@@ -69,6 +70,7 @@ def skills_for_device(llm: LlmSettings | None = None) -> dict[str, Skill]:
         skills.update(alipay_skills())
     skills.update(shopping.online_skills(skills["vision.describe"] if settings.configured else None))
     skills.update(navigation.online_skills())  # AMap when LENSFLOW_AMAP_KEY is set; the offline map otherwise
+    skills.update(plugin_skills())  # installed plugins' skills (never a built-in name: the catalogue refuses those)
     return skills
 
 

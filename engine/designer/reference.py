@@ -186,6 +186,7 @@ def reference_markdown() -> str:
         notes = ["a confirm step"] if spec.get("confirm") else []
         notes += ["side effects"] if spec.get("side_effects") else []
         notes += ["idempotent"] if spec.get("idempotent") else []
+        notes += [f"from plugin `{spec['plugin']}`"] if spec.get("plugin") else []
         errors = ", ".join(f"`{c}`" for c in spec.get("errors") or ())
         out.append(
             f"| `{name}` | {_fields(spec.get('input'))} | {_fields(spec.get('output'))} | "
@@ -203,7 +204,8 @@ def reference_markdown() -> str:
     for name, profile in sorted(catalog.profiles.items()):
         hud = profile.hud
         display = f"{hud.lines} lines × {hud.columns} columns" if hud is not None else "none (speaks instead)"
-        out.append(f"| `{name}` | {', '.join(sorted(profile.capabilities))} | {display} |")
+        source = f" (plugin `{profile.plugin}`)" if profile.plugin else ""
+        out.append(f"| `{name}`{source} | {', '.join(sorted(profile.capabilities))} | {display} |")
 
     scenario = _load("scenario.schema.json")
     out += ["", "## Scenario entries", "", _cell(scenario.get("description")), "", "| entry | meaning |"]

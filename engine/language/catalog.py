@@ -8,7 +8,7 @@ devices added by later work register here simply by shipping their data.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -78,6 +78,7 @@ class DeviceProfile:
     capabilities: frozenset[str]
     hud: HudGeometry | None
     file: str
+    plugin: str | None = None  # the entry point name of the plugin that brought it; None when built in
 
 
 @dataclass(frozen=True)
@@ -242,8 +243,9 @@ def _check_skill_errors(skills: dict[str, dict[str, Any]], vocabulary: ErrorVoca
 
 
 @lru_cache(maxsize=4)
-def load_catalog(catalog_dir: Path = CATALOG_DIR, profiles_dir: Path = PROFILES_DIR) -> Catalog:
-    """Read the catalogue once per process."""
+def load_catalog(catalog_dir: Path = CATALOG_DIR, profiles_dir: Path = PROFILES_DIR, plugins: bool = True) -> Catalog:
+    """Read the catalogue once per process, with what installed plugins bring (engine/language/plugins.py) unless
+    `plugins` is False: their skills, error codes and profiles are checked exactly as the built-in ones."""
     events = _read_json(catalog_dir / "events.json")
     profiles = {}
     for path in sorted(profiles_dir.glob("*.yaml")):
@@ -254,6 +256,14 @@ def load_catalog(catalog_dir: Path = CATALOG_DIR, profiles_dir: Path = PROFILES_
     vocabulary = load_errors(errors_file if errors_file.exists() else CATALOG_DIR / "errors.json")
     skills = _read_json(catalog_dir / "skills.json")["skills"]
     _check_skill_errors(skills, vocabulary, catalog_dir / "skills.json")
+    if plugins:
+        from engine.language.plugins import plugin_data
+
+        added = plugin_data(skills, vocabulary.codes, profiles)
+        skills = {**skills, **added.skills}
+        profiles.update(added.profiles)
+        if added.errors:
+            vocabulary = replace(vocabulary, codes={**vocabulary.codes, **added.errors})
     return Catalog(
         events=events["events"],
         event_patterns=events.get("patterns", {}),

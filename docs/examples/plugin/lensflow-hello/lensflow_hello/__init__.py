@@ -1,0 +1,1 @@
+"""A sample Lensflow plugin. Kept empty: Lensflow reads the data files beside it without importing anything."""
