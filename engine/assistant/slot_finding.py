@@ -61,6 +61,8 @@ _INFINITIVE = frozenset({"want", "like", "need", "have", "going", "trying", "wis
 # English words before a trigger phrase that only open a request ("I'd like to pay ..."): no subject in them
 OPENING = frozenset(FILLERS | LEADING | _INFINITIVE | {"i'd", "i'm", "let's", "let", "ok", "okay", "so", "just"})
 OPENING |= {"um", "uh", "we", "do", "will", "should", "must", "and", "go", "please"}
+# verbs that ask for the flow itself ("start the meeting notes", "open the teleprompter"): no subject either
+OPENING |= {"start", "begin", "open", "show", "bring", "put", "turn", "launch", "run", "take", "make", "get"}
 CJK_TAILS = ("的路线", "的路", "怎么走", "在哪里", "在哪儿", "在哪")  # "去外滩的路": the place is 外滩
 CJK_NAME_ENDS = "街路道站场园馆店桥门楼城区口巷湖山寺院"  # characters Chinese place names end with
 _LINKS = frozenset({"and", "or", "then", "from", "of", "there", "today", "tonight", "tomorrow"})
@@ -176,7 +178,7 @@ def _free_text(flow: Flow, taken: str, trigger: Span, whole: bool) -> str:
     if whole:
         return _clean(flow, taken.replace(_TAKEN, " "), numeric)
     if trigger != (0, 0):
-        after = [_clean(flow, piece, numeric) for piece in taken[trigger[1] :].split(_TAKEN)]
+        after = [_named(_clean(flow, piece, numeric)) for piece in taken[trigger[1] :].split(_TAKEN)]
         if any(after):
             return next(v for v in after if v)
         # else the words right before it: "西湖怎么走", "给面馆付款", after "to" ("to West Lake, navigate on foot"),

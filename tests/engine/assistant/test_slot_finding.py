@@ -31,6 +31,10 @@ DESIGNED = OfflineRouter([flow_of(FIXTURES / "slots" / "expenses.yaml"), flow_of
         ("pay 35 yuan to the noodle shop", "glance_pay", {"merchant": "noodle shop", "amount": 35.0}),
         ("用日语翻译", "translate", {"target_lang": "ja"}),
         ("西湖怎么走", "navigate", {"destination": "西湖"}),
+        # no leftover word is a value: the verb that asks for the flow, the last character of its phrase
+        ("start the meeting notes", "transcribe_meeting", {}),  # was {"title": "start"}
+        ("扫码付款", "glance_pay", {}),  # was {"merchant": "款"}
+        ("I need to get to Hangzhou railway station", "navigate", {"destination": "hangzhou railway station"}),
     ],
 )
 def test_values_are_taken_wherever_they_were_said(said: str, flow: str, slots: dict[str, Any]) -> None:
