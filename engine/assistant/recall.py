@@ -79,9 +79,11 @@ class Recall:
 
     # -- filling it ------------------------------------------------------------------------------
     def started(self, runner: Runner, slots: Iterable[str]) -> None:
-        """A flow was started with `slots` from the wearer (the words that started it, a device's hello)."""
+        """A flow was started with `slots` from the wearer (the words that started it, a device's hello).
+        What was said before it is not what "repeat that" means now: the new flow's words are."""
         self._follow(runner)
         self.given = sorted({*self.given, *slots})
+        self.spoken = None
 
     def said(self, text: str) -> None:
         """The assistant itself said `text` (an answer, a clarifying question, the skills it has)."""

@@ -122,6 +122,19 @@ def test_help_lists_the_skills_by_title_that_the_device_profile_can_run() -> Non
     assert "Glance to pay" not in audio and "Teleprompter" not in audio  # they require a display
 
 
+def test_repeat_after_a_new_flow_started_means_the_new_flows_words_not_an_earlier_answer() -> None:
+    async def go() -> list[str]:
+        host = SessionHost(FLOWS, SqliteSessionStore(":memory:"), OfflineRouter([c.flow for c in FLOWS.values()]))
+        session = host.create("wearer")
+        await session.say("what can you do")
+        await session.say("take a photo")
+        result = await session.say("repeat that")
+        return list(result["replies"])
+
+    # before, the skills list of the earlier answer was said again
+    assert not any(reply.startswith("I can help with") for reply in asyncio.run(go()))
+
+
 def _parcel(steps: Callable[[AssistantSession], Awaitable[list[dict[str, Any]]]]) -> list[dict[str, Any]]:
     async def go() -> list[dict[str, Any]]:
         saved: list[Any] = []
