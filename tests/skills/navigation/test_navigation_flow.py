@@ -72,6 +72,14 @@ def test_the_demo_walk_is_guided_turn_by_turn_to_the_station(tmp_path: Path) -> 
     assert len(list((tmp_path / "walk" / "frames").glob("*_nav.png"))) >= len(frames) - 1
 
 
+def test_a_place_named_in_the_words_that_start_navigation_is_not_asked_for(tmp_path: Path) -> None:
+    scenario = _scenario(tmp_path, "start: idle\nevents:\n  - {at: 1s, say: navigate to West Lake}\nuntil: 3s\n")
+    lines = _simulate(scenario, tmp_path / "out")
+    # before, "Where to?" was said and then the place looked up all the same
+    assert [e for e in lines if e["kind"] == "prompt"] == []
+    assert any(e["kind"] == "invoke" and e.get("skill") == "navigation.search_poi" for e in lines)
+
+
 def test_leaving_the_route_recalculates_from_where_the_wearer_is(tmp_path: Path) -> None:
     lines = _simulate(EXAMPLES / "navigate_offroute.scenario.yaml", tmp_path / "off")
     end = lines[-1]
