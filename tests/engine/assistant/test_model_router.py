@@ -154,7 +154,7 @@ def test_cli_route_uses_qwen_when_configured(server: OpenAICompatServer) -> None
     server.reply(tool_calls=[("start_navigate", {"destination": "the Bund"})])
     proc = run_cli(
         "route",
-        "I need to get to the Bund",
+        "I would love to see the Bund",
         "--json",
         env={"LENSFLOW_LLM_BASE_URL": server.base_url, "LENSFLOW_LLM_RETRIES": "0"},
     )
@@ -182,7 +182,7 @@ def test_streamed_routing_speaks_answers_as_they_arrive_and_assembles_tool_calls
     assert heard == ["The Bund ", "is by the ", "river."]
     assert (result.command, result.text, result.via) == ("answer", "The Bund is by the river.", "qwen")
     server.reply(tool_calls=[("start_navigate", {"destination": "the Bund"})])
-    result = asyncio.run(router.route("I need to get to the Bund", on_text=heard.append))
+    result = asyncio.run(router.route("I would love to see the Bund", on_text=heard.append))
     assert (result.command, result.flow, result.slots) == ("start_flow", "navigate", {"destination": "the Bund"})
     assert all(request["stream"] for request in server.requests) and len(server.requests) == 2
 
