@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from commands.common import EXIT_OK, CliError, device_profile, llm_settings, load_flows
+from commands.common import EXIT_OK, CliError, assistant_parts, device_profile, llm_settings, load_flows
 from commands.distribution import require_extra
 from commands.observability import start_observing
 
@@ -26,9 +26,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from engine.assistant.store import open_session_store
     from engine.settings import session_backend, session_store
     from skills.qwen.client import QwenClient
-    from skills.registry import skills_for_device
-    from skills.understanding import understanding_router
-    from skills.understanding.warm import warm_up
 
     routing_feedback()
 
@@ -56,8 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     phrases = flow_phrases(c.flow for c in flows.values())
     settings = llm_settings(args)
     client = QwenClient(settings)
-    router = understanding_router([c.flow for c in flows.values()], client)  # offline when no model is set up
-    warm_up(router)  # the offline stages' models load now, not on the first wearer's words
+    parts = assistant_parts(flows, settings, client)
 
     async def main() -> None:
         if os.environ.get("DASHSCOPE_API_KEY") or os.environ.get("LENSFLOW_ASR_URL"):
@@ -70,13 +66,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         store = open_session_store(args.db) if remote is None else None
         bridge = BridgeServer(
             flows,
-            skills=skills_for_device(settings),
+            skills=parts.skills,
             recognizer_factory=factory,
             tokens=tokens,
             idle_expiry=args.idle_minutes * 60,
             store=store,
-            router=router,
-            llm=client if client.settings.configured else None,
+            router=parts.router,
+            llm=parts.llm,
             wake=wake,
             host=remote,
         )
@@ -136,9 +132,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from engine.assistant.store import open_session_store
     from engine.settings import session_store
     from skills.qwen.client import QwenClient, run_closing
-    from skills.registry import skills_for_device
-    from skills.understanding import understanding_router
-    from skills.understanding.warm import warm_up
 
     routing_feedback()
 
@@ -153,8 +146,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     device = SimulatedDevice(profile, Path(args.out), speak_audio=False)
     settings = llm_settings(args)
     client = QwenClient(settings)
-    router = understanding_router([c.flow for c in flows.values()], client)
-    warm_up(router)
+    parts = assistant_parts(flows, settings, client)
     console = Console(highlight=False)
     mode = f"Qwen ({client.settings.model})" if client.settings.configured else "offline (no model configured)"
     console.print(
@@ -187,9 +179,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
         host = SessionHost(
             flows,
             store,
-            router,
-            skills=skills_for_device(settings),
-            llm=client if client.settings.configured else None,
+            parts.router,
+            skills=parts.skills,
+            llm=parts.llm,
             wake=wake,
         )
         link = ChatLink(device)

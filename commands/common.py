@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # imported where used: fast commands load neither openai nor the catalogue up front
     from engine.language.catalog import DeviceProfile
@@ -20,6 +20,8 @@ __all__ = [
     "EXIT_PROBLEMS",
     "EXIT_USAGE",
     "ROOT",
+    "AssistantParts",
+    "assistant_parts",
     "CliError",
     "configured_llm",
     "device_profile",
@@ -121,6 +123,26 @@ def device_profile(name: str | None) -> DeviceProfile:
         return load_catalog().named_profile(name)
     except UnknownProfile as exc:
         raise CliError(exc.message) from None
+
+
+class AssistantParts(NamedTuple):
+    """What every front door (serve, chat, mcp) gives the sessions it hosts."""
+
+    router: Any  # Qwen first when configured, the two offline stages behind it
+    skills: dict[str, Any]  # this device's: embedded, with the online ones that are configured
+    llm: Any  # the model client, None when no endpoint is configured
+
+
+def assistant_parts(flows: dict[str, Any], settings: LlmSettings, client: Any) -> AssistantParts:
+    """The router, skills and model of a front door; the offline stages' models load now (warm-up), not
+    on the first words a wearer says."""
+    from skills.registry import skills_for_device
+    from skills.understanding import understanding_router
+    from skills.understanding.warm import warm_up
+
+    router = understanding_router([c.flow for c in flows.values()], client)  # offline when no model is set up
+    warm_up(router)
+    return AssistantParts(router, skills_for_device(settings), client if settings.configured else None)
 
 
 def llm_settings(args: argparse.Namespace | None = None) -> LlmSettings:

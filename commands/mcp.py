@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from commands.common import EXIT_OK, CliError, device_profile, llm_settings, load_flows
+from commands.common import EXIT_OK, CliError, assistant_parts, device_profile, llm_settings, load_flows
 
 __all__ = ["cmd_mcp"]
 
@@ -45,17 +45,13 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from engine.assistant.store import open_session_store
     from engine.media import open_media_store
     from skills.qwen.client import QwenClient, run_closing
-    from skills.registry import skills_for_device
-    from skills.understanding import understanding_router
-    from skills.understanding.warm import warm_up
 
     routing_feedback()
 
     flows = load_flows(args.flows or ["flows"])
     settings = llm_settings(args)
     client = QwenClient(settings)
-    router = understanding_router([c.flow for c in flows.values()], client)  # offline when no model is set up
-    warm_up(router)  # the offline stages' models load now, not on the first words said
+    parts = assistant_parts(flows, settings, client)
     sock = None
     if args.http:
         try:
@@ -68,9 +64,9 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         host = SessionHost(
             flows,
             store,
-            router,
-            skills=skills_for_device(settings),
-            llm=client if client.settings.configured else None,
+            parts.router,
+            skills=parts.skills,
+            llm=parts.llm,
             wake=wake,
         )
         tools = SkillTools(host, profile, open_media_store(), wearer)
