@@ -69,10 +69,14 @@ $(MERMAID): tests/mermaid/package-lock.json | $(STAMP)
 	cd $(VENV)/mermaid && npm ci --no-audit --no-fund --silent
 	@touch $@
 
+# The suite runs on every core (pytest-xdist; a test file stays on one worker, so a module's servers
+# start once), then the drills run alone: their kill timings should measure the cluster, not the suite.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test: install $(MERMAID)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(JOBS) --dist loadfile --ignore=tests/drills
+	$(PY) -m pytest tests/drills
 
 # The drills (tests/drills, docs/drills.md) run in `make test` at CI size, derandomized.
 # fuzz: every drill with 10x the inputs and kills, new random inputs each run.

@@ -31,6 +31,7 @@ RUN_BLOCKING_RULES = frozenset(
         "schema",
         "duplicate-state",
         "unknown-target",
+        "misplaced-history",
         "expression-syntax",
         "expression-limit",
         "configuration-limit",

@@ -20,6 +20,7 @@ linear in the text anyway (see `engine.language.textwidth`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,9 @@ ARROWS = {
     "arrive": "◎",
 }
 ELLIPSIS = "…"
+# Control characters (C0, DEL, C1) other than a line break: a device frame or an utterance may carry
+# them, and a glyph shaper refuses some (a record separator made Pillow's raqm layout fail).
+_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 MAX_TEXT_CHARS = 20_000  # characters of one field that are laid out; the rest is cut (see above)
 
 
@@ -74,8 +78,9 @@ class HudFrame:
 
 
 def bounded(text: Any, newest: bool = False) -> str:
-    """`text` as a string of at most `MAX_TEXT_CHARS` characters; `newest` keeps the end instead of the start."""
-    text = str(text)
+    """`text` as a string of at most `MAX_TEXT_CHARS` characters, control characters but line breaks made spaces;
+    `newest` keeps the end instead of the start."""
+    text = _CONTROLS.sub(" ", str(text))
     if len(text) <= MAX_TEXT_CHARS:
         return text
     if newest:

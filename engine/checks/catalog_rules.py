@@ -109,6 +109,8 @@ def action_args(ctx: FlowContext) -> None:
         spec = ctx.catalog.actions.get(action.name)
         if spec is None or "args" not in spec:
             continue
+        if action.name == "set" and action.args is not None and not isinstance(action.args, dict):
+            continue  # the flow schema refuses it, as an error that keeps the flow from running
         args = action.args if action.args is not None else ({} if spec["args"].get("type") == "object" else None)
         root = (*action.path, action.name)
         unknown_layout = unknown_layout_name(ctx.catalog, action) is not None  # its own rule says so

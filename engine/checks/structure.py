@@ -22,6 +22,7 @@ __all__ = [
     "dead_end",
     "duplicate_state",
     "has_unknown_targets",
+    "misplaced_history",
     "no_final_path",
     "target_path",
     "unknown_target",
@@ -95,9 +96,43 @@ def unknown_target(ctx: FlowContext) -> None:
                 )
 
 
+@flow_rule(
+    "misplaced-history",
+    "A history state outside a compound state, or named as an `initial`: there is no last child to resume.",
+)
+def misplaced_history(ctx: FlowContext) -> None:
+    flow = ctx.flow
+    for state in flow.states.values():
+        if state.kind == "history" and state.parent is None:
+            ctx.report(
+                "misplaced-history",
+                f"history state '{state.name}' is at the top level; put it inside the compound state whose "
+                "last child it should resume",
+                state.path,
+                state=state.name,
+            )
+    starts: list[tuple[str | None, Path, str | None]] = [(flow.initial, ("initial",), None)]
+    starts += [(s.initial, (*s.path, "initial"), s.name) for s in flow.states.values() if s.kind == "compound"]
+    for initial, path, owner in starts:
+        if initial in flow.states and flow.states[initial].kind == "history" and path in flow.source.values:
+            whose = f" of '{owner}'" if owner else ""
+            ctx.report(
+                "misplaced-history",
+                f"initial state '{initial}'{whose} is a history state, which has no child to resume on first entry; "
+                "name a plain state",
+                path,
+                at_key=False,
+                state=owner,
+            )
+
+
 def has_unknown_targets(flow: Flow) -> bool:
-    """Reachability is meaningless while a target is misspelt: unknown-target says so instead."""
+    """Reachability is meaningless while a target is misspelt or an initial is a history state: unknown-target
+    and misplaced-history say so instead."""
     if flow.cancel is not None and flow.cancel not in flow.states:
+        return True
+    initials = [flow.initial, *(s.initial for s in flow.states.values() if s.kind == "compound")]
+    if any(name in flow.states and flow.states[name].kind == "history" for name in initials):
         return True
     return any(t.target is not None and t.target not in flow.states for _, t in flow.transitions())
 

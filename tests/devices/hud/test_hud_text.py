@@ -75,3 +75,16 @@ def test_no_line_starts_with_closing_or_ends_with_opening_punctuation(text: str,
 def test_kinsoku_keeps_the_wrap_linear() -> None:
     assert growth(lambda n: "扫码，支付。" * n, lambda text: wrap(text, 38, 14), 500) < LINEAR
     assert growth(lambda n: FAMILY * n, lambda text: wrap(text, 38, 14), 500) < LINEAR
+
+
+def test_control_characters_in_heard_words_are_spaces_and_the_frame_draws() -> None:
+    """A record separator in an utterance shown on the HUD made Pillow's glyph shaper fail (found by the drills)."""
+    from devices.hud.render_png import render_png
+
+    profile = load_catalog().profiles["quark-display"]
+    assert profile.hud is not None
+    frame = lay_out("card", {"title": "To 0\x1e0", "body": "bell\x07 and tab\there\x9b"}, profile.hud)
+    text = "\n".join(line for page in frame.pages for line in page)
+    assert "To 0 0" in text and "bell  and tab here" in text
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in text.replace("\n", ""))
+    assert render_png(frame, profile).size == (profile.hud.width_px, profile.hud.height_px)
