@@ -27,6 +27,7 @@ from commands.cluster import cmd_cluster  # noqa: E402
 from commands.common import EXIT_OK, EXIT_USAGE  # noqa: E402
 from commands.designer import cmd_explore, cmd_graph, cmd_new, cmd_test  # noqa: E402
 from commands.distribution import VersionAction, missing_extra  # noqa: E402
+from commands.drive import add_drive_parser  # noqa: E402
 from commands.mcp import cmd_mcp  # noqa: E402
 from commands.observability import add_log_options  # noqa: E402
 from commands.run import cmd_preview, cmd_report, cmd_run, cmd_simulate  # noqa: E402
@@ -187,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_log_options(ch, "warning")
     ch.set_defaults(func=cmd_chat)
 
+    add_drive_parser(sub)
+
     sl = sub.add_parser(
         "scripted-llm", help="serve scripted model answers (OpenAI-compatible) on 127.0.0.1 for chat and route"
     )
@@ -239,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands that run flows read the environment's settings: a bad one stops them before anything starts.
 # (`test` runs each case with its own data folder and provider settings.)
-READS_SETTINGS = {"run", "simulate", "serve", "chat", "route", "mcp"}
+READS_SETTINGS = {"run", "simulate", "serve", "chat", "drive", "route", "mcp"}
 
 
 def main(argv: list[str] | None = None) -> int:

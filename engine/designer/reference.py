@@ -207,6 +207,21 @@ def reference_markdown() -> str:
         source = f" (plugin `{profile.plugin}`)" if profile.plugin else ""
         out.append(f"| `{name}`{source} | {', '.join(sorted(profile.capabilities))} | {display} |")
 
+    from engine.language.plugins import plugin_drivers, plugin_label
+
+    out += [
+        "",
+        "## Device drivers",
+        "",
+        "Glasses that do not speak the bridge protocol, reached through a plugin's code",
+    ]
+    out += ["(`lensflow drive NAME`; see [plugins.md](plugins.md)). Lensflow itself ships none.", ""]
+    drivers = plugin_drivers()
+    if drivers:
+        out += ["| driver | plugin | entry point |", "| --- | --- | --- |"]
+        for name, entry in sorted(drivers.items()):
+            out.append(f"| `{name}` | {plugin_label(entry).removeprefix('plugin ')} | `{entry.value}` |")
+
     scenario = _load("scenario.schema.json")
     out += ["", "## Scenario entries", "", _cell(scenario.get("description")), "", "| entry | meaning |"]
     out.append("| --- | --- |")

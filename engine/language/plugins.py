@@ -5,6 +5,8 @@ Only data is read here, never plugin code: an entry point's module is located wi
 top-level package (which runs nothing) and its data files are read from that folder, so `validate` stays as
 fast as the files are small. A skills plugin ships `catalog.json` (schemas/skill-catalog.schema.json, the
 shape of schemas/catalog/skills.json); a devices plugin ships `profiles/*.yaml` (device-profile.schema.json).
+A devices entry point that names an attribute (`module:make`) is a driver instead (devices/drivers.py): code
+that only `lensflow drive` loads, adding no data here.
 
 A plugin is taken whole or not at all: any problem (unreadable data, a schema violation, a name that shadows a
 built-in, an error code nobody declared) leaves it out, and the problem is kept as one line naming the plugin
@@ -31,6 +33,7 @@ __all__ = [
     "PluginData",
     "forget_reported",
     "plugin_data",
+    "plugin_drivers",
     "plugin_entries",
     "plugin_label",
     "report",
@@ -178,8 +181,8 @@ _profile_validator: SchemaValidator | None = None
 def _profile_files(entry: EntryPoint) -> list[Path]:
     """The plugin's profiles/*.yaml, each checked against the device-profile schema (file:line:col on a problem)."""
     global _profile_validator
-    if entry.attr:
-        raise _Refused(f"{entry.value!r}: name a module only; a devices plugin brings profiles, not code")
+    if entry.attr:  # a driver (devices/drivers.py): code, loaded only by `lensflow drive`; its profile is data
+        return []
     folder = _folder(entry.module) / "profiles"
     paths = sorted(folder.glob("*.yaml"))
     if not paths:
@@ -189,6 +192,11 @@ def _profile_files(entry: EntryPoint) -> list[Path]:
     for path in paths:
         read_checked(path, _profile_validator, lambda where, message: UserError(f"{where}: {message}"))
     return paths
+
+
+def plugin_drivers() -> dict[str, EntryPoint]:
+    """The installed device drivers by name (`lensflow.devices` entry points naming `module:attribute`), unloaded."""
+    return {entry.name: entry for entry in plugin_entries(DEVICES_GROUP) if entry.attr}
 
 
 def plugin_data(

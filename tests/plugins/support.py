@@ -8,10 +8,16 @@ distribution's.
 from __future__ import annotations
 
 import json
+import shutil
+import tomllib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GOOD_SKILL", "GOOD_SKILLS_CODE", "write_plugin"]
+from tests.support import ROOT
+
+__all__ = ["EXAMPLE", "GOOD_SKILL", "GOOD_SKILLS_CODE", "write_example", "write_plugin"]
+
+EXAMPLE = ROOT / "docs" / "examples" / "plugin" / "lensflow-hello"
 
 GOOD_SKILL: dict[str, Any] = {
     "description": "Echo a word back.",
@@ -65,3 +71,17 @@ def write_plugin(
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1.0\n", encoding="utf-8")
     (info / "entry_points.txt").write_text("\n".join(entries), encoding="utf-8")
+
+
+def write_example(site: Path) -> None:
+    """The sample plugin (docs/examples/plugin/lensflow-hello) as its wheel installs it: package and entry points."""
+    project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    shutil.copytree(EXAMPLE / "lensflow_hello", site / "lensflow_hello", ignore=shutil.ignore_patterns("__pycache__"))
+    info = site / f"lensflow_hello-{project['version']}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n", encoding="utf-8"
+    )
+    groups = project["entry-points"]
+    text = "".join(f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in groups[group].items()) for group in groups)
+    (info / "entry_points.txt").write_text(text, encoding="utf-8")

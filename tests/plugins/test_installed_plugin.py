@@ -85,7 +85,7 @@ def test_a_flow_misusing_the_plugin_skill_gets_findings_at_file_line(venv: BaseI
     }
 
 
-def test_reference_lists_the_plugin_skill_code_and_profile(venv: BaseInstall, tmp_path: Path) -> None:
+def test_reference_lists_the_plugin_skill_code_profile_and_driver(venv: BaseInstall, tmp_path: Path) -> None:
     proc = _lensflow(venv, "reference", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     (skill,) = [line for line in proc.stdout.splitlines() if line.startswith("| `weather_demo.today` |")]
@@ -94,6 +94,7 @@ def test_reference_lists_the_plugin_skill_code_and_profile(venv: BaseInstall, tm
     assert "| `hello-mono` (plugin `hello`) | display, location, microphone, network, speaker, touchpad | 3 lines" in (
         proc.stdout
     )
+    assert "| `hello_lines` | 'hello_lines' (lensflow-hello 0.1.0) | `lensflow_hello.driver:make` |" in proc.stdout
 
 
 def test_simulate_and_run_call_the_plugin_skill(venv: BaseInstall, tmp_path: Path) -> None:
