@@ -44,9 +44,11 @@ __all__ = ["READY_LINE", "main", "sandbox", "serve"]
 READY_LINE = "lensflow worker ready"  # printed once the worker polls (tests and supervisors wait for it)
 DEFAULT_SKILLS = "skills.registry:skills_for_device"
 # how long a session's next task waits for the worker that holds it in memory before any worker may take it
-# (replaying it): how late a timer fires after its worker died. Temporal's default is 10 s;
-# a shorter wait costs a replay when a live worker is merely slow.
-STICKY_TIMEOUT = timedelta(seconds=3)
+# (replaying it): how late a timer fires, and how long a reconnecting device waits for its HUD, after its
+# worker died. Temporal's default is 10 s; a shorter wait costs a replay when a live worker is merely slow.
+# In the 60-wearer drill, 3 s gave a HUD back p99 3.2 s after a reconnect and failover timers 3.3 s late;
+# 1 s gave 1.3 s and 1.2-1.3 s (docs/scale.md).
+STICKY_TIMEOUT = timedelta(seconds=1)
 # session steps a worker takes on at once. Python runs them one after another, and a step's time limit
 # (the gateway's TASK_TIMEOUT) runs from when the worker took it: taking many makes the last ones late,
 # then timed out and retried after the server's backoff. Steps left on the server wait with no limit.

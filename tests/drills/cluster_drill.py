@@ -24,6 +24,7 @@ from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from websockets.exceptions import ConnectionClosed
 
 from backends.cluster.local import LocalCluster
@@ -39,6 +40,7 @@ FAILOVER_S = 10.0  # a timer pending from a worker's death until this long after
 CONNECTS_AT_ONCE = 8
 RECONNECT_JITTER_S = 1.0  # a device waits up to this long before it says hello again
 RECONNECT_ATTEMPTS = 5
+AUDIT_TRIES = 30  # seconds a session may take to answer its audit once the wearers stop
 
 
 @dataclass
@@ -306,8 +308,17 @@ class Drill:
 
 
 async def _audit_of(client: Client, wearer: Wearer) -> dict[str, Any]:
+    """The session's audit; a session whose step is being retried (a worker died or was slow) answers no query
+    until another worker has taken the step, so it is asked again for a while rather than failing the drill."""
     handle = client.get_workflow_handle(str(wearer.client.session))
-    return dict(await handle.query(SessionWorkflow.audit))
+    for attempt in range(AUDIT_TRIES):
+        try:
+            return dict(await handle.query(SessionWorkflow.audit))
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.FAILED_PRECONDITION or attempt == AUDIT_TRIES - 1:
+                raise
+            await asyncio.sleep(1.0)
+    raise AssertionError("unreachable")
 
 
 async def _timer_lateness(client: Client, session_id: str) -> list[tuple[int, int]]:
