@@ -20,6 +20,7 @@ in place and handed back (pass a copy to keep the old one).
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
@@ -466,7 +467,15 @@ class Interpreter(EntryPoints, ActionSteps, InvocationSteps, DialogueSteps, Inpu
         self._queue.append((name, {"message": message, **data}))
 
 
-_SCRATCH: dict[int, tuple[CompiledFlow, Interpreter]] = {}
+class _Scratch(threading.local):
+    """The interpreters steps reuse, one set per thread: a Temporal worker takes its sessions' steps in a
+    thread pool, and two steps sharing one interpreter would record into each other's results."""
+
+    def __init__(self) -> None:
+        self.by_flow: dict[int, tuple[CompiledFlow, Interpreter]] = {}
+
+
+_SCRATCH = _Scratch()
 
 
 def step(
@@ -478,12 +487,13 @@ def step(
 
     Deterministic and free of I/O: no port, skill, model, clock or file is touched,
     and `compiled` is only read. The working memory it reuses between calls (compiled
-    templates, the flyweight the shared machine drives) is kept per compiled flow.
+    templates, the flyweight the shared machine drives) is kept per compiled flow and thread.
     """
-    entry = _SCRATCH.get(id(compiled))
+    scratch = _SCRATCH.by_flow
+    entry = scratch.get(id(compiled))
     if entry is None or entry[0] is not compiled:
-        if len(_SCRATCH) > 256:
-            _SCRATCH.clear()
+        if len(scratch) > 256:
+            scratch.clear()
         entry = (compiled, Interpreter(compiled))
-        _SCRATCH[id(compiled)] = entry
+        scratch[id(compiled)] = entry
     return entry[1].step(snapshot, event)
