@@ -93,8 +93,9 @@ def _archive(url: str | None) -> Any:
 
 def sandbox() -> SandboxedWorkflowRunner:
     """Temporal's sandbox with the engine and this backend passed through: they keep no state a run could
-    change, and importing them afresh for each run would cost more than a run (the shelf, passed through,
-    is how runs see the worker's flows)."""
+    change (the step's reused working memory is per thread, and runs' steps are taken in a thread pool),
+    and importing them afresh for each run would cost more than a run (the shelf, passed through, is how
+    runs see the worker's flows)."""
     restrictions = SandboxRestrictions.default.with_passthrough_modules("engine", "backends.temporal")
     return SandboxedWorkflowRunner(restrictions=restrictions)
 
