@@ -47,6 +47,7 @@ __all__ = [
     "ValidationResult",
     "expand_paths",
     "validate_paths",
+    "validate_text",
 ]
 
 FLOW_SUFFIXES = (".yaml", ".yml")
@@ -117,10 +118,12 @@ def validate_paths(
     catalog: Catalog | None = None,
     previous: list[str] | None = None,
     example_router: examples.RouterFor | None = None,
+    unsaved: dict[Path, bytes] | None = None,
 ) -> ValidationResult:
     """Every finding for the flows under `paths`; `previous`: folders or files of older flow versions,
     which the migration rules check coverage against; `example_router`: builds the offline router that
-    `example-routes-elsewhere` sends every `triggers.examples` sentence through (by meaning too)."""
+    `example-routes-elsewhere` sends every `triggers.examples` sentence through (by meaning too);
+    `unsaved`: the bytes to check instead of the disk's, by resolved path (an editor's buffer)."""
     config = config or Config()
     catalog = catalog or load_catalog()
     files = expand_paths(paths)
@@ -132,9 +135,11 @@ def validate_paths(
     emitted: set[str] = set()
     profile = catalog.profile(config.profile)
 
+    unsaved = unsaved or {}
     for path in files:
         try:
-            raw = read_regular(path)  # a FIFO named *.yaml would otherwise hang the run
+            given = unsaved.get(path.resolve())
+            raw = given if given is not None else read_regular(path)  # a FIFO named *.yaml would otherwise hang
         except OSError as exc:
             raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
         try:
@@ -209,6 +214,17 @@ def validate_paths(
                 )
     result.findings.sort(key=Finding.sort_key)
     return result
+
+
+def validate_text(
+    path: Path, text: str, config: Config | None = None, catalog: Catalog | None = None
+) -> ValidationResult:
+    """The findings for `text` as if it were saved at `path`, the file on disk left as it is.
+
+    The flows beside `path` are its project (so `call`, `link` and trigger clashes are checked), as
+    `validate path` would read them: the same rules, severities, suppressions and messages.
+    """
+    return validate_paths([str(path)], config, catalog, unsaved={path.resolve(): text.encode("utf-8")})
 
 
 def _guarded(slug: str, sink: Sink, check: Callable[..., None], arg: FlowContext | ProjectContext) -> None:
