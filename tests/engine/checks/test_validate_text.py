@@ -38,3 +38,17 @@ def test_the_flows_beside_the_file_are_its_project(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8").replace('phrases: ["translate"', 'phrases: ["what is this", "translate"', 1)
     messages = [f.message for f in validate_text(path, text).findings]
     assert messages == ["phrase 'what is this' also starts flow 'ask'; make each trigger phrase belong to one flow"]
+
+
+def test_a_neighbour_edited_between_two_checks_is_read_again(tmp_path: Path) -> None:
+    """Neighbours are remembered by mtime and size, as an editor checks on every keystroke: an edit shows."""
+    folder = _copy_flows(tmp_path)
+    path = folder / "translate.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert validate_text(path, text).findings == []
+    ask = folder / "ask.yaml"
+    ask.write_text(
+        ask.read_text(encoding="utf-8").replace('phrases: ["', 'phrases: ["subtitles", "', 1), encoding="utf-8"
+    )
+    messages = [f.message for f in validate_text(path, text).findings]
+    assert messages == ["phrase 'subtitles' also starts flow 'ask'; make each trigger phrase belong to one flow"]
