@@ -13,12 +13,9 @@ Usage: python bench/studio_bench.py [--calls N]
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +28,7 @@ import httpx  # noqa: E402
 
 from engine.checks.validate import validate_text  # noqa: E402
 from engine.language.catalog import load_catalog  # noqa: E402
+from tests.support.studio import start_studio, stop_studio  # noqa: E402
 
 FLOW = "navigate"
 BUDGET_MS = 150.0
@@ -61,25 +59,12 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
-def start(folder: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "studio", str(folder), "--port", "0"],
-        cwd=folder.parent, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("studio: "):
-        proc.kill()
-        raise SystemExit(f"the studio did not start: {line!r}")
-    return proc, line.split()[1]
-
-
 def measure(folder: Path, calls: int) -> tuple[int, list[float], list[float]]:
     """Milliseconds per check over HTTP and in-process, interleaved so both see the same machine load."""
     path = folder / f"{FLOW}.yaml"
     edits = texts(path.read_text(encoding="utf-8"), calls)
     catalog = load_catalog()
-    proc, url = start(folder)
+    proc, url = start_studio(folder)
     http_ms, local_ms = [], []
     try:
         with httpx.Client(base_url=url, timeout=30) as client:
@@ -95,8 +80,7 @@ def measure(folder: Path, calls: int) -> tuple[int, list[float], list[float]]:
                 validate_text(path, text, catalog=catalog)
                 local_ms.append((time.perf_counter() - began) * 1000)
     finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        stop_studio(proc)
     return len(edits[0].splitlines()), http_ms, local_ms
 
 

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +16,7 @@ import websockets
 
 from tests.support import ROOT
 from tests.support.cli import assert_one_line_usage_error, run_cli
+from tests.support.studio import start_studio, stop_studio
 
 
 class Studio:
@@ -36,23 +33,13 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     for flow in (ROOT / "flows").glob("*.yaml"):
         shutil.copy2(flow, folder / flow.name)
     shutil.copytree(ROOT / "flows" / "tests", folder / "tests")
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "studio", str(folder), "--port", "0"],
-        cwd=folder.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    match = re.fullmatch(r"studio: (http://127\.0\.0\.1:\d+/)\n", line)
-    if match is None:
-        proc.kill()
-        raise AssertionError(f"no URL line: {line!r} {proc.communicate(timeout=10)}")
-    served = Studio(match.group(1), folder)
+    proc, url = start_studio(folder)
+    served = Studio(url, folder)
     try:
         yield served
     finally:
         served.client.close()
-        os.kill(proc.pid, signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
+        err = stop_studio(proc)
         assert proc.returncode == 0 and "Traceback" not in err, err
 
 
