@@ -148,6 +148,8 @@ async def save_flow(request: Request) -> Response:
         raise ApiError(409, exc.message) from None
     except OSError as exc:
         raise ApiError(500, f"{flow.shown_path}: cannot write ({exc.strerror or exc})") from None
+    # other pages open on this flow learn of it now (the poller sees the file as already known)
+    request.app.state.hub.publish({"type": "changed", "id": flow.id, "version": version})
     findings = await run_in_threadpool(studio.check, flow, body["text"])
     return JSONResponse({"version": version, "findings": findings})
 

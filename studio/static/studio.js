@@ -22,7 +22,12 @@ async function api(method, path, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(path, init);
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    return { status: 0, ok: false, data: { error: "the studio is not reachable (stopped?)" } };
+  }
   const type = response.headers.get("Content-Type") || "";
   const data = type.startsWith("application/json") ? await response.json() : await response.text();
   return { status: response.status, ok: response.ok, data };
@@ -60,6 +65,7 @@ async function openFlow(id) {
   const { ok, data } = await api("GET", flowPath(id));
   if (!ok) return status(data.error || "cannot open " + id);
   Object.assign(state, { id, version: data.version, saved: data.text, diskVersion: null });
+  history.replaceState(null, "", "#" + encodeURIComponent(id)); // a reload of the page opens it again
   $("text").value = data.text;
   $("text").disabled = false;
   $("file").textContent = data.file;
@@ -140,12 +146,17 @@ async function check() {
 }
 
 async function refreshDiagram(id, text, seq) {
-  const response = await fetch(flowPath(id) + "/diagram", {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }),
-  });
+  let response;
+  try {
+    response = await fetch(flowPath(id) + "/diagram", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }),
+    });
+  } catch (error) {
+    response = null;
+  }
   if (seq !== state.checkSeq) return;
   const pane = $("diagram");
-  if (!response.ok) { pane.classList.add("stale"); return; } // keep the last drawing, greyed
+  if (!response || !response.ok) { pane.classList.add("stale"); return; } // keep the last drawing, greyed
   // an <img> of a blob: the SVG is shown, never run
   const url = URL.createObjectURL(await response.blob());
   const img = el("img");
@@ -193,6 +204,7 @@ function onEvent(message) {
 function connectEvents() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const socket = new WebSocket(`${scheme}//${location.host}/api/events`);
+  socket.addEventListener("open", () => loadList()); // after a reconnection: what changed meanwhile
   socket.addEventListener("message", (event) => onEvent(JSON.parse(event.data)));
   socket.addEventListener("close", () => setTimeout(connectEvents, 2000));
 }
@@ -214,7 +226,12 @@ function init() {
   $("save").addEventListener("click", save);
   $("reload").addEventListener("click", () => { state.saved = $("text").value; openFlow(state.id); });
   window.addEventListener("beforeunload", (event) => { if (dirty()) event.preventDefault(); });
-  loadList();
+  const wanted = decodeURIComponent(location.hash.slice(1));
+  loadList().then(() => {
+    const first = $("flows").firstElementChild;
+    const id = wanted || (first && first.dataset.id);
+    if (id) openFlow(id);
+  });
   connectEvents();
 }
 

@@ -132,6 +132,22 @@ def test_an_edit_made_outside_is_pushed_on_the_event_socket(studio: Studio) -> N
     assert message["version"] == _text(studio, "capture")[1]
 
 
+def test_a_save_from_one_page_is_pushed_to_the_others(studio: Studio) -> None:
+    async def watch() -> dict[str, str]:
+        async with websockets.connect(studio.url.replace("http://", "ws://") + "api/events") as socket:
+            text, version = _text(studio, "read_text")
+            async with httpx.AsyncClient(base_url=studio.url) as client:
+                reply = await client.put("/api/flows/read_text", json={"text": text + "# saved\n", "version": version})
+            assert reply.status_code == 200
+            while True:
+                message = json.loads(await asyncio.wait_for(socket.recv(), 5))
+                if message["id"] == "read_text":
+                    return {**message, "saved": reply.json()["version"]}
+
+    message = asyncio.run(watch())
+    assert message["type"] == "changed" and message["version"] == message["saved"]
+
+
 def test_a_new_file_in_a_served_folder_is_pushed_as_added(studio: Studio) -> None:
     async def watch() -> list[dict[str, str]]:
         seen = []
