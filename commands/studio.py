@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,8 @@ def cmd_studio(args: argparse.Namespace) -> int:
     try:
         sock = listen(args.host, args.port)
     except OSError as exc:
-        raise CliError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc})") from None
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise CliError(f"cannot listen on {args.host}:{args.port} ({reason})") from None
     asyncio.run(serve(studio, sock, loopback))
     return EXIT_OK
 

@@ -30,7 +30,7 @@ def start_studio(folder: Path) -> tuple[subprocess.Popen[str], str]:
 
 
 def stop_studio(proc: subprocess.Popen[str]) -> str:
-    """Stop it by its PID as a service manager would (SIGTERM); returns what it wrote on stderr."""
-    os.kill(proc.pid, signal.SIGTERM)
+    """Stop it by its PID as Ctrl-C does (SIGINT); returns what it wrote on stderr."""
+    os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     return err
