@@ -22,7 +22,7 @@ from engine.designer.diagram import DiagramError, render, to_dot
 from engine.findings import Finding, Severity
 from engine.language.catalog import Catalog
 from engine.language.loader import load_flow
-from studio.flows import FlowFile, FlowSet, SaveConflict
+from studio.flows import FlowFile, FlowSet, SaveConflict, version_of
 
 __all__ = ["MAX_BODY_BYTES", "ApiError", "Studio", "api_routes"]
 
@@ -121,7 +121,7 @@ async def get_flow(request: Request) -> Response:
     flow = studio.flow(request.path_params["id"])
     data = await run_in_threadpool(_read, studio, flow)
     return JSONResponse(
-        {"id": flow.id, "file": flow.shown_path, "text": data.decode("utf-8", "replace"), "version": flow.version}
+        {"id": flow.id, "file": flow.shown_path, "text": data.decode("utf-8", "replace"), "version": version_of(data)}
     )
 
 

@@ -122,6 +122,7 @@ def test_an_edit_made_outside_is_pushed_on_the_event_socket(studio: Studio) -> N
         async with websockets.connect(studio.url.replace("http://", "ws://") + "api/events") as socket:
             path = studio.folder / "capture.yaml"
             path.write_text(path.read_text(encoding="utf-8") + "\n# edited elsewhere\n", encoding="utf-8")
+            _text(studio, "capture")  # a page reading it before the next poll must not swallow the news
             while True:
                 message = json.loads(await asyncio.wait_for(socket.recv(), 5))
                 if message["id"] == "capture":
