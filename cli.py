@@ -31,6 +31,7 @@ from commands.drive import add_drive_parser  # noqa: E402
 from commands.mcp import cmd_mcp  # noqa: E402
 from commands.observability import add_log_options  # noqa: E402
 from commands.run import cmd_preview, cmd_report, cmd_run, cmd_simulate  # noqa: E402
+from commands.studio import add_studio_parser  # noqa: E402
 from commands.validate import cmd_reference, cmd_rules, cmd_schema, cmd_tree, cmd_validate  # noqa: E402
 
 
@@ -189,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     ch.set_defaults(func=cmd_chat)
 
     add_drive_parser(sub)
+    add_studio_parser(sub)
 
     sl = sub.add_parser(
         "scripted-llm", help="serve scripted model answers (OpenAI-compatible) on 127.0.0.1 for chat and route"

