@@ -48,6 +48,8 @@ def test_wearers_carry_on_while_workers_and_a_gateway_are_killed(tmp_path: Path)
         tell_payments(drill, payments.paid())
     LAST_LINES.append(report.line())
     print(report.line())
+    for problem in report.problems:  # each on its own line (`make drill` runs with -s): what went wrong where
+        print(f"drill problem: {problem}")
     assert (report.lost, report.doubled, report.misdelivered, report.untold) == (0, 0, 0, 0), report.problems
     assert report.charges_per_key == 1, report.line()
     assert len(report.kills) == plan.worker_kills + plan.gateway_kills
