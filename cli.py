@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
 
 from commands.assistant import cmd_chat, cmd_route, cmd_scripted_llm, cmd_serve  # noqa: E402
 from commands.cluster import cmd_cluster  # noqa: E402
-from commands.common import EXIT_OK, EXIT_USAGE  # noqa: E402
+from commands.common import EXIT_OK, EXIT_USAGE, say_plugin_problems  # noqa: E402
 from commands.designer import cmd_explore, cmd_graph, cmd_new, cmd_test  # noqa: E402
 from commands.distribution import VersionAction, missing_extra  # noqa: E402
 from commands.drive import add_drive_parser  # noqa: E402
@@ -282,14 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return EXIT_USAGE
     finally:
-        _plugin_problems()
-
-
-def _plugin_problems() -> None:
-    """One line for each plugin left out (only when some command looked at plugins: nothing is imported otherwise)."""
-    plugins = sys.modules.get("engine.language.plugins")
-    for problem in plugins.reported() if plugins is not None else ():
-        print(f"lensflow: warning: {problem}", file=sys.stderr)
+        say_plugin_problems()  # those a long-running command did not say at its start
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ __all__ = [
     "load_main_flow",
     "output_folder",
     "read_flow",
+    "say_plugin_problems",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,7 +143,23 @@ def assistant_parts(flows: dict[str, Any], settings: LlmSettings, client: Any) -
 
     router = understanding_router([c.flow for c in flows.values()], client)  # offline when no model is set up
     warm_up(router)
-    return AssistantParts(router, skills_for_device(settings), client if settings.configured else None)
+    parts = AssistantParts(router, skills_for_device(settings), client if settings.configured else None)
+    say_plugin_problems()  # now, not when the server stops: the catalogue and plugin skills are loaded
+    return parts
+
+
+_PLUGIN_LINES_SAID: list[str] = []
+
+
+def say_plugin_problems() -> None:
+    """One line on stderr for each plugin left out and not said yet. Commands that run until stopped (serve,
+    chat, mcp, drive) say them as they start; every command says the rest as it exits. Imports nothing: a
+    command that never looked at plugins has none to say."""
+    plugins = sys.modules.get("engine.language.plugins")
+    for problem in plugins.reported() if plugins is not None else ():
+        if problem not in _PLUGIN_LINES_SAID:
+            _PLUGIN_LINES_SAID.append(problem)
+            print(f"lensflow: warning: {problem}", file=sys.stderr, flush=True)
 
 
 def llm_settings(args: argparse.Namespace | None = None) -> LlmSettings:
