@@ -18,18 +18,17 @@ const sim = {
 };
 
 async function loadProfiles() {
-  const { ok, data } = await api("GET", "/api/profiles");
-  if (!ok) return;
-  const select = $("profile");
-  select.replaceChildren();
-  for (const profile of data) {
+  const answer = await api("GET", "/api/profiles");
+  if (!answer.ok) return;
+  const option = (profile) => {
     sim.profiles.set(profile.id, profile);
     const geometry = profile.hud ? `${profile.hud.cols}×${profile.hud.rows}` : "audio only";
-    const option = el("option", "", `${profile.id} (${geometry})`);
-    option.value = profile.id;
-    select.append(option);
-  }
-  select.value = sim.profiles.has("quark-display") ? "quark-display" : select.value;
+    const choice = el("option", "", `${profile.id} (${geometry})`);
+    choice.value = profile.id;
+    return choice;
+  };
+  $("profile").replaceChildren(...answer.data.map(option));
+  if (sim.profiles.has("quark-display")) $("profile").value = "quark-display";
   shapeHud();
 }
 

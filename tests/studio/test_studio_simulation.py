@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -234,3 +236,20 @@ def test_the_profiles_and_a_highlighted_diagram(served: Served) -> None:
         assert lit.status_code == 200 and 'class="node active"' in lit.text and "active" not in plain
         drawn = client.post("/api/flows/capture/diagram?active=recording", json={"text": served.text("capture")})
         assert 'class="node active"' in drawn.text
+
+
+def test_the_glasses_pane_in_a_page(served: Served) -> None:
+    """The page itself (jsdom, installed with the Mermaid parser by `make test`): Start, say, +1 s, profiles."""
+    folder = Path(os.environ.get("LENSFLOW_MERMAID_DIR") or ROOT / ".venv" / "mermaid")
+    assert (folder / "node_modules" / "jsdom").is_dir(), "jsdom is missing: run `make test`"
+    script = Path(__file__).with_name("glasses_page.mjs")
+    proc = subprocess.run(["node", str(script), str(folder), served.url], capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "error" not in seen and seen["problems"] == [], seen
+    assert seen["ended"] == "capture ended: done"
+    assert seen["led"] == "led on"
+    assert seen["hud"] == {"text": "Recording\n", "width": "calc(38ch + 1.6em)", "hidden": False}
+    assert seen["clock"] == "1.0 s" and seen["timeline"] > 10
+    assert any("?active=recording" in url for url in seen["diagrams"])  # the diagram lit where the flow is
+    assert seen["audio"]["hudHidden"] is True and "Recording" in seen["audio"]["captions"]
