@@ -85,6 +85,9 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
                     continue
                 try:
                     sim = await run_in_threadpool(_prepare, studio, flow, text, profile, early)
+                except ApiError as exc:
+                    await _error(websocket, exc.message)
+                    continue
                 except CannotRun as exc:
                     if exc.findings:
                         await _send(websocket, {"type": "refused", "message": exc.message, "findings": exc.findings})
@@ -96,7 +99,12 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
             if kind == "start":
                 await _error(websocket, "one simulation per connection: open a new one to restart")
                 continue
-            problem, replies = await _handle(sim, kind, message)
+            try:
+                problem, replies = await _handle(sim, kind, message)
+            except (WebSocketDisconnect, Closing):
+                raise
+            except Exception as exc:  # an engine fault mid-step: the page hears of it, the server goes on
+                raise Closing(f"the simulation stopped: {type(exc).__name__}: {exc}".splitlines()[0]) from None
             if problem is not None:
                 await _error(websocket, problem)
             await _send_all(websocket, replies)

@@ -32,6 +32,7 @@ from engine.runtime.compiler import compile_flow
 __all__ = ["MAX_PHOTOS", "CannotRun", "LiveSimulation", "compile_unsaved", "photo_problem"]
 
 MAX_PHOTOS = 16  # photos the page may queue for the camera at once
+MAX_PER_STEP = 1000  # trace entries, frames or spoken lines sent for one step (a day of a 1 s timer is 86,400)
 SPEECH_KINDS = ("spoken", "prompt")
 
 
@@ -106,7 +107,8 @@ class LiveSimulation:
         self.main_id = main_id
         self.profile = profile
         self.folder = tempfile.TemporaryDirectory(prefix="lensflow-studio-")
-        self.trace: list[dict[str, Any]] = []
+        self.trace: list[dict[str, Any]] = []  # this step's entries (the page keeps the timeline)
+        self.dropped = 0  # entries of this step beyond MAX_PER_STEP
         self.device = SimulatedDevice(
             profile,
             Path(self.folder.name),
@@ -123,15 +125,20 @@ class LiveSimulation:
             skills=skills,
             virtual=True,
             device={"profile": profile.id, "display": profile.hud is not None},
-            on_trace=self.trace.append,
+            on_trace=self._traced,
         )
         self.session = self.host.create("local", device="studio", profile=profile.id)
         self.session.link = PortsLink(self.device)
         self._frames = 0  # HUD frames already handed to the page
         self._logged = 0  # device log entries already looked at
-        self._traced = 0
         self._ended: object | None = None  # the root flow whose end the page was told of
         self._photos = 0
+
+    def _traced(self, entry: dict[str, Any]) -> None:
+        if len(self.trace) < MAX_PER_STEP:
+            self.trace.append(entry)
+        else:
+            self.dropped += 1
 
     @property
     def running(self) -> bool:
@@ -180,19 +187,22 @@ class LiveSimulation:
     def messages(self, said: list[str]) -> list[dict[str, Any]]:
         """What happened since the last step: hud, speech, led, state, then the trace entries (and ended)."""
         out: list[dict[str, Any]] = []
-        if self.profile.hud is not None:
-            for _, frame in self.device.hud.sent[self._frames :]:
+        if self.profile.hud is not None:  # the newest frames of the step, the last one the HUD shows now
+            for _, frame in self.device.hud.sent[max(self._frames, len(self.device.hud.sent) - MAX_PER_STEP) :]:
                 out.append({"type": "hud", "frame": to_wire(frame, self.profile.hud)})
         self._frames = len(self.device.hud.sent)
         new = self.device.log[self._logged :]
         self._logged = len(self.device.log)
         spoken = [str(e.get("text", "")) for e in new if e["kind"] in SPEECH_KINDS]
         spoken += [text for text in said if text not in spoken]
-        out += [{"type": "speech", "text": text} for text in spoken if text.strip()]
-        out += [{"type": "led", "on": bool(e["on"])} for e in new if e["kind"] == "privacy_led"]
+        out += [{"type": "speech", "text": text} for text in spoken[-MAX_PER_STEP:] if text.strip()]
+        led = [e for e in new if e["kind"] == "privacy_led"]
+        out += [{"type": "led", "on": bool(e["on"])} for e in led[-2:]]  # ends as the LED is now
         out.append({"type": "state", **self.state()})
-        out += [{"type": "trace", "entry": entry} for entry in self.trace[self._traced :]]
-        self._traced = len(self.trace)
+        out += [{"type": "trace", "entry": entry} for entry in self.trace]
+        if self.dropped:
+            out.append({"type": "trace", "entry": {"t": self.now(), "kind": "dropped", "entries": self.dropped}})
+        self.trace, self.dropped = [], 0
         stack = self.session.runner.stack
         if stack and stack[0].session.done and self._ended is not stack[0].session:
             self._ended = stack[0].session

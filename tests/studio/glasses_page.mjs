@@ -37,7 +37,7 @@ try {
   await until("the flow", () => $("text").value.includes("flow: capture"));
   await until("the profiles", () => $("profile").options.length >= 2);
   $("sim-start").click();
-  await until("the photo taken", () => $("sim-status").textContent.includes("ended"));
+  await until("the photo taken", () => $("sim-status").textContent === "capture ended: done");
   out.ended = $("sim-status").textContent;
   say("record a video");
   await until("recording", () => $("sim-status").textContent.includes("recording"));

@@ -226,6 +226,31 @@ def test_a_payment_needs_the_wearers_yes_whatever_else_the_page_sends(served: Se
     run(scenario())
 
 
+TICKING = """flow: capture
+version: 1
+title: Ticking
+permissions: [display]
+initial: ticking
+states:
+  ticking:
+    entry: [{hud.show: {layout: toast, text: tick}}]
+    after: {100ms: ticking}
+"""
+
+
+def test_a_long_clock_step_sends_a_bounded_trace(served: Served) -> None:
+    async def scenario() -> None:
+        async with websockets.connect(served.ws("capture")) as socket:
+            page = Page(socket)
+            assert last_state(await page.send(type="start", text=TICKING))["active"] == ["ticking"]
+            ten_minutes = await page.send(type="advance", ms=600_000)  # 6000 timers, ~35,000 trace entries
+            entries = [m["entry"] for m in kinds(ten_minutes, "trace")]
+            assert len(entries) == 1001 and entries[-1]["kind"] == "dropped" and entries[-1]["entries"] > 30_000
+            assert last_state(ten_minutes)["clock_ms"] == 600_000
+
+    run(scenario())
+
+
 def test_the_profiles_and_a_highlighted_diagram(served: Served) -> None:
     with httpx.Client(base_url=served.url, timeout=30) as client:
         profiles = {p["id"]: p for p in client.get("/api/profiles").json()}
