@@ -20,6 +20,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from devices.datum import fix_in_map_datum
 from devices.events import payload_problem
 from engine.jsonout import dumps
 from engine.language.catalog import UnknownProfile, load_catalog
@@ -33,7 +34,7 @@ MAX_MESSAGE_BYTES = 1_000_000
 MAX_PER_SECOND = 40
 MAX_ADVANCE_MS = 24 * 3600 * 1000  # a day of virtual time per message
 MAX_UTTERANCE = 2000
-EVENT_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
+EVENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")  # the bridge's (schemas/bridge/event.schema.json)
 
 
 class Closing(Exception):
@@ -136,7 +137,7 @@ async def _handle(sim: LiveSimulation, kind: Any, message: dict[str, Any]) -> tu
     """One page message after `start`: (a one-line problem or None, the messages to send)."""
     if kind == "event":
         name, data = message.get("name"), message.get("data", {})
-        if not isinstance(name, str) or not EVENT_NAME.fullmatch(name) or len(name) > 100:
+        if not isinstance(name, str) or not EVENT_NAME.fullmatch(name):
             return "`event` needs `name`, an event name such as gesture.tap", []
         if engine_owned(name):
             return refusal(name), []
@@ -145,6 +146,11 @@ async def _handle(sim: LiveSimulation, kind: Any, message: dict[str, Any]) -> tu
         problem = payload_problem(name, data)
         if problem is not None:
             return f"event '{name}' refused: {problem}", []
+        if name == "location.update":  # as the bridge does: a phone's WGS-84 fix in the maps' GCJ-02
+            try:
+                data = fix_in_map_datum(data)
+            except ValueError as exc:
+                return f"event '{name}' refused: {exc}", []
         if not sim.running:
             return "no flow is running: say something that starts one", []
         return None, await sim.event(name, data)

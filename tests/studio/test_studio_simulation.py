@@ -129,6 +129,8 @@ def test_a_forged_engine_event_and_bad_messages_are_one_line_each(served: Served
                 ({"type": "event", "name": "confirm.yes.pay", "data": {}}, "raised only by the engine"),
                 ({"type": "event", "name": "location.update", "data": {"lat": "north"}}, "event 'location.update'"),
                 ({"type": "event", "name": "../etc", "data": {}}, "needs `name`"),
+                ({"type": "event", "name": "location.update", "data": {"lat": 30.25, "lng": 120.16, "datum": "mars"}},
+                 "datum must be wgs84 or gcj02"),
                 ({"type": "advance", "ms": -5}, "`advance` needs `ms`"),
                 ({"type": "photo", "name": "x.png", "data_base64": base64.b64encode(b"not a picture").decode()},
                  "not an image"),
