@@ -28,12 +28,13 @@ from engine.language.event_names import engine_owned, refusal
 from studio.api import ApiError, Studio
 from studio.simulation import MAX_PHOTOS, CannotRun, LiveSimulation, compile_unsaved, photo_problem
 
-__all__ = ["MAX_ADVANCE_MS", "MAX_MESSAGE_BYTES", "MAX_PER_SECOND", "simulate_endpoint"]
+__all__ = ["MAX_ADVANCE_MS", "MAX_MESSAGE_BYTES", "MAX_PER_SECOND", "MAX_SIMULATIONS", "simulate_endpoint"]
 
 MAX_MESSAGE_BYTES = 1_000_000
 MAX_PER_SECOND = 40
 MAX_ADVANCE_MS = 24 * 3600 * 1000  # a day of virtual time per message
 MAX_UTTERANCE = 2000
+MAX_SIMULATIONS = 8  # open at once in one studio (each holds a session, its skills and a temporary folder)
 EVENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")  # the bridge's (schemas/bridge/event.schema.json)
 
 
@@ -45,7 +46,14 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
     """Run one simulation of the flow named in the path on the profile `?profile=` (default quark-display)."""
     await websocket.accept()
     studio: Studio = websocket.app.state.studio
+    state = websocket.app.state
     sim: LiveSimulation | None = None
+    open_now = getattr(state, "simulations", 0)
+    if open_now >= MAX_SIMULATIONS:
+        await _error(websocket, f"at most {MAX_SIMULATIONS} simulations run at once: close one first")
+        await _close(websocket, 1013)
+        return
+    state.simulations = open_now + 1
     try:
         try:
             flow = studio.flow(websocket.path_params["id"])
@@ -115,6 +123,7 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        state.simulations -= 1
         if sim is not None:
             sim.close()
     await _close(websocket, 1000)

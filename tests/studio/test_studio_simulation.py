@@ -160,6 +160,27 @@ def test_an_unknown_profile_is_one_line_then_the_socket_closes(served: Served) -
     run(scenario())
 
 
+def test_simulations_at_once_and_messages_a_second_are_bounded(served: Served) -> None:
+    async def scenario() -> None:
+        sockets = [await websockets.connect(served.ws("capture")) for _ in range(8)]
+        try:
+            async with websockets.connect(served.ws("capture")) as ninth:
+                answer = await Page(ninth).drain(5.0)
+                assert [m["type"] for m in answer] == ["error"] and "at most 8 simulations" in answer[0]["message"]
+        finally:
+            for socket in sockets:
+                await socket.close()
+        await asyncio.sleep(0.3)  # the server counts them closed
+        async with websockets.connect(served.ws("capture")) as socket:
+            for _ in range(45):
+                await socket.send(json.dumps({"type": "advance", "ms": 1}))
+            answer = await Page(socket).drain(5.0)
+            assert [m["message"] for m in answer if m["type"] == "error"][-1] == "more than 40 messages a second"
+            await asyncio.wait_for(socket.wait_closed(), 5)
+
+    run(scenario())
+
+
 def test_unsaved_text_that_cannot_run_is_refused_with_its_findings(served: Served) -> None:
     broken = served.text("capture").replace("target: shooting", "target: shootin")
 
