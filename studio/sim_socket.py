@@ -15,7 +15,8 @@ import json
 import re
 import time
 from collections import deque
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -36,6 +37,9 @@ MAX_ADVANCE_MS = 24 * 3600 * 1000  # a day of virtual time per message
 MAX_UTTERANCE = 2000
 MAX_SIMULATIONS = 8  # open at once in one studio (each holds a session, its skills and a temporary folder)
 EVENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")  # the bridge's (schemas/bridge/event.schema.json)
+
+
+T = TypeVar("T")
 
 
 class Closing(Exception):
@@ -93,7 +97,7 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
                     await _error(websocket, "`start` needs `text`, the flow as a string")
                     continue
                 try:
-                    sim = await run_in_threadpool(_prepare, studio, flow, text, profile, early)
+                    sim = await _guarded(run_in_threadpool(_prepare, studio, flow, text, profile, early))
                 except ApiError as exc:
                     await _error(websocket, exc.message)
                     continue
@@ -103,30 +107,36 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
                     else:
                         await _error(websocket, exc.message)
                     continue
-                await _send_all(websocket, await sim.start())
+                await _send_all(websocket, await _guarded(sim.start()))
                 continue
             if kind == "start":
                 await _error(websocket, "one simulation per connection: open a new one to restart")
                 continue
-            try:
-                problem, replies = await _handle(sim, kind, message)
-            except (WebSocketDisconnect, Closing):
-                raise
-            except Exception as exc:  # an engine fault mid-step: the page hears of it, the server goes on
-                raise Closing(f"the simulation stopped: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+            problem, replies = await _guarded(_handle(sim, kind, message))
             if problem is not None:
                 await _error(websocket, problem)
             await _send_all(websocket, replies)
     except Closing as exc:
-        await _error(websocket, str(exc))
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await _error(websocket, str(exc))
         await _close(websocket, 1008)
-    except WebSocketDisconnect:
-        pass
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the page went away mid-send
     finally:
         state.simulations -= 1
         if sim is not None:
             sim.close()
     await _close(websocket, 1000)
+
+
+async def _guarded(step: Awaitable[T]) -> T:
+    """`step`, with an engine fault turned into Closing: the page hears of it, the server goes on."""
+    try:
+        return await step
+    except (WebSocketDisconnect, Closing, CannotRun, ApiError):
+        raise
+    except Exception as exc:
+        raise Closing(f"the simulation stopped: {type(exc).__name__}: {exc}".splitlines()[0]) from None
 
 
 def _prepare(studio: Studio, flow: Any, text: str, profile: Any, photos: list[bytes]) -> LiveSimulation:
