@@ -18,10 +18,11 @@ from starlette.responses import JSONResponse, Response
 
 from engine.checks.config import Config
 from engine.checks.validate import UsageError, validate_paths, validate_text
-from engine.designer.diagram import DiagramError, render, to_dot
+from engine.designer.diagram import DiagramError, dot_id, is_cluster, render, to_dot
 from engine.findings import Finding, Severity
 from engine.language.catalog import Catalog
 from engine.language.loader import load_flow
+from engine.language.model import Flow
 from studio.flows import FlowFile, FlowSet, SaveConflict, version_of
 
 __all__ = ["MAX_BODY_BYTES", "ApiError", "Studio", "api_routes"]
@@ -158,16 +159,38 @@ async def saved_diagram(request: Request) -> Response:
     studio = _studio(request)
     flow = studio.flow(request.path_params["id"])
     data = await run_in_threadpool(_read, studio, flow)
-    return await _diagram(flow, data)
+    return await _diagram(flow, data, active_states(request))
 
 
 async def unsaved_diagram(request: Request) -> Response:
     flow = _studio(request).flow(request.path_params["id"])
     body = await json_body(request, text=str)
-    return await _diagram(flow, body["text"].encode("utf-8"))
+    return await _diagram(flow, body["text"].encode("utf-8"), active_states(request))
 
 
-async def _diagram(flow: FlowFile, data: bytes) -> Response:
+def active_states(request: Request) -> list[str]:
+    """`?active=a,b`: the states to draw highlighted (the simulation's active configuration)."""
+    raw = request.query_params.get("active", "")
+    if len(raw) > 10_000:
+        raise ApiError(400, "`active` is over 10000 characters")
+    return [name for name in raw.split(",") if name]
+
+
+def highlighted(dot: str, flow: Flow, active: list[str]) -> str:
+    """`dot` with the active atomic states filled and bold; names that are not atomic states are ignored
+    (a compound state is a cluster: its active children say where the flow is)."""
+    marks = [
+        f'    {dot_id(name)} [style="rounded,filled,bold", fillcolor="#fff176", penwidth=2.5, class="active"];'
+        for name in dict.fromkeys(active)
+        if name in flow.states and not is_cluster(flow, name)
+    ]
+    if not marks:
+        return dot
+    head, _, _ = dot.rstrip().rpartition("}")
+    return head + "\n".join(marks) + "\n}\n"
+
+
+async def _diagram(flow: FlowFile, data: bytes, active: list[str] | None = None) -> Response:
     """The statechart as SVG through Graphviz, as `graph --format svg` draws it; 422 with the findings when
     the text is not a flow that can be drawn."""
     loaded = await run_in_threadpool(load_flow, flow.path, data)
@@ -176,7 +199,8 @@ async def _diagram(flow: FlowFile, data: bytes) -> Response:
             {"error": "the flow cannot be drawn", "findings": [finding_json(f) for f in loaded.sink.findings]}, 422
         )
     try:
-        svg = await run_in_threadpool(render, to_dot(loaded.built.flow), "svg")
+        dot = highlighted(to_dot(loaded.built.flow), loaded.built.flow, active or [])
+        svg = await run_in_threadpool(render, dot, "svg")
     except DiagramError as exc:
         raise ApiError(500, str(exc)) from None
     return Response(svg, media_type="image/svg+xml")
@@ -214,12 +238,31 @@ async def json_body(request: Request, **fields: type) -> dict[str, Any]:
     return body
 
 
+async def list_profiles(request: Request) -> Response:
+    """The device profiles a simulation can run on, with their HUD geometry (None: audio only)."""
+    from engine.language.catalog import load_catalog
+
+    out = []
+    for profile in sorted(load_catalog().profiles.values(), key=lambda p: p.id):
+        hud = profile.hud
+        out.append(
+            {
+                "id": profile.id,
+                "title": profile.title,
+                "capabilities": sorted(profile.capabilities),
+                "hud": {"rows": hud.lines, "cols": hud.columns, "cjk_cols": hud.cjk_columns} if hud else None,
+            }
+        )
+    return JSONResponse(out)
+
+
 def api_routes() -> list[Any]:
     """The API's routes, for `studio.server.build_app`."""
     from starlette.routing import Route
 
     return [
         Route("/api/flows", list_flows, methods=["GET"]),
+        Route("/api/profiles", list_profiles, methods=["GET"]),
         Route("/api/flows/{id}", get_flow, methods=["GET"]),
         Route("/api/flows/{id}", save_flow, methods=["PUT"]),
         Route("/api/flows/{id}/check", check_flow, methods=["POST"]),

@@ -27,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 from devices.bridge.auth import is_loopback
 from studio.api import ApiError, Studio, api_routes
 from studio.events import POLL_SECONDS, Hub, events_endpoint, watch_files
+from studio.sim_socket import MAX_MESSAGE_BYTES, simulate_endpoint
 
 __all__ = ["STATIC", "build_app", "listen", "serve", "url_host"]
 
@@ -103,6 +104,7 @@ def build_app(studio: Studio, loopback: bool = True, poll_seconds: float = POLL_
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             *api_routes(),
             WebSocketRoute("/api/events", events_endpoint),
+            WebSocketRoute("/api/flows/{id}/simulate", simulate_endpoint),
         ],
         exception_handlers={ApiError: api_error, HTTPException: http_error},
         lifespan=lifespan,
@@ -130,7 +132,10 @@ async def serve(studio: Studio, sock: socket.socket, loopback: bool = True) -> N
     """Serve until SIGINT or SIGTERM; prints `studio: URL` (flushed) once the server accepts connections."""
     import uvicorn
 
-    config = uvicorn.Config(build_app(studio, loopback), log_level="warning", lifespan="on", ws="websockets-sansio")
+    app = build_app(studio, loopback)
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", ws="websockets-sansio", ws_max_size=MAX_MESSAGE_BYTES + 1024
+    )
     server = uvicorn.Server(config)
     bound_host, bound_port = sock.getsockname()[:2]
 

@@ -14,6 +14,7 @@ const state = {
   checkSeq: 0,
   diagramUrl: null,
   findings: [],    // the last check's, kept on the gutter while the next one runs
+  active: [],      // the simulation's active states, highlighted on the diagram (glasses.js)
 };
 
 async function api(method, path, body) {
@@ -75,6 +76,7 @@ async function openFlow(id) {
   drawGutter([]);
   updateDirty();
   check();
+  if (typeof flowOpened === "function") flowOpened(id); // the glasses pane (glasses.js)
 }
 
 function status(text) { $("state").textContent = text; }
@@ -148,7 +150,8 @@ async function check() {
 async function refreshDiagram(id, text, seq) {
   let response;
   try {
-    response = await fetch(flowPath(id) + "/diagram", {
+    const lit = state.active.length ? "?active=" + encodeURIComponent(state.active.join(",")) : "";
+    response = await fetch(flowPath(id) + "/diagram" + lit, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }),
     });
   } catch (error) {

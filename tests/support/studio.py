@@ -14,11 +14,13 @@ from tests.support import ROOT
 __all__ = ["start_studio", "stop_studio"]
 
 
-def start_studio(folder: Path) -> tuple[subprocess.Popen[str], str]:
-    """`python cli.py studio FOLDER --port 0`, run from the folder's parent: the process and its URL (its one line)."""
+def start_studio(folder: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """`python cli.py studio FOLDER --port 0`, run from the folder's parent: the process and its URL (its one line).
+    `env`: variables set for it on top of this process's (a data folder of its own)."""
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "cli.py"), "studio", str(folder), "--port", "0"],
         cwd=folder.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})},
     )  # fmt: skip
     assert proc.stdout is not None
     line = proc.stdout.readline()

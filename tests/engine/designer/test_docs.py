@@ -85,7 +85,7 @@ def test_the_reference_reads_well_where_it_used_to_say_nothing() -> None:
 _CODE_ROOTS = ("engine", "devices", "skills", "commands", "flowtests", "tests", "bench")
 _PATH = re.compile(r"(?<![\w/.-])((?:" + "|".join(_CODE_ROOTS) + r")(?:[./][A-Za-z_][\w*-]*)+/?)")
 _METHOD = re.compile(r"`([A-Z]\w*)\.(\w+)")  # `Runner.send`, `DeviceSession.on_event(seq ...)`
-_FILE_SUFFIXES = (".py", ".yaml", ".yml", ".json", ".csv", ".md", ".toml", ".txt", ".png", ".xml")
+_FILE_SUFFIXES = (".py", ".yaml", ".yml", ".json", ".csv", ".md", ".toml", ".txt", ".png", ".xml", ".js", ".mjs")
 
 
 def _doc_files() -> list[Path]:
