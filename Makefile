@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 UV     := $(VENV)/bin/uv
 # Debian packages the project needs (installed when missing and running as root).
-APT_PACKAGES := fonts-wqy-microhei espeak-ng sox postgresql graphviz
+APT_PACKAGES := fonts-wqy-microhei espeak-ng sox postgresql graphviz chromium chromium-driver
 
 .PHONY: demo test fuzz drill cluster lint bench install system-deps lock clean
 

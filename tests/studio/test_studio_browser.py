@@ -1,0 +1,117 @@
+"""The studio page in a real browser: Debian's headless Chromium, driven by Selenium through its chromedriver.
+
+A designer opens a flow, makes a typo and sees the finding, fixes it, saves with Ctrl-S, then starts the
+glasses, says "record a video", steps the clock and sees the HUD change. Screenshots of each stage are kept
+in out/test-artifacts/studio/ (or $LENSFLOW_TEST_ARTIFACTS) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.support import ROOT
+from tests.support.studio import start_studio, stop_studio
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")  # `make install` installs both
+ARTIFACTS = Path(os.environ.get("LENSFLOW_TEST_ARTIFACTS", ROOT / "out" / "test-artifacts")) / "studio"
+TYPO = "\nstates_again: {}"
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), (
+        "Chromium is missing: make install (apt chromium chromium-driver)"
+    )
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1600,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    yield driver
+    driver.quit()
+
+
+def _until(driver: webdriver.Chrome, what: str, check: Callable[[Any], Any], seconds: float = 20) -> Any:
+    return WebDriverWait(driver, seconds).until(check, message=f"waited {seconds} s for {what}")
+
+
+def test_a_designer_edits_saves_and_drives_the_glasses_in_chromium(browser: webdriver.Chrome, tmp_path: Path) -> None:
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    for path in (ROOT / "flows").glob("*.yaml"):
+        shutil.copy2(path, folder / path.name)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    proc, url = start_studio(folder, env={"LENSFLOW_DATA": str(tmp_path / "data")})
+    try:
+        browser.get(url)
+        capture = _until(
+            browser, "the flow list", lambda d: d.find_element(By.CSS_SELECTOR, "#flows li[data-id=capture]")
+        )
+        capture.click()
+        text = browser.find_element(By.ID, "text")
+        _until(browser, "the flow in the editor", lambda d: "flow: capture" in str(text.get_property("value") or ""))
+        _until(browser, "the diagram", lambda d: d.find_elements(By.CSS_SELECTOR, "#diagram img"))
+
+        # a typo at the end of the file: its finding appears without saving, and the file is untouched
+        on_disk = (folder / "capture.yaml").read_text(encoding="utf-8")
+        text.click()
+        text.send_keys(Keys.CONTROL, Keys.END)
+        text.send_keys(TYPO)
+        finding = _until(
+            browser,
+            "the typo's finding",
+            lambda d: next(
+                (f for f in d.find_elements(By.CSS_SELECTOR, "#findings li") if "states_again" in f.text), None
+            ),
+        )
+        browser.save_screenshot(str(ARTIFACTS / "1-typo-finding.png"))
+        assert "unknown key" in finding.text and (folder / "capture.yaml").read_text(encoding="utf-8") == on_disk
+
+        # fixed by deleting it again; a comment added and saved with Ctrl-S reaches the file
+        text.send_keys(Keys.BACKSPACE * len(TYPO))
+        _until(browser, "no findings", lambda d: d.find_element(By.ID, "count").text == "none")
+        text.send_keys("\n# checked in the studio")
+        text.send_keys(Keys.CONTROL, "s")
+        _until(
+            browser,
+            "the save",
+            lambda d: (folder / "capture.yaml").read_text(encoding="utf-8").endswith("# checked in the studio"),
+        )
+
+        # the glasses: start, say what the wearer says, step the clock, see the HUD
+        start = browser.find_element(By.ID, "sim-start")
+        _until(browser, "Start to be enabled", lambda d: start.is_enabled())
+        start.click()
+        status = browser.find_element(By.ID, "sim-status")
+        _until(browser, "the photo taken at start", lambda d: "capture ended: done" in status.text)
+        utterance = browser.find_element(By.ID, "utterance")
+        utterance.send_keys("record a video", Keys.ENTER)
+        _until(browser, "the recording state", lambda d: status.text == "capture: recording")
+        assert '"mode": "video"' in browser.find_element(By.ID, "sim-state").text  # the slot the words filled
+        browser.find_element(By.CSS_SELECTOR, "button[data-ms='1000']").click()
+        hud = browser.find_element(By.ID, "hud")
+        _until(browser, "the HUD to say Recording", lambda d: "Recording" in hud.text)
+        browser.save_screenshot(str(ARTIFACTS / "2-glasses-recording.png"))
+        assert "on" in (browser.find_element(By.ID, "led").get_attribute("title") or "")  # the privacy LED
+        assert browser.find_elements(By.CSS_SELECTOR, "#timeline li")  # what happened, listed
+    finally:
+        err = stop_studio(proc)
+    assert "Traceback" not in err, err
+    assert (ARTIFACTS / "2-glasses-recording.png").stat().st_size > 10_000
