@@ -109,6 +109,8 @@ def test_a_designer_edits_saves_and_drives_the_glasses_in_chromium(browser: webd
         hud = browser.find_element(By.ID, "hud")
         _until(browser, "the HUD to say Recording", lambda d: "Recording" in hud.text)
         browser.save_screenshot(str(ARTIFACTS / "2-glasses-recording.png"))
+        width = browser.execute_script("return document.documentElement.clientWidth")
+        assert hud.rect["x"] + hud.rect["width"] <= width, (hud.rect, width)  # the whole HUD box in view
         assert "on" in (browser.find_element(By.ID, "led").get_attribute("title") or "")  # the privacy LED
         assert browser.find_elements(By.CSS_SELECTOR, "#timeline li")  # what happened, listed
     finally:
