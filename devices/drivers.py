@@ -24,12 +24,11 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from devices.datum import fix_in_map_datum
-from devices.events import payload_problem
+from devices.events import EventRefused, checked_event
 from devices.hud.frames import remembered_frames
 from engine.errors import UserError
 from engine.language.catalog import DeviceProfile
-from engine.language.event_names import engine_owned, refusal
+from engine.language.event_names import refusal
 from engine.language.plugins import plugin_drivers, plugin_label
 from engine.media import MediaRefused
 
@@ -83,18 +82,13 @@ class GlassesDoor:
 
     async def event(self, name: str, data: dict[str, Any] | None = None) -> None:
         """A device event (a gesture, a transcript, a location ...); refused when only the engine may raise it."""
-        data = dict(data or {})
-        if not isinstance(name, str) or engine_owned(name):
+        if not isinstance(name, str):
             raise DriverRefused(refusal(str(name)))
-        problem = payload_problem(name, data)
-        if problem is not None:
-            raise DriverRefused(problem)
-        if name == "location.update":  # phones give WGS-84; flows and maps work in GCJ-02
-            try:
-                data = fix_in_map_datum(data)
-            except ValueError as exc:
-                raise DriverRefused(str(exc)) from None
-        await self.session.device_event(name, data)
+        try:
+            checked = checked_event(name, dict(data or {}))
+        except EventRefused as exc:
+            raise DriverRefused(str(exc)) from None
+        await self.session.device_event(name, checked)
 
     async def say(self, text: str, lang: str | None = None) -> None:
         """What the wearer said, as the glasses' recogniser heard it: a final transcript."""

@@ -3,6 +3,10 @@
 The schemas are the catalogue's (`schemas/catalog/events.json`), read leniently:
 required fields and their types are checked, extra fields a device adds are kept.
 Flows then never see a `location.update` without a latitude.
+
+`checked_event` is the whole check every front door makes (the bridge, MCP, drivers, the studio):
+a name only the engine raises is refused, then the payload, then a location fix is moved into
+the maps' datum. Each door words the refusal its own way.
 """
 
 from __future__ import annotations
@@ -12,10 +16,23 @@ import math
 from functools import lru_cache
 from typing import Any
 
+from devices.datum import fix_in_map_datum
+from engine.errors import UserError
 from engine.language.catalog import load_catalog
+from engine.language.event_names import engine_owned, refusal
 from engine.language.schema import SchemaValidator
 
-__all__ = ["payload_problem"]
+__all__ = ["EventRefused", "checked_event", "payload_problem"]
+
+
+class EventRefused(UserError):
+    """A device event a front door must not pass on; `forged` when only the engine may raise its name."""
+
+    code = "BAD_EVENT"
+
+    def __init__(self, message: str, forged: bool = False) -> None:
+        super().__init__(message)
+        self.forged = forged
 
 
 def _lenient(schema: dict[str, Any]) -> dict[str, Any]:
@@ -56,3 +73,18 @@ def payload_problem(name: str, data: Any) -> str | None:
         return None
     problems = validator.problems(data, (name,))
     return problems[0].message if problems else None
+
+
+def checked_event(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The payload a device event reaches the session with; `EventRefused` when it must not reach it."""
+    if engine_owned(name):
+        raise EventRefused(refusal(name), forged=True)
+    problem = payload_problem(name, data)
+    if problem is not None:
+        raise EventRefused(problem)
+    if name == "location.update":  # phones give WGS-84; flows and maps work in GCJ-02
+        try:
+            return fix_in_map_datum(data)
+        except ValueError as exc:
+            raise EventRefused(str(exc)) from None
+    return data

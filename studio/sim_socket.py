@@ -21,11 +21,10 @@ from typing import Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from devices.datum import fix_in_map_datum
-from devices.events import payload_problem
+from devices.events import EventRefused, checked_event
 from engine.jsonout import dumps
 from engine.language.catalog import UnknownProfile, load_catalog
-from engine.language.event_names import engine_owned, refusal
+from engine.language.event_names import engine_owned
 from studio.api import ApiError, Studio
 from studio.simulation import MAX_PHOTOS, CannotRun, LiveSimulation, compile_unsaved, photo_problem
 
@@ -158,18 +157,12 @@ async def _handle(sim: LiveSimulation, kind: Any, message: dict[str, Any]) -> tu
         name, data = message.get("name"), message.get("data", {})
         if not isinstance(name, str) or not EVENT_NAME.fullmatch(name):
             return "`event` needs `name`, an event name such as gesture.tap", []
-        if engine_owned(name):
-            return refusal(name), []
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) and not engine_owned(name):  # a forged name is refused first, as below
             return f"event '{name}': `data` must be an object", []
-        problem = payload_problem(name, data)
-        if problem is not None:
-            return f"event '{name}' refused: {problem}", []
-        if name == "location.update":  # as the bridge does: a phone's WGS-84 fix in the maps' GCJ-02
-            try:
-                data = fix_in_map_datum(data)
-            except ValueError as exc:
-                return f"event '{name}' refused: {exc}", []
+        try:
+            data = checked_event(name, data if isinstance(data, dict) else {})
+        except EventRefused as exc:
+            return (str(exc) if exc.forged else f"event '{name}' refused: {exc}"), []
         if not sim.running:
             return "no flow is running: say something that starts one", []
         return None, await sim.event(name, data)

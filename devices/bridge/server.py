@@ -46,15 +46,13 @@ from devices.bridge.protocol import (
     parse_hello,
     welcome_message,
 )
-from devices.datum import fix_in_map_datum
-from devices.events import payload_problem
+from devices.events import EventRefused, checked_event
 from devices.hud.compositor import FINISHED_LINGER_MS
 from devices.hud.frames import remembered_frames
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
 from engine.assistant.store import SessionStore, SqliteSessionStore
 from engine.language.catalog import UnknownProfile, load_catalog
-from engine.language.event_names import engine_owned, refusal
 from engine.logs import session_ref
 from engine.media import MediaRefused, MediaStore, open_media_store
 from engine.runtime.compiler import CompiledFlow
@@ -387,16 +385,10 @@ class BridgeServer:
                 raise ProtocolError(
                     "BAD_SEQ", f"event {seq} is more than {SEQ_WINDOW} past event {session.last_event}", seq
                 )
-            if engine_owned(name):
-                raise ProtocolError("FORGED_EVENT", refusal(name), seq)
-            problem = payload_problem(name, data)
-            if problem is not None:
-                raise ProtocolError("BAD_EVENT", problem, seq)
-            if name == "location.update":  # phones give WGS-84; flows and maps work in GCJ-02
-                try:
-                    data = fix_in_map_datum(data)
-                except ValueError as exc:
-                    raise ProtocolError("BAD_EVENT", str(exc), seq) from None
+            try:
+                data = checked_event(name, data)
+            except EventRefused as exc:
+                raise ProtocolError("FORGED_EVENT" if exc.forged else "BAD_EVENT", str(exc), seq) from None
             await session.on_event(seq, name, data)
         elif message["type"] == "ack":
             session.on_ack(message["seq"])

@@ -20,8 +20,7 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from devices.datum import fix_in_map_datum
-from devices.events import payload_problem
+from devices.events import EventRefused, checked_event
 from devices.mcp.glasses import BadPhoto, McpGlasses, decode_photo
 from devices.mcp.tools import SESSION_TOOLS, ToolSpec, argument_problem, flow_tool, session_tools
 from engine.assistant.assistant_session import AssistantSession
@@ -158,14 +157,10 @@ class SkillTools:
     # -- events --------------------------------------------------------------------------------------
     async def _event(self, session: AssistantSession, name: str, data: dict[str, Any]) -> None:
         """A device event, checked as the bridge checks one: its payload, a location fix in the map's datum."""
-        problem = payload_problem(name, data)
-        if problem is not None:
-            raise ToolRefused(f"send_event {name}: {problem}")
-        if name == "location.update":
-            try:
-                data = fix_in_map_datum(data)
-            except ValueError as exc:
-                raise ToolRefused(f"send_event {name}: {exc}") from None
+        try:
+            data = checked_event(name, data)  # an engine-only name was refused with the call, word for word
+        except EventRefused as exc:
+            raise ToolRefused(f"send_event {name}: {exc}") from None
         await session.device_event(name, data)
 
     # -- results -------------------------------------------------------------------------------------
