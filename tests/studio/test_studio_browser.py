@@ -7,49 +7,25 @@ in out/test-artifacts/studio/ (or $LENSFLOW_TEST_ARTIFACTS) for a person to look
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.support import ROOT
+from tests.support.browser import ARTIFACTS, chromium, until
 from tests.support.studio import start_studio, stop_studio
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")  # `make install` installs both
-ARTIFACTS = Path(os.environ.get("LENSFLOW_TEST_ARTIFACTS", ROOT / "out" / "test-artifacts")) / "studio"
 TYPO = "\nstates_again: {}"
 
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), (
-        "Chromium is missing: make install (apt chromium chromium-driver)"
-    )
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1600,1000",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    yield driver
-    driver.quit()
-
-
-def _until(driver: webdriver.Chrome, what: str, check: Callable[[Any], Any], seconds: float = 20) -> Any:
-    return WebDriverWait(driver, seconds).until(check, message=f"waited {seconds} s for {what}")
+    yield from chromium()
 
 
 def test_a_designer_edits_saves_and_drives_the_glasses_in_chromium(browser: webdriver.Chrome, tmp_path: Path) -> None:
@@ -61,20 +37,20 @@ def test_a_designer_edits_saves_and_drives_the_glasses_in_chromium(browser: webd
     proc, url = start_studio(folder, env={"LENSFLOW_DATA": str(tmp_path / "data")})
     try:
         browser.get(url)
-        capture = _until(
+        capture = until(
             browser, "the flow list", lambda d: d.find_element(By.CSS_SELECTOR, "#flows li[data-id=capture]")
         )
         capture.click()
         text = browser.find_element(By.ID, "text")
-        _until(browser, "the flow in the editor", lambda d: "flow: capture" in str(text.get_property("value") or ""))
-        _until(browser, "the diagram", lambda d: d.find_elements(By.CSS_SELECTOR, "#diagram img"))
+        until(browser, "the flow in the editor", lambda d: "flow: capture" in str(text.get_property("value") or ""))
+        until(browser, "the diagram", lambda d: d.find_elements(By.CSS_SELECTOR, "#diagram img"))
 
         # a typo at the end of the file: its finding appears without saving, and the file is untouched
         on_disk = (folder / "capture.yaml").read_text(encoding="utf-8")
         text.click()
         text.send_keys(Keys.CONTROL, Keys.END)
         text.send_keys(TYPO)
-        finding = _until(
+        finding = until(
             browser,
             "the typo's finding",
             lambda d: next(
@@ -86,10 +62,10 @@ def test_a_designer_edits_saves_and_drives_the_glasses_in_chromium(browser: webd
 
         # fixed by deleting it again; a comment added and saved with Ctrl-S reaches the file
         text.send_keys(Keys.BACKSPACE * len(TYPO))
-        _until(browser, "no findings", lambda d: d.find_element(By.ID, "count").text == "none")
+        until(browser, "no findings", lambda d: d.find_element(By.ID, "count").text == "none")
         text.send_keys("\n# checked in the studio")
         text.send_keys(Keys.CONTROL, "s")
-        _until(
+        until(
             browser,
             "the save",
             lambda d: (folder / "capture.yaml").read_text(encoding="utf-8").endswith("# checked in the studio"),
@@ -97,17 +73,17 @@ def test_a_designer_edits_saves_and_drives_the_glasses_in_chromium(browser: webd
 
         # the glasses: start, say what the wearer says, step the clock, see the HUD
         start = browser.find_element(By.ID, "sim-start")
-        _until(browser, "Start to be enabled", lambda d: start.is_enabled())
+        until(browser, "Start to be enabled", lambda d: start.is_enabled())
         start.click()
         status = browser.find_element(By.ID, "sim-status")
-        _until(browser, "the photo taken at start", lambda d: "capture ended: done" in status.text)
+        until(browser, "the photo taken at start", lambda d: "capture ended: done" in status.text)
         utterance = browser.find_element(By.ID, "utterance")
         utterance.send_keys("record a video", Keys.ENTER)
-        _until(browser, "the recording state", lambda d: status.text == "capture: recording")
+        until(browser, "the recording state", lambda d: status.text == "capture: recording")
         assert '"mode": "video"' in browser.find_element(By.ID, "sim-state").text  # the slot the words filled
         browser.find_element(By.CSS_SELECTOR, "button[data-ms='1000']").click()
         hud = browser.find_element(By.ID, "hud")
-        _until(browser, "the HUD to say Recording", lambda d: "Recording" in hud.text)
+        until(browser, "the HUD to say Recording", lambda d: "Recording" in hud.text)
         browser.save_screenshot(str(ARTIFACTS / "2-glasses-recording.png"))
         width = browser.execute_script("return document.documentElement.clientWidth")
         assert hud.rect["x"] + hud.rect["width"] <= width, (hud.rect, width)  # the whole HUD box in view
