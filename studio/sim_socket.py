@@ -26,6 +26,7 @@ from engine.jsonout import dumps
 from engine.language.catalog import UnknownProfile, load_catalog
 from engine.language.event_names import engine_owned
 from studio.api import ApiError, Studio
+from studio.sim_thread import SimulationThread
 from studio.simulation import MAX_PHOTOS, CannotRun, LiveSimulation, compile_unsaved, photo_problem
 
 __all__ = ["MAX_ADVANCE_MS", "MAX_MESSAGE_BYTES", "MAX_PER_SECOND", "MAX_SIMULATIONS", "simulate_endpoint"]
@@ -51,6 +52,7 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
     studio: Studio = websocket.app.state.studio
     state = websocket.app.state
     sim: LiveSimulation | None = None
+    worker: SimulationThread | None = None
     open_now = getattr(state, "simulations", 0)
     if open_now >= MAX_SIMULATIONS:
         await _error(websocket, f"at most {MAX_SIMULATIONS} simulations run at once: close one first")
@@ -95,8 +97,9 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
                 if not isinstance(text, str):
                     await _error(websocket, "`start` needs `text`, the flow as a string")
                     continue
+                worker = worker or SimulationThread()
                 try:
-                    sim = await _guarded(run_in_threadpool(_prepare, studio, flow, text, profile, early))
+                    sim = await _guarded(worker.call(_prepare, studio, flow, text, profile, early))
                 except ApiError as exc:
                     await _error(websocket, exc.message)
                     continue
@@ -106,12 +109,13 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
                     else:
                         await _error(websocket, exc.message)
                     continue
-                await _send_all(websocket, await _guarded(sim.start()))
+                await _send_all(websocket, await _guarded(worker.run(sim.start)))
                 continue
             if kind == "start":
                 await _error(websocket, "one simulation per connection: open a new one to restart")
                 continue
-            problem, replies = await _guarded(_handle(sim, kind, message))
+            assert worker is not None  # made with `sim`
+            problem, replies = await _guarded(worker.run(_handle, sim, kind, message))
             if problem is not None:
                 await _error(websocket, problem)
             await _send_all(websocket, replies)
@@ -123,8 +127,11 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
         pass  # the page went away mid-send
     finally:
         state.simulations -= 1
-        if sim is not None:
-            sim.close()
+        if worker is not None:
+            if sim is not None:
+                with contextlib.suppress(Exception):  # the page is gone; a fault here must not hide that
+                    await worker.call(sim.close)
+            await run_in_threadpool(worker.close)  # its last step may still be running: wait off the loop
     await _close(websocket, 1000)
 
 
@@ -180,7 +187,7 @@ async def _handle(sim: LiveSimulation, kind: Any, message: dict[str, Any]) -> tu
         problem, raw = _photo(message)
         if raw is None:
             return problem, []
-        problem = await run_in_threadpool(sim.photo, raw)
+        problem = sim.photo(raw)  # on the simulation's own thread already
         return problem, [] if problem else [{"type": "photo", "queued": len(sim.device.next_images)}]
     return f"unknown message type {str(kind)[:40]!r}: start, event, say, advance, photo or stop", []
 
@@ -233,5 +240,5 @@ async def _error(websocket: WebSocket, line: str) -> None:
 
 
 async def _close(websocket: WebSocket, code: int) -> None:
-    with contextlib.suppress(RuntimeError, OSError):  # already closed
+    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):  # already closed, or the page gone
         await websocket.close(code)

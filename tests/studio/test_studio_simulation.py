@@ -301,3 +301,38 @@ def test_the_glasses_pane_in_a_page(served: Served) -> None:
     assert seen["clock"] == "1.0 s" and seen["timeline"] > 10
     assert any("?active=recording" in url for url in seen["diagrams"])  # the diagram lit where the flow is
     assert seen["audio"]["hudHidden"] is True and "Recording" in seen["audio"]["captions"]
+
+
+def test_a_slow_step_does_not_hold_up_the_rest_of_the_studio(tmp_path: Path) -> None:
+    """The first utterance in a process loads the offline router (about a second): meanwhile the API answers."""
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    for flow in (ROOT / "flows").glob("*.yaml"):
+        shutil.copy2(flow, folder / flow.name)
+    proc, url = start_studio(folder, {"LENSFLOW_DATA": str(tmp_path / "data")})
+    served = Served(url, folder)
+
+    async def scenario() -> tuple[float, float]:
+        async with websockets.connect(served.ws("capture")) as socket, httpx.AsyncClient() as client:
+            page = Page(socket)
+            await page.send(type="start", text=served.text("capture"))
+            assert (await client.get(url + "api/flows")).status_code == 200  # the API's own first use, done
+            sent = asyncio.get_running_loop().time()
+            await socket.send(json.dumps({"type": "say", "text": "record a video"}))
+
+            async def listed() -> float:
+                await asyncio.sleep(0.05)  # the step has begun
+                assert (await client.get(url + "api/flows")).status_code == 200
+                return asyncio.get_running_loop().time() - sent
+
+            listing = asyncio.create_task(listed())
+            await asyncio.wait_for(socket.recv(), 30)
+            replied = asyncio.get_running_loop().time() - sent
+            return replied, await listing
+
+    try:
+        replied, listed = run(scenario())
+    finally:
+        err = stop_studio(proc)
+    assert listed < replied / 2, f"the flow list took {listed:.2f} s, during a step of {replied:.2f} s"
+    assert "Traceback" not in err, err
