@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -44,6 +45,10 @@ ACK_DELAY_S = 1.0  # how long an acknowledgement waits to ride along with the de
 # plus the sticky wait): the server refuses updates meanwhile, and the gateway sends the event again (its
 # `seq` keeps it from being applied twice) for up to this long before the device hears INTERNAL.
 UPDATE_RETRY_S = 20.0
+# One update RPC waits at most this long for its step (Temporal's own deadline is longer): past it, the
+# update is sent again, as above, rather than the session given up while its worker is only slow.
+UPDATE_RPC_TIMEOUT = timedelta(seconds=10)
+SLOW_RETRY_S = 60.0  # ... for at most this long in all; then the device hears INTERNAL
 RETRY_FIRST_S, RETRY_MOST_S = 0.1, 1.0
 TRANSIENT = (RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
 
@@ -141,23 +146,32 @@ class RemoteSession:
     async def _update(self, update: Any, args: list[Any]) -> Any:
         """The update, sent again while a worker takes over the session's failed step; `_Ended` if the
         workflow is over. Updates here are safe to repeat: events carry their `seq`, an attach is idempotent."""
-        waited, pause = 0.0, RETRY_FIRST_S
+        began, pause = time.monotonic(), RETRY_FIRST_S
         while True:
+            waited = time.monotonic() - began
             try:
-                return await self.handle.execute_update(update, args=args)
+                return await self.handle.execute_update(update, args=args, rpc_timeout=self.host.update_timeout)
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                # no worker took the step within one RPC (a busy cluster, a worker taking over): its outcome
+                # is unknown, and sending it again is safe; the session is not given up while it is only slow
+                if waited >= SLOW_RETRY_S:
+                    log.warning("session step not taken in time", extra=self._about("TIMEOUT", waited))
+                    raise
+                log.info("session step slow; sending again", extra=self._about("TIMEOUT", waited))
+                continue
             except RPCError as exc:
                 if await self._ended(exc):
                     raise _Ended from None
                 if exc.status not in TRANSIENT or waited >= UPDATE_RETRY_S:
-                    log.warning("session step refused: %s", exc.status.name, extra=self._about(exc, waited))
+                    log.warning("session step refused: %s", exc.status.name, extra=self._about(exc.status.name, waited))
                     raise
                 # a worker died mid-step: another takes the session over (replaying it); the update goes again
-                log.info("session step not taken yet; sending again", extra=self._about(exc, waited))
+                log.info("session step not taken yet; sending again", extra=self._about(exc.status.name, waited))
             await asyncio.sleep(pause)
-            waited, pause = waited + pause, min(pause * 2, RETRY_MOST_S)
+            pause = min(pause * 2, RETRY_MOST_S)
 
-    def _about(self, exc: RPCError, waited: float) -> dict[str, Any]:
-        return {"session": session_ref(self.id), "status": exc.status.name, "waited_s": round(waited, 2)}
+    def _about(self, status: str, waited: float) -> dict[str, Any]:
+        return {"session": session_ref(self.id), "status": status, "waited_s": round(waited, 2)}
 
     async def _ended(self, exc: RPCError) -> bool:
         """Whether the update failed because the workflow has ended (its flow finished, or it was ended)."""
@@ -246,8 +260,15 @@ class RemoteRecords:
 class RemoteHost:
     """The session host's face for the bridge, with every session in Temporal."""
 
-    def __init__(self, client: Client, task_queue: str, keep_s: float = KEEP_UNTOUCHED_S) -> None:
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        keep_s: float = KEEP_UNTOUCHED_S,
+        update_timeout: timedelta = UPDATE_RPC_TIMEOUT,
+    ) -> None:
         self.client = client
+        self.update_timeout = update_timeout  # one update RPC's wait for its step
         self.task_queue = task_queue  # where the workers poll for session workflows
         self.keep_s = keep_s  # a session nobody touches this long ends (a hello for it: UNKNOWN_SESSION)
         self.queue = gateway_queue(task_queue)  # where this gateway takes deliveries
@@ -259,9 +280,14 @@ class RemoteHost:
 
     @classmethod
     async def connect(
-        cls, address: str, namespace: str, task_queue: str, keep_s: float = KEEP_UNTOUCHED_S
+        cls,
+        address: str,
+        namespace: str,
+        task_queue: str,
+        keep_s: float = KEEP_UNTOUCHED_S,
+        update_timeout: timedelta = UPDATE_RPC_TIMEOUT,
     ) -> RemoteHost:
-        host = cls(await Client.connect(address, namespace=namespace), task_queue, keep_s)
+        host = cls(await Client.connect(address, namespace=namespace), task_queue, keep_s, update_timeout)
         host.open()
         return host
 

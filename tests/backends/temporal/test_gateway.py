@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from typing import Any
 
 from backends.temporal.gateway import RemoteHost
@@ -226,3 +227,34 @@ def test_words_a_worker_was_routing_when_killed_start_their_flow_once_with_no_er
     assert _titles(client) == ["Ready"] and [c["seq"] for c in client.commands] == [1]  # the flow started once
     assert client.errors == []  # the device never heard the failed step
 
+
+def test_a_first_step_slower_than_one_update_rpc_is_waited_for_not_given_up(
+    temporal_server: TemporalServer, workers: WorkerPool
+) -> None:
+    """Under load a session's first step can wait longer than an update RPC. Its workflow is started and
+    will run: the gateway sends the update again. It once reported "flow failed to start" and ended the
+    workflow before any worker took it, so every later query of that session failed."""
+
+    async def scenario() -> tuple[list[str], Any]:
+        flows = load_all_runnable(FLOWS)[0]
+        host = await RemoteHost.connect(
+            temporal_server.address, "default", workers.queue, update_timeout=timedelta(seconds=1)
+        )
+        bridge = BridgeServer(flows, host=host)
+        listening = await bridge.start("127.0.0.1", 0)
+        try:
+            client = DeviceClient(f"ws://127.0.0.1:{listening.sockets[0].getsockname()[1]}", "glasses-1", QUARK)
+            connecting = asyncio.ensure_future(client.connect(flow="reminder"))
+            await asyncio.sleep(3.5)  # no worker yet: the first step waits past three update RPCs
+            assert not connecting.done() or connecting.exception() is None, connecting.exception()
+            workers()
+            await connecting
+            await client.wait_for(lambda c: _titles(c) == ["Ready"], timeout=30)
+            description = await host.client.get_workflow_handle(str(client.session)).describe()
+            return _titles(client), description.status
+        finally:
+            await _stop(bridge, listening)
+
+    titles, status = asyncio.run(asyncio.wait_for(scenario(), timeout=90))
+    assert titles == ["Ready"]
+    assert status is not None and status.name == "RUNNING"
