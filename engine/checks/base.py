@@ -95,15 +95,21 @@ class FlowContext:
         at_key: bool = True,
         state: str | None = None,
         offset: int | None = None,
+        replacement: str | None = None,
     ) -> None:
+        """Report at the key (or value) of `path`; `replacement`: the text the rule would put there instead,
+        offered as a fix when the span of that key or value is known."""
         source = self.flow.source
+        span = None
         if offset is not None:
             pos = source.in_string(path, offset)
-        elif at_key:
-            pos = source.key_at(path)
         else:
-            pos = source.at(path)
-        self.sink.add(rule, message, pos.line, pos.column, self.flow.id or None, state)
+            pos = source.key_at(path) if at_key else source.at(path)
+            span = source.span(path, at_key)
+        end = (span[1].line, span[1].column) if span is not None and span[0] == pos else None
+        self.sink.add(
+            rule, message, pos.line, pos.column, self.flow.id or None, state, end=end, replacement=replacement
+        )
 
 
 @dataclass

@@ -47,6 +47,9 @@ class SourceMap:
     styles: dict[Path, ScalarStyle] = field(default_factory=dict)
     # empty values whose line goes on with a `# comment` (`text: #1 pick`): what the comment says
     comments: dict[Path, str] = field(default_factory=dict)
+    # where one-line keys and scalar values end (exclusive): editors underline the span a finding names
+    key_ends: dict[Path, Position] = field(default_factory=dict)
+    value_ends: dict[Path, Position] = field(default_factory=dict)
 
     def at(self, path: Path) -> Position:
         """Position of the value at `path`, or of its nearest known ancestor."""
@@ -70,6 +73,17 @@ class SourceMap:
             return start
         quote = 1 if style.style in ("'", '"') else 0
         return Position(start.line, start.column + quote + offset)
+
+    def span(self, path: Path, at_key: bool) -> tuple[Position, Position] | None:
+        """The exact start and end of the key (or scalar value) at `path`; None when it is not one line
+        of its own (a mapping, a block scalar, or a path only an ancestor of is known)."""
+        starts, ends = (self.keys, self.key_ends) if at_key else (self.values, self.value_ends)
+        if at_key and path not in self.keys:
+            starts, ends = self.values, self.value_ends
+        start, end = starts.get(path), ends.get(path)
+        if start is None or end is None or end.line != start.line or end.column <= start.column:
+            return None
+        return start, end
 
     @staticmethod
     def _nearest(table: dict[Path, Position], path: Path) -> Position:
