@@ -5,7 +5,6 @@ New flow makes a flow and opens it. Screenshots go to out/test-artifacts/studio/
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
-from tests.support import ROOT
 from tests.support.browser import ARTIFACTS, chromium, until
+from tests.support.flows import shipped_flows
 from tests.support.studio import start_studio, stop_studio
 
 TAP = "      gesture.tap: stopping"
@@ -37,11 +36,16 @@ def _put_caret(driver: webdriver.Chrome, text: WebElement, start: int, end: int)
                           start, end)  # fmt: skip
 
 
+def _labels(driver: webdriver.Chrome) -> list[str]:
+    """The completion list's labels, read in one go (the list is redrawn as the caret's word grows)."""
+    found: list[str] = driver.execute_script(
+        "return [...document.querySelectorAll('.completions li .label')].map((e) => e.textContent);"
+    )
+    return found
+
+
 def test_underline_fix_completion_and_a_new_flow_in_chromium(browser: webdriver.Chrome, tmp_path: Path) -> None:
-    folder = tmp_path / "flows"
-    folder.mkdir()
-    for path in (ROOT / "flows").glob("*.yaml"):
-        shutil.copy2(path, folder / path.name)
+    folder = shipped_flows(tmp_path)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     proc, url = start_studio(folder)
     try:
@@ -54,6 +58,7 @@ def test_underline_fix_completion_and_a_new_flow_in_chromium(browser: webdriver.
         at = _value(text).index(TAP) + len(TAP) - len("stopping")
         _put_caret(browser, text, at, at + len("stopping"))
         text.send_keys("stoping")
+        until(browser, "the finding", lambda d: "'stoping'" in d.find_element(By.ID, "findings").text)
         squiggle = until(browser, "the underline", lambda d: d.find_elements(By.CSS_SELECTOR, ".squiggle.error"))[0]
         assert squiggle.text == "stoping"
         ActionChains(browser).move_to_element(squiggle).perform()
@@ -73,7 +78,7 @@ def test_underline_fix_completion_and_a_new_flow_in_chromium(browser: webdriver.
         ActionChains(browser).key_down(Keys.CONTROL).send_keys(" ").key_up(Keys.CONTROL).perform()
         menu = browser.find_element(By.CSS_SELECTOR, ".completions")
         until(browser, "the event list", lambda d: menu.is_displayed() and "gesture.double_tap" in menu.text)
-        labels = [e.text for e in menu.find_elements(By.CSS_SELECTOR, "li .label")]
+        labels = _labels(browser)
         assert "gesture.tap" not in labels  # already handled in this state
         browser.save_screenshot(str(ARTIFACTS / "editor-2-completion.png"))
         text.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
@@ -85,7 +90,7 @@ def test_underline_fix_completion_and_a_new_flow_in_chromium(browser: webdriver.
         until(
             browser,
             "the list filtered",
-            lambda d: menu.find_element(By.CSS_SELECTOR, "li .label").text == "saving_photo",
+            lambda d: _labels(d)[:1] == ["saving_photo"],
         )
         text.send_keys(Keys.TAB)
         until(browser, "the state written", lambda d: f"      {chosen}: saving_photo\n" in _value(text))

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support import ROOT
+from tests.support.flows import shipped_flows
 from tests.support.studio import start_studio, stop_studio
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, Path]]:
-    folder = tmp_path_factory.mktemp("studio_help") / "flows"
-    folder.mkdir()
-    for flow in (ROOT / "flows").glob("*.yaml"):
-        shutil.copy2(flow, folder / flow.name)
+    folder = shipped_flows(tmp_path_factory.mktemp("studio_help"))
     proc, url = start_studio(folder)
     try:
         with httpx.Client(base_url=url, timeout=30) as http:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,16 +10,12 @@ import pytest
 from engine.checks.reporting import to_json
 from engine.checks.validate import validate_text
 from engine.findings import Finding, Fix
-from tests.support import ROOT
+from tests.support.flows import shipped_flows
 
 
 @pytest.fixture()
 def capture(tmp_path: Path) -> tuple[Path, str]:
-    folder = tmp_path / "flows"
-    folder.mkdir()
-    for flow in (ROOT / "flows").glob("*.yaml"):
-        shutil.copy2(flow, folder / flow.name)
-    path = folder / "capture.yaml"
+    path = shipped_flows(tmp_path) / "capture.yaml"
     return path, path.read_text(encoding="utf-8")
 
 
