@@ -95,14 +95,16 @@ class FlowContext:
         at_key: bool = True,
         state: str | None = None,
         offset: int | None = None,
+        length: int = 0,
         replacement: str | None = None,
     ) -> None:
-        """Report at the key (or value) of `path`; `replacement`: the text the rule would put there instead,
-        offered as a fix when the span of that key or value is known."""
+        """Report at the key (or value) of `path`, or at character `offset` of its string (`length` of them);
+        `replacement`: the text the rule would put there instead, offered as a fix when that span is known."""
         source = self.flow.source
         span = None
         if offset is not None:
             pos = source.in_string(path, offset)
+            span = source.exact_span(path, offset, length)
         else:
             pos = source.key_at(path) if at_key else source.at(path)
             span = source.span(path, at_key)

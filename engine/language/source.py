@@ -35,6 +35,7 @@ class ScalarStyle:
 
     style: str  # "" plain, "'" or '"' quoted, "|" or ">" block
     single_line: bool
+    exact: bool = False  # one line, no escapes: each character of the value is one column of the source
 
 
 @dataclass
@@ -84,6 +85,15 @@ class SourceMap:
         if start is None or end is None or end.line != start.line or end.column <= start.column:
             return None
         return start, end
+
+    def exact_span(self, path: Path, offset: int, length: int) -> tuple[Position, Position] | None:
+        """Where characters `offset` to `offset + length` of the string at `path` are written, when every
+        character of it is one column of the source (no escapes, one line); else None."""
+        style = self.styles.get(path)
+        if style is None or not style.exact or length <= 0:
+            return None
+        start = self.in_string(path, offset)
+        return start, Position(start.line, start.column + length)
 
     @staticmethod
     def _nearest(table: dict[Path, Position], path: Path) -> Position:

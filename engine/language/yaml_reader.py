@@ -263,7 +263,14 @@ class _Composer:
             if end is not None and end.column > pos.column:
                 self.source.value_ends[path] = end
             if isinstance(value, str):
-                self.source.styles[path] = ScalarStyle(event.style or "", event.start_mark.line == event.end_mark.line)
+                one_line = event.start_mark.line == event.end_mark.line
+                quotes = 2 if event.style in ("'", '"') else 0
+                exact = (
+                    one_line
+                    and event.style in (None, "", "'", '"')
+                    and (event.end_mark.column - event.start_mark.column == len(event.value) + quotes)
+                )
+                self.source.styles[path] = ScalarStyle(event.style or "", one_line, exact)
             self._place(value, pos)
         if event.anchor:
             self.anchors[event.anchor] = (value, 1)

@@ -38,6 +38,9 @@ TYPOS = [
     ("camera.record_start: {max", "camera.record_strt: {max", "unknown-action", "camera.record_start"),
     ("layout: toast, text: Recording", "layout: tost, text: Recording", "unknown-layout", "toast"),
     ("    entry:\n      - camera.record_start", "    entri:\n      - camera.record_start", "schema", "entry"),
+    ('if: "slots.mode == ', 'if: "slots.mdoe == ', "undefined-name", "slots.mode"),
+    ('file: "{{ vars.photo }}"', 'file: "{{ vars.phtoo }}"', "undefined-name", "vars.photo"),
+    ('if: "slots.mode == ', 'if: "slot.mode == ', "undefined-name", "slots"),
 ]
 
 
@@ -50,13 +53,20 @@ def test_the_fix_spans_the_typo_and_applying_it_clears_the_finding(
     edited = text.replace(right, typo, 1)
     finding = _only(path, edited)
     assert finding.rule == rule
-    wrong = next(w for w, r in zip(typo.split(), right.split(), strict=True) if w != r).rstrip(":,")
-    assert _spanned(edited, finding) == wrong
+    wrong = next(w for w, r in zip(typo.split(), right.split(), strict=True) if w != r).strip(':,"')
+    assert _spanned(edited, finding) == (wrong.split(".")[0] if word == "slots" else wrong)
     assert finding.fix is not None and finding.fix.text == word
     assert finding.fix.title == f"Change to '{word}'"
     fixed = finding.fix.apply(edited)
     assert fixed == text
     assert validate_text(path, fixed).findings == []
+
+
+def test_a_name_in_a_string_with_escapes_has_no_span_to_fix(capture: tuple[Path, str]) -> None:
+    path, text = capture
+    edited = text.replace("if: \"slots.mode == 'video'\"", 'if: "slots.mdoe == \\"video\\""', 1)
+    finding = _only(path, edited)
+    assert finding.rule == "undefined-name" and finding.end_line is None and finding.fix is None
 
 
 def test_a_quoted_value_is_spanned_with_its_quotes(capture: tuple[Path, str]) -> None:
