@@ -320,7 +320,8 @@ function initHelp() {
   });
   area.addEventListener("mouseleave", hideTip);
   document.addEventListener("keydown", onKey, true);
-  new ResizeObserver(placeOverlay).observe(area);
+  if (typeof ResizeObserver === "function") new ResizeObserver(placeOverlay).observe(area);
+  else window.addEventListener("resize", placeOverlay);
   $("new-flow").addEventListener("click", newFlow);
 }
 
