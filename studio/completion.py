@@ -85,9 +85,16 @@ def _items(nodes: list[Node]) -> list[Node]:
     return [n for schema, _ in nodes if isinstance(schema.get("items"), dict) for n in _expand(schema["items"])]
 
 
-def _walk(path: tuple[str, ...], catalog: Catalog) -> list[Node]:
+def _walk(path: tuple[str, ...], catalog: Catalog, found: Outline | None = None) -> list[Node]:
+    """The schema at `path`; an invoke's `with:` is its skill's input (the `skill:` written beside it)."""
     nodes = _expand(_schema())
-    for step in path:
+    for i, step in enumerate(path):
+        skill = None
+        if step == "with" and found is not None and path[i - 1 : i] == ("invoke",):
+            skill = catalog.skills.get(_sibling(found, path[:i], "skill"))
+        if skill is not None:
+            nodes = _expand(skill.get("input", {}))
+            continue
         nodes = _items(nodes) if step == ITEM else _child(nodes, step, catalog)
         if not nodes:
             break
@@ -190,14 +197,14 @@ def complete(text: str, line: int, column: int, catalog: Catalog, flow_ids: Sequ
     flow = _flow_names(found)
     items: list[Item] = []
     if caret.role == "key":
-        nodes = _walk(caret.path, catalog)
+        nodes = _walk(caret.path, catalog, found)
         items = _key_items(nodes, caret, catalog, flow, found)
         if caret.path[-1:] == (ITEM,):  # `- word`: maybe a plain item of a list of names
             owner = caret.path[-2] if len(caret.path) > 1 else ""
-            items += _value_items(_items(_walk(caret.path[:-1], catalog)), owner, caret, catalog, flow, flow_ids)
+            items += _value_items(_items(_walk(caret.path[:-1], catalog, found)), owner, caret, catalog, flow, flow_ids)
     elif caret.role in ("value", "item"):
         key = caret.key or (caret.path[-1] if caret.path else "")
-        nodes = _walk((*caret.path, caret.key) if caret.key else caret.path, catalog)
+        nodes = _walk((*caret.path, caret.key) if caret.key else caret.path, catalog, found)
         if caret.role == "item":
             nodes = _items(nodes)
         items = _value_items(nodes, key, caret, catalog, flow, flow_ids)
@@ -224,18 +231,18 @@ def hover(text: str, line: int, column: int, catalog: Catalog) -> dict[str, Any]
     caret = at(text, line, end)
     found = outline(text)
     flow = _flow_names(found)
-    contents = _about(word, caret, catalog, flow)
+    contents = _about(word, caret, catalog, flow, found)
     if not contents:
         return {"contents": None}
     return {"contents": contents, "range": {"line": line, "column": start, "end_line": line, "end_column": end}}
 
 
-def _about(word: str, caret: Caret, catalog: Catalog, flow: _Flow) -> str:
+def _about(word: str, caret: Caret, catalog: Catalog, flow: _Flow, found: Outline) -> str:
     if caret.role == "none":
         return ""
     events = _events(catalog, flow)
     if caret.role == "key" and caret.word == word:
-        nodes = _walk(caret.path, catalog)
+        nodes = _walk(caret.path, catalog, found)
         if caret.path[-1:] == ("on",) and word in events:
             return f"event `{word}`: {events[word]}"
         if word in catalog.actions and any(ref == "action" for _, ref in nodes):
@@ -253,7 +260,7 @@ def _about(word: str, caret: Caret, catalog: Catalog, flow: _Flow) -> str:
         fields = ", ".join(catalog.layouts[word].get("fields", {}))
         return f"HUD layout `{word}`: fields {fields}"
     if caret.role == "value" and caret.key:
-        described = _described_key(_walk(caret.path, catalog), caret.key)
+        described = _described_key(_walk(caret.path, catalog, found), caret.key)
         if described:
             return f"`{caret.key}`: {described}"
     return ""

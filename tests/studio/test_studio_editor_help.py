@@ -77,6 +77,9 @@ def test_keys_values_and_names_are_completed_where_they_fit(client: tuple[httpx.
         "camera.record_stop",
     ]
     assert _labels(http, text.replace("layout: toast, text: Recording", "layout: to|", 1)) == ["toast"]
+    # an invoke's `with:` takes its skill's input: media.save's `kind` is photo or video
+    assert _labels(http, text.replace("kind: photo,", "kind: |", 1)) == ["photo", "video"]
+    assert "location" in _labels(http, text.replace("kind: photo,", "|", 1))
     assert _labels(http, "flow: x\nstates:\n  a:\n    type: |\n") == [
         "atomic",
         "compound",
