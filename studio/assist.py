@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from engine.designer.scaffold import FlowExists, NotAFlowId, check_flow_id, write_new_flow
 from engine.language.catalog import Catalog, load_catalog
+from engine.language.yaml_reader import MAX_BYTES
 from studio.api import ApiError, Studio, json_body
 from studio.completion import complete, hover
 
@@ -36,6 +37,8 @@ def _catalog(studio: Studio) -> Catalog:
 def caret_of(body: dict[str, Any]) -> tuple[str, int, int]:
     """The body's text, line and column, or ApiError(400) saying which one is wrong."""
     text = body["text"]
+    if len(text) > MAX_BYTES:  # what a flow file may hold: the reader refuses more
+        raise ApiError(400, f"`text` is over {MAX_BYTES} characters, more than a flow may hold")
     lines = text.split("\n")
     where: list[int] = []
     for name, limit in (("line", len(lines)), ("column", None)):

@@ -55,15 +55,19 @@ class Outline:
     lines: list[str]
     parents: dict[int, tuple[str, ...]] = field(default_factory=dict)  # 0-based line -> path to its parts
     parts: dict[int, list[Part]] = field(default_factory=dict)
+    _keys: dict[tuple[str, ...], list[tuple[int, Part]]] | None = None
 
     def keys_under(self, path: tuple[str, ...]) -> list[tuple[int, Part]]:
-        """The keys written directly in the mapping at `path`, with their lines."""
-        out = []
-        for number, parent in self.parents.items():
-            for i, part in enumerate(self.parts[number]):
-                if part.key is not None and (*parent, *_names(self.parts[number][:i])) == path:
-                    out.append((number, part))
-        return out
+        """The keys written directly in the mapping at `path`, with their lines (indexed once: a flow's
+        states each ask for theirs)."""
+        if self._keys is None:
+            self._keys = {}
+            for number, parent in self.parents.items():
+                for i, part in enumerate(self.parts[number]):
+                    if part.key is not None:
+                        where = (*parent, *_names(self.parts[number][:i]))
+                        self._keys.setdefault(where, []).append((number, part))
+        return self._keys.get(path, [])
 
 
 def _names(parts: list[Part]) -> tuple[str, ...]:
