@@ -61,6 +61,8 @@ def test_underline_fix_completion_and_a_new_flow_in_chromium(browser: webdriver.
         until(browser, "the finding", lambda d: "'stoping'" in d.find_element(By.ID, "findings").text)
         squiggle = until(browser, "the underline", lambda d: d.find_elements(By.CSS_SELECTOR, ".squiggle.error"))[0]
         assert squiggle.text == "stoping"
+        mark = browser.find_element(By.CSS_SELECTOR, "#gutter span.error")
+        assert "did you mean 'stopping'?" in str(mark.get_attribute("title"))  # the gutter mark says it too
         ActionChains(browser).move_to_element(squiggle).perform()
         tip = browser.find_element(By.CSS_SELECTOR, ".hover-tip")
         until(browser, "the hover help", lambda d: tip.is_displayed() and "did you mean 'stopping'" in tip.text)
