@@ -110,6 +110,7 @@ bench: install
 	$(PY) bench/ocr_bench.py
 	$(PY) bench/tracing_bench.py
 	$(PY) bench/studio_bench.py
+	$(PY) bench/studio_help_bench.py
 
 # Refresh the locks after editing requirements.in / requirements-dev.in: a fresh resolve for every
 # platform, each pin with the hashes of its files; the pins already locked are kept where they still fit.

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from commands.common import EXIT_OK, EXIT_PROBLEMS, ROOT, CliError, output_folder, read_flow
+from commands.common import EXIT_OK, EXIT_PROBLEMS, CliError, output_folder, read_flow
 
 __all__ = ["cmd_explore", "cmd_graph", "cmd_new", "cmd_test"]
 
@@ -158,43 +157,19 @@ def _repairs(counts: dict[str, int]) -> str:
     )
 
 
-def _schema_ref(schema: Path, folder: Path) -> str:
-    """The modeline's schema: relative inside this checkout, else the absolute path of the installed one."""
-    folder = folder.resolve()
-    return os.path.relpath(schema, folder) if folder.is_relative_to(ROOT) else str(schema)
-
-
 def cmd_new(args: argparse.Namespace) -> int:
     """A flow from the template and its tests, both passing, ready to edit."""
-    import re
+    from engine.designer.scaffold import FlowExists, NotAFlowId, write_new_flow
 
-    name = args.name
-    if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", name):
-        raise CliError(f"'{name}' is not a flow id: use lower case letters, digits and _ (e.g. show_note)")
-    folder = Path(args.dir)
-    flow_path, test_path = folder / f"{name}.yaml", folder / "tests" / f"{name}.yaml"
-    existing = [str(p) for p in (flow_path, test_path) if p.exists()]
-    if existing and not args.force:
-        raise CliError(f"{existing[0]} already exists (use --force to overwrite)")
-    from engine.language.catalog import SCHEMAS_DIR
-
-    templates = SCHEMAS_DIR / "templates"
-    title = name.replace("_", " ").capitalize()
-    values = {
-        "__NAME__": name,
-        "__TITLE__": title,
-        "__PHRASE__": title.lower(),
-        "__FLOW_SCHEMA__": _schema_ref(SCHEMAS_DIR / "flow.schema.json", folder),
-        "__TEST_SCHEMA__": _schema_ref(SCHEMAS_DIR / "flow-test.schema.json", folder / "tests"),
-    }
-    test_path.parent.mkdir(parents=True, exist_ok=True)
-    for template, target in (("flow.yaml", flow_path), ("flow_test.yaml", test_path)):
-        text = (templates / template).read_text(encoding="utf-8")
-        for key, value in values.items():
-            text = text.replace(key, value)
-        target.write_text(text, encoding="utf-8")
-        print(f"wrote {target}")
-    print(f"next: python cli.py test {test_path}")
+    try:
+        written = write_new_flow(args.name, Path(args.dir), force=args.force)
+    except NotAFlowId as exc:
+        raise CliError(exc.message) from None
+    except FlowExists as exc:
+        raise CliError(f"{exc.message} (use --force to overwrite)") from None
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: python cli.py test {written[-1]}")
     return EXIT_OK
 
 

@@ -25,7 +25,7 @@ from engine.language.loader import load_flow
 from engine.language.model import Flow
 from studio.flows import FlowFile, FlowSet, SaveConflict, version_of
 
-__all__ = ["MAX_BODY_BYTES", "ApiError", "Studio", "api_routes"]
+__all__ = ["MAX_BODY_BYTES", "ApiError", "Studio", "api_routes", "json_body"]
 
 MAX_BODY_BYTES = 1_000_000
 
@@ -83,13 +83,18 @@ class Studio:
 
 def finding_json(finding: Finding) -> dict[str, Any]:
     """A finding as the page and other editors read it (line and column from 1)."""
-    return {
+    out: dict[str, Any] = {
         "line": finding.line,
         "column": finding.column,
         "rule": finding.rule,
         "severity": finding.severity.value,
         "message": finding.message,
     }
+    if finding.end_line is not None:  # the span to underline, and the fix a rule offers (studio/assist.py)
+        out |= {"end_line": finding.end_line, "end_column": finding.end_column}
+    if finding.fix is not None:
+        out["fix"] = finding.fix.as_dict()
+    return out
 
 
 def _studio(request: Request) -> Studio:
@@ -260,7 +265,10 @@ def api_routes() -> list[Any]:
     """The API's routes, for `studio.server.build_app`."""
     from starlette.routing import Route
 
+    from studio.assist import assist_routes
+
     return [
+        *assist_routes(),
         Route("/api/flows", list_flows, methods=["GET"]),
         Route("/api/profiles", list_profiles, methods=["GET"]),
         Route("/api/flows/{id}", get_flow, methods=["GET"]),

@@ -95,15 +95,23 @@ class FlowContext:
         at_key: bool = True,
         state: str | None = None,
         offset: int | None = None,
+        length: int = 0,
+        replacement: str | None = None,
     ) -> None:
+        """Report at the key (or value) of `path`, or at character `offset` of its string (`length` of them);
+        `replacement`: the text the rule would put there instead, offered as a fix when that span is known."""
         source = self.flow.source
+        span = None
         if offset is not None:
             pos = source.in_string(path, offset)
-        elif at_key:
-            pos = source.key_at(path)
+            span = source.exact_span(path, offset, length)
         else:
-            pos = source.at(path)
-        self.sink.add(rule, message, pos.line, pos.column, self.flow.id or None, state)
+            pos = source.key_at(path) if at_key else source.at(path)
+            span = source.span(path, at_key)
+        end = (span[1].line, span[1].column) if span is not None and span[0] == pos else None
+        self.sink.add(
+            rule, message, pos.line, pos.column, self.flow.id or None, state, end=end, replacement=replacement
+        )
 
 
 @dataclass

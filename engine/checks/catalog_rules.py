@@ -48,6 +48,12 @@ def validator_for(kind: str, name: str, schema: dict[str, Any]) -> SchemaValidat
     return _validators[key]
 
 
+def _closest(name: str, options: list[str]) -> str | None:
+    """The closest known name, the one a quick fix writes (the message may name a second one)."""
+    close = difflib.get_close_matches(name, options, n=1)
+    return close[0] if close else None
+
+
 def _suggest(name: str, options: list[str], catalog_file: str) -> str:
     """A close match, else the known names of the same namespace, else where the list lives."""
     close = difflib.get_close_matches(name, options, n=2)
@@ -86,6 +92,7 @@ def unknown_event(ctx: FlowContext) -> None:
                 path,
                 at_key=isinstance(path[-1], str),  # `on:` keys; a `defer:` entry is a value
                 state=state.name,
+                replacement=_closest(event, known),
             )
 
 
@@ -100,6 +107,7 @@ def unknown_action(ctx: FlowContext) -> None:
                 f"unknown action '{action.name}'; {_suggest(action.name, actions, 'actions.json')}",
                 where,
                 state=state.name if state else None,
+                replacement=_closest(action.name, actions),
             )
 
 

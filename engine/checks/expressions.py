@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from typing import Any
 
 from engine.checks.base import FlowContext, flow_rule
 from engine.language.builder import ExpressionSite
@@ -86,6 +87,7 @@ def undefined_name(ctx: FlowContext) -> None:
                 (*state.collect.path, "slot"),
                 at_key=False,
                 state=state.name,
+                replacement=_closest(state.collect.slot, flow.slots),
             )
     for site in ctx.built.expressions:
         try:
@@ -106,7 +108,9 @@ def undefined_name(ctx: FlowContext) -> None:
                         f"{', '.join(ROOT_NAMES)}{_did_you_mean(ref.root, ROOT_NAMES)}",
                         site.path,
                         offset=where,
+                        length=len(ref.root),
                         state=site.state,
+                        replacement=_closest(ref.root, ROOT_NAMES),
                     )
                     continue
                 if ref.member is None or ref.root not in ("slots", "vars"):
@@ -122,7 +126,22 @@ def undefined_name(ctx: FlowContext) -> None:
                     site.path,
                     offset=where,
                     state=site.state,
+                    **_dotted_fix(text, ref.offset, ref.root, ref.member, known),
                 )
+
+
+def _dotted_fix(text: str, at: int, root: str, member: str, known: object) -> dict[str, Any]:
+    """The span of `root.member` as written at `at`, and the close member to put there (none for `root['x']`)."""
+    written = f"{root}.{member}"
+    close = _closest(member, known)
+    if not text.startswith(written, at) or close is None:
+        return {}
+    return {"length": len(written), "replacement": f"{root}.{close}"}
+
+
+def _closest(name: str, options: object) -> str | None:
+    close = difflib.get_close_matches(name, list(options), n=1)  # type: ignore[call-overload]
+    return close[0] if close else None
 
 
 def _did_you_mean(name: str, options: object) -> str:

@@ -57,6 +57,7 @@ def unknown_layout(ctx: FlowContext) -> None:
             (*action.path, "hud.show", "layout"),
             at_key=False,
             state=state.name if state else None,
+            replacement=close[0] if close else None,
         )
 
 

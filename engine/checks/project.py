@@ -71,6 +71,7 @@ def unknown_flow(project: ProjectContext) -> None:
                     path,
                     at_key=False,
                     state=state.name,
+                    replacement=close[0] if close else None,
                 )
 
 

@@ -27,6 +27,13 @@ def _sarif_level(severity: Severity) -> str:
     return {"error": "error", "warning": "warning", "info": "note"}[severity.value]
 
 
+def _region(f: Finding) -> dict[str, int]:
+    region = {"startLine": f.line, "startColumn": f.column}
+    if f.end_line is not None and f.end_column is not None:
+        region |= {"endLine": f.end_line, "endColumn": f.end_column}  # SARIF's end column is exclusive too
+    return region
+
+
 def to_sarif(files: int, findings: list[Finding]) -> str:
     rules = [
         {
@@ -48,7 +55,7 @@ def to_sarif(files: int, findings: list[Finding]) -> str:
                 {
                     "physicalLocation": {
                         "artifactLocation": {"uri": Path(f.file).as_posix()},
-                        "region": {"startLine": f.line, "startColumn": f.column},
+                        "region": _region(f),
                     }
                 }
             ],

@@ -36,6 +36,11 @@ def target_path(flow: Flow, t: Transition) -> Path:
     return explicit if explicit in flow.source.values else t.path
 
 
+def _closest(name: str, candidates: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, candidates, n=1)
+    return close[0] if close else None
+
+
 def _suggest(name: str, candidates: list[str]) -> str:
     close = difflib.get_close_matches(name, candidates, n=1)
     return f"did you mean '{close[0]}'?" if close else f"known states: {', '.join(sorted(candidates)[:12])}"
@@ -64,6 +69,7 @@ def unknown_target(ctx: FlowContext) -> None:
             f"initial state '{flow.initial}' does not exist; {_suggest(flow.initial, names)}",
             ("initial",),
             at_key=False,
+            replacement=_closest(flow.initial, names),
         )
     if flow.cancel is not None and flow.cancel not in flow.states and names:
         ctx.report(
@@ -71,6 +77,7 @@ def unknown_target(ctx: FlowContext) -> None:
             f"cancel state '{flow.cancel}' does not exist; {_suggest(flow.cancel, names)}",
             ("cancel",),
             at_key=False,
+            replacement=_closest(flow.cancel, names),
         )
     for state in flow.states.values():
         written = (*state.path, "initial") in flow.source.values
@@ -93,6 +100,7 @@ def unknown_target(ctx: FlowContext) -> None:
                     target_path(flow, t),
                     at_key=False,
                     state=state.name,
+                    replacement=_closest(t.target, names),
                 )
 
 

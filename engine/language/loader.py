@@ -79,7 +79,9 @@ def load_flow(path: Path | str, raw: bytes | None = None) -> LoadedFlow:
     problems = flow_schema_validator().problems(data, source=document.source)
     for problem in problems:
         pos = document.source.key_at(problem.path) if problem.at_key else document.source.at(problem.path)
-        sink.add("schema", problem.message, pos.line, pos.column, flow_id)
+        span = document.source.span(problem.path, problem.at_key)
+        end = (span[1].line, span[1].column) if span is not None and span[0] == pos else None
+        sink.add("schema", problem.message, pos.line, pos.column, flow_id, end=end, replacement=problem.replacement)
     if not isinstance(data, dict):
         return LoadedFlow(file, text, None, sink, False)
     return LoadedFlow(file, text, build_flow(data, document.source), sink, not problems)

@@ -59,6 +59,7 @@ class SchemaProblem:
     message: str
     path: Path
     at_key: bool = False
+    replacement: str | None = None  # the text a fix would write at `path` ("did you mean ...")
 
 
 def _json_type(value: Any) -> str:
@@ -278,7 +279,8 @@ def _humanize(error: Any, root: Path = (), hint: str | None = None) -> SchemaPro
         fix = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
         if isinstance(instance, dict) and instance.get(key) is None and " " in str(key):
             fix = "a comma inside {...} starts a new key: put the text before it in quotes"
-        return SchemaProblem(f"unknown key '{key}' in {where}; {fix}", (*path, key), at_key=True)
+        guess = close[0] if close and "a comma inside" not in fix else None
+        return SchemaProblem(f"unknown key '{key}' in {where}; {fix}", (*path, key), at_key=True, replacement=guess)
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
         typed = [k for k in instance if isinstance(k, str) and k.split("：")[0].strip() == missing and "：" in k]
@@ -295,7 +297,9 @@ def _humanize(error: Any, root: Path = (), hint: str | None = None) -> SchemaPro
         shown = ", ".join(str(o) for o in options)
         close = difflib.get_close_matches(str(instance), [str(o) for o in options], n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        return SchemaProblem(f"{where} is '{instance}', not one of: {shown}{hint}", path)
+        return SchemaProblem(
+            f"{where} is '{instance}', not one of: {shown}{hint}", path, replacement=close[0] if close else None
+        )
     if kind == "pattern":
         expected = schema.get("description") or hint or f"must match {schema.get('pattern')}"
         return SchemaProblem(f"{where} '{instance}' does not fit: {expected.rstrip('.')}", path)

@@ -35,6 +35,7 @@ class ScalarStyle:
 
     style: str  # "" plain, "'" or '"' quoted, "|" or ">" block
     single_line: bool
+    exact: bool = False  # one line, no escapes: each character of the value is one column of the source
 
 
 @dataclass
@@ -47,6 +48,9 @@ class SourceMap:
     styles: dict[Path, ScalarStyle] = field(default_factory=dict)
     # empty values whose line goes on with a `# comment` (`text: #1 pick`): what the comment says
     comments: dict[Path, str] = field(default_factory=dict)
+    # where one-line keys and scalar values end (exclusive): editors underline the span a finding names
+    key_ends: dict[Path, Position] = field(default_factory=dict)
+    value_ends: dict[Path, Position] = field(default_factory=dict)
 
     def at(self, path: Path) -> Position:
         """Position of the value at `path`, or of its nearest known ancestor."""
@@ -70,6 +74,26 @@ class SourceMap:
             return start
         quote = 1 if style.style in ("'", '"') else 0
         return Position(start.line, start.column + quote + offset)
+
+    def span(self, path: Path, at_key: bool) -> tuple[Position, Position] | None:
+        """The exact start and end of the key (or scalar value) at `path`; None when it is not one line
+        of its own (a mapping, a block scalar, or a path only an ancestor of is known)."""
+        starts, ends = (self.keys, self.key_ends) if at_key else (self.values, self.value_ends)
+        if at_key and path not in self.keys:
+            starts, ends = self.values, self.value_ends
+        start, end = starts.get(path), ends.get(path)
+        if start is None or end is None or end.line != start.line or end.column <= start.column:
+            return None
+        return start, end
+
+    def exact_span(self, path: Path, offset: int, length: int) -> tuple[Position, Position] | None:
+        """Where characters `offset` to `offset + length` of the string at `path` are written, when every
+        character of it is one column of the source (no escapes, one line); else None."""
+        style = self.styles.get(path)
+        if style is None or not style.exact or length <= 0:
+            return None
+        start = self.in_string(path, offset)
+        return start, Position(start.line, start.column + length)
 
     @staticmethod
     def _nearest(table: dict[Path, Position], path: Path) -> Position:

@@ -116,13 +116,14 @@ def _tagged(value: str, tag: str, pos: Position) -> Any:
 
 
 class _Frame:
-    __slots__ = ("anchor", "container", "key", "key_pos", "keys_seen", "merges", "path", "start_count")
+    __slots__ = ("anchor", "container", "key", "key_end", "key_pos", "keys_seen", "merges", "path", "start_count")
 
     def __init__(self, container: Any, path: Path, anchor: str | None, start_count: int) -> None:
         self.container = container
         self.path = path
         self.key: Any = _NO_KEY
         self.key_pos: Position | None = None
+        self.key_end: Position | None = None
         self.anchor = anchor
         self.start_count = start_count
         self.keys_seen: dict[Any, Position] = {}
@@ -249,6 +250,7 @@ class _Composer:
         if top is not None and isinstance(top.container, dict) and top.key is _NO_KEY:
             # Keys are text, as in JSON: `20:` stays "20" for the duration rule to explain.
             self._set_key(top, event.value, pos)
+            top.key_end = _end_of(event)
         else:
             path = self._pos_path()
             if value is None and not event.value and event.style in (None, ""):
@@ -257,8 +259,18 @@ class _Composer:
                     self.source.comments[path] = after.strip()
                     pos = Position(pos.line, pos.column + len(after) - len(after.lstrip()))
             self.source.values[path] = pos
+            end = _end_of(event)
+            if end is not None and end.column > pos.column:
+                self.source.value_ends[path] = end
             if isinstance(value, str):
-                self.source.styles[path] = ScalarStyle(event.style or "", event.start_mark.line == event.end_mark.line)
+                one_line = event.start_mark.line == event.end_mark.line
+                quotes = 2 if event.style in ("'", '"') else 0
+                exact = (
+                    one_line
+                    and event.style in (None, "", "'", '"')
+                    and (event.end_mark.column - event.start_mark.column == len(event.value) + quotes)
+                )
+                self.source.styles[path] = ScalarStyle(event.style or "", one_line, exact)
             self._place(value, pos)
         if event.anchor:
             self.anchors[event.anchor] = (value, 1)
@@ -338,6 +350,7 @@ class _Composer:
     def _set_key(self, frame: _Frame, key: str, pos: Position) -> None:
         frame.key = key
         frame.key_pos = pos
+        frame.key_end = None
 
     def _place(self, value: Any, pos: Position | None) -> None:
         if not self.stack:
@@ -349,6 +362,7 @@ class _Composer:
             return
         key = top.key
         key_pos = top.key_pos or Position(1, 1)
+        key_end = top.key_end
         top.key = _NO_KEY
         if key == "<<" and isinstance(value, (dict, list)):
             merges = value if isinstance(value, list) else [value]
@@ -361,6 +375,8 @@ class _Composer:
             return
         top.keys_seen[key] = key_pos
         self.source.keys[path] = key_pos
+        if key_end is not None:
+            self.source.key_ends[path] = key_end
         top.container[key] = value
 
 
@@ -370,6 +386,13 @@ def _key_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _end_of(event: yaml.ScalarEvent) -> Position | None:
+    """Where a one-line scalar ends (exclusive), or None when it runs over several lines."""
+    if event.end_mark.line != event.start_mark.line:
+        return None
+    return Position(event.end_mark.line + 1, event.end_mark.column + 1)
 
 
 def _pos(event: yaml.Event) -> Position:

@@ -116,6 +116,7 @@ function showFindings(findings) {
   const errors = findings.filter((f) => f.severity === "error").length;
   $("count").textContent = findings.length ? `${errors} error(s), ${findings.length - errors} other` : "none";
   drawGutter(findings);
+  if (typeof findingsShown === "function") findingsShown(findings); // underlines and fixes (editor_help.js)
 }
 
 function goTo(line, column) {

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from engine.language.loader import load_flow
 from engine.language.model import Flow
+from tests.support import ROOT
+
+
+def shipped_flows(parent: Path) -> Path:
+    """A copy of the shipped flows (not their tests) in `parent`/flows: a project to edit and check."""
+    folder = parent / "flows"
+    folder.mkdir()
+    for flow in (ROOT / "flows").glob("*.yaml"):
+        shutil.copy2(flow, folder / flow.name)
+    return folder
 
 
 def run_skill(skill: Callable[[dict[str, Any], Any], Awaitable[Any]], args: dict[str, Any], ctx: Any = None) -> Any:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from engine.checks.validate import validate_paths, validate_text
-from tests.support import ROOT
+from tests.support.flows import shipped_flows
 
 
 def _copy_flows(tmp_path: Path) -> Path:
-    folder = tmp_path / "flows"
-    folder.mkdir()
-    for flow in (ROOT / "flows").glob("*.yaml"):
-        shutil.copy2(flow, folder / flow.name)
-    return folder
+    return shipped_flows(tmp_path)
 
 
 def test_unsaved_text_is_checked_as_the_saved_file_would_be_and_the_disk_is_left_alone(tmp_path: Path) -> None:
