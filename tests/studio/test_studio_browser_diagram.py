@@ -21,6 +21,12 @@ from selenium.webdriver.support.ui import Select
 from tests.support.browser import ARTIFACTS, chromium, until
 from tests.support.studio import start_on_shipped_flows, stop_studio
 
+HOSTILE_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" onload="alert(1)">'
+    "<script>alert(2)</script><style>*{display:none}</style>"
+    '<g id="t:a:0" class="edge" onclick="alert(3)" style="x"><a xlink:href="javascript:alert(4)" href="javascript:x">'
+    '<text x="1" y="2">tap</text></a><foreignObject><iframe src="x"></iframe></foreignObject></g></svg>'
+)
 TAP_EDGE = '#diagram g.edge.clickable[class~="on:gesture.tap"]'
 
 
@@ -47,6 +53,10 @@ def test_a_click_on_the_diagram_sends_its_event_and_the_clock_plays_and_pauses(
         browser.get(url + "#capture")
         until(browser, "the inline diagram", lambda d: d.find_elements(By.CSS_SELECTOR, "#diagram svg g.edge"))
         assert not browser.find_elements(By.CSS_SELECTOR, "#diagram script, #diagram img")
+        kept = browser.execute_script("return sanitisedSvg(arguments[0]).outerHTML", HOSTILE_SVG)
+        assert "<g" in kept and "edge" in kept and "tap" in kept  # Graphviz's shapes and text stay
+        for gone in ("script", "onclick", "onload", "href", "javascript", "foreignObject", "style", "iframe"):
+            assert gone not in kept, (gone, kept)
         browser.find_element(By.ID, "sim-start").click()
         until(browser, "the photo taken", lambda d: status(d) == "capture ended: done")
         say(browser, "record a video")
