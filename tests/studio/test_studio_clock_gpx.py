@@ -75,7 +75,7 @@ def test_play_at_x60_moves_a_minute_a_second_fires_the_timer_and_pause_stops_it(
             assert len(kinds(played, "state")) >= 5  # ticks every 100 ms, each one a step
             paused = last_state(await page.send(type="clock", mode="pause"))
             assert paused["clock_mode"] == "pause"
-            assert 45_000 <= paused["clock_ms"] <= 90_000, paused["clock_ms"]  # ~1 s of wall time at x60
+            assert 45_000 <= paused["clock_ms"] <= 120_000, paused["clock_ms"]  # ~1 s of wall time at x60
             assert await collect(socket, 0.5) == []  # paused: nothing moves
             assert last_state(await page.send(type="advance", ms=1))["clock_ms"] == paused["clock_ms"] + 1
 
