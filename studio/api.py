@@ -164,13 +164,13 @@ async def saved_diagram(request: Request) -> Response:
     studio = _studio(request)
     flow = studio.flow(request.path_params["id"])
     data = await run_in_threadpool(_read, studio, flow)
-    return await _diagram(flow, data, active_states(request))
+    return await _diagram(flow, data, active_states(request), clickable(request))
 
 
 async def unsaved_diagram(request: Request) -> Response:
     flow = _studio(request).flow(request.path_params["id"])
     body = await json_body(request, text=str)
-    return await _diagram(flow, body["text"].encode("utf-8"), active_states(request))
+    return await _diagram(flow, body["text"].encode("utf-8"), active_states(request), clickable(request))
 
 
 def active_states(request: Request) -> list[str]:
@@ -179,6 +179,16 @@ def active_states(request: Request) -> list[str]:
     if len(raw) > 10_000:
         raise ApiError(400, "`active` is over 10000 characters")
     return [name for name in raw.split(",") if name]
+
+
+def clickable(request: Request) -> bool:
+    """`?clickable=1`: edges carry the classes the page's clicks read (`engine.designer.diagram_dot.click_classes`)."""
+    return request.query_params.get("clickable", "") in ("1", "true")
+
+
+def live_states(flow: Flow, active: list[str]) -> set[str]:
+    """The active states and their ancestors: the sources of the transitions that can fire now."""
+    return {a for name in active if name in flow.states for a in (name, *flow.ancestors(name))}
 
 
 def highlighted(dot: str, flow: Flow, active: list[str]) -> str:
@@ -195,7 +205,7 @@ def highlighted(dot: str, flow: Flow, active: list[str]) -> str:
     return head + "\n".join(marks) + "\n}\n"
 
 
-async def _diagram(flow: FlowFile, data: bytes, active: list[str] | None = None) -> Response:
+async def _diagram(flow: FlowFile, data: bytes, active: list[str] | None = None, click: bool = False) -> Response:
     """The statechart as SVG through Graphviz, as `graph --format svg` draws it; 422 with the findings when
     the text is not a flow that can be drawn."""
     loaded = await run_in_threadpool(load_flow, flow.path, data)
@@ -204,7 +214,8 @@ async def _diagram(flow: FlowFile, data: bytes, active: list[str] | None = None)
             {"error": "the flow cannot be drawn", "findings": [finding_json(f) for f in loaded.sink.findings]}, 422
         )
     try:
-        dot = highlighted(to_dot(loaded.built.flow), loaded.built.flow, active or [])
+        built = loaded.built.flow
+        dot = highlighted(to_dot(built, click, live_states(built, active or [])), built, active or [])
         svg = await run_in_threadpool(render, dot, "svg")
     except DiagramError as exc:
         raise ApiError(500, str(exc)) from None

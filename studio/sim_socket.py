@@ -8,6 +8,7 @@ one `{"type": "error", "message"}` line and the simulation goes on, a broken lim
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -26,7 +27,9 @@ from engine.jsonout import dumps
 from engine.language.catalog import UnknownProfile, load_catalog
 from engine.language.event_names import engine_owned
 from studio.api import ApiError, Studio
+from studio.sim_clock import Ticker, advance_to_due
 from studio.sim_thread import SimulationThread
+from studio.sim_walk import walk_gpx
 from studio.simulation import MAX_PHOTOS, CannotRun, LiveSimulation, compile_unsaved, photo_problem
 
 __all__ = ["MAX_ADVANCE_MS", "MAX_MESSAGE_BYTES", "MAX_PER_SECOND", "MAX_SIMULATIONS", "simulate_endpoint"]
@@ -53,6 +56,8 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
     state = websocket.app.state
     sim: LiveSimulation | None = None
     worker: SimulationThread | None = None
+    ticker: Ticker | None = None
+    lock = asyncio.Lock()  # the page's steps and the playing clock's ticks take turns
     open_now = getattr(state, "simulations", 0)
     if open_now >= MAX_SIMULATIONS:
         await _error(websocket, f"at most {MAX_SIMULATIONS} simulations run at once: close one first")
@@ -110,15 +115,22 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
                         await _error(websocket, exc.message)
                     continue
                 await _send_all(websocket, await _guarded(worker.run(sim.start)))
+                ticker = _ticker(websocket, worker, sim, lock)
                 continue
             if kind == "start":
                 await _error(websocket, "one simulation per connection: open a new one to restart")
                 continue
-            assert worker is not None  # made with `sim`
-            problem, replies = await _guarded(worker.run(_handle, sim, kind, message))
-            if problem is not None:
-                await _error(websocket, problem)
-            await _send_all(websocket, replies)
+            assert worker is not None and ticker is not None  # made with `sim`
+            if kind == "clock":
+                problem = await _guarded(ticker.control(message))
+                if problem is not None:
+                    await _error(websocket, problem)
+                continue
+            async with lock:
+                problem, replies = await _guarded(worker.run(_handle, sim, kind, message))
+                if problem is not None:
+                    await _error(websocket, problem)
+                await _send_all(websocket, replies)
     except Closing as exc:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await _error(websocket, str(exc))
@@ -127,6 +139,8 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
         pass  # the page went away mid-send
     finally:
         state.simulations -= 1
+        if ticker is not None:
+            await ticker.stop()
         if worker is not None:
             if sim is not None:
                 with contextlib.suppress(Exception):  # the page is gone; a fault here must not hide that
@@ -143,6 +157,20 @@ async def _guarded(step: Awaitable[T]) -> T:
         raise
     except Exception as exc:
         raise Closing(f"the simulation stopped: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+
+
+def _ticker(websocket: WebSocket, worker: SimulationThread, sim: LiveSimulation, lock: asyncio.Lock) -> Ticker:
+    """The clock's player for this socket: its ticks' messages go to the page; a fault is one line, then close."""
+
+    async def send(messages: list[dict[str, Any]]) -> None:
+        await _send_all(websocket, messages)
+
+    async def fault(line: str) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await _error(websocket, line)
+        await _close(websocket, 1011)
+
+    return Ticker(worker, sim, lock, send, fault)
 
 
 def _prepare(studio: Studio, flow: Any, text: str, profile: Any, photos: list[bytes]) -> LiveSimulation:
@@ -178,6 +206,10 @@ async def _handle(sim: LiveSimulation, kind: Any, message: dict[str, Any]) -> tu
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_UTTERANCE:
             return f"`say` needs `text`, 1 to {MAX_UTTERANCE} characters", []
         return None, await sim.say(text)
+    if kind == "gpx":
+        return await walk_gpx(sim, message)
+    if kind == "advance" and "ms" not in message:
+        return await advance_to_due(sim, message)
     if kind == "advance":
         ms = message.get("ms")
         if not isinstance(ms, int) or isinstance(ms, bool) or not 0 < ms <= MAX_ADVANCE_MS:
@@ -189,7 +221,7 @@ async def _handle(sim: LiveSimulation, kind: Any, message: dict[str, Any]) -> tu
             return problem, []
         problem = sim.photo(raw)  # on the simulation's own thread already
         return problem, [] if problem else [{"type": "photo", "queued": len(sim.device.next_images)}]
-    return f"unknown message type {str(kind)[:40]!r}: start, event, say, advance, photo or stop", []
+    return f"unknown message type {str(kind)[:40]!r}: start, event, say, advance, clock, gpx, photo or stop", []
 
 
 def _photo(message: dict[str, Any]) -> tuple[str | None, bytes | None]:

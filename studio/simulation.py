@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from engine.language.catalog import DeviceProfile
 from engine.language.loader import load_flow
 from engine.runnable import RUN_BLOCKING_RULES
 from engine.runtime.compiler import compile_flow
+from engine.runtime.events_file import TimedEvent
 
 __all__ = ["MAX_PHOTOS", "CannotRun", "LiveSimulation", "compile_unsaved", "photo_problem"]
 
@@ -133,6 +135,9 @@ class LiveSimulation:
         self._logged = 0  # device log entries already looked at
         self._ended: object | None = None  # the root flow whose end the page was told of
         self._photos = 0
+        self.walk: deque[TimedEvent] = deque()  # a GPX track's fixes still to come (studio/sim_walk.py)
+        self.clock_mode = "pause"  # "play": the socket's ticker moves the clock with wall time (studio/sim_clock.py)
+        self.speed = 1
 
     def _traced(self, entry: dict[str, Any]) -> None:
         if len(self.trace) < MAX_PER_STEP:
@@ -164,7 +169,37 @@ class LiveSimulation:
         return await self.step(turn, said)
 
     async def advance(self, ms: int) -> list[dict[str, Any]]:
-        return await self.step(lambda: self.session.advance(self.now() + ms))
+        return await self.step(lambda: self.move_to(self.now() + ms))
+
+    async def advance_to(self, until_ms: int) -> list[dict[str, Any]]:
+        return await self.step(lambda: self.move_to(until_ms))
+
+    async def move_to(self, until_ms: int) -> None:
+        """The virtual clock on to `until_ms`, each GPX fix due on the way sent at its time, as `simulate`
+        plays a scenario's events."""
+        while self.walk and self.walk[0].at_ms <= until_ms:
+            fix = self.walk.popleft()
+            await self.session.advance(fix.at_ms)
+            await self.session.device_event(fix.name, fix.data)
+        await self.session.advance(until_ms)
+
+    def next_due(self) -> int | None:
+        """When the next timer (the flow's, the HUD's, a skill's) or GPX fix is due; None when none is."""
+        dues = [self.session.clock.next_due(), self.walk[0].at_ms if self.walk else None]
+        return min((d for d in dues if d is not None), default=None)
+
+    def timer_due(self, state: str, index: int) -> int | None:
+        """When the main flow's `after` timer of transition `index` of `state` fires; None when it is not
+        running. Branches of one delay share the timer of the first (`after.STATE.FIRST`)."""
+        prefix = f"after.{state}."
+        running = [
+            (int(key[len(prefix) :]), int(due))
+            for frame in self.session.runner.stack
+            if frame.session.flow_id == self.main_id
+            for key, due in (frame.session.timers or {}).items()
+            if key.startswith(prefix) and key[len(prefix) :].isdigit() and int(key[len(prefix) :]) <= index
+        ]
+        return max(running)[1] if running else None
 
     def photo(self, data: bytes) -> str | None:
         """Queue a picture for the camera's next capture; why not (one line), or None when queued."""
@@ -198,7 +233,7 @@ class LiveSimulation:
         out += [{"type": "speech", "text": text} for text in spoken[-MAX_PER_STEP:] if text.strip()]
         led = [e for e in new if e["kind"] == "privacy_led"]
         out += [{"type": "led", "on": bool(e["on"])} for e in led[-2:]]  # ends as the LED is now
-        out.append({"type": "state", **self.state()})
+        out.append({"type": "state", **self.state(), "clock_mode": self.clock_mode, "speed": self.speed})
         out += [{"type": "trace", "entry": entry} for entry in self.trace]
         if self.dropped:
             out.append({"type": "trace", "entry": {"t": self.now(), "kind": "dropped", "entries": self.dropped}})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from engine.designer.diagram_shared import (
     children,
@@ -15,12 +15,14 @@ from engine.designer.diagram_shared import (
     transition_label,
     trigger_text,
 )
+from engine.language.event_names import engine_owned
 from engine.language.model import Flow, Transition
 
-__all__ = ["dot_id", "dot_label", "to_dot"]
+__all__ = ["click_classes", "dot_id", "dot_label", "to_dot"]
 
 _FONT = "Helvetica"
 _RED, _GREEN, _BROWN = '"#c62828"', '"#2e7d32"', '"#8d6e63"'
+_SENDABLE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")  # a name a device can send (no wildcards)
 _EDGE_STYLE: dict[str, dict[str, str | float | None]] = {
     "error": {"color": _RED, "fontcolor": _RED},
     "yes": {"color": _GREEN, "fontcolor": _GREEN, "penwidth": 1.5},
@@ -122,11 +124,25 @@ def _dot_node(flow: Flow, name: str, indent: str) -> str:
     return f"{indent}{dot_id(name)}{_dot_attrs(**attrs)};"
 
 
-def to_dot(flow: Flow) -> str:
+def click_classes(t: Transition, source: str, live: Collection[str]) -> str:
+    """Extra SVG classes of an edge a page may click: `device on:NAME` for an event the wearer or the device
+    raises, `timer` for an `after`, `live` when its source state is active; "" for an engine-owned event."""
+    if t.trigger == "after":
+        out = " timer"
+    elif t.trigger != "always" and _SENDABLE.fullmatch(t.trigger) and not engine_owned(t.trigger):
+        out = f" device on:{t.trigger}"
+    else:
+        return ""
+    return out + (" live" if source in live else "")
+
+
+def to_dot(flow: Flow, clickable: bool = False, live: Collection[str] = ()) -> str:
     """The flow as a Graphviz digraph: clusters for compound and parallel states (parallel
     dashed, one cluster per region), `[*]` dots for initial states, double borders for
     finals, H/H* circles for history, a distinct fill for confirm steps and edges labelled
-    `trigger [guard]`. Nodes and clusters carry SVG classes (final, confirm, history ...)."""
+    `trigger [guard]`. Nodes and clusters carry SVG classes (final, confirm, history ...).
+    `clickable` adds the classes of `click_classes` to each edge (the studio's diagram; `live`: the
+    active states and their ancestors); without it the text is `graph`'s."""
     names = _DotNames(flow)
     title = f"{flow.id}: {flow.title}" if flow.title else flow.id
     lines = [
@@ -216,7 +232,9 @@ def to_dot(flow: Flow) -> str:
             attrs: dict[str, str | float | None] = {
                 "label": dot_label(label),
                 "id": dot_label(f"t:{name}:{index}"),
-                "class": dot_label(f"transition {kind or 'event'}"),
+                "class": dot_label(
+                    f"transition {kind or 'event'}" + (click_classes(t, name, live) if clickable else "")
+                ),
             }
             if t.cond:
                 attrs["tooltip"] = dot_label(f"{trigger_text(state, t)} [{' '.join(t.cond.split())}]")

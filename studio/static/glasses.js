@@ -89,7 +89,9 @@ function showState(message) {
   const where = message.flow ? `${message.flow}: ${message.active.join(", ") || "-"}` : "no flow running";
   simStatus(where + (message.done ? " (ended)" : ""));
   $("sim-state").textContent = JSON.stringify({ slots: message.slots, vars: message.vars }, null, 1);
-  state.active = message.flow === state.id ? message.active : [];
+  const active = message.flow === state.id ? message.active : [];
+  if (active.join(",") === state.active.join(",")) return; // a playing clock's ticks: nothing to redraw
+  state.active = active;
   highlightSoon();
 }
 
@@ -105,6 +107,7 @@ function highlightSoon() {
 }
 
 function onSimMessage(message) {
+  controlsMessage(message); // glasses_controls.js: speech aloud, the clock's mode, a GPX walk
   switch (message.type) {
     case "hud": return showFrame(message.frame);
     case "speech": return say(message.text);

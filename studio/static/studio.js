@@ -12,7 +12,6 @@ const state = {
   diskVersion: null, // a newer version seen on disk while there were unsaved edits
   timer: null,
   checkSeq: 0,
-  diagramUrl: null,
   findings: [],    // the last check's, kept on the gutter while the next one runs
   active: [],      // the simulation's active states, highlighted on the diagram (glasses.js)
 };
@@ -151,8 +150,7 @@ async function check() {
 async function refreshDiagram(id, text, seq) {
   let response;
   try {
-    const lit = state.active.length ? "?active=" + encodeURIComponent(state.active.join(",")) : "";
-    response = await fetch(flowPath(id) + "/diagram" + lit, {
+    response = await fetch(flowPath(id) + "/diagram" + diagramQuery(), { // glasses_controls.js
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }),
     });
   } catch (error) {
@@ -161,15 +159,10 @@ async function refreshDiagram(id, text, seq) {
   if (seq !== state.checkSeq) return;
   const pane = $("diagram");
   if (!response || !response.ok) { pane.classList.add("stale"); return; } // keep the last drawing, greyed
-  // an <img> of a blob: the SVG is shown, never run
-  const url = URL.createObjectURL(await response.blob());
-  const img = el("img");
-  img.alt = "statechart of " + id;
-  img.src = url;
-  pane.replaceChildren(img);
-  pane.classList.remove("stale");
-  if (state.diagramUrl) URL.revokeObjectURL(state.diagramUrl);
-  state.diagramUrl = url;
+  const svg = await response.text();
+  if (seq !== state.checkSeq) return;
+  // inline, sanitised (glasses_controls.js): only shapes and text, so a click on an edge can send its event
+  pane.classList.toggle("stale", !showDiagram(pane, svg));
 }
 
 async function save() {

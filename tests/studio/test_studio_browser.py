@@ -43,7 +43,7 @@ def test_a_designer_edits_saves_and_drives_the_glasses_in_chromium(browser: webd
         capture.click()
         text = browser.find_element(By.ID, "text")
         until(browser, "the flow in the editor", lambda d: "flow: capture" in str(text.get_property("value") or ""))
-        until(browser, "the diagram", lambda d: d.find_elements(By.CSS_SELECTOR, "#diagram img"))
+        until(browser, "the diagram", lambda d: d.find_elements(By.CSS_SELECTOR, "#diagram svg"))
 
         # a typo at the end of the file: its finding appears without saving, and the file is untouched
         on_disk = (folder / "capture.yaml").read_text(encoding="utf-8")

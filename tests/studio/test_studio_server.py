@@ -226,6 +226,7 @@ def test_the_page_and_its_files_fetch_nothing_from_elsewhere(studio: Studio) -> 
         "/static/editor_help.css",
         "/static/editor_help.js",
         "/static/glasses.js",
+        "/static/glasses_controls.js",
         "/static/studio.css",
         "/static/studio.js",
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from tests.support import ROOT
 
-__all__ = ["start_studio", "stop_studio"]
+__all__ = ["start_on_shipped_flows", "start_studio", "stop_studio"]
 
 
 def start_studio(folder: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
@@ -36,3 +37,12 @@ def stop_studio(proc: subprocess.Popen[str]) -> str:
     os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     return err
+
+
+def start_on_shipped_flows(root: Path) -> tuple[subprocess.Popen[str], str]:
+    """A studio on copies of flows/*.yaml in `root`/flows, its data folder in `root`/data."""
+    folder = root / "flows"
+    folder.mkdir()
+    for path in (ROOT / "flows").glob("*.yaml"):
+        shutil.copy2(path, folder / path.name)
+    return start_studio(folder, env={"LENSFLOW_DATA": str(root / "data")})
