@@ -28,6 +28,7 @@ from engine.language.event_names import engine_owned
 from studio.api import ApiError, Studio
 from studio.sim_thread import SimulationThread
 from studio.simulation import MAX_PHOTOS, CannotRun, LiveSimulation, compile_unsaved, photo_problem
+from studio.test_writer import save_test_message
 
 __all__ = ["MAX_ADVANCE_MS", "MAX_MESSAGE_BYTES", "MAX_PER_SECOND", "MAX_SIMULATIONS", "simulate_endpoint"]
 
@@ -115,6 +116,9 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
                 await _error(websocket, "one simulation per connection: open a new one to restart")
                 continue
             assert worker is not None  # made with `sim`
+            if kind == "save_test":
+                await _saved(websocket, await _guarded(worker.call(save_test_message, sim, flow, message)))
+                continue
             problem, replies = await _guarded(worker.run(_handle, sim, kind, message))
             if problem is not None:
                 await _error(websocket, problem)
@@ -153,6 +157,7 @@ def _prepare(studio: Studio, flow: Any, text: str, profile: Any, photos: list[by
         neighbours = [f.path for f in studio.flows.files.values()]
     compiled, main_id = compile_unsaved(flow.path, text, findings, neighbours)
     sim = LiveSimulation(compiled, main_id, profile, embedded_skills())
+    sim.recording.source = text
     for raw in photos:
         sim.photo(raw)  # checked when they came
     return sim
@@ -189,7 +194,14 @@ async def _handle(sim: LiveSimulation, kind: Any, message: dict[str, Any]) -> tu
             return problem, []
         problem = sim.photo(raw)  # on the simulation's own thread already
         return problem, [] if problem else [{"type": "photo", "queued": len(sim.device.next_images)}]
-    return f"unknown message type {str(kind)[:40]!r}: start, event, say, advance, photo or stop", []
+    return f"unknown message type {str(kind)[:40]!r}: start, event, say, advance, photo, save_test or stop", []
+
+
+async def _saved(websocket: WebSocket, answer: dict[str, Any]) -> None:
+    """Send the `save_test` answer; a written test is also announced on `WS /api/events` (a tests list)."""
+    await _send(websocket, answer)
+    if answer["type"] == "test_saved":
+        websocket.app.state.hub.publish({"type": "test_saved", "file": answer["file"], "case": answer["case"]})
 
 
 def _photo(message: dict[str, Any]) -> tuple[str | None, bytes | None]:
