@@ -41,6 +41,7 @@ def test_every_data_file_and_module_under_the_packages_is_in_the_wheel(wheel: Pa
         "studio/static/index.html",
         "studio/static/studio.js",
         "studio/static/glasses.js",
+        "studio/static/timeline.js",
         "studio/static/studio.css",
     } <= set(data)
     names = wheel_names(wheel)
