@@ -5,30 +5,21 @@ Screenshots in out/test-artifacts/studio/ (or $LENSFLOW_TEST_ARTIFACTS)."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from tests.studio.test_studio_browser import browser  # noqa: F401 (the Chromium fixture)
 from tests.support import ROOT
-from tests.support.browser import ARTIFACTS, chromium, until
+from tests.support.browser import ARTIFACTS, until
 from tests.support.studio import start_studio, stop_studio
 
 
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    yield from chromium()
-
-
-def test_time_travel_back_to_live_and_save_as_test_in_chromium(browser: webdriver.Chrome, tmp_path: Path) -> None:
-    folder = tmp_path / "flows"
-    folder.mkdir()
-    for path in (ROOT / "flows").glob("*.yaml"):
-        shutil.copy2(path, folder / path.name)
+def test_time_travel_back_to_live_and_save_as_test_in_chromium(browser: webdriver.Chrome, tmp_path: Path) -> None:  # noqa: F811
+    folder = shutil.copytree(ROOT / "flows", tmp_path / "flows", ignore=shutil.ignore_patterns("tests"))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     proc, url = start_studio(folder, env={"LENSFLOW_DATA": str(tmp_path / "data")})
     try:
@@ -78,6 +69,14 @@ def test_time_travel_back_to_live_and_save_as_test_in_chromium(browser: webdrive
         case = yaml.safe_load((folder / "tests" / "capture.yaml").read_text(encoding="utf-8"))["tests"][0]
         assert case["name"] == "a video from the browser"
         assert {"at": "1s", "gesture": "tap"} in case["events"] and {"hud_shows": "Recording"} in case["expect"]
+
+        # the history is bounded: 2,000 steps kept, the page says how many older ones were dropped
+        browser.execute_script(
+            "for (let i = 0; i < 2000; i++) timelineMessage({type: 'state', flow: 'capture', active: ['done'],"
+            " done: true, clock_ms: 1000, slots: {}, vars: {}});"
+        )
+        dropped = browser.find_element(By.ID, "tl-dropped")
+        assert "4 older step(s) dropped" in dropped.text and len(_steps(browser)) == 2000
     finally:
         err = stop_studio(proc)
     assert "Traceback" not in err, err

@@ -42,7 +42,7 @@ def test_a_run_saved_as_a_test_passes_and_fails_once_the_hud_text_changes(served
     assert len(saved) == 1, answer
     tests = served.folder / "tests"
     written = tests / "capture.yaml"
-    assert saved[0]["file"] == "flows/tests/capture.yaml" and saved[0]["index"] == 1
+    assert saved[0]["file"] == "flows/tests/capture.yaml" and saved[0]["index"] == 1 and not saved[0]["unsaved"]
     case = yaml.safe_load(written.read_text(encoding="utf-8"))["tests"][0]
     assert case["name"] == "a video recorded in the studio"
     assert case["events"] == [
@@ -79,7 +79,7 @@ def test_a_second_case_is_appended_and_hostile_names_are_refused_in_one_line(ser
         async with websockets.connect(served.ws("teleprompter")) as socket:
             page = Page(socket)
             before = await page.send(type="save_test", name="too early")
-            await page.send(type="start", text=served.text("teleprompter"))
+            await page.send(type="start", text=served.text("teleprompter") + "\n# not saved yet\n")
             await page.send(type="advance", ms=2000)
             answers = []
             for name in ["../x", "", "   ", "x" * 10_000, "a/b", None, 42, "first run", "First  run", "second run"]:
@@ -92,7 +92,7 @@ def test_a_second_case_is_appended_and_hostile_names_are_refused_in_one_line(ser
     for refused in answers[:7]:
         assert "\n" not in refused["message"] and "test name is 1 to 120 characters" in refused["message"]
     assert "already has a test named 'First run'" in answers[8]["message"]
-    assert answers[9]["index"] == 2
+    assert answers[9]["index"] == 2 and answers[9]["unsaved"] is True  # the editor's text is not the file's
     names = [c["name"] for c in yaml.safe_load(tests.read_text(encoding="utf-8"))["tests"]]
     assert names == ["first run", "second run"]
     assert sorted(p.name for p in tests.parent.iterdir() if p.name.startswith(".")) == []  # no temporary left
