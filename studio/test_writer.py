@@ -166,14 +166,13 @@ def _appended(existing: tuple[str, list[Any]] | None, flow_id: str, case: dict[s
     if existing is None:
         return f"flow: {flow_id}\ntests:\n" + _indented(block, "  ")
     text = existing[0]
+    document = _load(text)  # the file passed the project's reader (size, depth, aliases) in `_existing`
     indent = re.search(r"^tests:[ \t]*\n(?:[ \t]*(?:#.*)?\n)*([ \t]*)- ", text, re.MULTILINE)
     if indent is not None:
         added = text.rstrip("\n") + "\n\n" + _indented(block, indent.group(1))
-        read_yaml(added, "")  # within the reader's limits before the plain loader sees it
-        if yaml.safe_load(added) == {**yaml.safe_load(text), "tests": [*yaml.safe_load(text)["tests"], case]}:
+        if _load(added) == {**document, "tests": [*document["tests"], case]}:
             return added
     # the list is not the file's last block (or is written inline): write the whole document again
-    document = yaml.safe_load(text)
     document["tests"] = [*document["tests"], case]
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
@@ -201,6 +200,10 @@ def _one_line(item: dict[str, Any]) -> str:
 def _flow(value: Any) -> str:
     """`value` in YAML's flow style on one line (quoted where YAML needs it)."""
     return yaml.safe_dump([value], default_flow_style=True, allow_unicode=True, width=1 << 20).strip()[1:-1]
+
+
+def _load(text: str) -> Any:
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # a safe loader
 
 
 def _indented(block: str, indent: str) -> str:
