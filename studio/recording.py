@@ -84,8 +84,9 @@ class Recording:
                 out.append({"at": at, "event": item.name, "data": _plain(item.data)})
         return out
 
-    def expectations(self, observed: Observed) -> list[dict[str, Any]]:
-        """Assertions about what happened, each checked against this very run: only those that hold are kept."""
+    def expectations(self, observed: Observed, confirmed: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+        """Assertions about what happened, each checked against this very run: only those that hold are kept.
+        A skill in `confirmed` (one the wearer must confirm: a payment) is asserted with its arguments."""
         main = observed.main_flow
         wanted: list[dict[str, Any]] = []
         entered: list[Any] = []
@@ -105,8 +106,12 @@ class Recording:
             wanted.append({"slot_set": slots})
         actions = [e["name"] for e in observed.of("action") if not str(e.get("name", "")).startswith("hud.")]
         wanted += [{"action_called": a} for a in list(dict.fromkeys(actions))[:MAX_EACH]]
-        skills = [e["skill"] for e in observed.of("invoke") if e.get("status") == "started" and "skill" in e]
-        wanted += [{"invoke_called": s} for s in list(dict.fromkeys(skills))[:MAX_EACH]]
+        calls = [e for e in observed.of("invoke") if e.get("status") == "started" and "skill" in e]
+        for skill in list(dict.fromkeys(e["skill"] for e in calls))[:MAX_EACH]:
+            args = next(e.get("args") for e in calls if e["skill"] == skill)
+            given = {k: _scalar(v) for k, v in (args or {}).items()} if skill in confirmed else {}
+            given = {k: v for k, v in given.items() if v is not None}
+            wanted.append({"invoke_called": {"skill": skill, "with": given} if given else skill})
         if observed.of("start"):
             done, final = bool(observed.end.get("done")), observed.end.get("final")
             wanted.append({"flow_completed": final if done and isinstance(final, str) else done})
@@ -128,6 +133,8 @@ def _distinct(texts: list[str]) -> list[str]:
 
 def _scalar(value: Any) -> Any:
     """A slot value an assertion can quote (a short string, a number, a boolean), else None."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
+        return int(value)  # 25, as a designer writes it (numbers compare by value)
     if isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
         return value
     if isinstance(value, decimal.Decimal) and value.is_finite():

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from engine.files import read_regular
+from engine.language.catalog import load_catalog
 from engine.language.yaml_reader import read_yaml
 from flowtests.cases import FlowIndex, TestFileError, read_test_file
 from flowtests.checks import Observed
@@ -139,7 +140,8 @@ def _case(sim: LiveSimulation, name: str, photos: dict[Path, str]) -> dict[str, 
     if events:
         case["events"] = events
     case["until"] = duration(sim.now())  # the clock as the page left it: no timer fires that it did not see
-    case["expect"] = recording.expectations(observed)
+    confirmed = frozenset(k for k, v in load_catalog().skills.items() if v.get("confirm"))
+    case["expect"] = recording.expectations(observed, confirmed)
     return case
 
 

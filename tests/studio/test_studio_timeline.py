@@ -72,15 +72,19 @@ def test_a_run_saved_as_a_test_passes_and_fails_once_the_hud_text_changes(served
     assert "hud_shows 'Recording'" in red.stdout, red.stdout
 
 
-def test_a_second_case_is_appended_and_hostile_names_are_refused_in_one_line(served: Served) -> None:  # noqa: F811
-    tests = served.folder / "tests" / "teleprompter.yaml"
+def test_a_payment_is_saved_with_its_amount_and_hostile_names_are_refused_in_one_line(served: Served) -> None:  # noqa: F811
+    tests = served.folder / "tests" / "glance_pay.yaml"
+    qr = base64.b64encode((ROOT / "flows" / "tests" / "media" / "merchant_qr.png").read_bytes()).decode("ascii")
 
     async def scenario() -> tuple[list[dict], list[dict]]:
-        async with websockets.connect(served.ws("teleprompter")) as socket:
+        async with websockets.connect(served.ws("glance_pay")) as socket:
             page = Page(socket)
             before = await page.send(type="save_test", name="too early")
-            await page.send(type="start", text=served.text("teleprompter") + "\n# not saved yet\n")
+            await page.send(type="photo", name="qr.png", data_base64=qr)
+            await page.send(type="start", text=served.text("glance_pay") + "\n# not saved yet\n")
             await page.send(type="advance", ms=2000)
+            await page.send(type="event", name="gesture.tap", data={})  # the wearer's yes
+            await page.send(type="advance", ms=3000)
             answers = []
             for name in ["../x", "", "   ", "x" * 10_000, "a/b", None, 42, "first run", "First  run", "second run"]:
                 answers += await page.send(type="save_test", name=name)
@@ -93,8 +97,10 @@ def test_a_second_case_is_appended_and_hostile_names_are_refused_in_one_line(ser
         assert "\n" not in refused["message"] and "test name is 1 to 120 characters" in refused["message"]
     assert "already has a test named 'First run'" in answers[8]["message"]
     assert answers[9]["index"] == 2 and answers[9]["unsaved"] is True  # the editor's text is not the file's
-    names = [c["name"] for c in yaml.safe_load(tests.read_text(encoding="utf-8"))["tests"]]
-    assert names == ["first run", "second run"]
+    cases = yaml.safe_load(tests.read_text(encoding="utf-8"))["tests"]
+    assert [c["name"] for c in cases] == ["first run", "second run"]
+    paid = {"invoke_called": {"skill": "payment.pay", "with": {"amount": 25, "merchant": "Lucky Noodles"}}}
+    assert paid in cases[0]["expect"] and {"flow_completed": "paid"} in cases[0]["expect"], cases[0]["expect"]
     assert sorted(p.name for p in tests.parent.iterdir() if p.name.startswith(".")) == []  # no temporary left
     green = cli_test(tests)
     assert green.returncode == 0 and "2 passed, 0 failed" in green.stdout, green.stdout + green.stderr
