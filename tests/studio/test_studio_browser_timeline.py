@@ -5,20 +5,26 @@ Screenshots in out/test-artifacts/studio/ (or $LENSFLOW_TEST_ARTIFACTS)."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import yaml
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.studio.test_studio_browser import browser  # noqa: F401 (the Chromium fixture)
 from tests.support import ROOT
-from tests.support.browser import ARTIFACTS, until
+from tests.support.browser import ARTIFACTS, chromium, until
 from tests.support.studio import start_studio, stop_studio
 
 
-def test_time_travel_back_to_live_and_save_as_test_in_chromium(browser: webdriver.Chrome, tmp_path: Path) -> None:  # noqa: F811
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    yield from chromium()
+
+
+def test_time_travel_back_to_live_and_save_as_test_in_chromium(browser: webdriver.Chrome, tmp_path: Path) -> None:
     folder = shutil.copytree(ROOT / "flows", tmp_path / "flows", ignore=shutil.ignore_patterns("tests"))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     proc, url = start_studio(folder, env={"LENSFLOW_DATA": str(tmp_path / "data")})

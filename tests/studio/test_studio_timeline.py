@@ -7,14 +7,21 @@ import io
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import websockets
 import yaml
 from PIL import Image
 
-from tests.studio.test_studio_simulation import Page, Served, kinds, run, served  # noqa: F401 (a fixture)
 from tests.support import ROOT
+from tests.support.studio import Page, Served, kinds, run, serve_flows
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    yield from serve_flows(tmp_path_factory.mktemp("studio_timeline"))
 
 
 def cli_test(path: Path) -> subprocess.CompletedProcess[str]:
@@ -24,7 +31,7 @@ def cli_test(path: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_a_run_saved_as_a_test_passes_and_fails_once_the_hud_text_changes(served: Served, tmp_path: Path) -> None:  # noqa: F811
+def test_a_run_saved_as_a_test_passes_and_fails_once_the_hud_text_changes(served: Served, tmp_path: Path) -> None:
     async def scenario() -> list[dict]:
         async with websockets.connect(served.ws("capture")) as socket:
             page = Page(socket)
@@ -72,7 +79,7 @@ def test_a_run_saved_as_a_test_passes_and_fails_once_the_hud_text_changes(served
     assert "hud_shows 'Recording'" in red.stdout, red.stdout
 
 
-def test_a_payment_is_saved_with_its_amount_and_hostile_names_are_refused_in_one_line(served: Served) -> None:  # noqa: F811
+def test_a_payment_is_saved_with_its_amount_and_hostile_names_are_refused_in_one_line(served: Served) -> None:
     tests = served.folder / "tests" / "glance_pay.yaml"
     qr = base64.b64encode((ROOT / "flows" / "tests" / "media" / "merchant_qr.png").read_bytes()).decode("ascii")
 
