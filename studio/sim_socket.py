@@ -31,6 +31,7 @@ from studio.sim_clock import Ticker, advance_to_due
 from studio.sim_thread import SimulationThread
 from studio.sim_walk import walk_gpx
 from studio.simulation import MAX_PHOTOS, CannotRun, LiveSimulation, compile_unsaved, photo_problem
+from studio.test_writer import save_test_message
 
 __all__ = ["MAX_ADVANCE_MS", "MAX_MESSAGE_BYTES", "MAX_PER_SECOND", "MAX_SIMULATIONS", "simulate_endpoint"]
 
@@ -127,6 +128,9 @@ async def simulate_endpoint(websocket: WebSocket) -> None:
                     await _error(websocket, problem)
                 continue
             async with lock:
+                if kind == "save_test":
+                    await _saved(websocket, await _guarded(worker.call(save_test_message, sim, flow, message)))
+                    continue
                 problem, replies = await _guarded(worker.run(_handle, sim, kind, message))
                 if problem is not None:
                     await _error(websocket, problem)
@@ -181,6 +185,7 @@ def _prepare(studio: Studio, flow: Any, text: str, profile: Any, photos: list[by
         neighbours = [f.path for f in studio.flows.files.values()]
     compiled, main_id = compile_unsaved(flow.path, text, findings, neighbours)
     sim = LiveSimulation(compiled, main_id, profile, embedded_skills())
+    sim.recording.source = text
     for raw in photos:
         sim.photo(raw)  # checked when they came
     return sim
@@ -221,7 +226,16 @@ async def _handle(sim: LiveSimulation, kind: Any, message: dict[str, Any]) -> tu
             return problem, []
         problem = sim.photo(raw)  # on the simulation's own thread already
         return problem, [] if problem else [{"type": "photo", "queued": len(sim.device.next_images)}]
-    return f"unknown message type {str(kind)[:40]!r}: start, event, say, advance, clock, gpx, photo or stop", []
+    return (
+        f"unknown message type {str(kind)[:40]!r}: start, event, say, advance, clock, gpx, photo, save_test or stop"
+    ), []
+
+
+async def _saved(websocket: WebSocket, answer: dict[str, Any]) -> None:
+    """Send the `save_test` answer; a written test is also announced on `WS /api/events` (a tests list)."""
+    await _send(websocket, answer)
+    if answer["type"] == "test_saved":
+        websocket.app.state.hub.publish({"type": "test_saved", "file": answer["file"], "case": answer["case"]})
 
 
 def _photo(message: dict[str, Any]) -> tuple[str | None, bytes | None]:

@@ -30,6 +30,7 @@ from engine.language.loader import load_flow
 from engine.runnable import RUN_BLOCKING_RULES
 from engine.runtime.compiler import compile_flow
 from engine.runtime.events_file import TimedEvent
+from studio.recording import Input, Recording
 
 __all__ = ["MAX_PHOTOS", "CannotRun", "LiveSimulation", "compile_unsaved", "photo_problem"]
 
@@ -111,6 +112,7 @@ class LiveSimulation:
         self.folder = tempfile.TemporaryDirectory(prefix="lensflow-studio-")
         self.trace: list[dict[str, Any]] = []  # this step's entries (the page keeps the timeline)
         self.dropped = 0  # entries of this step beyond MAX_PER_STEP
+        self.recording = Recording()  # what the page did and what came of it, for `save_test`
         self.device = SimulatedDevice(
             profile,
             Path(self.folder.name),
@@ -140,6 +142,7 @@ class LiveSimulation:
         self.speed = 1
 
     def _traced(self, entry: dict[str, Any]) -> None:
+        self.recording.traced(entry)
         if len(self.trace) < MAX_PER_STEP:
             self.trace.append(entry)
         else:
@@ -154,13 +157,16 @@ class LiveSimulation:
         return int(self.session.clock.now())
 
     async def start(self) -> list[dict[str, Any]]:
+        self.recording.started = True
         return await self.step(lambda: self.session.start(self.main_id, {}))
 
     async def event(self, name: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+        self.recording.add(Input(self.now(), "event", name, data))
         return await self.step(lambda: self.session.device_event(name, data))
 
     async def say(self, text: str) -> list[dict[str, Any]]:
         said: list[str] = []
+        self.recording.add(Input(self.now(), "say", text))
 
         async def turn() -> None:
             result = await self.session.say(text, {"text": text})
@@ -180,6 +186,7 @@ class LiveSimulation:
         while self.walk and self.walk[0].at_ms <= until_ms:
             fix = self.walk.popleft()
             await self.session.advance(fix.at_ms)
+            self.recording.add(Input(fix.at_ms, "event", fix.name, fix.data))  # a saved test replays the walk
             await self.session.device_event(fix.name, fix.data)
         await self.session.advance(until_ms)
 
@@ -212,6 +219,7 @@ class LiveSimulation:
         path = Path(self.folder.name) / f"page_{self._photos:04d}.{kind.lower()}"
         path.write_bytes(data)
         self.device.next_images.append(path)
+        self.recording.add(Input(self.now(), "photo", photo=path))
         return None
 
     async def step(self, work: Callable[[], Awaitable[Any]], said: list[str] | None = None) -> list[dict[str, Any]]:

@@ -1,11 +1,10 @@
 // Lensflow Studio glasses pane: the open flow, as typed, on simulated glasses over WS /api/flows/{id}/simulate.
 // The HUD at the profile's geometry, speech, the privacy LED, gestures, utterances, the virtual clock,
-// the trace as a timeline, and the active states highlighted on the diagram. Everything shown as text.
-// Uses studio.js's globals ($, el, state, flowPath, refreshDiagram).
+// and the active states highlighted on the diagram. Everything shown as text. The trace goes to the
+// timeline (timeline.js). Uses studio.js's globals ($, el, state, flowPath, refreshDiagram).
 "use strict";
 
 const DIAGRAM_EVERY_MS = 400; // the highlighted diagram is drawn again at most this often
-const TIMELINE_KEPT = 500;
 const SPEECH_KEPT = 30;
 
 const sim = {
@@ -74,16 +73,6 @@ function simStatus(text, error) {
   $("sim-status").className = error ? "sim-error" : "muted";
 }
 
-function addTrace(entry) {
-  const details = Object.entries(entry).filter(([k]) => k !== "t" && k !== "kind")
-    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ");
-  const item = el("li", entry.kind, `${(entry.t / 1000).toFixed(2)}s ${entry.kind} ${details}`);
-  item.title = JSON.stringify(entry, null, 1);
-  const list = $("timeline");
-  list.prepend(item);
-  while (list.children.length > TIMELINE_KEPT) list.lastChild.remove();
-}
-
 function showState(message) {
   $("clock").textContent = (message.clock_ms / 1000).toFixed(1) + " s";
   const where = message.flow ? `${message.flow}: ${message.active.join(", ") || "-"}` : "no flow running";
@@ -108,12 +97,12 @@ function highlightSoon() {
 
 function onSimMessage(message) {
   controlsMessage(message); // glasses_controls.js: speech aloud, the clock's mode, a GPX walk
+  if (timelineMessage(message)) return; // a past step is on view (timeline.js)
   switch (message.type) {
     case "hud": return showFrame(message.frame);
     case "speech": return say(message.text);
     case "led": return led(message.on);
     case "state": return showState(message);
-    case "trace": return addTrace(message.entry);
     case "ended": return simStatus(`${message.flow} ended: ${message.final}`);
     case "photo": return simStatus(`${message.queued} photo(s) wait for the camera`);
     case "error": return simStatus(message.message, true);
@@ -143,7 +132,7 @@ function startSim() {
   sim.flow = id;
   shapeHud();
   $("speech").replaceChildren();
-  $("timeline").replaceChildren();
+  timelineReset();
   $("captions").textContent = "";
   led(false);
   simStatus("starting…");

@@ -44,6 +44,7 @@ def test_every_data_file_and_module_under_the_packages_is_in_the_wheel(wheel: Pa
         "studio/static/glasses_controls.js",
         "studio/static/editor_help.js",
         "studio/static/editor_help.css",
+        "studio/static/timeline.js",
         "studio/static/studio.css",
     } <= set(data)
     names = wheel_names(wheel)

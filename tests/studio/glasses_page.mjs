@@ -47,7 +47,7 @@ try {
   await sleep(600); // the highlighted diagram is throttled
   out.hud = { text: $("hud").textContent, width: $("hud").style.width, hidden: $("hud").hidden };
   out.clock = $("clock").textContent;
-  out.timeline = $("timeline").children.length;
+  out.timeline = $("timeline").querySelectorAll("li.entry").length;
   out.diagrams = diagrams;
   $("profile").value = "audio-only";
   $("profile").dispatchEvent(new window.Event("change"));

@@ -17,75 +17,12 @@ import pytest
 import websockets
 
 from tests.support import ROOT
-from tests.support.studio import start_studio, stop_studio
-
-QUIET_S = 0.4  # a step's messages come together: this long without one, the step is over
-
-
-class Served:
-    def __init__(self, url: str, folder: Path) -> None:
-        self.url = url
-        self.folder = folder
-
-    def ws(self, flow_id: str, profile: str | None = None) -> str:
-        query = f"?profile={profile}" if profile else ""
-        return self.url.replace("http://", "ws://") + f"api/flows/{flow_id}/simulate{query}"
-
-    def text(self, flow_id: str) -> str:
-        return (self.folder / f"{flow_id}.yaml").read_text(encoding="utf-8")
+from tests.support.studio import Page, Served, kinds, last_state, run, serve_flows, start_studio, stop_studio
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("studio_sim")
-    folder = root / "flows"
-    folder.mkdir()
-    for flow in (ROOT / "flows").glob("*.yaml"):
-        shutil.copy2(flow, folder / flow.name)
-    proc, url = start_studio(folder, {"LENSFLOW_DATA": str(root / "data")})  # wallet, journal, captures
-    try:
-        yield Served(url, folder)
-    finally:
-        err = stop_studio(proc)
-        assert proc.returncode == 0 and err == "", err
-
-
-class Page:
-    """The page's side of one simulation socket: send a message, read what the step brought."""
-
-    def __init__(self, socket: Any) -> None:
-        self.socket = socket
-        self.seen: list[dict[str, Any]] = []
-
-    async def send(self, **message: Any) -> list[dict[str, Any]]:
-        await self.socket.send(json.dumps(message))
-        return await self.drain()
-
-    async def drain(self, first: float = 20.0) -> list[dict[str, Any]]:
-        """Every message until none came for QUIET_S (the first may take `first`: a start loads the skills)."""
-        got: list[dict[str, Any]] = []
-        try:
-            while True:
-                wait = first if not got else QUIET_S
-                got.append(json.loads(await asyncio.wait_for(self.socket.recv(), wait)))
-        except (TimeoutError, websockets.ConnectionClosed):
-            pass
-        self.seen += got
-        return got
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 60))
-
-
-def kinds(messages: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [m for m in messages if m["type"] == kind]
-
-
-def last_state(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    states = kinds(messages, "state")
-    assert states, messages
-    return states[-1]
+    yield from serve_flows(tmp_path_factory.mktemp("studio_sim"))
 
 
 def test_a_video_is_recorded_shown_and_stopped_by_its_timer(served: Served) -> None:
