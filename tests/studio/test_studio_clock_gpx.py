@@ -11,19 +11,22 @@ import asyncio
 import contextlib
 import json
 import re
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import websockets
+import yaml
 
 from engine.designer.diagram import to_dot
 from engine.language.loader import load_flow
-from tests.studio.test_studio_simulation import Page, Served, kinds, last_state, run
-from tests.studio.test_studio_simulation import served as served  # the shipped flows in a studio, per module
 from tests.support import ROOT
+from tests.support.studio import Page, Served, kinds, last_state, run, serve_flows
 
 WAITING = """flow: capture
 version: 1
@@ -38,6 +41,11 @@ states:
     type: final
 """
 WALK = ROOT / "flows" / "tests" / "media" / "walk.gpx"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    yield from serve_flows(tmp_path_factory.mktemp("studio_clock"))
 
 
 @contextlib.asynccontextmanager
@@ -121,8 +129,19 @@ def test_a_gpx_walk_guides_navigate_to_the_station(served: Served) -> None:
             arrived = await page.send(type="advance", ms=150_000)
             assert kinds(arrived, "ended")[0]["final"] == "arrived"
             assert any("You have arrived" in m["text"] for m in kinds(arrived, "speech"))
+            saved = await page.send(type="save_test", name="walked to the station")
+            assert kinds(saved, "test_saved"), saved
 
     run(scenario())
+    # the walk saved as a test replays every fix: the test arrives too (without them it would wait for a position)
+    written = served.folder / "tests" / "navigate.yaml"
+    case = yaml.safe_load(written.read_text(encoding="utf-8"))["tests"][-1]
+    assert sum(1 for e in case["events"] if e.get("event") == "location.update") == 81
+    replayed = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "test", str(written)],
+        cwd=served.folder.parent, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert replayed.returncode == 0 and "1 passed" in replayed.stdout, replayed.stdout + replayed.stderr
 
 
 def test_bad_gpx_oversized_tracks_and_engine_events_are_one_line_each(served: Served) -> None:

@@ -19,7 +19,17 @@ import websockets
 
 from tests.support import ROOT
 
-__all__ = ["Page", "Served", "kinds", "last_state", "run", "serve_flows", "start_on_shipped_flows", "start_studio", "stop_studio"]
+__all__ = [
+    "Page",
+    "Served",
+    "kinds",
+    "last_state",
+    "run",
+    "serve_flows",
+    "start_on_shipped_flows",
+    "start_studio",
+    "stop_studio",
+]
 
 
 def start_studio(folder: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
