@@ -25,7 +25,7 @@ from engine.language.loader import load_flow
 from engine.language.model import Flow
 from studio.flows import FlowFile, FlowSet, SaveConflict, version_of
 
-__all__ = ["MAX_BODY_BYTES", "ApiError", "Studio", "api_routes"]
+__all__ = ["MAX_BODY_BYTES", "ApiError", "Studio", "api_routes", "json_body"]
 
 MAX_BODY_BYTES = 1_000_000
 
@@ -159,13 +159,13 @@ async def saved_diagram(request: Request) -> Response:
     studio = _studio(request)
     flow = studio.flow(request.path_params["id"])
     data = await run_in_threadpool(_read, studio, flow)
-    return await _diagram(flow, data, active_states(request))
+    return await _diagram(flow, data, active_states(request), uncovered_marks(request))
 
 
 async def unsaved_diagram(request: Request) -> Response:
     flow = _studio(request).flow(request.path_params["id"])
     body = await json_body(request, text=str)
-    return await _diagram(flow, body["text"].encode("utf-8"), active_states(request))
+    return await _diagram(flow, body["text"].encode("utf-8"), active_states(request), uncovered_marks(request))
 
 
 def active_states(request: Request) -> list[str]:
@@ -174,6 +174,17 @@ def active_states(request: Request) -> list[str]:
     if len(raw) > 10_000:
         raise ApiError(400, "`active` is over 10000 characters")
     return [name for name in raw.split(",") if name]
+
+
+def uncovered_marks(request: Request) -> tuple[list[str], list[str]]:
+    """`?uncovered=STATE:INDEX,...` and `?uncovered_states=a,b`: what tests or exploration never took."""
+    marks = []
+    for name in ("uncovered", "uncovered_states"):
+        raw = request.query_params.get(name, "")
+        if len(raw) > 10_000:
+            raise ApiError(400, f"`{name}` is over 10000 characters")
+        marks.append([item for item in raw.split(",") if item])
+    return marks[0], marks[1]
 
 
 def highlighted(dot: str, flow: Flow, active: list[str]) -> str:
@@ -190,16 +201,19 @@ def highlighted(dot: str, flow: Flow, active: list[str]) -> str:
     return head + "\n".join(marks) + "\n}\n"
 
 
-async def _diagram(flow: FlowFile, data: bytes, active: list[str] | None = None) -> Response:
+async def _diagram(
+    flow: FlowFile, data: bytes, active: list[str] | None = None, marks: tuple[list[str], list[str]] = ([], [])
+) -> Response:
     """The statechart as SVG through Graphviz, as `graph --format svg` draws it; 422 with the findings when
-    the text is not a flow that can be drawn."""
+    the text is not a flow that can be drawn. `marks`: transitions and states drawn dashed red (uncovered)."""
+    uncovered, uncovered_states = marks
     loaded = await run_in_threadpool(load_flow, flow.path, data)
     if loaded.built is None:
         return JSONResponse(
             {"error": "the flow cannot be drawn", "findings": [finding_json(f) for f in loaded.sink.findings]}, 422
         )
     try:
-        dot = highlighted(to_dot(loaded.built.flow), loaded.built.flow, active or [])
+        dot = highlighted(to_dot(loaded.built.flow, uncovered, uncovered_states), loaded.built.flow, active or [])
         svg = await run_in_threadpool(render, dot, "svg")
     except DiagramError as exc:
         raise ApiError(500, str(exc)) from None
@@ -260,6 +274,8 @@ def api_routes() -> list[Any]:
     """The API's routes, for `studio.server.build_app`."""
     from starlette.routing import Route
 
+    from studio.testing import testing_routes
+
     return [
         Route("/api/flows", list_flows, methods=["GET"]),
         Route("/api/profiles", list_profiles, methods=["GET"]),
@@ -268,4 +284,5 @@ def api_routes() -> list[Any]:
         Route("/api/flows/{id}/check", check_flow, methods=["POST"]),
         Route("/api/flows/{id}/diagram.svg", saved_diagram, methods=["GET"]),
         Route("/api/flows/{id}/diagram", unsaved_diagram, methods=["POST"]),
+        *testing_routes(),
     ]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support import ROOT
 
-__all__ = ["start_studio", "stop_studio"]
+__all__ = ["running_studio", "shipped_flows", "start_studio", "stop_studio"]
 
 
 def start_studio(folder: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
@@ -36,3 +39,25 @@ def stop_studio(proc: subprocess.Popen[str]) -> str:
     os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     return err
+
+
+def shipped_flows(root: Path, tests: bool = False) -> Path:
+    """A copy of the shipped flows in ROOT/flows (with their tests/ when `tests`): the folder to serve."""
+    folder = root / "flows"
+    folder.mkdir()
+    for flow in (ROOT / "flows").glob("*.yaml"):
+        shutil.copy2(flow, folder / flow.name)
+    if tests:
+        shutil.copytree(ROOT / "flows" / "tests", folder / "tests")
+    return folder
+
+
+@contextlib.contextmanager
+def running_studio(folder: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The studio on `folder` while the block runs: its URL; afterwards it must stop cleanly (exit 0, no stderr)."""
+    proc, url = start_studio(folder, env)
+    try:
+        yield url
+    finally:
+        err = stop_studio(proc)
+        assert proc.returncode == 0 and err == "", err
