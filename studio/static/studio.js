@@ -77,6 +77,7 @@ async function openFlow(id) {
   updateDirty();
   check();
   if (typeof flowOpened === "function") flowOpened(id); // the glasses pane (glasses.js)
+  if (typeof testsFlowOpened === "function") testsFlowOpened(id); // the tests pane (tests_pane.js)
 }
 
 function status(text) { $("state").textContent = text; }
@@ -151,7 +152,8 @@ async function refreshDiagram(id, text, seq) {
   let response;
   try {
     const lit = state.active.length ? "?active=" + encodeURIComponent(state.active.join(",")) : "";
-    response = await fetch(flowPath(id) + "/diagram" + lit, {
+    const marks = typeof uncoveredQuery === "function" ? uncoveredQuery(lit) : ""; // tests_pane.js
+    response = await fetch(flowPath(id) + "/diagram" + lit + marks, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }),
     });
   } catch (error) {

@@ -222,7 +222,13 @@ def test_the_page_and_its_files_fetch_nothing_from_elsewhere(studio: Studio) -> 
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "default-src 'none'" in page.headers["content-security-policy"]
     linked = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    assert sorted(linked) == ["/static/glasses.js", "/static/studio.css", "/static/studio.js"]
+    assert sorted(linked) == [
+        "/static/glasses.js",
+        "/static/studio.css",
+        "/static/studio.js",
+        "/static/tests_pane.css",
+        "/static/tests_pane.js",
+    ]
     for text in (page.text, *(studio.client.get(url).text for url in linked)):
         assert not re.search(r"https?://", text)
     static = ROOT / "studio" / "static"

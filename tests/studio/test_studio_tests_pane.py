@@ -56,8 +56,22 @@ def test_a_flow_lists_the_test_files_that_name_it_and_each_reads_by_id(studio: S
     assert shown["flow"] == "capture"
 
 
-def test_the_saved_flow_passes_its_tests_with_the_coverage_they_give(studio: Studio) -> None:
-    answer = studio.client.post("/api/flows/capture/tests/run", json={}).json()
+def test_the_saved_flow_passes_its_tests_and_a_second_run_meanwhile_is_refused(studio: Studio) -> None:
+    answers: list[httpx.Response] = []
+
+    def run() -> None:
+        with httpx.Client(base_url=studio.url, timeout=120) as client:
+            answers.append(client.post("/api/flows/capture/tests/run", json={}))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    refused, done = sorted(answers, key=lambda r: -r.status_code)
+    assert (refused.status_code, done.status_code) == (409, 200)
+    assert refused.json() == {"error": "tests or exploration of 'capture' are already running: wait for them"}
+    answer = done.json()
     cases = _cases(answer)
     assert answer["failed"] == 0 and answer["passed"] == len(cases) == 10, answer
     assert all(c["failures"] == [] and c["seconds"] > 0 for c in cases.values())
@@ -149,21 +163,3 @@ def test_hostile_ids_and_bodies_get_one_line(
     assert response.status_code == status
     error = response.json()["error"]
     assert says in error and "\n" not in error
-
-
-def test_a_second_run_of_the_same_flow_is_refused_while_the_first_runs(studio: Studio) -> None:
-    statuses: list[int] = []
-
-    def run() -> None:
-        with httpx.Client(base_url=studio.url, timeout=120) as client:
-            response = client.post("/api/flows/capture/tests/run", json={})
-            statuses.append(response.status_code)
-            if response.status_code == 409:
-                assert "already running" in response.json()["error"]
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(statuses) == [200, 409]
