@@ -140,7 +140,7 @@ def tests_job(job: dict[str, Any]) -> dict[str, Any]:
                     taken.update(keys.get(key, ()))
                 elif item.get("kind") == "enter":
                     visited.add(str(item.get("state")))
-            result["cases"].append(_case_json(done, test, case, states))
+            result["cases"].append(_case_json(done, test, case, states, main_id))
     return {"flow": main_id, "files": files, "coverage": _coverage(flow, taken, visited)}
 
 
@@ -152,7 +152,7 @@ def _trace(out: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def _case_json(done: Any, test: Any, case: Any, states: dict[str, int]) -> dict[str, Any]:
+def _case_json(done: Any, test: Any, case: Any, states: dict[str, int], main_id: str) -> dict[str, Any]:
     """A case's result: each failure with its line in the test file and, when the assertion names a
     state of the flow, that state's line in the flow."""
     by_line: dict[int, Any] = {}
@@ -163,7 +163,7 @@ def _case_json(done: Any, test: Any, case: Any, states: dict[str, int]) -> dict[
         match = _FAILURE.fullmatch(text)
         line, message = (int(match.group(1)), match.group(2)) if match else (done.line, text)
         failure: dict[str, Any] = {"line": line, "message": message}
-        state = _named_state(by_line.get(line))
+        state = _named_state(by_line.get(line), main_id)
         if state in states:
             failure["flow_line"] = states[state]
             failure["state"] = state
@@ -180,14 +180,15 @@ def _case_json(done: Any, test: Any, case: Any, states: dict[str, int]) -> dict[
     }
 
 
-def _named_state(assertion: Any) -> str | None:
+def _named_state(assertion: Any, main_id: str) -> str | None:
+    """The state of the flow under test an assertion is about (`state_reached: x`, `flow_completed: done`)."""
     if not isinstance(assertion, dict) or not assertion:
         return None
     key, value = next(iter(assertion.items()))
     if key not in _STATE_KEYS:
         return None
-    if isinstance(value, dict):
-        value = value.get("state")
+    if isinstance(value, dict):  # {state, flow}: a state of another flow has no line in this one
+        value = value.get("state") if value.get("flow", main_id) == main_id else None
     return value if isinstance(value, str) else None
 
 
