@@ -122,10 +122,11 @@ def tests_job(job: dict[str, Any]) -> dict[str, Any]:
     for entry in job["tests"]:
         result: dict[str, Any] = {"id": entry["id"], "file": entry["file"], "cases": [], "error": None}
         files.append(result)
+        shown = _Shown(entry["path"], entry["file"])
         try:
             test = read_test_file(Path(entry["path"]), index)
         except TestFileError as exc:
-            result["error"] = str(exc)
+            result["error"] = shown(str(exc))
             continue
         for case in test.cases:
             with tempfile.TemporaryDirectory(prefix="lensflow-studio-test-") as scratch:
@@ -140,8 +141,18 @@ def tests_job(job: dict[str, Any]) -> dict[str, Any]:
                     taken.update(keys.get(key, ()))
                 elif item.get("kind") == "enter":
                     visited.add(str(item.get("state")))
-            result["cases"].append(_case_json(done, test, case, states, main_id))
+            result["cases"].append(_case_json(done, test, case, states, main_id, shown))
     return {"flow": main_id, "files": files, "coverage": _coverage(flow, taken, visited)}
+
+
+class _Shown:
+    """Messages about a test file with its path as the page shows it (relative to the studio's folder)."""
+
+    def __init__(self, path: str, file: str) -> None:
+        self.path, self.file = path, file
+
+    def __call__(self, message: str) -> str:
+        return message.replace(self.path, self.file)
 
 
 def _trace(out: Path) -> list[dict[str, Any]]:
@@ -152,7 +163,7 @@ def _trace(out: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def _case_json(done: Any, test: Any, case: Any, states: dict[str, int], main_id: str) -> dict[str, Any]:
+def _case_json(done: Any, test: Any, case: Any, states: dict[str, int], main_id: str, shown: Any) -> dict[str, Any]:
     """A case's result: each failure with its line in the test file and, when the assertion names a
     state of the flow, that state's line in the flow."""
     by_line: dict[int, Any] = {}
@@ -162,7 +173,7 @@ def _case_json(done: Any, test: Any, case: Any, states: dict[str, int], main_id:
     for text in done.failures:
         match = _FAILURE.fullmatch(text)
         line, message = (int(match.group(1)), match.group(2)) if match else (done.line, text)
-        failure: dict[str, Any] = {"line": line, "message": message}
+        failure: dict[str, Any] = {"file": shown.file, "line": line, "message": message}
         state = _named_state(by_line.get(line), main_id)
         if state in states:
             failure["flow_line"] = states[state]
@@ -175,7 +186,7 @@ def _case_json(done: Any, test: Any, case: Any, states: dict[str, int], main_id:
         "seconds": round(done.seconds, 3),
         "assertions": done.checked,
         "failures": failures,
-        "error": done.error,
+        "error": shown(done.error) if done.error else None,
         "needs": done.needs,
     }
 

@@ -164,17 +164,26 @@ def _runs(request: Request) -> _Runs:
 
 
 async def _unsaved_text(request: Request, studio: Studio, flow: FlowFile) -> tuple[str | None, dict[str, Any]]:
-    """The body's optional `text` (the editor's unsaved flow), refused with its findings when it cannot run."""
+    """The body's optional `text` (the editor's unsaved flow), refused with its findings when it (or the
+    saved file, without it) cannot run."""
     body = await json_body(request)
     text = body.get("text")
     if text is not None and not isinstance(text, str):
         raise ApiError(400, "`text` must be a string when given")
-    if text is not None:
-        findings = await run_in_threadpool(studio.check, flow, text)
-        blocking = [f for f in findings if f["severity"] == "error" and f["rule"] in RUN_BLOCKING_RULES]
-        if blocking:
-            raise _CannotRun(blocking)
+    checked = text if text is not None else await run_in_threadpool(_saved_text, studio, flow)
+    findings = await run_in_threadpool(studio.check, flow, checked)
+    blocking = [f for f in findings if f["severity"] == "error" and f["rule"] in RUN_BLOCKING_RULES]
+    if blocking:
+        raise _CannotRun(blocking)
     return text, body
+
+
+def _saved_text(studio: Studio, flow: FlowFile) -> str:
+    try:
+        with studio.lock:
+            return studio.flows.read(flow).decode("utf-8", "replace")
+    except OSError as exc:
+        raise ApiError(404, f"{flow.shown_path}: cannot read ({exc.strerror or exc})") from None
 
 
 class _CannotRun(Exception):

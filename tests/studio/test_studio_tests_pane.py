@@ -7,6 +7,7 @@ The studio serves a copy of the shipped flows with their tests; runs go through 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,11 @@ def test_unsaved_text_that_breaks_a_case_fails_it_at_the_assertions_line(studio:
     hud = cases["a video records until a tap and is saved"]
     assert hud["status"] == "failed"
     assert hud["failures"] == [
-        {"line": 28, "message": "hud_shows 'Recording': the display showed 'toast: Filming', 'toast: Saved'"}
+        {
+            "file": "flows/tests/capture.yaml",
+            "line": 28,
+            "message": "hud_shows 'Recording': the display showed 'toast: Filming', 'toast: Saved'",
+        }
     ]
     full = cases["a full storage is said, not hidden"]
     (failure,) = full["failures"]
@@ -112,6 +117,21 @@ def test_text_that_cannot_run_is_refused_with_its_findings(studio: Studio) -> No
     response = studio.client.post("/api/flows/capture/tests/run", json={"text": text})
     assert response.status_code == 422
     assert [f["rule"] for f in response.json()["findings"]] == ["unknown-target"]
+
+
+def test_a_saved_file_that_cannot_run_is_refused_the_same_way(studio: Studio) -> None:
+    broken = studio.folder / "broken.yaml"
+    broken.write_text("flow: broken\nversion: 1\ninitial: a\nstates:\n  a: {always: nowhere}\n", encoding="utf-8")
+    try:
+        deadline = time.monotonic() + 10
+        while studio.client.get("/api/flows/broken/tests").status_code == 404 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        response = studio.client.post("/api/flows/broken/explore", json={})
+        assert response.status_code == 422
+        findings = response.json()["findings"]
+        assert [(f["rule"], f["line"]) for f in findings] == [("unknown-target", 5)]
+    finally:
+        broken.unlink()
 
 
 def test_exploration_gives_coverage_and_the_diagram_draws_what_it_missed(studio: Studio) -> None:
