@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,7 @@ EXPLORE_SECONDS = 60.0
 MAX_CONFIGURATIONS = 20_000  # the most an explore call may ask for (`explore`'s default is 4000)
 MAX_RUNS = 2  # child processes at once in a studio: the machine's cores are shared with the page
 ROOT = Path(__file__).resolve().parent.parent
+_FLOW_LINE = re.compile(r"^flow:[ \t]*['\"]?([\w./-]+)", re.M)
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,17 @@ def _new_id(taken: dict[str, TestFileRef], path: Path) -> str:
 
 
 def _flow_ref(path: Path) -> str:
-    """The `flow:` of a test file ('' when it cannot be read: the run says why)."""
+    """The `flow:` of a test file; of one that is not YAML (yet), its `flow:` line, so that running its
+    flow's tests says what is wrong with it ('' when neither names a flow)."""
     try:
-        doc = read_yaml(read_regular(path), str(path)).data
-    except Exception:  # unreadable or not YAML: it names no flow the pane can show
+        data = read_regular(path)
+    except OSError:
         return ""
+    try:
+        doc = read_yaml(data, str(path)).data
+    except Exception:  # half written: the line is enough to know whose test it is
+        line = _FLOW_LINE.search(data.decode("utf-8", "replace"))
+        return line.group(1) if line else ""
     ref = doc.get("flow") if isinstance(doc, dict) else None
     return ref if isinstance(ref, str) else ""
 
@@ -217,7 +226,10 @@ async def _child(job: dict[str, Any], seconds: float) -> dict[str, Any]:
     return answer
 
 
-async def _run(request: Request, kind: str, make_job: Any, seconds: float) -> dict[str, Any] | Response:
+JobMaker = Callable[[Studio, FlowFile, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def _run(request: Request, kind: str, make_job: JobMaker, seconds: float) -> dict[str, Any] | Response:
     """Check the body, refuse a second run of the flow, run the job in a child process; its answer."""
     studio = _studio(request)
     flow = studio.flow(request.path_params["id"])

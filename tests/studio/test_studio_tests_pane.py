@@ -183,3 +183,24 @@ def test_hostile_ids_and_bodies_get_one_line(
     assert response.status_code == status
     error = response.json()["error"]
     assert says in error and "\n" not in error
+
+
+def test_a_test_file_that_is_not_yaml_yet_fails_the_run_at_its_line(studio: Studio) -> None:
+    flow, tests = studio.folder / "tiny.yaml", studio.folder / "tests" / "tiny.yaml"
+    flow.write_text("flow: tiny\nversion: 1\ninitial: a\nstates:\n  a: {type: final}\n", encoding="utf-8")
+    tests.write_text("flow: tiny\ntests:\n  - name: [half\n", encoding="utf-8")
+    try:
+        deadline = time.monotonic() + 10
+        while studio.client.get("/api/flows/tiny/tests").status_code == 404 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert studio.client.get("/api/flows/tiny/tests").json()["files"] == [
+            {"id": "tiny", "file": "flows/tests/tiny.yaml", "cases": []}
+        ]
+        answer = studio.client.post("/api/flows/tiny/tests/run", json={}).json()
+        assert answer["failed"] == 1 and answer["passed"] == 0
+        (file,) = answer["files"]
+        assert file["error"].startswith("flows/tests/tiny.yaml:3:11: the `[` opened here is never closed")
+        assert file["cases"] == []
+    finally:
+        flow.unlink()
+        tests.unlink()
