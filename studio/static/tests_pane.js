@@ -48,10 +48,11 @@ function testsPaneMarkup() {
   return pane;
 }
 
-function testsStatus(text, error) {
+// one line under the buttons: red for a failure or a refusal, green for a run with nothing wrong
+function testsStatus(text, error, ok) {
   const line = $("tests-status");
   line.textContent = text;
-  line.className = error ? "tests-error" : "muted";
+  line.className = error ? "tests-error" : ok ? "tests-ok" : "muted";
 }
 
 function testsBusy(on) {
@@ -120,7 +121,7 @@ function showTestResults(data) {
     }
   }
   const summary = `${data.passed} passed, ${data.failed} failed` + (data.not_run ? `, ${data.not_run} not run` : "");
-  testsStatus(`${summary} in ${data.seconds.toFixed(1)} s`, data.failed > 0);
+  testsStatus(`${summary} in ${data.seconds.toFixed(1)} s`, data.failed > 0, data.failed === 0);
 }
 
 // a list item starting with a link to a line of the flow in the editor
@@ -140,7 +141,8 @@ function showExploration(data) {
     list.append(flowLine("failed", f.line, ` ${f.kind}: ${f.message}`));
   }
   const found = data.findings.length ? `${data.findings.length} finding(s)` : "no findings";
-  testsStatus(`${found}; ${data.progress} (${data.seconds.toFixed(1)} s)`, data.findings.length > 0);
+  const clean = data.findings.length === 0;
+  testsStatus(`${found}; ${data.progress} (${data.seconds.toFixed(1)} s)`, !clean, clean);
 }
 
 function showCoverage(what, coverage) {
