@@ -12,6 +12,7 @@ the ids the diagram gives its edges (`t:STATE:INDEX` in the SVG).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -234,8 +235,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> int:
     job = json.loads(sys.stdin.read())
-    answer = run_job(job)
-    sys.stdout.write(json.dumps(answer, ensure_ascii=False, default=str))
+    answer_to = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):  # what a skill or library prints must not spoil the answer
+        answer = run_job(job)
+    answer_to.write(json.dumps(answer, ensure_ascii=False, default=str))
     return 0
 
 

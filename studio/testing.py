@@ -220,7 +220,10 @@ async def _child(job: dict[str, Any], seconds: float) -> dict[str, Any]:
     if proc.returncode != 0:
         lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
         raise ApiError(500, f"the run failed: {lines[-1] if lines else f'exit code {proc.returncode}'}")
-    answer: dict[str, Any] = json.loads(out)
+    try:
+        answer: dict[str, Any] = json.loads(out)
+    except ValueError:
+        raise ApiError(500, "the run failed: its answer is not JSON") from None
     if "error" in answer:
         raise ApiError(422, str(answer["error"]))
     return answer
