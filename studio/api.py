@@ -164,13 +164,15 @@ async def saved_diagram(request: Request) -> Response:
     studio = _studio(request)
     flow = studio.flow(request.path_params["id"])
     data = await run_in_threadpool(_read, studio, flow)
-    return await _diagram(flow, data, active_states(request), clickable(request))
+    return await _diagram(flow, data, active_states(request), clickable(request), uncovered_marks(request))
 
 
 async def unsaved_diagram(request: Request) -> Response:
     flow = _studio(request).flow(request.path_params["id"])
     body = await json_body(request, text=str)
-    return await _diagram(flow, body["text"].encode("utf-8"), active_states(request), clickable(request))
+    return await _diagram(
+        flow, body["text"].encode("utf-8"), active_states(request), clickable(request), uncovered_marks(request)
+    )
 
 
 def active_states(request: Request) -> list[str]:
@@ -191,6 +193,17 @@ def live_states(flow: Flow, active: list[str]) -> set[str]:
     return {a for name in active if name in flow.states for a in (name, *flow.ancestors(name))}
 
 
+def uncovered_marks(request: Request) -> tuple[list[str], list[str]]:
+    """`?uncovered=STATE:INDEX,...` and `?uncovered_states=a,b`: what tests or exploration never took."""
+    marks = []
+    for name in ("uncovered", "uncovered_states"):
+        raw = request.query_params.get(name, "")
+        if len(raw) > 10_000:
+            raise ApiError(400, f"`{name}` is over 10000 characters")
+        marks.append([item for item in raw.split(",") if item])
+    return marks[0], marks[1]
+
+
 def highlighted(dot: str, flow: Flow, active: list[str]) -> str:
     """`dot` with the active atomic states filled and bold; names that are not atomic states are ignored
     (a compound state is a cluster: its active children say where the flow is)."""
@@ -205,9 +218,16 @@ def highlighted(dot: str, flow: Flow, active: list[str]) -> str:
     return head + "\n".join(marks) + "\n}\n"
 
 
-async def _diagram(flow: FlowFile, data: bytes, active: list[str] | None = None, click: bool = False) -> Response:
+async def _diagram(
+    flow: FlowFile,
+    data: bytes,
+    active: list[str] | None = None,
+    click: bool = False,
+    marks: tuple[list[str], list[str]] = ([], []),
+) -> Response:
     """The statechart as SVG through Graphviz, as `graph --format svg` draws it; 422 with the findings when
-    the text is not a flow that can be drawn."""
+    the text is not a flow that can be drawn. `marks`: transitions and states drawn dashed red (uncovered)."""
+    uncovered, uncovered_states = marks
     loaded = await run_in_threadpool(load_flow, flow.path, data)
     if loaded.built is None:
         return JSONResponse(
@@ -215,7 +235,8 @@ async def _diagram(flow: FlowFile, data: bytes, active: list[str] | None = None,
         )
     try:
         built = loaded.built.flow
-        dot = highlighted(to_dot(built, click, live_states(built, active or [])), built, active or [])
+        lit = active or []
+        dot = highlighted(to_dot(built, click, live_states(built, lit), uncovered, uncovered_states), built, lit)
         svg = await run_in_threadpool(render, dot, "svg")
     except DiagramError as exc:
         raise ApiError(500, str(exc)) from None
@@ -277,6 +298,7 @@ def api_routes() -> list[Any]:
     from starlette.routing import Route
 
     from studio.assist import assist_routes
+    from studio.testing import testing_routes
 
     return [
         *assist_routes(),
@@ -287,4 +309,5 @@ def api_routes() -> list[Any]:
         Route("/api/flows/{id}/check", check_flow, methods=["POST"]),
         Route("/api/flows/{id}/diagram.svg", saved_diagram, methods=["GET"]),
         Route("/api/flows/{id}/diagram", unsaved_diagram, methods=["POST"]),
+        *testing_routes(),
     ]

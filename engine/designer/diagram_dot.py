@@ -30,6 +30,7 @@ _EDGE_STYLE: dict[str, dict[str, str | float | None]] = {
     "no_input": {"color": _BROWN, "fontcolor": _BROWN, "style": "dashed"},
     "after": {"style": "dashed"},
 }
+_UNCOVERED: dict[str, str | float | None] = {"color": _RED, "fontcolor": _RED, "style": "dashed", "penwidth": 1.5}
 
 
 def dot_id(text: str) -> str:
@@ -136,13 +137,21 @@ def click_classes(t: Transition, source: str, live: Collection[str]) -> str:
     return out + (" live" if source in live else "")
 
 
-def to_dot(flow: Flow, clickable: bool = False, live: Collection[str] = ()) -> str:
+def to_dot(
+    flow: Flow,
+    clickable: bool = False,
+    live: Collection[str] = (),
+    uncovered: Collection[str] = (),
+    uncovered_states: Collection[str] = (),
+) -> str:
     """The flow as a Graphviz digraph: clusters for compound and parallel states (parallel
     dashed, one cluster per region), `[*]` dots for initial states, double borders for
     finals, H/H* circles for history, a distinct fill for confirm steps and edges labelled
     `trigger [guard]`. Nodes and clusters carry SVG classes (final, confirm, history ...).
     `clickable` adds the classes of `click_classes` to each edge (the studio's diagram; `live`: the
-    active states and their ancestors); without it the text is `graph`'s."""
+    active states and their ancestors). `uncovered` (transition ids `STATE:INDEX`, the edges'
+    `t:STATE:INDEX` SVG ids) and `uncovered_states` are drawn dashed red with the class `uncovered`:
+    what tests or exploration never took. Without these options the text is `graph`'s."""
     names = _DotNames(flow)
     title = f"{flow.id}: {flow.title}" if flow.title else flow.id
     lines = [
@@ -239,9 +248,23 @@ def to_dot(flow: Flow, clickable: bool = False, live: Collection[str] = ()) -> s
             if t.cond:
                 attrs["tooltip"] = dot_label(f"{trigger_text(state, t)} [{' '.join(t.cond.split())}]")
             attrs.update(_EDGE_STYLE.get(kind or "", {}))
+            if f"{name}:{index}" in uncovered:
+                classes = f"transition {kind or 'event'}" + (click_classes(t, name, live) if clickable else "")
+                attrs.update(_UNCOVERED, **{"class": dot_label(f"{classes} uncovered")})
             lines.append(edge(None, name, t.target, attrs))
+    lines += _uncovered_states(flow, uncovered_states)
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _uncovered_states(flow: Flow, names: Collection[str]) -> list[str]:
+    """The atomic states in `names` outlined dashed red (a node stated again keeps its place, gains the style)."""
+    return [
+        f'    {dot_id(name)} [style="rounded,dashed", color={_RED}, fontcolor={_RED}, penwidth=1.5, '
+        f"class={dot_label(f'{flow.states[name].kind} uncovered')}];"
+        for name in dict.fromkeys(names)
+        if name in flow.states and not is_cluster(flow, name) and flow.states[name].kind != "history"
+    ]
 
 
 def _descendants_or_self(flow: Flow, name: str) -> set[str]:

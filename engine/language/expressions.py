@@ -22,6 +22,7 @@ import importlib.machinery
 import importlib.util
 import os
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
@@ -113,12 +114,17 @@ def _load_cel() -> ModuleType:
 
 
 _cel: ModuleType | None = None
+# the extension panics when two threads initialise it at once (it installs a logger once per process):
+# the studio checks and runs flows from several threads as soon as it starts
+_cel_lock = threading.Lock()
 
 
 def cel_module() -> ModuleType:
     global _cel
     if _cel is None:
-        _cel = _load_cel()
+        with _cel_lock:
+            if _cel is None:
+                _cel = _load_cel()
     return _cel
 
 

@@ -76,6 +76,7 @@ async function openFlow(id) {
   updateDirty();
   check();
   if (typeof flowOpened === "function") flowOpened(id); // the glasses pane (glasses.js)
+  if (typeof testsFlowOpened === "function") testsFlowOpened(id); // the tests pane (tests_pane.js)
 }
 
 function status(text) { $("state").textContent = text; }
@@ -150,7 +151,8 @@ async function check() {
 async function refreshDiagram(id, text, seq) {
   let response;
   try {
-    response = await fetch(flowPath(id) + "/diagram" + diagramQuery(), { // glasses_controls.js
+    const marks = typeof uncoveredQuery === "function" ? uncoveredQuery("?") : ""; // tests_pane.js
+    response = await fetch(flowPath(id) + "/diagram" + diagramQuery() + marks, { // glasses_controls.js
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }),
     });
   } catch (error) {

@@ -229,6 +229,8 @@ def test_the_page_and_its_files_fetch_nothing_from_elsewhere(studio: Studio) -> 
         "/static/glasses_controls.js",
         "/static/studio.css",
         "/static/studio.js",
+        "/static/tests_pane.css",
+        "/static/tests_pane.js",
         "/static/timeline.js",
     ]
     for text in (page.text, *(studio.client.get(url).text for url in linked)):

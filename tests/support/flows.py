@@ -13,12 +13,14 @@ from engine.language.model import Flow
 from tests.support import ROOT
 
 
-def shipped_flows(parent: Path) -> Path:
-    """A copy of the shipped flows (not their tests) in `parent`/flows: a project to edit and check."""
+def shipped_flows(parent: Path, tests: bool = False) -> Path:
+    """A copy of the shipped flows in `parent`/flows (with their tests/ when `tests`): a project to edit and check."""
     folder = parent / "flows"
     folder.mkdir()
     for flow in (ROOT / "flows").glob("*.yaml"):
         shutil.copy2(flow, folder / flow.name)
+    if tests:
+        shutil.copytree(ROOT / "flows" / "tests", folder / "tests")
     return folder
 
 

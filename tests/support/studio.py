@@ -4,10 +4,10 @@ page's side of a simulation socket (`Page`) for the tests that drive one."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +18,7 @@ from typing import Any
 import websockets
 
 from tests.support import ROOT
+from tests.support.flows import shipped_flows
 
 __all__ = [
     "Page",
@@ -25,6 +26,7 @@ __all__ = [
     "kinds",
     "last_state",
     "run",
+    "running_studio",
     "serve_flows",
     "start_on_shipped_flows",
     "start_studio",
@@ -58,11 +60,7 @@ def stop_studio(proc: subprocess.Popen[str]) -> str:
 
 def start_on_shipped_flows(root: Path) -> tuple[subprocess.Popen[str], str]:
     """A studio on copies of flows/*.yaml in `root`/flows, its data folder in `root`/data."""
-    folder = root / "flows"
-    folder.mkdir()
-    for path in (ROOT / "flows").glob("*.yaml"):
-        shutil.copy2(path, folder / path.name)
-    return start_studio(folder, env={"LENSFLOW_DATA": str(root / "data")})
+    return start_studio(shipped_flows(root), env={"LENSFLOW_DATA": str(root / "data")})
 
 
 QUIET_S = 0.4  # a step's messages come together: this long without one, the step is over
@@ -83,16 +81,9 @@ class Served:
 
 def serve_flows(root: Path) -> Iterator[Served]:
     """A studio serving a copy of the shipped flows in `root/flows` (its data in `root/data`): a fixture's body."""
-    folder = root / "flows"
-    folder.mkdir()
-    for flow in (ROOT / "flows").glob("*.yaml"):
-        shutil.copy2(flow, folder / flow.name)
-    proc, url = start_studio(folder, {"LENSFLOW_DATA": str(root / "data")})  # wallet, journal, captures
-    try:
+    folder = shipped_flows(root)
+    with running_studio(folder, {"LENSFLOW_DATA": str(root / "data")}) as url:  # wallet, journal, captures
         yield Served(url, folder)
-    finally:
-        err = stop_studio(proc)
-        assert proc.returncode == 0 and err == "", err
 
 
 class Page:
@@ -131,3 +122,14 @@ def last_state(messages: list[dict[str, Any]]) -> dict[str, Any]:
     states = kinds(messages, "state")
     assert states, messages
     return states[-1]
+
+
+@contextlib.contextmanager
+def running_studio(folder: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The studio on `folder` while the block runs: its URL; afterwards it must stop cleanly (exit 0, no stderr)."""
+    proc, url = start_studio(folder, env)
+    try:
+        yield url
+    finally:
+        err = stop_studio(proc)
+        assert proc.returncode == 0 and err == "", err

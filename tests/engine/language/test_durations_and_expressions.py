@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from engine.language.durations import DurationError, parse_duration
 from engine.language.expressions import ExpressionError, compile_expression, referenced_names, split_template
+from tests.support import ROOT
 
 
 @pytest.mark.parametrize(
@@ -67,3 +71,29 @@ def test_unknown_roots_are_reported_as_names() -> None:
     assert [r.root for r in referenced_names("slot.amount > 1")] == ["slot"]
     assert [r.root for r in referenced_names("size(foo)")] == ["foo"]
     assert referenced_names("slots['amount'] > 1")[0].member == "amount"
+
+
+# Eight threads compile their first expression at once, in a fresh process (the extension loads once per process).
+_FIRST_USE_IN_THREADS = """
+import threading
+from engine.language.expressions import compile_expression
+barrier, failed = threading.Barrier(8), []
+def first(n):
+    barrier.wait()
+    try:
+        compile_expression(f"slots.n == {n}")
+    except BaseException as exc:
+        failed.append(type(exc).__name__)
+threads = [threading.Thread(target=first, args=(n,)) for n in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(failed)
+"""
+
+
+def test_threads_that_compile_their_first_expression_together_all_succeed() -> None:
+    # the CEL extension panicked when two threads loaded it at once: a studio's first checks are concurrent
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_USE_IN_THREADS], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "[]", (done.stdout, done.stderr[-500:])
