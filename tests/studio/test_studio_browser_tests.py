@@ -69,7 +69,12 @@ def test_a_designer_runs_the_tests_breaks_one_and_sees_it_red_at_its_line(
         )
         assert current[0].text.strip() == "28        - hud_shows: Recording"
         browser.find_element(By.ID, "tests-uncovered").click()
-        until(browser, "the diagram drawn again", lambda d: d.find_elements(By.CSS_SELECTOR, "#diagram img"))
+        dashed = until(
+            browser,
+            "the diagram drawn again, uncovered parts dashed red",
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#diagram svg g.uncovered"),
+        )
+        assert {e.get_attribute("id") for e in dashed} >= {"t:choosing:0", "t:recording:4"}
         # what the diagram is asked to draw dashed red: the transitions and the state the tests never took
         asked = browser.execute_script("return uncoveredQuery('')")
         assert asked == (
