@@ -10,6 +10,7 @@ from engine.designer.diagram_shared import (
     internal_lines,
     is_cluster,
     missing_targets,
+    moves_money,
     roots,
     state_steps,
     transition_label,
@@ -118,8 +119,12 @@ def _dot_node(flow: Flow, name: str, indent: str) -> str:
         classes.append("deep" if state.deep else "shallow")
     elif state.confirm is not None:
         attrs.update(style='"rounded,filled,bold"', fillcolor='"#fff3cd"', color='"#b8860b"')
+    elif moves_money(state):
+        attrs.update(style='"rounded,filled,bold"', fillcolor='"#fde7e9"', color='"#c62828"', penwidth=2)
     if state.confirm is not None:
         classes.append("confirm")
+    if moves_money(state):
+        classes.append("payment")
     classes += [step.split()[0] for step in steps if step.split()[0] != "confirm"]
     attrs["class"] = dot_label(" ".join(classes))
     return f"{indent}{dot_id(name)}{_dot_attrs(**attrs)};"

@@ -11,6 +11,7 @@ from engine.designer.diagram_shared import (
     internal_lines,
     is_cluster,
     missing_targets,
+    moves_money,
     proper_ancestors,
     roots,
     state_steps,
@@ -43,6 +44,7 @@ _MERMAID_SWAPS = (
 MERMAID_CLASSES = {
     "final": "fill:#e8f5e9,stroke:#2e7d32,stroke-width:3px",
     "confirm": "fill:#fff3cd,stroke:#b8860b,stroke-width:2px",
+    "payment": "fill:#fde7e9,stroke:#c62828,stroke-width:3px",
     "history": "fill:#ffffff,stroke:#555555,stroke-dasharray:3 3",
     "missing": "fill:#ffebee,stroke:#c62828,stroke-dasharray:4 2",
 }
@@ -145,6 +147,8 @@ def to_mermaid(flow: Flow) -> str:
             classes.setdefault("final", []).append(ids[name])
         if state.confirm is not None:
             classes.setdefault("confirm", []).append(ids[name])
+        if moves_money(state):
+            classes.setdefault("payment", []).append(ids[name])
 
     def block_lines(name: str, indent: str) -> Iterator[str]:
         state = flow.states[name]

@@ -16,6 +16,7 @@ __all__ = [
     "internal_lines",
     "is_cluster",
     "missing_targets",
+    "moves_money",
     "proper_ancestors",
     "roots",
     "shorten",
@@ -108,6 +109,16 @@ def state_steps(state: State) -> list[str]:
     if state.link:
         steps.append(f"link → {state.link.flow}")
     return steps
+
+
+def moves_money(state: State) -> bool:
+    """Whether the state invokes a skill that moves money (the catalogue's `confirm: true`: payment.pay,
+    payment.refund): drawn apart, so a reviewer sees at a glance where a flow can spend."""
+    if state.invoke is None:
+        return False
+    from engine.language.catalog import load_catalog
+
+    return bool(load_catalog().skills.get(state.invoke.skill, {}).get("confirm"))
 
 
 def internal_lines(state: State, limit: int = GUARD_LIMIT_MERMAID) -> list[str]:

@@ -46,6 +46,7 @@ SHIPPED = sorted((ROOT / "flows").glob("*.yaml"))
 DIAGRAM_FIXTURES = sorted((FIXTURES / "diagram").glob("*.yaml"))
 ALL = SHIPPED + DIAGRAM_FIXTURES
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MONEY_SKILLS = ("payment.pay", "payment.refund")  # the catalogue's `confirm: true` skills
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -174,6 +175,10 @@ def test_dot_marks_state_kinds(flow: Flow) -> None:
         label = _label(node.get("label", ""))
         if state.invoke:
             assert state.invoke.skill in label and "invoke" in classes
+        # a state that moves money is drawn apart (red); no other state is
+        assert ("payment" in classes) == (state.invoke is not None and state.invoke.skill in MONEY_SKILLS)
+        if "payment" in classes:
+            assert node["fillcolor"] == "#fde7e9"
         if state.llm:
             assert "llm" in label
         if state.collect:
@@ -478,3 +483,18 @@ def test_docs_example_is_glance_pay() -> None:
         "docs/diagrams.md is out of date: replace its ```mermaid block with "
         "`python cli.py graph flows/glance_pay.yaml --format mermaid`"
     )
+
+
+def test_the_states_that_pay_are_marked_in_both_drawings() -> None:
+    flow = _flow(ROOT / "flows" / "glance_pay.yaml")
+    payers = {name for name, state in flow.states.items() if state.invoke and state.invoke.skill == "payment.pay"}
+    assert payers == {"paying"}
+    assert "payment" in dot_graph(to_dot(flow)).nodes["paying"]["class"].split()
+    mermaid = to_mermaid(flow)
+    assert "classDef payment " in mermaid
+    (marked,) = [
+        line.split()[1]
+        for line in mermaid.splitlines()
+        if line.strip().startswith("class ") and line.strip().endswith(" payment")
+    ]
+    assert marked.split(",") == [mermaid_ids(flow)["paying"]]
