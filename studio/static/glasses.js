@@ -147,6 +147,7 @@ function startSim() {
     if (sim.socket !== socket) return;
     sim.socket = null;
     $("sim-start").textContent = "Start";
+    if (typeof resetClock === "function") resetClock(); // no clock runs once the simulation is gone
   });
 }
 

@@ -98,6 +98,14 @@ def test_a_click_on_the_diagram_sends_its_event_and_the_clock_plays_and_pauses(
         assert spoken["lang"] == "en-US" and spoken["text"]
         assert browser.execute_script("return controls.queued") >= 1
         browser.save_screenshot(str(ARTIFACTS / "diagram-3-audio-only.png"))
+
+        # a playing clock whose simulation is gone offers Play again (it read "Pause" after the socket closed)
+        browser.find_element(By.ID, "clock-play").click()
+        until(browser, "Pause offered", lambda d: d.find_element(By.ID, "clock-play").text == "Pause")
+        browser.execute_script("sim.socket.close()")
+        until(
+            browser, "Play offered once the socket closed", lambda d: d.find_element(By.ID, "clock-play").text == "Play"
+        )
     finally:
         err = stop_studio(proc)
     assert proc.returncode == 0 and err == "", err

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from backends.temporal import gateway
@@ -28,14 +29,19 @@ REFUSED = "Unable to perform workflow execution update due to Workflow Task in f
 class Handle:
     """Answers updates with the refusals in `refusals` first, then with an applied event."""
 
-    refusals: list[RPCStatusCode]
+    refusals: list[RPCStatusCode | None]  # None: the RPC's own time ran out before a worker took the step
     status: WorkflowExecutionStatus = WorkflowExecutionStatus.RUNNING
     updates: list[list[Any]] = field(default_factory=list)
+    timeouts: list[timedelta | None] = field(default_factory=list)
 
-    async def execute_update(self, update: Any, args: list[Any]) -> EventResult:
+    async def execute_update(self, update: Any, args: list[Any], rpc_timeout: timedelta | None = None) -> EventResult:
         self.updates.append(args)
+        self.timeouts.append(rpc_timeout)
         if self.refusals:
-            raise RPCError(REFUSED, self.refusals.pop(0), b"")
+            refusal = self.refusals.pop(0)
+            if refusal is None:
+                raise WorkflowUpdateRPCTimeoutOrCancelledError()
+            raise RPCError(REFUSED, refusal, b"")
         return EventResult(True, [], 0)
 
     async def describe(self) -> Any:
@@ -46,6 +52,7 @@ class Handle:
 class Host:
     handle: Handle
     queue: str = "gateway-1"
+    update_timeout: timedelta = gateway.UPDATE_RPC_TIMEOUT
 
     @property
     def client(self) -> Any:
@@ -85,3 +92,20 @@ def test_a_step_still_refused_after_the_retry_time_reaches_the_device_as_an_erro
     with pytest.raises(RPCError):
         _event(handle)
     assert 2 <= len(handle.updates) <= 5  # 0.1 + 0.2 s of pauses, then given up
+
+
+def test_an_update_whose_rpc_time_ran_out_is_sent_again_not_given_up() -> None:
+    """A busy cluster: no worker took the step within one RPC. The outcome is unknown and the event carries
+    its `seq`, so it goes again; it used to end the session's start as "flow failed to start"."""
+    handle = Handle([None, None])
+    assert _event(handle) is True
+    assert len(handle.updates) == 3 and all(args[2] == 1 for args in handle.updates)
+    assert handle.timeouts == [gateway.UPDATE_RPC_TIMEOUT] * 3  # each RPC bounded
+
+
+def test_an_update_still_timing_out_after_the_slow_retry_time_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gateway, "SLOW_RETRY_S", 0.0)
+    handle = Handle([None] * 5)
+    with pytest.raises(WorkflowUpdateRPCTimeoutOrCancelledError):
+        _event(handle)
+    assert len(handle.updates) == 1
