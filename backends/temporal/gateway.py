@@ -148,10 +148,10 @@ class RemoteSession:
         workflow is over. Updates here are safe to repeat: events carry their `seq`, an attach is idempotent."""
         began, pause = time.monotonic(), RETRY_FIRST_S
         while True:
-            waited = time.monotonic() - began
             try:
                 return await self.handle.execute_update(update, args=args, rpc_timeout=self.host.update_timeout)
             except WorkflowUpdateRPCTimeoutOrCancelledError:
+                waited = time.monotonic() - began
                 # no worker took the step within one RPC (a busy cluster, a worker taking over): its outcome
                 # is unknown, and sending it again is safe; the session is not given up while it is only slow
                 if waited >= SLOW_RETRY_S:
@@ -160,6 +160,7 @@ class RemoteSession:
                 log.info("session step slow; sending again", extra=self._about("TIMEOUT", waited))
                 continue
             except RPCError as exc:
+                waited = time.monotonic() - began
                 if await self._ended(exc):
                     raise _Ended from None
                 if exc.status not in TRANSIENT or waited >= UPDATE_RETRY_S:

@@ -251,7 +251,8 @@ class Drill:
             await client.say("yes")  # once: the confirm is answered by voice
 
     async def _settle(self) -> None:
-        """Until every device has every command its session made (or 60 s)."""
+        """Until every device has every command its session made and every payer was told how its payment
+        went (or 60 s): on a loaded cluster a payer's prompt may come after the active minute."""
         deadline = time.monotonic() + 60
         pending = list(self.wearers)
         client = await Client.connect(self.cluster.temporal_address)
@@ -259,8 +260,11 @@ class Drill:
             waiting = []
             for wearer in pending:
                 await self._keep_linked(wearer)
+                if wearer.kind == "glance_pay":
+                    await self._pay_step(wearer)  # a prompt that came late is answered, as a wearer would
                 about = await _audit_of(client, wearer)
-                if wearer.client.unacked or wearer.client.last_command < about["last_command"]:
+                unpaid = wearer.kind == "glance_pay" and not any("paid" in s.lower() for s in wearer.client.spoken)
+                if wearer.client.unacked or wearer.client.last_command < about["last_command"] or unpaid:
                     waiting.append(wearer)
             pending = waiting
             if pending:
