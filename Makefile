@@ -9,7 +9,7 @@ UV     := $(VENV)/bin/uv
 # Debian packages the project needs (installed when missing and running as root).
 APT_PACKAGES := fonts-wqy-microhei espeak-ng sox postgresql graphviz chromium chromium-driver
 
-.PHONY: demo test fuzz drill cluster lint bench install system-deps lock clean
+.PHONY: demo test fuzz drill cluster studio lint bench install system-deps lock clean
 
 install: system-deps $(STAMP)
 
@@ -91,6 +91,9 @@ drill: install
 # cluster: PostgreSQL, the Temporal dev server, 2 workers and 1 gateway on 127.0.0.1 until Ctrl-C (docs/scale.md)
 cluster: install
 	$(PY) cli.py cluster
+
+studio: install
+	$(PY) cli.py studio flows
 
 lint: install
 	$(PY) -m ruff check .
