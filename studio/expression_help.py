@@ -128,7 +128,25 @@ def _handled_events(path: tuple[str, ...], found: Outline) -> list[str]:
         state = path[: i + 2]
     if not state:
         return []
-    return [p.key for _, p in found.keys_under((*state, "on")) if p.key]
+    handled = [p.key for _, p in found.keys_under((*state, "on")) if p.key]
+    return handled + [e for e in _events_into(state[-1], found) if e not in handled]
+
+
+def _events_into(state: str, found: Outline) -> list[str]:
+    """The events of the transitions (`on: {EVENT: STATE}`, a `target: STATE` under it) that enter
+    `state`: what `event` holds in its entry actions and its invoke's `with:`."""
+    out: dict[str, None] = {}
+    for number, parent in found.parents.items():
+        keys = list(parent)
+        for part in found.parts[number]:
+            keys.append(ITEM if part.key is None else part.key)
+            if part.key is None or "on" not in keys[:-1]:
+                continue
+            event = keys[len(keys) - 1 - keys[-2::-1].index("on")]
+            written = part.value if part.key in (event, "target") else ""
+            if re.search(rf"(^|target:\s*|[\[{{,]\s*)['\"]?{re.escape(state)}['\"]?\s*($|[,}}\]])", written):
+                out[event] = None
+    return list(out)
 
 
 def _payload(catalog: Catalog, events: list[str]) -> dict[str, str]:

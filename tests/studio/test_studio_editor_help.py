@@ -223,6 +223,13 @@ def test_templates_and_guards_complete_the_flows_own_slots_vars_and_event_fields
     # `event.` in a guard of `asr.transcript`: that event's payload fields from the catalogue
     fields = dict(_pay_labels(http, text, "if: \"event.text.contains('cancel')", 'if: "event.§'))
     assert fields["text"] == "string, from `asr.transcript`" and "is_final" in fields
+    # in a state's invoke: the fields of the events whose transitions enter it (navigate's `tracking`)
+    nav = http.get("/api/flows/navigate").json()["text"]
+    plain, line, column = _caret(nav.replace('lat: "{{ event.lat', 'lat: "{{ event.§', 1), "§")
+    answer = http.post("/api/flows/navigate/complete", json={"text": plain, "line": line, "column": column}).json()
+    assert {"lat": "number, from `location.update`"}.items() <= {
+        i["label"]: i["detail"] for i in answer["items"]
+    }.items()
     # a `set:` value is CEL too; a plain (non-template) value is not an expression
     assert _pay_labels(http, text, '{vars.reason: "error.message"}', '{vars.reason: "sl§"}') == [
         ("slots", "the flow's slots (declared under `slots:`)")
