@@ -109,9 +109,9 @@ def _vars(found: Outline) -> dict[str, str]:
     out: dict[str, str] = {}
     for number, line in enumerate(found.lines):
         code = line.split(" #", 1)[0]
-        for pattern, how in ((_SET_VAR, "set"), (_AS_VAR, "as")):
+        for pattern, how in ((_SET_VAR, "set"), (_AS_VAR, "`as:`")):
             for match in pattern.finditer(code):
-                out.setdefault(match.group(1), f"var, {how} at line {number + 1}")
+                out.setdefault(match.group(1), f"{how} at line {number + 1}")
     return out
 
 
@@ -184,10 +184,8 @@ def expression_hover(text: str, line: int, word: str, start: int, catalog: Catal
         return ""
     root, _, member = word.partition(".")
     member = member.split(".")[0]
-    if not member:
+    known = _members(root, caret, catalog, found) if member else {}
+    if member not in known:  # the root alone, or a member not known before the flow runs (`error.code`)
         return f"`{root}`: {_ROOTS[root]}" if root in _ROOTS else ""
-    known = _members(root, caret, catalog, found)
-    if member not in known:
-        return ""
     noun = {"slots": "slot", "vars": "var", "event": "event field"}.get(root, root)
     return f"{noun} `{member}`: {known[member]}"

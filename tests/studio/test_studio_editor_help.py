@@ -219,7 +219,7 @@ def test_templates_and_guards_complete_the_flows_own_slots_vars_and_event_fields
     guard = 'if: "size(vars.recent.recent) > 0"'
     set_vars = dict(_pay_labels(http, text, guard, 'if: "slots.amount > 0 && vars.§'))
     assert {"qr", "recent", "photo", "reason", "earlier"} <= set(set_vars)
-    assert set_vars["reason"].startswith("var, set at line") and "amount" not in set_vars
+    assert set_vars["reason"].startswith("set at line") and "amount" not in set_vars
     # `event.` in a guard of `asr.transcript`: that event's payload fields from the catalogue
     fields = dict(_pay_labels(http, text, "if: \"event.text.contains('cancel')", 'if: "event.§'))
     assert fields["text"] == "string, from `asr.transcript`" and "is_final" in fields
@@ -252,3 +252,6 @@ def test_hover_on_a_slot_inside_a_template_tells_its_type_and_description(client
     answer = http.post("/api/flows/glance_pay/hover", json={"text": plain, "line": line, "column": column}).json()
     assert answer["contents"] == "slot `amount`: money: Amount to pay in CNY"
     assert answer["range"]["end_column"] - answer["range"]["column"] == len("slots.amount")
+    plain, line, column = _caret(text.replace("{{ vars.earlier.summary", "{{ vars.ear§lier.summary", 1), "§")
+    said = http.post("/api/flows/glance_pay/hover", json={"text": plain, "line": line, "column": column}).json()
+    assert said["contents"].startswith("var `earlier`: `as:` at line ")
