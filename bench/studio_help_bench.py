@@ -2,7 +2,8 @@
 
 A `cli.py studio` process serves a copy of the shipped flows; `POST /api/flows/navigate/complete` and
 `/hover` are called at every caret a designer completes at most (after each `target: `, at the end of
-each `on:`) of the ~240-line navigate flow, `--rounds` times. Target: well under the page's 500 ms hover
+each `on:`) of the ~240-line navigate flow, and completion inside its templates and guards (after the
+first `.` of each `{{ root.` and `if: "root.`), `--rounds` times. Target: well under the page's 500 ms hover
 wait, and quick enough to follow typing (one request per keystroke while the list is open).
 
 Usage: python bench/studio_help_bench.py [--rounds N]
@@ -11,6 +12,7 @@ Usage: python bench/studio_help_bench.py [--rounds N]
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -40,6 +42,15 @@ def carets(text: str) -> list[tuple[int, int]]:
     return found
 
 
+def expression_carets(text: str) -> list[tuple[int, int]]:
+    """(line, column) just after the root's dot in each `{{ root.` and each guard's first `root.`."""
+    found = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        for match in re.finditer(r"(\{\{\s*|if:\s*['\"]!?(?:has\()?)[a-z]+\.", line):
+            found.append((number, match.end() + 1))
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
@@ -52,10 +63,12 @@ def main() -> int:
                 text = client.get(f"/api/flows/{FLOW}").json()["text"]
                 where = carets(text)
                 print(f"{FLOW}: {len(text.splitlines())} lines, {len(where)} carets x {args.rounds} rounds")
-                for call in ("complete", "hover"):
+                inside = expression_carets(text)
+                print(f"and {len(inside)} carets in templates and guards")
+                for call, at in (("complete", where), ("hover", where), ("complete", inside)):
                     samples = []
                     for _ in range(args.rounds):
-                        for line, column in where:
+                        for line, column in at:
                             began = time.perf_counter()
                             reply = client.post(
                                 f"/api/flows/{FLOW}/{call}", json={"text": text, "line": line, "column": column}
@@ -65,6 +78,7 @@ def main() -> int:
                     samples.sort()
                     p99 = samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))]
                     worst = max(worst, p99)
+                    call = call if at is where else "in {{ }}"
                     print(f"{call:<9} p50 {statistics.median(samples):5.1f} ms  p99 {p99:5.1f} ms")
         finally:
             stop_studio(proc)

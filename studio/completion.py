@@ -17,6 +17,7 @@ from typing import Any
 
 from engine.language.catalog import SCHEMAS_DIR, Catalog
 from studio.cursor import ITEM, Caret, Outline, at, outline, word_at
+from studio.expression_help import expression_at, expression_hover, expression_items
 
 __all__ = ["MAX_ITEMS", "Item", "complete", "hover"]
 
@@ -192,8 +193,12 @@ def _key_items(nodes: list[Node], caret: Caret, catalog: Catalog, flow: _Flow, f
 
 def complete(text: str, line: int, column: int, catalog: Catalog, flow_ids: Sequence[str] = ()) -> dict[str, Any]:
     """`{items, range}`: what fits at the caret, the ones starting with the typed word first."""
-    caret = at(text, line, column)
     found = outline(text)
+    in_expression = expression_at(text, line, column)
+    if in_expression is not None:
+        offered = [Item(n, k, d, n) for n, k, d in expression_items(in_expression, catalog, found)]
+        return _ranked(offered, in_expression.word, line, in_expression.start, column)
+    caret = at(text, line, column)
     flow = _flow_names(found)
     items: list[Item] = []
     if caret.role == "key":
@@ -213,12 +218,17 @@ def complete(text: str, line: int, column: int, catalog: Catalog, flow_ids: Sequ
             keys = _key_items(nodes, below, catalog, flow, found)
             pad = "\n" + " " * (caret.indent + 2)
             items = [Item(i.label, i.kind, i.detail, pad + i.insert) for i in keys]
-    word = caret.word.lower()
+    return _ranked(items, caret.word, line, caret.start, caret.end)
+
+
+def _ranked(items: list[Item], typed: str, line: int, start: int, end: int) -> dict[str, Any]:
+    """The items holding the typed word, those starting with it first, and the span they replace."""
+    word = typed.lower()
     unique = {i.label: i for i in items if word in i.label.lower()}
     ranked = sorted(unique.values(), key=lambda i: (not i.label.lower().startswith(word), i.label))
     return {
         "items": [i.as_dict() for i in ranked[:MAX_ITEMS]],
-        "range": {"line": line, "column": caret.start, "end_line": line, "end_column": caret.end},
+        "range": {"line": line, "column": start, "end_line": line, "end_column": end},
     }
 
 
@@ -228,10 +238,11 @@ def hover(text: str, line: int, column: int, catalog: Catalog) -> dict[str, Any]
     if found_word is None:
         return {"contents": None}
     word, start, end = found_word
-    caret = at(text, line, end)
     found = outline(text)
-    flow = _flow_names(found)
-    contents = _about(word, caret, catalog, flow, found)
+    contents = expression_hover(text, line, word, start, catalog, found)
+    if not contents:
+        caret = at(text, line, end)
+        contents = _about(word, caret, catalog, _flow_names(found), found)
     if not contents:
         return {"contents": None}
     return {"contents": contents, "range": {"line": line, "column": start, "end_line": line, "end_column": end}}

@@ -1,8 +1,10 @@
 """The Tests pane's API: a flow's tests and exploration run from the page, with coverage for the diagram.
 
-Test files are the ones `cli.py test` finds for a flow: the YAML files of the `tests/` folder beside it
-whose `flow:` names it (its id, or its file relative to the test file). They are addressed by an id given
-here (the file stem, told apart when two folders share one), never by a path from the request.
+Test files are the ones `cli.py test` finds for a flow: the YAML files under the `tests/` folder beside
+it, subfolders included, whose `flow:` names it (its file relative to the test file, or its id, which
+`cli.py test` looks up in the folder above `tests/` for a file directly in it, else in the test file's own
+folder). They are addressed by an id given here (the file stem, told apart when two share one), never
+by a path from the request.
 
 A run is a child process (`python -m studio.test_runs`, studio/test_runs.py): a flow test changes the
 process's environment while it plays, and a run over its time limit is killed, which a thread cannot be.
@@ -65,12 +67,14 @@ class TestFileRef:
         ref = self.flow_ref
         if ref.endswith((".yaml", ".yml")) or "/" in ref:
             return (self.path.parent / ref).resolve() == flow.path
-        return ref == flow.id and self.path.parent.parent == flow.path.parent
+        folder = self.path.parent.parent if self.path.parent.name == "tests" else self.path.parent
+        return ref == flow.id and folder == flow.path.parent
 
 
 def find_tests(studio: Studio) -> dict[str, TestFileRef]:
-    """Every test file beside the served flows (their folders' `tests/`), by id; ids are stable while the
-    files stay: the stem, else `FOLDER.stem`, else `stem~N`."""
+    """Every test file beside the served flows (under their folders' `tests/`), by id; ids are stable while
+    the files stay: the stem, else `SUB.stem` (its subfolders of `tests/`), else `FOLDER.SUB.stem`, else
+    `stem~N`."""
     with studio.lock:
         folders = sorted({f.path.parent for f in studio.flows.files.values()})
     found: dict[str, TestFileRef] = {}
@@ -78,14 +82,15 @@ def find_tests(studio: Studio) -> dict[str, TestFileRef]:
         tests = folder / "tests"
         if not tests.is_dir():
             continue
-        for path in sorted(p.resolve() for p in tests.glob("*.y*ml") if p.is_file()):
-            test_id = _new_id(found, path)
+        for path in sorted(p.resolve() for p in tests.rglob("*.y*ml") if p.is_file()):
+            test_id = _new_id(found, path, tests.resolve())
             found[test_id] = TestFileRef(test_id, path, _flow_ref(path))
     return found
 
 
-def _new_id(taken: dict[str, TestFileRef], path: Path) -> str:
-    for candidate in (path.stem, f"{path.parent.parent.name}.{path.stem}"):
+def _new_id(taken: dict[str, TestFileRef], path: Path, tests: Path) -> str:
+    inside = ".".join((*path.parent.relative_to(tests).parts, path.stem)) if path.is_relative_to(tests) else ""
+    for candidate in dict.fromkeys(filter(None, (path.stem, inside, f"{tests.parent.name}.{inside or path.stem}"))):
         if candidate not in taken:
             return candidate
     n = 2

@@ -4,6 +4,7 @@
 "use strict";
 
 const HOVER_DELAY_MS = 500;
+const SCROLL_OF_TYPING_MS = 300; // a scroll this soon after a key is the caret kept in view
 const help = {
   overlay: null,    // the layer over the textarea that draws the wavy underlines (it takes no clicks)
   layer: null,      // its content, moved as the textarea scrolls
@@ -15,6 +16,7 @@ const help = {
   hoverTimer: null,
   hoverSeq: 0,
   completeSeq: 0,
+  typedAt: 0,       // when a key was last typed: the text scrolls to keep the caret in view then
   checkedText: null, // the text the shown findings are about: a fix applies to that text only
   canvas: document.createElement("canvas"),
 };
@@ -271,17 +273,22 @@ function onKey(event) {
   event.stopImmediatePropagation(); // studio.js's Tab (two spaces) must not run as well
 }
 
-// Typing a word where a key or a value goes opens the list; typing on filters it.
+// Typing a word where a key or a value goes, or a name in a `{{ }}` or an `if:` guard, opens the list;
+// typing on filters it.
+const inExpression = (lineStart) => /\{\{(?!.*\}\})/.test(lineStart) || /^\s*(-\s+)?\{?\s*if:\s/.test(lineStart);
+
 function onInput(event) {
   const area = $("text");
   hideTip();
   drawUnderlines([]);
   if (!event.inputType) return; // an edit made by the page (a fix, a completion)
+  help.typedAt = performance.now();
   const typed = event.inputType === "insertText" && /^[\w.]$/.test(event.data || "");
   if (!typed) return closeMenu();
   const before = area.value.slice(0, area.selectionStart);
   const lineStart = before.slice(before.lastIndexOf("\n") + 1);
-  if (menuOpen() || /(^\s*(-\s+)?|:\s+|[{,[]\s*)[\w.]+$/.test(lineStart)) openMenu();
+  const word = /(^\s*(-\s+)?|:\s+["']?|[{,[]\s*)[\w.]+$/.test(lineStart);
+  if (menuOpen() || word || inExpression(lineStart)) openMenu();
 }
 
 // ---- a new flow ------------------------------------------------------------------------------------
@@ -309,7 +316,11 @@ function initHelp() {
   help.menu.setAttribute("role", "listbox");
   editor.append(help.overlay, help.tip, help.menu);
   const area = $("text");
-  area.addEventListener("scroll", () => { placeOverlay(); closeMenu(); });
+  area.addEventListener("scroll", () => {
+    placeOverlay();
+    // a scroll of the typing itself (a line grown past the edge) keeps the list, asked again where it is now
+    if (performance.now() - help.typedAt > SCROLL_OF_TYPING_MS) closeMenu(); else if (menuOpen()) openMenu();
+  });
   area.addEventListener("input", onInput);
   area.addEventListener("blur", () => setTimeout(closeMenu, 150));
   area.addEventListener("click", closeMenu);

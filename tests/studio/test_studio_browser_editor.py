@@ -1,6 +1,7 @@
 """The editor's help in a real browser (Debian's headless Chromium through Selenium): a typo is underlined,
 hovering it says why, its Fix button mends it; Ctrl-Space after `on:` lists the events and Enter writes one;
-New flow makes a flow and opens it. Screenshots go to out/test-artifacts/studio/ (or $LENSFLOW_TEST_ARTIFACTS).
+typing in a `{{ }}` offers the flow's slots; New flow makes a flow and opens it. Screenshots go to
+out/test-artifacts/studio/ (or $LENSFLOW_TEST_ARTIFACTS).
 """
 
 from __future__ import annotations
@@ -98,6 +99,21 @@ def test_underline_fix_completion_and_a_new_flow_in_chromium(browser: webdriver.
         until(browser, "the state written", lambda d: f"      {chosen}: saving_photo\n" in _value(text))
         until(browser, "its check", lambda d: d.find_element(By.ID, "count").text == "none")
 
+        # typing inside a `{{ }}` offers the roots, then after `slots.` the flow's slots; Enter writes one
+        toast = _value(text).index("text: Recording}") + len("text: ")
+        _put_caret(browser, text, toast, toast + len("Recording"))
+        text.send_keys('"Recording {{ s')
+        until(browser, "the roots offered", lambda d: menu.is_displayed() and "slots" in _labels(d))
+        text.send_keys("lots.")
+        until(browser, "the slots offered", lambda d: menu.is_displayed() and _labels(d) == ["mode"])
+        assert "enum: Photo or video" in menu.text
+        browser.save_screenshot(str(ARTIFACTS / "editor-3-template-completion.png"))
+        text.send_keys(Keys.ENTER)
+        until(browser, "the slot written", lambda d: 'text: "Recording {{ slots.mode}' in _value(text))
+        text.send_keys(' }}"')
+        until(browser, "its check", lambda d: d.find_element(By.ID, "count").text == "none")
+        assert 'text: "Recording {{ slots.mode }}"}' in _value(text)
+
         # New flow: asks for an id, writes the flow and its test, lists it and opens it
         browser.execute_script("window.confirm = () => true;")  # drop the unsaved edits of capture
         browser.find_element(By.ID, "new-flow").click()
@@ -108,7 +124,7 @@ def test_underline_fix_completion_and_a_new_flow_in_chromium(browser: webdriver.
         until(browser, "it listed", lambda d: d.find_elements(By.CSS_SELECTOR, "#flows li[data-id=show_note]"))
         assert (folder / "show_note.yaml").is_file() and (folder / "tests" / "show_note.yaml").is_file()
         until(browser, "its check", lambda d: d.find_element(By.ID, "count").text == "none")
-        browser.save_screenshot(str(ARTIFACTS / "editor-3-new-flow.png"))
+        browser.save_screenshot(str(ARTIFACTS / "editor-4-new-flow.png"))
     finally:
         err = stop_studio(proc)
     assert proc.returncode == 0 and err == "", err

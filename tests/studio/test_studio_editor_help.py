@@ -194,3 +194,64 @@ def test_a_new_flow_over_a_file_that_is_there_is_a_conflict(client: tuple[httpx.
     answer = http.post("/api/flows", json={"id": "kept"})
     assert answer.status_code == 409 and answer.json()["error"].endswith("kept.yaml already exists")
     assert not (folder / "kept.yaml").exists()
+
+
+def _pay_labels(http: httpx.Client, text: str, old: str, new: str) -> list[tuple[str, str]]:
+    """Complete at `§` in glance_pay with `old` replaced by `new`: (label, detail) pairs."""
+    assert old in text
+    plain, line, column = _caret(text.replace(old, new, 1), "§")
+    answer = http.post("/api/flows/glance_pay/complete", json={"text": plain, "line": line, "column": column})
+    assert answer.status_code == 200, answer.text
+    return [(item["label"], item["detail"]) for item in answer.json()["items"]]
+
+
+def test_templates_and_guards_complete_the_flows_own_slots_vars_and_event_fields(
+    client: tuple[httpx.Client, Path],
+) -> None:
+    http, _ = client
+    text = http.get("/api/flows/glance_pay").json()["text"]
+    pay = 'prompt: "Pay {{ slots.amount }}'
+    # inside `{{ }}` of a half-typed string: the roots the validator knows, then the declared slots
+    roots = [label for label, _ in _pay_labels(http, text, pay, 'prompt: "Pay {{ §\n')]
+    assert roots == ["device", "error", "event", "session", "slots", "vars"]
+    assert _pay_labels(http, text, pay, 'prompt: "Pay {{ slots.am§') == [("amount", "money: Amount to pay in CNY")]
+    # in a guard after `&&`: the vars this flow sets (`as:` of an invoke or action, `set:` targets)
+    guard = 'if: "size(vars.recent.recent) > 0"'
+    set_vars = dict(_pay_labels(http, text, guard, 'if: "slots.amount > 0 && vars.§'))
+    assert {"qr", "recent", "photo", "reason", "earlier"} <= set(set_vars)
+    assert set_vars["reason"].startswith("set at line") and "amount" not in set_vars
+    # `event.` in a guard of `asr.transcript`: that event's payload fields from the catalogue
+    fields = dict(_pay_labels(http, text, "if: \"event.text.contains('cancel')", 'if: "event.§'))
+    assert fields["text"] == "string, from `asr.transcript`" and "is_final" in fields
+    # in a state's invoke: the fields of the events whose transitions enter it (navigate's `tracking`)
+    nav = http.get("/api/flows/navigate").json()["text"]
+    plain, line, column = _caret(nav.replace('lat: "{{ event.lat', 'lat: "{{ event.§', 1), "§")
+    answer = http.post("/api/flows/navigate/complete", json={"text": plain, "line": line, "column": column}).json()
+    assert {"lat": "number, from `location.update`"}.items() <= {
+        i["label"]: i["detail"] for i in answer["items"]
+    }.items()
+    # a `set:` value is CEL too; a plain (non-template) value is not an expression
+    assert _pay_labels(http, text, '{vars.reason: "error.message"}', '{vars.reason: "sl§"}') == [
+        ("slots", "the flow's slots (declared under `slots:`)")
+    ]
+    assert "slots" not in [label for label, _ in _pay_labels(http, text, "title: Confirm,", "title: s§")]
+    # the roots whose shape the interpreter fixes: session and device members
+    assert [label for label, _ in _pay_labels(http, text, pay, 'prompt: "Pay {{ session.§')] == [
+        "flow",
+        "id",
+        "now",
+        "run",
+    ]
+    assert "battery" in dict(_pay_labels(http, text, guard, 'if: "device.§'))
+
+
+def test_hover_on_a_slot_inside_a_template_tells_its_type_and_description(client: tuple[httpx.Client, Path]) -> None:
+    http, _ = client
+    text = http.get("/api/flows/glance_pay").json()["text"]
+    plain, line, column = _caret(text.replace('"Pay {{ slots.amount', '"Pay {{ slots.am§ount', 1), "§")
+    answer = http.post("/api/flows/glance_pay/hover", json={"text": plain, "line": line, "column": column}).json()
+    assert answer["contents"] == "slot `amount`: money: Amount to pay in CNY"
+    assert answer["range"]["end_column"] - answer["range"]["column"] == len("slots.amount")
+    plain, line, column = _caret(text.replace("{{ vars.earlier.summary", "{{ vars.ear§lier.summary", 1), "§")
+    said = http.post("/api/flows/glance_pay/hover", json={"text": plain, "line": line, "column": column}).json()
+    assert said["contents"].startswith("var `earlier`: `as:` at line ")
