@@ -45,6 +45,7 @@ __all__ = [
     "TestFile",
     "TestFileError",
     "find_test_files",
+    "flows_folder_of",
     "junit_xml",
     "read_test_file",
     "run_case",
@@ -189,8 +190,17 @@ def read_test_file(path: Path, flows: FlowIndex | None = None) -> TestFile:
     return TestFile(path, flow_path, cases, document)
 
 
+def flows_folder_of(test_path: Path) -> Path:
+    """Where a test file's `flow: ID` is looked up: the folder holding the nearest `tests/` above the file
+    (flows/tests/more/x.yaml -> flows/), or the file's own folder when no `tests/` is above it."""
+    for folder in test_path.parents:
+        if folder.name == "tests":
+            return folder.parent
+    return test_path.parent
+
+
 def _resolve_flow(test_path: Path, ref: str, document: Any, flows: FlowIndex) -> Path:
-    """`flow:` is a path relative to the test file, or the id of a flow in the folder above `tests/`."""
+    """`flow:` is a path relative to the test file, or the id of a flow in the folder above its `tests/`."""
     pos = document.source.at(("flow",))
     where = f"{test_path}:{pos.line}:{pos.column}"
     if ref.endswith((".yaml", ".yml")) or "/" in ref:
@@ -198,7 +208,7 @@ def _resolve_flow(test_path: Path, ref: str, document: Any, flows: FlowIndex) ->
         if not candidate.is_file():
             raise TestFileError(where, f"flow file '{ref}' not found (relative to the test file)")
         return candidate
-    folder = test_path.parent.parent if test_path.parent.name == "tests" else test_path.parent
+    folder = flows_folder_of(test_path)
     found = flows.find(folder, ref, test_path)
     if found is None:
         raise TestFileError(where, f"no flow with id '{ref}' in {folder}/")

@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from engine.files import read_regular
 from engine.language.yaml_reader import read_yaml
 from engine.runnable import RUN_BLOCKING_RULES
+from flowtests.cases import flows_folder_of
 from studio.api import ApiError, Studio, json_body
 from studio.flows import FlowFile
 
@@ -67,8 +68,7 @@ class TestFileRef:
         ref = self.flow_ref
         if ref.endswith((".yaml", ".yml")) or "/" in ref:
             return (self.path.parent / ref).resolve() == flow.path
-        folder = self.path.parent.parent if self.path.parent.name == "tests" else self.path.parent
-        return ref == flow.id and folder == flow.path.parent
+        return ref == flow.id and flows_folder_of(self.path) == flow.path.parent
 
 
 def find_tests(studio: Studio) -> dict[str, TestFileRef]:

@@ -25,8 +25,8 @@ FLOW_TEST_FILES = [
     "`python cli.py test` with no path runs `flows/tests/`; a folder runs its `tests/` subfolder when it has one,",
     "else the YAML files under it; a file runs as given. A test file's `flow:` is either a path relative to the",
     "test file, or a flow id looked up among the flows in the folder above `tests/` (so `flows/tests/ask.yaml`",
-    "with `flow: ask` tests the flow whose `flow:` is `ask` in `flows/`); a test file outside a `tests/` folder",
-    "looks in its own folder.",
+    "with `flow: ask` tests the flow whose `flow:` is `ask` in `flows/`, and so does `flows/tests/more/ask.yaml`);",
+    "a test file outside a `tests/` folder looks in its own folder.",
 ]
 
 

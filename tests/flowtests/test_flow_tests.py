@@ -87,6 +87,21 @@ tests:
     assert proc.returncode == 0, proc.stdout
 
 
+def test_a_test_file_in_a_subfolder_of_tests_names_its_flow_by_id(tmp_path: Path) -> None:
+    """flows/tests/more/x.yaml with `flow: capture` finds flows/capture.yaml, as a file in flows/tests/ does
+    (it looked in flows/tests/more/ and said there was no such flow)."""
+    flows = tmp_path / "flows"
+    nested = flows / "tests" / "more"
+    nested.mkdir(parents=True)
+    shutil.copy2(ROOT / "flows" / "capture.yaml", flows / "capture.yaml")
+    test = nested / "capture_again.yaml"
+    test.write_text(
+        "flow: capture\ntests:\n  - name: a photo is saved\n    expect: [{flow_completed: done}]\n", encoding="utf-8"
+    )
+    proc = run_cli("test", str(flows), cwd=tmp_path)
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout + proc.stderr
+
+
 def test_a_bad_test_file_is_one_line_with_its_position(tmp_path: Path) -> None:
     path = _write(tmp_path, "  - name: x\n    expect:\n      - state_reachd: paying\n")
     proc = run_cli("test", str(path))

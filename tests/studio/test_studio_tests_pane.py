@@ -208,29 +208,34 @@ def test_a_test_file_that_is_not_yaml_yet_fails_the_run_at_its_line(studio: Stud
 
 
 def test_test_files_in_subfolders_of_tests_are_listed_read_and_run(studio: Studio) -> None:
-    """As `cli.py test` finds them (recursively); a subfolder's file names its flow by path."""
+    """As `cli.py test` finds them (recursively); a subfolder's file names its flow by path or by id."""
     nested = studio.folder / "tests" / "more" / "deeper"
     nested.mkdir(parents=True)
     deep = nested / "capture.yaml"  # the same stem as tests/capture.yaml: its id tells them apart
     source = (studio.folder / "tests" / "capture.yaml").read_text(encoding="utf-8")
     first_case = source.split("\n\n  - name:")[0] + "\n"
     deep.write_text(first_case.replace("flow: capture\n", "flow: ../../../capture.yaml\n"), encoding="utf-8")
-    by_id = nested / "by_id.yaml"  # an id in a subfolder is looked up there, as `cli.py test` does: not capture's
+    by_id = nested / "by_id.yaml"  # an id in a subfolder is looked up beside tests/, as `cli.py test` does
     by_id.write_text(first_case, encoding="utf-8")
     try:
         listed = studio.client.get("/api/flows/capture/tests").json()["files"]
         assert [(f["id"], f["file"]) for f in listed] == [
             ("capture", "flows/tests/capture.yaml"),
+            ("by_id", "flows/tests/more/deeper/by_id.yaml"),
             ("more.deeper.capture", "flows/tests/more/deeper/capture.yaml"),
         ]
-        assert listed[1]["cases"] == [{"name": "a photo is taken with the privacy light on and saved", "line": 4}]
+        assert listed[2]["cases"] == [{"name": "a photo is taken with the privacy light on and saved", "line": 4}]
         shown = studio.client.get("/api/tests/more.deeper.capture").json()
         assert shown["text"] == deep.read_text(encoding="utf-8") and shown["flow"] == "../../../capture.yaml"
         for hostile in ("more/deeper/capture", "..%2Fcapture", "more.deeper", "deeper.capture"):
             assert studio.client.get(f"/api/tests/{hostile}").status_code == 404, hostile
         answer = studio.client.post("/api/flows/capture/tests/run", json={}).json()
-        assert [(f["id"], f["error"]) for f in answer["files"]] == [("capture", None), ("more.deeper.capture", None)]
-        assert answer["failed"] == 0 and answer["passed"] == 11, answer
+        assert [(f["id"], f["error"]) for f in answer["files"]] == [
+            ("capture", None),
+            ("by_id", None),
+            ("more.deeper.capture", None),
+        ]
+        assert answer["failed"] == 0 and answer["passed"] == 12, answer
     finally:
         deep.unlink()
         by_id.unlink()
