@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -57,6 +59,9 @@ def test_the_cluster_serves_glasses_and_ctrl_c_stops_every_process(tmp_path: Pat
             return [c["action"] for c in client.commands]
 
         assert "mic.start" in asyncio.run(glasses())
+        # Temporal's history on disk, in write-ahead-log mode (an fsync per commit saturated 300 wearers)
+        with contextlib.closing(sqlite3.connect(f"file:{folder / 'temporal' / 'temporal.db'}?mode=ro", uri=True)) as db:
+            assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
     finally:
         cluster.send_signal(signal.SIGINT)
         cluster.wait(timeout=60)
