@@ -23,8 +23,8 @@ pytestmark = pytest.mark.drill
 
 
 def _plan() -> DrillPlan:
-    if not LONG:  # `make test` on 2 cores: 60 wearers (300 overload the machine's 3 workers, see docs/scale.md)
-        return DrillPlan(sessions=60, active=8, scrolling=2, payers=4, seconds=40.0)
+    if not LONG:  # `make test` on 2 cores: 300 wearers, a shorter active phase (docs/scale.md)
+        return DrillPlan(sessions=300, active=24, scrolling=4, payers=12, seconds=40.0)
     scale = max(1, SCALE // 20)  # `make drill`: the whole drill, 300 wearers
     return DrillPlan(sessions=300 * scale, active=24 * scale, payers=12 * scale, seed=0)
 
