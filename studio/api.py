@@ -25,7 +25,7 @@ from engine.language.loader import load_flow
 from engine.language.model import Flow
 from studio.flows import FlowFile, FlowSet, SaveConflict, version_of
 
-__all__ = ["MAX_BODY_BYTES", "ApiError", "Studio", "api_routes", "json_body"]
+__all__ = ["MAX_BODY_BYTES", "ApiError", "Studio", "api_routes", "finding_json", "json_body", "studio_of"]
 
 MAX_BODY_BYTES = 1_000_000
 
@@ -82,28 +82,19 @@ class Studio:
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
-    """A finding as the page and other editors read it (line and column from 1)."""
-    out: dict[str, Any] = {
-        "line": finding.line,
-        "column": finding.column,
-        "rule": finding.rule,
-        "severity": finding.severity.value,
-        "message": finding.message,
-    }
-    if finding.end_line is not None:  # the span to underline, and the fix a rule offers (studio/assist.py)
-        out |= {"end_line": finding.end_line, "end_column": finding.end_column}
-    if finding.fix is not None:
-        out["fix"] = finding.fix.as_dict()
-    return out
+    """A finding as the page and other editors read it (line and column from 1; its span and fix when
+    known): `validate --format json`'s fields less the file, flow and state the request already names."""
+    return {k: v for k, v in finding.as_dict().items() if k not in ("file", "flow", "state")}
 
 
-def _studio(request: Request) -> Studio:
+def studio_of(request: Request) -> Studio:
+    """The studio a request's app serves (studio/server.py puts it there)."""
     studio: Studio = request.app.state.studio
     return studio
 
 
 async def list_flows(request: Request) -> Response:
-    studio = _studio(request)
+    studio = studio_of(request)
     grouped = await run_in_threadpool(studio.findings_by_file)
     with studio.lock:
         served = sorted(studio.flows.files.values(), key=lambda f: f.id)
@@ -123,7 +114,7 @@ async def list_flows(request: Request) -> Response:
 
 
 async def get_flow(request: Request) -> Response:
-    studio = _studio(request)
+    studio = studio_of(request)
     flow = studio.flow(request.path_params["id"])
     data = await run_in_threadpool(_read, studio, flow)
     return JSONResponse(
@@ -132,7 +123,7 @@ async def get_flow(request: Request) -> Response:
 
 
 async def check_flow(request: Request) -> Response:
-    studio = _studio(request)
+    studio = studio_of(request)
     flow = studio.flow(request.path_params["id"])
     body = await json_body(request, text=str)
     findings = await run_in_threadpool(studio.check, flow, body["text"])
@@ -140,7 +131,7 @@ async def check_flow(request: Request) -> Response:
 
 
 async def save_flow(request: Request) -> Response:
-    studio = _studio(request)
+    studio = studio_of(request)
     flow = studio.flow(request.path_params["id"])
     body = await json_body(request, text=str, version=str)
 
@@ -161,14 +152,14 @@ async def save_flow(request: Request) -> Response:
 
 
 async def saved_diagram(request: Request) -> Response:
-    studio = _studio(request)
+    studio = studio_of(request)
     flow = studio.flow(request.path_params["id"])
     data = await run_in_threadpool(_read, studio, flow)
     return await _diagram(flow, data, active_states(request), clickable(request), uncovered_marks(request))
 
 
 async def unsaved_diagram(request: Request) -> Response:
-    flow = _studio(request).flow(request.path_params["id"])
+    flow = studio_of(request).flow(request.path_params["id"])
     body = await json_body(request, text=str)
     return await _diagram(
         flow, body["text"].encode("utf-8"), active_states(request), clickable(request), uncovered_marks(request)

@@ -19,15 +19,10 @@ from starlette.responses import JSONResponse, Response
 from engine.designer.scaffold import FlowExists, NotAFlowId, check_flow_id, write_new_flow
 from engine.language.catalog import Catalog, load_catalog
 from engine.language.yaml_reader import MAX_BYTES
-from studio.api import ApiError, Studio, json_body
+from studio.api import ApiError, Studio, json_body, studio_of
 from studio.completion import complete, hover
 
 __all__ = ["assist_routes", "caret_of"]
-
-
-def _studio(request: Request) -> Studio:
-    studio: Studio = request.app.state.studio
-    return studio
 
 
 def _catalog(studio: Studio) -> Catalog:
@@ -54,7 +49,7 @@ def caret_of(body: dict[str, Any]) -> tuple[str, int, int]:
 
 
 async def complete_at(request: Request) -> Response:
-    studio = _studio(request)
+    studio = studio_of(request)
     studio.flow(request.path_params["id"])
     text, line, column = caret_of(await json_body(request, text=str))
     with studio.lock:
@@ -64,7 +59,7 @@ async def complete_at(request: Request) -> Response:
 
 
 async def hover_at(request: Request) -> Response:
-    studio = _studio(request)
+    studio = studio_of(request)
     studio.flow(request.path_params["id"])
     text, line, column = caret_of(await json_body(request, text=str))
     answer = await run_in_threadpool(hover, text, line, column, _catalog(studio))
@@ -82,7 +77,7 @@ def new_flow_folder(studio: Studio) -> Path:
 
 
 async def create_flow(request: Request) -> Response:
-    studio = _studio(request)
+    studio = studio_of(request)
     body = await json_body(request)
     try:
         flow_id = check_flow_id(body.get("id"))

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.designer.diagram_shared import format_ms
 from flowtests.checks import Observed, check
 
-__all__ = ["KEPT_KINDS", "MAX_INPUTS", "MAX_KEPT", "Input", "Recording", "duration"]
+__all__ = ["KEPT_KINDS", "MAX_INPUTS", "MAX_KEPT", "Input", "Recording"]
 
 KEPT_KINDS = frozenset({"start", "enter", "set", "action", "invoke", "error", "refused"})  # what assertions read
 MAX_KEPT = 50_000  # trace entries kept for the assertions; beyond it the run is too long to save as a test
@@ -25,11 +26,6 @@ MAX_TEXT = 120  # characters of HUD text or speech an assertion quotes (containe
 MAX_EACH = 12  # assertions of one kind (the first ones seen)
 GESTURES = frozenset({"tap", "double_tap", "long_press", "swipe_up", "swipe_down"})
 HEADS = frozenset({"up", "down", "nod", "shake"})
-
-
-def duration(ms: int) -> str:
-    """A virtual time as the test format writes it: 2s, 1500ms, 0ms."""
-    return f"{ms // 1000}s" if ms and ms % 1000 == 0 else f"{ms}ms"
 
 
 @dataclass
@@ -71,7 +67,7 @@ class Recording:
         """The inputs as a flow test's `events` (`photo_names`: where each photo is saved, relative to the test)."""
         out: list[dict[str, Any]] = []
         for item in self.inputs:
-            at = duration(item.at)
+            at = format_ms(item.at)
             if item.kind == "say":
                 out.append({"at": at, "say": item.name})
             elif item.kind == "photo" and item.photo is not None:

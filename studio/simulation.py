@@ -30,6 +30,7 @@ from engine.language.loader import load_flow
 from engine.runnable import RUN_BLOCKING_RULES
 from engine.runtime.compiler import compile_flow
 from engine.runtime.events_file import TimedEvent
+from studio.api import finding_json
 from studio.recording import Input, Recording
 
 __all__ = ["MAX_PHOTOS", "CannotRun", "LiveSimulation", "compile_unsaved", "photo_problem"]
@@ -59,7 +60,7 @@ def compile_unsaved(
         raise CannotRun("the flow cannot run", blocking)
     loaded = load_flow(path, text.encode("utf-8"))
     if loaded.built is None:
-        raise CannotRun("the flow cannot run", [_finding(f) for f in loaded.sink.findings])
+        raise CannotRun("the flow cannot run", [finding_json(f) for f in loaded.sink.findings])
     try:
         main = compile_flow(loaded.built.flow)
     except Exception as exc:  # the compiler's own refusal, reported like a finding
@@ -93,10 +94,6 @@ def photo_problem(data: bytes) -> tuple[str | None, str]:
     if kind not in ("JPEG", "PNG", "WEBP"):
         return "the photo must be JPEG, PNG or WebP", kind
     return None, kind
-
-
-def _finding(f: Any) -> dict[str, Any]:
-    return {"line": f.line, "column": f.column, "rule": f.rule, "severity": f.severity.value, "message": f.message}
 
 
 class LiveSimulation:

@@ -20,13 +20,13 @@ from typing import Any
 
 import yaml
 
+from engine.designer.diagram_shared import format_ms
 from engine.files import read_regular
 from engine.language.catalog import load_catalog
 from engine.language.yaml_reader import read_yaml
 from flowtests.cases import FlowIndex, TestFileError, read_test_file
 from flowtests.checks import Observed
 from studio.flows import FlowFile
-from studio.recording import duration
 from studio.simulation import LiveSimulation
 
 __all__ = ["MAX_NAME", "TestRefused", "save_test", "save_test_message"]
@@ -139,7 +139,7 @@ def _case(sim: LiveSimulation, name: str, photos: dict[Path, str]) -> dict[str, 
         case["needs"] = ["offline-models"]  # the words may route by meaning, as the studio's router did
     if events:
         case["events"] = events
-    case["until"] = duration(sim.now())  # the clock as the page left it: no timer fires that it did not see
+    case["until"] = format_ms(sim.now())  # the clock as the page left it: no timer fires that it did not see
     confirmed = frozenset(k for k, v in load_catalog().skills.items() if v.get("confirm"))
     case["expect"] = recording.expectations(observed, confirmed)
     return case

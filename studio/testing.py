@@ -32,7 +32,7 @@ from engine.files import read_regular
 from engine.language.yaml_reader import read_yaml
 from engine.runnable import RUN_BLOCKING_RULES
 from flowtests.cases import flows_folder_of
-from studio.api import ApiError, Studio, json_body
+from studio.api import ApiError, Studio, json_body, studio_of
 from studio.flows import FlowFile
 
 __all__ = [
@@ -133,13 +133,8 @@ def _cases(ref: TestFileRef) -> list[dict[str, Any]]:
     return out
 
 
-def _studio(request: Request) -> Studio:
-    studio: Studio = request.app.state.studio
-    return studio
-
-
 async def list_tests(request: Request) -> Response:
-    studio = _studio(request)
+    studio = studio_of(request)
     flow = studio.flow(request.path_params["id"])
     refs = await run_in_threadpool(_tests_of, studio, flow)
     files = [{"id": r.id, "file": r.shown(), "cases": await run_in_threadpool(_cases, r)} for r in refs]
@@ -147,7 +142,7 @@ async def list_tests(request: Request) -> Response:
 
 
 async def get_test(request: Request) -> Response:
-    studio = _studio(request)
+    studio = studio_of(request)
     test_id = request.path_params["test_id"]
     ref = (await run_in_threadpool(find_tests, studio)).get(test_id)
     if ref is None:
@@ -239,7 +234,7 @@ JobMaker = Callable[[Studio, FlowFile, dict[str, Any]], Awaitable[dict[str, Any]
 
 async def _run(request: Request, kind: str, make_job: JobMaker, seconds: float) -> dict[str, Any] | Response:
     """Check the body, refuse a second run of the flow, run the job in a child process; its answer."""
-    studio = _studio(request)
+    studio = studio_of(request)
     flow = studio.flow(request.path_params["id"])
     try:
         text, body = await _unsaved_text(request, studio, flow)

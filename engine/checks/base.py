@@ -13,7 +13,8 @@ finding it sees, located at the node to fix.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,13 @@ from engine.language.catalog import Catalog, DeviceProfile
 from engine.language.model import Flow
 from engine.language.source import Path
 
-__all__ = ["RULES", "FlowContext", "ProjectContext", "Rule", "flow_rule", "project_rule", "source_rule"]
+__all__ = ["RULES", "FlowContext", "ProjectContext", "Rule", "closest", "flow_rule", "project_rule", "source_rule"]
+
+
+def closest(name: str, options: Iterable[str]) -> str | None:
+    """The known name nearest `name`, the one a rule's quick fix writes; None when none is near."""
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return close[0] if close else None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import copy
 import difflib
 from typing import Any
 
-from engine.checks.base import FlowContext, flow_rule
+from engine.checks.base import FlowContext, closest, flow_rule
 from engine.checks.hud import unknown_layout_name
 from engine.findings import Severity
 from engine.language.model import State, Transition
@@ -48,12 +48,6 @@ def validator_for(kind: str, name: str, schema: dict[str, Any]) -> SchemaValidat
     return _validators[key]
 
 
-def _closest(name: str, options: list[str]) -> str | None:
-    """The closest known name, the one a quick fix writes (the message may name a second one)."""
-    close = difflib.get_close_matches(name, options, n=1)
-    return close[0] if close else None
-
-
 def _suggest(name: str, options: list[str], catalog_file: str) -> str:
     """A close match, else the known names of the same namespace, else where the list lives."""
     close = difflib.get_close_matches(name, options, n=2)
@@ -92,7 +86,7 @@ def unknown_event(ctx: FlowContext) -> None:
                 path,
                 at_key=isinstance(path[-1], str),  # `on:` keys; a `defer:` entry is a value
                 state=state.name,
-                replacement=_closest(event, known),
+                replacement=closest(event, known),
             )
 
 
@@ -107,7 +101,7 @@ def unknown_action(ctx: FlowContext) -> None:
                 f"unknown action '{action.name}'; {_suggest(action.name, actions, 'actions.json')}",
                 where,
                 state=state.name if state else None,
-                replacement=_closest(action.name, actions),
+                replacement=closest(action.name, actions),
             )
 
 

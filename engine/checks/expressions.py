@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from typing import Any
 
-from engine.checks.base import FlowContext, flow_rule
+from engine.checks.base import FlowContext, closest, flow_rule
 from engine.language.builder import ExpressionSite
 from engine.language.expressions import (
     ROOT_NAMES,
@@ -87,7 +88,7 @@ def undefined_name(ctx: FlowContext) -> None:
                 (*state.collect.path, "slot"),
                 at_key=False,
                 state=state.name,
-                replacement=_closest(state.collect.slot, flow.slots),
+                replacement=closest(state.collect.slot, flow.slots),
             )
     for site in ctx.built.expressions:
         try:
@@ -110,7 +111,7 @@ def undefined_name(ctx: FlowContext) -> None:
                         offset=where,
                         length=len(ref.root),
                         state=site.state,
-                        replacement=_closest(ref.root, ROOT_NAMES),
+                        replacement=closest(ref.root, ROOT_NAMES),
                     )
                     continue
                 if ref.member is None or ref.root not in ("slots", "vars"):
@@ -130,18 +131,13 @@ def undefined_name(ctx: FlowContext) -> None:
                 )
 
 
-def _dotted_fix(text: str, at: int, root: str, member: str, known: object) -> dict[str, Any]:
+def _dotted_fix(text: str, at: int, root: str, member: str, known: Iterable[str]) -> dict[str, Any]:
     """The span of `root.member` as written at `at`, and the close member to put there (none for `root['x']`)."""
     written = f"{root}.{member}"
-    close = _closest(member, known)
+    close = closest(member, known)
     if not text.startswith(written, at) or close is None:
         return {}
     return {"length": len(written), "replacement": f"{root}.{close}"}
-
-
-def _closest(name: str, options: object) -> str | None:
-    close = difflib.get_close_matches(name, list(options), n=1)  # type: ignore[call-overload]
-    return close[0] if close else None
 
 
 def _did_you_mean(name: str, options: object) -> str:

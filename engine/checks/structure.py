@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from engine.checks.base import FlowContext, flow_rule
+from engine.checks.base import FlowContext, closest, flow_rule
 from engine.language.model import Flow, Transition
 from engine.language.source import Path
 from engine.language.statechart import (
@@ -36,11 +36,6 @@ def target_path(flow: Flow, t: Transition) -> Path:
     return explicit if explicit in flow.source.values else t.path
 
 
-def _closest(name: str, candidates: list[str]) -> str | None:
-    close = difflib.get_close_matches(name, candidates, n=1)
-    return close[0] if close else None
-
-
 def _suggest(name: str, candidates: list[str]) -> str:
     close = difflib.get_close_matches(name, candidates, n=1)
     return f"did you mean '{close[0]}'?" if close else f"known states: {', '.join(sorted(candidates)[:12])}"
@@ -69,7 +64,7 @@ def unknown_target(ctx: FlowContext) -> None:
             f"initial state '{flow.initial}' does not exist; {_suggest(flow.initial, names)}",
             ("initial",),
             at_key=False,
-            replacement=_closest(flow.initial, names),
+            replacement=closest(flow.initial, names),
         )
     if flow.cancel is not None and flow.cancel not in flow.states and names:
         ctx.report(
@@ -77,7 +72,7 @@ def unknown_target(ctx: FlowContext) -> None:
             f"cancel state '{flow.cancel}' does not exist; {_suggest(flow.cancel, names)}",
             ("cancel",),
             at_key=False,
-            replacement=_closest(flow.cancel, names),
+            replacement=closest(flow.cancel, names),
         )
     for state in flow.states.values():
         written = (*state.path, "initial") in flow.source.values
@@ -100,7 +95,7 @@ def unknown_target(ctx: FlowContext) -> None:
                     target_path(flow, t),
                     at_key=False,
                     state=state.name,
-                    replacement=_closest(t.target, names),
+                    replacement=closest(t.target, names),
                 )
 
 

@@ -106,6 +106,7 @@ def _dot_node(flow: Flow, name: str, indent: str) -> str:
     lines = [name, *steps, *internal_lines(state)]
     attrs: dict[str, str | float | None] = {"label": dot_label("\n".join(lines))}
     classes = [state.kind]
+    pays = moves_money(state)
     if state.kind == "final":
         attrs.update(shape="box", peripheries=2, style='"filled"', fillcolor='"#e8f5e9"', color='"#2e7d32"')
     elif state.kind == "history":
@@ -119,11 +120,11 @@ def _dot_node(flow: Flow, name: str, indent: str) -> str:
         classes.append("deep" if state.deep else "shallow")
     elif state.confirm is not None:
         attrs.update(style='"rounded,filled,bold"', fillcolor='"#fff3cd"', color='"#b8860b"')
-    elif moves_money(state):
+    elif pays:
         attrs.update(style='"rounded,filled,bold"', fillcolor='"#fde7e9"', color='"#c62828"', penwidth=2)
     if state.confirm is not None:
         classes.append("confirm")
-    if moves_money(state):
+    if pays:
         classes.append("payment")
     classes += [step.split()[0] for step in steps if step.split()[0] != "confirm"]
     attrs["class"] = dot_label(" ".join(classes))
