@@ -113,7 +113,12 @@ class RemoteSession:
             keep_s=self.host.keep_s,
         )
         await self.host.client.start_workflow(
-            SessionWorkflow.run, start, id=record.id, task_queue=self.host.task_queue, task_timeout=TASK_TIMEOUT
+            SessionWorkflow.run,
+            start,
+            id=record.id,
+            task_queue=self.host.task_queue,
+            task_timeout=TASK_TIMEOUT,
+            memo=owner_memo(record),  # who may resume it, read by any gateway without a worker (`RemoteRecords`)
         )
         self.started = True
         await self.attach(0)
@@ -125,6 +130,7 @@ class RemoteSession:
         except _Ended:
             tail = await self.handle.query(SessionWorkflow.commands_after, seen)  # its flow finished: read only
         log.info("session attached", extra={"session": session_ref(self.id), "queue": self.host.queue, "seen": seen})
+        self.last_event = max(self.last_event, int(tail.get("last_event", 0)))
         self.outbox.restart(tail, seen)
         await self._received(tail["commands"])
 
@@ -232,15 +238,44 @@ class RemoteSession:
             self._told = max(self._told, acked)
 
 
+def owner_memo(record: SessionRecord) -> dict[str, str]:
+    """What never changes in a session and decides who may resume it, kept as the workflow's memo."""
+    return {"wearer": record.wearer, "device": record.device, "owner": record.owner, "profile": record.profile}
+
+
 class RemoteRecords:
-    """What the bridge reads of a stored session, from its workflow (a query: no history written)."""
+    """What the bridge reads of a stored session before it lets a device resume it.
+
+    Read from the workflow's description (its status and memo), which Temporal's server answers itself:
+    no worker takes a step for it, so a device coming back while its session's worker has just died waits
+    for one step (the attach), not two. How far the session went (`last_event`, `last_command`) comes with
+    the attach; a run started before sessions carried the memo is asked by a query, as then.
+    """
 
     def __init__(self, client: Client) -> None:
         self.client = client
 
     async def load(self, session_id: str) -> SessionRecord | None:
+        handle = self.client.get_workflow_handle(session_id)
         try:
-            about = await self.client.get_workflow_handle(session_id).query(SessionWorkflow.describe)
+            description = await handle.describe()
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                return None
+            raise
+        if description.status != WorkflowExecutionStatus.RUNNING:  # over: finished, ended, or expired
+            return None
+        memo = await description.memo()
+        if not {"wearer", "device", "owner", "profile"} <= memo.keys():
+            return await self._asked(handle, session_id)
+        return SessionRecord(
+            session_id, str(memo["wearer"]), str(memo["device"]), str(memo["owner"]), profile=str(memo["profile"])
+        )
+
+    @staticmethod
+    async def _asked(handle: WorkflowHandle[Any, Any], session_id: str) -> SessionRecord | None:
+        try:
+            about = await handle.query(SessionWorkflow.describe)
         except RPCError as exc:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
                 return None

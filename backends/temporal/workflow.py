@@ -401,6 +401,7 @@ class SessionWorkflow:
         """
         return {
             "commands": self.outbox.missed(seen),
+            "last_event": self.last_event,
             "last_command": self.outbox.last_command,
             "dropped_through": self.outbox.dropped_through,
             "display": self.outbox.display,

@@ -289,11 +289,14 @@ class BridgeServer:
                 if record.device != hello.device or not same_secret(record.owner, owner_digest(hello.token)):
                     log.warning("session of another device refused", extra=_about(record.id, hello.device))
                     raise ProtocolError("SESSION_REFUSED", "that session belongs to another device")
-                sent = session.hosted.outbox.last_command if session else int(record.outbox.get("last_command") or 0)
-                if hello.last_command > sent:
+                sent = session.hosted.outbox.last_command if session else record.outbox.get("last_command")
+                if sent is not None and hello.last_command > int(sent):
                     raise ProtocolError("BAD_HELLO", f"last_command {hello.last_command} was never sent")
                 if session is None:
                     session = await self._restored(record)
+                    if hello.last_command > session.hosted.outbox.last_command:  # a record that did not say
+                        self._unlinked(session)
+                        raise ProtocolError("BAD_HELLO", f"last_command {hello.last_command} was never sent")
                 return session, True
             if hello.flow is None:
                 raise ProtocolError("UNKNOWN_SESSION", "no such session (it may have expired): send `flow` to start")
@@ -400,6 +403,10 @@ class BridgeServer:
         if session.connection is connection:
             session.connection = None
             log.info("device disconnected", extra=self._about(session))
+        self._unlinked(session)
+
+    def _unlinked(self, session: DeviceSession) -> None:
+        """A session with no link waits `idle_expiry` seconds in memory for its device, then is let go."""
         if session.connection is None and self.sessions.get(session.id) is session and session.expiry is None:
             session.expiry = asyncio.get_running_loop().call_later(self.idle_expiry, self._expire, session.id)
 

@@ -16,7 +16,7 @@ from typing import Any
 from backends.temporal.gateway import RemoteHost
 from backends.temporal.workflow import SessionWorkflow
 from devices.bridge.client import DeviceClient
-from devices.bridge.server import BridgeServer
+from devices.bridge.server import BridgeServer, owner_digest
 from engine.language.catalog import load_catalog
 from engine.runnable import load_all_runnable
 from tests.support.bridge import refused
@@ -258,3 +258,43 @@ def test_a_first_step_slower_than_one_update_rpc_is_waited_for_not_given_up(
     titles, status = asyncio.run(asyncio.wait_for(scenario(), timeout=90))
     assert titles == ["Ready"]
     assert status is not None and status.name == "RUNNING"
+
+
+def test_whether_a_device_may_resume_is_answered_with_no_worker_running(
+    temporal_server: TemporalServer, workers: WorkerPool
+) -> None:
+    """A device coming back is checked against its session's memo, which Temporal's server answers itself:
+    with the session's worker just killed, the check does not wait for another worker to take a step (it
+    used to be a query, the first of two steps a reconnect waited for). How far the session went comes
+    with the attach that follows."""
+
+    async def scenario() -> tuple[Any, Any, Any, int]:
+        first = workers()
+        bridge, listening, url = await _gateway(temporal_server, workers.queue)
+        try:
+            client = DeviceClient(url, "glasses-1", QUARK)
+            await client.connect(flow="reminder")
+            await client.wait_for(lambda c: _titles(c) == ["Ready"], timeout=10)
+            await client.send_event("gesture.tap")
+            await client.acked()
+            carried_out = client.last_command
+            await client.drop()
+            first.kill()
+            record = await asyncio.wait_for(bridge.host.record(str(client.session)), timeout=2.0)
+            unknown = await asyncio.wait_for(bridge.host.record("no-such-session"), timeout=2.0)
+            workers()
+            client.url = url
+            bridge.host.live.clear()  # as a gateway that never held it: the session is restored, not found live
+            bridge.sessions.clear()
+            welcome = await client.connect()
+            return record, unknown, welcome, carried_out
+        finally:
+            await _stop(bridge, listening)
+
+    record, unknown, welcome, carried_out = asyncio.run(asyncio.wait_for(scenario(), timeout=90))
+    assert (record.wearer, record.device, record.profile) == ("glasses-1", "glasses-1", QUARK.id)
+    assert record.owner == owner_digest(None)  # no token on this loopback gateway: what the store keeps of none
+    assert unknown is None
+    assert welcome["resumed"] is True
+    assert carried_out >= 2  # the card and what the tap made
+    assert (welcome["last_event"], welcome["last_command"]) == (1, carried_out)  # from the attach
