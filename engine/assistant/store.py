@@ -204,7 +204,10 @@ class Checkpointer(threading.Thread):
     """Copies a SQLite file's write-ahead log into it every `every` seconds, off the caller's thread.
 
     A passive checkpoint never waits for writers nor makes them wait; SQLite lets go of
-    Python's lock while it syncs, so the event loop carries on meanwhile.
+    Python's lock while it syncs, so the event loop carries on meanwhile. Once the whole log
+    is copied, the next write starts it over, which cost that write (a save on the event loop)
+    0.4-1.5 ms, every second: so the checkpointer makes that write itself, a one-row note of
+    when it last copied the log (only when others wrote meanwhile: an idle file stays still).
     """
 
     def __init__(self, path: str, every: float = CHECKPOINT_EVERY) -> None:
@@ -212,10 +215,12 @@ class Checkpointer(threading.Thread):
         self.path, self.every = path, every
         self.stopping = threading.Event()
         self.done = 0  # checkpoints made (for tests and operators)
+        self._seen = -1  # the file's data version at the last checkpoint (others' commits change it)
 
     def run(self) -> None:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
+            db.execute("create table if not exists lensflow_checkpoints (id integer primary key, at real not null)")
             while not self.stopping.wait(self.every):
                 self.checkpoint(db)
             self.checkpoint(db)
@@ -224,8 +229,12 @@ class Checkpointer(threading.Thread):
 
     def checkpoint(self, db: sqlite3.Connection) -> None:
         try:
-            db.execute("pragma wal_checkpoint(passive)")
+            version = int(db.execute("pragma data_version").fetchone()[0])
+            busy, logged, copied = db.execute("pragma wal_checkpoint(passive)").fetchone()
             self.done += 1
+            if version != self._seen and not busy and 0 < logged == copied:  # all copied: start the log over
+                db.execute("insert or replace into lensflow_checkpoints (id, at) values (1, ?)", (time.time(),))
+            self._seen = version
         except sqlite3.Error:  # busy or the file went away: the next round tries again
             pass
 

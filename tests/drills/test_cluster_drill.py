@@ -54,7 +54,8 @@ def test_wearers_carry_on_while_workers_and_a_gateway_are_killed(tmp_path: Path)
     assert report.charges_per_key == 1, report.line()
     assert len(report.kills) == plan.worker_kills + plan.gateway_kills
     assert report.events > 0 and report.timer_p99_ms > 0  # wearers were active and timers fired (and were timed)
-    if LONG:  # timers pending while a worker died or took over
+    if LONG:  # timers pending while a worker died or took over, and the HUD after a reconnect
         assert report.failover_timer_p99_ms < 5000, report.line()
-    # timer lateness away from a failover (target 1 s, measured 0.7-0.9 s here) and the HUD after a reconnect
-    # (target 2 s, measured about 3 s when a gateway dies within seconds of a worker) are printed, not asserted
+        assert report.hud_restore_p99_ms < 2000, report.line()
+    # timer lateness away from a failover (target 1 s: 0.7-1.1 s here, 2.4 s in one `make drill` run) is
+    # printed, not asserted (docs/scale.md)
