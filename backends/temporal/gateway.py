@@ -33,7 +33,7 @@ from backends.temporal.workflow import KEEP_UNTOUCHED_S, EventResult, SessionSta
 from engine.assistant.store import SessionRecord
 from engine.logs import session_ref
 
-__all__ = ["RemoteHost", "RemoteSession"]
+__all__ = ["RemoteHost", "RemoteRecords", "RemoteSession", "owner_memo"]
 
 log = logging.getLogger(__name__)
 

@@ -17,20 +17,25 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Replayer
 
 from backends.temporal import shelf
+from backends.temporal.gateway import RemoteRecords, owner_memo
 from backends.temporal.worker import sandbox
 from backends.temporal.workflow import EventResult, SessionStart, SessionWorkflow
+from engine.assistant.store import SessionRecord
 from engine.runnable import load_all_runnable
 from tests.support.servers.temporal import TemporalServer
 from tests.support.temporal_skills import FLOWS
 
 
-async def _begin(address: str, queue: str, **options: Any) -> tuple[Client, WorkflowHandle[Any, Any]]:
+async def _begin(
+    address: str, queue: str, memo: dict[str, Any] | None = None, **options: Any
+) -> tuple[Client, WorkflowHandle[Any, Any]]:
     client = await Client.connect(address)
     handle = await client.start_workflow(
         SessionWorkflow.run,
         SessionStart("reminder", wearer="wearer-1", **options),
         id=f"session-{uuid.uuid4().hex[:12]}",
         task_queue=queue,
+        memo=memo,
     )
     return client, handle
 
@@ -101,11 +106,12 @@ def test_continue_as_new_carries_the_session_numbering_and_timer_over(
     temporal_server: TemporalServer, workers: Any
 ) -> None:
     """Every 4 events the history is cut; the outbox numbering, the applied `seq`, the flow and a timer
-    pending at the cut go on in the next run."""
+    pending at the cut go on in the next run, and so does the memo a resuming device is checked against."""
 
     async def scenario() -> None:
         workers()
-        _, handle = await _begin(temporal_server.address, workers.queue, events_per_run=4)
+        owner = owner_memo(SessionRecord("s", "wearer-1", "glasses-1", "digest", profile="quark-display"))
+        client, handle = await _begin(temporal_server.address, workers.queue, memo=owner, events_per_run=4)
         for seq in range(1, 10):
             assert (await _event(handle, "gesture.tap", seq)).applied
         heard = await handle.execute_update(SessionWorkflow.utterance, args=["hello there", 10])
@@ -136,5 +142,14 @@ def test_continue_as_new_carries_the_session_numbering_and_timer_over(
         assert _titles(missed["commands"]) == ["Noted", "still waiting", "Reminder"]
         assert [c["seq"] for c in missed["commands"]] == [12, 13, 14]
         assert (await handle.query(SessionWorkflow.state))["runs"] >= 4  # the reminder fired in a later run
+        assert await (await handle.describe()).memo() == owner  # the latest run's own memo
+        record = await RemoteRecords(client).load(handle.id)
+        assert record is not None
+        assert (record.wearer, record.device, record.owner, record.profile) == (
+            "wearer-1",
+            "glasses-1",
+            "digest",
+            "quark-display",
+        )
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=40))
