@@ -219,6 +219,9 @@ class Checkpointer(threading.Thread):
 
     def run(self) -> None:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        # as the saves' own connection: its note is not synced (a checkpoint still syncs the log and the
+        # file), so it holds the write lock for microseconds, not for a sync a save could wait behind
+        db.execute("pragma synchronous = normal")
         try:
             db.execute("create table if not exists lensflow_checkpoints (id integer primary key, at real not null)")
             while not self.stopping.wait(self.every):
