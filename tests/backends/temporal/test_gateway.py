@@ -286,6 +286,9 @@ def test_whether_a_device_may_resume_is_answered_with_no_worker_running(
             client.url = url
             bridge.host.live.clear()  # as a gateway that never held it: the session is restored, not found live
             bridge.sessions.clear()
+            claimed = {"type": "hello", "device": "glasses-1", "session": client.session, "last_command": 99}
+            too_far, _ = await refused(url, claimed)  # checked after the attach: the memo does not say
+            assert too_far["code"] == "BAD_HELLO", too_far
             welcome = await client.connect()
             return record, unknown, welcome, carried_out
         finally:

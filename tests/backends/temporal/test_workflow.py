@@ -153,3 +153,21 @@ def test_continue_as_new_carries_the_session_numbering_and_timer_over(
         )
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=40))
+
+
+def test_a_run_started_without_the_owner_memo_is_read_by_its_describe_query(
+    temporal_server: TemporalServer, workers: Any
+) -> None:
+    """Sessions started before the memo (or by a client that sets none) can still be resumed: the
+    gateway asks the run itself, and gets how far it went as well."""
+
+    async def scenario() -> Any:
+        workers()
+        client, handle = await _begin(temporal_server.address, workers.queue)
+        assert (await _event(handle, "gesture.tap", 1)).applied
+        assert await (await handle.describe()).memo() == {}
+        return await RemoteRecords(client).load(handle.id)
+
+    record = asyncio.run(asyncio.wait_for(scenario(), timeout=40))
+    assert record is not None and record.wearer == "wearer-1"
+    assert record.last_event == 1 and record.outbox["last_command"] >= 1
