@@ -17,6 +17,7 @@ keeps the log from growing under saves that never pause). The same interface run
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -223,7 +224,8 @@ class Checkpointer(threading.Thread):
         # file), so it holds the write lock for microseconds, not for a sync a save could wait behind
         db.execute("pragma synchronous = normal")
         try:
-            db.execute("create table if not exists lensflow_checkpoints (id integer primary key, at real not null)")
+            with contextlib.suppress(sqlite3.Error):  # a read-only file: checkpoints still run, with no note
+                db.execute("create table if not exists lensflow_checkpoints (id integer primary key, at real not null)")
             while not self.stopping.wait(self.every):
                 self.checkpoint(db)
             self.checkpoint(db)
