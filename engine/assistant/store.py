@@ -201,6 +201,9 @@ class SessionRows:
         return int(self.run("delete from lensflow_sessions where updated < ?", (older_than,)).rowcount)
 
 
+_SQL_NOW = "(julianday('now') - 2440587.5) * 86400.0"  # Unix time from SQLite's own clock
+
+
 class Checkpointer(threading.Thread):
     """Copies a SQLite file's write-ahead log into it every `every` seconds, off the caller's thread.
 
@@ -238,7 +241,7 @@ class Checkpointer(threading.Thread):
             busy, logged, copied = db.execute("pragma wal_checkpoint(passive)").fetchone()
             self.done += 1
             if version != self._seen and not busy and 0 < logged == copied:  # all copied: start the log over
-                db.execute("insert or replace into lensflow_checkpoints (id, at) values (1, ?)", (time.time(),))
+                db.execute(f"insert or replace into lensflow_checkpoints (id, at) values (1, {_SQL_NOW})")
             self._seen = version
         except sqlite3.Error:  # busy or the file went away: the next round tries again
             pass

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from engine.assistant.store import Checkpointer, SessionRecord, SqliteSessionStore
 
@@ -118,3 +121,34 @@ def test_the_checkpointer_starts_the_log_over_itself_so_the_next_save_does_not(t
     db.close()
     store.close()
     assert _rows_in_main_file(tmp_path, path) == 100
+
+
+def test_the_checkpointer_thread_reads_no_python_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The note's time comes from SQLite's own clock: a checkpointer left running by one part of a process
+    keeps going while another part stubs Python's clock out (the step's purity test does, and a
+    checkpointer that called `time.time` died there, raising in its thread)."""
+    path = tmp_path / "sessions.sqlite"
+    store = SqliteSessionStore(path)
+    assert store.checkpointer is not None
+    store.checkpointer.stop()
+    checkpointer = store.checkpointer = Checkpointer(str(path), every=0.05)
+    checkpointer.start()
+    raised: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: raised.append(args.exc_value))
+
+    def no_clock() -> float:
+        raise AssertionError("the checkpointer read Python's clock")
+
+    for round_ in range(5):
+        assert store.save(SessionRecord(f"s{round_}", "wearer", snapshot=BODY))  # a save reads the clock
+        with monkeypatch.context() as patch:  # ... the checkpointer's next round does not
+            patch.setattr(time, "time", no_clock)
+            before = checkpointer.done
+            while checkpointer.done == before and checkpointer.is_alive():
+                threading.Event().wait(0.01)
+    assert raised == [] and checkpointer.is_alive()
+    store.close()
+    db = sqlite3.connect(path)
+    noted = float(db.execute("select at from lensflow_checkpoints where id = 1").fetchone()[0])
+    db.close()
+    assert abs(noted - time.time()) < 60
