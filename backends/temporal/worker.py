@@ -53,7 +53,7 @@ STICKY_TIMEOUT = timedelta(seconds=1)
 # (the gateway's TASK_TIMEOUT) runs from when the worker took it: taking many makes the last ones late,
 # then timed out and retried after the server's backoff. Steps left on the server wait with no limit.
 # In `make drill` the last worker standing still times out 36-45 steps a run at 16; at 6 none timed out, but
-# failover timers ran up to 7.1 s late (2.1-3.8 s at 16), and timers ran late before any kill too.
+# failover timers ran up to 7.1 s late (1.2-3.8 s at 16), and timers ran late before any kill too.
 WORKFLOW_TASKS_AT_ONCE = 16
 
 log = logging.getLogger(__name__)
