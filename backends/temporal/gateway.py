@@ -238,9 +238,13 @@ class RemoteSession:
             self._told = max(self._told, acked)
 
 
+OWNER_FIELDS = ("wearer", "device", "owner", "profile")  # a session's record fields kept in its workflow's memo
+NO_SUCH_WORKFLOW = (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT)
+
+
 def owner_memo(record: SessionRecord) -> dict[str, str]:
     """What never changes in a session and decides who may resume it, kept as the workflow's memo."""
-    return {"wearer": record.wearer, "device": record.device, "owner": record.owner, "profile": record.profile}
+    return {name: getattr(record, name) for name in OWNER_FIELDS}
 
 
 class RemoteRecords:
@@ -260,24 +264,23 @@ class RemoteRecords:
         try:
             description = await handle.describe()
         except RPCError as exc:
-            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            if exc.status in NO_SUCH_WORKFLOW:
                 return None
             raise
         if description.status != WorkflowExecutionStatus.RUNNING:  # over: finished, ended, or expired
             return None
         memo = await description.memo()
-        if not {"wearer", "device", "owner", "profile"} <= memo.keys():
+        if not set(OWNER_FIELDS) <= memo.keys():
             return await self._asked(handle, session_id)
-        return SessionRecord(
-            session_id, str(memo["wearer"]), str(memo["device"]), str(memo["owner"]), profile=str(memo["profile"])
-        )
+        wearer, device, owner, profile = (str(memo[name]) for name in OWNER_FIELDS)
+        return SessionRecord(session_id, wearer, device, owner, profile=profile)
 
     @staticmethod
     async def _asked(handle: WorkflowHandle[Any, Any], session_id: str) -> SessionRecord | None:
         try:
             about = await handle.query(SessionWorkflow.describe)
         except RPCError as exc:
-            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            if exc.status in NO_SUCH_WORKFLOW:
                 return None
             raise
         if about.get("expired"):  # nobody touched it for its keep time: over, as a forgotten stored session

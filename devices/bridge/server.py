@@ -289,14 +289,15 @@ class BridgeServer:
                 if record.device != hello.device or not same_secret(record.owner, owner_digest(hello.token)):
                     log.warning("session of another device refused", extra=_about(record.id, hello.device))
                     raise ProtocolError("SESSION_REFUSED", "that session belongs to another device")
+                never_sent = ProtocolError("BAD_HELLO", f"last_command {hello.last_command} was never sent")
                 sent = session.hosted.outbox.last_command if session else record.outbox.get("last_command")
                 if sent is not None and hello.last_command > int(sent):
-                    raise ProtocolError("BAD_HELLO", f"last_command {hello.last_command} was never sent")
+                    raise never_sent
                 if session is None:
                     session = await self._restored(record)
                     if hello.last_command > session.hosted.outbox.last_command:  # a record that did not say
                         self._unlinked(session)
-                        raise ProtocolError("BAD_HELLO", f"last_command {hello.last_command} was never sent")
+                        raise never_sent
                 return session, True
             if hello.flow is None:
                 raise ProtocolError("UNKNOWN_SESSION", "no such session (it may have expired): send `flow` to start")
