@@ -52,8 +52,9 @@ STICKY_TIMEOUT = timedelta(seconds=1)
 # session steps a worker takes on at once. Python runs them one after another, and a step's time limit
 # (the gateway's TASK_TIMEOUT) runs from when the worker took it: taking many makes the last ones late,
 # then timed out and retried after the server's backoff. Steps left on the server wait with no limit.
-# In `make drill` the last worker standing still times out 36-45 steps a run at 16; at 6 none timed out, but
-# failover timers ran up to 7.1 s late (1.2-3.8 s at 16), and timers ran late before any kill too.
+# In `make drill` the last worker standing timed out 36-51 steps a run at 16 while runs grew to 1,500 history
+# events: replaying one took longer than the limit. With runs cut at 300 (workflow.HISTORY_PER_RUN) none
+# times out. At 6 (with the longer runs) none timed out either, but failover timers ran up to 7.1 s late.
 WORKFLOW_TASKS_AT_ONCE = 16
 
 log = logging.getLogger(__name__)

@@ -3,8 +3,9 @@
 Pass only with nothing lost, doubled or misdelivered, one charge per payment and each outcome
 told once to its wearer. Timer lateness (read from the sessions' histories) and how soon the HUD
 is back are measured and printed with the rest as one `drill:` line; only `make drill`, run
-alone on a quiet machine, also holds the failover timers to their 5 s bound, since under the
-rest of the suite the lateness measures the machine's load more than the cluster.
+alone on a quiet machine, also holds them to their bounds (timers 1 s, across a failover 5 s,
+the HUD 2 s), since under the rest of the suite they measure the machine's load more than the
+cluster.
 """
 
 from __future__ import annotations
@@ -54,8 +55,7 @@ def test_wearers_carry_on_while_workers_and_a_gateway_are_killed(tmp_path: Path)
     assert report.charges_per_key == 1, report.line()
     assert len(report.kills) == plan.worker_kills + plan.gateway_kills
     assert report.events > 0 and report.timer_p99_ms > 0  # wearers were active and timers fired (and were timed)
-    if LONG:  # timers pending while a worker died or took over, and the HUD after a reconnect
+    if LONG:  # timers away from a failover and across one, and the HUD after a reconnect (docs/scale.md)
+        assert report.timer_p99_ms < 1000, report.line()
         assert report.failover_timer_p99_ms < 5000, report.line()
         assert report.hud_restore_p99_ms < 2000, report.line()
-    # timer lateness away from a failover (target 1 s: 0.7-1.1 s here, 2.4 s in one `make drill` run) is
-    # printed, not asserted (docs/scale.md)

@@ -7,23 +7,30 @@ calls a skill with an idempotency key, then waits 3 s on a flow timer before it 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.worker import Replayer
 
 from backends.temporal import shelf
 from backends.temporal.gateway import RemoteRecords, owner_memo
 from backends.temporal.worker import sandbox
-from backends.temporal.workflow import EventResult, SessionStart, SessionWorkflow
+from backends.temporal.workflow import HISTORY_PER_RUN, EventResult, SessionStart, SessionWorkflow
 from engine.assistant.store import SessionRecord
 from engine.runnable import load_all_runnable
+from tests.support import ROOT
 from tests.support.servers.temporal import TemporalServer
 from tests.support.temporal_skills import FLOWS
+
+# a 429-event run of the reminder flow, recorded before runs were cut at HISTORY_PER_RUN (it has no
+# "shorter-runs" marker); it needs tests/fixtures/temporal/reminder.yaml as it was then, by content hash
+BEFORE_SHORTER_RUNS = ROOT / "tests" / "fixtures" / "temporal" / "before_shorter_runs.history.json.gz"
 
 
 async def _begin(
@@ -171,3 +178,43 @@ def test_a_run_started_without_the_owner_memo_is_read_by_its_describe_query(
     record = asyncio.run(asyncio.wait_for(scenario(), timeout=40))
     assert record is not None and record.wearer == "wearer-1"
     assert record.last_event == 1 and record.outbox["last_command"] >= 1
+
+
+def test_a_busy_run_is_cut_by_its_history_length_so_a_takeover_replays_a_short_one(
+    temporal_server: TemporalServer, workers: Any
+) -> None:
+    """Events alone (500 a run) would let a run grow to thousands of history events; the cut at
+    HISTORY_PER_RUN keeps what a worker taking the session over must replay short."""
+
+    async def scenario() -> None:
+        workers()
+        client, handle = await _begin(temporal_server.address, workers.queue)
+        seq = 0
+        while (await handle.describe()).run_id == handle.result_run_id:
+            seq += 1
+            assert (await _event(handle, "gesture.tap", seq)).applied
+            assert seq < 200, "the run was not cut"  # a tap adds about 5 history events
+        first = await client.get_workflow_handle(handle.id, run_id=handle.result_run_id).fetch_history()
+        assert HISTORY_PER_RUN <= len(first.events) <= HISTORY_PER_RUN + 20
+        assert first.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        carried_on = await _event(handle, "gesture.tap", seq + 1)
+        assert carried_on.applied and _titles(carried_on.commands) == ["tap"]
+        assert carried_on.last_command == seq + 2  # the card, then one toast a tap: numbering carried over
+        shelf.install(load_all_runnable(FLOWS)[0])
+        await Replayer(workflows=[SessionWorkflow], workflow_runner=sandbox()).replay_workflow(first)
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=90))
+
+
+def test_a_run_started_before_runs_were_cut_shorter_replays_as_it_ran() -> None:
+    """A worker with the shorter cut takes over a run started before it: the run has no marker, so it is
+    cut where it was then, and its replay asks for no continue-as-new at HISTORY_PER_RUN events."""
+    history = WorkflowHistory.from_json(
+        "before-shorter-runs", gzip.decompress(BEFORE_SHORTER_RUNS.read_bytes()).decode()
+    )
+    assert len(history.events) > HISTORY_PER_RUN
+    kinds = {event.event_type for event in history.events}
+    assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW not in kinds
+    shelf.install(load_all_runnable(FLOWS)[0])
+    replayer = Replayer(workflows=[SessionWorkflow], workflow_runner=sandbox())
+    asyncio.run(replayer.replay_workflow(history))
