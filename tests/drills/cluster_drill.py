@@ -66,6 +66,7 @@ class DrillReport:
     untold: int = 0
     timer_p99_ms: int = 0
     failover_timer_p99_ms: int = 0
+    active_since: float = 0.0  # when the wearers began their events (the kill moments count from it)
     hud_restore_p99_ms: int = 0
     kills: list[tuple[float, str]] = field(default_factory=list)
     late_timers: list[tuple[float, int, str]] = field(default_factory=list)  # (due, lateness, kind) over 1 s
@@ -171,6 +172,7 @@ class Drill:
         self.t0 = time.time()
         await asyncio.gather(*(self._begin(w, gate) for w in self.wearers))
         started = time.monotonic()
+        self.report.active_since = time.time()
         killer = asyncio.ensure_future(self._kill_at_random(started))
         await asyncio.gather(*(self._live(w, started) for w in self.wearers))
         await killer
