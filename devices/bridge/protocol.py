@@ -107,16 +107,20 @@ def encode_binary(header: dict[str, Any], payload: bytes) -> bytes:
     return struct.pack(">I", len(raw)) + raw + payload
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# one decoder for every frame: `json.loads` with an option builds a new one (and its scanner) on each call
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def _loads(raw: str | bytes, code: str, what: str) -> Any:
     """json.loads that turns every failure (including very deep nesting) into a ProtocolError."""
     try:
-        return json.loads(raw, parse_constant=_no_constant)
+        return _DECODER.decode(raw if isinstance(raw, str) else raw.decode())
     except (ValueError, RecursionError):
         raise ProtocolError(code, f"{what} is not JSON (or nests too deeply)") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def welcome_message(session: str, resumed: bool, last_event: int, last_command: int) -> dict[str, Any]:

@@ -39,9 +39,6 @@ STOP_ACTION = {"mic": "mic.stop", "camera": "camera.record_stop"}
 _NO_HOLDERS = cast("dict[str, set[str]]", MappingProxyType({}))  # most devices never capture: no dict for them
 
 
-_NO_RUNS: set[str] = cast("set[str]", frozenset())  # shared by every idle runner: never added to
-
-
 def led_wanted(captures: Iterable[str] | None, photo: bool = False) -> bool:
     """Whether a flow needs the privacy LED: some capture of it runs, or it is taking a photo now."""
     return photo or any(True for _ in captures or ())
@@ -53,7 +50,8 @@ class PrivacyLed:
     __slots__ = ("holders", "lit")  # one per runner, idle most of the time
 
     def __init__(self) -> None:
-        self.holders: set[str] = _NO_RUNS  # a set once a flow holds the light
+        # the runs holding it: a tuple, as one or two runs hold it at most (an empty set costs 216 bytes)
+        self.holders: tuple[str, ...] = ()
         self.lit = False
 
     @property
@@ -63,11 +61,9 @@ class PrivacyLed:
     def hold(self, run: str, on: bool) -> bool | None:
         """Flow run `run` does (on) or no longer does need the light; the LED's new state if it changed."""
         if on:
-            if self.holders is _NO_RUNS:
-                self.holders = set()
-            self.holders.add(run)
-        elif self.holders:
-            self.holders.discard(run)
+            self._add(run)
+        elif run in self.holders:
+            self.holders = tuple(held for held in self.holders if held != run)
         want = self.capturing
         if want == self.lit:
             return None
@@ -77,10 +73,12 @@ class PrivacyLed:
     def adopt(self, run: str, captures: Iterable[str] | None) -> None:
         """A restored session's captures: still running on the device, whose LED is still on."""
         if led_wanted(captures):
-            if self.holders is _NO_RUNS:
-                self.holders = set()
-            self.holders.add(run)
+            self._add(run)
         self.lit = self.capturing
+
+    def _add(self, run: str) -> None:
+        if run not in self.holders:
+            self.holders = (*self.holders, run)
 
 
 def privacy_violations(actions: Iterable[tuple[str, Any]], finished: bool = True) -> list[str]:

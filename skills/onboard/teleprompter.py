@@ -68,11 +68,8 @@ async def load(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     if not text:
         raise SkillError("BAD_REQUEST", "give the script as text or file")
     pages = paginate(str(text))
-    return {
-        "pages": ["\n".join(page) for page in pages],
-        "words": len(words_of(str(text))),
-        "script": str(text),
-    }
+    # the pages are the script from here on: a session keeps (and saves with every event) one copy of it
+    return {"pages": ["\n".join(page) for page in pages], "words": len(words_of(str(text)))}
 
 
 def align(script: str, heard: str, position: int) -> int:
@@ -94,21 +91,27 @@ def align(script: str, heard: str, position: int) -> int:
     return max(position, best_end) if best_score >= 60 else position
 
 
-def page_of(script: str, position: int) -> int:
+def page_of(pages: list[str], position: int) -> int:
     """The page showing word `position`."""
     total = 0
-    for index, page in enumerate(paginate(script)):
-        total += sum(len(words_of(line)) for line in page)
+    for index, page in enumerate(pages):
+        total += len(words_of(page))
         if position < total:
             return index
-    return max(0, len(paginate(script)) - 1)
+    return max(0, len(pages) - 1)
 
 
 async def align_skill(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    script = str(args.get("script") or "")
+    """Where the reader is, in the `pages` that `load` made (or a `script`, as flows saved before pages did)."""
+    pages = args.get("pages")
+    if isinstance(pages, list):
+        pages = [str(page) for page in pages]
+    else:
+        pages = ["\n".join(page) for page in paginate(str(args.get("script") or ""))]
+    script = "\n".join(pages)
     position = int(args.get("position") or 0)
     if args.get("advance"):  # auto-scroll: move on by a number of words
         position = min(len(words_of(script)), position + int(args["advance"]))
     else:
         position = align(script, str(args.get("heard") or ""), position)
-    return {"position": position, "page": page_of(script, position)}
+    return {"position": position, "page": page_of(pages, position)}

@@ -92,6 +92,11 @@ def test_teleprompter_follows_a_reader_who_skips_and_repeats() -> None:
     assert loaded["words"] == len(teleprompter.words_of(SCRIPT)) and all(
         len(p.splitlines()) <= 5 for p in loaded["pages"]
     )
+    # a flow follows the reader in the pages it loaded; flows saved before that hand the script itself
+    heard = {"heard": "they show the way on the street", "position": 3}
+    by_pages = asyncio.run(teleprompter.align_skill({"pages": loaded["pages"], **heard}, CTX))
+    assert by_pages == asyncio.run(teleprompter.align_skill({"script": SCRIPT, **heard}, CTX))
+    assert loaded["pages"][by_pages["page"]].replace("\n", " ").count("the street") == 1
 
 
 def test_media_is_saved_with_metadata_and_refused_when_storage_is_full(

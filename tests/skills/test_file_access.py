@@ -70,7 +70,7 @@ def hostile_names(folders: dict[str, Path]) -> list[str]:
 def test_a_script_is_read_only_from_the_scripts_folder(folders: dict[str, Path]) -> None:
     (folders["scripts"] / "talk.txt").write_text("Good morning everyone.")
     loaded = asyncio.run(teleprompter.load({"file": "talk.txt"}, CTX))
-    assert loaded["script"] == "Good morning everyone."
+    assert loaded["pages"] == ["Good morning everyone."]
     for name in hostile_names(folders):
         error = refused(teleprompter.load({"file": name}, CTX))
         assert error.code == "FILE_NOT_ALLOWED", (name, error)

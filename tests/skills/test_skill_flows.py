@@ -48,6 +48,9 @@ def test_teleprompter_follows_a_reader_who_skips_sentences(tmp_path: Path) -> No
     assert end["vars"]["page"] == 1 and end["vars"]["position"] > 50
     pages = [e["args"]["text"] for e in lines if e.get("name") == "hud.show"]
     assert pages[-1] == end["vars"]["doc"]["pages"][1]
+    # the session holds (and saves with every event) the script once: as its pages
+    held = json.dumps({"slots": end["slots"], "vars": end["vars"]})
+    assert held.count("They take meeting notes") == 1 and "They take meeting notes" in end["vars"]["doc"]["pages"][1]
 
 
 def test_teleprompter_scrolls_at_a_speed_the_reader_can_change(tmp_path: Path) -> None:

@@ -225,6 +225,23 @@ def test_a_session_nobody_comes_back_to_is_let_go_from_memory_and_kept_in_the_st
     asyncio.run(scenario())
 
 
+def test_a_connected_wearer_holds_no_handshake_headers_and_still_talks() -> None:
+    async def scenario() -> None:
+        bridge, server, url = await start_bridge()
+        async with connect(url, additional_headers={"X-Padding": "p" * 2000}) as ws:
+            session_id = await _hello(ws)
+            (connection,) = server.connections
+            assert connection.request is not None and connection.request.path == "/"
+            assert not connection.request.headers and connection.response is None  # let go after the handshake
+            await ws.send(json.dumps({"type": "event", "seq": 1, "name": "gesture.tap", "data": {}}))
+            await receive(ws, lambda m: m.get("type") == "ack")
+            assert bridge.sessions[session_id].last_event == 1
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(scenario())
+
+
 def test_an_oversized_script_is_refused_and_other_wearers_are_answered() -> None:
     flows = {
         "ticker": compile_text(FLOW),
