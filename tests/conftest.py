@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from engine.assistant.store import Checkpointer, SqliteSessionStore
 from tests.support.flows import WriteFlow
 from tests.support.servers.postgres import PostgresServer
+from tests.support.stores import OpenStore
+
+
+@pytest.fixture(autouse=True)
+def _stores_are_closed() -> Iterator[None]:
+    """A test closes the session stores it opens: one left open keeps its checkpointer thread running."""
+    before = set(threading.enumerate())
+    yield
+    left = [t.name for t in threading.enumerate() if isinstance(t, Checkpointer) and t not in before and t.is_alive()]
+    if left:
+        pytest.fail(f"the test left {len(left)} session store(s) open: {', '.join(sorted(left))}")
+
+
+@pytest.fixture
+def open_store() -> Iterator[OpenStore]:
+    """Open a session store at a path; every store opened so is closed when the test ends."""
+    opened: list[SqliteSessionStore] = []
+
+    def open_one(path: str | Path) -> SqliteSessionStore:
+        opened.append(SqliteSessionStore(path))
+        return opened[-1]
+
+    yield open_one
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from engine.assistant.routing import OfflineRouter
 from engine.assistant.store import SessionRecord, SqliteSessionStore
 from engine.runnable import load_all_runnable
 from tests.support.servers.temporal import TemporalServer
+from tests.support.stores import OpenStore
 from tests.support.temporal_skills import FLOWS
 
 OFFLINE_ANSWER = "I can't answer that offline: open questions need the network."
@@ -42,11 +43,9 @@ class Embedded:
     """The same words said to the embedded host (on a virtual clock: no timer fires by itself), and what
     its device link is handed for each."""
 
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: SqliteSessionStore) -> None:
         flows = load_all_runnable(FLOWS)[0]
-        self.host = SessionHost(
-            flows, SqliteSessionStore(store), OfflineRouter([c.flow for c in flows.values()]), virtual=True
-        )
+        self.host = SessionHost(flows, store, OfflineRouter([c.flow for c in flows.values()]), virtual=True)
         self.session = self.host.create("wearer-1")
         self.session.link = self
         self.got: list[dict[str, Any]] = []
@@ -104,9 +103,9 @@ async def _understood(handle: WorkflowHandle[Any, Any]) -> int:
 
 
 def test_an_idle_session_is_led_by_words_as_the_embedded_host_leads_it(
-    temporal_server: TemporalServer, workers: Any, tmp_path: Path
+    temporal_server: TemporalServer, workers: Any, tmp_path: Path, open_store: OpenStore
 ) -> None:
-    embedded = Embedded(tmp_path / "embedded.db")
+    embedded = Embedded(open_store(tmp_path / "embedded.db"))
 
     async def scenario() -> None:
         workers()
@@ -160,11 +159,11 @@ def test_an_idle_session_is_led_by_words_as_the_embedded_host_leads_it(
 
 
 def test_repairs_work_in_a_session_workflow_and_what_they_remember_crosses_continue_as_new(
-    temporal_server: TemporalServer, workers: Any, tmp_path: Path
+    temporal_server: TemporalServer, workers: Any, tmp_path: Path, open_store: OpenStore
 ) -> None:
     # before, a session workflow kept no repair memory: "go back" had nothing to go back to, "repeat that"
     # nothing to repeat
-    embedded = Embedded(tmp_path / "embedded.db")
+    embedded = Embedded(open_store(tmp_path / "embedded.db"))
 
     async def scenario() -> None:
         workers()
@@ -253,9 +252,9 @@ def test_an_idle_armed_session_stays_so_across_continue_as_new(temporal_server: 
 
 
 def test_a_listening_flow_gets_words_unrouted_until_the_wearer_addresses_the_assistant(
-    temporal_server: TemporalServer, workers: Any, tmp_path: Path
+    temporal_server: TemporalServer, workers: Any, tmp_path: Path, open_store: OpenStore
 ) -> None:
-    embedded = Embedded(tmp_path / "embedded.db")
+    embedded = Embedded(open_store(tmp_path / "embedded.db"))
 
     async def scenario() -> None:
         workers()

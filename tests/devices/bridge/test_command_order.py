@@ -14,6 +14,7 @@ from engine.assistant.routing import OfflineRouter
 from engine.assistant.store import SqliteSessionStore
 from tests.support.bridge import receive, start_bridge
 from tests.support.runtime import compile_text
+from tests.support.stores import OpenStore
 
 
 def test_the_commands_an_event_draws_arrive_before_its_ack() -> None:
@@ -116,18 +117,20 @@ def test_a_command_saved_while_a_device_reconnects_waits_for_the_welcome_and_com
     ]
 
 
-def test_a_device_saying_hello_twice_while_its_session_is_restored_gets_one_session(tmp_path: Any) -> None:
+def test_a_device_saying_hello_twice_while_its_session_is_restored_gets_one_session(
+    tmp_path: Any, open_store: OpenStore
+) -> None:
     """A restarted bridge, a slow restore, and the device's second hello before the first is answered: both
     hellos get the one session (a second copy would take the commands the device's link never sees)."""
     from devices.bridge.server import BridgeServer
 
     async def scenario() -> tuple[Any, Any, int]:
         path = str(tmp_path / "sessions.sqlite")
-        first = BridgeServer({"pages": PAGES}, store=SqliteSessionStore(path))
+        first = BridgeServer({"pages": PAGES}, store=open_store(path))
         hosted = first.host.create("glasses-1", device="glasses-1")
         await hosted.start("pages")
         first.close()
-        again = BridgeServer({"pages": PAGES}, store=SqliteSessionStore(path))
+        again = BridgeServer({"pages": PAGES}, store=open_store(path))
         restores = 0
         restore = again.host.restore
 

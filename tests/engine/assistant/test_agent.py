@@ -12,15 +12,18 @@ from typing import Any
 
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SqliteSessionStore, open_session_store
+from engine.assistant.store import open_session_store
 from tests.support import ROOT
 from tests.support.assistant import FLOWS, Payments, counting_host
+from tests.support.stores import OpenStore
 
 
-def test_a_payment_waits_for_confirmation_and_resumes_by_voice_or_gesture(tmp_path: Path) -> None:
+def test_a_payment_waits_for_confirmation_and_resumes_by_voice_or_gesture(
+    tmp_path: Path, open_store: OpenStore
+) -> None:
     async def scenario(answer: str) -> tuple[dict[str, Any], dict[str, Any], Payments]:
         payments = Payments()
-        session = await counting_host(SqliteSessionStore(tmp_path / f"{answer}.sqlite"), payments).session("s1")
+        session = await counting_host(open_store(tmp_path / f"{answer}.sqlite"), payments).session("s1")
         first = await session.say("pay 25 yuan")
         # a gesture is not an utterance: it answers the pending step directly
         second = await (session.answer(answer) if answer.startswith("gesture.") else session.say(answer))
@@ -39,9 +42,9 @@ def test_a_payment_waits_for_confirmation_and_resumes_by_voice_or_gesture(tmp_pa
     assert payments.charges == [] and second["snapshot"]["stack"][0]["session"]["final"] == "cancelled"
 
 
-def test_no_flow_fits_gives_an_answer_without_starting_anything(tmp_path: Path) -> None:
+def test_no_flow_fits_gives_an_answer_without_starting_anything(tmp_path: Path, open_store: OpenStore) -> None:
     async def scenario() -> dict[str, Any]:
-        host = counting_host(SqliteSessionStore(tmp_path / "a.sqlite"), Payments())
+        host = counting_host(open_store(tmp_path / "a.sqlite"), Payments())
         return await (await host.session("s2")).say("tell me a joke")
 
     result = asyncio.run(scenario())
@@ -107,7 +110,7 @@ def test_sessions_in_postgresql_survive_a_restart() -> None:
         server.stop()
 
 
-def test_device_events_take_the_fast_path_without_routing(tmp_path: Path) -> None:
+def test_device_events_take_the_fast_path_without_routing(tmp_path: Path, open_store: OpenStore) -> None:
     routed: list[str] = []
 
     class CountingRouter(OfflineRouter):
@@ -117,7 +120,7 @@ def test_device_events_take_the_fast_path_without_routing(tmp_path: Path) -> Non
 
     async def scenario() -> dict[str, Any] | None:
         router = CountingRouter([c.flow for c in FLOWS.values()])
-        session = await SessionHost(FLOWS, SqliteSessionStore(tmp_path / "fast.sqlite"), router).session("s3")
+        session = await SessionHost(FLOWS, open_store(tmp_path / "fast.sqlite"), router).session("s3")
         await session.say("take me to the station")
         for i in range(5):  # location fixes never reach the router or the turn graph
             await session.device_event("location.update", {"lat": 31.2 + i / 1000, "lng": 121.4})
@@ -157,7 +160,7 @@ def test_cli_chat_offline_session(tmp_path: Path) -> None:
     assert "HUD · double_text" in proc.stdout
 
 
-def test_a_spoken_cancel_lets_the_flow_wrap_up_as_it_declares(tmp_path: Path) -> None:
+def test_a_spoken_cancel_lets_the_flow_wrap_up_as_it_declares(tmp_path: Path, open_store: OpenStore) -> None:
     """Cancel means what the flow says: the meeting notes are closed and saved, not thrown away."""
 
     calls: list[str] = []
@@ -180,7 +183,7 @@ def test_a_spoken_cancel_lets_the_flow_wrap_up_as_it_declares(tmp_path: Path) ->
 
     async def scenario() -> dict[str, Any]:
         router = OfflineRouter([c.flow for c in FLOWS.values()])
-        host = SessionHost(FLOWS, SqliteSessionStore(tmp_path / "m.sqlite"), router, skills=skills, virtual=True)
+        host = SessionHost(FLOWS, open_store(tmp_path / "m.sqlite"), router, skills=skills, virtual=True)
         session = await host.session("s9")
         await session.say("take meeting notes")
         return await session.say("qwen, cancel")

@@ -11,9 +11,9 @@ from typing import Any
 from engine.assistant.addressing import COMMAND_GESTURE
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SqliteSessionStore
 from engine.runtime.compiler import compile_flow
 from tests.support.flows import flow_of
+from tests.support.stores import OpenStore
 
 DICTATION = textwrap.dedent(
     """\
@@ -48,7 +48,7 @@ class Lookups:
         return {"ok": True}
 
 
-def test_a_turn_resumes_nothing_and_a_read_never_starts_a_call(tmp_path: Path) -> None:
+def test_a_turn_resumes_nothing_and_a_read_never_starts_a_call(tmp_path: Path, open_store: OpenStore) -> None:
     path = tmp_path / "dictate.yaml"
     path.write_text(DICTATION, encoding="utf-8")
     compiled = compile_flow(flow_of(path))
@@ -56,7 +56,7 @@ def test_a_turn_resumes_nothing_and_a_read_never_starts_a_call(tmp_path: Path) -
     lookups = Lookups()
 
     async def scenario() -> tuple[int, int, int]:
-        store = SqliteSessionStore(tmp_path / "s.sqlite")
+        store = open_store(tmp_path / "s.sqlite")
         skills = {"probe.lookup": lookups.lookup}
         host = SessionHost(flows, store, OfflineRouter([compiled.flow]), skills=skills, virtual=True)
         session = await host.session("s")

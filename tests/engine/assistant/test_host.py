@@ -12,6 +12,7 @@ from engine.assistant.store import SqliteSessionStore
 from engine.runtime.compiler import CompiledFlow, compile_flow
 from tests.support import FIXTURES
 from tests.support.flows import flow_of
+from tests.support.stores import OpenStore
 
 
 def _flows(*paths: Path) -> dict[str, CompiledFlow]:
@@ -41,9 +42,9 @@ def _taps(session: Any) -> int:
     return int(session.snapshot()["stack"][0]["session"]["vars"]["taps"])
 
 
-def test_two_writers_in_one_process_keep_every_event(tmp_path: Path) -> None:
+def test_two_writers_in_one_process_keep_every_event(tmp_path: Path, open_store: OpenStore) -> None:
     async def go() -> int:
-        store = SqliteSessionStore(tmp_path / "s.sqlite")
+        store = open_store(tmp_path / "s.sqlite")
         host = _host(COUNTER, store)
         session = await host.session("s")
         await session.say("count my taps")
@@ -59,11 +60,11 @@ def test_two_writers_in_one_process_keep_every_event(tmp_path: Path) -> None:
     assert asyncio.run(go()) == 400
 
 
-def test_two_processes_writing_one_session_keep_every_event(tmp_path: Path) -> None:
+def test_two_processes_writing_one_session_keep_every_event(tmp_path: Path, open_store: OpenStore) -> None:
     """Two hosts on one store stand for two processes: the version check serializes them."""
 
     async def go() -> tuple[int, int]:
-        first, second = SqliteSessionStore(tmp_path / "s.sqlite"), SqliteSessionStore(tmp_path / "s.sqlite")
+        first, second = open_store(tmp_path / "s.sqlite"), open_store(tmp_path / "s.sqlite")
         a, b = _host(COUNTER, first), _host(COUNTER, second)
         await (await a.session("s")).say("count my taps")
         one, other = await a.session("s"), await b.session("s")
@@ -74,7 +75,7 @@ def test_two_processes_writing_one_session_keep_every_event(tmp_path: Path) -> N
                 await asyncio.sleep(0)  # let the other writer in between
 
         await asyncio.gather(tap(one), tap(other))
-        reread = await _host(COUNTER, SqliteSessionStore(tmp_path / "s.sqlite")).session("s")
+        reread = await _host(COUNTER, open_store(tmp_path / "s.sqlite")).session("s")
         a.close()
         b.close()
         return _taps(reread), reread.record.version
@@ -84,9 +85,9 @@ def test_two_processes_writing_one_session_keep_every_event(tmp_path: Path) -> N
     assert version >= 402  # created, started, then one saved change per tap
 
 
-def test_a_repeated_event_number_is_processed_once(tmp_path: Path) -> None:
+def test_a_repeated_event_number_is_processed_once(tmp_path: Path, open_store: OpenStore) -> None:
     async def go() -> tuple[list[bool], int]:
-        host = _host(COUNTER, SqliteSessionStore(tmp_path / "s.sqlite"))
+        host = _host(COUNTER, open_store(tmp_path / "s.sqlite"))
         session = await host.session("s")
         await session.say("count my taps")
         taken = [await session.device_event("gesture.tap", {}, seq=n) for n in (1, 2, 2, 1, 3)]
@@ -95,9 +96,11 @@ def test_a_repeated_event_number_is_processed_once(tmp_path: Path) -> None:
     assert asyncio.run(go()) == ([True, True, False, False, True], 3)
 
 
-def test_a_timer_due_while_no_process_ran_fires_at_once_when_the_session_is_restored(tmp_path: Path) -> None:
+def test_a_timer_due_while_no_process_ran_fires_at_once_when_the_session_is_restored(
+    tmp_path: Path, open_store: OpenStore
+) -> None:
     async def first_life() -> str:
-        host = _host(ASK_NAME, SqliteSessionStore(tmp_path / "s.sqlite"))
+        host = _host(ASK_NAME, open_store(tmp_path / "s.sqlite"))
         session = host.create("w1")
         await session.say("ask my name")
         due = session.snapshot()["stack"][0]["session"]["timers"]  # type: ignore[index]
@@ -109,7 +112,7 @@ def test_a_timer_due_while_no_process_ran_fires_at_once_when_the_session_is_rest
 
     async def second_life() -> list[dict[str, Any]]:
         await asyncio.sleep(1.2)  # the timer fell due while nothing ran
-        host = _host(ASK_NAME, SqliteSessionStore(tmp_path / "s.sqlite"))
+        host = _host(ASK_NAME, open_store(tmp_path / "s.sqlite"))
         link = Commands()
         session = await host.resume(session_id)
         assert session is not None
@@ -127,9 +130,11 @@ def test_a_timer_due_while_no_process_ran_fires_at_once_when_the_session_is_rest
     assert prompts[0]["seq"] == 2  # numbering goes on from the first life's prompt (command 1)
 
 
-def test_commands_not_acknowledged_are_kept_across_a_restart_and_acknowledged_ones_are_not(tmp_path: Path) -> None:
+def test_commands_not_acknowledged_are_kept_across_a_restart_and_acknowledged_ones_are_not(
+    tmp_path: Path, open_store: OpenStore
+) -> None:
     async def go() -> tuple[list[int], list[int]]:
-        host = _host(COUNTER, SqliteSessionStore(tmp_path / "s.sqlite"))
+        host = _host(COUNTER, open_store(tmp_path / "s.sqlite"))
         session = host.create("w1")
         session.link = Commands()
         await session.say("count my taps")
@@ -139,7 +144,7 @@ def test_commands_not_acknowledged_are_kept_across_a_restart_and_acknowledged_on
         session.ack(first[0])
         await session.device_event("gesture.tap", {})  # the ack is saved with the next change
         host.close()
-        again = await _host(COUNTER, SqliteSessionStore(tmp_path / "s.sqlite")).resume(session.id)
+        again = await _host(COUNTER, open_store(tmp_path / "s.sqlite")).resume(session.id)
         assert again is not None
         return first, [c["seq"] for c in again.outbox.missed(first[0])]
 
@@ -147,9 +152,9 @@ def test_commands_not_acknowledged_are_kept_across_a_restart_and_acknowledged_on
     assert first == [1, 2] and kept == [2]
 
 
-def test_a_session_keeps_a_bounded_trace_however_many_events_it_handles(tmp_path: Path) -> None:
+def test_a_session_keeps_a_bounded_trace_however_many_events_it_handles(tmp_path: Path, open_store: OpenStore) -> None:
     async def go() -> tuple[int, int]:
-        host = _host(COUNTER, SqliteSessionStore(tmp_path / "s.sqlite"), trace_kept=50)
+        host = _host(COUNTER, open_store(tmp_path / "s.sqlite"), trace_kept=50)
         session = await host.session("s")
         await session.say("count my taps")
         for _ in range(300):
@@ -159,9 +164,11 @@ def test_a_session_keeps_a_bounded_trace_however_many_events_it_handles(tmp_path
     assert asyncio.run(go()) == (50, 0)
 
 
-def test_a_session_whose_flow_was_removed_is_not_restored_and_nothing_fails(tmp_path: Path) -> None:
+def test_a_session_whose_flow_was_removed_is_not_restored_and_nothing_fails(
+    tmp_path: Path, open_store: OpenStore
+) -> None:
     async def go() -> tuple[int, bool]:
-        store = SqliteSessionStore(tmp_path / "s.sqlite")
+        store = open_store(tmp_path / "s.sqlite")
         first = _host(COUNTER, store)
         await (await first.session("s")).say("count my taps")
         first.close()
@@ -174,11 +181,11 @@ def test_a_session_whose_flow_was_removed_is_not_restored_and_nothing_fails(tmp_
     assert asyncio.run(go()) == (0, True)
 
 
-def test_what_one_wearers_device_reports_stays_in_that_wearers_session(tmp_path: Path) -> None:
+def test_what_one_wearers_device_reports_stays_in_that_wearers_session(tmp_path: Path, open_store: OpenStore) -> None:
     """Battery, location and the HUD's text are per device: two wearers on one host never see each other's."""
 
     async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
-        host = _host(COUNTER, SqliteSessionStore(tmp_path / "s.db"), virtual=True)
+        host = _host(COUNTER, open_store(tmp_path / "s.db"), virtual=True)
         first, second = host.create("wearer-1"), host.create("wearer-2")
         for session in (first, second):
             await session.start("counter")

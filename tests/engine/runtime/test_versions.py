@@ -86,6 +86,7 @@ def _start_on_v1(write_flow: WriteFlow, tmp_path: Path) -> tuple[Path, str, str]
         frame = _frame(session)
         assert (frame["config"], frame["flow_version"]) == ("reviewing", 1)
         host.close()
+        host.store.close()
         return session.id, str(frame["flow_hash"])
 
     session_id, pinned = asyncio.run(first_life())
@@ -103,6 +104,7 @@ def _restore(path: Path, tmp_path: Path, session_id: str, tap: bool = True) -> t
             await session.device_event("gesture.tap", {})
         after = session.snapshot()
         host.close()
+        host.store.close()
         return (before, after, session), trace
 
     return asyncio.run(second_life())
