@@ -18,7 +18,7 @@ from tests.support import ROOT
 SAMPLES = {
     "keyword_twice": (
         "misc",
-        """
+        '''
 def trace(kind: str, **data: object) -> None:
     print(kind, data)
 
@@ -26,49 +26,49 @@ def trace(kind: str, **data: object) -> None:
 def step(steps):
     if steps > 3:
         trace("error", kind="error.loop")
-""",
+''',
     ),
     "never_equal": (
         "comparison-overlap",
-        """
+        '''
 def is_done(code: int) -> bool:
     return code == "done"
-""",
+''',
     ),
     "implicit_optional": (
         "assignment",
-        """
+        '''
 def greet(name: str = None) -> str:
     return "hi " + name
-""",
+''',
     ),
     "stale_ignore": (
         "unused-ignore",
-        """
+        '''
 count: int = 1  # type: ignore[assignment]
-""",
+''',
     ),
     "needless_cast": (
         "redundant-cast",
-        """
+        '''
 from typing import cast
 
 
 def double(n: int) -> int:
     return cast(int, n) * 2
-""",
+''',
     ),
 }
 
 # Listed third-party packages that ship no types are imported without an error.
-UNTYPED_IMPORTS = """
+UNTYPED_IMPORTS = '''
 import cn2an
 import yaml
 
 
 def parse(text: str) -> object:
     return yaml.safe_load(text), cn2an.cn2an("一", "smart")
-"""
+'''
 
 
 def test_the_configured_type_check_reports_each_kind_of_bug(tmp_path: Path) -> None:

@@ -224,9 +224,8 @@ class BridgeServer:
             session = await self._open(connection)
             if session is None:
                 return
-            async for (
-                frame
-            ) in connection:  # what the hello and welcome held is let go: an idle wearer costs its session
+            # what the hello and welcome held is let go here: an idle wearer costs only its session
+            async for frame in connection:
                 if session.connection is not connection:
                     break  # replaced by a newer connection, or freed
                 try:

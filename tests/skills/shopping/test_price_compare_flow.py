@@ -109,7 +109,9 @@ def test_online_the_offers_come_from_taobao(tmp_path: Path) -> None:
         gateway.fail(7, times=10)
         (tmp_path / "busy").mkdir()
         shutil.copyfile(tmp_path / "p.png", tmp_path / "busy" / "p.png")  # a scenario's files sit beside it
-        busy, _ = simulate(tmp_path / "busy", "  - {at: 0s, image: p.png}\n", {**env, "LENSFLOW_TAOBAO_BACKOFF": "0"})
+        busy, _ = simulate(
+            tmp_path / "busy", "  - {at: 0s, image: p.png}\n", {**env, "LENSFLOW_TAOBAO_BACKOFF": "0"}
+        )
     assert shown(trace, "list")[0][1:] == ["• ¥9.90 淘宝好店 52k/mo", "• ¥12.50 天猫超市 800/mo"]
     assert end["vars"]["offers"]["source"] == "taobao" and end["vars"]["comparison"]["cheaper"] == "online"
     assert busy["final"] == "busy"
