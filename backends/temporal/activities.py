@@ -12,8 +12,10 @@ flow as `error.code`, because the flow's `retry:` and `on_error` decide what hap
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
@@ -24,10 +26,15 @@ from engine.media import MediaStore, open_media_store
 from engine.runtime.calls import LlmProvider, Skill, SkillContext, SkillError
 from engine.runtime.clock import wall_ms
 
-__all__ = ["MODEL_ACTIVITY", "SKILL_ACTIVITY", "ModelCall", "SessionActivities", "SkillCall"]
+__all__ = ["HEARTBEAT_TIMEOUT", "MODEL_ACTIVITY", "SKILL_ACTIVITY", "ModelCall", "SessionActivities", "SkillCall"]
 
 SKILL_ACTIVITY = "lensflow.skill"
 MODEL_ACTIVITY = "lensflow.model"
+# a running call says it is alive this often; a call not heard from for HEARTBEAT_TIMEOUT has lost its worker
+# and is tried again on another (or fails, when trying again could repeat an effect), instead of holding the
+# wearer for the call's whole time limit (60 s for a payment)
+HEARTBEAT_EVERY_S = 1.0
+HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 
 
 @dataclass
@@ -41,6 +48,7 @@ class SkillCall:
     wearer: str
     attempt: int = 1
     uploads: list[str] = field(default_factory=list)  # photos in `args` the device was still to upload
+    resumed: bool = False  # the flow's call ran before (`SkillContext.resumed`)
 
 
 @dataclass
@@ -54,6 +62,23 @@ class ModelCall:
     session_id: str
     wearer: str
     attempt: int = 1
+
+
+T = TypeVar("T")
+
+
+async def _alive_while(work: Awaitable[T]) -> T:
+    """`work`, with a heartbeat every HEARTBEAT_EVERY_S until it ends (it is cancelled with the activity)."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_S)
+            if done:
+                return task.result()
+            activity.heartbeat()
+    finally:
+        if not task.done():
+            task.cancel()
 
 
 async def _sleep_ms(ms: int) -> None:
@@ -93,10 +118,14 @@ class SessionActivities:
             raise ApplicationError(
                 f"skill '{call.skill}' has no provider on this worker", type="UNAVAILABLE", non_retryable=True
             )
-        context = SkillContext(_sleep_ms, wall_ms, call.key, call.session_id, call.attempt, wearer=call.wearer)
+        # a second attempt of this activity is the same call, started again after its worker died
+        resumed = call.resumed or activity.info().attempt > 1
+        context = SkillContext(
+            _sleep_ms, wall_ms, call.key, call.session_id, call.attempt, wearer=call.wearer, resumed=resumed
+        )
         await self._uploaded(call)
         try:
-            return await skill(dict(call.args), context)
+            return await _alive_while(skill(dict(call.args), context))
         except SkillError as exc:
             raise _final(exc) from None
 
@@ -116,7 +145,9 @@ class SessionActivities:
             raise ApplicationError("no model is configured on this worker", type="LLM_UNAVAILABLE", non_retryable=True)
         context = SkillContext(_sleep_ms, wall_ms, None, call.session_id, call.attempt, wearer=call.wearer)
         try:
-            return await self.llm.complete(call.prompt, call.system, call.image, call.schema, context=context)
+            return await _alive_while(
+                self.llm.complete(call.prompt, call.system, call.image, call.schema, context=context)
+            )
         except Exception as exc:
             if isinstance(getattr(exc, "code", None), str):  # the provider's own code: TIMEOUT, INVALID_OUTPUT ...
                 raise _final(exc) from None

@@ -19,7 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
-    from backends.temporal.activities import MODEL_ACTIVITY, SKILL_ACTIVITY, ModelCall, SkillCall
+    from backends.temporal.activities import HEARTBEAT_TIMEOUT, MODEL_ACTIVITY, SKILL_ACTIVITY, ModelCall, SkillCall
     from engine.runtime.calls import Skill, SkillContext, SkillError
 
 __all__ = ["ActivityModel", "WorkflowClock", "activity_skills", "retry_for"]
@@ -89,11 +89,14 @@ def activity_skills(
 def _remote_skill(name: str, spec: Mapping[str, Any], awaited: Callable[[Any], list[str]] | None) -> Skill:
     async def call(args: dict[str, Any], ctx: SkillContext) -> Any:
         uploads = awaited(args) if awaited is not None else []
-        request = SkillCall(name, args, ctx.idempotency_key, ctx.session_id, ctx.wearer, ctx.attempt, uploads)
+        request = SkillCall(
+            name, args, ctx.idempotency_key, ctx.session_id, ctx.wearer, ctx.attempt, uploads, ctx.resumed
+        )
         work = workflow.execute_activity(
             SKILL_ACTIVITY,
             request,
             start_to_close_timeout=SKILL_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=retry_for(spec, ctx.idempotency_key),
             summary=name,
         )
@@ -121,6 +124,7 @@ class ActivityModel:
             MODEL_ACTIVITY,
             ModelCall(prompt, system, image, schema, session_id, wearer, attempt),
             start_to_close_timeout=MODEL_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=500)),
             summary="model",
         )

@@ -57,6 +57,9 @@ class SkillContext:
     elsewhere: Callable[[Awaitable[Any]], Awaitable[Any]] = lambda work: _plainly(work)
     device: Mapping[str, Any] = field(default_factory=dict)
     epoch: datetime | None = None
+    # this call ran before (an earlier attempt, or a process that stopped mid-call): an effect found under
+    # its idempotency key is this call's own (a payment tells "paid", not "already paid before")
+    resumed: bool = False
 
 
 async def _plainly(work: Awaitable[Any]) -> Any:
@@ -207,6 +210,7 @@ class SkillCalls:
                 self._elsewhere,
                 self._device_for(frame),
                 self.epoch,
+                resumed=call.resumed or attempt > 1,
             )
             try:
                 args = dict(call.args) if isinstance(call.args, dict) else {}

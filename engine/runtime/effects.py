@@ -125,6 +125,7 @@ class InvokeSkill:
     timeout: int | None = None
     retry: int = 0
     backoff: int | None = None  # ms before the first retry; doubled after each
+    resumed: bool = False  # it was running when the session stopped: what its key finds done is its own doing
 
 
 @dataclass(frozen=True, slots=True)

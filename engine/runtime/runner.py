@@ -262,6 +262,7 @@ class Runner(SkillCalls):
                 info.get("timeout"),
                 int(info.get("retry") or 0),
                 info.get("backoff"),
+                resumed=True,
             )
             self._launch(frame, state, self._invoke(frame, invoke))
             return

@@ -170,8 +170,11 @@ class Checkout:
         gateway = self.gateway
         earlier = self.journal.for_key(key, gateway.name, wearer)
         last = earlier[-1] if earlier else None
+        # this very call started again finds its own charge (the wearer hears "paid"); another request under
+        # the same key finds it paid once already ("repeated": not charged again)
+        resumed = bool(getattr(ctx, "resumed", False))
         if last is not None and last.status == PAID:
-            return self._receipt(last.out_trade_no, Reply(PAID, last.trade_no, last.amount), repeated=True)
+            return self._receipt(last.out_trade_no, Reply(PAID, last.trade_no, last.amount), repeated=not resumed)
         if last is not None and last.status == UNRESOLVED:
             number = last.out_trade_no  # resumed or retried: the provider answers with the first outcome
         else:
@@ -188,7 +191,7 @@ class Checkout:
         crash_drill("after_request")
         if reply.status == "waiting":
             reply = await self._poll(number, ctx, merchant, amount)
-        return self._finish(number, reply, amount, repeated=bool(reply.detail == "repeated"))
+        return self._finish(number, reply, amount, repeated=reply.detail == "repeated" and not resumed)
 
     async def query(self, args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         """payment.query: the provider's word on one out_trade_no (and the journal settled by it)."""

@@ -26,7 +26,7 @@ from engine.assistant.store import SessionRecord
 from engine.runnable import load_all_runnable
 from tests.support import ROOT
 from tests.support.servers.temporal import TemporalServer
-from tests.support.temporal_skills import FLOWS
+from tests.support.temporal_skills import FLOWS, STALL_VARIABLE
 
 # a 429-event run of the reminder flow, recorded before runs were cut at HISTORY_PER_RUN (it has no
 # "shorter-runs" marker); it needs tests/fixtures/temporal/reminder.yaml as it was then, by content hash
@@ -107,6 +107,36 @@ def test_a_session_survives_a_killed_worker_with_no_command_lost_or_repeated(
     asyncio.run(asyncio.wait_for(scenario(), timeout=60))
     calls = _skill_calls(workers.skill_log)
     assert len(calls) == 1 and calls[0]["key"].endswith(":notes")
+
+
+def test_a_call_whose_worker_died_is_started_again_on_another_within_seconds(
+    temporal_server: TemporalServer, workers: Any
+) -> None:
+    """The worker running a skill dies mid-call: its heartbeats stop, and another worker starts the call
+    again (it has an idempotency key) within seconds, knowing it is the same call; not after the call's
+    60 s limit, while the wearer waits."""
+
+    async def scenario() -> float:
+        pool = [workers(env={STALL_VARIABLE: "120"}) for _ in range(2)]
+        _, handle = await _begin(temporal_server.address, workers.queue)
+        assert (await _event(handle, "gesture.swipe_up", 1)).applied
+        for _ in range(200):  # the call has begun on one of them
+            if calls := _skill_calls(workers.skill_log):
+                break
+            await asyncio.sleep(0.05)
+        next(w for w in pool if w.process is not None and w.process.pid == calls[0]["pid"]).kill()
+        died = time.monotonic()
+        for _ in range(400):
+            after = await handle.query(SessionWorkflow.commands_after, 0)
+            if "Noted" in _titles(after["commands"]):
+                return time.monotonic() - died
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no answer 20 s after the worker died: {_titles(after['commands'])}")
+
+    took = asyncio.run(asyncio.wait_for(scenario(), timeout=60))
+    assert took < 10, took
+    calls = _skill_calls(workers.skill_log)
+    assert [c["resumed"] for c in calls] == [False, True] and calls[0]["key"] == calls[1]["key"]
 
 
 def test_continue_as_new_carries_the_session_numbering_and_timer_over(

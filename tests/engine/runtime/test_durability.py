@@ -102,11 +102,13 @@ PAY = flow_yaml(
 )
 
 
-def _interrupted_payment(key_line: str) -> tuple[Runner, list[str | None]]:
+def _interrupted_payment(key_line: str) -> tuple[Runner, list[str | None], list[bool]]:
     compiled = compile_text(PAY.replace("KEY", key_line))
     charges: list[str | None] = []
+    started_again: list[bool] = []  # each call's `resumed`, as it began
 
     async def pay(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        started_again.append(ctx.resumed)
         await ctx.sleep(1000)  # the crash comes while the provider is working
         charges.append(ctx.idempotency_key)
         return {"status": "PAID"}
@@ -128,18 +130,19 @@ def _interrupted_payment(key_line: str) -> tuple[Runner, list[str | None]]:
         await second.run_until(5000)
 
     asyncio.run(after())
-    return second, charges
+    return second, charges, started_again
 
 
 def test_a_payment_in_flight_with_an_idempotency_key_is_resumed_once() -> None:
-    runner, charges = _interrupted_payment('idempotency_key: "{{ session.id }}:q"')
+    runner, charges, started_again = _interrupted_payment('idempotency_key: "{{ session.id }}:q"')
+    assert started_again == [False, True]  # the call started again knows it: what its key finds is its own
     assert runner.session.final == "paid"
     assert charges == [f"{runner.session.run}:session-1:q"]  # the key of the run that was interrupted
     assert any(e.get("status") == "resumed" for e in kinds(runner, "invoke"))
 
 
 def test_a_payment_in_flight_without_a_key_is_reported_not_repeated() -> None:
-    runner, charges = _interrupted_payment("")
+    runner, charges, _ = _interrupted_payment("")
     assert runner.session.final == "failed"
     assert charges == []
     assert any(e.get("status") == "interrupted" for e in kinds(runner, "invoke"))
@@ -162,7 +165,7 @@ def test_snapshot_fits_its_schema() -> None:
     from tests.support import ROOT
 
     schema = json.loads((ROOT / "schemas" / "snapshot.schema.json").read_text())
-    runner, _ = _interrupted_payment('idempotency_key: "k"')
+    runner, _, _ = _interrupted_payment('idempotency_key: "k"')
     for snap in (runner.snapshot(),):
         errors = [e.message for e in Draft202012Validator(schema).iter_errors(snap)]
         assert errors == []

@@ -51,6 +51,19 @@ def test_a_resumed_payment_with_its_idempotency_key_is_paid_once(data: Path) -> 
     assert SandboxLedger().balance() == payments.START_BALANCE - Decimal("12.50")
 
 
+def test_a_call_started_again_hears_its_own_charge_as_paid_and_a_new_request_as_repeated(data: Path) -> None:
+    """A worker died after the charge: the same call, started again, tells "paid" (it is the wearer's one
+    payment); another request under the key is told it was paid already. Charged once either way."""
+    args = {"payload": "qr-2", "amount": "8.80", "merchant": "Bakery"}
+    first = asyncio.run(payments.pay(args, SimpleNamespace(session_id="s", idempotency_key="s:qr-2", attempt=1)))
+    started_again = SimpleNamespace(session_id="s", idempotency_key="s:qr-2", attempt=1, resumed=True)
+    again = asyncio.run(payments.pay(args, started_again))
+    asked_anew = asyncio.run(payments.pay(args, SimpleNamespace(session_id="s", idempotency_key="s:qr-2", attempt=1)))
+    assert first["out_trade_no"] == again["out_trade_no"] == asked_anew["out_trade_no"]
+    assert (first["repeated"], again["repeated"], asked_anew["repeated"]) == (False, False, True)
+    assert SandboxLedger().balance() == payments.START_BALANCE - Decimal("8.80")
+
+
 def _simulate(tmp_path: Path, qr_text: str, events: str) -> dict:
     qr_png(tmp_path / "qr.png", qr_text)
     (tmp_path / "pay.yaml").write_text(f"events:\n  - {{at: 0s, image: qr.png}}\n{events}until: 30s\n")
