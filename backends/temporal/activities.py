@@ -123,21 +123,20 @@ class SessionActivities:
         context = SkillContext(
             _sleep_ms, wall_ms, call.key, call.session_id, call.attempt, wearer=call.wearer, resumed=resumed
         )
-        await self._uploaded(call)
         try:
-            return await _alive_while(skill(dict(call.args), context))
+            return await _alive_while(self._once_uploaded(call, skill, context))
         except SkillError as exc:
             raise _final(exc) from None
 
-    async def _uploaded(self, call: SkillCall) -> None:
-        """Wait (up to UPLOAD_WAIT_MS) for the photos the call reads: a flow reads a photo right after
-        taking it, and glasses on the network upload it, through their gateway, a moment later."""
+    async def _once_uploaded(self, call: SkillCall, skill: Skill, context: SkillContext) -> Any:
+        """The skill, once the photos the call reads are stored (waiting up to UPLOAD_WAIT_MS): a flow reads a
+        photo right after taking it, and glasses on the network upload it, through their gateway, a moment later."""
         waited = 0
         for name in call.uploads:
             while waited < UPLOAD_WAIT_MS and not self.media.exists(call.wearer, name):
-                activity.heartbeat()
                 await asyncio.sleep(UPLOAD_POLL_MS / 1000)
                 waited += UPLOAD_POLL_MS
+        return await skill(dict(call.args), context)
 
     @activity.defn(name=MODEL_ACTIVITY)
     async def complete(self, call: ModelCall) -> Any:

@@ -90,7 +90,7 @@ def _remote_skill(name: str, spec: Mapping[str, Any], awaited: Callable[[Any], l
     async def call(args: dict[str, Any], ctx: SkillContext) -> Any:
         uploads = awaited(args) if awaited is not None else []
         request = SkillCall(
-            name, args, ctx.idempotency_key, ctx.session_id, ctx.wearer, ctx.attempt, uploads, ctx.resumed
+            name, args, ctx.idempotency_key, ctx.session_id, ctx.wearer, ctx.attempt, uploads, resumed=ctx.resumed
         )
         work = workflow.execute_activity(
             SKILL_ACTIVITY,

@@ -2,9 +2,9 @@
 
 Pass only with nothing lost, doubled or misdelivered, one charge per payment, each outcome
 told once to its wearer (a wearer who never came back after its gateway died misses commands),
-and no timer as good as lost. `make drill` also holds the p99 bounds: timers late by under 1 s away from a failover and
-under 5 s across one (read from the sessions' histories), the HUD back within 2 s of a
-reconnect. The figures are printed as one `drill:` line, and each timer over 1 s late below it.
+and no timer as good as lost. `make drill` also holds the p99 bounds: timers late by under 1 s
+away from a failover and under 5 s across one (read from the sessions' histories), the HUD back
+within 2 s of a reconnect. The figures are printed as one `drill:` line, and each timer over 1 s late below it.
 `make test` runs the drills one at a time after the rest of the suite, so this one has the
 machine to itself.
 """
