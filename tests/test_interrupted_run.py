@@ -1,0 +1,85 @@
+"""A test run stopped by SIGTERM (a CI timeout, `kill`) still stops the processes its tests started.
+
+Servers and cluster processes run in sessions of their own (a Ctrl-C on the terminal is
+for the test run, which stops them in order), so a test process that died at once
+would leave them running. Here a pytest run starts a child the way the cluster does
+and is sent SIGTERM while its test waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+STARTS_A_CHILD = """
+import sys, time
+from pathlib import Path
+
+from backends.cluster.processes import Managed
+
+
+def test_waits_with_a_child_running(tmp_path):
+    child = Managed("sleeper", [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(120)"],
+                    tmp_path / "sleeper.log")
+    child.start(ready=lambda: "up" in child.log_text())
+    try:
+        Path({pid_file!r}).write_text(str(child.pid))
+        time.sleep(120)
+    finally:
+        child.stop()
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(ChildProcessError):  # not ours to reap: it was the pytest run's child
+        os.waitpid(pid, os.WNOHANG)
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split(")")[-1][:3]
+
+
+# as `make test` runs the suite (on xdist workers, SIGTERM to the main process only), and in one process
+@pytest.mark.parametrize("workers", [["-n", "1"], ["-p", "no:xdist"]], ids=["xdist", "one-process"])
+def test_a_run_sent_sigterm_stops_the_processes_its_tests_started(tmp_path: Path, workers: list[str]) -> None:
+    pid_file = tmp_path / "child.pid"
+    test_file = tmp_path / "test_starts_a_child.py"
+    test_file.write_text(STARTS_A_CHILD.format(pid_file=str(pid_file)), encoding="utf-8")
+    plugins = ["-p", "no:randomly", "-p", "no:cacheprovider", "-p", "tests.conftest"]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", *workers, *plugins, "--rootdir", str(tmp_path), str(test_file)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    child = 0
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pid_file.exists(), run.communicate(timeout=10)[0].decode()
+        child = int(pid_file.read_text())
+        assert _alive(child)
+        run.send_signal(signal.SIGTERM)
+        output = run.communicate(timeout=30)[0].decode()
+        assert run.returncode != 0, output  # the run was stopped, not passed
+        gone_by = time.monotonic() + 15
+        while _alive(child) and time.monotonic() < gone_by:
+            time.sleep(0.05)
+        assert not _alive(child), f"the child {child} outlived the run:\n{output}"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        if child and _alive(child):
+            os.kill(child, signal.SIGKILL)
