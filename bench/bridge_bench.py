@@ -19,7 +19,10 @@ Measured, per websockets settings tried (library defaults first):
   of a few samples in each window so that a trimmed buffer's sawtooth cancels; target 0.
 
 The generator's own lag (how late its 10 ms ticker wakes) is printed beside each
-level: when it grows, the generator, not the server, sets the latency.
+level: when it grows, the generator, not the server, sets the latency. Under each
+level, the longest wait of each server and the rounds that had a stall (an answer
+over `STALL_MS`): one stall of a tenth of a second in a round of eight moves that
+round's p99 more than everything the server does per event.
 
 Each level runs `--rounds` times, bare and bridge in turn (the order flips every round),
 so a noisy minute on the machine falls on both; a level's p50 / p99 pool every round's
@@ -313,12 +316,14 @@ async def load(server: ServerProcess, wearers: list[Wearer], seconds: float, rat
         "commands": len(sink),
         "p50_ms": percentile(sink, 0.50) * 1000,
         "p99_ms": percentile(sink, 0.99) * 1000,
+        "max_ms": max(sink, default=float("nan")) * 1000,
         "latencies_s": sink,
         "lags_s": lags,
         "uncommanded": sum(w.uncommanded for w in wearers),
         "unanswered": unanswered,
         "errors": sum(w.errors for w in wearers),
         "generator_lag_p99_ms": percentile(lags, 0.99) * 1000,
+        "generator_lag_max_ms": max(lags, default=0.0) * 1000,
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 __all__ = ["percentile", "pooled", "report"]
 
 FLOW = "teleprompter"  # the flow every wearer runs (bridge_bench.FLOW)
+STALL_MS = 25.0  # an answer this late is a stall (the server or the machine stopped), not queueing
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -31,6 +32,9 @@ def pooled(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
             "p50_ms": percentile(latencies, 0.50) * 1000,
             "p99_ms": percentile(latencies, 0.99) * 1000,
             "generator_lag_p99_ms": percentile(lags, 0.99) * 1000,
+            "generator_lag_max_ms": max(run["generator_lag_max_ms"] for run in runs),
+            "max_ms": max(run["max_ms"] for run in runs),
+            "stalled_rounds": sum(run["max_ms"] > STALL_MS for run in runs),
             **{k: sum(run[k] for run in runs) for k in ("commands", "uncommanded", "unanswered", "errors")},
         }
     level["round_ratios"] = [r["bridge"]["p99_ms"] / r["bare"]["p99_ms"] for r in rounds]
@@ -55,6 +59,12 @@ def report(runs: list[dict[str, Any]]) -> None:
                 f"{level:>8}{bare['p50_ms']:>10.2f}{bare['p99_ms']:>9.2f}{bare['server_cpu_ms_per_event']:>8.2f}"
                 f"{bridge['p50_ms']:>12.2f}{bridge['p99_ms']:>9.2f}{bridge['server_cpu_ms_per_event']:>8.2f}"
                 f"{ratio:>10.2f}x{rounds:>28}{lag:>15}  {lost}{flag}"
+            )
+            worst_lag = max(bare["generator_lag_max_ms"], bridge["generator_lag_max_ms"])
+            print(
+                f"{'':>8}longest wait: bare {bare['max_ms']:.1f} ms, bridge {bridge['max_ms']:.1f} ms; rounds with one "
+                f"over {STALL_MS:.0f} ms: bare {bare['stalled_rounds']}, bridge {bridge['stalled_rounds']} of "
+                f"{len(each)}; generator's longest lag {worst_lag:.0f} ms"
             )
         loops = run["loop"]
         print(f"(event loops: bare on {loops['bare']}, bridge on {loops['bridge']}; {run['placement']})")

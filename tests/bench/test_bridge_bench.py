@@ -31,6 +31,9 @@ def test_both_servers_answer_every_event_and_the_settings_reach_the_bridge(tmp_p
             assert stats["events"] > 0 and stats["commands"] == stats["events"], (level, kind, stats)
             assert stats["unanswered"] == stats["uncommanded"] == stats["errors"] == 0, (level, kind, stats)
             assert len(stats["rounds"]) == 2 and stats["events"] == sum(r["events"] for r in stats["rounds"])
+            # the longest wait of the level is one of its rounds', and no shorter than its p99
+            assert stats["max_ms"] == max(r["max_ms"] for r in stats["rounds"]) >= stats["p99_ms"] > 0
+            assert stats["stalled_rounds"] == sum(r["max_ms"] > 25 for r in stats["rounds"])
         assert len(run["load"][level]["round_ratios"]) == 2
     # the bridge runs on the loop `serve` runs on; the bare server on asyncio's unless told
     assert run["loop"] == {"bare": "asyncio", "bridge": "uvloop"}
@@ -41,7 +44,7 @@ def test_both_servers_answer_every_event_and_the_settings_reach_the_bridge(tmp_p
     seen = run["idle"]["bridge"]["settings_seen"]
     assert seen["compression"] is None and seen["max_queue"] == 4
     assert run["kept"]["bridge"]["events"] > 20
-    assert "wearers" in proc.stdout and "kept per event" in proc.stdout
+    assert "wearers" in proc.stdout and "kept per event" in proc.stdout and "longest wait: bare" in proc.stdout
 
 
 def test_one_wearer_level_alone_measures_memory_over_idle_wearers(tmp_path: Path) -> None:
