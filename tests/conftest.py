@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 import pytest
 
 from engine.assistant.store import Checkpointer, SqliteSessionStore
 from tests.support.flows import WriteFlow
+from tests.support.interrupts import end_run_on_sigterm
 from tests.support.servers.postgres import PostgresServer
 from tests.support.stores import OpenStore
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """A SIGTERM (a CI timeout, `kill`) ends the run as Ctrl-C does: each test's `finally` and each
-    fixture's teardown still run. The servers and cluster processes tests start run in sessions of
-    their own, so a run that died at once would leave them running."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupted)
-
-
-def _interrupted(signum: int, frame: FrameType | None) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the run at once
-    raise KeyboardInterrupt(f"signal {signum}")
+    """A SIGTERM ends the run as Ctrl-C does, so the processes tests started are still stopped."""
+    end_run_on_sigterm()
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,8 @@
-"""A test run stopped by SIGTERM (a CI timeout, `kill`) still stops the processes its tests started.
+"""A test run stopped by SIGTERM (a CI timeout, `kill`) still stops the cluster processes its tests started.
 
-Servers and cluster processes run in sessions of their own (a Ctrl-C on the terminal is
-for the test run, which stops them in order), so a test process that died at once
-would leave them running. Here a pytest run starts a child the way the cluster does
-and is sent SIGTERM while its test waits.
+Cluster processes (`Managed`) run in sessions of their own, so a test process that died
+at once would leave them running (`tests/support/interrupts.py`). Here a pytest run
+starts a child as the cluster does and is sent SIGTERM while its test waits.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 STARTS_A_CHILD = """
 import sys, time
