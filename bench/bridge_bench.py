@@ -174,7 +174,9 @@ class Wearer:
         """Connect, say hello, take the `first` commands after welcome and acknowledge them.
 
         `flow` None: the glasses are on and nothing runs (the assistant waits for words)."""
-        ws = await connect(url, max_size=None, open_timeout=60)
+        # the servers ping the glasses; glasses that pinged too, all from one connect burst, would put a
+        # burst of a few thousand pings into the generator and both servers every 20 s
+        ws = await connect(url, max_size=None, open_timeout=60, ping_interval=None)
         device = f"glasses-{random.getrandbits(48):x}"
         hello: dict[str, Any] = {"type": "hello", "device": device, "profile": "quark-display"}
         if flow is not None:

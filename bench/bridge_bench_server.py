@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import functools
 import gc
 import json
 import os
@@ -65,7 +64,10 @@ def connection_settings_hook(settings: dict[str, Any]) -> None:
     """Make the bridge's `serve(...)` call pass `settings` too (keyword arguments of websockets' `serve`)."""
     import devices.bridge.server as bridge_server
 
-    bridge_server.serve = functools.partial(serve, **settings)
+    def serve_with_settings(*args: Any, **kwargs: Any) -> Any:
+        return serve(*args, **{**kwargs, **settings})  # the settings tried win over the bridge's own
+
+    bridge_server.serve = serve_with_settings
 
 
 def live_settings(server: Server) -> dict[str, Any] | None:

@@ -36,6 +36,7 @@ from websockets.exceptions import ConnectionClosed
 
 from devices.bridge.auth import DeviceTokens, is_loopback, same_secret
 from devices.bridge.device_session import DeviceSession, FrameFor
+from devices.bridge.keepalive import PING_INTERVAL, PING_TIMEOUT, SpreadKeepaliveConnection
 from devices.bridge.protocol import (
     MAX_BINARY_FRAME,
     MAX_HEADER,
@@ -150,6 +151,8 @@ class BridgeServer:
     max_sessions: int = MAX_SESSIONS
     finish_linger_ms: int = FINISHED_LINGER_MS
     keep_days: float = KEEP_DAYS
+    ping_interval: float | None = PING_INTERVAL  # seconds; each connection's pings begin at its own phase
+    ping_timeout: float | None = PING_TIMEOUT  # seconds a pong may take before the connection is dropped
     store: SessionStore | None = None  # default: in memory, sessions last as long as the process
     router: Any = None  # default: the offline router over `flows`
     llm: Any = None
@@ -195,6 +198,9 @@ class BridgeServer:
             max_size=MAX_BINARY_FRAME + MAX_HEADER + 4,
             compression=None,  # control messages are small; per-connection deflate state cost ~41 KiB a wearer
             logger=_OneLineLog(_WEBSOCKETS, {}),
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            create_connection=SpreadKeepaliveConnection,
         )
 
     async def restore(self) -> None:
