@@ -9,6 +9,7 @@ worker.stop()    # SIGTERM, then SIGKILL after a grace period
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 
 __all__ = ["Managed", "StartFailed", "free_port", "port_is_free"]
 
+PORTS_BELOW_OUTGOING = 12000  # free_port picks among this many ports under the outgoing range
 START_TIMEOUT_S = 60
 STOP_GRACE_S = 10
 
@@ -27,10 +29,29 @@ class StartFailed(RuntimeError):
 
 
 def free_port() -> int:
-    """A port nothing listens on now, on 127.0.0.1."""
-    with socket.socket() as probe:
+    """A port nothing listens on now, on 127.0.0.1, for a process to listen on later.
+
+    Taken below the kernel's range for outgoing connections: a port from that range (what
+    binding port 0 gives) can be handed, between this probe and the child's own bind, to any
+    process's outgoing connection as its source port ("address already in use").
+    """
+    floor = _outgoing_ports_floor()
+    for _ in range(100):
+        port = random.randrange(max(1024, floor - PORTS_BELOW_OUTGOING), floor)  # a spread, not a secret
+        if port_is_free(port):
+            return port
+    with socket.socket() as probe:  # everything there is taken: a port the kernel picks
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _outgoing_ports_floor() -> int:
+    """The lowest port the kernel gives outgoing connections (Linux; 32768 elsewhere, its default)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+    return low if low > 1024 + PORTS_BELOW_OUTGOING // 2 else 32768
 
 
 def port_is_free(port: int) -> bool:

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import select
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
+from backends.cluster.processes import free_port
 from tests.support import ROOT
 
 TOKEN = "tok-0123456789-secret"
@@ -45,12 +45,6 @@ def _lines_until(proc: subprocess.Popen[str], marker: str, timeout: float = 10.0
     return seen.decode()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def _talk(url: str) -> None:
     async with connect(url) as ws:  # refused: a flow this server does not run
         await ws.send(json.dumps({"type": "hello", "device": "g1", "token": TOKEN, "flow": "no_such_flow"}))
@@ -70,7 +64,7 @@ async def _talk(url: str) -> None:
 
 
 def test_serve_logs_connects_refusals_turns_and_closes_as_json_lines(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = _serve(tmp_path, port, "--log-json", "--log-level", "debug", LENSFLOW_BRIDGE_TOKENS=f"g1={TOKEN}")
     try:
         assert proc.stdout is not None and "lensflow bridge on" in proc.stdout.readline()
@@ -103,7 +97,7 @@ def _levels(records: list[dict[str, Any]]) -> set[str]:
 
 
 def test_the_log_level_and_format_come_from_the_environment_and_a_bad_one_is_one_line(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = _serve(tmp_path, port, LENSFLOW_LOG_JSON="1", LENSFLOW_LOG_LEVEL="warning")
     try:
         assert proc.stdout is not None and "lensflow bridge on" in proc.stdout.readline()
@@ -119,7 +113,7 @@ def test_the_log_level_and_format_come_from_the_environment_and_a_bad_one_is_one
         _, err = proc.communicate(timeout=10)
     assert [line for line in err.splitlines() if line.strip()] == []  # INFO lines are below the level asked for
 
-    bad = _serve(tmp_path, _free_port(), LENSFLOW_LOG_LEVEL="loud")
+    bad = _serve(tmp_path, free_port(), LENSFLOW_LOG_LEVEL="loud")
     out, err = bad.communicate(timeout=60)
     assert bad.returncode == 2 and out == ""
     assert (

@@ -10,6 +10,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
+from backends.cluster.processes import free_port
 from devices.audio.asr import Recognizer
 from devices.bridge.client import DeviceClient
 from devices.bridge.device_session import AUDIO_QUEUE_FRAMES
@@ -166,15 +167,12 @@ def test_speech_streamed_over_the_bridge_is_recognised(tmp_path: Path) -> None:
 
 
 def test_cli_serve_runs_the_reference_server() -> None:
-    import socket
     import sys
     import time
 
     from tests.support import ROOT
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "cli.py"), "serve", "--port", str(port)],
         cwd=ROOT,

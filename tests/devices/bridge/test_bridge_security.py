@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from websockets.asyncio.client import connect
 
+from backends.cluster.processes import free_port
 from tests.support import ROOT
 from tests.support.bridge import receive, refused, start_bridge
 
@@ -137,9 +137,7 @@ def test_cli_serve_refuses_a_network_address_without_tokens(tmp_path: Path) -> N
 def test_cli_serve_with_a_token_file_asks_devices_for_a_token(tmp_path: Path) -> None:
     tokens = tmp_path / "tokens.txt"
     tokens.write_text(f"# lab glasses\n{TOKEN_A}   # unit 7\n\n{TOKEN_B}\n", encoding="utf-8")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "cli.py"), "serve", "--port", str(port), "--tokens", str(tokens)],
         cwd=ROOT,

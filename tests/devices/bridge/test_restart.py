@@ -12,24 +12,18 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from backends.cluster.processes import free_port
 from devices.bridge.client import DeviceClient
 from devices.sim.scenario import gpx_events
 from engine.language.catalog import load_catalog
 from tests.support import FIXTURES, ROOT
 
 QUARK = load_catalog().named_profile("quark-display")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _serve(port: int, tmp: Path, extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -52,7 +46,7 @@ def _walk() -> list[dict[str, Any]]:
 
 
 def test_a_killed_server_comes_back_and_its_wearers_carry_on(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"ws://127.0.0.1:{port}"
     walk = _walk()
     half = len(walk) // 2
@@ -120,7 +114,7 @@ def test_a_payment_polled_when_the_server_is_killed_is_charged_once_and_told(tmp
     from tests.support.servers.alipay import AlipayServer, KeyPair
 
     qr = qr_png(tmp_path / "qr.png", "https://qr.alipay.com/fkx1?merchant=Lucky%20Noodles&amount=25.00")
-    port = _free_port()
+    port = free_port()
     payer = DeviceClient(f"ws://127.0.0.1:{port}", "payer-1", QUARK, photos=[qr])
     with AlipayServer(KeyPair.generate(), KeyPair.generate()) as gateway:
         gateway.script("alipay.trade.pay", "wait", succeed_after=1)
