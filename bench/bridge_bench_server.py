@@ -121,8 +121,9 @@ async def start(kind: str, settings: dict[str, Any], template: dict[str, Any] | 
     if kind == "bare":
         assert template is not None, "the bare server needs the bridge's frames"
         bare = BareServer(template)
-        spread = {"create_connection": SpreadKeepaliveConnection}
-        server = await serve(bare.handle, "127.0.0.1", 0, max_size=MAX_SIZE, **{**spread, **settings})
+        server = await serve(
+            bare.handle, "127.0.0.1", 0, max_size=MAX_SIZE, create_connection=SpreadKeepaliveConnection, **settings
+        )
         return server, bare
     connection_settings_hook(settings)
     from devices.bridge.server import BridgeServer

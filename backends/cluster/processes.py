@@ -46,7 +46,8 @@ def free_port() -> int:
 
 
 def _outgoing_ports_floor() -> int:
-    """The lowest port the kernel gives outgoing connections (Linux; 32768 elsewhere, its default)."""
+    """The lowest port the kernel gives outgoing connections: Linux's setting, else its default (32768),
+    also when the setting leaves too few ports under it to pick from."""
     try:
         low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
