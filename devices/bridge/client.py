@@ -10,6 +10,8 @@ can drive any server that claims to speak docs/bridge-protocol.md:
   carries one, else the client lays the arguments out itself, as a version 1
   server expects), acknowledges it, and answers `camera.capture` by uploading the
   next photo it was given under the command's `file` name before acknowledging;
+* pings the server every `ping_interval` seconds from a random point of the first
+  interval, so a fleet that reconnects together does not ping in waves;
 * numbers its own events from 1, keeps those the server has not acknowledged and
   sends them again after a reconnect (those the welcome's `last_event` covers are
   not sent again);
@@ -38,6 +40,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from devices.bridge.conformance import BridgeSchemas, ConformanceError
+from devices.bridge.keepalive import PING_INTERVAL, SpreadKeepaliveClientConnection
 from devices.bridge.protocol import MAX_BINARY_FRAME, PROTOCOL_VERSION, encode_binary
 from devices.hud.compositor import HudCompositor
 from devices.hud.frames import HUD_ACTIONS, TEXT_ACTIONS, from_wire
@@ -60,6 +63,7 @@ class DeviceClient:
     photos: list[Path] = field(default_factory=list)  # uploaded in turn for each camera.capture (the last repeats)
     protocol: int = PROTOCOL_VERSION
     conformance: bool = True
+    ping_interval: float | None = PING_INTERVAL  # seconds between pings (None: the server's pings alone)
     session: str | None = None
     last_command: int = 0  # the highest command carried out and acknowledged
     commands: list[dict[str, Any]] = field(default_factory=list)  # every command carried out, once, in order
@@ -114,7 +118,12 @@ class DeviceClient:
                 hello[key] = value
         if self.session is not None:
             hello["last_command"] = self.last_command
-        ws = await connect(self.url, max_size=None)
+        ws = await connect(
+            self.url,
+            max_size=None,
+            ping_interval=self.ping_interval,
+            create_connection=SpreadKeepaliveClientConnection,
+        )
         self._ws = ws
         await self._send(hello)
         first = self._parse(await asyncio.wait_for(ws.recv(), 10))

@@ -7,23 +7,33 @@ are sent in the same turn of the event loop. A thousand of them hold the loop fo
 20 ms while events from every wearer wait. Here each connection starts its keepalive after
 a random part of the interval, which spreads a wave's pings over all of it: the first ping
 comes within two intervals, each later one an interval after the last, as before.
+The same holds the other way: glasses that reconnect together would ping the server in
+waves, so the reference client (`devices.bridge.client`) spreads its own pings too.
 """
 
 from __future__ import annotations
 
 import random
 
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
 
-__all__ = ["PING_INTERVAL", "PING_TIMEOUT", "SpreadKeepaliveConnection"]
+__all__ = [
+    "PING_INTERVAL",
+    "PING_TIMEOUT",
+    "SpreadKeepalive",
+    "SpreadKeepaliveClientConnection",
+    "SpreadKeepaliveConnection",
+]
 
 PING_INTERVAL = 20.0  # seconds between two pings on one connection (the library's default)
 PING_TIMEOUT = 20.0  # seconds a pong may take before the connection is closed as dead
 
 
-class SpreadKeepaliveConnection(ServerConnection):
-    """A server connection whose pings begin at a random point of the first interval."""
+class SpreadKeepalive(Connection):
+    """A connection whose pings begin at a random point of the first interval (either end's)."""
 
     def start_keepalive(self) -> None:
         if self.ping_interval is not None:
@@ -34,3 +44,11 @@ class SpreadKeepaliveConnection(ServerConnection):
     def _start_own_keepalive(self) -> None:
         if self.state is State.OPEN:  # a connection closed meanwhile never starts pinging
             super().start_keepalive()  # the library's task, in its own slot: closing the connection cancels it
+
+
+class SpreadKeepaliveConnection(SpreadKeepalive, ServerConnection):
+    """The bridge's side: what `serve(..., create_connection=...)` makes for each pair of glasses."""
+
+
+class SpreadKeepaliveClientConnection(SpreadKeepalive, ClientConnection):
+    """The glasses' side: what `connect(..., create_connection=...)` makes."""
