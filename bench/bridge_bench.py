@@ -22,7 +22,10 @@ The generator's own lag (how late its 10 ms ticker wakes) is printed beside each
 level: when it grows, the generator, not the server, sets the latency. Under each
 level, the longest wait of each server and the rounds that had a stall (an answer
 over `STALL_MS`): one stall of a tenth of a second in a round of eight moves that
-round's p99 more than everything the server does per event.
+round's p99 more than everything the server does per event. Beside them, the ratio the
+CPU an event alone would give (`cpu_alone`: each server is a queue whose waits grow as
+cpu / (1 - load)): a measured ratio near it comes from the CPU an event, one far above it
+from stalls.
 
 Each level runs `--rounds` times, bare and bridge in turn (the order flips every round),
 so a noisy minute on the machine falls on both; a level's p50 / p99 pool every round's
@@ -423,7 +426,7 @@ async def run_settings(settings: dict[str, Any], args: argparse.Namespace) -> di
                         flush=True,
                     )
                     rounds[-1][server.kind] = await load(server, wearers[server.kind][:level], args.seconds)
-            result.setdefault("load", {})[str(level)] = pooled(rounds)
+            result.setdefault("load", {})[str(level)] = pooled(rounds, level * RATE)
         for kind, group in wearers.items():  # their keepalive pings would count as growth; the kept session stays
             await asyncio.gather(*(w.close() for w in (group if kind.endswith("-waiting") else group[1:])))
         await asyncio.sleep(0.5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-__all__ = ["percentile", "pooled", "report"]
+__all__ = ["cpu_alone", "percentile", "pooled", "report"]
 
 FLOW = "teleprompter"  # the flow every wearer runs (bridge_bench.FLOW)
 STALL_MS = 25.0  # an answer this late is a stall (the server or the machine stopped), not queueing
@@ -16,9 +16,22 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))] if ordered else float("nan")
 
 
-def pooled(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+def cpu_alone(bare_ms: float, bridge_ms: float, events_per_s: float) -> float | None:
+    """The p99 ratio the servers' CPU per event alone would give; None when either server is saturated.
+
+    Many wearers' events arrive at moments that are random to the server, so each server is a
+    queue whose waits grow as cpu / (1 - load), load = cpu x events a second. A measured ratio
+    near this one comes from the CPU an event; one far above it, from stalls.
+    """
+    bare_load, bridge_load = bare_ms / 1000 * events_per_s, bridge_ms / 1000 * events_per_s
+    if max(bare_load, bridge_load) >= 1 or bare_ms <= 0:
+        return None
+    return (bridge_ms / (1 - bridge_load)) / (bare_ms / (1 - bare_load))
+
+
+def pooled(rounds: list[dict[str, dict[str, Any]]], events_per_s: float) -> dict[str, Any]:
     """One level's rounds as one: each server's samples pooled, and the p99 ratio of every round."""
-    level: dict[str, Any] = {}
+    level: dict[str, Any] = {"events_per_s": events_per_s}
     for kind in rounds[0]:
         runs = [r[kind] for r in rounds]
         latencies = [x for run in runs for x in run.pop("latencies_s")]
@@ -59,6 +72,13 @@ def report(runs: list[dict[str, Any]]) -> None:
                 f"{level:>8}{bare['p50_ms']:>10.2f}{bare['p99_ms']:>9.2f}{bare['server_cpu_ms_per_event']:>8.2f}"
                 f"{bridge['p50_ms']:>12.2f}{bridge['p99_ms']:>9.2f}{bridge['server_cpu_ms_per_event']:>8.2f}"
                 f"{ratio:>10.2f}x{rounds:>28}{lag:>15}  {lost}{flag}"
+            )
+            cpus, rate = (bare["server_cpu_ms_per_event"], bridge["server_cpu_ms_per_event"]), pair["events_per_s"]
+            alone = cpu_alone(*cpus, rate)
+            print(
+                f"{'':>8}CPU an event alone would give "
+                + (f"about {alone:.2f}x" if alone is not None else "no figure (a server is saturated)")
+                + f" (load at {rate:g} events/s: bare {cpus[0] * rate / 1000:.2f}, bridge {cpus[1] * rate / 1000:.2f})"
             )
             worst_lag = max(bare["generator_lag_max_ms"], bridge["generator_lag_max_ms"])
             print(

@@ -3,6 +3,7 @@ connection settings it tries reach the bridge's own connections (not a speed tes
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -35,6 +36,7 @@ def test_both_servers_answer_every_event_and_the_settings_reach_the_bridge(tmp_p
             assert stats["max_ms"] == max(r["max_ms"] for r in stats["rounds"]) >= stats["p99_ms"] > 0
             assert stats["stalled_rounds"] == sum(r["max_ms"] > 25 for r in stats["rounds"])
         assert len(run["load"][level]["round_ratios"]) == 2
+        assert run["load"][level]["events_per_s"] == 5 * int(level)
     # the bridge runs on the loop `serve` runs on; the bare server on asyncio's unless told
     assert run["loop"] == {"bare": "asyncio", "bridge": "uvloop"}
     # the three waiting wearers (no flow), then the calibration wearer and the three idle ones in the flow
@@ -45,6 +47,7 @@ def test_both_servers_answer_every_event_and_the_settings_reach_the_bridge(tmp_p
     assert seen["compression"] is None and seen["max_queue"] == 4
     assert run["kept"]["bridge"]["events"] > 20
     assert "wearers" in proc.stdout and "kept per event" in proc.stdout and "longest wait: bare" in proc.stdout
+    assert "CPU an event alone would give about" in proc.stdout
 
 
 def test_one_wearer_level_alone_measures_memory_over_idle_wearers(tmp_path: Path) -> None:
@@ -63,3 +66,15 @@ def test_bad_settings_are_one_line_and_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["bridge_bench: --settings: 'compression' is not key=value"]
     assert not (tmp_path / "b.json").exists()
+
+
+def test_the_estimate_from_cpu_alone_grows_with_load_and_has_none_past_saturation() -> None:
+    spec = importlib.util.spec_from_file_location("bridge_bench_figures", ROOT / "bench" / "bridge_bench_figures.py")
+    assert spec is not None and spec.loader is not None
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    assert figures.cpu_alone(0.2, 0.2, 2500) == 1.0
+    assert abs(figures.cpu_alone(0.2, 0.3, 5) - 1.5) < 0.01  # hardly loaded: the ratio of the CPU an event
+    # 500 wearers: 18% more CPU an event gives 1.52x at p99 (loads 0.55 and 0.65)
+    assert abs(figures.cpu_alone(0.22, 0.26, 2500) - 1.52) < 0.01
+    assert figures.cpu_alone(0.22, 0.40, 2500) is None  # the bridge would need a whole CPU and more
