@@ -21,6 +21,7 @@ from typing import Any, cast
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from devices.bridge.connection import BridgeConnection
 from devices.bridge.protocol import ProtocolError, encode_text, hud_message
 from engine.assistant.assistant_session import AssistantSession
 from engine.assistant.outbox import MAX_OUTBOX
@@ -241,6 +242,12 @@ class DeviceSession:
                     await asyncio.sleep(0)
             else:  # while it writes, whatever else is saved queues behind: nothing overtakes
                 self._answering_for = None
+                if isinstance(connection, BridgeConnection):  # what it drew and the ack, in one write
+                    answer = [encode_text(message) for message in answering]
+                    answering.clear()
+                    with contextlib.suppress(ConnectionClosed):
+                        await connection.send_texts([*answer, encode_text({"type": "ack", "seq": seq})])
+                    return
                 while answering and self.connection is connection:
                     await self.send(connection, answering.pop(0))
         finally:

@@ -35,8 +35,9 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 
 from devices.bridge.auth import DeviceTokens, is_loopback, same_secret
+from devices.bridge.connection import BridgeConnection
 from devices.bridge.device_session import DeviceSession, FrameFor
-from devices.bridge.keepalive import PING_INTERVAL, PING_TIMEOUT, SpreadKeepaliveConnection
+from devices.bridge.keepalive import PING_INTERVAL, PING_TIMEOUT
 from devices.bridge.protocol import (
     MAX_BINARY_FRAME,
     MAX_HEADER,
@@ -200,7 +201,7 @@ class BridgeServer:
             logger=_OneLineLog(_WEBSOCKETS, {}),
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
-            create_connection=SpreadKeepaliveConnection,
+            create_connection=BridgeConnection,
         )
 
     async def restore(self) -> None:
