@@ -44,12 +44,9 @@ def waiting_state(runner: Runner) -> tuple[str, str] | None:
     active = active_flow(runner)
     if active is None:
         return None
-    for name in sorted(active.states, key=lambda s: -active.compiled.states[s].depth):
-        state = active.compiled.flow.states[name]
-        if state.confirm is not None:
-            return name, "confirm"
-        if state.collect is not None:
-            return name, "collect"
+    for name, kind in active.compiled.asking:
+        if name in active.states:
+            return name, kind
     return None
 
 

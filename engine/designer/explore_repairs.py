@@ -60,11 +60,7 @@ class Repairs:
         if done:
             return None
         active = self.compiled.configs.get(config) or frozenset()
-        for name in sorted(active, key=lambda s: -self.compiled.states[s].depth):
-            state = self.flow.states[name]
-            if state.collect is not None or state.confirm is not None:
-                return name
-        return None
+        return next((name for name, _ in self.compiled.asking if name in active), None)
 
     def passed(
         self, waypoints: tuple[Waypoint, ...], session: dict[str, Any], effects: Iterable[Effect]

@@ -150,12 +150,22 @@ class CompiledFlow:
     leaves: Leaves = field(init=False, repr=False)
     # the content hash of the flow's parsed document: what a session started on this version is pinned to
     hash: str = field(init=False, repr=False)
+    # the states that ask the wearer (a `confirm` or a `collect`) and which: innermost first, then in document
+    # order; the first one active is the question the flow asks now (read after every event)
+    asking: tuple[tuple[str, str], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         configs = Configurations(self.chart, self.flat)
         object.__setattr__(self, "configs", configs)  # views over the tables above, made once
         object.__setattr__(self, "leaves", Leaves(configs))
         object.__setattr__(self, "hash", content_hash(self.flow.raw))
+        asks = [
+            (name, "confirm" if state.confirm is not None else "collect")
+            for name, state in self.flow.states.items()
+            if state.confirm is not None or state.collect is not None
+        ]
+        asks.sort(key=lambda ask: (-self.states[ask[0]].depth, self.order[ask[0]]))
+        object.__setattr__(self, "asking", tuple(asks))
 
     @property
     def version(self) -> int | None:

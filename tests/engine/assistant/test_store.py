@@ -66,6 +66,9 @@ def test_a_record_body_keeps_what_json_can_say(tmp_path: Path) -> None:
         "vars": {"big": 2**70, "text": "提词器", "when": None},
         "counts": {"3": "three"},
     }
+    assert store.save(SessionRecord("keys", "wearer", snapshot={"counts": {3: "three", 4.5: None}}))  # no big integer
+    keys = store.load("keys")
+    assert keys is not None and keys.snapshot == {"counts": {"3": "three", "4.5": None}}
     store.close()
 
 
