@@ -36,7 +36,7 @@ from langgraph.graph import END, START, StateGraph  # noqa: E402
 from engine.assistant.host import SessionHost  # noqa: E402
 from engine.assistant.model_router import SYSTEM_PROMPT, ModelRouter  # noqa: E402
 from engine.assistant.routing import OfflineRouter  # noqa: E402
-from engine.assistant.store import SqliteSessionStore  # noqa: E402
+from engine.assistant.store_sqlite import SqliteSessionStore  # noqa: E402
 from engine.runtime.compiler import compile_flow  # noqa: E402
 from skills.qwen.client import LlmSettings, QwenClient  # noqa: E402
 from tests.support.flows import flow_of  # noqa: E402

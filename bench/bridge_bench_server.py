@@ -127,7 +127,7 @@ async def start(kind: str, settings: dict[str, Any], template: dict[str, Any] | 
         return server, bare
     connection_settings_hook(settings)
     from devices.bridge.server import BridgeServer
-    from engine.assistant.store import SqliteSessionStore
+    from engine.assistant.store_sqlite import SqliteSessionStore
     from engine.runnable import load_all_runnable
     from skills.registry import embedded_skills
 

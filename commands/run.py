@@ -70,7 +70,7 @@ async def _run_on_host(
     """
     from commands.progress import routing_feedback
     from engine.assistant.host import SessionHost
-    from engine.assistant.store import SqliteSessionStore
+    from engine.assistant.store_sqlite import SqliteSessionStore
     from skills.registry import skills_for_device
     from skills.understanding import offline_router
 

@@ -18,6 +18,7 @@ raiser chooses the code):
     │   ├── engine.assistant.addressing.WakeConfigError   [CONFIG]
     │   ├── engine.language.catalog.CatalogError          [CONFIG]  catalogue, device profiles
     │   ├── devices.bridge.auth.TokenError                [CONFIG]
+    │   ├── engine.assistant.sole_writer.WriterWaitError  [UNAVAILABLE]  a sessions file another process holds
     │   └── devices.sim.simulation.ProfileRefused         [PROFILE_REFUSED]
     ├── files a person wrote: the first problem, with its file:line:column
     │   ├── engine.findings.SourceError                   [the rule: yaml-syntax ...]

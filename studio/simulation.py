@@ -24,7 +24,7 @@ from devices.sim.simulator import SimulatedDevice
 from engine.assistant.host import SessionHost
 from engine.assistant.links import PortsLink
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.language.catalog import DeviceProfile
 from engine.language.loader import load_flow
 from engine.runnable import RUN_BLOCKING_RULES

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.assistant.store import Checkpointer, SqliteSessionStore
+from engine.assistant.store_sqlite import Checkpointer, SqliteSessionStore
 from tests.support.flows import WriteFlow
 from tests.support.interrupts import end_run_on_sigterm
 from tests.support.servers.postgres import PostgresServer

@@ -54,7 +54,8 @@ from devices.hud.compositor import FINISHED_LINGER_MS
 from devices.hud.frames import remembered_frames
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SessionStore, SqliteSessionStore
+from engine.assistant.store import SessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.language.catalog import UnknownProfile, load_catalog
 from engine.logs import session_ref
 from engine.media import MediaRefused, MediaStore, open_media_store

@@ -36,7 +36,7 @@ from engine.assistant.assistant_session import AssistantSession
 from engine.assistant.host import SessionHost
 from engine.assistant.links import PortsLink
 from engine.assistant.routing import OfflineRouter, Route
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.runtime.compiler import CompiledFlow
 from engine.runtime.runner import LlmProvider, Skill
 

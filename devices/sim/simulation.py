@@ -21,7 +21,7 @@ from engine.assistant.assistant_session import AssistantSession
 from engine.assistant.host import SessionHost
 from engine.assistant.links import PortsLink
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.errors import UserError
 from engine.language.catalog import DeviceProfile
 from engine.runtime.runner import LlmProvider, Runner, Skill

@@ -6,41 +6,20 @@ names the version it started from and fails if another writer got there first
 (`save` returns False), so two processes serving one wearer never lose each
 other's events: the loser reloads and applies its event again.
 
-Embedded by default: SQLite in write-ahead mode, durable against a killed process
-(a power cut may lose the last writes; the payment journal, which must not, syncs
-fully). The write-ahead log is copied into the database by a thread of its own
-(`Checkpointer`): done inline, every few hundred saves one would stop the event loop
-for the ~20 ms of its disk sync (a save still does once per `WAL_LIMIT` of log, which
-keeps the log from growing under saves that never pause). The same interface runs on PostgreSQL when
-`LENSFLOW_DB=postgresql://...`.
+Embedded by default: SQLite (`engine.assistant.store_sqlite`). The same interface runs
+on PostgreSQL when `LENSFLOW_DB=postgresql://...`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
-__all__ = [
-    "CHECKPOINT_EVERY",
-    "WAL_LIMIT",
-    "Checkpointer",
-    "SessionRecord",
-    "SessionRows",
-    "SessionStore",
-    "SqliteSessionStore",
-    "open_session_store",
-]
-
-CHECKPOINT_EVERY = 1.0  # seconds between two copies of the write-ahead log into the database
-WAL_LIMIT = 256 * 1024 * 1024  # bytes of write-ahead log past which the log is started over (its disk bound)
+__all__ = ["SessionRecord", "SessionRows", "SessionStore", "open_session_store"]
 
 
 @dataclass(slots=True)
@@ -63,6 +42,10 @@ class SessionRecord:
 
     def body(self) -> str:
         """The record's JSON body (read, never copied: a flow's snapshot can hold a whole document)."""
+        return self.body_bytes().decode()
+
+    def body_bytes(self) -> bytes:
+        """`body`, UTF-8 encoded."""
         data = {
             "profile": self.profile,
             "epoch_ms": self.epoch_ms,
@@ -73,13 +56,13 @@ class SessionRecord:
             "recall": self.recall,
         }
         try:  # orjson: a tenth of the time of `json` on every save (a NaN is kept as null)
-            return orjson.dumps(data, default=str).decode()
+            return orjson.dumps(data, default=str)
         except TypeError:  # a key that is not a string (its option costs every save a third more), or a huge integer
             pass
         try:
-            return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+            return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
         except TypeError:  # an integer past 64 bits: `json` writes it as it is
-            return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> SessionRecord:
@@ -205,88 +188,6 @@ class SessionRows:
         return int(self.run("delete from lensflow_sessions where updated < ?", (older_than,)).rowcount)
 
 
-_SQL_NOW = "(julianday('now') - 2440587.5) * 86400.0"  # Unix time from SQLite's own clock
-
-
-class Checkpointer(threading.Thread):
-    """Copies a SQLite file's write-ahead log into it every `every` seconds, off the caller's thread.
-
-    A passive checkpoint never waits for writers nor makes them wait; SQLite lets go of
-    Python's lock while it syncs, so the event loop carries on meanwhile. Once the whole log
-    is copied, the next write starts it over, which cost that write (a save on the event loop)
-    0.4-1.5 ms, every second: so the checkpointer makes that write itself, a one-row note of
-    when it last copied the log (only when others wrote meanwhile: an idle file stays still).
-    """
-
-    def __init__(self, path: str, every: float = CHECKPOINT_EVERY) -> None:
-        super().__init__(name=f"checkpoint {Path(path).name}", daemon=True)
-        self.path, self.every = path, every
-        self.stopping = threading.Event()
-        self.done = 0  # checkpoints made (for tests and operators)
-        self._seen = -1  # the file's data version at the last checkpoint (others' commits change it)
-
-    def run(self) -> None:
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        # as the saves' own connection: its note is not synced (a checkpoint still syncs the log and the
-        # file), so it holds the write lock for microseconds, not for a sync a save could wait behind
-        db.execute("pragma synchronous = normal")
-        try:
-            with contextlib.suppress(sqlite3.Error):  # a read-only file: checkpoints still run, with no note
-                db.execute("create table if not exists lensflow_checkpoints (id integer primary key, at real not null)")
-            while not self.stopping.wait(self.every):
-                self.checkpoint(db)
-            self.checkpoint(db)
-        finally:
-            db.close()
-
-    def checkpoint(self, db: sqlite3.Connection) -> None:
-        try:
-            version = int(db.execute("pragma data_version").fetchone()[0])
-            busy, logged, copied = db.execute("pragma wal_checkpoint(passive)").fetchone()
-            self.done += 1
-            if version != self._seen and not busy and 0 < logged == copied:  # all copied: start the log over
-                db.execute(f"insert or replace into lensflow_checkpoints (id, at) values (1, {_SQL_NOW})")
-            self._seen = version
-        except sqlite3.Error:  # busy or the file went away: the next round tries again
-            pass
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=10)
-
-
-class SqliteSessionStore(SessionRows):
-    """The embedded store: one SQLite file in write-ahead mode, one row per session."""
-
-    def __init__(self, path: Path | str, wal_limit: int = WAL_LIMIT) -> None:
-        self.path = str(path)
-        self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-        self.db.execute("pragma journal_mode = wal")
-        self.db.execute("pragma synchronous = normal")  # survives a killed process; fsync at checkpoints
-        self.db.execute("pragma cache_size = -256")  # KiB: rows are written, rarely read back (restores)
-        self.checkpointer: Checkpointer | None = None
-        self.create_table()
-        if self.path != ":memory:" and not self.path.startswith("file::memory:"):
-            # The checkpointer's job, not a save's; but under steady saves its passive copies never
-            # find the log wholly copied as a save begins, so the log would only grow: past
-            # `wal_limit` a save copies in the little left itself (one sync), and the next starts
-            # the log over, truncated back to the limit.
-            page = int(self.db.execute("pragma page_size").fetchone()[0])
-            self.db.execute(f"pragma wal_autocheckpoint = {max(1, int(wal_limit) // page)}")
-            self.db.execute(f"pragma journal_size_limit = {int(wal_limit)}")
-            self.checkpointer = Checkpointer(self.path)
-            self.checkpointer.start()
-
-    def run(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        return self.db.execute(sql, params)
-
-    def close(self) -> None:
-        if self.checkpointer is not None:
-            self.checkpointer.stop()
-            self.checkpointer = None
-        self.db.close()
-
-
 def open_session_store(url: str | None = None) -> SessionStore:
     """The store the settings name (`--db`, else `LENSFLOW_DB`, else `<data>/sessions.sqlite`)."""
     from engine.settings import session_store
@@ -296,5 +197,7 @@ def open_session_store(url: str | None = None) -> SessionStore:
         from engine.assistant.store_postgres import PostgresSessionStore
 
         return PostgresSessionStore(where.postgres_url)
+    from engine.assistant.store_sqlite import SqliteSessionStore
+
     assert where.sqlite_path is not None
     return SqliteSessionStore(where.sqlite_path)

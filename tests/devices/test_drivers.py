@@ -13,7 +13,7 @@ from PIL import Image
 from devices.drivers import DriverLink, DriverRefused, GlassesDoor
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.language.catalog import load_catalog
 from engine.media import open_media_store
 from skills.registry import skills_for_device

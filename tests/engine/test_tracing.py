@@ -43,7 +43,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.tracing import tracer
 from tests.support.assistant import FLOWS
 

@@ -21,7 +21,7 @@ from backends.temporal import shelf
 from backends.temporal.pinning import FlowPin, choose_versions
 from backends.temporal.worker import sandbox
 from backends.temporal.workflow import SessionStart, SessionWorkflow
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.runnable import load_all_runnable
 from tests.support import ROOT
 from tests.support.runtime import compile_text, flow_yaml

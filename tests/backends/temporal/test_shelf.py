@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from backends.temporal import shelf
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.runnable import load_all_runnable
 from engine.runtime.compiled import CompiledFlow
 from tests.support import ROOT

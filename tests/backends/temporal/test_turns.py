@@ -30,7 +30,8 @@ from backends.temporal.worker import sandbox
 from backends.temporal.workflow import EventResult, SessionStart, SessionWorkflow
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SessionRecord, SqliteSessionStore
+from engine.assistant.store import SessionRecord
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.runnable import load_all_runnable
 from tests.support.servers.temporal import TemporalServer
 from tests.support.stores import OpenStore

@@ -11,7 +11,7 @@ from websockets.asyncio.client import connect
 from devices.bridge.device_session import DeviceSession
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from tests.support.bridge import receive, start_bridge
 from tests.support.runtime import compile_text
 from tests.support.stores import OpenStore

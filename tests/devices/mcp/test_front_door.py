@@ -17,7 +17,7 @@ import pytest
 from devices.mcp.front_door import SkillTools, ToolRefused
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.language.catalog import load_catalog
 from engine.media import open_media_store
 from skills.registry import embedded_skills

@@ -57,7 +57,7 @@ SCRIPT = textwrap.dedent(
     import asyncio, json, sys
     sys.path.insert(0, {root!r})
     from tests.support.assistant import Payments, counting_host
-    from engine.assistant.store import SqliteSessionStore
+    from engine.assistant.store_sqlite import SqliteSessionStore
 
     async def main() -> None:
         payments = Payments()

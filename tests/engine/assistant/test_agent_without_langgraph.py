@@ -12,7 +12,7 @@ import subprocess
 import sys
 from typing import Any
 
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from tests.support import ROOT
 from tests.support.assistant import Payments, counting_host
 

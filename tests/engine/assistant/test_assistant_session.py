@@ -7,7 +7,7 @@ from typing import Any
 
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from tests.support.runtime import compile_text
 
 NOTES = compile_text(

@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.runtime.compiler import CompiledFlow, compile_flow
 from tests.support import FIXTURES
 from tests.support.flows import flow_of

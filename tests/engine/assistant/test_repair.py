@@ -13,7 +13,7 @@ from engine.assistant.assistant_session import AssistantSession
 from engine.assistant.host import SessionHost
 from engine.assistant.repair import Repair, recognise
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.runtime.compiler import compile_flow
 from tests.support import FIXTURES
 from tests.support.assistant import FLOWS, Payments, counting_host

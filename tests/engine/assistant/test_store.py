@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.assistant.store import Checkpointer, SessionRecord, SqliteSessionStore
+from engine.assistant.store import SessionRecord
+from engine.assistant.store_sqlite import Checkpointer, SqliteSessionStore
 
 BODY = {"stack": [{"vars": {"doc": "words " * 500}}]}  # about 3 KB, like a teleprompter session
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.assistant.host import SessionHost
 from engine.assistant.routing import OfflineRouter
-from engine.assistant.store import SqliteSessionStore
+from engine.assistant.store_sqlite import SqliteSessionStore
 from engine.runtime.compiler import compile_flow
 from engine.runtime.versions import ENDED_LINE
 from tests.support.flows import WriteFlow, flow_of
