@@ -6,9 +6,10 @@ largest part of what the bridge spends on an event beyond a bare WebSocket serve
 A process that is the only writer of a sessions file (`engine.assistant.sole_writer`)
 appends each save here instead, in one `write`, and the newest save of each session
 reaches the database about once a second: a session saved five times in that second is
-written to the database once, a few sessions at a time by later saves. That is done on
-the saving thread, not in the background: a thread that binds rows holds Python's lock
-in short bursts and kept the event loop waiting up to its 5 ms switch interval.
+written to the database once, a few sessions at a time every few saves (`upkeep`, which
+the store runs on the saving thread once the event's answer is sent). Not in the
+background: a thread that binds rows holds Python's lock in short bursts and kept the
+event loop waiting up to its 5 ms switch interval.
 
 What a save appended survives a killed process (it is in the system's cache, as
 SQLite's own log is at `synchronous = normal`); the next process to own the file
@@ -93,11 +94,11 @@ class SessionJournal:
     """The newest save of each session this process wrote since the database last took it.
 
     Numbered files `<base>-<n>`; saves go to the newest. About once a second (or past
-    `ROTATE_BYTES`) a save starts a new file, and the sessions whose newest save is in
-    the old one become pending: each later save hands a few of them to the database
+    `ROTATE_BYTES`) a new file is started, and the sessions whose newest save is in
+    the old one become pending: every few saves, a few of them go to the database
     (`DRIP` rows in one transaction, spread over half as many saves as the
     last file took), so the database gets each busy session once per
-    rotation, on the saving thread, and the old file is deleted when none is left. A
+    rotation, and the old file is deleted when none is left. A
     background thread only ever takes everything at once (`flush_all`, with `lock`
     held): when another process wants the file, or when no save came for a while.
     """
@@ -166,8 +167,8 @@ class SessionJournal:
         entry = self.latest.get(session_id)
         return self.frame(entry) if entry is not None else None
 
-    def append(self, session_id: str, version: int, updated: float, body: bytes, apply: Apply) -> None:
-        """Journal one save, then hand the database a few pending sessions (`apply`, this thread)."""
+    def append(self, session_id: str, version: int, updated: float, body: bytes) -> bool:
+        """Journal one save; True when `upkeep` is due (it is left to the caller: after the event's answer)."""
         frame = encode_frame(session_id, version, updated, body)
         try:
             written = os.write(self._fd, frame)
@@ -181,8 +182,13 @@ class SessionJournal:
         self._offset += len(frame)
         self.saves += 1
         if self.pending:
-            if self.saves % self._drip_every == 0:
-                self._drip(apply)
+            return self.saves % self._drip_every == 0
+        return self._offset >= ROTATE_BYTES or monotonic() - self._opened >= self.rotate_seconds
+
+    def upkeep(self, apply: Apply) -> None:
+        """Hand the database a few pending sessions, or start a new file when this one is old enough."""
+        if self.pending:
+            self._drip(apply)
         elif self._offset >= ROTATE_BYTES or monotonic() - self._opened >= self.rotate_seconds:
             self._rotate()
 

@@ -30,7 +30,7 @@ from engine.errors import UserError
 
 __all__ = ["POLL", "SoleWriter", "WriterWaitError"]
 
-POLL = 0.05  # seconds between two looks of the owner for a guest's flag
+POLL = 0.25  # seconds between two looks of the owner for a guest's flag
 _ASK, _SHARED = 0, 1  # byte offsets of the two flags in the owner file
 
 

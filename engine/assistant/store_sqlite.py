@@ -12,6 +12,7 @@ journal first (`engine.assistant.journal`) and reach the file about once a secon
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
@@ -126,6 +127,7 @@ class SqliteSessionStore(SessionRows):
         self.journal: SessionJournal | None = None
         self._put_here: Callable[[list[JournalFrame]], None] = lambda frames: _put(self.db, frames)
         self._saves_seen = -1  # the journal's save count at the background thread's last look
+        self._upkeep_waiting = False
         self.create_table()
         if self.path != ":memory:" and not self.path.startswith("file::memory:"):
             # The checkpointer's job, not a save's; but under steady saves its passive copies never
@@ -198,10 +200,24 @@ class SqliteSessionStore(SessionRows):
             if known != record.version:
                 return False
             now = time.time()
-            journal.append(record.id, record.version + 1, now, record.body_bytes(), self._put_here)
+            upkeep = journal.append(record.id, record.version + 1, now, record.body_bytes())
         record.version += 1
         record.updated = now
+        if upkeep and not self._upkeep_waiting:
+            self._upkeep_waiting = True
+            try:  # after the event that saved is answered, not in front of its answer
+                asyncio.get_running_loop().call_soon(self._upkeep)
+            except RuntimeError:  # no event loop: now
+                self._upkeep()
         return True
+
+    def _upkeep(self) -> None:
+        self._upkeep_waiting = False
+        journal = self.journal
+        if journal is not None:
+            with journal.lock:
+                if self.journal is journal:
+                    journal.upkeep(self._put_here)
 
     def load(self, session_id: str) -> SessionRecord | None:
         frame = None

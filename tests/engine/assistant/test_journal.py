@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -108,14 +109,18 @@ def test_busy_sessions_reach_the_file_a_few_at_a_time_and_old_journal_files_go(t
     def apply(frames: list[JournalFrame]) -> None:
         written.append([f.session_id for f in frames])
 
+    def save(session_id: str, version: int, updated: float) -> None:
+        if journal.append(session_id, version, updated, b"{}"):
+            journal.upkeep(apply)
+
     for n in range(1, 41):
-        journal.append(f"s{n}", 2, float(n), b"{}", apply)
+        save(f"s{n}", 2, float(n))
     journal.rotate_seconds = 0  # the next save closes the file
-    journal.append("s1", 3, 50.0, b"{}", apply)
+    save("s1", 3, 50.0)
     journal.rotate_seconds = 3600
     assert len(journal.pending) == 40 and len(journal.numbers()) == 2
     for n in range(200):
-        journal.append("s1", 4 + n, 60.0 + n, b"{}", apply)  # s1 is saved again: its newest is in the open file
+        save("s1", 4 + n, 60.0 + n)  # s1 is saved again: its newest is in the open file
     taken = [key for batch in written for key in batch]
     assert sorted(taken) == sorted(f"s{n}" for n in range(2, 41))
     assert all(len(batch) <= DRIP for batch in written) and len(written) >= 3  # spread over several saves
@@ -176,11 +181,11 @@ def test_a_save_the_disk_cannot_take_fails_and_leaves_no_torn_frame(tmp_path: Pa
         "saved = 0\n"
         "try:\n"
         "    for n in range(100):\n"
-        "        journal.append('s1', n + 2, float(n), b'x' * 3000, lambda frames: None)\n"
+        "        journal.append('s1', n + 2, float(n), b'x' * 3000)\n"
         "        saved = n + 2\n"
         "except OSError as error:\n"
         "    print('refused', error)\n"
-        "journal.append('s2', 2, 0.0, b'{}', lambda frames: None)  # a small one still fits after it\n"
+        "journal.append('s2', 2, 0.0, b'{}')  # a small one still fits after it\n"
         "print([f.version for f in read_frames(journal.path(journal.number))], saved)\n"
     )
     proc = subprocess.run(
@@ -192,3 +197,31 @@ def test_a_save_the_disk_cannot_take_fails_and_leaves_no_torn_frame(tmp_path: Pa
         "the session journal could not be written (is the disk full?)"
     )
     assert frames == "[2, 3, 4, 2] 4"  # three whole saves of s1, then s2's: nothing torn in between
+
+
+def test_inside_an_event_loop_the_database_gets_its_share_after_the_saving_event_not_during_it(
+    tmp_path: Path, open_store: OpenStore
+) -> None:
+    async def go() -> tuple[list[int], list[int]]:
+        store = open_store(tmp_path / "s.sqlite")
+        journal = store.journal
+        assert journal is not None
+        records = [_saved(store, SessionRecord(f"s{n}", "wearer"), 2) for n in range(10)]
+        journal.rotate_seconds = 0
+        assert store.save(records[0])  # the file is old enough: a new one is due
+        assert journal.number == 1 and not journal.pending
+        await asyncio.sleep(0)  # the loop runs what the save left for later
+        assert journal.number == 2 and len(journal.pending) == 10
+        journal.rotate_seconds = 3600
+        during, after = [], []
+        while journal.pending and len(during) < 50:
+            assert store.save(records[1])
+            during.append(len(journal.pending))
+            await asyncio.sleep(0)
+            after.append(len(journal.pending))
+        return during, after
+
+    during, after = asyncio.run(go())
+    assert after[-1] == 0  # all dripped, a few saves later
+    assert during[0] == 10 and all(d == a for d, a in zip(during[1:], after, strict=False))  # never inside a save
+    assert _row_version(tmp_path / "s.sqlite", "s5") == 2  # in the file
