@@ -213,7 +213,8 @@ def test_inside_an_event_loop_the_database_gets_its_share_after_the_saving_event
         await asyncio.sleep(0)  # the loop runs what the save left for later
         assert journal.number == 2 and len(journal.pending) == 10
         journal.rotate_seconds = 3600
-        during, after = [], []
+        during: list[int] = []
+        after: list[int] = []
         while journal.pending and len(during) < 50:
             assert store.save(records[1])
             during.append(len(journal.pending))
