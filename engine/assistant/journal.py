@@ -32,9 +32,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic  # bound here: a test that stubs `time.monotonic` out leaves this thread be
-from typing import NamedTuple
 
-__all__ = ["DRIP", "ROTATE_SECONDS", "Entry", "JournalFrame", "SessionJournal", "read_frames"]
+__all__ = ["DRIP", "ROTATE_SECONDS", "JournalFrame", "SessionJournal", "read_frames"]
 
 _HEAD = struct.Struct("<II")
 _FIXED = struct.Struct("<QdH")
@@ -43,14 +42,17 @@ ROTATE_BYTES = 16 * 1024 * 1024  # or how much it takes
 DRIP = 16  # pending sessions a save hands to the database, in one transaction
 
 
-class Entry(NamedTuple):
-    """Where a session's newest save is: its version and time, and the file and bytes of its frame."""
+def _place(number: int, offset: int, length: int) -> int:
+    """Where a frame is, in one integer: a session costs a dict slot and a pair, not five objects."""
+    return (number << 80) | (offset << 40) | length
 
-    version: int
-    updated: float
-    number: int  # the journal file
-    offset: int
-    length: int
+
+def _unplace(place: int) -> tuple[int, int, int]:
+    return place >> 80, (place >> 40) & _MASK, place & _MASK
+
+
+_MASK = (1 << 40) - 1
+InFile = tuple[int, int]  # a session whose newest save is in a file: (version, `_place` of its frame)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +108,9 @@ class SessionJournal:
     def __init__(self, base: str, rotate_seconds: float = ROTATE_SECONDS) -> None:
         self.base, self.rotate_seconds = base, rotate_seconds
         self.lock = threading.Lock()
-        self.latest: dict[str, Entry] = {}  # sessions whose newest save is in a file
-        self.flushed: dict[str, int] = {}  # the version of those whose newest save is in the database
+        # each session saved here since the journal opened: its version when its newest save is in the
+        # database, (version, place) when it is in a file
+        self.known: dict[str, int | InFile] = {}
         self.pending: deque[str] = deque()  # sessions whose newest save is in a closed file
         self.saves = 0  # appended so far (the background thread tells an idle journal by it)
         self._saves_at_rotation = 0
@@ -151,21 +154,28 @@ class SessionJournal:
     # -- saves (the caller holds `lock`) ----------------------------------------------------------
     def version(self, session_id: str) -> int | None:
         """The session's newest version if this process saved it since the journal opened."""
-        entry = self.latest.get(session_id)
-        return entry.version if entry is not None else self.flushed.get(session_id)
+        known = self.known.get(session_id)
+        return known if isinstance(known, int) or known is None else known[0]
+
+    def in_file(self, session_id: str) -> bool:
+        """Its newest save is in a journal file, not yet in the database."""
+        return isinstance(self.known.get(session_id), tuple)
 
     def wrote_through(self, session_id: str, version: int) -> None:
         """The session was saved to the database directly (its first save here)."""
-        self.flushed[session_id] = version
+        self.known[session_id] = version
 
     def forget(self, session_id: str) -> None:
-        self.latest.pop(session_id, None)
-        self.flushed.pop(session_id, None)
+        self.known.pop(session_id, None)
 
     def newest(self, session_id: str) -> JournalFrame | None:
         """The session's newest save when the database does not have it yet."""
-        entry = self.latest.get(session_id)
-        return self.frame(entry) if entry is not None else None
+        known = self.known.get(session_id)
+        return self._read(known[1]) if isinstance(known, tuple) else None
+
+    def in_files(self) -> dict[str, JournalFrame]:
+        """The newest save of every session the database does not have yet (read from the files)."""
+        return {key: self._read(known[1]) for key, known in self.known.items() if isinstance(known, tuple)}
 
     def append(self, session_id: str, version: int, updated: float, body: bytes) -> bool:
         """Journal one save; True when `upkeep` is due (it is left to the caller: after the event's answer)."""
@@ -177,8 +187,7 @@ class SessionJournal:
         if written != len(frame):  # a full disk: take the torn frame back, or a replay would stop at it
             os.ftruncate(self._fd, self._offset)
             raise OSError(f"{self.path(self.number)}: the session journal could not be written (is the disk full?)")
-        self.latest[session_id] = Entry(version, updated, self.number, self._offset, len(frame))
-        self.flushed.pop(session_id, None)
+        self.known[session_id] = (version, _place(self.number, self._offset, len(frame)))
         self._offset += len(frame)
         self.saves += 1
         if self.pending:
@@ -192,44 +201,46 @@ class SessionJournal:
         elif self._offset >= ROTATE_BYTES or monotonic() - self._opened >= self.rotate_seconds:
             self._rotate()
 
-    def frame(self, entry: Entry) -> JournalFrame:
-        return decode_frame(os.pread(self._readers[entry.number], entry.length, entry.offset))
+    def _read(self, place: int) -> JournalFrame:
+        number, offset, length = _unplace(place)
+        return decode_frame(os.pread(self._readers[number], length, offset))
 
     def _rotate(self) -> None:
         old = self.number
         self.number += 1
         self._fd, self._offset, self._opened = self._open(self.number), 0, monotonic()
-        self.pending.extend(key for key, entry in self.latest.items() if entry.number == old)
+        self.pending.extend(
+            key for key, known in self.known.items() if isinstance(known, tuple) and known[1] >> 80 == old
+        )
         # all at once, the drips of a busy second held the CPU for milliseconds right after it ended
         drips = max(1, -(-len(self.pending) // DRIP))
         self._drip_every = max(1, (self.saves - self._saves_at_rotation) // (2 * drips))
         self._saves_at_rotation = self.saves
 
     def _drip(self, apply: Apply) -> None:
-        batch: list[tuple[str, Entry]] = []
+        batch: list[tuple[str, InFile]] = []
         while self.pending and len(batch) < DRIP:
             key = self.pending.popleft()
-            entry = self.latest.get(key)
-            if entry is not None and entry.number != self.number:
-                batch.append((key, entry))  # not saved again since the file closed, nor deleted
+            known = self.known.get(key)
+            if isinstance(known, tuple) and known[1] >> 80 != self.number:
+                batch.append((key, known))  # not saved again since the file closed, nor deleted
         try:
-            apply([self.frame(entry) for _, entry in batch])
+            apply([self._read(place) for _, (_, place) in batch])
         except Exception:  # the database is busy or failing: the saves are safe here, try again later
             self.pending.extendleft(reversed([key for key, _ in batch]))
             return
-        for key, entry in batch:
-            del self.latest[key]
-            self.flushed[key] = entry.version
+        for key, (version, _) in batch:
+            self.known[key] = version
         if not self.pending:
             self._drop_closed()
 
     # -- everything at once --------------------------------------------------------------------------
     def flush_all(self, apply: Apply) -> int:
         """Put every save still in a file into the database (the caller holds `lock`)."""
-        frames = [self.frame(entry) for entry in self.latest.values()]
+        waiting = [(key, known) for key, known in self.known.items() if isinstance(known, tuple)]
+        frames = [self._read(place) for _, (_, place) in waiting]
         apply(frames)
-        self.flushed.update((key, entry.version) for key, entry in self.latest.items())
-        self.latest = {}
+        self.known.update((key, version) for key, (version, _) in waiting)
         self.pending.clear()
         self._drop_closed()
         os.ftruncate(self._fd, 0)

@@ -245,7 +245,7 @@ class SqliteSessionStore(SessionRows):
         if journal is None:
             return super().recent(since, limit)
         with journal.lock:
-            newer = {key: entry.updated for key, entry in journal.latest.items()}
+            newer = {key: frame.updated for key, frame in journal.in_files().items()}
         rows = self.run("select id, updated from lensflow_sessions where updated >= ?", (since,)).fetchall()
         times = {str(key): float(updated) for key, updated in rows} | newer
         changed = [key for key, updated in times.items() if updated >= since]
@@ -263,7 +263,7 @@ class SqliteSessionStore(SessionRows):
         if journal is None:
             return super().expire(older_than)
         with journal.lock:
-            fresh = {key for key, entry in journal.latest.items() if entry.updated >= older_than}
+            fresh = {key for key, frame in journal.in_files().items() if frame.updated >= older_than}
         rows = self.run("select id from lensflow_sessions where updated < ?", (older_than,)).fetchall()
         gone = [str(row[0]) for row in rows if str(row[0]) not in fresh]
         for session_id in gone:
