@@ -128,12 +128,8 @@ class SessionJournal:
     def numbers(self) -> list[int]:
         """The journal files on disk, oldest first."""
         folder, prefix = Path(self.base).parent, Path(self.base).name + "-"
-        found = []
-        for child in folder.glob(prefix + "*"):
-            suffix = child.name[len(prefix) :]
-            if suffix.isdigit():
-                found.append(int(suffix))
-        return sorted(found)
+        suffixes = (name[len(prefix) :] for name in os.listdir(folder) if name.startswith(prefix))
+        return sorted(int(suffix) for suffix in suffixes if suffix.isdigit())
 
     def _open(self, number: int) -> int:
         fd = os.open(self.path(number), os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)

@@ -49,6 +49,14 @@ class SoleWriter:
         self._guest_fd: int | None = None
         self.owner = False
         self.sole = False  # owner, and no other process has the file open: saves may be journaled
+        try:
+            self._take_part(wait)
+        except BaseException:
+            self.close()
+            raise
+
+    def _take_part(self, wait: float) -> None:
+        path = self.path
         if self._try_own():
             return
         self._guest_fd = os.open(f"{path}-guests", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -59,7 +67,6 @@ class SoleWriter:
             if self._try_own():  # the owner died while we asked: no one journals now
                 return
             if time.monotonic() > deadline:
-                self.close()
                 raise WriterWaitError(
                     f"another Lensflow process has the sessions file open and did not let it be shared within "
                     f"{wait:g} s (is it stopped?)",
