@@ -7,7 +7,7 @@ the event loop for the ~20 ms of its disk sync (a save still does once per `WAL_
 log, which keeps the log from growing under saves that never pause).
 
 While one process is the file's only user, the saves of the sessions it serves go to its
-journal first (`engine.assistant.journal`) and reach the file about once a second.
+journal first (`engine.assistant.journal`) and reach the file every few seconds.
 """
 
 from __future__ import annotations
