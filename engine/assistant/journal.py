@@ -48,7 +48,11 @@ def _place(number: int, offset: int, length: int) -> int:
 
 
 def _unplace(place: int) -> tuple[int, int, int]:
-    return place >> 80, (place >> 40) & _MASK, place & _MASK
+    return _file_of(place), (place >> 40) & _MASK, place & _MASK
+
+
+def _file_of(place: int) -> int:
+    return place >> 80
 
 
 _MASK = (1 << 40) - 1
@@ -188,14 +192,18 @@ class SessionJournal:
         self.saves += 1
         if self.pending:
             return self.saves % self._drip_every == 0
-        return self._offset >= ROTATE_BYTES or monotonic() - self._opened >= self.rotate_seconds
+        return self._file_full()
 
     def upkeep(self, apply: Apply) -> None:
         """Hand the database a few pending sessions, or start a new file when this one is old enough."""
         if self.pending:
             self._drip(apply)
-        elif self._offset >= ROTATE_BYTES or monotonic() - self._opened >= self.rotate_seconds:
+        elif self._file_full():
             self._rotate()
+
+    def _file_full(self) -> bool:
+        """The open file is old or big enough for a new one to be started."""
+        return self._offset >= ROTATE_BYTES or monotonic() - self._opened >= self.rotate_seconds
 
     def _read(self, place: int) -> JournalFrame:
         number, offset, length = _unplace(place)
@@ -206,7 +214,7 @@ class SessionJournal:
         self.number += 1
         self._fd, self._offset, self._opened = self._open(self.number), 0, monotonic()
         self.pending.extend(
-            key for key, known in self.known.items() if isinstance(known, tuple) and known[1] >> 80 == old
+            key for key, known in self.known.items() if isinstance(known, tuple) and _file_of(known[1]) == old
         )
         # all at once, the drips of a busy second held the CPU for milliseconds right after it ended
         drips = max(1, -(-len(self.pending) // DRIP))
@@ -218,7 +226,7 @@ class SessionJournal:
         while self.pending and len(batch) < DRIP:
             key = self.pending.popleft()
             known = self.known.get(key)
-            if isinstance(known, tuple) and known[1] >> 80 != self.number:
+            if isinstance(known, tuple) and _file_of(known[1]) != self.number:
                 batch.append((key, known))  # not saved again since the file closed, nor deleted
         try:
             apply([self._read(place) for _, (_, place) in batch])

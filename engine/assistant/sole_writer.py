@@ -1,7 +1,7 @@
 """Whether this process is the only one writing a sessions file, and letting go when it is not.
 
-The journal (`engine.assistant.journal`) keeps saves out of the database for up to a
-second, which is only safe while no other process reads or writes the same sessions.
+The journal (`engine.assistant.journal`) keeps saves out of the database for a few
+seconds, which is only safe while no other process reads or writes the same sessions.
 So the first process to open a file owns it: it holds an exclusive `flock` on
 `<file>-owner` for as long as it runs (the system lets go of it when the process dies,
 however it dies). Any other process that opens the file is a guest:

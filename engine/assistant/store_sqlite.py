@@ -125,7 +125,6 @@ class SqliteSessionStore(SessionRows):
         self.checkpointer: Checkpointer | None = None
         self.writer: SoleWriter | None = None
         self.journal: SessionJournal | None = None
-        self._put_here: Callable[[list[JournalFrame]], None] = lambda frames: _put(self.db, frames)
         self._saves_seen = -1  # the journal's save count at the background thread's last look
         self._upkeep_waiting = False
         self.create_table()
@@ -158,6 +157,24 @@ class SqliteSessionStore(SessionRows):
         else:
             journal.close()
 
+    def _put_here(self, frames: list[JournalFrame]) -> None:
+        _put(self.db, frames)
+
+    def _end_journal(self, db: sqlite3.Connection) -> bool:
+        """Put the journal into the file through `db` and write every save through from now on;
+        False (the journal stays) when the file refuses it."""
+        journal = self.journal
+        if journal is None:
+            return True
+        with journal.lock:
+            try:
+                journal.flush_all(lambda frames: _put(db, frames))
+            except (sqlite3.Error, OSError):
+                return False
+            self.journal = None
+        journal.close()
+        return True
+
     @property
     def journaling(self) -> bool:
         """Saves go to the journal (this process is the file's only user)."""
@@ -170,11 +187,8 @@ class SqliteSessionStore(SessionRows):
         if journal is None or writer is None:
             return
         if writer.asked_to_share():
-            with journal.lock:
-                journal.flush_all(lambda frames: _put(db, frames))
-                self.journal = None
-            journal.close()
-            writer.shared()
+            if self._end_journal(db):
+                writer.shared()
         elif due:
             if journal.saves == self._saves_seen and journal.unflushed:
                 with journal.lock:
@@ -275,15 +289,9 @@ class SqliteSessionStore(SessionRows):
             self.checkpointer.stop()
             self.checkpointer = None
         journal = self.journal
-        if journal is not None:
-            with journal.lock:
-                self.journal = None
-                try:
-                    journal.flush_all(self._put_here)
-                except (sqlite3.Error, OSError):  # its files stay, for the next owner to replay
-                    journal.close(keep_files=True)
-                else:
-                    journal.close()
+        if not self._end_journal(self.db) and journal is not None:  # its files stay, for the next owner
+            self.journal = None
+            journal.close(keep_files=True)
         if self.writer is not None:
             self.writer.close()
             self.writer = None
