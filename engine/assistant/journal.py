@@ -120,6 +120,7 @@ class SessionJournal:
         self._saves_at_rotation = 0
         self._drip_every = 1  # saves between two drips: the pending ones spread over half a rotation's saves
         self._readers: dict[int, int] = {}  # file number -> descriptor, for the files not yet deleted
+        self._dropped: list[int] = []  # descriptors of deleted files, for `close_dropped`
         self.number = max(self.numbers(), default=0) + 1
         self._fd = self._open(self.number)
         self._offset = 0
@@ -140,16 +141,28 @@ class SessionJournal:
         self._readers[number] = fd
         return fd
 
-    def _drop(self, number: int) -> None:
-        fd = self._readers.pop(number, None)
-        if fd is not None:
-            os.close(fd)
+    def _drop(self, number: int, close_later: bool = False) -> None:
+        """Delete a file. Named away first, so the costly part, the system freeing a file of up to
+        `ROTATE_BYTES` at its last close (3-4 ms at 16 MiB), can be left to `close_dropped`."""
         with contextlib.suppress(FileNotFoundError):
             self.path(number).unlink()
+        fd = self._readers.pop(number, None)
+        if fd is not None:
+            if close_later:
+                self._dropped.append(fd)
+            else:
+                os.close(fd)
 
     def _drop_closed(self) -> None:
         for number in [n for n in self._readers if n != self.number]:
-            self._drop(number)
+            self._drop(number, close_later=True)
+
+    def close_dropped(self) -> None:
+        """Close the deleted files (a background thread's job: the system frees them at the close)."""
+        with self.lock:
+            dropped, self._dropped = self._dropped, []
+        for fd in dropped:
+            os.close(fd)
 
     # -- saves (the caller holds `lock`) ----------------------------------------------------------
     def version(self, session_id: str) -> int | None:
@@ -276,3 +289,4 @@ class SessionJournal:
                 os.close(self._readers.pop(number))
             else:
                 self._drop(number)
+        self.close_dropped()

@@ -186,6 +186,7 @@ class SqliteSessionStore(SessionRows):
         journal, writer = self.journal, self.writer
         if journal is None or writer is None:
             return
+        journal.close_dropped()
         if writer.asked_to_share():
             if self._end_journal(db):
                 writer.shared()

@@ -127,6 +127,36 @@ def test_busy_sessions_reach_the_file_a_few_at_a_time_and_old_journal_files_go(t
     assert journal.version("s7") == 2 and not journal.in_file("s7")
     assert journal.version("s1") == 203 and journal.in_file("s1")
     assert journal.numbers() == [journal.number]  # the drained file is gone
+    # but not yet freed: the system does that at its last close, which costs milliseconds and
+    # is left to the background thread
+    gone = str(journal.path(journal.number - 1))
+    assert _open_here(f"{gone} (deleted)")
+    journal.close_dropped()
+    assert not _open_here(f"{gone} (deleted)")
+    journal.close()
+
+
+def _open_here(target: str) -> bool:
+    """Whether this process holds a descriptor on `target` (as /proc names it)."""
+    fds = Path("/proc/self/fd")
+    return any(os.readlink(fd) == target for fd in fds.iterdir() if fd.exists())
+
+
+def test_the_stores_background_thread_frees_the_drained_journal_files(tmp_path: Path, open_store: OpenStore) -> None:
+    store = open_store(tmp_path / "s.sqlite")
+    records = [_saved(store, SessionRecord(f"s{n}", "wearer"), 2) for n in range(20)]
+    journal = store.journal
+    assert journal is not None
+    journal.rotate_seconds = 0
+    first = str(journal.path(journal.number))
+    for record in records * 3:  # a new file, then the drips take the old one's sessions
+        journal.rotate_seconds = 3600 if journal.number > 1 else 0
+        assert store.save(record)
+    assert not Path(first).exists()  # deleted at once; freed (closed) by the thread's next look
+    deadline = time.monotonic() + 5
+    while _open_here(f"{first} (deleted)") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _open_here(f"{first} (deleted)")
 
 
 def test_a_session_saved_only_in_the_journal_is_not_expired(tmp_path: Path, open_store: OpenStore) -> None:
