@@ -29,7 +29,14 @@ from stalls.
 
 Each level runs `--rounds` times, bare and bridge in turn (the order flips every round),
 so a noisy minute on the machine falls on both; a level's p50 / p99 pool every round's
-samples, and the per-round p99 ratios are printed as median (lowest-highest). Where
+samples, and the per-round p99 ratios are printed as median (lowest-highest). A level's
+rounds last `--seconds`, or longer where each server would otherwise answer fewer than
+`--min-events` (1,000) events over them: at 1 wearer, 5 events a second for 8 s in three
+rounds is 120 answers, whose p99 is the second slowest, set by any one hiccup of the
+machine; with 1,000 it is the tenth slowest. A round in which the generator itself woke
+over `STALL_MS` (25 ms, `--redo-over`) late is measured again, both servers, up to three times (the report
+counts them): its stall sent a burst no set of independent wearers sends, and one such
+burst sets a round's p99. Where
 the machine has two cores or more, the generator keeps CPU 0 and the servers the others
 (`--no-pin` to share them all): the generator's own work then cannot delay a server.
 The bridge runs on the event loop `cli.py serve` uses (uvloop where installed), the
@@ -39,7 +46,7 @@ Settings: `--settings "compression=none,max_queue=4"` (repeatable; `default` for
 library defaults) is handed to both servers' `serve(...)` (see bridge_bench_server.py).
 
 Usage: python bench/bridge_bench.py [--levels 1,100,500] [--seconds S] [--rounds R] [--idle K]
-       [--events N] [--settings S ...] [--bare-loop asyncio|uvloop] [--no-pin]
+       [--events N] [--min-events N] [--redo-over MS] [--settings S ...] [--bare-loop asyncio|uvloop] [--no-pin]
        [--out out/bench/bridge.json]
 """
 
@@ -64,7 +71,7 @@ from websockets.exceptions import ConnectionClosed
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bridge_bench_figures import percentile, pooled, report  # noqa: E402
+from bridge_bench_figures import STALL_MS, percentile, pooled, report  # noqa: E402
 
 SERVER = ROOT / "bench" / "bridge_bench_server.py"
 FLOW = "teleprompter"  # its swipes page through the script: one hud.show per event, forever
@@ -73,6 +80,8 @@ SWIPES = ("gesture.swipe_up", "gesture.swipe_down")
 RATE = 5.0  # events per second per wearer
 TUNED = "compression=none"
 DRAIN = 30.0  # seconds a load level waits for its last answers
+REDO = 3  # times a round is measured again when the generator itself stalled in it
+MIN_EVENTS = 1000  # answers per server and level at least: the p99 is then their tenth slowest
 SAMPLES = 12  # memory samples per window of the kept-bytes measure, `step` events apart
 
 
@@ -155,6 +164,13 @@ class ServerProcess:
         except TimeoutError:
             self.proc.kill()  # this process's own child, by its handle
             await self.proc.wait()
+
+
+def level_seconds(level: int, args: argparse.Namespace) -> float:
+    """A round's length at `level`: `--seconds`, or longer where that would give a server under
+    `--min-events` answers over all rounds (a p99 of 120 answers is their second slowest: one
+    hiccup of the machine sets it)."""
+    return max(args.seconds, round(args.min_events / (level * RATE * args.rounds), 1))
 
 
 @dataclass
@@ -416,17 +432,29 @@ async def run_settings(settings: dict[str, Any], args: argparse.Namespace) -> di
             if missed:  # a bridge that no longer calls the hooked `serve` would be measured untuned
                 raise RuntimeError(f"the {server.kind} server's connections run without {missed} (they have {seen})")
         for level in args.levels:
+            seconds = level_seconds(level, args)
             rounds: list[dict[str, dict[str, Any]]] = []
+            redone = 0
             for turn in range(args.rounds):
-                rounds.append({})
-                for server in servers if turn % 2 == 0 else servers[::-1]:
-                    print(
-                        f"  {server.kind}: {level} wearers for {args.seconds:g} s (round {turn + 1})",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    rounds[-1][server.kind] = await load(server, wearers[server.kind][:level], args.seconds)
-            result.setdefault("load", {})[str(level)] = pooled(rounds, level * RATE)
+                for attempt in range(REDO + 1):
+                    measured: dict[str, dict[str, Any]] = {}
+                    for server in servers if turn % 2 == 0 else servers[::-1]:
+                        print(
+                            f"  {server.kind}: {level} wearers for {seconds:g} s (round {turn + 1})",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        measured[server.kind] = await load(server, wearers[server.kind][:level], seconds)
+                    lag = max(m["generator_lag_max_ms"] for m in measured.values())
+                    if lag <= args.redo_over or attempt == REDO:
+                        break
+                    redone += 1
+                    print(f"  the generator stalled {lag:.0f} ms: round {turn + 1} again", file=sys.stderr, flush=True)
+                rounds.append(measured)
+            result.setdefault("load", {})[str(level)] = pooled(rounds, level * RATE) | {
+                "seconds": seconds,
+                "redone": redone,
+            }
         for kind, group in wearers.items():  # their keepalive pings would count as growth; the kept session stays
             await asyncio.gather(*(w.close() for w in (group if kind.endswith("-waiting") else group[1:])))
         await asyncio.sleep(0.5)
@@ -456,6 +484,18 @@ def main() -> int:
     )
     parser.add_argument("--events", type=int, default=1000, help="events on one session for the kept-bytes measure")
     parser.add_argument(
+        "--redo-over",
+        type=float,
+        default=STALL_MS,
+        help=f"ms the generator may wake late before a round is measured again (default {STALL_MS:g})",
+    )
+    parser.add_argument(
+        "--min-events",
+        type=int,
+        default=MIN_EVENTS,
+        help=f"answers each server gives at every level, at least (default {MIN_EVENTS}: rounds get longer)",
+    )
+    parser.add_argument(
         "--settings", action="append", help=f"websockets settings to try (default: default and {TUNED})"
     )
     parser.add_argument("--out", default="out/bench/bridge.json")
@@ -466,7 +506,12 @@ def main() -> int:
     except ValueError as exc:
         print(f"bridge_bench: {exc}", file=sys.stderr)
         return 2
-    if min(args.levels) < 1 or args.seconds <= 0 or args.events < 1 or args.idle < 0 or args.rounds < 1:
+    if (
+        min(args.levels) < 1
+        or args.seconds <= 0
+        or min(args.events, args.rounds) < 1
+        or min(args.idle, args.min_events, args.redo_over) < 0
+    ):
         print("bridge_bench: levels, seconds, rounds and events must be positive", file=sys.stderr)
         return 2
     # the first wearer is the calibration one; at least 100 idle ones, or the memory figure is noise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-__all__ = ["cpu_alone", "percentile", "pooled", "report"]
+__all__ = ["STALL_MS", "cpu_alone", "percentile", "pooled", "report"]
 
 FLOW = "teleprompter"  # the flow every wearer runs (bridge_bench.FLOW)
 STALL_MS = 25.0  # an answer this late is a stall (the server or the machine stopped), not queueing
@@ -81,6 +81,11 @@ def report(runs: list[dict[str, Any]]) -> None:
                 + f" (load at {rate:g} events/s: bare {cpus[0] * rate / 1000:.2f}, bridge {cpus[1] * rate / 1000:.2f})"
             )
             worst_lag = max(bare["generator_lag_max_ms"], bridge["generator_lag_max_ms"])
+            print(
+                f"{'':>8}answers: bare {bare['commands']}, bridge {bridge['commands']} "
+                f"({len(each)} round{'s' if len(each) != 1 else ''} of {pair.get('seconds', 0):g} s each"
+                + (f"; {pair['redone']} measured again: the generator stalled)" if pair.get("redone") else ")")
+            )
             print(
                 f"{'':>8}longest wait: bare {bare['max_ms']:.1f} ms, bridge {bridge['max_ms']:.1f} ms; rounds with one "
                 f"over {STALL_MS:.0f} ms: bare {bare['stalled_rounds']}, bridge {bridge['stalled_rounds']} of "

@@ -21,7 +21,7 @@ def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
 def test_both_servers_answer_every_event_and_the_settings_reach_the_bridge(tmp_path: Path) -> None:
     out = tmp_path / "bridge.json"
     proc = run_bench(
-        "--levels", "1,3", "--seconds", "0.5", "--rounds", "2", "--idle", "3", "--events", "20",
+        "--levels", "1,3", "--seconds", "0.5", "--rounds", "2", "--idle", "3", "--events", "20", "--min-events", "10",
         "--settings", "compression=none,max_queue=4", "--out", str(out),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -37,6 +37,9 @@ def test_both_servers_answer_every_event_and_the_settings_reach_the_bridge(tmp_p
             assert stats["stalled_rounds"] == sum(r["max_ms"] > 25 for r in stats["rounds"])
         assert len(run["load"][level]["round_ratios"]) == 2
         assert run["load"][level]["events_per_s"] == 5 * int(level)
+    # 1 wearer would answer 5 events in two rounds of 0.5 s: its rounds last 1 s, for 10; 3 wearers answer 15
+    assert run["load"]["1"]["seconds"] == 1.0 and run["load"]["3"]["seconds"] == 0.5
+    assert run["load"]["1"]["bridge"]["events"] == run["load"]["1"]["bare"]["events"] == 10
     # the bridge runs on the loop `serve` runs on; the bare server on asyncio's unless told
     assert run["loop"] == {"bare": "asyncio", "bridge": "uvloop"}
     # the three waiting wearers (no flow), then the calibration wearer and the three idle ones in the flow
@@ -48,17 +51,23 @@ def test_both_servers_answer_every_event_and_the_settings_reach_the_bridge(tmp_p
     assert run["kept"]["bridge"]["events"] > 20
     assert "wearers" in proc.stdout and "kept per event" in proc.stdout and "longest wait: bare" in proc.stdout
     assert "CPU an event alone would give about" in proc.stdout
+    assert "answers: bare 10, bridge 10 (2 rounds of 1 s each)" in proc.stdout
 
 
 def test_one_wearer_level_alone_measures_memory_over_idle_wearers(tmp_path: Path) -> None:
-    """`--levels 1` used to divide by zero idle wearers."""
+    """`--levels 1` used to divide by zero idle wearers. Told that any lag of the generator is a stall,
+    the bench measures the round again, three times at most, and says so."""
     out = tmp_path / "bridge.json"
-    proc = run_bench("--levels", "1", "--seconds", "0.3", "--rounds", "1", "--events", "5", "--settings", "default",
+    proc = run_bench("--levels", "1", "--seconds", "0.3", "--rounds", "1", "--events", "5", "--min-events", "0",
+                     "--redo-over", "0", "--settings", "default",
                      "--bare-loop", "uvloop", "--out", str(out))  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     (run,) = json.loads(out.read_text())["runs"]
     assert run["idle"]["bridge"]["wearers"] == 100
     assert run["loop"]["bare"] == "uvloop"
+    assert run["load"]["1"]["redone"] == 3 and len(run["load"]["1"]["round_ratios"]) == 1
+    assert proc.stderr.count("the generator stalled") == 3
+    assert "(1 round of 0.3 s each; 3 measured again: the generator stalled)" in proc.stdout
 
 
 def test_bad_settings_are_one_line_and_exit_2(tmp_path: Path) -> None:
