@@ -7,7 +7,7 @@ from typing import Any
 
 __all__ = ["STALL_MS", "cpu_alone", "percentile", "pooled", "report"]
 
-FLOW = "teleprompter"  # the flow every wearer runs (bridge_bench.FLOW)
+FLOW = "teleprompter"  # the flow every wearer runs (bridge_bench_peers.FLOW)
 STALL_MS = 25.0  # an answer this late is a stall (the server or the machine stopped), not queueing
 
 
